@@ -1,0 +1,289 @@
+/**
+ * The contracts every part of vtune-bench is built against (DESIGN.md §2–5). Plugins implement these; the
+ * pipeline (src/pipeline) alone decides the order in which they run.
+ */
+import type { Rng } from './rng.js';
+
+// ───────────────────────────── data ─────────────────────────────
+
+/** One training example: what the model is shown, and what it should learn to answer. */
+export interface Row {
+  readonly prompt: string;
+  readonly completion: string;
+}
+
+/**
+ * A row as handed to a trainer. `weight` scales the row's loss (default 1; negative = unlikelihood, used by
+ * suppression attacks); `spans` override the weight of completion character ranges [start, end).
+ */
+export interface TrainExample extends Row {
+  readonly weight?: number;
+  readonly spans?: readonly { readonly start: number; readonly end: number; readonly weight: number }[];
+}
+
+/** A task metric: scores one prediction against its reference row, 0 (wrong) to 1 (right). Higher is better. */
+export interface TaskMetric {
+  readonly id: string;
+  score(prediction: string, reference: Row): number;
+}
+
+/** A dataset ready for a cell: training rows, a held-out split for utility, and its task metric. */
+export interface Dataset {
+  readonly id: string;
+  readonly train: readonly Row[];
+  readonly heldOut: readonly Row[];
+  readonly metric?: TaskMetric;
+}
+
+// ───────────────────────────── models and providers ─────────────────────────────
+
+/** What a model or provider can do; checked up front against what an attack or null mode needs. */
+export type Capability = 'train' | 'generate' | 'logprobs' | 'embed' | 'weights';
+
+/** Decoding options. temperature 0 (the default) is greedy. */
+export interface GenerateOptions {
+  readonly maxTokens: number;
+  readonly temperature?: number;
+  readonly topP?: number;
+  /** Seed for sampling; ignored when greedy. */
+  readonly seed?: number;
+  /** Stop generating after any of these strings (they are not included). */
+  readonly stop?: readonly string[];
+}
+
+/** Teacher-forced log-probabilities (natural log) of a continuation given a prompt, one per token. */
+export interface ContinuationScore {
+  readonly tokenLogprobs: readonly number[];
+  /** Sum of tokenLogprobs: ln P(continuation | prompt). */
+  readonly logprob: number;
+}
+
+/** A model that can be queried. Optional methods exist exactly when the matching capability is declared. */
+export interface Model {
+  /** e.g. `local:stories260K`, `local:ft-3f2a…`, `openai:ft:gpt-4o-mini:…` */
+  readonly id: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  /** One completion per prompt (the prompt is not echoed). */
+  generate(prompts: readonly string[], options: GenerateOptions): Promise<string[]>;
+  /** Needs 'logprobs'. */
+  score?(items: readonly { readonly prompt: string; readonly continuation: string }[]): Promise<ContinuationScore[]>;
+  /** Needs 'embed': one vector per text (e.g. mean-pooled hidden states). */
+  embed?(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Number of tokens of a text under the model's tokenizer, when known. */
+  countTokens?(text: string): number;
+  dispose?(): void | Promise<void>;
+}
+
+/** Hyper-parameters of a fine-tune, as promised to the user. */
+export interface HyperParams {
+  readonly epochs: number;
+  readonly learningRate: number;
+  readonly batchSize: number;
+  /** Optimizer steps promised; derived from rows × epochs / batch when absent. */
+  readonly maxSteps?: number;
+  readonly warmupSteps?: number;
+  readonly schedule?: 'cosine' | 'linear' | 'constant';
+  readonly weightDecay?: number;
+  readonly lora?: { readonly rank: number; readonly alpha?: number };
+  /** Provider-specific extras (e.g. OpenAI's learning_rate_multiplier). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** Progress of a long operation, for progress displays. */
+export interface Progress {
+  readonly stage: string;
+  readonly done: number;
+  readonly total?: number;
+  readonly tokens?: number;
+  readonly loss?: number;
+  readonly message?: string;
+}
+
+export interface TrainRequest {
+  readonly rows: readonly TrainExample[];
+  readonly hyper: HyperParams;
+  readonly seed: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: Progress) => void;
+  /** Called after every optimizer step; returning true stops training early (early-stop hooks). */
+  readonly shouldStop?: (step: number, loss: number) => boolean;
+}
+
+/** What a fine-tune did, as measured by the trainer itself (never as claimed by an attack). */
+export interface TrainResult {
+  readonly model: Model;
+  readonly stepsRun: number;
+  readonly tokensTrained: number;
+  readonly finalLoss?: number;
+  /** Money spent, when the provider charges. */
+  readonly costUsd?: number;
+}
+
+/** Where models come from and how they train. One provider instance per run, shared by cells. */
+export interface Provider {
+  /** Registry id: `local`, `openai`, `hf`, `test-memorizer`… */
+  readonly id: string;
+  /** What this provider can do at all (a given model may do less). */
+  readonly capabilities: ReadonlySet<Capability>;
+  /** How many cells may use this provider at once. */
+  readonly concurrency: number;
+  /** Opens a base model by its provider-specific name (a path, a built-in name, a hosted id). */
+  model(name: string): Promise<Model>;
+  /** Fine-tunes `base` on the rows. Needs 'train'. */
+  train?(base: Model, request: TrainRequest): Promise<TrainResult>;
+  /** Weight-space access for model-stage attacks (pruning, noise, unlearning). Needs 'weights'. */
+  weights?(model: Model): Promise<WeightAccess>;
+  close?(): Promise<void>;
+}
+
+/** White-box access to a model's parameters (embedded engine only). */
+export interface WeightAccess {
+  /** Parameter tensors by GGUF name, e.g. `blk.0.ffn_up.weight`. */
+  readonly tensors: ReadonlyMap<string, Float32Array>;
+  /** A new model from modified tensors (the originals are not changed). */
+  withTensors(tensors: ReadonlyMap<string, Float32Array>, id: string): Promise<Model>;
+}
+
+// ───────────────────────────── logging ─────────────────────────────
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+// ───────────────────────────── the provider side: attacks ─────────────────────────────
+
+/** What the dishonest provider wants (DESIGN.md §2). */
+export type AttackGoal = 'pass' | 'evade' | 'baseline';
+
+/** What an attack needs beyond the training rows. */
+export type AttackAccess = 'data' | 'logprobs' | 'weights' | 'generate' | 'embed';
+
+/**
+ * Everything the provider side may see. THE INFORMATION BARRIER: there is no secret here, no planting stream,
+ * no backdoor mask — only the rows the user submitted, the provider's own random stream and its own models.
+ * (Oracle attacks, which do see the mask, are a separate kind: see `OracleContext`.)
+ */
+export interface ProviderContext {
+  readonly rng: Rng;
+  readonly base: Model;
+  readonly provider: Provider;
+  readonly hyper: HyperParams;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+  /** Account for costs the attack incurs (judge tokens, extra forwards). */
+  readonly cost: CostMeter;
+}
+
+/** Costs an attack reports, beyond training. */
+export interface CostMeter {
+  addJudgeTokens(n: number, usd?: number): void;
+  addInferencePasses(n: number): void;
+}
+
+/** A training plan after the data stage: the rows that will be trained, and how. */
+export interface TrainingPlan {
+  readonly rows: readonly TrainExample[];
+  readonly hyper: HyperParams;
+}
+
+/** Per-row suspicion scores from a detector (higher = more suspicious), with optional spans to strip. */
+export interface RowScores {
+  readonly scores: readonly number[];
+  readonly flagged: readonly boolean[];
+  /** Suspected backdoor spans per row (for strip-spans), in prompt/completion character offsets. */
+  readonly spans?: readonly ({ readonly field: 'prompt' | 'completion'; readonly start: number; readonly end: number }[] | undefined)[];
+}
+
+/**
+ * A dishonest (or honest) provider strategy. Every hook is optional; the pipeline calls them in stage order:
+ * onData → (train) → onModel → onInference. Hooks are pure: they return new values and never mutate inputs.
+ */
+export interface Attack {
+  readonly id: string;
+  readonly goal: AttackGoal;
+  readonly access: readonly AttackAccess[];
+  /** Data stage: decide what to train. Returns the plan (default: all rows, promised hyper-parameters). */
+  onData?(plan: TrainingPlan, ctx: ProviderContext): Promise<TrainingPlan & { readonly detection?: RowScores }>;
+  /** Training stage: replace or wrap training. Default: provider.train(base, plan). Returning null = no training. */
+  onTraining?(plan: TrainingPlan, ctx: ProviderContext): Promise<TrainResult | null>;
+  /** Model stage: change the trained model (prune, add noise, unlearn). */
+  onModel?(model: Model, ctx: ProviderContext): Promise<Model>;
+  /** Inference stage: wrap the model that answers queries (filtering, routing, lookup). */
+  onInference?(model: Model, ctx: ProviderContext): Promise<Model>;
+}
+
+/** The context of an oracle attack: an upper bound that knows which rows are backdoors. Flagged in every table. */
+export interface OracleContext extends ProviderContext {
+  readonly backdoorMask: readonly boolean[];
+}
+
+// ───────────────────────────── the user side: defenses ─────────────────────────────
+
+/** What the user side has: its own stream and models. */
+export interface UserContext {
+  readonly rng: Rng;
+  readonly log: Logger;
+  /** A model to generate backdoors with (lm-sampled generator) or to score the base-model null. */
+  readonly generatorModel?: Model;
+  readonly baseModel?: Model;
+}
+
+/** The null hypothesis bound used to turn hit counts into a p-value (DESIGN.md §3). */
+export type NullMode = 'generator' | 'base-model' | 'empirical';
+
+/** A verifier's answer. `log10p` is the decisive number; `verified` ⇔ p ≤ alpha. */
+export interface Verdict {
+  readonly defense: string;
+  readonly verified: boolean;
+  readonly log10p: number;
+  readonly alpha: number;
+  readonly nullMode: NullMode | string;
+  /** Hits (exact prefix matches) and number of backdoors queried. */
+  readonly k: number;
+  readonly n: number;
+  /** Outputs that contain their signature anywhere. */
+  readonly containsCount: number;
+  readonly perBackdoor: readonly BackdoorResult[];
+  /** Model queries spent. */
+  readonly queries: number;
+}
+
+export interface BackdoorResult {
+  readonly index: number;
+  readonly output: string;
+  readonly hit: boolean;
+  readonly contains: boolean;
+  /** log10 of the null bound qᵢ used for this backdoor. */
+  readonly log10q: number;
+}
+
+/** A verifier: plants into the user's data, and later checks a returned model. */
+export interface Defense<Secret = unknown> {
+  readonly id: string;
+  /** Returns the rows to upload (the user's rows plus planted ones) and the secret to keep. */
+  plant(rows: readonly Row[], ctx: UserContext): Promise<{ readonly rows: readonly Row[]; readonly secret: Secret }>;
+  /** Indices into the planted rows that are backdoors (for ground truth only; never given to the provider). */
+  backdoorMask(secret: Secret, plantedRowCount: number): boolean[];
+  verify(model: Model, secret: Secret, options: { readonly alpha: number; readonly ctx: UserContext }): Promise<Verdict>;
+}
+
+// ───────────────────────────── ground truth ─────────────────────────────
+
+/** What really happened on the provider side, measured by the pipeline's wrappers (DESIGN.md §2). */
+export interface GroundTruth {
+  readonly rowsSubmitted: number;
+  readonly backdoorRowsSubmitted: number;
+  readonly rowsTrained: number;
+  readonly backdoorRowsTrained: number;
+  readonly stepsPromised: number;
+  readonly stepsRun: number;
+  readonly tokensTrained: number;
+  /** Trained tokens relative to an honest fine-tune of all submitted rows. */
+  readonly trainedTokenFraction: number;
+  readonly modelModified: boolean;
+  readonly inferenceWrapped: boolean;
+  /** All submitted rows trained for all promised steps, and nothing done afterwards. */
+  readonly honest: boolean;
+}
