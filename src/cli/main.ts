@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * The `vtune-bench` command line. Each command lives in its own module under ./commands; this file only wires
+ * them and owns the process exit code: 0 success (for `verify`: verified), 1 a negative answer (`verify`: not
+ * verified), 2 an error. Library code never calls process.exit.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { describeError, VtuneError } from '../errors.js';
+import { commands } from './commands/index.js';
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const cli = yargs(argv)
+    .scriptName('vtune-bench')
+    .usage('$0 <command> [options]\n\nA benchmark for verifiable fine-tuning (vTune) against dishonest providers.')
+    .strict()
+    .demandCommand(1, 'Name a command (see --help).')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      void y;
+      process.stderr.write(`error: ${msg}\nRun 'vtune-bench --help' for usage.\n`);
+      exitCode = 2;
+      throw new UsageExit();
+    });
+  for (const command of commands) {
+    cli.command({
+      ...command,
+      handler: async (args: Record<string, unknown>) => {
+        exitCode = (await command.run(args)) ?? 0;
+      },
+    } as never);
+  }
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    if (err instanceof UsageExit) return 2;
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    if (process.env.VTUNE_DEBUG && err instanceof Error && !(err instanceof VtuneError)) process.stderr.write(`${err.stack}\n`);
+    return 2;
+  }
+  return exitCode;
+}
+
+class UsageExit extends Error {}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    process.exitCode = 2;
+  },
+);
