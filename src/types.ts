@@ -133,6 +133,10 @@ export interface Provider {
   train?(base: Model, request: TrainRequest): Promise<TrainResult>;
   /** Weight-space access for model-stage attacks (pruning, noise, unlearning). Needs 'weights'. */
   weights?(model: Model): Promise<WeightAccess>;
+  /** Persists a trained model under `path` (a file the provider chooses the format of), for the training cache. */
+  saveModel?(model: Model, path: string): Promise<void>;
+  /** Re-opens a model written by saveModel. */
+  loadModel?(path: string): Promise<Model>;
   close?(): Promise<void>;
 }
 
