@@ -1,0 +1,70 @@
+/**
+ * Measures the data-file loader: generates 100,000 rows of OpenAI chat JSONL in a temp dir, loads them with
+ * readDataFile, writes them back with writeDataFile (plus planted rows), and prints the timings and peak RSS as
+ * JSON. Target (issue #4): load < 3 s.
+ */
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readDataFile, writeDataFile } from '../src/datasets/files.js';
+import { Rng } from '../src/rng.js';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'vtune-bench-datasets-'));
+  try {
+    const rng = new Rng('bench-datasets');
+    const words = ['the', 'little', 'cat', 'saw', 'a', 'big', 'red', 'ball', 'in', 'park', 'and', 'ran', 'home', 'to', 'mom', 'happy', 'sun', 'tree', 'dog', 'friend'];
+    const sentence = (n: number) => Array.from({ length: n }, () => rng.pick(words)).join(' ');
+    const path = join(dir, 'chat.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < ROWS; i++) {
+      lines.push(JSON.stringify({ messages: [{ role: 'system', content: 'You tell short stories.' }, { role: 'user', content: `${sentence(20)} (${i})` }, { role: 'assistant', content: sentence(60) }] }));
+    }
+    await writeFile(path, lines.join('\n') + '\n');
+    lines.length = 0;
+    const fileBytes = (await stat(path)).size;
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let peakRss = rssBefore;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+
+    const t0 = performance.now();
+    const { rows, format } = await readDataFile(path);
+    const loadMs = performance.now() - t0;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+
+    const t1 = performance.now();
+    const out = join(dir, 'planted.jsonl');
+    await writeDataFile(out, [...rows, { prompt: 'You tell short stories.\n\nzq trigger', completion: 'signature' }], format, { inputPath: path });
+    const writeMs = performance.now() - t1;
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+
+    console.log(
+      JSON.stringify(
+        {
+          rows: rows.length,
+          format: format.kind,
+          fileMB: +(fileBytes / 1048576).toFixed(1),
+          loadMs: Math.round(loadMs),
+          loadRowsPerSec: Math.round(rows.length / (loadMs / 1000)),
+          writeMs: Math.round(writeMs),
+          outputMB: +((await stat(out)).size / 1048576).toFixed(1),
+          rssBeforeLoadMB: Math.round(rssBefore / 1048576),
+          peakRssMB: Math.round(peakRss / 1048576),
+          targetLoadMs: 3000,
+          pass: loadMs < 3000,
+          node: process.version,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
