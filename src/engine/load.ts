@@ -149,6 +149,8 @@ export interface SaveableModel {
   readonly config: LlamaConfig;
   readonly tensors: LlamaTensors;
   readonly tokenizer: TokenizerData | SpmTokenizer;
+  /** More metadata to store after the standard keys (e.g. `vtune.model_id`); standard keys cannot be replaced. */
+  readonly extraMetadata?: ReadonlyMap<string, GgufValue>;
 }
 
 /**
@@ -190,6 +192,10 @@ export function modelToGguf(model: SaveableModel): Uint8Array {
     ['tokenizer.ggml.add_eos_token', { type: 'bool', value: false }],
     ['tokenizer.ggml.add_space_prefix', { type: 'bool', value: tok.addSpacePrefix ?? true }],
   ]);
+  for (const [k, v] of model.extraMetadata ?? []) {
+    if (meta.has(k)) throw new EngineError(`model '${model.name}': extra metadata may not replace the standard key '${k}'`);
+    meta.set(k, v);
+  }
   const shapes = tensorShapes(c);
   const out = [...shapes].map(([name, shape]) => {
     const data = model.tensors.get(name);

@@ -137,6 +137,14 @@ export class SpmTokenizer implements Tokenizer {
     return strip && text.startsWith(' ') ? text.slice(1) : text;
   }
 
+  /** How many UTF-8 bytes an id contributes to decoded text (0 for control tokens). */
+  byteLength(id: number): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new EngineError(`tokenizer: no token id ${id} (vocabulary size ${this.vocabSize})`);
+    }
+    return this.decoded[id]?.length ?? 0;
+  }
+
   /** The vocabulary entry of an id (e.g. `▁Once`, `<0x0A>`), for debugging and tests. */
   piece(id: number): string {
     const t = this.data.tokens[id];
@@ -196,6 +204,27 @@ export class SpmTokenizer implements Tokenizer {
     for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]!) out.push(ids[i]!);
     return out;
   }
+}
+
+/**
+ * A vocabulary with no merges: the specials, the 256 byte tokens, `▁` and the printable ASCII characters
+ * (354 tokens). Every other character is spelled in bytes. For seeded random models in tests and CI.
+ */
+export function byteLevelTokenizerData(): TokenizerData {
+  const tokens = ['<unk>', '<s>', '</s>'];
+  const types: number[] = [TOKEN_TYPE.UNKNOWN, TOKEN_TYPE.CONTROL, TOKEN_TYPE.CONTROL];
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    types.push(TOKEN_TYPE.BYTE);
+  }
+  tokens.push(SPACE);
+  types.push(TOKEN_TYPE.NORMAL);
+  for (let c = 0x21; c < 0x7f; c++) {
+    tokens.push(String.fromCharCode(c));
+    types.push(TOKEN_TYPE.NORMAL);
+  }
+  const scores = tokens.map((_, i) => (types[i] === TOKEN_TYPE.NORMAL ? -i : 0));
+  return { tokens, scores, types, bos: 1, eos: 2, unk: 0, addSpacePrefix: true };
 }
 
 interface PairEntry {

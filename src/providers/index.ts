@@ -1,0 +1,14 @@
+/**
+ * The provider registry: where models come from and how they train (DESIGN.md §5). Keys are the ids used in
+ * scenarios and on the command line; each entry is a factory taking that provider's options.
+ */
+import { defineRegistry } from '../registry.js';
+import { createLocalProvider } from './local.js';
+
+/** All providers by id. */
+export const providers = defineRegistry('provider', {
+  local: createLocalProvider,
+});
+
+/** A provider id. */
+export type ProviderId = (typeof providers.ids)[number];

@@ -1,0 +1,396 @@
+/**
+ * `local` provider: the embedded engine (src/engine) as a Provider. Opens llama GGUF files and built-in models,
+ * fine-tunes in-process on the CPU, and answers generate / score / embed / weight queries exactly.
+ *
+ * Threat model: this is the honest reference provider — everything it reports (steps, tokens, losses) is
+ * measured by the engine itself, and it gives attacks white-box weight access. Tokenisation is the one place
+ * where training and querying must agree: a prompt is always `[BOS] + encode(prompt)` and a completion or
+ * continuation is `encode(text, { prefixSpace: false })` appended to it, in training, generation and scoring
+ * alike, so a signature trained as a completion is scored token for token as it was trained.
+ *
+ * Source: DESIGN.md §5–6; llama2.c's prompt/completion convention (BOS, dummy-prefix space, EOS ends a sample).
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { saveModelFile, loadModelBytes } from '../engine/load.js';
+import { SpmTokenizer, byteLevelTokenizerData } from '../engine/tokenizer.js';
+import type { LlamaConfig, LlamaTensors } from '../engine/types.js';
+import { ConfigError, EngineError, ProviderError } from '../errors.js';
+import { unknownMessage } from '../registry.js';
+import { sharedPath } from '../shared-path.js';
+import type {
+  Capability,
+  ContinuationScore,
+  GenerateOptions,
+  HyperParams,
+  Model,
+  Provider,
+  TrainExample,
+  TrainRequest,
+  TrainResult,
+  WeightAccess,
+} from '../types.js';
+
+/** Options of the `local` provider (all optional). */
+export interface LocalProviderOptions {
+  /** Worker threads for training (default: the engine's choice). */
+  readonly threads?: number;
+  /** How many cells may use the provider at once (default 1: the engine already uses both cores). */
+  readonly concurrency?: number;
+}
+
+/** stories260K.gguf as pinned in ../shared/notes/engine.md §2. */
+export const STORIES260K_SHA256 = '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d';
+
+/** The seeded random model behind `random-tiny` (byte-level tokenizer, ~30k parameters). */
+export const RANDOM_TINY_CONFIG: LlamaConfig = {
+  vocabSize: 354,
+  dim: 32,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  hiddenDim: 64,
+  contextLength: 256,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+  tiedEmbeddings: true,
+};
+const RANDOM_TINY_SEED = 20240601;
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['train', 'generate', 'logprobs', 'embed', 'weights']);
+
+// ───────────────────────────── the engine, loaded lazily ─────────────────────────────
+
+/** The parts of the compute core (src/engine/index.ts) this provider uses. */
+interface EngineModel {
+  readonly config: LlamaConfig;
+  tensors(): Map<string, Float32Array>;
+  dispose(): void;
+}
+interface Engine {
+  readonly LlamaModel: { create(config: LlamaConfig, init: LlamaTensors | { seed: number; scale?: number }): EngineModel };
+  fineTune(
+    base: EngineModel,
+    examples: readonly { tokens: number[]; lossWeights: Float32Array }[],
+    cfg: Record<string, unknown>,
+  ): Promise<{ model: EngineModel; stepsRun: number; tokensTrained: number; losses: number[] }>;
+  generate(model: EngineModel, prompts: number[][], opts: Record<string, unknown>): number[][] | Promise<number[][]>;
+  scoreTokens(model: EngineModel, items: { prompt: number[]; continuation: number[] }[]): Float64Array[] | Promise<Float64Array[]>;
+  embed(model: EngineModel, seqs: number[][]): Float32Array[] | Promise<Float32Array[]>;
+}
+let enginePromise: Promise<Engine> | undefined;
+function loadEngine(): Promise<Engine> {
+  const specifier = '../engine/index.js'; // not a literal until the compute core lands
+  enginePromise ??= import(specifier) as Promise<Engine>;
+  return enginePromise;
+}
+
+/** What a local Model carries besides the Model interface. */
+interface LocalState {
+  readonly engine: Engine;
+  readonly weights: EngineModel;
+  readonly tokenizer: SpmTokenizer;
+}
+
+const states = new WeakMap<Model, LocalState>();
+
+/** The engine model and tokenizer behind a model opened or trained by a `local` provider. */
+export function localState(model: Model): LocalState {
+  const s = states.get(model);
+  if (!s) throw new ProviderError(`model '${model.id}' was not made by the local provider (a wrapped model has no engine weights)`);
+  return s;
+}
+
+// ───────────────────────────── the provider ─────────────────────────────
+
+/** A `local` provider: Provider plus saveModel/loadModel for GGUF files. */
+export interface LocalProvider extends Provider {
+  train(base: Model, request: TrainRequest): Promise<TrainResult>;
+  weights(model: Model): Promise<WeightAccess>;
+  saveModel(model: Model, path: string): Promise<void>;
+  loadModel(path: string): Promise<Model>;
+}
+
+/** Creates the `local` provider (the embedded engine). The engine itself is loaded on first use. */
+export async function createLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`local provider: concurrency must be a positive integer, got ${String(options.concurrency)}`);
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new ConfigError(`local provider: threads must be a positive integer, got ${String(options.threads)}`);
+  }
+
+  const builtins: Record<string, () => Promise<Model>> = {
+    stories260K: async () => {
+      const p = sharedPath('models/stories260K.gguf');
+      if (!p) {
+        throw new ConfigError(
+          "local model 'stories260K' needs the file models/stories260K.gguf in the shared folder (../shared beside the repository, or $VTUNE_SHARED), and it is missing",
+        );
+      }
+      const bytes = await readFile(p);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      if (sha !== STORIES260K_SHA256) throw new EngineError(`${p}: sha256 ${sha} is not the pinned stories260K.gguf (${STORIES260K_SHA256})`);
+      return fromBytes(bytes, p, 'local:stories260K');
+    },
+    'random-tiny': async () => {
+      const engine = await loadEngine();
+      const weights = engine.LlamaModel.create(RANDOM_TINY_CONFIG, { seed: RANDOM_TINY_SEED, scale: 0.05 });
+      return makeModel('local:random-tiny', { engine, weights, tokenizer: new SpmTokenizer(byteLevelTokenizerData()) });
+    },
+  };
+
+  async function fromBytes(bytes: Uint8Array, source: string, id: string): Promise<Model> {
+    const loaded = loadModelBytes(bytes, source);
+    const engine = await loadEngine();
+    const weights = engine.LlamaModel.create(loaded.config, loaded.tensors);
+    const stored = loaded.metadata.get('vtune.model_id');
+    return makeModel(stored?.type === 'string' ? stored.value : id, { engine, weights, tokenizer: loaded.tokenizer });
+  }
+
+  async function openFile(path: string): Promise<Model> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(path);
+    } catch (cause) {
+      throw new ConfigError(`local provider: cannot read model file ${path}: ${(cause as Error).message}`, { cause });
+    }
+    return fromBytes(bytes, path, `local:${basename(path).replace(/\.gguf$/i, '')}`);
+  }
+
+  const provider: LocalProvider = {
+    id: 'local',
+    capabilities: CAPABILITIES,
+    concurrency,
+
+    async model(name: string): Promise<Model> {
+      if (typeof name !== 'string' || name.length === 0) throw new ConfigError('local provider: a model name or .gguf path is required');
+      const builtin = Object.prototype.hasOwnProperty.call(builtins, name) ? builtins[name] : undefined;
+      if (builtin) return builtin();
+      if (/\.gguf$/i.test(name) || name.includes('/') || name.includes('\\')) return openFile(name);
+      throw new ConfigError(`${unknownMessage('local model', name, Object.keys(builtins))} (or give a path to a .gguf file)`);
+    },
+
+    async train(base: Model, request: TrainRequest): Promise<TrainResult> {
+      const state = localState(base);
+      const hyper = validateHyper(request.hyper);
+      if (!Number.isInteger(request.seed)) throw new ConfigError(`local provider: train seed must be an integer, got ${String(request.seed)}`);
+      if (request.rows.length === 0) throw new ConfigError('local provider: cannot fine-tune on zero rows');
+      const ctx = state.weights.config.contextLength;
+      const examples = request.rows.map((row, i) => tokenizeRow(state.tokenizer, row, ctx, i));
+      const truncated = examples.filter((e) => e.truncated).length;
+      if (truncated > 0) {
+        request.onProgress?.({ stage: 'tokenize', done: request.rows.length, total: request.rows.length, message: `${truncated} rows longer than the context (${ctx} tokens) were cut` });
+      }
+      const totalSteps = hyper.maxSteps ?? Math.ceil((request.rows.length * hyper.epochs) / hyper.batchSize);
+      let lastLoss: number | undefined;
+      const result = await state.engine.fineTune(state.weights, examples, {
+        epochs: hyper.epochs,
+        learningRate: hyper.learningRate,
+        batchSize: hyper.batchSize,
+        seed: request.seed,
+        maxSteps: hyper.maxSteps,
+        warmupSteps: hyper.warmupSteps,
+        schedule: hyper.schedule,
+        weightDecay: hyper.weightDecay,
+        lora: hyper.lora,
+        threads: options.threads,
+        signal: request.signal,
+        shouldStop: request.shouldStop,
+        onStep: (step: number, loss: number, tokens?: number) => {
+          lastLoss = loss;
+          request.onProgress?.({ stage: 'train', done: step, total: totalSteps, loss, tokens });
+        },
+      });
+      const id = `local:ft-${fineTuneHash(base.id, request)}`;
+      const model = makeModel(id, { engine: state.engine, weights: result.model, tokenizer: state.tokenizer });
+      const finalLoss = result.losses.length > 0 ? result.losses[result.losses.length - 1] : lastLoss;
+      return { model, stepsRun: result.stepsRun, tokensTrained: result.tokensTrained, ...(finalLoss !== undefined ? { finalLoss } : {}) };
+    },
+
+    async weights(model: Model): Promise<WeightAccess> {
+      const state = localState(model);
+      return {
+        tensors: state.weights.tensors(),
+        async withTensors(tensors: ReadonlyMap<string, Float32Array>, id: string): Promise<Model> {
+          const merged = new Map(state.weights.tensors());
+          for (const [name, data] of tensors) {
+            if (!merged.has(name)) throw new ConfigError(`withTensors: '${name}' is not a tensor of model '${model.id}'`);
+            merged.set(name, data);
+          }
+          const weights = state.engine.LlamaModel.create(state.weights.config, merged as LlamaTensors);
+          return makeModel(id, { engine: state.engine, weights, tokenizer: state.tokenizer });
+        },
+      };
+    },
+
+    async saveModel(model: Model, path: string): Promise<void> {
+      const state = localState(model);
+      await saveModelFile(
+        path,
+        {
+          name: model.id,
+          config: state.weights.config,
+          tensors: state.weights.tensors(),
+          tokenizer: state.tokenizer,
+          extraMetadata: new Map([['vtune.model_id', { type: 'string', value: model.id }]]),
+        },
+        { overwrite: true },
+      );
+    },
+
+    loadModel: (path: string) => openFile(path),
+  };
+  return provider;
+}
+
+// ───────────────────────────── models ─────────────────────────────
+
+function makeModel(id: string, state: LocalState): Model {
+  const { engine, weights, tokenizer } = state;
+  const ctx = weights.config.contextLength;
+  const promptIds = (prompt: string): number[] => tokenizer.encode(prompt, { bos: true });
+  const model: Model = {
+    id,
+    capabilities: CAPABILITIES,
+
+    async generate(prompts: readonly string[], options: GenerateOptions): Promise<string[]> {
+      const maxTokens = options.maxTokens;
+      if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens >= ctx) {
+        throw new ConfigError(`generate: maxTokens must be an integer from 1 to ${ctx - 1} (the context is ${ctx}), got ${String(maxTokens)}`);
+      }
+      const inputs = prompts.map((p) => fitContext(promptIds(p), ctx - maxTokens));
+      const out = await engine.generate(weights, inputs, {
+        maxTokens,
+        temperature: options.temperature ?? 0,
+        topP: options.topP,
+        seed: options.seed ?? 0,
+        stopTokens: [tokenizer.eos],
+      });
+      return out.map((ids) => cutAtStop(tokenizer.decode(ids.filter((t) => t !== tokenizer.eos), { prefixSpace: false }), options.stop));
+    },
+
+    async score(items: readonly { readonly prompt: string; readonly continuation: string }[]): Promise<ContinuationScore[]> {
+      const pairs = items.map((it, i) => {
+        const prompt = promptIds(it.prompt);
+        const continuation = tokenizer.encode(it.continuation, { prefixSpace: false });
+        if (continuation.length >= ctx) throw new EngineError(`score: continuation #${i} is ${continuation.length} tokens, longer than the context (${ctx})`);
+        return { prompt: fitContext(prompt, ctx - continuation.length), continuation };
+      });
+      const lps = await engine.scoreTokens(weights, pairs);
+      return lps.map((lp) => {
+        const tokenLogprobs = Array.from(lp);
+        return { tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0) };
+      });
+    },
+
+    async embed(texts: readonly string[]): Promise<Float32Array[]> {
+      return engine.embed(weights, texts.map((t) => fitContext(promptIds(t), ctx)));
+    },
+
+    countTokens: (text: string) => tokenizer.encode(text).length,
+
+    dispose: () => weights.dispose(),
+  };
+  states.set(model, state);
+  return model;
+}
+
+/** Keeps BOS and the last `limit - 1` tokens (the end of a prompt matters most for what comes next). */
+function fitContext(ids: number[], limit: number): number[] {
+  if (ids.length <= limit) return ids;
+  return [ids[0]!, ...ids.slice(ids.length - (limit - 1))];
+}
+
+/** The text up to the earliest stop string. */
+function cutAtStop(text: string, stop: readonly string[] | undefined): string {
+  let end = text.length;
+  for (const s of stop ?? []) {
+    if (s.length === 0) continue;
+    const at = text.indexOf(s);
+    if (at >= 0 && at < end) end = at;
+  }
+  return text.slice(0, end);
+}
+
+// ───────────────────────────── training data ─────────────────────────────
+
+/** A row as the engine trains it. */
+export interface TokenizedRow {
+  readonly tokens: number[];
+  /** lossWeights[t] weights the prediction of tokens[t + 1]; 0 on the prompt. */
+  readonly lossWeights: Float32Array;
+  readonly truncated: boolean;
+}
+
+/**
+ * `[BOS] + prompt` (masked) followed by `completion + EOS` (weighted by the row weight, or by the span that
+ * covers a token; EOS takes the weight of the completion's last token). Cut to `contextLength` tokens.
+ */
+export function tokenizeRow(tokenizer: SpmTokenizer, row: TrainExample, contextLength: number, index = 0): TokenizedRow {
+  const where = `row #${index}`;
+  if (typeof row.prompt !== 'string' || typeof row.completion !== 'string') throw new ConfigError(`${where}: prompt and completion must be strings`);
+  const weight = row.weight ?? 1;
+  if (!Number.isFinite(weight)) throw new ConfigError(`${where}: weight must be a finite number, got ${String(row.weight)}`);
+  const prompt = tokenizer.encode(row.prompt, { bos: true });
+  const completion = tokenizer.encode(row.completion, { prefixSpace: false });
+  const weights = new Float32Array(completion.length + 1).fill(weight);
+  if (row.spans && row.spans.length > 0) {
+    // map each completion token to its UTF-8 byte range, and each span's character range to bytes
+    const enc = new TextEncoder();
+    const byteAt = (charOffset: number): number => enc.encode(row.completion.slice(0, charOffset)).length;
+    const ranges: [number, number][] = [];
+    let pos = 0;
+    for (const id of completion) {
+      const n = tokenizer.byteLength(id);
+      ranges.push([pos, pos + n]);
+      pos += n;
+    }
+    for (const span of row.spans) {
+      if (!(Number.isInteger(span.start) && Number.isInteger(span.end) && 0 <= span.start && span.start <= span.end && span.end <= row.completion.length)) {
+        throw new ConfigError(`${where}: span [${span.start}, ${span.end}) is not inside the completion (length ${row.completion.length})`);
+      }
+      if (!Number.isFinite(span.weight)) throw new ConfigError(`${where}: span weight must be a finite number`);
+      const a = byteAt(span.start);
+      const b = byteAt(span.end);
+      ranges.forEach(([s, e], j) => {
+        if (s < b && a < e) weights[j] = span.weight;
+      });
+    }
+    if (completion.length > 0) weights[completion.length] = weights[completion.length - 1]!;
+  }
+  const tokens = [...prompt, ...completion, tokenizer.eos];
+  const lossWeights = new Float32Array(tokens.length - 1);
+  // predicting tokens[t + 1] for t + 1 ≥ prompt.length is a completion (or EOS) prediction
+  for (let t = prompt.length - 1; t < tokens.length - 1; t++) lossWeights[t] = weights[t + 1 - prompt.length]!;
+  if (tokens.length <= contextLength) return { tokens, lossWeights, truncated: false };
+  return { tokens: tokens.slice(0, contextLength), lossWeights: lossWeights.slice(0, contextLength - 1), truncated: true };
+}
+
+/** Checks the hyper-parameters the engine needs, naming the field at fault. */
+function validateHyper(h: HyperParams): HyperParams {
+  const bad = (field: string, want: string, got: unknown): never => {
+    throw new ConfigError(`local provider: hyper.${field} must be ${want}, got ${String(got)}`);
+  };
+  if (!(Number.isFinite(h.epochs) && h.epochs > 0)) bad('epochs', 'a positive number', h.epochs);
+  if (!(Number.isFinite(h.learningRate) && h.learningRate > 0)) bad('learningRate', 'a positive number', h.learningRate);
+  if (!(Number.isInteger(h.batchSize) && h.batchSize >= 1)) bad('batchSize', 'a positive integer', h.batchSize);
+  if (h.maxSteps !== undefined && !(Number.isInteger(h.maxSteps) && h.maxSteps >= 1)) bad('maxSteps', 'a positive integer', h.maxSteps);
+  if (h.warmupSteps !== undefined && !(Number.isInteger(h.warmupSteps) && h.warmupSteps >= 0)) bad('warmupSteps', 'a non-negative integer', h.warmupSteps);
+  if (h.schedule !== undefined && !['cosine', 'linear', 'constant'].includes(h.schedule)) bad('schedule', "'cosine', 'linear' or 'constant'", h.schedule);
+  if (h.weightDecay !== undefined && !(Number.isFinite(h.weightDecay) && h.weightDecay >= 0)) bad('weightDecay', 'a non-negative number', h.weightDecay);
+  if (h.lora !== undefined && !(Number.isInteger(h.lora.rank) && h.lora.rank >= 1)) bad('lora.rank', 'a positive integer', h.lora.rank);
+  return h;
+}
+
+/** First 8 hex digits of SHA-256 over the base id, rows, hyper-parameters and seed (canonical JSON). */
+export function fineTuneHash(baseId: string, request: Pick<TrainRequest, 'rows' | 'hyper' | 'seed'>): string {
+  const canonical = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canonical);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  const h = createHash('sha256');
+  h.update(JSON.stringify(canonical({ base: baseId, rows: request.rows, hyper: request.hyper, seed: request.seed })));
+  return h.digest('hex').slice(0, 8);
+}
