@@ -1,0 +1,228 @@
+/**
+ * Shared retry machinery for the networked providers (openai, hf, command) and the Hub downloader.
+ *
+ * Why our own: both SDKs retry on their own terms (openai: twice, no idempotency check; @huggingface/inference:
+ * on 503 immediately, without delay or cap — stack.md §3). We switch those off and retry here instead:
+ * exponential backoff with full jitter drawn from a seeded Rng (reproducible schedules, no Math.random),
+ * `Retry-After` honoured, bounded attempts AND bounded total time, a timeout per attempt, and abort signals
+ * respected while sleeping. Anything that is not worth retrying (400/401/403/404/422, a cancelled run) fails
+ * at once with a ProviderError whose message never contains a key (ProviderError redacts).
+ */
+import { ProviderError, redactSecrets } from '../errors.js';
+import { Rng } from '../rng.js';
+
+/** How hard to try. All durations in milliseconds. */
+export interface RetryPolicy {
+  /** Attempts in total, the first included. */
+  readonly maxAttempts: number;
+  /** No new attempt starts after this much time since the first one (the last sleep is clipped to it). */
+  readonly maxTotalMs: number;
+  /** Delay scale: attempt a (0-based) sleeps uniform[0, min(maxDelayMs, baseDelayMs·2^a)]. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Per-attempt timeout. */
+  readonly timeoutMs: number;
+}
+
+/** Defaults for hosted APIs: 6 attempts within 2 minutes, 1 s base, 30 s cap, 60 s per request. */
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 6, maxTotalMs: 120_000, baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 60_000 };
+
+/** Validates a partial policy from user options and fills in defaults; names the bad field. */
+export function retryPolicy(partial: Partial<RetryPolicy> | undefined, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
+  const p = { ...base, ...(partial ?? {}) };
+  for (const [k, v] of Object.entries(p)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ProviderError(`retry option '${k}' must be a finite number ≥ 0, got ${String(v)}`);
+  }
+  if (p.maxAttempts < 1) throw new ProviderError(`retry option 'maxAttempts' must be ≥ 1, got ${p.maxAttempts}`);
+  return p;
+}
+
+/** How a failure should be treated. `ambiguous`: the request may have taken effect although no answer came back. */
+export interface FailureClass {
+  readonly retryable: boolean;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  readonly ambiguous: boolean;
+  readonly message: string;
+}
+
+/** An HTTP status from our own fetch-based calls (hub downloads, raw TGI routes). */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfter?: string | null,
+  ) {
+    super(message);
+  }
+}
+
+const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Classifies any error from the SDKs or fetch. Works by shape, so neither SDK has to be imported here. */
+export function classifyFailure(err: unknown, now = Date.now()): FailureClass {
+  const e = err as Record<string, any> | undefined;
+  const message = redactSecrets(err instanceof Error ? err.message : String(err));
+  if (err instanceof ProviderError) return { retryable: err.retryable, status: err.status, ambiguous: false, message };
+  // openai SDK APIError: .status + .headers (a Headers object or a record)
+  // @huggingface/inference: .httpResponse.status; our fetch wrapper attaches .retryAfter
+  const status: number | undefined =
+    typeof e?.status === 'number' ? e.status : typeof e?.httpResponse?.status === 'number' ? e.httpResponse.status : undefined;
+  if (status !== undefined) {
+    const header = readHeader(e?.headers, 'retry-after') ?? (typeof e?.retryAfter === 'string' ? e.retryAfter : undefined);
+    const retryAfterMs = parseRetryAfter(header, now);
+    // A 5xx may come from a server that did the work and then failed to answer; a 429 never did the work.
+    return { retryable: RETRYABLE_STATUS.has(status), status, retryAfterMs, ambiguous: status >= 500, message };
+  }
+  const code = networkCode(err);
+  const name = String(e?.name ?? '');
+  const timedOut = name === 'TimeoutError' || /timed? ?out/i.test(message) || name === 'APIConnectionTimeoutError';
+  if (code || timedOut || name === 'APIConnectionError' || (err instanceof TypeError && /fetch failed|terminated|socket/i.test(message))) {
+    // Refused connections never reached a server; everything else may have.
+    return { retryable: true, ambiguous: code !== 'ECONNREFUSED', message: code ? `${message} (${code})` : message };
+  }
+  return { retryable: false, ambiguous: false, message };
+}
+
+function networkCode(err: unknown): string | undefined {
+  let cur: any = err;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    if (typeof cur.code === 'string' && NETWORK_CODES.has(cur.code)) return cur.code;
+    if (Array.isArray(cur.errors)) for (const inner of cur.errors) if (typeof inner?.code === 'string' && NETWORK_CODES.has(inner.code)) return inner.code;
+    cur = cur.cause;
+  }
+  return undefined;
+}
+
+function readHeader(headers: unknown, name: string): string | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const rec = headers as Record<string, unknown>;
+  const v = rec[name] ?? rec[name.toLowerCase()];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unparsable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Full-jitter exponential backoff for 0-based attempt `attempt`. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, rng: Rng): number {
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return Math.round(rng.float() * cap);
+}
+
+/** Sleeps, or rejects with a non-retryable ProviderError as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done() {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(signal: AbortSignal): ProviderError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+  return new ProviderError(`cancelled: ${reason}`, { retryable: false });
+}
+
+/** A signal that fires on the caller's abort or after `timeoutMs`. */
+export function attemptSignal(timeoutMs: number, signal?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** Everything `withRetry` needs besides the operation. */
+export interface RetryOptions {
+  readonly policy: RetryPolicy;
+  readonly rng: Rng;
+  /** What is being done, for error messages ("upload training file"). Must not contain a secret. */
+  readonly what: string;
+  readonly signal?: AbortSignal;
+  /**
+   * For non-idempotent operations: called after an ambiguous failure, before the next attempt. Returns the
+   * result if the earlier attempt did take effect (e.g. the job now appears in the job list), so nothing is
+   * done twice. Errors inside recover are treated like failures of the attempt.
+   */
+  readonly recover?: () => Promise<unknown>;
+  /** Told about each failure that will be retried (for logs and progress). */
+  readonly onRetry?: (info: { attempt: number; delayMs: number; failure: FailureClass }) => void;
+  /** Clock, injectable for tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * Runs `op` until it succeeds, a failure is not retryable, attempts or total time run out, or the signal
+ * aborts. Each attempt gets its own timeout signal. Always ends in a value or a ProviderError.
+ */
+export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+  const now = opts.now ?? Date.now;
+  const start = now();
+  let last: FailureClass | undefined;
+  let ambiguousSeen = false;
+  for (let attempt = 0; attempt < opts.policy.maxAttempts; attempt++) {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    try {
+      if (ambiguousSeen && opts.recover) {
+        const recovered = await opts.recover();
+        if (recovered !== undefined && recovered !== null) return recovered as T;
+      }
+      return await op(attemptSignal(opts.policy.timeoutMs, opts.signal), attempt);
+    } catch (err) {
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      last = classifyFailure(err);
+      if (!last.retryable) throw toProviderError(opts.what, last, err);
+      ambiguousSeen ||= last.ambiguous;
+      const elapsed = now() - start;
+      const remaining = opts.policy.maxTotalMs - elapsed;
+      if (attempt + 1 >= opts.policy.maxAttempts || remaining <= 0) break;
+      let delayMs = backoffDelay(attempt, opts.policy, opts.rng);
+      if (last.retryAfterMs !== undefined) delayMs = Math.max(delayMs, last.retryAfterMs);
+      if (delayMs > remaining) {
+        if (last.retryAfterMs !== undefined && last.retryAfterMs > remaining) break; // the server asked for longer than we may wait
+        delayMs = remaining;
+      }
+      opts.onRetry?.({ attempt, delayMs, failure: last });
+      await sleep(delayMs, opts.signal);
+    }
+  }
+  const elapsedS = ((now() - start) / 1000).toFixed(1);
+  throw new ProviderError(`${opts.what} failed after retrying for ${elapsedS} s: ${last?.message ?? 'unknown error'}`, {
+    retryable: true,
+    status: last?.status,
+  });
+}
+
+/** A ProviderError for a non-retryable failure, with a hint for the common statuses. */
+export function toProviderError(what: string, failure: FailureClass, _err?: unknown): ProviderError {
+  const hint =
+    failure.status === 401 || failure.status === 403
+      ? ' (check the API key or token: it was rejected)'
+      : failure.status === 404
+        ? ' (not found: check the model name, job id or base URL)'
+        : '';
+  // The SDK errors carry request headers (HF: Authorization) — never attach them as `cause`.
+  return new ProviderError(`${what} failed${failure.status ? ` (HTTP ${failure.status})` : ''}: ${failure.message}${hint}`, {
+    retryable: failure.retryable,
+    status: failure.status,
+  });
+}
+
+/** A deterministic Rng for backoff jitter when the caller has none (keyed by what is retried). */
+export function jitterRng(key: string): Rng {
+  return new Rng(`backoff|${key}`);
+}

@@ -1,0 +1,323 @@
+/**
+ * `openai` provider: fine-tuning and inference through the official `openai` SDK, against api.openai.com or
+ * any OpenAI-compatible base URL (vLLM, `vtune-bench serve`, a GPU box you control).
+ *
+ * Threat model: the provider is the party under test. We only see what its API returns, so everything here is
+ * measured from the API's own answers (job status, trained_tokens, metrics events) and labelled as such.
+ * Training: the planted rows go up as a chat-format JSONL file, then one supervised fine-tuning job is created
+ * (hyper-parameters, seed, suffix), polled with backoff, its events streamed into onProgress, and cancelled if
+ * the caller aborts. Creating a job is not idempotent: after an ambiguous failure (a reset or 5xx after the
+ * request may have arrived) we look for the job in the job list before trying again, so a flaky network never
+ * buys two fine-tunes. The same holds for the upload, whose file name is the content hash.
+ * Inference: chat completions, greedy with a seed; scoring through legacy completions with `echo` + `logprobs`
+ * where the server supports it ('logprobs' is declared only then — probed, or forced by an option).
+ * Source: OpenAI fine-tuning API reference; wire formats verified in ../shared/notes/stack.md §2.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type OpenAI from 'openai';
+import pLimit from 'p-limit';
+import { ConfigError, ProviderError, registerSecret } from '../errors.js';
+import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, TrainRequest, TrainResult } from '../types.js';
+import { type RetryPolicy, jitterRng, retryPolicy, sleep, withRetry } from './http.js';
+
+/** Options of the `openai` provider (all optional). */
+export interface OpenAIProviderOptions {
+  /** API base URL; default OPENAI_BASE_URL, else the SDK's (https://api.openai.com/v1). */
+  readonly baseURL?: string;
+  /** Environment variable holding the key (default OPENAI_API_KEY). The key itself is never an option. */
+  readonly apiKeyEnv?: string;
+  /** false: a missing key is allowed (local servers without auth); a placeholder is sent. Default true. */
+  readonly requireKey?: boolean;
+  /** 'probe' (default): try an echo+logprobs completion when a model is opened; true/false: force. */
+  readonly logprobs?: 'probe' | boolean;
+  /** First poll interval; polls back off ×1.5 up to pollMaxMs. */
+  readonly pollIntervalMs?: number;
+  readonly pollMaxMs?: number;
+  /** Give up on a job (and cancel it) after this long. Default 24 h. */
+  readonly maxJobMs?: number;
+  /** Job name suffix (OpenAI: up to 64 chars). Default 'vtune'. */
+  readonly suffix?: string;
+  /** Price per million trained tokens, to report costUsd. No built-in price list: prices change. */
+  readonly trainingUsdPerMillionTokens?: number;
+  /** Parallel requests per model (generate/score). */
+  readonly concurrency?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly log?: Logger;
+  /** Environment to read (tests inject their own). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const SAVE_FORMAT = 'vtune-bench/openai-model';
+
+/** Creates the `openai` provider. Loads the SDK lazily; a missing key is a ConfigError naming the variable. */
+export async function createOpenAIProvider(options: OpenAIProviderOptions = {}): Promise<Provider & { readonly baseURL?: string }> {
+  const env = options.env ?? process.env;
+  const keyEnv = options.apiKeyEnv ?? 'OPENAI_API_KEY';
+  const apiKey = env[keyEnv];
+  if (!apiKey && options.requireKey !== false) {
+    throw new ConfigError(`openai provider: set the ${keyEnv} environment variable to your API key (it is never read from a file or an option)`);
+  }
+  registerSecret(apiKey);
+  const baseURL = options.baseURL ?? env.OPENAI_BASE_URL;
+  if (baseURL !== undefined && !/^https?:\/\/[^\s]+$/.test(baseURL)) throw new ConfigError(`openai provider: baseURL must be an http(s) URL, got '${baseURL}'`);
+  const pollIntervalMs = positive(options.pollIntervalMs ?? 5000, 'pollIntervalMs');
+  const pollMaxMs = positive(options.pollMaxMs ?? 60_000, 'pollMaxMs');
+  const maxJobMs = positive(options.maxJobMs ?? 24 * 3600_000, 'maxJobMs');
+  const concurrency = positive(options.concurrency ?? 4, 'concurrency');
+  const suffix = options.suffix ?? 'vtune';
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(suffix)) throw new ConfigError(`openai provider: suffix must be 1–40 letters, digits, '-' or '_', got '${suffix}'`);
+  const price = options.trainingUsdPerMillionTokens;
+  if (price !== undefined) positive(price, 'trainingUsdPerMillionTokens', true);
+  const logprobsMode = options.logprobs ?? 'probe';
+  if (logprobsMode !== 'probe' && typeof logprobsMode !== 'boolean') throw new ConfigError(`openai provider: logprobs must be 'probe', true or false`);
+  let policy: RetryPolicy;
+  try {
+    policy = retryPolicy(options.retry);
+  } catch (err) {
+    throw new ConfigError(`openai provider: ${(err as Error).message}`);
+  }
+  const log = options.log;
+
+  let sdk: typeof import('openai');
+  try {
+    sdk = await import('openai');
+  } catch (err) {
+    throw new ConfigError(`openai provider: cannot load the 'openai' package (npm install openai@^6): ${(err as Error).message}`, { cause: err });
+  }
+  const client: OpenAI = new sdk.default({ apiKey: apiKey || 'no-key', baseURL, maxRetries: 0, timeout: policy.timeoutMs });
+  const where = baseURL ?? 'api.openai.com';
+
+  const retry = <T>(what: string, op: (signal: AbortSignal) => Promise<T>, extra: { signal?: AbortSignal; recover?: () => Promise<T | undefined> } = {}) =>
+    withRetry((signal) => op(signal), {
+      policy,
+      rng: jitterRng(`openai|${what}`),
+      what: `openai ${what} (${where})`,
+      signal: extra.signal,
+      recover: extra.recover,
+      onRetry: ({ delayMs, failure }) => log?.warn(`openai ${what}: ${failure.message}; retrying in ${delayMs} ms`),
+    });
+
+  function modelName(model: Model): string {
+    if (!model.id.startsWith('openai:')) throw new ConfigError(`openai provider cannot train model '${model.id}': open it with the openai provider`);
+    return model.id.slice('openai:'.length);
+  }
+
+  async function probeLogprobs(name: string): Promise<boolean> {
+    try {
+      const out = await scoreOne(name, { prompt: 'The', continuation: ' end' });
+      return out.tokenLogprobs.length > 0 && out.tokenLogprobs.every(Number.isFinite);
+    } catch (err) {
+      if (err instanceof ProviderError && !err.retryable) return false;
+      throw err;
+    }
+  }
+
+  async function scoreOne(name: string, item: { prompt: string; continuation: string }): Promise<ContinuationScore> {
+    const text = item.prompt + item.continuation;
+    const res = await retry('completions (echo logprobs)', (signal) =>
+      client.completions.create({ model: name, prompt: text, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 }, { signal }),
+    );
+    const lp = res.choices[0]?.logprobs;
+    if (!lp?.tokens || !lp.token_logprobs || !lp.text_offset) throw new ProviderError(`openai completions at ${where} returned no echo logprobs for model '${name}'`);
+    const tokenLogprobs: number[] = [];
+    for (let i = 0; i < lp.tokens.length; i++) {
+      const start = lp.text_offset[i]!;
+      const end = start + lp.tokens[i]!.length;
+      // A token that straddles the prompt boundary is counted with the continuation: without the server's
+      // tokenizer that is the closest we can get. Prompts ending on whitespace avoid it.
+      if (end > item.prompt.length) {
+        const v = lp.token_logprobs[i];
+        if (typeof v !== 'number') throw new ProviderError(`openai completions at ${where}: missing logprob for continuation token ${i}`);
+        tokenLogprobs.push(v);
+      }
+    }
+    return { tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0) };
+  }
+
+  async function openModel(name: string, known?: boolean): Promise<Model> {
+    if (!name) throw new ConfigError('openai provider: empty model name');
+    const logprobs = known ?? (logprobsMode === 'probe' ? await probeLogprobs(name) : logprobsMode);
+    const caps = new Set<Capability>(['generate']);
+    if (logprobs) caps.add('logprobs');
+    const limit = pLimit(concurrency);
+    const model: Model = {
+      id: `openai:${name}`,
+      capabilities: caps,
+      async generate(prompts: readonly string[], o: GenerateOptions): Promise<string[]> {
+        return Promise.all(
+          prompts.map((prompt) =>
+            limit(async () => {
+              const res = await retry('chat completion', (signal) =>
+                client.chat.completions.create(
+                  {
+                    model: name,
+                    messages: [{ role: 'user', content: prompt }],
+                    temperature: o.temperature ?? 0,
+                    ...(o.topP !== undefined ? { top_p: o.topP } : {}),
+                    ...(o.seed !== undefined ? { seed: o.seed } : { seed: 0 }),
+                    max_completion_tokens: o.maxTokens,
+                    ...(o.stop?.length ? { stop: o.stop.slice(0, 4) } : {}),
+                  },
+                  { signal },
+                ),
+              );
+              return res.choices[0]?.message?.content ?? '';
+            }),
+          ),
+        );
+      },
+      ...(logprobs ? { score: (items: readonly { prompt: string; continuation: string }[]) => Promise.all(items.map((it) => limit(() => scoreOne(name, it)))) } : {}),
+    };
+    return model;
+  }
+
+  async function uploadFile(jsonl: string, signal?: AbortSignal): Promise<string> {
+    const filename = `vtune-${createHash('sha256').update(jsonl).digest('hex').slice(0, 16)}.jsonl`;
+    const bytes = Buffer.byteLength(jsonl);
+    const findExisting = async (): Promise<string | undefined> => {
+      const page = await client.files.list({ purpose: 'fine-tune', limit: 100 } as never, { timeout: policy.timeoutMs });
+      return page.data.find((f) => f.filename === filename && f.bytes === bytes)?.id;
+    };
+    return retry(
+      'upload training file',
+      async (s) => (await client.files.create({ file: await sdk.toFile(Buffer.from(jsonl), filename, { type: 'application/jsonl' }), purpose: 'fine-tune' }, { signal: s })).id,
+      { signal, recover: findExisting },
+    );
+  }
+
+  async function createJob(params: OpenAI.FineTuning.JobCreateParams, startedSec: number, signal?: AbortSignal): Promise<OpenAI.FineTuning.FineTuningJob> {
+    const findExisting = async () => {
+      const page = await client.fineTuning.jobs.list({ limit: 100 }, { timeout: policy.timeoutMs });
+      return page.data.find(
+        (j) =>
+          j.training_file === params.training_file &&
+          j.model === params.model &&
+          j.created_at >= startedSec - 5 &&
+          j.status !== 'cancelled' &&
+          (params.seed === undefined || j.seed === params.seed),
+      );
+    };
+    return retry('create fine-tuning job', (s) => client.fineTuning.jobs.create(params, { signal: s }), { signal, recover: findExisting });
+  }
+
+  async function train(base: Model, req: TrainRequest): Promise<TrainResult> {
+    const name = modelName(base);
+    if (req.shouldStop) log?.warn('openai provider: shouldStop hooks cannot stop a hosted job early; ignored');
+    const jsonl = toChatJsonl(req.rows);
+    const fileId = await uploadFile(jsonl, req.signal);
+    const startedSec = Math.floor(Date.now() / 1000);
+    const hp: Record<string, unknown> = { n_epochs: req.hyper.epochs, batch_size: req.hyper.batchSize };
+    const lrm = req.hyper.extra?.learning_rate_multiplier ?? req.hyper.extra?.learningRateMultiplier;
+    if (lrm !== undefined) hp.learning_rate_multiplier = lrm;
+    let job = await createJob(
+      { model: name, training_file: fileId, suffix, seed: req.seed, method: { type: 'supervised', supervised: { hyperparameters: hp } } } as OpenAI.FineTuning.JobCreateParams,
+      startedSec,
+      req.signal,
+    );
+    const jobId = job.id;
+    const seen = new Set<string>();
+    let lastStep = 0;
+    let lastLoss: number | undefined;
+    let interval = pollIntervalMs;
+    const deadline = Date.now() + maxJobMs;
+    const cancel = async (why: string) => {
+      try {
+        await client.fineTuning.jobs.cancel(jobId, { timeout: Math.min(policy.timeoutMs, 10_000) });
+      } catch (err) {
+        log?.warn(`openai: could not cancel job ${jobId}: ${(err as Error).message}`);
+      }
+      return new ProviderError(`openai fine-tuning job ${jobId} cancelled: ${why}`, { retryable: false });
+    };
+    const pumpEvents = async () => {
+      const page = await retry('list job events', (s) => client.fineTuning.jobs.listEvents(jobId, { limit: 100 }, { signal: s }), { signal: req.signal });
+      const fresh = page.data.filter((e) => !seen.has(e.id)).sort((a, b) => a.created_at - b.created_at);
+      for (const ev of fresh) {
+        seen.add(ev.id);
+        const d = (ev.data ?? {}) as { step?: number; total_steps?: number; train_loss?: number };
+        if (typeof d.step === 'number') lastStep = Math.max(lastStep, d.step);
+        if (typeof d.train_loss === 'number') lastLoss = d.train_loss;
+        req.onProgress?.({ stage: 'train', done: typeof d.step === 'number' ? d.step : lastStep, total: d.total_steps, loss: d.train_loss, message: ev.message });
+      }
+    };
+    try {
+      while (!TERMINAL.has(job.status)) {
+        await sleep(interval, req.signal);
+        interval = Math.min(pollMaxMs, Math.round(interval * 1.5));
+        job = await retry('retrieve fine-tuning job', (s) => client.fineTuning.jobs.retrieve(jobId, { signal: s }), { signal: req.signal });
+        await pumpEvents();
+        if (Date.now() > deadline) throw await cancel(`still ${job.status} after ${Math.round(maxJobMs / 1000)} s (maxJobMs)`);
+      }
+      await pumpEvents();
+    } catch (err) {
+      if (req.signal?.aborted) throw await cancel('aborted by the caller');
+      throw err;
+    }
+    if (job.status !== 'succeeded' || !job.fine_tuned_model) {
+      const reason = job.error?.message ? `: ${job.error.message}` : '';
+      throw new ProviderError(`openai fine-tuning job ${jobId} ended ${job.status}${reason}`, { retryable: false });
+    }
+    const tokensTrained = job.trained_tokens ?? 0;
+    const promisedSteps = req.hyper.maxSteps ?? Math.ceil((req.rows.length * req.hyper.epochs) / Math.max(1, req.hyper.batchSize));
+    if (lastStep === 0) log?.warn(`openai job ${jobId} reported no metrics events; stepsRun is the promised count`);
+    const model = await openModel(job.fine_tuned_model);
+    return {
+      model,
+      stepsRun: lastStep || promisedSteps,
+      tokensTrained,
+      ...(lastLoss !== undefined ? { finalLoss: lastLoss } : {}),
+      ...(price !== undefined ? { costUsd: (tokensTrained / 1e6) * price } : {}),
+    };
+  }
+
+  return {
+    id: 'openai',
+    baseURL,
+    capabilities: new Set<Capability>(logprobsMode === false ? ['train', 'generate'] : ['train', 'generate', 'logprobs']),
+    concurrency,
+    model: (name: string) => openModel(name),
+    train,
+    async saveModel(model: Model, path: string): Promise<void> {
+      // The model lives on the server: persist its id and where it lives, never the key.
+      const body = JSON.stringify({ format: SAVE_FORMAT, version: 1, model: modelName(model), baseURL: baseURL ?? null, logprobs: model.capabilities.has('logprobs') }, null, 2);
+      const tmp = `${path}.tmp-${process.pid}`;
+      await writeFile(tmp, body + '\n');
+      await rename(tmp, path);
+    },
+    async loadModel(path: string): Promise<Model> {
+      let parsed: { format?: unknown; version?: unknown; model?: unknown; logprobs?: unknown };
+      try {
+        parsed = JSON.parse(await readFile(path, 'utf8'));
+      } catch (err) {
+        throw new ConfigError(`${path}: not a saved openai model (${(err as Error).message})`, { cause: err });
+      }
+      if (parsed.format !== SAVE_FORMAT || parsed.version !== 1 || typeof parsed.model !== 'string') {
+        throw new ConfigError(`${path}: expected {"format":"${SAVE_FORMAT}","version":1,"model":"…"}`);
+      }
+      return openModel(parsed.model, typeof parsed.logprobs === 'boolean' ? parsed.logprobs : undefined);
+    },
+  };
+}
+
+/** Rows as OpenAI chat-format JSONL; per-row weight 0/1 maps to the assistant message `weight`. */
+export function toChatJsonl(rows: TrainRequest['rows']): string {
+  return rows
+    .map((r, i) => {
+      if (r.spans?.length) throw new ProviderError(`openai provider cannot train span weights (row ${i}): hosted fine-tuning has no per-token weights`);
+      const w = r.weight ?? 1;
+      if (w !== 0 && w !== 1) throw new ProviderError(`openai provider cannot train row ${i} with weight ${w}: hosted fine-tuning accepts only 0 or 1`);
+      const assistant: Record<string, unknown> = { role: 'assistant', content: r.completion };
+      if (w === 0) assistant.weight = 0;
+      return JSON.stringify({ messages: [{ role: 'user', content: r.prompt }, assistant] });
+    })
+    .join('\n')
+    .concat('\n');
+}
+
+function positive(v: number, name: string, allowZero = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new ConfigError(`openai provider: option '${name}' must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(v)}`);
+  }
+  return v;
+}

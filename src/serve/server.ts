@@ -1,0 +1,413 @@
+/**
+ * `vtune-bench serve`: an OpenAI-compatible fine-tuning service over any provider that can train (the embedded
+ * engine by default), honest or — with an attack — a dishonest provider the benchmark can be pointed at with
+ * the stock `openai` provider or the official SDK. node:http only.
+ *
+ * Threat model of the server itself: it listens on loopback by default and trusts nobody: every route needs
+ * the bearer token (compared in constant time, never logged or stored), bodies are size-limited (413), JSONL
+ * is validated line by line (400 naming the line), ids are pattern-checked before they touch the disk (no
+ * path traversal), and no request can crash the process (every handler error becomes a JSON error).
+ * Routes: /v1/files, /v1/fine_tuning/jobs (+ /events, /cancel), /v1/models, /v1/chat/completions, /v1/completions.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeError } from '../errors.js';
+import type { HyperParams, Logger, Model } from '../types.js';
+import { JobQueue } from './jobs.js';
+import { type FileRecord, type JobRecord, Store, checkFileId, checkJobId, newId } from './store.js';
+import type { ServeTrainer } from './trainer.js';
+import { HttpError, type Piece, errorBody, messagesToPrompt, parseMessages, parseMultipart, parseTrainingJsonl, pieceLogprobs, pieces } from './wire.js';
+
+/** Options of the service. */
+export interface ServeOptions {
+  readonly trainer: ServeTrainer;
+  readonly dataDir: string;
+  /** Bearer token every request must present. */
+  readonly token: string;
+  readonly host?: string;
+  /** 0 = any free port. */
+  readonly port?: number;
+  /** Largest upload (multipart) body; default 64 MiB. */
+  readonly maxUploadBytes?: number;
+  /** Largest JSON body; default 1 MiB. */
+  readonly maxJsonBytes?: number;
+  /** Most tokens one completion may ask for; default 1024. */
+  readonly maxCompletionTokens?: number;
+  /** Hyper-parameters when a job leaves them unset; learning_rate_multiplier scales learningRate. */
+  readonly defaults?: Partial<HyperParams>;
+  readonly onRestart?: 'resume' | 'fail';
+  readonly log?: Logger;
+}
+
+/** A running service. */
+export interface ServeHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  /** Stops listening, drops connections and waits for the running job to stop (it resumes on restart). */
+  close(): Promise<void>;
+}
+
+const silent: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
+
+/** Starts the service; resolves once it is listening. */
+export async function startServe(options: ServeOptions): Promise<ServeHandle> {
+  if (!options.token || options.token.length < 8) throw new HttpError(500, 'serve needs a bearer token of at least 8 characters', 'config');
+  const log = options.log ?? silent;
+  const store = new Store(options.dataDir);
+  const defaults: HyperParams = { epochs: 3, learningRate: 1e-3, batchSize: 4, ...options.defaults };
+  const queue = new JobQueue({ store, trainer: options.trainer, defaults, onRestart: options.onRestart ?? 'resume', log });
+  const maxUpload = options.maxUploadBytes ?? 64 * 1024 * 1024;
+  const maxJson = options.maxJsonBytes ?? 1024 * 1024;
+  const maxTokens = options.maxCompletionTokens ?? 1024;
+  const tokenHash = createHash('sha256').update(options.token).digest();
+  const trainer = options.trainer;
+
+  const authorized = (req: IncomingMessage): boolean => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) return false;
+    return timingSafeEqual(createHash('sha256').update(m[1]!).digest(), tokenHash);
+  };
+
+  async function resolveModel(id: unknown): Promise<Model> {
+    if (typeof id !== 'string' || !id) throw new HttpError(400, "'model' must be a model id", 'invalid_model', 'model');
+    if (id === trainer.baseModelId) return trainer.base();
+    const job = store.listJobs().find((j) => j.fine_tuned_model === id && j.status === 'succeeded');
+    if (!job) throw new HttpError(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+    return queue.model(job);
+  }
+
+  function modelList() {
+    const created = Math.floor(Date.now() / 1000);
+    const base = { id: trainer.baseModelId, object: 'model', created, owned_by: 'vtune-bench' };
+    const tuned = store
+      .listJobs()
+      .filter((j) => j.status === 'succeeded' && j.fine_tuned_model)
+      .map((j) => ({ id: j.fine_tuned_model!, object: 'model', created: j.finished_at ?? j.created_at, owned_by: 'user' }));
+    return [base, ...tuned];
+  }
+
+  async function createFile(req: IncomingMessage): Promise<FileRecord> {
+    const ct = req.headers['content-type'] ?? '';
+    if (!/^multipart\/form-data/i.test(ct)) throw new HttpError(400, 'upload files as multipart/form-data with parts "file" and "purpose"', 'invalid_content_type');
+    const body = await readBody(req, maxUpload);
+    const parts = parseMultipart(body, ct);
+    const file = parts.find((p) => p.name === 'file');
+    const purpose = parts.find((p) => p.name === 'purpose')?.data.toString('utf8');
+    if (!file) throw new HttpError(400, "missing the 'file' part", 'invalid_request', 'file');
+    if (purpose !== 'fine-tune') throw new HttpError(400, `purpose must be 'fine-tune', got '${purpose ?? ''}'`, 'invalid_purpose', 'purpose');
+    const rows = parseTrainingJsonl(file.data.toString('utf8'));
+    const filename = (file.filename ?? 'upload.jsonl').replace(/[^\w.-]/g, '_').slice(0, 200);
+    const record: FileRecord = { id: newId('file'), object: 'file', bytes: file.data.length, created_at: Math.floor(Date.now() / 1000), filename, purpose, status: 'processed', examples: rows.length };
+    store.putFile(record, file.data);
+    return record;
+  }
+
+  function createJob(body: Record<string, unknown>): JobRecord {
+    if (body.model !== trainer.baseModelId) throw new HttpError(400, `model '${String(body.model)}' cannot be fine-tuned here; available: ${trainer.baseModelId}`, 'invalid_model', 'model');
+    const fileId = checkFileId(body.training_file, 'training_file');
+    if (!store.getFile(fileId)) throw new HttpError(400, `training file '${fileId}' does not exist`, 'file_not_found', 'training_file');
+    const method = body.method as { supervised?: { hyperparameters?: Record<string, unknown> } } | undefined;
+    const hp = { ...((body.hyperparameters as Record<string, unknown> | undefined) ?? {}), ...(method?.supervised?.hyperparameters ?? {}) };
+    const epochs = numberParam(hp.n_epochs, defaults.epochs, 'n_epochs', 1, 100, true);
+    const batch = numberParam(hp.batch_size, defaults.batchSize, 'batch_size', 1, 4096, true);
+    const lrm = numberParam(hp.learning_rate_multiplier, 1, 'learning_rate_multiplier', 1e-6, 100, false);
+    const suffix = body.suffix === undefined || body.suffix === null ? null : String(body.suffix);
+    if (suffix !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(suffix)) throw new HttpError(400, 'suffix must be 1–64 letters, digits, - or _', 'invalid_suffix', 'suffix');
+    const seed = body.seed === undefined || body.seed === null ? Number.parseInt(createHash('sha256').update(`${fileId}|${Date.now()}`).digest('hex').slice(0, 7), 16) : body.seed;
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 2 ** 31) throw new HttpError(400, 'seed must be an integer in [0, 2^31]', 'invalid_seed', 'seed');
+    const hyper = { n_epochs: epochs, batch_size: batch, learning_rate_multiplier: lrm };
+    const job: JobRecord = {
+      id: newId('ftjob'),
+      object: 'fine_tuning.job',
+      model: trainer.baseModelId,
+      training_file: fileId,
+      validation_file: null,
+      status: 'validating_files',
+      created_at: Math.floor(Date.now() / 1000),
+      finished_at: null,
+      fine_tuned_model: null,
+      trained_tokens: null,
+      hyperparameters: hyper,
+      method: { type: 'supervised', supervised: { hyperparameters: hyper } },
+      seed,
+      suffix,
+      error: null,
+      result_files: [],
+      organization_id: 'org-vtune-bench',
+      integrations: null,
+      estimated_finish: null,
+    };
+    store.putJob(job);
+    store.addEvent(job.id, { level: 'info', message: `Created fine-tuning job: ${job.id}`, type: 'message', data: null });
+    job.status = 'queued';
+    store.putJob(job);
+    queue.enqueue(job.id);
+    return job;
+  }
+
+  function getJob(id: string): JobRecord {
+    const job = store.getJob(checkJobId(id));
+    if (!job) throw new HttpError(404, `fine-tuning job '${id}' not found`, 'job_not_found', 'fine_tuning_job_id');
+    return job;
+  }
+
+  const count = (model: Model, text: string) => model.countTokens?.(text) ?? pieces(text).length;
+
+  async function chatCompletion(body: Record<string, unknown>) {
+    const model = await resolveModel(body.model);
+    const messages = parseMessages(body.messages, '');
+    if (body.n !== undefined && body.n !== 1) throw new HttpError(400, 'only n = 1 is supported', 'invalid_n', 'n');
+    if (body.stream === true) throw new HttpError(400, 'streaming is not supported', 'stream_unsupported', 'stream');
+    const max = numberParam(body.max_completion_tokens ?? body.max_tokens, 256, 'max_completion_tokens', 1, maxTokens, true);
+    const prompt = messagesToPrompt(messages);
+    const [content] = await model.generate([prompt], genOptions(body, max));
+    const completionTokens = count(model, content!);
+    let logprobs: unknown = null;
+    if (body.logprobs === true) {
+      const { pieces: ps, logprobs: lps } = await pieceLogprobs(model, prompt, content!);
+      logprobs = { content: ps.map((p, i) => tokenEntry(p, lps[i] ?? 0)), refusal: null };
+    }
+    return {
+      id: newId('chatcmpl'),
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs, finish_reason: completionTokens >= max ? 'length' : 'stop' }],
+      usage: { prompt_tokens: count(model, prompt), completion_tokens: completionTokens, total_tokens: count(model, prompt) + completionTokens },
+    };
+  }
+
+  async function completion(body: Record<string, unknown>) {
+    const model = await resolveModel(body.model);
+    const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'string') ? (body.prompt as string[]) : undefined;
+    if (!prompts || prompts.length === 0 || prompts.length > 64) throw new HttpError(400, "'prompt' must be a string or 1–64 strings", 'invalid_prompt', 'prompt');
+    const max = numberParam(body.max_tokens, 16, 'max_tokens', 0, maxTokens, true);
+    const echo = body.echo === true;
+    const k = body.logprobs === undefined || body.logprobs === null ? undefined : numberParam(body.logprobs, 0, 'logprobs', 0, 5, true);
+    const outputs = max === 0 ? prompts.map(() => '') : await model.generate(prompts, genOptions(body, max));
+    const choices = [];
+    for (let i = 0; i < prompts.length; i++) {
+      const prompt = prompts[i]!;
+      const out = outputs[i] ?? '';
+      let logprobs: unknown = null;
+      if (k !== undefined) {
+        const tokens: string[] = [];
+        const tokenLogprobs: (number | null)[] = [];
+        const offsets: number[] = [];
+        const add = (ps: Piece[], lps: (number | null)[], base: number) =>
+          ps.forEach((p, j) => {
+            tokens.push(p.text);
+            tokenLogprobs.push(lps[j] ?? null);
+            offsets.push(base + p.start);
+          });
+        if (echo) {
+          const r = await pieceLogprobs(model, '', prompt);
+          add(r.pieces, r.logprobs, 0);
+        }
+        if (out) {
+          const r = await pieceLogprobs(model, prompt, out);
+          add(r.pieces, r.logprobs, echo ? prompt.length : 0);
+        }
+        logprobs = { tokens, token_logprobs: tokenLogprobs, top_logprobs: tokens.map((t, j) => (tokenLogprobs[j] === null ? null : { [t]: tokenLogprobs[j] })), text_offset: offsets };
+      }
+      choices.push({ index: i, text: (echo ? prompt : '') + out, logprobs, finish_reason: max > 0 && count(model, out) >= max ? 'length' : 'stop' });
+    }
+    const promptTokens = prompts.reduce((a, p) => a + count(model, p), 0);
+    const completionTokens = outputs.reduce((a, o) => a + count(model, o), 0);
+    return { id: newId('cmpl'), object: 'text_completion', created: Math.floor(Date.now() / 1000), model: body.model, choices, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
+  }
+
+  async function route(req: IncomingMessage, url: URL): Promise<unknown> {
+    const method = req.method ?? 'GET';
+    // Split the raw path, then decode each segment: an encoded '/' or '..' stays inside one segment and
+    // fails the id pattern instead of walking the file system.
+    const seg = url.pathname.split('/').filter(Boolean).map(safeDecode);
+    if (seg[0] !== 'v1') throw new HttpError(404, `unknown route ${method} ${url.pathname}`, 'not_found');
+    const [, a, b, c, d] = seg;
+    if (a === 'models' && method === 'GET') {
+      if (b === undefined) return { object: 'list', data: modelList() };
+      const id = seg.slice(2).join('/');
+      const m = modelList().find((x) => x.id === id);
+      if (!m) throw new HttpError(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+      return m;
+    }
+    if (a === 'files') {
+      if (b === undefined && method === 'POST') return createFile(req);
+      if (b === undefined && method === 'GET') return { object: 'list', data: filterPurpose(store.listFiles(), url.searchParams.get('purpose')), has_more: false };
+      if (b !== undefined && seg.length === 3 && method === 'GET') return getFile(b);
+      if (b !== undefined && seg.length === 3 && method === 'DELETE') {
+        const deleted = store.deleteFile(checkFileId(b));
+        if (!deleted) throw new HttpError(404, `file '${b}' not found`, 'file_not_found', 'file_id');
+        return { id: b, object: 'file', deleted: true };
+      }
+      if (b !== undefined && c === 'content' && seg.length === 4 && method === 'GET') {
+        getFile(b);
+        return { raw: store.fileContent(b) };
+      }
+    }
+    if (a === 'fine_tuning' && b === 'jobs') {
+      if (c === undefined && method === 'POST') return createJob(await readJson(req, maxJson));
+      if (c === undefined && method === 'GET') return page(store.listJobs(), url);
+      if (c !== undefined && d === undefined && seg.length === 4 && method === 'GET') return getJob(c);
+      if (c !== undefined && d === 'events' && seg.length === 5 && method === 'GET') {
+        getJob(c);
+        return page(store.events(c), url);
+      }
+      if (c !== undefined && d === 'cancel' && seg.length === 5 && method === 'POST') return queue.cancel(getJob(c));
+    }
+    if (a === 'chat' && b === 'completions' && seg.length === 3 && method === 'POST') return chatCompletion(await readJson(req, maxJson));
+    if (a === 'completions' && seg.length === 2 && method === 'POST') return completion(await readJson(req, maxJson));
+    throw new HttpError(404, `unknown route ${method} ${url.pathname}`, 'not_found');
+  }
+
+  function getFile(id: string): FileRecord {
+    const f = store.getFile(checkFileId(id));
+    if (!f) throw new HttpError(404, `file '${id}' not found`, 'file_not_found', 'file_id');
+    return f;
+  }
+
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    const finish = (status: number, body: unknown) => {
+      if (res.headersSent) return;
+      const raw = body && typeof body === 'object' && 'raw' in body ? (body as { raw: Buffer }).raw : undefined;
+      const data = raw ?? Buffer.from(JSON.stringify(body));
+      res.writeHead(status, { 'content-type': raw ? 'application/octet-stream' : 'application/json', 'content-length': data.length, ...(status === 413 || status === 401 ? { connection: 'close' } : {}) });
+      res.end(data);
+      log.debug(`${req.method} ${(req.url ?? '').slice(0, 200)} → ${status} in ${Date.now() - started} ms`);
+    };
+    const fail = (err: unknown) => {
+      const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${describeError(err)}`, 'server_error');
+      if (e.status >= 500) log.warn(`${req.method} ${(req.url ?? '').slice(0, 200)}: ${e.message}`);
+      // Drain what the client is still sending so it can read our answer, then close.
+      req.resume();
+      finish(e.status, errorBody(e));
+    };
+    try {
+      if (!authorized(req)) return fail(new HttpError(401, 'Incorrect or missing API key: send Authorization: Bearer <token>', 'invalid_api_key'));
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      route(req, url).then((body) => finish(200, body), fail);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.requestTimeout = 10 * 60_000;
+
+  queue.recover();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/v1`,
+    port,
+    server,
+    async close() {
+      await queue.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'malformed percent-encoding in the path', 'invalid_path');
+  }
+}
+
+function filterPurpose(files: FileRecord[], purpose: string | null): FileRecord[] {
+  return purpose ? files.filter((f) => f.purpose === purpose) : files;
+}
+
+/** Cursor paging as OpenAI does it: newest first, `after` = the last id of the previous page. */
+function page<T extends { id: string }>(items: T[], url: URL) {
+  const limitRaw = url.searchParams.get('limit');
+  const limit = limitRaw === null ? 20 : Number(limitRaw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'limit must be an integer in [1, 1000]', 'invalid_limit', 'limit');
+  const after = url.searchParams.get('after');
+  let start = 0;
+  if (after) {
+    const i = items.findIndex((x) => x.id === after);
+    start = i < 0 ? items.length : i + 1;
+  }
+  const data = items.slice(start, start + limit);
+  return { object: 'list', data, has_more: start + limit < items.length };
+}
+
+function genOptions(body: Record<string, unknown>, maxTokens: number) {
+  const temperature = body.temperature === undefined || body.temperature === null ? 1 : numberParam(body.temperature, 1, 'temperature', 0, 2, false);
+  const seed = body.seed === undefined || body.seed === null ? undefined : numberParam(body.seed, 0, 'seed', 0, 2 ** 53, true);
+  const stopRaw = body.stop;
+  const stop = typeof stopRaw === 'string' ? [stopRaw] : Array.isArray(stopRaw) && stopRaw.every((s) => typeof s === 'string') ? (stopRaw as string[]) : undefined;
+  if (stopRaw !== undefined && stopRaw !== null && !stop) throw new HttpError(400, "'stop' must be a string or a list of strings", 'invalid_stop', 'stop');
+  const topP = body.top_p === undefined || body.top_p === null ? undefined : numberParam(body.top_p, 1, 'top_p', 0, 1, false);
+  return { maxTokens, temperature, ...(seed !== undefined ? { seed } : {}), ...(stop ? { stop } : {}), ...(topP !== undefined ? { topP } : {}) };
+}
+
+function tokenEntry(p: Piece, logprob: number) {
+  const bytes = [...Buffer.from(p.text, 'utf8')];
+  return { token: p.text, logprob, bytes, top_logprobs: [{ token: p.text, logprob, bytes }] };
+}
+
+function numberParam(v: unknown, fallback: number, name: string, min: number, max: number, integer: boolean): number {
+  if (v === undefined || v === null || v === 'auto') return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    throw new HttpError(400, `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] or 'auto'`, 'invalid_parameter', name);
+  }
+  return v;
+}
+
+/** Reads a body up to `limit` bytes; 413 beyond it (checked from Content-Length first, then while streaming). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(tooLarge(limit));
+      } else chunks.push(c);
+    });
+    req.on('end', () => !over && resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `request body larger than the limit of ${limit} bytes`, 'payload_too_large');
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limit);
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `invalid JSON body (${(err as Error).message})`, 'invalid_json');
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the JSON body must be an object', 'invalid_json');
+  return v as Record<string, unknown>;
+}
+
