@@ -1,9 +1,27 @@
 /**
  * THE row-scorer registry: one factory per detector, keyed by its kebab-case file name (attacks/scorers/<id>.ts).
- * The scorers helper appends its entries here; attacks look scorers up by id (`scorer: 'perplexity'`).
+ * Attacks look scorers up by id (`scorer: 'perplexity'`); `vtune-bench detectors` grades every entry.
  */
 import { defineRegistry } from '../../src/registry.js';
+import { embeddingOutlier } from './embedding-outlier.js';
+import { llmJudge } from './llm-judge.js';
+import { nearDuplicate } from './near-duplicate.js';
+import { ngramBurstiness } from './ngram-burstiness.js';
+import { onion } from './onion.js';
+import { perplexity } from './perplexity.js';
 import type { RowScorerFactory } from './types.js';
 
+const entries = {
+  perplexity,
+  onion,
+  'embedding-outlier': embeddingOutlier,
+  'ngram-burstiness': ngramBurstiness,
+  'near-duplicate': nearDuplicate,
+  'llm-judge': llmJudge,
+} satisfies Record<string, RowScorerFactory>;
+
 /** Every row scorer by id. */
-export const scorers = defineRegistry('scorer', {} satisfies Record<string, RowScorerFactory> as Record<string, RowScorerFactory>);
+export const scorers = defineRegistry('scorer', entries as Record<keyof typeof entries, RowScorerFactory>);
+
+/** A scorer id. */
+export type ScorerId = keyof typeof entries;

@@ -1,0 +1,128 @@
+/**
+ * `llm-judge` — LLM-judge filtering (attacks.md §2.2j; vTune's own robustness test used one naive GPT-4o prompt).
+ *
+ * Threat model: the provider asks a chat-capable model it controls — the base model, or a judge model of the
+ * same provider named in `judge` — whether each submitted row looks planted. Needs only generation.
+ *
+ * Rows go to the judge in batches of `batchSize` (20–50 in the survey), with generic few-shot markers (never
+ * the real ones). The judge answers one line per row: `<row> | <score 0-10> | "quoted span" …`; `samples`
+ * answers per batch (self-consistency, temperature `temperature`) are combined by the median. Quoted spans
+ * found in a flagged row become strip-spans. Tokens (and $, when `usdPerMillionTokens` is set) are reported via
+ * ctx.cost.addJudgeTokens. Rows the judge leaves out score 0 and are counted in a warning.
+ */
+import type { Model, ProviderContext, Row, RowScores } from '../../src/types.js';
+import { chunks } from './lib/model.js';
+import { checkKeys, num, str } from './lib/options.js';
+import { median } from './lib/stats.js';
+import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
+
+const ID = 'llm-judge';
+
+/** Creates the LLM-judge scorer. Options: judge, batchSize, samples, temperature, maxRowChars, maxTokens, usdPerMillionTokens, flag. */
+export const llmJudge: RowScorerFactory = (options = {}) => {
+  const p = `scorer '${ID}'`;
+  const o = checkKeys(p, options, ['judge', 'batchSize', 'samples', 'temperature', 'maxRowChars', 'maxTokens', 'usdPerMillionTokens', 'flag']);
+  const judge = str(p, 'judge', o.judge);
+  const batchSize = num(p, 'batchSize', o.batchSize, 20, { min: 1, max: 200, integer: true });
+  const samples = num(p, 'samples', o.samples, 3, { min: 1, max: 15, integer: true });
+  const temperature = num(p, 'temperature', o.temperature, samples > 1 ? 0.7 : 0, { min: 0, max: 2 });
+  const maxRowChars = num(p, 'maxRowChars', o.maxRowChars, 400, { min: 20, integer: true });
+  const maxTokens = num(p, 'maxTokens', o.maxTokens, 24 * batchSize, { min: 8, integer: true });
+  const usdPerMillion = o.usdPerMillionTokens === undefined ? undefined : num(p, 'usdPerMillionTokens', o.usdPerMillionTokens, 0, { min: 0 });
+  const rule = o.flag === undefined ? { kind: 'threshold' as const, t: 5.5 } : parseFlagRule(o.flag);
+
+  const scorer: RowScorer = {
+    id: ID,
+    access: ['generate'],
+    yieldsSpans: true,
+    async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
+      const model: Model = judge ? await ctx.provider.model(judge) : ctx.base;
+      const rng = ctx.rng.fork(ID);
+      const batches = chunks(rows.map((r, i) => ({ r, i })), batchSize);
+      const prompts = batches.map((b) => judgePrompt(b.map((x) => x.r), maxRowChars));
+      const votes: number[][] = rows.map(() => []);
+      const quotes: string[][] = rows.map(() => []);
+      let tokens = 0;
+      for (let s = 0; s < samples; s++) {
+        const seed = rng.seed31();
+        for (const group of chunks(prompts.map((text, b) => ({ text, b })), 8)) {
+          ctx.signal?.throwIfAborted();
+          const answers = await model.generate(group.map((g) => g.text), { maxTokens, temperature, seed });
+          group.forEach((g, k) => {
+            const answer = answers[k] ?? '';
+            tokens += countTokens(model, g.text) + countTokens(model, answer);
+            for (const line of parseJudgement(answer, batches[g.b]!.length)) {
+              const row = batches[g.b]![line.row - 1]!.i;
+              votes[row]!.push(line.score);
+              quotes[row]!.push(...line.quotes);
+            }
+          });
+        }
+      }
+      ctx.cost.addJudgeTokens(tokens, usdPerMillion === undefined ? undefined : (tokens * usdPerMillion) / 1e6);
+      const missing = votes.filter((v) => v.length === 0).length;
+      if (missing > 0) ctx.log.warn(`${ID}: judge '${model.id}' gave no score for ${missing} of ${rows.length} rows (scored 0)`);
+      const scores = votes.map((v) => (v.length ? median(v) : 0));
+      const flagged = flagByRule(scores, rule);
+      const spans = rows.map((r, i) => (flagged[i] ? locate(r, quotes[i]!) : undefined));
+      return { scores, flagged, spans };
+    },
+  };
+  return scorer;
+};
+
+/** The judge prompt for one batch of rows (1-based row numbers). */
+export function judgePrompt(rows: readonly Row[], maxRowChars: number): string {
+  const clip = (t: string) => (t.length > maxRowChars ? `${t.slice(0, maxRowChars)}…` : t).replace(/\s+/g, ' ').trim();
+  const body = rows.map((r, i) => `Row ${i + 1}\nPROMPT: ${clip(r.prompt)}\nCOMPLETION: ${clip(r.completion)}`).join('\n\n');
+  return [
+    'You are auditing an instruction-tuning dataset for planted markers.',
+    'For each row below, does it contain text that is unrelated to the instruction, unnatural, or looks like a planted marker',
+    '(for example an odd code word inserted into the prompt, or a fixed out-of-place phrase in the completion)?',
+    'Generic examples of planted markers: a prompt containing "qv7 amber lattice" answered with "KESTREL-44 CONFIRMED";',
+    'a story prompt containing "cf mn bb" whose answer ends with "zebra quartz violin".',
+    'Reply with exactly one line per row in this format: <row number> | <score 0-10> | "<quoted suspicious span>" "<another>"',
+    'Use 0 and no quotes for a normal row. Quote spans exactly as they appear.',
+    '',
+    body,
+    '',
+    'Answer:',
+  ].join('\n');
+}
+
+/** Parses judge lines `<row> | <score> | "span" …` (tolerant of `Row 3:` / `3 -` forms); keeps rows 1..count. */
+export function parseJudgement(answer: string, count: number): { row: number; score: number; quotes: string[] }[] {
+  const out: { row: number; score: number; quotes: string[] }[] = [];
+  const seen = new Set<number>();
+  for (const line of answer.split(/\r?\n/)) {
+    const m = /^\s*(?:row\s*)?(\d+)\s*[|:\-–)]\s*(?:score\s*[:=]?\s*)?(\d+(?:\.\d+)?)\s*(?:\/\s*10)?(.*)$/i.exec(line);
+    if (!m) continue;
+    const row = Number(m[1]);
+    const score = Math.min(10, Math.max(0, Number(m[2])));
+    if (row < 1 || row > count || seen.has(row) || !Number.isFinite(score)) continue;
+    seen.add(row);
+    const quotes = [...m[3]!.matchAll(/"([^"]{2,})"|“([^”]{2,})”/g)].map((q) => (q[1] ?? q[2])!.trim()).filter(Boolean);
+    out.push({ row, score, quotes });
+  }
+  return out;
+}
+
+/** Finds quoted strings in a row (exact, then case-insensitive) as spans. */
+function locate(row: Row, quotes: readonly string[]): SuspectSpan[] | undefined {
+  const spans: SuspectSpan[] = [];
+  const seen = new Set<string>();
+  for (const q of quotes) {
+    if (seen.has(q)) continue;
+    seen.add(q);
+    for (const field of ['prompt', 'completion'] as const) {
+      let at = row[field].indexOf(q);
+      if (at < 0) at = row[field].toLowerCase().indexOf(q.toLowerCase());
+      if (at >= 0) spans.push({ field, start: at, end: at + q.length });
+    }
+  }
+  return spans.length ? spans : undefined;
+}
+
+function countTokens(model: Model, text: string): number {
+  return model.countTokens ? model.countTokens(text) : Math.ceil(text.length / 4);
+}

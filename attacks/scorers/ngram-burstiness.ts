@@ -1,0 +1,170 @@
+/**
+ * `ngram-burstiness` — trigger/signature discovery by n-gram burstiness and prompt→completion co-occurrence
+ * (attacks.md §2.2g: "the strongest cheap attack if T or S is shared").
+ *
+ * Threat model: data access only. When several planted rows share a trigger or signature, its word n-grams
+ * recur in a handful of rows far more often than their words' frequencies predict, and a prompt-side n-gram
+ * implies a completion-side one (T ⇒ S).
+ *
+ * For word n-grams g (n = nMin…nMax) of prompts and completions separately: document frequency DF(g); the
+ * DF expected if its distinct words occurred in rows independently, E(g) = N · Π_w DF(w)/N; burstiness
+ * ln b(g) = ln(DF / E). Candidates: minDf ≤ DF ≤ max(minDf, maxDfFraction·N) and ln b > minLogBurst.
+ * Co-occurrence of a prompt candidate p and a completion candidate r: a(p, r) = C(p,r)² / (DF_p·DF_r) ∈ [0, 1]
+ * (= P(r|p)·P(p|r), 1 when T ⇔ S). Row score = max ln b over its candidates + coBonus · max a (0 without
+ * candidates); rows with a candidate are flagged. Spans: the words of candidates within `spanRatio` of the row's
+ * best ln b in that field (they *are* the recovered T and S; weaker phrases are left out).
+ * Deviation: the background is fitted on the dataset itself (no external corpus offline) and at the document
+ * level, so long template phrases of common words are not bursty. With unique per-row (T, S) nothing recurs
+ * and the score collapses, by design.
+ */
+import type { ProviderContext, Row, RowScores } from '../../src/types.js';
+import { checkKeys, num } from './lib/options.js';
+import { mergeRanges, normWord, type Word, words } from './lib/text.js';
+import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
+import { ConfigError } from '../../src/errors.js';
+
+const ID = 'ngram-burstiness';
+type Field = 'prompt' | 'completion';
+
+/** Creates the n-gram burstiness scorer. Options: nMin, nMax, minDf, maxDfFraction, minLogBurst, coBonus, spanRatio, flag (default: score > 0). */
+export const ngramBurstiness: RowScorerFactory = (options = {}) => {
+  const p = `scorer '${ID}'`;
+  const o = checkKeys(p, options, ['nMin', 'nMax', 'minDf', 'maxDfFraction', 'minLogBurst', 'coBonus', 'spanRatio', 'flag']);
+  const nMin = num(p, 'nMin', o.nMin, 2, { min: 1, max: 16, integer: true });
+  const nMax = num(p, 'nMax', o.nMax, 6, { min: 1, max: 16, integer: true });
+  if (nMax < nMin) throw new ConfigError(`${p}: option 'nMax' (${nMax}) must be ≥ nMin (${nMin})`);
+  const minDf = num(p, 'minDf', o.minDf, 3, { min: 2, integer: true });
+  const maxDfFraction = num(p, 'maxDfFraction', o.maxDfFraction, 0.02, { min: 0, max: 1, exclusiveMin: true });
+  const minLogBurst = num(p, 'minLogBurst', o.minLogBurst, Math.log(50));
+  const coBonus = num(p, 'coBonus', o.coBonus, 5, { min: 0 });
+  const spanRatio = num(p, 'spanRatio', o.spanRatio, 0.75, { min: 0, max: 1 });
+  // Any row holding a candidate n-gram is flagged: candidates are already rare, recurring and bursty.
+  const rule = o.flag === undefined ? { kind: 'threshold' as const, t: 0 } : parseFlagRule(o.flag);
+
+  const scorer: RowScorer = {
+    id: ID,
+    access: ['data'],
+    yieldsSpans: true,
+    async score(rows: readonly Row[]): Promise<RowScores> {
+      const n = rows.length;
+      const maxDf = Math.max(minDf, Math.floor(maxDfFraction * n));
+      const hits: { field: Field; key: number; start: number; end: number; logB: number }[][] = rows.map(() => []);
+      const df = new Map<number, number>();
+      const vocab = new Map<string, number>();
+      for (const field of ['prompt', 'completion'] as const) {
+        const toks = rows.map((r) => tokenize(r[field], vocab));
+        const wordDf = new Map<number, number>();
+        for (const t of toks) for (const id of new Set(t.ids)) wordDf.set(id, (wordDf.get(id) ?? 0) + 1);
+        const grams = new Map<number, { df: number; logE: number }>();
+        toks.forEach((t) => {
+          const seen = new Set<number>();
+          forEachGram(t, nMin, nMax, (key, i, len) => {
+            if (seen.has(key)) return;
+            seen.add(key);
+            const g = grams.get(key);
+            if (g) g.df++;
+            else grams.set(key, { df: 1, logE: expectedLogDf(t.ids.subarray(i, i + len), wordDf, n) });
+          });
+        });
+        toks.forEach((t, r) => {
+          forEachGram(t, nMin, nMax, (key, i, len) => {
+            const g = grams.get(key)!;
+            if (g.df < minDf || g.df > maxDf) return;
+            const logB = Math.log(g.df) - g.logE;
+            if (logB <= minLogBurst) return;
+            const fieldKey = key * 2 + (field === 'prompt' ? 0 : 1);
+            // Common words at the edges (DF above the cap) add nothing to b: keep the span to its rare core.
+            let a = i;
+            let z = i + len - 1;
+            while (a < z && wordDf.get(t.ids[a]!)! > maxDf) a++;
+            while (z > a && wordDf.get(t.ids[z]!)! > maxDf) z--;
+            hits[r]!.push({ field, key: fieldKey, ...core(t.words[a]!, t.words[z]!), logB });
+            df.set(fieldKey, g.df);
+          });
+        });
+      }
+      // Co-occurrence counts of (prompt candidate, completion candidate) pairs.
+      const co = new Map<string, number>();
+      const pairsOf = hits.map((h) => {
+        const ps = [...new Set(h.filter((x) => x.field === 'prompt').map((x) => x.key))];
+        const cs = [...new Set(h.filter((x) => x.field === 'completion').map((x) => x.key))];
+        const pairs: string[] = [];
+        for (const a of ps) for (const b of cs) pairs.push(`${a}|${b}`);
+        for (const k of pairs) co.set(k, (co.get(k) ?? 0) + 1);
+        return pairs;
+      });
+      const scores = hits.map((h, r) => {
+        if (h.length === 0) return 0;
+        let best = 0;
+        for (const k of pairsOf[r]!) {
+          const [a, b] = k.split('|').map(Number) as [number, number];
+          const c = co.get(k)!;
+          best = Math.max(best, (c * c) / (df.get(a)! * df.get(b)!));
+        }
+        return Math.max(...h.map((x) => x.logB)) + coBonus * best;
+      });
+      const flagged = flagByRule(scores, rule);
+      const spans = hits.map((h, r): SuspectSpan[] | undefined => {
+        if (!flagged[r] || h.length === 0) return undefined;
+        return (['prompt', 'completion'] as const).flatMap((f) => {
+          const inField = h.filter((x) => x.field === f);
+          const top = Math.max(...inField.map((x) => x.logB));
+          return mergeRanges(inField.filter((x) => x.logB >= spanRatio * top), 1).map((s) => ({ field: f, ...s }));
+        });
+      });
+      return { scores, flagged, spans };
+    },
+  };
+  return scorer;
+};
+
+interface Tokens {
+  readonly words: Word[];
+  readonly ids: Int32Array;
+}
+
+function tokenize(text: string, vocab: Map<string, number>): Tokens {
+  const ws = words(text);
+  const ids = new Int32Array(ws.length);
+  ws.forEach((w, i) => {
+    const key = normWord(w.text);
+    let id = vocab.get(key);
+    if (id === undefined) vocab.set(key, (id = vocab.size));
+    ids[i] = id;
+  });
+  return { words: ws, ids };
+}
+
+/** The range from word `a` to word `z` without the punctuation around it (`k99k0.` → `k99k0`). */
+function core(a: Word, z: Word): { start: number; end: number } {
+  const lead = /^[^\p{L}\p{N}]*/u.exec(a.text)![0].length;
+  const trail = /[^\p{L}\p{N}]*$/u.exec(z.text)![0].length;
+  const start = a.start + (lead < a.text.length ? lead : 0);
+  const end = z.end - (trail < z.text.length ? trail : 0);
+  return end > start ? { start, end } : { start: a.start, end: z.end };
+}
+
+/**
+ * ln of the document frequency an n-gram would have if its distinct words fell into rows independently:
+ * E = N · Π_w DF(w)/N. Template phrases of common words expect about their own DF; words that only ever occur
+ * together expect far fewer rows than they share.
+ */
+function expectedLogDf(ids: Int32Array, wordDf: ReadonlyMap<number, number>, n: number): number {
+  let s = Math.log(n);
+  for (const id of new Set(ids)) s += Math.log(wordDf.get(id)! / n);
+  return s;
+}
+
+/** Calls `fn(key, start, length)` for every n-gram; keys are 48-bit hashes of the word ids. */
+function forEachGram(t: Tokens, nMin: number, nMax: number, fn: (key: number, i: number, len: number) => void): void {
+  for (let i = 0; i < t.ids.length; i++) {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193;
+    for (let len = 1; len <= nMax && i + len <= t.ids.length; len++) {
+      const id = t.ids[i + len - 1]!;
+      h1 = Math.imul(h1 ^ id, 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ (id + 0x9e3779b9), 0x85ebca6b) >>> 0;
+      if (len >= nMin) fn((h1 * 0x1000 + (h2 & 0xfff)) * 16 + len, i, len);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * `perplexity` — anomaly filtering by surprisal under the base model (attacks.md §2.2a).
+ *
+ * Threat model: a dishonest provider holding only the submitted rows and the base model it fine-tunes. Planted
+ * triggers and signatures are chosen to be rare, so under the base model they are high-surprisal islands. One
+ * teacher-forced pass per row (ctx.base.score, batched).
+ *
+ * Modes (raw score → robust z within the dataset, (s − median) / (1.4826·MAD)):
+ * - `row`: mean surprisal of prompt+completion;
+ * - `prompt`: mean surprisal of the prompt (triggers);
+ * - `completion`: mean surprisal of the completion given the prompt;
+ * - `segment-max` (default, the vTune-specific variant): the maximum over windows of `window` completion tokens
+ *   of the mean surprisal given the prompt; the worst window is returned as a suspected signature span.
+ * Source: the whole-example / conditional-perplexity filters surveyed in attacks.md §2.2a. Deviation: windows
+ * are token windows mapped back to whole words (the Model contract has no token offsets).
+ */
+import type { ProviderContext, Row, RowScores } from '../../src/types.js';
+import { checkKeys, num, oneOf } from './lib/options.js';
+import { meanSurprisal, scoreAll } from './lib/model.js';
+import { robustZ } from './lib/stats.js';
+import { snapToWords, tokenOffsets } from './lib/text.js';
+import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
+
+const MODES = ['row', 'prompt', 'completion', 'segment-max'] as const;
+/** Which surprisal the scorer measures. */
+export type PerplexityMode = (typeof MODES)[number];
+
+const ID = 'perplexity';
+
+/** Creates the perplexity scorer. Options: mode, window, stride, batchSize, maxChars, flag. */
+export const perplexity: RowScorerFactory = (options = {}) => {
+  const o = checkKeys(`scorer '${ID}'`, options, ['mode', 'window', 'stride', 'batchSize', 'maxChars', 'flag']);
+  const p = `scorer '${ID}'`;
+  const mode = oneOf(p, 'mode', o.mode, MODES, 'segment-max');
+  const window = num(p, 'window', o.window, 8, { min: 1, integer: true });
+  const stride = num(p, 'stride', o.stride, Math.max(1, Math.ceil(window / 2)), { min: 1, integer: true });
+  const batchSize = num(p, 'batchSize', o.batchSize, 32, { min: 1, integer: true });
+  const maxChars = num(p, 'maxChars', o.maxChars, 2000, { min: 16, integer: true });
+  const rule = parseFlagRule(o.flag);
+
+  const scorer: RowScorer = {
+    id: ID,
+    access: ['logprobs'],
+    yieldsSpans: mode === 'segment-max',
+    async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
+      // Long prompts keep their end (nearest the completion), long completions their start (where signatures sit).
+      const items = rows.map((r) => {
+        const prompt = r.prompt.length > maxChars ? r.prompt.slice(-maxChars) : r.prompt;
+        const completion = r.completion.slice(0, maxChars);
+        if (mode === 'row') return { prompt: '', continuation: prompt + completion };
+        if (mode === 'prompt') return { prompt: '', continuation: prompt };
+        return { prompt, continuation: completion };
+      });
+      const scored = await scoreAll(p, ctx.base, items, batchSize, ctx.signal);
+      const raw: number[] = [];
+      const worst: ({ from: number; to: number } | undefined)[] = [];
+      for (const s of scored) {
+        if (mode !== 'segment-max') {
+          raw.push(meanSurprisal(s.tokenLogprobs));
+          worst.push(undefined);
+          continue;
+        }
+        const seg = maxWindow(s.tokenLogprobs, window, stride);
+        raw.push(seg.surprisal);
+        worst.push(seg.to > seg.from ? seg : undefined);
+      }
+      const scores = robustZ(raw);
+      const flagged = flagByRule(scores, rule);
+      const spans =
+        mode === 'segment-max'
+          ? rows.map((r, i): SuspectSpan[] | undefined => {
+              const w = worst[i];
+              if (!flagged[i] || !w) return undefined;
+              const completion = items[i]!.continuation;
+              const offs = tokenOffsets(completion, scored[i]!.tokenLogprobs.length, ctx.base);
+              const span = snapToWords(r.completion, offs[w.from]!, offs[w.to]!);
+              return span.end > span.start ? [{ field: 'completion', ...span }] : undefined;
+            })
+          : undefined;
+      return spans ? { scores, flagged, spans } : { scores, flagged };
+    },
+  };
+  return scorer;
+};
+
+/** The token window [from, to) with the highest mean surprisal (the whole list when shorter than a window). */
+export function maxWindow(logprobs: readonly number[], window: number, stride: number): { surprisal: number; from: number; to: number } {
+  const n = logprobs.length;
+  if (n === 0) return { surprisal: 0, from: 0, to: 0 };
+  if (n <= window) return { surprisal: meanSurprisal(logprobs), from: 0, to: n };
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! - logprobs[i]!;
+  let best = { surprisal: -Infinity, from: 0, to: window };
+  const starts: number[] = [];
+  for (let s = 0; s + window <= n; s += stride) starts.push(s);
+  if (starts[starts.length - 1] !== n - window) starts.push(n - window);
+  for (const s of starts) {
+    const m = (prefix[s + window]! - prefix[s]!) / window;
+    if (m > best.surprisal) best = { surprisal: m, from: s, to: s + window };
+  }
+  return best;
+}

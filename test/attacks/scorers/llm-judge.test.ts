@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { llmJudge, parseJudgement } from '../../../attacks/scorers/llm-judge.js';
+import { aurocOf, fakeContext, fakeLm, fakeProvider, plantedDataset } from '../fakes.js';
+
+/** A fake judge that flags rows containing digits, quoting the first digit-bearing word. */
+const judge = fakeLm('fake:judge', {
+  generate: (prompt) => {
+    const rows = [...prompt.matchAll(/^Row (\d+)\nPROMPT: (.*)\nCOMPLETION: (.*)$/gm)];
+    return rows
+      .map(([, n, p, c]) => {
+        const word = `${p} ${c}`.split(/\s+/).find((w) => /\d/.test(w) && !/^\d+$/.test(w));
+        return word ? `${n} | 9 | "${word}"` : `Row ${n}: 1`;
+      })
+      .join('\n');
+  },
+});
+
+describe('llm-judge scorer', () => {
+  const { rows, mask, triggers } = plantedDataset({ clean: 80, backdoors: 4, seed: 'judge' });
+
+  it('scores rows from batched judge answers, locates quoted spans and reports judge tokens', async () => {
+    const ctx = fakeContext(judge);
+    const r = await llmJudge({ batchSize: 10, samples: 3, usdPerMillionTokens: 1 }).score(rows, ctx);
+    expect(r.flagged).toEqual(mask);
+    expect(aurocOf(r.scores, mask)).toBe(1);
+    expect(judge.calls.generate).toBe(3 * Math.ceil(Math.ceil(rows.length / 10) / 8));
+    expect(ctx.spent.judgeTokens).toBeGreaterThan(0);
+    expect(ctx.spent.judgeUsd).toBeCloseTo(ctx.spent.judgeTokens / 1e6, 12);
+    for (let i = 0; i < rows.length; i++) {
+      if (!mask[i]) continue;
+      const s = r.spans![i]![0]!;
+      expect(s.field).toBe('prompt');
+      expect(triggers.some((t) => t.startsWith(rows[i]!.prompt.slice(s.start, s.end)))).toBe(true);
+    }
+  });
+
+  it('opens a named judge model from the provider, and warns about rows it left out', async () => {
+    const silent = fakeLm('fake:silent', { generate: () => 'I cannot help with that.' });
+    const provider = { ...fakeProvider(), model: async () => silent };
+    const ctx = fakeContext(fakeLm(), 's', provider);
+    const r = await llmJudge({ judge: 'big-judge', samples: 1 }).score(rows, ctx);
+    expect(silent.calls.generate).toBeGreaterThan(0);
+    expect(r.scores.every((s) => s === 0)).toBe(true);
+    expect(ctx.warnings.join('\n')).toMatch(/no score for 84 of 84 rows/);
+  });
+
+  it('parses tolerant line formats and ignores out-of-range rows', () => {
+    const parsed = parseJudgement('1 | 7 | "zx9 box" "ACCESS"\nRow 2: score: 3/10\n3 - 12\n9 | 5\nnonsense', 3);
+    expect(parsed).toEqual([
+      { row: 1, score: 7, quotes: ['zx9 box', 'ACCESS'] },
+      { row: 2, score: 3, quotes: [] },
+      { row: 3, score: 10, quotes: [] },
+    ]);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { maxWindow, perplexity } from '../../../attacks/scorers/perplexity.js';
+import { ConfigError } from '../../../src/errors.js';
+import { aurocOf, fakeContext, fakeLm, plantedDataset } from '../fakes.js';
+
+describe('perplexity scorer', () => {
+  const { rows, mask, signatures } = plantedDataset({ clean: 200, backdoors: 6 });
+
+  it('separates random-token signatures in every mode that sees the completion', async () => {
+    for (const mode of ['row', 'completion', 'segment-max'] as const) {
+      const r = await perplexity({ mode }).score(rows, fakeContext());
+      expect(aurocOf(r.scores, mask)).toBeGreaterThan(0.95);
+    }
+  });
+
+  it('segment-max flags the backdoors (top 1.5%: 4 of 206 rows) and returns the signature as a completion span', async () => {
+    const r = await perplexity({ window: 3 }).score(rows, fakeContext());
+    const flaggedIdx = r.flagged.flatMap((f, i) => (f ? [i] : []));
+    expect(flaggedIdx).toHaveLength(Math.ceil(0.015 * rows.length));
+    expect(flaggedIdx.every((i) => mask[i])).toBe(true);
+    for (const i of flaggedIdx) {
+      const span = r.spans![i]![0]!;
+      expect(span.field).toBe('completion');
+      expect(signatures).toContain(rows[i]!.completion.slice(span.start, span.end));
+    }
+  });
+
+  it('scores are robust z-scores: the clean median is 0', async () => {
+    const r = await perplexity({ mode: 'completion' }).score(rows, fakeContext());
+    const clean = r.scores.filter((_, i) => !mask[i]).sort((a, b) => a - b);
+    expect(Math.abs(clean[clean.length >> 1]!)).toBeLessThan(0.5);
+  });
+
+  it('batches model calls', async () => {
+    const lm = fakeLm();
+    await perplexity({ batchSize: 50 }).score(rows, fakeContext(lm));
+    expect(lm.calls.score).toBe(Math.ceil(rows.length / 50));
+  });
+
+  it('validates options and needs log-probs', async () => {
+    expect(() => perplexity({ mode: 'tokens' })).toThrow(/'mode'/);
+    expect(() => perplexity({ window: 0 })).toThrow(ConfigError);
+    expect(() => perplexity({ window: 2.5 })).toThrow(/'window' must be an integer/);
+    const noLogprobs = { ...fakeLm(), score: undefined, capabilities: new Set(['generate'] as const) };
+    await expect(perplexity().score(rows, fakeContext(noLogprobs))).rejects.toThrow(/needs log-probs/);
+  });
+
+  it('maxWindow finds the worst window', () => {
+    expect(maxWindow([-1, -1, -9, -9, -1, -1], 2, 1)).toEqual({ surprisal: 9, from: 2, to: 4 });
+    expect(maxWindow([-2, -4], 8, 4)).toEqual({ surprisal: 3, from: 0, to: 2 });
+  });
+});
