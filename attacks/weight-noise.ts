@@ -1,0 +1,44 @@
+/**
+ * weight-noise — random weight perturbation, one of vTune's own "trivial cheats" (attacks.md §2.1). Adds
+ * Gaussian noise N(0, (scale · rms(W))²) to every parameter tensor W. Two threat models:
+ * - `train: false` (default, goal pass): skip training and return a perturbed base model, hoping it passes
+ *   for a fine-tune (the defense wins when it does not verify);
+ * - `train: true` (goal evade): train honestly, then perturb to wash the backdoors out.
+ * Needs white-box weights (the embedded engine); a closed API model is rejected up front.
+ */
+import { ConfigError } from '../src/errors.js';
+import type { BenchAttack } from './compose.js';
+import { checkOptionNames } from './compose.js';
+
+/** Creates the attack. Options: `scale` > 0 (relative to each tensor's RMS; default 0.05), `train` (boolean). */
+export function weightNoise(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
+  checkOptionNames('weight-noise', options, ['scale', 'train']);
+  const scale = options.scale ?? 0.05;
+  if (typeof scale !== 'number' || !(scale > 0) || !Number.isFinite(scale)) throw new ConfigError(`option 'scale': expected a positive number, got ${JSON.stringify(scale)}`);
+  const train = options.train ?? false;
+  if (typeof train !== 'boolean') throw new ConfigError(`option 'train': expected true or false, got ${JSON.stringify(train)}`);
+  return {
+    id: 'weight-noise',
+    goal: train ? 'evade' : 'pass',
+    access: ['data', 'weights'],
+    oracle: false,
+    trains: train,
+    ...(train ? {} : { onTraining: async () => null }),
+    async onModel(model, ctx) {
+      const access = await ctx.provider.weights!(model);
+      const rng = ctx.rng.fork('weight-noise');
+      const noisy = new Map<string, Float32Array>();
+      // Sorted names: the noise drawn for a tensor must not depend on map iteration order.
+      for (const name of [...access.tensors.keys()].sort()) {
+        const w = access.tensors.get(name)!;
+        let ss = 0;
+        for (let i = 0; i < w.length; i++) ss += w[i]! * w[i]!;
+        const sigma = scale * Math.sqrt(ss / Math.max(1, w.length));
+        const out = new Float32Array(w.length);
+        for (let i = 0; i < w.length; i++) out[i] = w[i]! + sigma * rng.normal();
+        noisy.set(name, out);
+      }
+      return access.withTensors(noisy, `${model.id}+noise${scale}`);
+    },
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * The provider side of a cell, alone (DESIGN.md §4): attack.onData → train → onModel → onInference. Also used
+ * by `vtune-bench serve --attack`. It receives no secret and no backdoor mask (the information barrier);
+ * only an oracle attack gets the mask, passed explicitly by the caller.
+ *
+ * Everything the attack touches is instrumented here so that ground truth is MEASURED, never self-reported:
+ * the provider handed to the attack is a wrapper whose `train` records the exact rows, hyper-parameters,
+ * seed and steps that reached the real trainer (through the training cache), and every model it can reach
+ * counts its forwards.
+ */
+import { createHash } from 'node:crypto';
+import type { AnyAttack } from '../../attacks/compose.js';
+import { ConfigError, ProviderError } from '../errors.js';
+import type { HyperParams, Model, OracleContext, Progress, Provider, ProviderContext, RowScores, TrainExample, TrainingPlan, TrainRequest, TrainResult, WeightAccess } from '../types.js';
+import type { TrainCache } from './cell.js';
+import { countedModel, unwrapCounted, type PassCounter } from './cost.js';
+
+/** One call that reached the real trainer, as the wrapper saw it. */
+export interface TrainCall {
+  readonly rows: readonly TrainExample[];
+  readonly hyper: HyperParams;
+  readonly seed: number;
+  readonly stepsRun: number;
+  readonly tokensTrained: number;
+  readonly costUsd?: number;
+  readonly cached: boolean;
+  /** The attack's shouldStop hook ended training early. */
+  readonly stoppedEarly: boolean;
+}
+
+/** What the provider side did, measured by the pipeline's wrappers. */
+export interface ProviderTrace {
+  readonly rowsSubmitted: number;
+  /** Rows in the plan after the data stage (what the attack said it would train). */
+  readonly rowsPlanned: number;
+  readonly trainCalls: readonly TrainCall[];
+  /** onModel returned a different model than it was given. */
+  readonly modelModified: boolean;
+  /** onInference returned a different model than it was given. */
+  readonly inferenceWrapped: boolean;
+  /** The data stage's row scores, when the attack used a detector. */
+  readonly detection?: RowScores;
+  /** Model forwards spent on the provider side before serving (scorers, pilot models). */
+  readonly providerPasses: number;
+}
+
+/** Options of runProviderSide. */
+export interface ProviderSideOptions {
+  readonly trainCache?: TrainCache;
+  /** Seed of the default training call (the cell's 'training' stream); default: drawn from ctx.rng. */
+  readonly trainingSeed?: number;
+  /** Only for `oracle: true` attacks: the true backdoor mask over `rows`. */
+  readonly backdoorMask?: readonly boolean[];
+  onTrained?(r: TrainResult): void;
+  onProgress?(p: Progress): void;
+}
+
+/** The result: the model that will answer queries, the measured trace, and a live count of forwards. */
+export interface ProviderSideResult {
+  readonly model: Model;
+  readonly trace: ProviderTrace;
+  /** Forwards on every provider-side model so far; read before and after serving to measure extra passes. */
+  readonly passes: () => number;
+  /** Models trained here that the cache does not own (the caller disposes them when done). */
+  readonly ownedModels: readonly Model[];
+}
+
+/** The training-cache key: sha256 over provider, base model, exact rows (incl. weights and spans), hyper, seed. */
+export function trainKey(providerId: string, baseModelId: string, rows: readonly TrainExample[], hyper: HyperParams, seed: number): string {
+  const h = createHash('sha256');
+  h.update(canonicalJson({ provider: providerId, base: baseModelId, hyper, seed, rowCount: rows.length }));
+  for (const r of rows) h.update('\n' + canonicalJson({ p: r.prompt, c: r.completion, w: r.weight ?? 1, s: r.spans ?? [] }));
+  return h.digest('hex');
+}
+
+/** JSON with object keys sorted, so equal values always hash equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** Runs the provider side of one cell. See the module comment for what is measured. */
+export async function runProviderSide(
+  attack: AnyAttack,
+  rows: readonly TrainExample[],
+  ctx: ProviderContext,
+  opts: ProviderSideOptions = {},
+): Promise<ProviderSideResult> {
+  if (attack.oracle && !opts.backdoorMask) throw new ConfigError(`oracle attack '${attack.id}' needs the backdoor mask (it is a test-only upper bound)`);
+  if (attack.oracle && opts.backdoorMask!.length !== rows.length) throw new ConfigError(`oracle attack '${attack.id}': mask of ${opts.backdoorMask!.length} for ${rows.length} rows`);
+  const counter: PassCounter = { passes: 0 };
+  const calls: TrainCall[] = [];
+  const owned: Model[] = [];
+  const trained = new WeakSet<Model>();
+  const raw = ctx.provider;
+  const base = countedModel(ctx.base, counter);
+
+  const provider: Provider = {
+    id: raw.id,
+    capabilities: raw.capabilities,
+    concurrency: raw.concurrency,
+    async model(name) {
+      return countedModel(await raw.model(name), counter);
+    },
+    ...(raw.train
+      ? {
+          async train(baseModel: Model, request: TrainRequest): Promise<TrainResult> {
+            const inner = unwrapCounted(baseModel);
+            const rowsCopy = request.rows.map((r) => ({ ...r }));
+            let stoppedEarly = false;
+            const run = () =>
+              raw.train!(inner, {
+                ...request,
+                rows: rowsCopy,
+                ...(request.shouldStop
+                  ? {
+                      shouldStop: (step: number, loss: number) => {
+                        const stop = request.shouldStop!(step, loss);
+                        if (stop) stoppedEarly = true;
+                        return stop;
+                      },
+                    }
+                  : {}),
+              });
+            // An early-stopping rule makes the outcome depend on more than the key: never share it via the cache.
+            const useCache = opts.trainCache && !request.shouldStop;
+            const result = useCache
+              ? await opts.trainCache!.getOrTrain(trainKey(raw.id, inner.id, rowsCopy, request.hyper, request.seed), raw, run)
+              : { ...(await run()), cached: false };
+            if (!useCache) owned.push(result.model);
+            calls.push({
+              rows: rowsCopy,
+              hyper: request.hyper,
+              seed: request.seed,
+              stepsRun: result.stepsRun,
+              tokensTrained: result.tokensTrained,
+              ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
+              cached: result.cached,
+              stoppedEarly,
+            });
+            opts.onTrained?.(result);
+            const model = countedModel(result.model, counter);
+            trained.add(model);
+            return { model, stepsRun: result.stepsRun, tokensTrained: result.tokensTrained, ...(result.finalLoss !== undefined ? { finalLoss: result.finalLoss } : {}), ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}) };
+          },
+        }
+      : {}),
+    ...(raw.weights
+      ? {
+          async weights(model: Model): Promise<WeightAccess> {
+            const access = await raw.weights!(unwrapCounted(model));
+            return {
+              tensors: access.tensors,
+              async withTensors(tensors, id) {
+                const m = await access.withTensors(tensors, id);
+                owned.push(m);
+                return countedModel(m, counter);
+              },
+            };
+          },
+        }
+      : {}),
+  };
+
+  const pctx: ProviderContext = {
+    rng: ctx.rng,
+    base,
+    provider,
+    hyper: ctx.hyper,
+    log: ctx.log,
+    cost: ctx.cost,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+  // The oracle's context is the only one with the mask; ordinary attacks never receive this object.
+  const oracleCtx = (): OracleContext => ({ ...pctx, backdoorMask: opts.backdoorMask!.slice() });
+  const hookCtx: ProviderContext = attack.oracle ? oracleCtx() : pctx;
+  const call = <A extends unknown[], R>(fn: ((...a: A) => R) | undefined, ...args: A): R | undefined => fn?.apply(attack, args);
+
+  opts.onProgress?.({ stage: 'data', done: 0 });
+  let plan: TrainingPlan = { rows, hyper: ctx.hyper };
+  let detection: RowScores | undefined;
+  if (attack.onData) {
+    const out = await call(attack.onData as (p: TrainingPlan, c: ProviderContext) => Promise<TrainingPlan & { detection?: RowScores }>, plan, hookCtx);
+    if (!out || !Array.isArray(out.rows) || !out.hyper) throw new ConfigError(`attack '${attack.id}': onData must return a training plan { rows, hyper }`);
+    plan = { rows: out.rows, hyper: out.hyper };
+    detection = out.detection;
+  }
+
+  opts.onProgress?.({ stage: 'train', done: 0, total: plan.rows.length });
+  let model: Model;
+  if (attack.onTraining) {
+    const result = await call(attack.onTraining as (p: TrainingPlan, c: ProviderContext) => Promise<TrainResult | null>, plan, hookCtx);
+    model = result ? result.model : base;
+  } else {
+    if (!provider.train) throw new ProviderError(`provider '${raw.id}' cannot train (attack '${attack.id}' needs training)`);
+    const seed = opts.trainingSeed ?? ctx.rng.fork('training').seed31();
+    const result = await provider.train(base, { rows: plan.rows, hyper: plan.hyper, seed, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    model = result.model;
+  }
+
+  let modelModified = false;
+  if (attack.onModel) {
+    opts.onProgress?.({ stage: 'model', done: 0 });
+    const next = await call(attack.onModel as (m: Model, c: ProviderContext) => Promise<Model>, model, hookCtx);
+    if (!next) throw new ConfigError(`attack '${attack.id}': onModel must return a model`);
+    modelModified = next !== model;
+    model = next;
+  }
+  let inferenceWrapped = false;
+  if (attack.onInference) {
+    opts.onProgress?.({ stage: 'inference', done: 0 });
+    const next = await call(attack.onInference as (m: Model, c: ProviderContext) => Promise<Model>, model, hookCtx);
+    if (!next) throw new ConfigError(`attack '${attack.id}': onInference must return a model`);
+    inferenceWrapped = next !== model;
+    model = next;
+  }
+  const trace: ProviderTrace = {
+    rowsSubmitted: rows.length,
+    rowsPlanned: plan.rows.length,
+    trainCalls: calls,
+    modelModified,
+    inferenceWrapped,
+    ...(detection ? { detection } : {}),
+    providerPasses: counter.passes,
+  };
+  return { model, trace, passes: () => counter.passes, ownedModels: owned };
+}
