@@ -174,17 +174,23 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
   const start = now();
   let last: FailureClass | undefined;
   let ambiguousSeen = false;
+  let attemptSig: AbortSignal | undefined;
   for (let attempt = 0; attempt < opts.policy.maxAttempts; attempt++) {
     if (opts.signal?.aborted) throw abortError(opts.signal);
+    attemptSig = undefined;
     try {
       if (ambiguousSeen && opts.recover) {
         const recovered = await opts.recover();
         if (recovered !== undefined && recovered !== null) return recovered as T;
       }
-      return await op(attemptSignal(opts.policy.timeoutMs, opts.signal), attempt);
+      attemptSig = attemptSignal(opts.policy.timeoutMs, opts.signal);
+      return await op(attemptSig, attempt);
     } catch (err) {
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      last = classifyFailure(err);
+      // Our own per-attempt timeout fired: the SDKs report it as a user abort, but it is a stalled server.
+      last = attemptSig?.aborted
+        ? { retryable: true, ambiguous: true, message: `no answer within ${opts.policy.timeoutMs} ms (timeout)` }
+        : classifyFailure(err);
       if (!last.retryable) throw toProviderError(opts.what, last, err);
       ambiguousSeen ||= last.ambiguous;
       const elapsed = now() - start;

@@ -34,6 +34,8 @@ export interface OpenAIProviderOptions {
   /** First poll interval; polls back off ×1.5 up to pollMaxMs. */
   readonly pollIntervalMs?: number;
   readonly pollMaxMs?: number;
+  /** While polling a job, tolerate an unreachable server for this long (restarts, outages). Default 10 min. */
+  readonly pollOutageMs?: number;
   /** Give up on a job (and cancel it) after this long. Default 24 h. */
   readonly maxJobMs?: number;
   /** Job name suffix (OpenAI: up to 64 chars). Default 'vtune'. */
@@ -64,6 +66,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
   if (baseURL !== undefined && !/^https?:\/\/[^\s]+$/.test(baseURL)) throw new ConfigError(`openai provider: baseURL must be an http(s) URL, got '${baseURL}'`);
   const pollIntervalMs = positive(options.pollIntervalMs ?? 5000, 'pollIntervalMs');
   const pollMaxMs = positive(options.pollMaxMs ?? 60_000, 'pollMaxMs');
+  const pollOutageMs = positive(options.pollOutageMs ?? 600_000, 'pollOutageMs');
   const maxJobMs = positive(options.maxJobMs ?? 24 * 3600_000, 'maxJobMs');
   const concurrency = positive(options.concurrency ?? 4, 'concurrency');
   const suffix = options.suffix ?? 'vtune';
@@ -221,6 +224,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
     let lastStep = 0;
     let lastLoss: number | undefined;
     let interval = pollIntervalMs;
+    let outageSince: number | undefined;
     const deadline = Date.now() + maxJobMs;
     const cancel = async (why: string) => {
       try {
@@ -245,8 +249,17 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
       while (!TERMINAL.has(job.status)) {
         await sleep(interval, req.signal);
         interval = Math.min(pollMaxMs, Math.round(interval * 1.5));
-        job = await retry('retrieve fine-tuning job', (s) => client.fineTuning.jobs.retrieve(jobId, { signal: s }), { signal: req.signal });
-        await pumpEvents();
+        try {
+          job = await retry('retrieve fine-tuning job', (s) => client.fineTuning.jobs.retrieve(jobId, { signal: s }), { signal: req.signal });
+          await pumpEvents();
+          outageSince = undefined;
+        } catch (err) {
+          // The job lives on the server: a restart or an outage is no reason to give up on it, for a while.
+          if (!(err instanceof ProviderError) || !err.retryable || req.signal?.aborted) throw err;
+          outageSince ??= Date.now();
+          if (Date.now() - outageSince > pollOutageMs) throw err;
+          log?.warn(`openai: job ${jobId} unreachable (${err.message}); still polling`);
+        }
         if (Date.now() > deadline) throw await cancel(`still ${job.status} after ${Math.round(maxJobMs / 1000)} s (maxJobMs)`);
       }
       await pumpEvents();
