@@ -1,0 +1,164 @@
+// GEMM for the engine: C[M,P] (+)= Σk A(m,k)·B[k,P], with a strided A (so one kernel serves X·Wᵀ with a
+// transposed weight copy, dY·W and the accumulated weight gradient Xᵀ·dY) and a row-major B and C.
+// A 4×8 register tile (8 f32x4 accumulators) keeps every B load reused by 4 rows and every A broadcast by
+// 8 columns; x64 has 16 vector registers, so 4×8 plus 2 B vectors and one broadcast does not spill.
+// Every element's sum runs over k in increasing order, whatever the tile, so results never depend on tiling.
+
+// @ts-ignore: decorator
+@inline function splatA(a: usize, off: usize): v128 {
+  return f32x4.splat(load<f32>(a + off));
+}
+
+function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  const r1 = rsA, r2 = rsA * 2, r3 = rsA * 3;
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let s = splatA(pa, 0);
+    c00 = f32x4.add(c00, f32x4.mul(s, b0));
+    c01 = f32x4.add(c01, f32x4.mul(s, b1));
+    s = splatA(pa, r1);
+    c10 = f32x4.add(c10, f32x4.mul(s, b0));
+    c11 = f32x4.add(c11, f32x4.mul(s, b1));
+    s = splatA(pa, r2);
+    c20 = f32x4.add(c20, f32x4.mul(s, b0));
+    c21 = f32x4.add(c21, f32x4.mul(s, b1));
+    s = splatA(pa, r3);
+    c30 = f32x4.add(c30, f32x4.mul(s, b0));
+    c31 = f32x4.add(c31, f32x4.mul(s, b1));
+    pa += csA;
+    pb += ldb;
+  }
+  if (acc) {
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + ldc * 2)); c21 = f32x4.add(c21, v128.load(c + ldc * 2, 16));
+    c30 = f32x4.add(c30, v128.load(c + ldc * 3)); c31 = f32x4.add(c31, v128.load(c + ldc * 3, 16));
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + ldc * 2, c20); v128.store(c + ldc * 2, c21, 16);
+  v128.store(c + ldc * 3, c30); v128.store(c + ldc * 3, c31, 16);
+}
+
+function tile1x8(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, acc: bool): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  for (let k = 0; k < K; k++) {
+    const s = splatA(pa, 0);
+    c0 = f32x4.add(c0, f32x4.mul(s, v128.load(pb)));
+    c1 = f32x4.add(c1, f32x4.mul(s, v128.load(pb, 16)));
+    pa += csA;
+    pb += ldb;
+  }
+  if (acc) {
+    c0 = f32x4.add(c0, v128.load(c));
+    c1 = f32x4.add(c1, v128.load(c, 16));
+  }
+  v128.store(c, c0);
+  v128.store(c, c1, 16);
+}
+
+function tile4x4(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(pb);
+    c0 = f32x4.add(c0, f32x4.mul(splatA(pa, 0), b0));
+    c1 = f32x4.add(c1, f32x4.mul(splatA(pa, rsA), b0));
+    c2 = f32x4.add(c2, f32x4.mul(splatA(pa, rsA * 2), b0));
+    c3 = f32x4.add(c3, f32x4.mul(splatA(pa, rsA * 3), b0));
+    pa += csA;
+    pb += ldb;
+  }
+  if (acc) {
+    c0 = f32x4.add(c0, v128.load(c));
+    c1 = f32x4.add(c1, v128.load(c + ldc));
+    c2 = f32x4.add(c2, v128.load(c + ldc * 2));
+    c3 = f32x4.add(c3, v128.load(c + ldc * 3));
+  }
+  v128.store(c, c0);
+  v128.store(c + ldc, c1);
+  v128.store(c + ldc * 2, c2);
+  v128.store(c + ldc * 3, c3);
+}
+
+function tile1x4(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, acc: bool): void {
+  let c0 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  for (let k = 0; k < K; k++) {
+    c0 = f32x4.add(c0, f32x4.mul(splatA(pa, 0), v128.load(pb)));
+    pa += csA;
+    pb += ldb;
+  }
+  if (acc) c0 = f32x4.add(c0, v128.load(c));
+  v128.store(c, c0);
+}
+
+function scalar1(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, acc: bool): void {
+  let s: f32 = 0;
+  let pa = a;
+  let pb = b;
+  for (let k = 0; k < K; k++) {
+    s += load<f32>(pa) * load<f32>(pb);
+    pa += csA;
+    pb += ldb;
+  }
+  if (acc) s += load<f32>(c);
+  store<f32>(c, s);
+}
+
+/**
+ * C[M,P] (+)= Σk A(m,k)·B[k,P]. A(m,k) is at a + 4·(m·rsA + k·csA); B and C are row-major with leading
+ * dimensions ldb and ldc (in floats). acc ≠ 0 adds to C, else overwrites it.
+ */
+export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, K: i32, P: i32, acc: i32): void {
+  const rs = <usize>rsA << 2, cs = <usize>csA << 2, lb = <usize>ldb << 2, lc = <usize>ldc << 2;
+  const ac = acc != 0;
+  const M4 = M & ~3;
+  // Column panels of 8 outermost: the K×8 panel of B stays in L1/L2 while all row tiles stream past it.
+  let p = 0;
+  for (; p + 8 <= P; p += 8) {
+    const pb = b + (<usize>p << 2);
+    const pc = c + (<usize>p << 2);
+    let m = 0;
+    for (; m < M4; m += 4) tile4x8(a + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, K, ac);
+    for (; m < M; m++) tile1x8(a + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, K, ac);
+  }
+  for (; p + 4 <= P; p += 4) {
+    const pb = b + (<usize>p << 2);
+    const pc = c + (<usize>p << 2);
+    let m = 0;
+    for (; m < M4; m += 4) tile4x4(a + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, K, ac);
+    for (; m < M; m++) tile1x4(a + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, K, ac);
+  }
+  for (; p < P; p++) {
+    const pb = b + (<usize>p << 2);
+    const pc = c + (<usize>p << 2);
+    for (let m = 0; m < M; m++) scalar1(a + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, K, ac);
+  }
+}
+
+/** dst[c][r] = src[r][c] for a rows×cols row-major src. Blocked 8×8 so both sides stay in cache. */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  for (let r0 = 0; r0 < rows; r0 += 8) {
+    const r1 = min(r0 + 8, rows);
+    for (let c0 = 0; c0 < cols; c0 += 8) {
+      const c1 = min(c0 + 8, cols);
+      for (let r = r0; r < r1; r++) {
+        for (let cc = c0; cc < c1; cc++) {
+          store<f32>(dst + ((<usize>cc * <usize>rows + <usize>r) << 2), load<f32>(src + ((<usize>r * <usize>cols + <usize>cc) << 2)));
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The engine's WebAssembly SIMD kernels (AssemblyScript sources in src/engine/assembly, compiled by
+ * scripts/build-wasm.mjs to build/engine.wasm) and the memory they work on. Parameters, gradients and
+ * activations all live in one shared `WebAssembly.Memory` per model or training run, handed out by a bump
+ * allocator above the module's static data (`heapBase`): AssemblyScript keeps tables (e.g. for exp) at low
+ * addresses, and scratch placed there corrupts them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EngineError } from '../errors.js';
+import { repoRoot } from '../shared-path.js';
+
+/** The kernels exported by build/engine.wasm. Pointers are byte addresses; sizes are element counts. */
+export interface EngineExports {
+  heapBase(): number;
+  gemm(a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
+  embedFwd(et: number, vocab: number, dim: number, tok: number, N: number, out: number): void;
+  embedBwd(det: number, vocab: number, dim: number, tok: number, N: number, dx: number): void;
+  dot(a: number, b: number, n: number): number;
+  axpy(y: number, x: number, s: number, n: number): void;
+  addInto(dst: number, src: number, n: number): void;
+  scale(x: number, n: number, s: number): void;
+  sumsq(x: number, n: number): number;
+  rmsnormFwd(x: number, w: number, out: number, rstd: number, N: number, D: number, eps: number): void;
+  rmsnormBwd(x: number, w: number, rstd: number, dy: number, dx: number, dw: number, N: number, D: number): void;
+  rope(x: number, N: number, nHeads: number, hd: number, stride: number, pos: number, cs: number, inverse: number): void;
+  swigluFwd(g: number, u: number, h: number, n: number): void;
+  swigluBwd(g: number, u: number, dh: number, dg: number, du: number, n: number): void;
+  xentFwdBwd(logits: number, tgt: number, wts: number, N: number, V: number, invNorm: number): number;
+  logprobAt(logits: number, tgt: number, N: number, V: number, out: number): void;
+  argmaxRows(logits: number, N: number, V: number, out: number): void;
+  adamw(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  attnFwd(q: number, k: number, v: number, o: number, probs: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
+  attnBwd(q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
+  attnDecode(q: number, kc: number, vc: number, o: number, pos: number, tmp: number, B: number, C: number, nH: number, nKv: number, hd: number, scale: number): void;
+  scatterRows(src: number, dst: number, pos: number, B: number, C: number, width: number): void;
+  copyF(src: number, dst: number, n: number): void;
+  zeroF(x: number, n: number): void;
+}
+
+const WASM_PATH = join(repoRoot, 'build', 'engine.wasm');
+/** The module is declared with this maximum (scripts/build-wasm.mjs): 65536 pages = 4 GiB of address space. */
+const MAX_PAGES = 65536;
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled kernel module (compiled once per thread, then shared; it can be posted to workers). */
+export function engineModule(): WebAssembly.Module {
+  if (compiled) return compiled;
+  if (!existsSync(WASM_PATH)) {
+    throw new EngineError(`the engine's kernels are not built: ${WASM_PATH} is missing (run \`npm run build:wasm\`)`);
+  }
+  compiled = new WebAssembly.Module(readFileSync(WASM_PATH));
+  return compiled;
+}
+
+/** Instantiates the kernels on a memory (every thread of a training run instantiates on the same memory). */
+export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module = engineModule()): EngineExports {
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort: () => {
+        throw new EngineError('engine kernel aborted');
+      },
+    },
+  });
+  return instance.exports as unknown as EngineExports;
+}
+
+/**
+ * A shared memory with its kernels and a bump allocator. Views are re-made whenever the memory has grown
+ * (growth replaces the buffer; views of the old one only cover the old length).
+ */
+export class Arena {
+  readonly memory: WebAssembly.Memory;
+  readonly k: EngineExports;
+  private top: number;
+  private buf: ArrayBufferLike;
+
+  constructor(memory?: WebAssembly.Memory, module?: WebAssembly.Module) {
+    this.memory = memory ?? new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.k = instantiate(this.memory, module);
+    this.top = align(this.k.heapBase(), 64);
+    this.buf = this.memory.buffer;
+  }
+
+  /** Reserves `floats` 4-byte slots (64-byte aligned) and returns the byte address. Memory is zero-filled when fresh. */
+  alloc(floats: number): number {
+    const ptr = this.top;
+    this.top = align(ptr + Math.max(0, floats) * 4, 64);
+    this.ensure(this.top);
+    return ptr;
+  }
+
+  /** Allocates and zero-fills (for reused regions after `release`). */
+  allocZeroed(floats: number): number {
+    const ptr = this.alloc(floats);
+    this.f32(ptr, floats).fill(0);
+    return ptr;
+  }
+
+  /** The current allocation mark, for `release`. */
+  mark(): number {
+    return this.top;
+  }
+
+  /** Frees everything allocated after `mark` (a stack discipline for per-call scratch). */
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  /** Bytes in use. */
+  get used(): number {
+    return this.top;
+  }
+
+  private ensure(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    const pages = Math.ceil((bytes - have) / 65536);
+    if (have / 65536 + pages > MAX_PAGES) {
+      throw new EngineError(`the engine needs ${(bytes / 2 ** 30).toFixed(2)} GiB of WebAssembly memory, above the 4 GiB limit: use a smaller model, batch or context`);
+    }
+    this.memory.grow(pages);
+    this.buf = this.memory.buffer;
+  }
+
+  private buffer(end: number): ArrayBufferLike {
+    if (end > this.buf.byteLength) this.buf = this.memory.buffer;
+    return this.buf;
+  }
+
+  /** A Float32Array view of `n` floats at byte address `ptr`. */
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.buffer(ptr + n * 4), ptr, n);
+  }
+
+  /** An Int32Array view. */
+  i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.buffer(ptr + n * 4), ptr, n);
+  }
+
+  /** A Float64Array view (ptr must be 8-aligned). */
+  f64(ptr: number, n: number): Float64Array {
+    return new Float64Array(this.buffer(ptr + n * 8), ptr, n);
+  }
+}
+
+function align(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+/** Y[N,out] (+)= X[N,in]·Wt[in,out]: a linear layer with its weight stored transposed. */
+export function mm(k: EngineExports, x: number, wt: number, y: number, N: number, nIn: number, nOut: number, acc: boolean): void {
+  k.gemm(x, nIn, 1, wt, nOut, y, nOut, N, nIn, nOut, acc ? 1 : 0);
+}
+
+/** dX[N,in] (+)= dY[N,out]·W[out,in]: the data gradient, with the weight in its natural layout. */
+export function mmData(k: EngineExports, dy: number, w: number, dx: number, N: number, nOut: number, nIn: number, acc: boolean): void {
+  k.gemm(dy, nOut, 1, w, nIn, dx, nIn, N, nOut, nIn, acc ? 1 : 0);
+}
+
+/** dWt[in,out] += X[N,in]ᵀ·dY[N,out]: the weight gradient, accumulated. */
+export function mmWeight(k: EngineExports, x: number, dy: number, dwt: number, N: number, nIn: number, nOut: number): void {
+  k.gemm(x, 1, nIn, dy, nOut, dwt, nOut, nIn, N, nOut, 1);
+}

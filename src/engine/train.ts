@@ -1,0 +1,411 @@
+/**
+ * Fine-tuning: AdamW (decoupled weight decay on matrices, bias correction), global-norm gradient clipping,
+ * warmup then cosine/linear decay, per-token loss weights (0 masks a token, negative pushes its probability
+ * down), gradient accumulation, full fine-tuning or LoRA, and data-parallel shards over worker threads.
+ *
+ * Determinism: every batch is split into a fixed number of shards (independent of the thread count), each
+ * shard's gradient goes to its own buffer, and the buffers are summed in shard order. A seed therefore gives
+ * bit-identical weights on 1 or 2 threads.
+ */
+import { ConfigError, EngineError } from '../errors.js';
+import { Rng } from '../rng.js';
+import type { LlamaConfig } from './types.js';
+import { Arena, engineModule } from './kernels.js';
+import { LlamaModel, type ParamLayout } from './model.js';
+import { type Acts, type BatchIO, type NetPtrs, allocActs, makeNatural, netPtrs, ropeTable, runShard } from './transformer.js';
+import { LoraLayout, initLora, loraNatural, loraPtrs, maxBtSize, mergeLora } from './lora.js';
+import { ShardPool, defaultThreads } from './parallel.js';
+
+/** One training sequence; lossWeights[t] weights the loss of predicting tokens[t+1] (length tokens.length − 1). */
+export interface TokenizedExample {
+  tokens: Int32Array | number[];
+  lossWeights: Float32Array | number[];
+}
+
+/** Progress of one optimizer step. */
+export interface StepInfo {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  tokens: number;
+  lr: number;
+}
+
+/** Fine-tuning options. */
+export interface TrainConfig {
+  epochs: number;
+  learningRate: number;
+  batchSize: number;
+  seed: number;
+  maxSteps?: number;
+  warmupSteps?: number;
+  schedule?: 'cosine' | 'linear' | 'constant';
+  /** Final LR as a fraction of learningRate for cosine/linear decay (default 0.1). */
+  minLrRatio?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Global gradient-norm clip (default 1; 0 disables). */
+  clipNorm?: number;
+  /** Micro-batches per optimizer step (default 1). */
+  gradAccumulation?: number;
+  lora?: { rank: number; alpha?: number };
+  threads?: number;
+  /** Longest accepted example (default and maximum: the model's context length). */
+  maxSeqLen?: number;
+  onStep?: (s: StepInfo) => void;
+  shouldStop?: (step: number, loss: number) => boolean;
+  signal?: AbortSignal;
+}
+
+/** What fineTune returns. */
+export interface TrainResult {
+  /** A new model (the base is untouched); LoRA adapters are merged into it. */
+  model: LlamaModel;
+  stepsRun: number;
+  tokensTrained: number;
+  losses: number[];
+}
+
+/** Gradient shards per batch: fixed so that the thread count never changes the arithmetic. */
+const SHARDS = 2;
+
+interface Example {
+  tokens: Int32Array;
+  weights: Float32Array;
+}
+
+/** Checks and copies examples; a sequence longer than `maxLen` is an EngineError naming the example. */
+export function prepareExamples(examples: readonly TokenizedExample[], c: LlamaConfig, maxLen: number): Example[] {
+  if (!Array.isArray(examples) || examples.length === 0) throw new EngineError('training needs at least one example');
+  return examples.map((ex, i) => {
+    const tokens = Int32Array.from(ex.tokens);
+    const weights = Float32Array.from(ex.lossWeights);
+    if (tokens.length < 2) throw new EngineError(`example ${i}: needs at least 2 tokens, got ${tokens.length}`);
+    if (tokens.length > maxLen) {
+      throw new EngineError(`example ${i}: ${tokens.length} tokens exceed the context length ${maxLen}${maxLen < c.contextLength ? ' (maxSeqLen)' : ''}`);
+    }
+    if (weights.length !== tokens.length - 1) {
+      throw new EngineError(`example ${i}: lossWeights has ${weights.length} entries, expected tokens.length − 1 = ${tokens.length - 1}`);
+    }
+    for (let t = 0; t < tokens.length; t++) {
+      const v = tokens[t]!;
+      if (v < 0 || v >= c.vocabSize || v !== Number(ex.tokens[t])) throw new EngineError(`example ${i}: token ${t} is ${String(ex.tokens[t])}, expected an integer in [0, ${c.vocabSize})`);
+    }
+    for (let t = 0; t < weights.length; t++) {
+      if (!Number.isFinite(weights[t]!)) throw new EngineError(`example ${i}: lossWeights[${t}] is not finite`);
+    }
+    return { tokens, weights };
+  });
+}
+
+interface Resolved {
+  epochs: number; lr: number; batchSize: number; seed: number; maxSteps: number; warmup: number;
+  schedule: 'cosine' | 'linear' | 'constant'; minLrRatio: number; wd: number; b1: number; b2: number; eps: number;
+  clip: number; accum: number; lora?: { rank: number; scale: number }; threads: number; maxSeqLen: number;
+}
+
+function resolve(cfg: TrainConfig, c: LlamaConfig): Resolved {
+  const num = (name: string, v: unknown, ok: (x: number) => boolean, what: string): number => {
+    if (typeof v !== 'number' || !ok(v)) throw new ConfigError(`fine-tune option ${name}: expected ${what}, got ${String(v)}`);
+    return v;
+  };
+  const posInt = (x: number) => Number.isInteger(x) && x > 0;
+  const nonNegInt = (x: number) => Number.isInteger(x) && x >= 0;
+  const frac = (x: number) => x >= 0 && x < 1;
+  const schedule = cfg.schedule ?? 'cosine';
+  if (!['cosine', 'linear', 'constant'].includes(schedule)) throw new ConfigError(`fine-tune option schedule: expected 'cosine', 'linear' or 'constant', got '${String(schedule)}'`);
+  let lora: Resolved['lora'];
+  if (cfg.lora) {
+    const rank = num('lora.rank', cfg.lora.rank, posInt, 'a positive integer');
+    const alpha = num('lora.alpha', cfg.lora.alpha ?? rank, (x) => Number.isFinite(x) && x > 0, 'a positive number');
+    lora = { rank, scale: alpha / rank };
+  }
+  return {
+    epochs: num('epochs', cfg.epochs, (x) => Number.isFinite(x) && x > 0, 'a positive number'),
+    lr: num('learningRate', cfg.learningRate, (x) => Number.isFinite(x) && x > 0, 'a positive number'),
+    batchSize: num('batchSize', cfg.batchSize, posInt, 'a positive integer'),
+    seed: num('seed', cfg.seed, Number.isFinite, 'a finite number'),
+    maxSteps: num('maxSteps', cfg.maxSteps ?? Infinity, (x) => x === Infinity || posInt(x), 'a positive integer'),
+    warmup: num('warmupSteps', cfg.warmupSteps ?? 0, nonNegInt, 'a non-negative integer'),
+    schedule,
+    minLrRatio: num('minLrRatio', cfg.minLrRatio ?? 0.1, (x) => x >= 0 && x <= 1, 'a number in [0, 1]'),
+    wd: num('weightDecay', cfg.weightDecay ?? 0, (x) => x >= 0 && Number.isFinite(x), 'a non-negative number'),
+    b1: num('beta1', cfg.beta1 ?? 0.9, frac, 'a number in [0, 1)'),
+    b2: num('beta2', cfg.beta2 ?? 0.999, frac, 'a number in [0, 1)'),
+    eps: num('eps', cfg.eps ?? 1e-8, (x) => x > 0, 'a positive number'),
+    clip: num('clipNorm', cfg.clipNorm ?? 1, (x) => x >= 0 && Number.isFinite(x), 'a non-negative number (0 disables)'),
+    accum: num('gradAccumulation', cfg.gradAccumulation ?? 1, posInt, 'a positive integer'),
+    lora,
+    threads: num('threads', cfg.threads ?? defaultThreads(), posInt, 'a positive integer'),
+    maxSeqLen: num('maxSeqLen', cfg.maxSeqLen ?? c.contextLength, (x) => posInt(x) && x <= c.contextLength, `an integer in [1, ${c.contextLength}] (the context length)`),
+  };
+}
+
+/** Learning rate of optimizer step `s` (0-based) of `total`. */
+export function learningRateAt(s: number, total: number, r: Pick<Resolved, 'lr' | 'warmup' | 'schedule' | 'minLrRatio'>): number {
+  if (s < r.warmup) return (r.lr * (s + 1)) / r.warmup;
+  if (r.schedule === 'constant') return r.lr;
+  const progress = Math.min(1, (s - r.warmup) / Math.max(1, total - r.warmup - 1));
+  const min = r.lr * r.minLrRatio;
+  if (r.schedule === 'linear') return r.lr - (r.lr - min) * progress;
+  return min + (r.lr - min) * 0.5 * (1 + Math.cos(Math.PI * progress));
+}
+
+/**
+ * All buffers of one training run in one shared memory: parameters (a copy of the base), their natural-layout
+ * copy, the trainable block's per-shard gradients and AdamW moments, per-shard batch inputs and per-thread
+ * activations.
+ */
+export class TrainState {
+  readonly arena = new Arena();
+  readonly layout: ParamLayout;
+  readonly params: number;
+  readonly nat: number;
+  readonly lora?: { layout: LoraLayout; params: number; nat: number; scale: number };
+  /** The block AdamW updates (base parameters, or the LoRA block) and how much of it is weight-decayed. */
+  readonly trainable: { ptr: number; total: number; decayFloats: number };
+  readonly grads: number[] = [];
+  readonly m: number;
+  readonly v: number;
+  readonly ios: BatchIO[] = [];
+  readonly nets: NetPtrs[] = [];
+  readonly acts: Acts[] = [];
+
+  constructor(readonly base: LlamaModel, readonly shardB: number, readonly tMax: number, nShards: number, threads: number, lora?: { rank: number; scale: number; seed: number }) {
+    const c = base.config;
+    const a = this.arena;
+    this.layout = base.layout;
+    this.params = a.alloc(this.layout.total);
+    a.f32(this.params, this.layout.total).set(base.params());
+    this.nat = a.alloc(this.layout.total);
+    const rope = ropeTable(a, c);
+    if (lora) {
+      const ll = new LoraLayout(c, lora.rank);
+      this.lora = { layout: ll, params: a.alloc(ll.total), nat: a.alloc(ll.total), scale: lora.scale };
+      initLora(a.f32(this.lora.params, ll.total), ll, lora.seed);
+      this.trainable = { ptr: this.lora.params, total: ll.total, decayFloats: ll.total };
+    } else {
+      this.trainable = { ptr: this.params, total: this.layout.total, decayFloats: this.layout.matrixFloats };
+    }
+    for (let s = 0; s < nShards; s++) this.grads.push(a.alloc(this.trainable.total));
+    this.m = a.alloc(this.trainable.total);
+    this.v = a.alloc(this.trainable.total);
+    const N = shardB * tMax;
+    for (let s = 0; s < nShards; s++) {
+      this.ios.push({ tok: a.alloc(N), pos: a.alloc(N), tgt: a.alloc(N), wts: a.alloc(N) });
+      const l = this.lora;
+      this.nets.push(l
+        ? netPtrs(this.layout, this.params, this.nat, 0, rope, loraPtrs(l.layout, l.params, l.nat, this.grads[s]!, l.scale))
+        : netPtrs(this.layout, this.params, this.nat, this.grads[s]!, rope));
+    }
+    for (let t = 0; t < threads; t++) this.acts.push(allocActs(a, c, shardB, tMax, true, lora?.rank ?? 0));
+    this.refreshNatural();
+  }
+
+  /** Re-derives the natural-layout copies after the parameters changed. */
+  refreshNatural(): void {
+    const k = this.arena.k;
+    if (this.lora) {
+      if (!this.natDone) makeNatural(k, this.layout, this.params, this.nat);
+      loraNatural(k, this.lora.layout, this.lora.params, this.lora.nat);
+    } else {
+      makeNatural(k, this.layout, this.params, this.nat);
+    }
+    this.natDone = true;
+  }
+  private natDone = false;
+
+  /** Lays sequences out as B rows of T tokens in shard s's input buffers (padding has weight 0). */
+  writeShard(s: number, exs: readonly Example[], T: number): void {
+    const io = this.ios[s]!;
+    const N = exs.length * T;
+    const tok = this.arena.i32(io.tok, N), pos = this.arena.i32(io.pos, N), tgt = this.arena.i32(io.tgt, N);
+    const wts = this.arena.f32(io.wts, N);
+    tok.fill(0);
+    tgt.fill(0);
+    wts.fill(0);
+    exs.forEach((ex, b) => {
+      const o = b * T;
+      tok.set(ex.tokens, o);
+      tgt.set(ex.tokens.subarray(1), o);
+      wts.set(ex.weights, o);
+      for (let t = 0; t < T; t++) pos[o + t] = t;
+    });
+  }
+
+  /** Zeroes every shard's gradient. */
+  zeroGrads(): void {
+    for (const g of this.grads) this.arena.k.zeroF(g, this.trainable.total);
+  }
+
+  /** Sums shard gradients into shard 0's buffer, in shard order; returns that buffer. */
+  reduceGrads(): number {
+    const g0 = this.grads[0]!;
+    for (let s = 1; s < this.grads.length; s++) this.arena.k.addInto(g0, this.grads[s]!, this.trainable.total);
+    return g0;
+  }
+
+  /** The model with the current parameters (LoRA merged), as a new LlamaModel. */
+  toModel(): LlamaModel {
+    const a = this.arena;
+    if (this.lora) {
+      const mark = a.mark();
+      const scratch = a.alloc(maxBtSize(this.lora.layout));
+      mergeLora(a.k, this.lora.layout, this.layout, this.params, this.lora.params, this.lora.scale, scratch);
+      a.release(mark);
+    }
+    return LlamaModel.fromBlock(this.base.config, a.f32(this.params, this.layout.total));
+  }
+}
+
+/** Splits a batch into up to SHARDS contiguous groups (the split depends only on the batch). */
+function splitShards<T>(batch: readonly T[], nShards: number): T[][] {
+  const per = Math.ceil(batch.length / nShards);
+  const out: T[][] = [];
+  for (let s = 0; s < nShards; s++) out.push(batch.slice(s * per, (s + 1) * per));
+  return out;
+}
+
+/** Fine-tunes a copy of `base`; see the module comment. Throws EngineError on NaN/Inf loss or an over-long example. */
+export async function fineTune(base: LlamaModel, examples: readonly TokenizedExample[], cfg: TrainConfig): Promise<TrainResult> {
+  base.check();
+  const c = base.config;
+  const r = resolve(cfg, c);
+  const data = prepareExamples(examples, c, r.maxSeqLen);
+  const rng = new Rng(`finetune:${r.seed}`);
+  const nShards = Math.min(SHARDS, r.batchSize);
+  const threads = Math.min(r.threads, nShards);
+  const shardB = Math.ceil(r.batchSize / nShards);
+  const tMax = data.reduce((m, e) => Math.max(m, e.tokens.length), 0);
+  const state = new TrainState(base, shardB, tMax, nShards, threads, r.lora ? { ...r.lora, seed: rng.seed31() } : undefined);
+  const a = state.arena;
+  const k = a.k;
+
+  const perEpoch = Math.ceil(data.length / r.batchSize);
+  const microTotal = Math.ceil(r.epochs * perEpoch);
+  const totalSteps = Math.min(r.maxSteps, Math.ceil(microTotal / r.accum));
+  let order: number[] = [];
+  let cursor = 0;
+  let microDone = 0;
+  const nextBatch = (): Example[] => {
+    if (cursor >= order.length) {
+      order = rng.shuffle(data.map((_, i) => i));
+      cursor = 0;
+    }
+    const idx = order.slice(cursor, cursor + r.batchSize);
+    cursor += r.batchSize;
+    microDone++;
+    return idx.map((i) => data[i]!);
+  };
+
+  const pool = threads > 1
+    ? await ShardPool.start(state.acts.slice(1).map((acts) => ({ module: engineModule(), memory: a.memory, config: c, nets: state.nets, ios: state.ios, acts })))
+    : undefined;
+  const losses: number[] = [];
+  let tokensTrained = 0;
+  let stepsRun = 0;
+  try {
+    for (let step = 0; step < totalSteps; step++) {
+      if (cfg.signal?.aborted) throw new EngineError(`fine-tuning aborted at step ${step}`, { cause: cfg.signal.reason });
+      const micro: Example[][] = [];
+      for (let i = 0; i < r.accum && microDone < microTotal; i++) micro.push(nextBatch());
+      let norm = 0;
+      let tokens = 0;
+      for (const b of micro) for (const e of b) {
+        tokens += e.tokens.length;
+        for (let t = 0; t < e.weights.length; t++) norm += Math.abs(e.weights[t]!);
+      }
+      const invNorm = norm > 0 ? 1 / norm : 0;
+      state.zeroGrads();
+      let lossSum = 0;
+      for (const batch of micro) {
+        const T = batch.reduce((m, e) => Math.max(m, e.tokens.length), 0);
+        const shards = splitShards(batch, nShards);
+        shards.forEach((exs, s) => state.writeShard(s, exs, T));
+        const byThread: { shard: number; B: number }[][] = Array.from({ length: threads }, () => []);
+        shards.forEach((exs, s) => {
+          if (exs.length > 0) byThread[s % threads]!.push({ shard: s, B: exs.length });
+        });
+        const remote = pool ? byThread.slice(1).map((jobs, i) => pool.run(i, { shards: jobs, T, invNorm })) : [];
+        const local = byThread[0]!.map(({ shard, B }) => runShard(k, c, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm));
+        const all = [local, ...(await Promise.all(remote))];
+        // Losses are added in shard order whatever finished first.
+        const perShard = new Array<number>(nShards).fill(0);
+        all.forEach((ls, t) => byThread[t]!.forEach((j, i) => (perShard[j.shard] = ls[i]!)));
+        for (const l of perShard) lossSum += l;
+      }
+      const loss = norm > 0 ? lossSum / norm : 0;
+      const lr = learningRateAt(step, totalSteps, r);
+      const g = state.reduceGrads();
+      const gnorm = Math.sqrt(k.sumsq(g, state.trainable.total));
+      if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) {
+        throw new EngineError(`loss became ${Number.isNaN(loss) || Number.isNaN(gnorm) ? 'NaN' : 'infinite'} at step ${step + 1}: learning rate ${r.lr} is too high?`);
+      }
+      if (norm > 0) {
+        if (r.clip > 0 && gnorm > r.clip) k.scale(g, state.trainable.total, r.clip / gnorm);
+        const t = step + 1;
+        const bc1 = 1 - Math.pow(r.b1, t), bc2 = 1 - Math.pow(r.b2, t);
+        const { ptr, total, decayFloats } = state.trainable;
+        k.adamw(ptr, g, state.m, state.v, decayFloats, lr, r.b1, r.b2, r.eps, r.wd, bc1, bc2);
+        if (total > decayFloats) {
+          const o = decayFloats * 4;
+          k.adamw(ptr + o, g + o, state.m + o, state.v + o, total - decayFloats, lr, r.b1, r.b2, r.eps, 0, bc1, bc2);
+        }
+        state.refreshNatural();
+      }
+      losses.push(loss);
+      tokensTrained += tokens;
+      stepsRun = step + 1;
+      cfg.onStep?.({ step: stepsRun, totalSteps, loss, tokens, lr });
+      if (cfg.shouldStop?.(stepsRun, loss)) break;
+      // Let timers, progress output and abort signals run between steps.
+      await new Promise((res) => setImmediate(res));
+    }
+  } finally {
+    await pool?.close();
+  }
+  return { model: state.toModel(), stepsRun, tokensTrained, losses };
+}
+
+/**
+ * Loss and gradients of a batch (one shard, one thread) — for gradient checks. Gradients are returned by GGUF
+ * name in GGUF layout, or by LoRA entry (`blk.i.<proj>.lora_a` [r][in], `lora_b` [out][r]) with `lora`.
+ */
+export function computeGradients(model: LlamaModel, examples: readonly TokenizedExample[], lora?: { rank: number; alpha?: number; seed: number; init?: Float32Array }): { loss: number; grads: Map<string, Float32Array>; loraParams?: Float32Array } {
+  const c = model.config;
+  const data = prepareExamples(examples, c, c.contextLength);
+  const T = data.reduce((m, e) => Math.max(m, e.tokens.length), 0);
+  const rank = lora?.rank ?? 0;
+  const state = new TrainState(model, data.length, T, 1, 1, lora ? { rank, scale: (lora.alpha ?? rank) / rank, seed: lora.seed } : undefined);
+  const a = state.arena;
+  if (state.lora && lora?.init) {
+    a.f32(state.lora.params, state.lora.layout.total).set(lora.init);
+    state.refreshNatural();
+  }
+  let norm = 0;
+  for (const e of data) for (const w of e.weights) norm += Math.abs(w);
+  state.writeShard(0, data, T);
+  state.zeroGrads();
+  const lossSum = runShard(a.k, c, state.nets[0]!, state.acts[0]!, state.ios[0]!, data.length, T, 1 / norm);
+  const g = a.f32(state.grads[0]!, state.trainable.total);
+  const grads = new Map<string, Float32Array>();
+  if (state.lora) {
+    const ll = state.lora.layout;
+    for (const e of ll.entries) {
+      // Stored transposed: At [in][r] → A [r][in]; Bt [r][out] → B [out][r].
+      grads.set(`blk.${e.layer}.${e.proj}.lora_a`, transposeCopy(g.subarray(e.atOff, e.atOff + e.nIn * rank), e.nIn, rank));
+      grads.set(`blk.${e.layer}.${e.proj}.lora_b`, transposeCopy(g.subarray(e.btOff, e.btOff + rank * e.nOut), rank, e.nOut));
+    }
+    return { loss: lossSum / norm, grads, loraParams: a.f32(state.lora.params, ll.total).slice() };
+  }
+  const tmp = LlamaModel.fromBlock(c, g);
+  return { loss: lossSum / norm, grads: tmp.tensors() };
+}
+
+function transposeCopy(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]!;
+  return out;
+}
