@@ -62,27 +62,11 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['train', 'gen
 
 // ───────────────────────────── the engine, loaded lazily ─────────────────────────────
 
-/** The parts of the compute core (src/engine/index.ts) this provider uses. */
-interface EngineModel {
-  readonly config: LlamaConfig;
-  tensors(): Map<string, Float32Array>;
-  dispose(): void;
-}
-interface Engine {
-  readonly LlamaModel: { create(config: LlamaConfig, init: LlamaTensors | { seed: number; scale?: number }): EngineModel };
-  fineTune(
-    base: EngineModel,
-    examples: readonly { tokens: number[]; lossWeights: Float32Array }[],
-    cfg: Record<string, unknown>,
-  ): Promise<{ model: EngineModel; stepsRun: number; tokensTrained: number; losses: number[] }>;
-  generate(model: EngineModel, prompts: number[][], opts: Record<string, unknown>): number[][] | Promise<number[][]>;
-  scoreTokens(model: EngineModel, items: { prompt: number[]; continuation: number[] }[]): Float64Array[] | Promise<Float64Array[]>;
-  embed(model: EngineModel, seqs: number[][]): Float32Array[] | Promise<Float32Array[]>;
-}
+type Engine = typeof import('../engine/index.js');
+type EngineModel = Engine['LlamaModel']['prototype'];
 let enginePromise: Promise<Engine> | undefined;
 function loadEngine(): Promise<Engine> {
-  const specifier = '../engine/index.js'; // not a literal until the compute core lands
-  enginePromise ??= import(specifier) as Promise<Engine>;
+  enginePromise ??= import('../engine/index.js');
   return enginePromise;
 }
 
@@ -182,7 +166,6 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
       if (truncated > 0) {
         request.onProgress?.({ stage: 'tokenize', done: request.rows.length, total: request.rows.length, message: `${truncated} rows longer than the context (${ctx} tokens) were cut` });
       }
-      const totalSteps = hyper.maxSteps ?? Math.ceil((request.rows.length * hyper.epochs) / hyper.batchSize);
       let lastLoss: number | undefined;
       const result = await state.engine.fineTune(state.weights, examples, {
         epochs: hyper.epochs,
@@ -197,9 +180,9 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
         threads: options.threads,
         signal: request.signal,
         shouldStop: request.shouldStop,
-        onStep: (step: number, loss: number, tokens?: number) => {
-          lastLoss = loss;
-          request.onProgress?.({ stage: 'train', done: step, total: totalSteps, loss, tokens });
+        onStep: (info) => {
+          lastLoss = info.loss;
+          request.onProgress?.({ stage: 'train', done: info.step, total: info.totalSteps, loss: info.loss, tokens: info.tokens });
         },
       });
       const id = `local:ft-${fineTuneHash(base.id, request)}`;
@@ -265,9 +248,10 @@ function makeModel(id: string, state: LocalState): Model {
         temperature: options.temperature ?? 0,
         topP: options.topP,
         seed: options.seed ?? 0,
-        stopTokens: [tokenizer.eos],
+        // BOS too: llama2.c-style base models (stories260K) separate documents with BOS and never saw EOS
+        stopTokens: [tokenizer.eos, tokenizer.bos],
       });
-      return out.map((ids) => cutAtStop(tokenizer.decode(ids.filter((t) => t !== tokenizer.eos), { prefixSpace: false }), options.stop));
+      return out.map((ids) => cutAtStop(tokenizer.decode(ids, { prefixSpace: false }), options.stop));
     },
 
     async score(items: readonly { readonly prompt: string; readonly continuation: string }[]): Promise<ContinuationScore[]> {
