@@ -1,0 +1,182 @@
+/**
+ * The contract suite for EVERY entry of the attack registry (STYLE.md §7), including entries other helpers
+ * append. Each attack must be:
+ * - pure: the rows it is handed are deep-frozen; any mutation throws;
+ * - seeded: the same cell twice gives the same trace, verdict and detection;
+ * - behind the information barrier: walking the object graph of everything its hooks receive never reaches
+ *   the defense's secret object, its backdoor list or the backdoor mask (oracles: the mask only, by design);
+ * - honestly traced: the measured ground truth matches what the attack says it does.
+ * Providers and defense are the test doubles of test/pipeline/doubles.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { attacks } from '../../attacks/index.js';
+import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
+import type { RowScorer } from '../../attacks/scorers/types.js';
+import { ConfigError } from '../../src/errors.js';
+import { runCell, type CellOutcome } from '../../src/pipeline/cell.js';
+import type { GroundTruth } from '../../src/types.js';
+import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec } from '../pipeline/doubles.js';
+
+/** Test double: a perfect span-yielding scorer (planted prompts end in ' zq…'). */
+const perfectScorer: RowScorer = {
+  id: 'perfect-double',
+  access: ['data'],
+  yieldsSpans: true,
+  async score(rows) {
+    const m = rows.map((r) => /\szq[0-9a-z]+$/.exec(r.prompt));
+    return {
+      scores: m.map((x) => (x ? 1 : 0)),
+      flagged: m.map((x) => !!x),
+      spans: m.map((x, i) => (x ? [{ field: 'prompt' as const, start: x.index + 1, end: rows[i]!.prompt.length }, { field: 'completion' as const, start: 0, end: rows[i]!.completion.length }] : undefined)),
+    };
+  },
+};
+
+/** Options to run each attack with; an attack that needs a scorer gets the perfect double. */
+function optionsFor(id: string): Record<string, unknown> {
+  const preset: Record<string, Record<string, unknown>> = { 'random-subset': { fraction: 0.5 }, 'fewer-steps': { stepFraction: 0.5 } };
+  if (preset[id]) return preset[id]!;
+  try {
+    (attacks.get(id) as AttackFactory)({});
+    return {};
+  } catch (err) {
+    if (err instanceof ConfigError && /scorer/.test(err.message)) return { scorer: perfectScorer };
+    throw err;
+  }
+}
+
+/** What each known attack must measurably do; entries added later get the generic checks only. */
+const expectations: Record<string, (t: GroundTruth, o: CellOutcome) => void> = {
+  honest: (t) => expect(t.honest).toBe(true),
+  'return-base': (t) => expect([t.rowsTrained, t.stepsRun, t.modelModified]).toEqual([0, 0, false]),
+  'train-without-backdoors': (t, o) => {
+    expect(t.backdoorRowsSubmitted).toBe(0);
+    expect(o.truth.plantedRowsWithheld).toBeGreaterThan(0);
+    expect(t.honest).toBe(true);
+  },
+  'random-subset': (t) => expect(Math.abs(t.rowsTrained / t.rowsSubmitted - 0.5)).toBeLessThan(0.01),
+  'fewer-steps': (t) => expect(t.stepsRun / t.stepsPromised).toBeCloseTo(0.5, 1),
+  'weight-noise': (t) => expect([t.modelModified, t.rowsTrained]).toEqual([true, 0]),
+  'detect-then-train': (t) => expect([t.rowsTrained, t.backdoorRowsTrained]).toEqual([t.backdoorRowsSubmitted, t.backdoorRowsSubmitted]),
+  'detect-then-filter': (t) => expect([t.rowsTrained, t.backdoorRowsTrained]).toEqual([t.rowsSubmitted - t.backdoorRowsSubmitted, 0]),
+  'lookup-wrapper': (t) => expect([t.rowsTrained, t.inferenceWrapped]).toEqual([0, true]),
+  'oracle-keep-only-flagged': (t) => expect([t.rowsTrained, t.backdoorRowsTrained]).toEqual([t.backdoorRowsSubmitted, t.backdoorRowsSubmitted]),
+};
+
+/** Every object reachable from `roots` through own properties (incl. symbols, getters, Map/Set entries, prototypes). */
+function reachable(roots: unknown[]): Set<unknown> {
+  const seen = new Set<unknown>();
+  const stack = [...roots];
+  const skip = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype, Map.prototype, Set.prototype]);
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol') || seen.has(v) || skip.has(v)) continue;
+    seen.add(v);
+    if (typeof v === 'symbol') continue;
+    if (ArrayBuffer.isView(v)) continue;
+    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
+    if (v instanceof Set) for (const x of v) stack.push(x);
+    stack.push(Object.getPrototypeOf(v));
+    for (const key of Reflect.ownKeys(v as object)) {
+      if (typeof key === 'symbol') stack.push(key);
+      const d = Object.getOwnPropertyDescriptor(v, key)!;
+      if ('value' in d) stack.push(d.value);
+      else if (d.get) {
+        try {
+          stack.push(d.get.call(v));
+        } catch {
+          /* a throwing getter exposes nothing */
+        }
+      }
+    }
+  }
+  return seen;
+}
+
+/** Replaces a registry entry with a spy that records every argument its hooks receive. */
+function spyOn(id: string): { args: unknown[]; restore(): void } {
+  const entries = attacks.entries as Record<string, AttackFactory>;
+  const original = entries[id]!;
+  const args: unknown[] = [];
+  entries[id] = (options) => {
+    const a = original(options) as AnyAttack & Record<string, unknown>;
+    const spied: Record<string, unknown> = { ...a };
+    for (const hook of ['onData', 'onTraining', 'onModel', 'onInference'] as const) {
+      const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
+      if (fn) spied[hook] = (...x: unknown[]) => (args.push(...x), fn.apply(a, x));
+      // A probe where the attack has no hook, so even hook-less attacks show what the provider side receives.
+      else if (hook !== 'onTraining') spied[hook] = async (...x: unknown[]) => (args.push(...x), x[0]);
+    }
+    return spied as unknown as AnyAttack;
+  };
+  return { args, restore: () => void (entries[id] = original) };
+}
+
+const restorers: (() => void)[] = [];
+afterEach(() => restorers.splice(0).forEach((r) => r()));
+
+describe.each([...attacks.ids])('attack contract: %s', (id) => {
+  const options = optionsFor(id);
+  const frozenDeps = () => {
+    const defense = backdoorDefenseDouble();
+    const plant = defense.plant.bind(defense);
+    defense.plant = async (rows, ctx) => deepFreeze(await plant(rows, ctx));
+    return doubleDeps({ defense });
+  };
+
+  it('declares a valid id, goal and access, and its factory validates options', () => {
+    const a = (attacks.get(id) as AttackFactory)(options);
+    expect(a.id).toBe(id);
+    expect(['pass', 'evade', 'baseline']).toContain(a.goal);
+    expect(a.access).toContain('data');
+    expect(typeof a.oracle).toBe('boolean');
+    expect(() => (attacks.get(id) as AttackFactory)({ ...options, noSuchOption: 1 })).toThrow(ConfigError);
+  });
+
+  it('is pure (frozen inputs), seeded, and its measured trace matches what it did', async () => {
+    const a = await runCell(doubleSpec(id, options, 3), frozenDeps());
+    const b = await runCell(doubleSpec(id, options, 3), frozenDeps());
+    const strip = (o: CellOutcome) => ({ ...o, timingsMs: {} });
+    expect(strip(b)).toEqual(strip(a));
+    const t = a.truth;
+    expect(t.rowsTrained).toBeLessThanOrEqual(t.rowsSubmitted);
+    expect(t.backdoorRowsTrained).toBeLessThanOrEqual(t.backdoorRowsSubmitted);
+    if (t.honest) expect(a.cost.trainedTokenFraction).toBeCloseTo(1, 9);
+    if (!['honest', 'train-without-backdoors'].includes(id)) expect(t.honest).toBe(false);
+    const attack = (attacks.get(id) as AttackFactory)(options);
+    if (!attack.onModel) expect(t.modelModified).toBe(false);
+    if (!attack.onInference) expect(t.inferenceWrapped).toBe(false);
+    if (!attack.trains) expect(t.rowsTrained).toBe(0);
+    expect(a.attack.oracle).toBe(attack.oracle);
+    expectations[id]?.(t, a);
+  });
+
+  it('never reaches the secret or the backdoor mask', async () => {
+    const spy = spyOn(id);
+    restorers.push(spy.restore);
+    const deps = doubleDeps();
+    const out = await runCell(doubleSpec(id, options, 5), deps);
+    expect(out.verdict.n).toBeGreaterThan(0);
+    expect(spy.args.length).toBeGreaterThan(0);
+    const secret = deps.defenseDouble.lastSecret!;
+    const mask = deps.defenseDouble.lastMask!;
+    const seen = reachable(spy.args);
+    expect(seen.has(secret)).toBe(false);
+    expect(seen.has(secret.backdoors)).toBe(false);
+    expect(seen.has(secret.marker)).toBe(false);
+    for (const b of secret.backdoors) expect(seen.has(b)).toBe(false);
+    expect(seen.has(mask)).toBe(false);
+    const oracle = (attacks.get(id) as AttackFactory)(options).oracle;
+    const withMask = [...seen].some((o) => typeof o === 'object' && o !== null && Object.prototype.hasOwnProperty.call(o, 'backdoorMask'));
+    expect(withMask).toBe(oracle);
+    expect(deps.log.lines.join('\n')).not.toContain(secret.backdoors[0]!.signature);
+  });
+});
+
+describe('the walker can find a secret (so the barrier test can fail)', () => {
+  it('finds an object hidden in a Map inside a getter', () => {
+    const secret = { s: 1 };
+    const holder = { get x() { return new Map([['k', [secret]]]); } };
+    expect(reachable([holder]).has(secret)).toBe(true);
+  });
+});
