@@ -88,6 +88,20 @@ describe('local provider on random-tiny (no shared files)', () => {
     expect(await back.generate(['Q: colour'], { maxTokens: 12 })).toEqual(await res.model.generate(['Q: colour'], { maxTokens: 12 }));
   });
 
+  it('LoRA fine-tunes come back merged: a plain model that saves and answers like the trained one', async () => {
+    const provider = await createLocalProvider();
+    const base = await provider.model('random-tiny');
+    const res = await provider.train(base, { rows, hyper: { epochs: 5, learningRate: 2e-2, batchSize: 4, lora: { rank: 4, alpha: 8 } }, seed: 3 });
+    expect(res.stepsRun).toBe(5);
+    const before = (await provider.weights(base)).tensors;
+    const after = (await provider.weights(res.model)).tensors;
+    expect(after.get('blk.0.attn_q.weight')).not.toEqual(before.get('blk.0.attn_q.weight'));
+    const p = join(dir, 'lora.gguf');
+    await provider.saveModel(res.model, p);
+    const q = [{ prompt: 'Q: colour of grass?\nA:', continuation: ' green' }];
+    expect(await (await provider.loadModel(p)).score!(q)).toEqual(await res.model.score!(q));
+  });
+
   it('validates hyper-parameters, naming the field', async () => {
     const provider = await createLocalProvider();
     const base = await provider.model('random-tiny');
