@@ -115,7 +115,9 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
       const bytes = await readFile(p);
       const sha = createHash('sha256').update(bytes).digest('hex');
       if (sha !== STORIES260K_SHA256) throw new EngineError(`${p}: sha256 ${sha} is not the pinned stories260K.gguf (${STORIES260K_SHA256})`);
-      return fromBytes(bytes, p, 'local:stories260K');
+      // The file says 2048 (the converter's default); the model was trained on 512-token windows (tinyllamas),
+      // and RoPE positions beyond that were never seen, so the built-in keeps prompts inside what it knows.
+      return fromBytes(bytes, p, 'local:stories260K', { contextLength: 512 });
     },
     'random-tiny': async () => {
       const engine = await loadEngine();
@@ -124,10 +126,10 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
     },
   };
 
-  async function fromBytes(bytes: Uint8Array, source: string, id: string): Promise<Model> {
+  async function fromBytes(bytes: Uint8Array, source: string, id: string, override: Partial<LlamaConfig> = {}): Promise<Model> {
     const loaded = loadModelBytes(bytes, source);
     const engine = await loadEngine();
-    const weights = engine.LlamaModel.create(loaded.config, loaded.tensors);
+    const weights = engine.LlamaModel.create({ ...loaded.config, ...override }, loaded.tensors);
     const stored = loaded.metadata.get('vtune.model_id');
     return makeModel(stored?.type === 'string' ? stored.value : id, { engine, weights, tokenizer: loaded.tokenizer });
   }
@@ -139,7 +141,9 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
     } catch (cause) {
       throw new ConfigError(`local provider: cannot read model file ${path}: ${(cause as Error).message}`, { cause });
     }
-    return fromBytes(bytes, path, `local:${basename(path).replace(/\.gguf$/i, '')}`);
+    // the content hash keeps two different files of the same name apart (ids key the training cache)
+    const sha8 = createHash('sha256').update(bytes).digest('hex').slice(0, 8);
+    return fromBytes(bytes, path, `local:${basename(path).replace(/\.gguf$/i, '')}-${sha8}`);
   }
 
   const provider: LocalProvider = {

@@ -137,6 +137,14 @@ describe.skipIf(!stories)('local provider on stories260K (needs ../shared/models
     expect(await copy.score!(q)).toEqual([s]);
   });
 
+  it('the built-in keeps the trained 512-token context; the same file opened by path keeps its metadata and gets a content id', async () => {
+    const provider = await createLocalProvider();
+    expect(localState(await provider.model('stories260K')).weights.config.contextLength).toBe(512);
+    const byPath = await provider.model(stories!);
+    expect(byPath.id).toBe('local:stories260K-270cba1b');
+    expect(localState(byPath).weights.config.contextLength).toBe(2048);
+  });
+
   it('training and scoring see the same tokens: the training loss of a row equals its scored log-probs', async () => {
     const provider = await createLocalProvider();
     const m = await provider.model('stories260K');
