@@ -1,0 +1,298 @@
+/**
+ * `hf` provider: Hugging Face inference through `@huggingface/inference` 4.13.16 (pinned: later versions drop
+ * TGI `details`, stack.md §3), plus `downloadHubFile()`, which fetches GGUF models from the Hub into a local
+ * cache for the `local` provider (`local:hf:owner/repo/file.gguf`).
+ *
+ * Two modes:
+ * - endpoint (`endpointUrl`, or HF_ENDPOINT_URL): a TGI server or Inference Endpoint. Greedy generation through
+ *   textGeneration, and exact teacher-forced log-probs of a continuation from `decoder_input_details` (the
+ *   prefill), so the `base-model` null and logprob attacks work against it;
+ * - Inference Providers (no endpoint): chat completion by model id, for the lm-sampled generator and the
+ *   LLM-judge attack. Generation only: hosted providers expose no prompt log-probs.
+ * Threat model: the served model is the thing under test; we only read its answers. The SDK's own retry loop
+ * (503 → immediate retry, no cap) is switched off (`retry_on_error: false`) and replaced by http.ts backoff,
+ * which honours Retry-After (read through a fetch wrapper, since the SDK's errors carry no headers). HF_TOKEN
+ * is registered as a secret and never attached to an error: the SDK's errors carry the request headers.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { InferenceClient } from '@huggingface/inference';
+import pLimit from 'p-limit';
+import { ConfigError, ProviderError, registerSecret } from '../errors.js';
+import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider } from '../types.js';
+import { HttpStatusError, type RetryPolicy, classifyFailure, jitterRng, retryPolicy, toProviderError, withRetry } from './http.js';
+
+/** Options of the `hf` provider (all optional). */
+export interface HfProviderOptions {
+  /** TGI / Inference Endpoint URL (the server root; `/generate` is not needed). Default HF_ENDPOINT_URL. */
+  readonly endpointUrl?: string;
+  /** Inference Providers routing ('auto', 'together', …) when there is no endpoint. */
+  readonly inferenceProvider?: string;
+  /** Environment variable holding the token (default HF_TOKEN). */
+  readonly tokenEnv?: string;
+  readonly concurrency?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly log?: Logger;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Creates the `hf` provider. Loads the SDK lazily. */
+export async function createHfProvider(options: HfProviderOptions = {}): Promise<Provider> {
+  const env = options.env ?? process.env;
+  const tokenEnv = options.tokenEnv ?? 'HF_TOKEN';
+  const token = env[tokenEnv] || undefined;
+  registerSecret(token);
+  const endpointUrl = options.endpointUrl ?? env.HF_ENDPOINT_URL;
+  if (endpointUrl !== undefined && !/^https?:\/\/\S+$/.test(endpointUrl)) throw new ConfigError(`hf provider: endpointUrl must be an http(s) URL, got '${endpointUrl}'`);
+  if (endpointUrl && options.inferenceProvider) throw new ConfigError('hf provider: give either endpointUrl (TGI / Inference Endpoint) or inferenceProvider, not both');
+  if (!endpointUrl && !token) throw new ConfigError(`hf provider: Inference Providers need a token: set the ${tokenEnv} environment variable (or give endpointUrl for a TGI server)`);
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`hf provider: option 'concurrency' must be a positive integer, got ${concurrency}`);
+  let policy: RetryPolicy;
+  try {
+    policy = retryPolicy(options.retry);
+  } catch (err) {
+    throw new ConfigError(`hf provider: ${(err as Error).message}`);
+  }
+  let sdk: typeof import('@huggingface/inference');
+  try {
+    sdk = await import('@huggingface/inference');
+  } catch (err) {
+    throw new ConfigError(`hf provider: cannot load '@huggingface/inference' (npm install @huggingface/inference@4.13.16): ${(err as Error).message}`);
+  }
+  const root = endpointUrl?.replace(/\/+$/, '');
+  const client: InferenceClient = root ? new sdk.InferenceClient(token, { endpointUrl: root }) : new sdk.InferenceClient(token);
+  const where = root ?? `Inference Providers (${options.inferenceProvider ?? 'auto'})`;
+  const log = options.log;
+
+  /** One SDK call under our retry policy; Retry-After is captured by a per-call fetch wrapper. */
+  const call = <T>(what: string, op: (o: { retry_on_error: false; signal: AbortSignal; fetch: typeof fetch }) => Promise<T>) =>
+    withRetry(
+      async (signal) => {
+        let retryAfter: string | null = null;
+        const f: typeof fetch = async (input, init) => {
+          const res = await fetch(input, init);
+          retryAfter = res.headers.get('retry-after');
+          return res;
+        };
+        try {
+          return await op({ retry_on_error: false, signal, fetch: f });
+        } catch (err) {
+          // Rebuild a header-free error: the SDK's carries the request (with the Authorization header).
+          const status = (err as { httpResponse?: { status?: number } }).httpResponse?.status;
+          const failure = classifyFailure(err);
+          if (status !== undefined) throw new HttpStatusError(status, failure.message, retryAfter);
+          throw err;
+        }
+      },
+      { policy, rng: jitterRng(`hf|${what}`), what: `hf ${what} (${where})`, onRetry: ({ delayMs, failure }) => log?.warn(`hf ${what}: ${failure.message}; retrying in ${delayMs} ms`) },
+    );
+
+  const cutAtStop = (text: string, stop?: readonly string[]) => {
+    let end = text.length;
+    for (const s of stop ?? []) {
+      const i = text.indexOf(s);
+      if (s && i >= 0 && i < end) end = i;
+    }
+    return text.slice(0, end);
+  };
+
+  async function tgiGenerate(prompt: string, o: GenerateOptions): Promise<string> {
+    const sample = (o.temperature ?? 0) > 0;
+    const out = await call('text generation', (opts) =>
+      client.textGeneration(
+        {
+          inputs: prompt,
+          parameters: {
+            max_new_tokens: o.maxTokens,
+            do_sample: sample,
+            return_full_text: false,
+            ...(sample ? { temperature: o.temperature } : {}),
+            ...(sample && o.topP !== undefined ? { top_p: o.topP } : {}),
+            ...(o.seed !== undefined ? { seed: o.seed } : {}),
+            ...(o.stop?.length ? { stop: [...o.stop] } : {}),
+          },
+        },
+        opts,
+      ),
+    );
+    return cutAtStop(out.generated_text ?? '', o.stop);
+  }
+
+  async function tgiScore(item: { prompt: string; continuation: string }): Promise<ContinuationScore> {
+    const text = item.prompt + item.continuation;
+    const out = await call('prefill logprobs', (opts) =>
+      client.textGeneration(
+        { inputs: text, parameters: { max_new_tokens: 1, details: true, decoder_input_details: true, do_sample: false, return_full_text: false } },
+        opts,
+      ),
+    );
+    const prefill = out.details?.prefill;
+    if (!prefill?.length) throw new ProviderError(`hf endpoint ${where} returned no prefill details: is it a TGI server (decoder_input_details)?`);
+    return continuationLogprobs(prefill, text, item.prompt.length, where);
+  }
+
+  async function providersGenerate(name: string, prompt: string, o: GenerateOptions): Promise<string> {
+    const out = await call('chat completion', (opts) =>
+      client.chatCompletion(
+        {
+          model: name,
+          ...(options.inferenceProvider ? { provider: options.inferenceProvider as never } : {}),
+          messages: [{ role: 'user', content: prompt }],
+          max_tokens: o.maxTokens,
+          temperature: o.temperature ?? 0,
+          ...(o.topP !== undefined ? { top_p: o.topP } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.stop?.length ? { stop: [...o.stop] } : {}),
+        },
+        opts,
+      ),
+    );
+    return cutAtStop(out.choices[0]?.message?.content ?? '', o.stop);
+  }
+
+  const caps = new Set<Capability>(root ? ['generate', 'logprobs'] : ['generate']);
+  return {
+    id: 'hf',
+    capabilities: caps,
+    concurrency,
+    async model(name: string): Promise<Model> {
+      if (!name) throw new ConfigError('hf provider: empty model name');
+      if (!root && !/^[\w.-]+\/[\w.:-]+$/.test(name)) throw new ConfigError(`hf provider: '${name}' is not a Hub model id (owner/name)`);
+      const limit = pLimit(concurrency);
+      return {
+        id: `hf:${name}`,
+        capabilities: caps,
+        generate: (prompts, o) => Promise.all(prompts.map((p) => limit(() => (root ? tgiGenerate(p, o) : providersGenerate(name, p, o))))),
+        ...(root ? { score: (items: readonly { prompt: string; continuation: string }[]) => Promise.all(items.map((it) => limit(() => tgiScore(it)))) } : {}),
+      };
+    },
+  };
+}
+
+/**
+ * Log-probs of the continuation from TGI prefill tokens. Tokens are aligned to the input by their text
+ * (special tokens such as BOS that do not appear in the input are skipped); a token that straddles the prompt
+ * boundary counts with the continuation — end prompts on whitespace to avoid it.
+ */
+export function continuationLogprobs(prefill: readonly { text: string; logprob?: number | null }[], input: string, promptLength: number, where = 'endpoint'): ContinuationScore {
+  let pos = 0;
+  const tokenLogprobs: number[] = [];
+  for (const [i, tok] of prefill.entries()) {
+    let text = tok.text;
+    if (text && !input.startsWith(text, pos) && input.startsWith(text.replace(/▁/g, ' '), pos)) text = text.replace(/▁/g, ' ');
+    if (!text || !input.startsWith(text, pos)) {
+      if (pos === 0 && i === 0) continue; // BOS or another special prefix token
+      throw new ProviderError(`hf ${where}: cannot align prefill token ${i} ('${tok.text}') with the input at character ${pos}`);
+    }
+    const end = pos + text.length;
+    if (end > promptLength) {
+      if (typeof tok.logprob !== 'number') throw new ProviderError(`hf ${where}: prefill token ${i} has no logprob`);
+      tokenLogprobs.push(tok.logprob);
+    }
+    pos = end;
+  }
+  if (pos !== input.length) throw new ProviderError(`hf ${where}: prefill covers ${pos} of ${input.length} input characters`);
+  return { tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0) };
+}
+
+// ───────────────────────────── Hub downloads for the local provider ─────────────────────────────
+
+/** What to download: `owner/repo`, a file path inside it, and a revision (branch, tag or commit). */
+export interface HubFileSpec {
+  readonly repo: string;
+  readonly file: string;
+  readonly revision?: string;
+}
+
+/** Options of downloadHubFile. */
+export interface HubDownloadOptions {
+  /** Hub base URL; default HF_ENDPOINT, else https://huggingface.co. */
+  readonly endpoint?: string;
+  /** Cache root; default VTUNE_CACHE_DIR/hub, else ~/.cache/vtune-bench/hub. */
+  readonly cacheDir?: string;
+  readonly signal?: AbortSignal;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly onProgress?: (bytes: number, total?: number) => void;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Parses `owner/repo/path/to/file.gguf[@revision]` (the part after `local:hf:`). ConfigError when malformed.
+ */
+export function parseHubSpec(spec: string): HubFileSpec {
+  const [path, revision] = spec.split('@', 2) as [string, string | undefined];
+  const parts = path.split('/');
+  if (parts.length < 3 || parts.some((p) => !p || p === '.' || p === '..')) {
+    throw new ConfigError(`hub file '${spec}': expected owner/repo/file.gguf (optionally @revision)`);
+  }
+  const repo = `${parts[0]}/${parts[1]}`;
+  const file = parts.slice(2).join('/');
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new ConfigError(`hub file '${spec}': '${repo}' is not a valid repo id`);
+  if (revision !== undefined && !/^[\w.\-/]+$/.test(revision)) throw new ConfigError(`hub file '${spec}': bad revision '${revision}'`);
+  return { repo, file, ...(revision ? { revision } : {}) };
+}
+
+/**
+ * Downloads a file from the Hub (`{endpoint}/{repo}/resolve/{revision}/{file}`) into the cache, keyed by
+ * repo/revision/file, and returns its local path. A cached file is returned without touching the network.
+ * The download goes to a temporary file renamed into place only when complete (size checked), so an
+ * interrupted download never leaves a truncated model. HF_HUB_OFFLINE=1 forbids the network.
+ */
+export async function downloadHubFile(spec: HubFileSpec, options: HubDownloadOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const revision = spec.revision ?? 'main';
+  const check = parseHubSpec(`${spec.repo}/${spec.file}@${revision}`);
+  const endpoint = (options.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const cacheRoot = options.cacheDir ?? (env.VTUNE_CACHE_DIR ? join(env.VTUNE_CACHE_DIR, 'hub') : join(homedir(), '.cache', 'vtune-bench', 'hub'));
+  // A revision may contain '/', a commit hash never; encode it so the cache key is one folder.
+  const target = join(cacheRoot, ...check.repo.split('/'), encodeURIComponent(revision), ...check.file.split('/'));
+  if (existsSync(target)) return target;
+  const url = `${endpoint}/${check.repo}/resolve/${encodeURIComponent(revision)}/${check.file.split('/').map(encodeURIComponent).join('/')}`;
+  const label = `hf://${check.repo}/${check.file}@${revision}`;
+  if (env.HF_HUB_OFFLINE === '1' || env.HF_HUB_OFFLINE === 'true') {
+    throw new ProviderError(`${label} is not in the cache (${target}) and HF_HUB_OFFLINE is set: download it once online, or place the file there`);
+  }
+  const token = env.HF_TOKEN || undefined;
+  registerSecret(token);
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = `${target}.part-${process.pid}-${createHash('sha256').update(`${Date.now()}|${url}`).digest('hex').slice(0, 8)}`;
+  const policy = retryPolicy({ timeoutMs: 10 * 60_000, ...options.retry });
+  try {
+    await withRetry(
+      async (signal) => {
+        const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal, redirect: 'follow' });
+        if (!res.ok || !res.body) {
+          const hint = res.status === 401 || res.status === 403 ? ' (gated or private: set HF_TOKEN)' : res.status === 404 ? ' (check the repo, file and revision)' : '';
+          throw new HttpStatusError(res.status, `HTTP ${res.status}${hint}`, res.headers.get('retry-after'));
+        }
+        const total = Number(res.headers.get('content-length') ?? NaN);
+        let bytes = 0;
+        const body = Readable.fromWeb(res.body as never);
+        body.on('data', (c: Buffer) => {
+          bytes += c.length;
+          options.onProgress?.(bytes, Number.isFinite(total) ? total : undefined);
+        });
+        await pipeline(body, createWriteStream(tmp));
+        const size = statSync(tmp).size;
+        if (Number.isFinite(total) && size !== total) throw Object.assign(new Error(`download truncated: ${size} of ${total} bytes`), { code: 'ECONNRESET' });
+      },
+      { policy, rng: jitterRng(`hub|${url}`), what: `download ${label} from ${endpoint}`, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    renameSync(tmp, target);
+    return target;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const f = classifyFailure(err);
+    if (err instanceof ProviderError && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|fetch failed/.test(err.message)) {
+      throw new ProviderError(`${err.message}. Offline? Cannot reach ${endpoint}: connect to the network, set HF_ENDPOINT to a mirror, or place the file at ${target}`, { retryable: true });
+    }
+    if (err instanceof ProviderError) throw err;
+    throw toProviderError(`download ${label}`, f);
+  }
+}
+
