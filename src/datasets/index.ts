@@ -53,7 +53,7 @@ export async function loadDataset(spec: string, options: LoadOptions): Promise<D
   }
   if (spec.startsWith('hf:')) {
     const { loadHfRows } = await import('./hf.js');
-    const rows = await loadHfRows(spec, { mapping: options.mapping, maxRows: options.size !== undefined ? options.size + heldOutCount(options.size, options.heldOut) : undefined });
+    const { rows } = await loadHfRows(spec, { mapping: options.mapping, maxRows: options.size !== undefined ? options.size + heldOutCount(options.size, options.heldOut) : undefined });
     return splitRows(spec, rows, options);
   }
   if (spec.startsWith('file:') || /\.jsonl$/i.test(spec)) {
