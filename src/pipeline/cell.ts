@@ -15,7 +15,7 @@ import { streamFor } from '../rng.js';
 import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainResult, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
 import { detectionMetrics } from './detection-metrics.js';
-import { backdoorTest, hasMarkers, measureGroundTruth } from './ground-truth.js';
+import { backdoorTest, measureGroundTruth, plantedMarkers } from './ground-truth.js';
 import { canonicalJson, runProviderSide } from './provider-side.js';
 import { measureUtility, type UtilityOptions } from './utility.js';
 
@@ -230,7 +230,7 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
     const before = side.passes();
     const verdict = await timed('verify', () => defense.verify(side.model, planted.secret, { alpha, ctx: userCtx('verification') }));
     const servedPasses = side.passes() - before;
-    const markers = hasMarkers(defense) ? defense.backdoorMarkers(planted.secret, planted.rows.length) : undefined;
+    const markers = plantedMarkers(defense, planted.secret, planted.rows.length);
     const truth = measureGroundTruth({
       submitted,
       submittedMask,
