@@ -40,6 +40,8 @@ export interface LocalProviderOptions {
   readonly concurrency?: number;
 }
 
+const OPTION_KEYS: readonly string[] = ['threads', 'concurrency'] satisfies (keyof LocalProviderOptions)[];
+
 /** stories260K.gguf as pinned in ../shared/notes/engine.md §2. */
 export const STORIES260K_SHA256 = '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d';
 
@@ -71,7 +73,7 @@ function loadEngine(): Promise<Engine> {
 }
 
 /** What a local Model carries besides the Model interface. */
-interface LocalState {
+export interface LocalState {
   readonly engine: Engine;
   readonly weights: EngineModel;
   readonly tokenizer: SpmTokenizer;
@@ -98,6 +100,9 @@ export interface LocalProvider extends Provider {
 
 /** Creates the `local` provider (the embedded engine). The engine itself is loaded on first use. */
 export async function createLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw new ConfigError(`local provider: ${unknownMessage('option', key, OPTION_KEYS)}`);
+  }
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`local provider: concurrency must be a positive integer, got ${String(options.concurrency)}`);
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {

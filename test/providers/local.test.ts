@@ -104,6 +104,7 @@ describe('local provider: opening models', () => {
   it('validates its options', async () => {
     await expect(createLocalProvider({ concurrency: 0 })).rejects.toThrow(/concurrency must be a positive integer/);
     await expect(createLocalProvider({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer/);
+    await expect(createLocalProvider({ thread: 2 } as never)).rejects.toThrow(/unknown option 'thread'\. Did you mean 'threads'\?/);
   });
 
   it('refuses to train or save a model it did not make', async () => {
