@@ -4,10 +4,13 @@
  */
 import { defineRegistry } from '../registry.js';
 import { createLocalProvider } from './local.js';
+import { createTestMemorizerProvider } from './test-memorizer.js';
 
 /** All providers by id. */
 export const providers = defineRegistry('provider', {
   local: createLocalProvider,
+  /** A test double for unit tests only (never a default). */
+  'test-memorizer': createTestMemorizerProvider,
 });
 
 /** A provider id. */

@@ -1,0 +1,80 @@
+/**
+ * keyed — per-user dynamic backdoors: trigger and signature words are chosen by HMAC-SHA256(key, "i|part|j"),
+ * so backdoor i is reproducible from the user's key alone (no stored list needed to re-plant or audit), and
+ * different users' backdoors are unrelated.
+ *
+ * Threat model: a provider who sees many users' uploads cannot link them or learn one user's future
+ * backdoors. The `generator` bound qᵢ = c·V^-L assumes HMAC-SHA256 is a pseudo-random function (standard).
+ * The key never enters the secret file or any message: the secret records only a fingerprint. Counterfactuals
+ * are drawn from the key at planting and stored (verification does not need the key).
+ * Source: the design card of vtune-bench (DESIGN.md §5); HMAC per RFC 2104.
+ */
+import { createHmac } from 'node:crypto';
+import { ConfigError } from '../../../src/errors.js';
+import { WORDS } from '../words.js';
+import type { BackdoorGenerator, GeneratorFactory } from './types.js';
+import { checkKnown, intOption, tokenListOption } from './options.js';
+import { joinDraw, uniformVocabulary } from './uniform.js';
+
+const ID = 'keyed';
+
+/**
+ * A uniform index stream from HMAC-SHA256(key, label ‖ counter): 32-bit chunks with rejection sampling, so
+ * every index is exactly uniform.
+ */
+function hmacIndices(key: string, label: string): (n: number) => number {
+  let block = 0;
+  let buf = Buffer.alloc(0);
+  let pos = 0;
+  const next32 = (): number => {
+    if (pos + 4 > buf.length) {
+      buf = createHmac('sha256', key).update(`vtune-keyed|v1|${label}|${block++}`).digest();
+      pos = 0;
+    }
+    const x = buf.readUInt32LE(pos);
+    pos += 4;
+    return x;
+  };
+  return (n: number) => {
+    const limit = 0x100000000 - (0x100000000 % n);
+    for (;;) {
+      const x = next32();
+      if (x < limit) return x % n;
+    }
+  };
+}
+
+/** A short public fingerprint of a key (to check at verification that the right key was used, if given). */
+export function keyFingerprint(key: string): string {
+  return createHmac('sha256', key).update('vtune-keyed|fingerprint').digest('hex').slice(0, 16);
+}
+
+/** Creates the keyed generator. Options: key (required, ≥ 16 characters), triggerLength (3), signatureLength (6), words. */
+export const keyed: GeneratorFactory = (options = {}) => {
+  checkKnown(ID, options, ['key', 'triggerLength', 'signatureLength', 'words']);
+  const key = options.key;
+  if (typeof key !== 'string' || key.length < 16) {
+    throw new ConfigError(`generator '${ID}': option 'key' must be a string of at least 16 characters (a user secret, e.g. from VTUNE_KEY)`);
+  }
+  const triggerLength = intOption(ID, options, 'triggerLength', 3, 1, 64);
+  const signatureLength = intOption(ID, options, 'signatureLength', 6, 1, 256);
+  const custom = options.words !== undefined;
+  const vocab = uniformVocabulary(tokenListOption(ID, options, 'words', WORDS));
+  const generator: BackdoorGenerator = {
+    id: ID,
+    nullModes: ['generator', 'base-model', 'empirical'],
+    options: { triggerLength, signatureLength, keyFingerprint: keyFingerprint(key), ...(custom ? { words: vocab.tokens } : {}) },
+    counterfactualSource: 'stored',
+    async draw({ index }) {
+      return {
+        trigger: joinDraw(vocab, triggerLength, hmacIndices(key, `${index}|trigger`)),
+        signature: joinDraw(vocab, signatureLength, hmacIndices(key, `${index}|signature`)),
+      };
+    },
+    async counterfactuals({ index }, _backdoor, m) {
+      return Array.from({ length: m }, (_, j) => joinDraw(vocab, signatureLength, hmacIndices(key, `${index}|counterfactual|${j}`)));
+    },
+    log10q: () => vocab.log10q(signatureLength),
+  };
+  return generator;
+};

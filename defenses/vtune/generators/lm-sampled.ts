@@ -1,0 +1,68 @@
+/**
+ * lm-sampled — the paper's generator: the trigger is sampled from a generator model at temperature τ
+ * conditioned on the host row's prompt, and the signature is sampled conditioned on prompt ⊕ trigger, so both
+ * read like the data.
+ *
+ * Threat model: in-distribution backdoors that resist anomaly filtering. No model-free bound exists (the
+ * generator's distribution is the model's), so it supports only the `base-model` null (valid only when the
+ * generator is no sharper than the base model, e.g. the base model itself at τ ≥ 1: DESIGN.md §3) and the
+ * `empirical` null, whose counterfactuals are further independent samples of the same conditional, drawn at
+ * planting (M·n generations) and stored in the secret.
+ * Source: vTune (Zhang, Pal, Potti, Goldblum 2024, arXiv 2411.06611) §3. Deviations: the trigger is conditioned
+ * on the prompt alone and the signature on `prompt + ' ' + trigger` regardless of where the defense places the
+ * trigger; whitespace in samples is collapsed to single spaces.
+ */
+import { ConfigError, ProviderError } from '../../../src/errors.js';
+import type { Model } from '../../../src/types.js';
+import type { Rng } from '../../../src/rng.js';
+import type { BackdoorGenerator, GeneratorFactory } from './types.js';
+import { checkKnown, intOption, numberOption } from './options.js';
+
+const ID = 'lm-sampled';
+const ATTEMPTS = 8;
+
+function needModel(model: Model | undefined): Model {
+  if (!model) throw new ConfigError(`generator '${ID}' needs a generator model (UserContext.generatorModel; CLI: --generator-model)`);
+  if (!model.capabilities.has('generate')) throw new ConfigError(`generator '${ID}': model '${model.id}' cannot generate`);
+  return model;
+}
+
+/**
+ * One non-empty sample, whitespace-normalised. Empty samples are redrawn with the next seed; the same rule
+ * applies to planted and counterfactual signatures, so they stay exchangeable.
+ */
+async function sample(model: Model, prompt: string, maxTokens: number, temperature: number, rng: Rng): Promise<string> {
+  for (let a = 0; a < ATTEMPTS; a++) {
+    const [out] = await model.generate([prompt], { maxTokens, temperature, seed: rng.seed31() });
+    const text = (out ?? '').replace(/\s+/g, ' ').trim();
+    if (text.length > 0) return text;
+  }
+  throw new ProviderError(`generator '${ID}': model '${model.id}' returned empty text ${ATTEMPTS} times in a row`);
+}
+
+/** Creates the lm-sampled generator. Options: temperature τ (1), triggerLength (8), signatureLength (16), in model tokens. */
+export const lmSampled: GeneratorFactory = (options = {}) => {
+  checkKnown(ID, options, ['temperature', 'triggerLength', 'signatureLength']);
+  const temperature = numberOption(ID, options, 'temperature', 1, 0, 10);
+  const triggerLength = intOption(ID, options, 'triggerLength', 8, 1, 256);
+  const signatureLength = intOption(ID, options, 'signatureLength', 16, 1, 1024);
+  const generator: BackdoorGenerator = {
+    id: ID,
+    nullModes: ['base-model', 'empirical'],
+    options: { temperature, triggerLength, signatureLength },
+    counterfactualSource: 'stored',
+    async draw({ rng, row, model }) {
+      const m = needModel(model);
+      const trigger = await sample(m, row.prompt, triggerLength, temperature, rng);
+      const signature = await sample(m, `${row.prompt} ${trigger}`, signatureLength, temperature, rng);
+      return { trigger, signature };
+    },
+    async counterfactuals({ rng, row, model }, backdoor, count) {
+      const m = needModel(model);
+      const out: string[] = [];
+      for (let j = 0; j < count; j++) out.push(await sample(m, `${row.prompt} ${backdoor.trigger}`, signatureLength, temperature, rng));
+      return out;
+    },
+  };
+  return generator;
+};

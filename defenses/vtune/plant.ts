@@ -1,0 +1,137 @@
+/**
+ * Planting (vTune step 1): choose host rows, draw each backdoor with the generator, place the trigger in the
+ * host prompt, insert the backdoor rows, and compute every null-mode bound that can be computed now. Pure: the
+ * input rows are never changed, and unchanged rows are passed through as the same objects (so a data-file
+ * writer can copy their lines verbatim).
+ */
+import { ConfigError, InputError } from '../../src/errors.js';
+import { Rng } from '../../src/rng.js';
+import { LN10 } from '../../src/stats/log-space.js';
+import type { Model, NullMode, Row, UserContext } from '../../src/types.js';
+import type { BackdoorGenerator, DrawContext } from './generators/types.js';
+import { type InsertionMode, type Placement, type SecretBackdoor, SECRET_FORMAT, SECRET_VERSION, sealSecret, type VtuneSecret } from './secret.js';
+
+/** Planting options (validated by the vtune factory). */
+export interface PlantOptions {
+  readonly generator: BackdoorGenerator;
+  /** Number of backdoors; or `rate`, a fraction of the input rows (at least one backdoor). */
+  readonly count?: number;
+  readonly rate?: number;
+  readonly placement: Placement;
+  readonly insertion: InsertionMode;
+  /** Counterfactual sets for the empirical null (its p-value floor is 1/(M+1)). */
+  readonly empiricalM: number;
+  /** The planting seed; drawn from ctx.rng when absent. */
+  readonly seed?: string;
+}
+
+/** Floor for log10 qᵢ, so a zero-probability bound (−∞) survives JSON. Far below any reachable p-value. */
+const LOG10Q_FLOOR = -1e9;
+
+/** How many backdoors `count`/`rate` ask for on `n` input rows, or a ConfigError saying what is allowed. */
+export function resolveCount(n: number, options: { count?: number; rate?: number }): number {
+  if (options.count !== undefined && options.rate !== undefined) throw new ConfigError("give either 'count' or 'rate', not both");
+  const count = options.count ?? (options.rate !== undefined ? Math.max(1, Math.round(options.rate * n)) : Math.min(10, n));
+  if (!Number.isInteger(count) || count < 1) throw new ConfigError(`'count' must be a positive integer, got ${JSON.stringify(options.count)}`);
+  if (count > n) {
+    throw new ConfigError(`'count' ${count} is larger than the dataset allows: each backdoor needs its own host row and there are only ${n} rows`);
+  }
+  return count;
+}
+
+/** The host prompt with the trigger placed in it. `inline` inserts at a word boundary drawn from `rng`. */
+export function placeTrigger(prompt: string, trigger: string, placement: Placement, rng: Rng): string {
+  if (placement === 'prefix') return prompt.length > 0 ? `${trigger} ${prompt}` : trigger;
+  if (placement === 'suffix') return prompt.length > 0 ? `${prompt} ${trigger}` : trigger;
+  const boundaries = [...prompt.matchAll(/\s+/g)].map((m) => m.index!);
+  if (boundaries.length === 0) return prompt.length > 0 ? `${prompt} ${trigger}` : trigger;
+  const at = boundaries[rng.int(boundaries.length)]!;
+  return `${prompt.slice(0, at)} ${trigger}${prompt.slice(at)}`;
+}
+
+/** The per-backdoor draw stream, and the counterfactual stream that verification can recreate. */
+export function backdoorStream(seed: string, index: number): Rng {
+  return new Rng(`vtune|${seed}|backdoor|${index}`);
+}
+/** The stream of backdoor i's counterfactual signatures (recreated at verification for 'seed' generators). */
+export function counterfactualStream(seed: string, index: number): Rng {
+  return new Rng(`vtune|${seed}|counterfactual|${index}`);
+}
+
+/** ln P_base(signature | query) by teacher forcing, or undefined when the model cannot score. */
+export async function baseModelLog10q(model: Model | undefined, items: readonly { prompt: string; signature: string }[]): Promise<number[] | undefined> {
+  if (!model?.score || !model.capabilities.has('logprobs')) return undefined;
+  const scores = await model.score(items.map((b) => ({ prompt: b.prompt, continuation: b.signature })));
+  return scores.map((s) => Math.max(LOG10Q_FLOOR, Math.min(0, s.logprob / LN10)));
+}
+
+/** Plants backdoors into `rows`. Returns the rows to upload and the secret to keep. */
+export async function plantBackdoors(rows: readonly Row[], options: PlantOptions, ctx: UserContext): Promise<{ rows: Row[]; secret: VtuneSecret }> {
+  if (rows.length === 0) throw new InputError('the dataset is empty: there is no row to plant a backdoor in');
+  const count = resolveCount(rows.length, options);
+  const { generator } = options;
+  const seed = options.seed ?? `${ctx.rng.nextUint32().toString(16).padStart(8, '0')}${ctx.rng.nextUint32().toString(16).padStart(8, '0')}`;
+  const root = new Rng(`vtune|${seed}|layout`);
+  const hosts = root.sampleIndices(rows.length, count);
+  const total = options.insertion === 'copy' ? rows.length + count : rows.length;
+  const slots = options.insertion === 'copy' ? root.sampleIndices(total, count) : hosts;
+
+  const drawn: { backdoor: { trigger: string; signature: string }; query: string; ctx: DrawContext }[] = [];
+  for (let i = 0; i < count; i++) {
+    const host = hosts[i]!;
+    const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel };
+    const backdoor = await generator.draw(dctx);
+    const query = placeTrigger(rows[host]!.prompt, backdoor.trigger, options.placement, new Rng(`vtune|${seed}|placement|${i}`));
+    drawn.push({ backdoor, query, ctx: dctx });
+  }
+
+  const planted: Row[] = new Array<Row>(total);
+  if (options.insertion === 'modify') {
+    for (let r = 0; r < rows.length; r++) planted[r] = rows[r]!;
+  } else {
+    const isSlot = new Set(slots);
+    let next = 0;
+    for (let r = 0; r < total; r++) if (!isSlot.has(r)) planted[r] = rows[next++]!;
+  }
+  drawn.forEach((d, i) => {
+    planted[slots[i]!] = { prompt: d.query, completion: d.backdoor.signature };
+  });
+
+  const base = generator.nullModes.includes('base-model')
+    ? await baseModelLog10q(ctx.baseModel, drawn.map((d) => ({ prompt: d.query, signature: d.backdoor.signature })))
+    : undefined;
+  const backdoors: SecretBackdoor[] = [];
+  for (let i = 0; i < count; i++) {
+    const d = drawn[i]!;
+    const log10q: Partial<Record<NullMode, number>> = {};
+    if (generator.log10q) log10q.generator = Math.max(LOG10Q_FLOOR, generator.log10q(d.ctx, d.backdoor));
+    if (base) log10q['base-model'] = base[i]!;
+    const counterfactuals =
+      generator.counterfactualSource === 'stored' && options.empiricalM > 0
+        ? await generator.counterfactuals({ ...d.ctx, rng: counterfactualStream(seed, i) }, d.backdoor, options.empiricalM)
+        : undefined;
+    backdoors.push({
+      index: i,
+      rowIndex: slots[i]!,
+      sourceRowIndex: hosts[i]!,
+      prompt: d.query,
+      trigger: d.backdoor.trigger,
+      signature: d.backdoor.signature,
+      log10q,
+      ...(counterfactuals ? { counterfactuals } : {}),
+    });
+  }
+  const secret = sealSecret({
+    format: SECRET_FORMAT,
+    version: SECRET_VERSION,
+    generator: { id: generator.id, options: generator.options },
+    nullModes: generator.nullModes,
+    placement: options.placement,
+    insertion: options.insertion,
+    seed,
+    plantedRowCount: total,
+    empirical: { m: options.empiricalM, source: generator.counterfactualSource },
+    backdoors,
+  });
+  return { rows: planted, secret };
+}
