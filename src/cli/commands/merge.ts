@@ -1,0 +1,31 @@
+/**
+ * `vtune-bench merge <shards…>`: concatenates the records of `run --shard i/n` runs into one run (one
+ * manifest, each cell once) and writes its report: the same tables as one unsharded run.
+ */
+import { join, relative } from 'node:path';
+import { mergeRecords } from '../../records/merge.js';
+import { findRecordsFiles, RECORDS_FILE } from '../../records/store.js';
+import { loadRecords, writeReport } from '../../report/index.js';
+import type { CliCommand } from './types.js';
+
+export const mergeCommand: CliCommand = {
+  command: 'merge <shards..>',
+  describe: 'Merge the records of sharded runs into one run and write its report',
+  builder: (y) =>
+    y
+      .positional('shards', { type: 'string', array: true, describe: 'shard run folders or records.jsonl files' })
+      .option('out', { type: 'string', describe: 'folder of the merged run (default: beside the shards, without the shard suffix)' })
+      .option('report', { type: 'boolean', default: true }),
+  async run(args) {
+    const files = (args.shards as string[]).flatMap((p) => findRecordsFiles(String(p)));
+    const firstDir = join(files[0] ?? '.', '..');
+    const outDir = args.out ? String(args.out) : firstDir.replace(/-shard-\d+of\d+$/, '') + (/-shard-\d+of\d+$/.test(firstDir) ? '' : '-merged');
+    const merged = mergeRecords(files, join(outDir, RECORDS_FILE));
+    process.stdout.write(`merged ${files.length} file(s): ${merged.trials} cells, ${merged.failures} failed → ${relative(process.cwd(), join(outDir, RECORDS_FILE))}\n`);
+    if (args.report !== false) {
+      const report = await writeReport(loadRecords([outDir]), join(outDir, 'report'));
+      process.stdout.write(`report: ${relative(process.cwd(), report.html)}\n`);
+    }
+    return 0;
+  },
+};

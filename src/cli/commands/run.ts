@@ -1,0 +1,103 @@
+/**
+ * `vtune-bench run <scenario>`: validates the scenario, runs (or resumes) its cells with a live progress
+ * display, then writes the report and prints where. Ctrl-C finishes the record being written and exits; the
+ * same command resumes. `--shard i/n` runs every n-th cell (merge the shards with `vtune-bench merge`);
+ * `--publish` regenerates results/leaderboard.md and its charts.
+ */
+import { join, relative } from 'node:path';
+import { loadRecords, publishLeaderboard, writeReport } from '../../report/index.js';
+import { loadCatalog } from '../../runner/catalog.js';
+import { parseShard } from '../../runner/expand.js';
+import { barProgress } from '../../runner/progress.js';
+import { runScenario } from '../../runner/run.js';
+import { loadScenario } from '../../runner/scenario.js';
+import { DiskTrainCache } from '../../runner/train-cache.js';
+import { repoRoot } from '../../shared-path.js';
+import type { Logger } from '../../types.js';
+import type { CliCommand } from './types.js';
+
+/** A logger to stderr; debug lines only with --verbose. */
+export function stderrLogger(verbose: boolean): Logger {
+  return {
+    info: (m) => process.stderr.write(`${m}\n`),
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    debug: (m) => {
+      if (verbose) process.stderr.write(`${m}\n`);
+    },
+  };
+}
+
+const shown = (p: string): string => (p.startsWith(repoRoot) ? relative(process.cwd(), p) || '.' : p);
+
+export const runCommand: CliCommand = {
+  command: 'run <scenario>',
+  describe: 'Run (or resume) a scenario, then write its report',
+  builder: (y) =>
+    y
+      .positional('scenario', { type: 'string', describe: "a name under scenarios/ (e.g. 'default') or a .ts/.json path" })
+      .option('shard', { type: 'string', describe: 'run only shard i of n (e.g. 1/2); merge shards with `merge`' })
+      .option('results', { type: 'string', describe: 'results folder', default: 'results' })
+      .option('run-id', { type: 'string', describe: 'run id (default: from the scenario content, so a re-run resumes)' })
+      .option('fresh', { type: 'boolean', default: false, describe: 'start a new run (timestamped id) instead of resuming' })
+      .option('report', { type: 'boolean', default: true, describe: 'write the report when the run completes (--no-report to skip)' })
+      .option('publish', { type: 'boolean', default: false, describe: 'also regenerate results/leaderboard.md and its PNG charts' })
+      .option('verbose', { type: 'boolean', default: false }),
+  async run(args) {
+    const log = stderrLogger(Boolean(args.verbose));
+    const catalog = await loadCatalog();
+    const { scenario, file } = await loadScenario(String(args.scenario), catalog);
+    const shard = args.shard ? parseShard(String(args.shard)) : undefined;
+    const resultsRoot = join(process.cwd(), String(args.results));
+    const runId = args.runId ? String(args.runId) : args.fresh ? new Date().toISOString().replace(/[:.]/g, '-') : undefined;
+
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = (): void => {
+      interrupts++;
+      if (interrupts > 1) process.exit(130);
+      process.stderr.write('\ninterrupted: finishing the record being written (Ctrl-C again to quit now); run the same command to resume\n');
+      controller.abort(new Error('interrupted'));
+    };
+    process.on('SIGINT', onSigint);
+    const cache = new DiskTrainCache(undefined, log);
+    let summary;
+    try {
+      summary = await runScenario({
+        scenario,
+        file,
+        catalog,
+        resultsRoot,
+        ...(runId && { runId }),
+        ...(shard && { shard }),
+        trainCache: cache,
+        signal: controller.signal,
+        log,
+        progress: barProgress(process.stderr),
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    const secs = (summary.durationMs / 1000).toFixed(1);
+    process.stdout.write(
+      `${scenario.name}: ${summary.succeeded + summary.skipped}/${summary.total} cells recorded (${summary.skipped} from an earlier run, ` +
+        `${summary.succeeded} run now, ${summary.failed} failed; fine-tunes trained ${cache.stats.trained}, reused from cache ${cache.stats.reused}) in ${secs} s\n` +
+        `records: ${shown(summary.recordsPath)}\n`,
+    );
+    if (summary.interrupted) {
+      process.stdout.write(`interrupted: run \`vtune-bench run ${String(args.scenario)}${shard ? ` --shard ${shard.index}/${shard.count}` : ''}\` to resume\n`);
+      return 130;
+    }
+    if (shard) {
+      process.stdout.write(`shard ${shard.index}/${shard.count} done; merge the shards with \`vtune-bench merge <shard folders…>\`\n`);
+    } else if (args.report !== false) {
+      const records = loadRecords([summary.runDir]);
+      const report = await writeReport(records, join(summary.runDir, 'report'));
+      process.stdout.write(`report: ${shown(report.html)}\n        ${shown(report.markdown)}\n`);
+      if (args.publish) {
+        const files = await publishLeaderboard(records, join(repoRoot, 'results'), shown(summary.recordsPath));
+        process.stdout.write(`leaderboard: ${shown(files[0]!)} (+ ${files.length - 1} charts)\n`);
+      }
+    }
+    return summary.failed > 0 ? 1 : 0;
+  },
+};

@@ -1,0 +1,147 @@
+/**
+ * Reading and appending records files (DESIGN.md §7). Every record is one line, written with a single
+ * write and fsync'd, so a killed process loses at most the line it was writing; that torn last line is
+ * tolerated by the reader and cut off before the next append (its cell simply runs again).
+ */
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { InputError } from '../errors.js';
+import { RECORD_SCHEMA_VERSION, type FailureRecord, type ManifestRecord, type RunRecord, type TrialRecord } from './schema.js';
+
+/** The conventional file name of a run's records. */
+export const RECORDS_FILE = 'records.jsonl';
+
+/** What a records file holds. `tornBytes` > 0 when its last line was cut off mid-write. */
+export interface RecordsFile {
+  readonly path: string;
+  readonly manifest?: ManifestRecord;
+  readonly records: readonly RunRecord[];
+  /** Byte length of the complete lines (where the next append must start). */
+  readonly validBytes: number;
+  readonly tornBytes: number;
+}
+
+/** Reads a records file. A torn final line is ignored; a malformed line elsewhere is an InputError naming it. */
+export function readRecordsFile(path: string): RecordsFile {
+  if (!existsSync(path)) throw new InputError('no such records file', { file: path });
+  const buf = readFileSync(path);
+  const lastNewline = buf.lastIndexOf(0x0a);
+  const validBytes = lastNewline + 1;
+  const text = buf.subarray(0, validBytes).toString('utf8');
+  const records: RunRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (cause) {
+      throw new InputError(`malformed record (not JSON): ${line.slice(0, 60)}`, { file: path, line: i + 1, cause });
+    }
+    records.push(checkRecord(value, path, i + 1));
+  }
+  // A final line without its newline is a write the process never finished: it may even parse (if it was cut
+  // exactly before the newline), but fsync order guarantees nothing, so it is dropped and its cell re-run.
+  const tornBytes = buf.length - validBytes;
+  const manifest = records[0]?.kind === 'manifest' ? (records[0] as ManifestRecord) : undefined;
+  if (records.length > 0 && !manifest) throw new InputError('the first record must be the manifest', { file: path, line: 1 });
+  return { path, manifest, records, validBytes, tornBytes };
+}
+
+function checkRecord(value: unknown, file: string, line: number): RunRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('a record must be a JSON object', { file, line });
+  const kind = (value as { kind?: unknown }).kind;
+  if (kind === 'manifest') {
+    const v = (value as ManifestRecord).schemaVersion;
+    if (typeof v !== 'number' || v > RECORD_SCHEMA_VERSION) {
+      throw new InputError(`records schema version ${String(v)} is newer than this vtune-bench reads (${RECORD_SCHEMA_VERSION})`, { file, line });
+    }
+    return value as ManifestRecord;
+  }
+  if (kind === 'trial' || kind === 'failure') {
+    if (typeof (value as TrialRecord).cellKey !== 'string') throw new InputError(`a ${kind} record needs a string cellKey`, { file, line });
+    return value as TrialRecord | FailureRecord;
+  }
+  throw new InputError(`unknown record kind ${JSON.stringify(kind)} (expected manifest, trial or failure)`, { file, line });
+}
+
+/** Appends records to one file, each durable (fsync) before `append` returns. */
+export class RecordWriter {
+  private fd: number | undefined;
+
+  private constructor(readonly path: string, fd: number) {
+    this.fd = fd;
+  }
+
+  /**
+   * Opens `path` for appending, creating it (and its folder). When the file ends in a torn line, that partial
+   * line is cut off first so the next record starts on a line of its own.
+   */
+  static open(path: string): RecordWriter {
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+    const size = statSync(path).size;
+    if (size > 0) {
+      const buf = readFileSync(path);
+      const valid = buf.lastIndexOf(0x0a) + 1;
+      if (valid < size) ftruncateSync(fd, valid);
+    }
+    return new RecordWriter(path, fd);
+  }
+
+  /**
+   * Writes one record as one line and syncs it to disk. Messages must already be redacted (failureRecord does
+   * it): a blanket pass over the JSON would also mangle field names such as `heldOutLossNatsPerToken`.
+   */
+  append(record: RunRecord): void {
+    if (this.fd === undefined) throw new Error(`RecordWriter for ${this.path} is closed`);
+    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    const at = statSync(this.path).size;
+    let off = 0;
+    while (off < line.length) off += writeSync(this.fd, line, off, line.length - off, at + off);
+    fsyncSync(this.fd);
+  }
+
+  /** Closes the file; further appends throw. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/**
+ * The records files under a path: the file itself, or every `records.jsonl` in a run folder tree (a run, or
+ * a scenario folder holding runs and shards). Sorted for a deterministic read order.
+ */
+export function findRecordsFiles(path: string): string[] {
+  if (!existsSync(path)) throw new InputError('no such file or folder', { file: path });
+  if (statSync(path).isFile()) return [path];
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name === RECORDS_FILE) out.push(p);
+    }
+  };
+  walk(path);
+  return out;
+}
+
+/**
+ * The effective result per cell across files: a trial wins over failures; among several trials of one cell
+ * (a merge of overlapping shards) the first in read order wins. Returned sorted by cell key, so everything
+ * computed from it is independent of the order cells finished in.
+ */
+export function latestByCell(records: readonly RunRecord[]): { trials: TrialRecord[]; failures: FailureRecord[] } {
+  const trials = new Map<string, TrialRecord>();
+  const failures = new Map<string, FailureRecord>();
+  for (const r of records) {
+    if (r.kind === 'trial' && !trials.has(r.cellKey)) trials.set(r.cellKey, r);
+    else if (r.kind === 'failure') failures.set(r.cellKey, r);
+  }
+  for (const key of trials.keys()) failures.delete(key);
+  const byKey = <T extends { cellKey: string }>(a: T, b: T): number => (a.cellKey < b.cellKey ? -1 : a.cellKey > b.cellKey ? 1 : 0);
+  return { trials: [...trials.values()].sort(byKey), failures: [...failures.values()].sort(byKey) };
+}

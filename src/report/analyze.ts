@@ -1,0 +1,365 @@
+/**
+ * The numbers of a report, as pure functions of trial records (DESIGN.md §2, §7): rates with 95%
+ * Clopper-Pearson intervals and n, Type-I error with its upper bound, median and IQR of log10 p, utility and
+ * cost per attack, detector AUROC, and the verifier's ROC. Grouping runs through arquero; the interval
+ * arithmetic through src/stats.
+ */
+import * as aq from 'arquero';
+import { op } from 'arquero';
+import type { TrialRecord } from '../records/schema.js';
+import { clopperPearson } from '../stats/index.js';
+
+/** A rate with its 95% Clopper-Pearson interval. `rate` is NaN when n = 0. */
+export interface Rate {
+  readonly k: number;
+  readonly n: number;
+  readonly rate: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/** k of n as a Rate. */
+export function rate(k: number, n: number): Rate {
+  const ci = clopperPearson(k, n, 0.95);
+  return { k, n, rate: n === 0 ? NaN : k / n, lower: ci.lower, upper: ci.upper };
+}
+
+/** What a cell is evidence of, for the headline rates (DESIGN.md §2). */
+export type Role = 'honest' | 'null' | 'pass' | 'evade';
+
+/** The role of a trial: `baseline` attacks split into honest and the nulls by their measured ground truth. */
+export function roleOf(t: TrialRecord): Role {
+  if (t.attack.goal === 'pass') return 'pass';
+  if (t.attack.goal === 'evade') return 'evade';
+  return t.attack.id === 'honest' || (t.truth.honest && t.attack.id !== 'return-base' && t.attack.id !== 'train-without-backdoors') ? 'honest' : 'null';
+}
+
+/** Whether the returned model is independent of the secret: no planted row trained, no wrapper added. */
+export function neverTrainedOnBackdoors(t: TrialRecord): boolean {
+  return t.truth.backdoorRowsTrained === 0 && !t.truth.inferenceWrapped && !t.attack.oracle;
+}
+
+/** One row per (dataset, model, defense, attack): everything the per-attack table shows. */
+export interface AttackRow {
+  readonly dataset: string;
+  readonly model: string;
+  readonly defense: string;
+  readonly generator: string;
+  readonly nullMode: string;
+  readonly attack: string;
+  readonly attackId: string;
+  readonly goal: string;
+  readonly role: Role;
+  readonly oracle: boolean;
+  readonly alpha: number;
+  /** The defense's win rate (detected / survived / no false alarm, per role). */
+  readonly defenseWins: Rate;
+  readonly verified: Rate;
+  readonly log10pMedian: number;
+  readonly log10pQ25: number;
+  readonly log10pQ75: number;
+  readonly hitRate: number;
+  readonly backdoors: number;
+  readonly trainedTokenFraction: number;
+  readonly trainingSaved: number;
+  readonly heldOutLossNatsPerToken: number;
+  /** Held-out loss minus the honest provider's in the same dataset/model/defense (nats/token; NaN if none). */
+  readonly heldOutLossVsHonest: number;
+  readonly taskMetric: number;
+  readonly extraInferencePasses: number;
+  readonly judgeUsd: number;
+  readonly detectorAuroc: number;
+  readonly detectorTprAt1Fpr: number;
+}
+
+/** One row per (dataset, model, defense): the headline rates. */
+export interface DefenseRow {
+  readonly dataset: string;
+  readonly model: string;
+  readonly defense: string;
+  readonly generator: string;
+  readonly nullMode: string;
+  readonly alpha: number;
+  readonly detection: Rate;
+  readonly survival: Rate;
+  readonly falseAlarm: Rate;
+  readonly typeI: Rate;
+  /** −log10 p as a score separating models trained on the backdoors from those never trained on them. */
+  readonly verifierAuroc: number;
+}
+
+const nan = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+
+/** The flat per-trial table everything else is grouped from. */
+export function trialTable(trials: readonly TrialRecord[]): aq.ColumnTable {
+  return aq.from(
+    trials.map((t) => ({
+      dataset: t.cell.labels.dataset,
+      model: t.cell.labels.model,
+      defense: t.cell.labels.defense,
+      generator: t.cell.labels.generator,
+      nullMode: t.cell.labels.nullMode,
+      attack: t.cell.labels.attack,
+      attackId: t.attack.id,
+      goal: t.attack.goal,
+      role: roleOf(t),
+      oracle: t.attack.oracle,
+      alpha: t.verdict.alpha,
+      won01: t.defenseWon ? 1 : 0,
+      verified01: t.verdict.verified ? 1 : 0,
+      log10p: t.verdict.log10p,
+      hitRate: t.verdict.n > 0 ? t.verdict.k / t.verdict.n : NaN,
+      backdoors: t.verdict.n,
+      trainedTokenFraction: t.cost.trainedTokenFraction,
+      loss: nan(t.utility.heldOutLossNatsPerToken),
+      task: nan(t.utility.taskMetric),
+      passes: t.cost.extraInferencePasses,
+      judgeUsd: t.cost.judgeUsd,
+      auroc: nan(t.detection?.auroc),
+      tpr1: nan(t.detection?.tprAt1Fpr),
+      nullModel01: neverTrainedOnBackdoors(t) ? 1 : 0,
+    })),
+  );
+}
+
+const meanOf = (xs: readonly number[]): number => {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+};
+
+/** Per-attack rows, sorted by dataset, model, defense, then the scenario's attack label. */
+export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
+  if (trials.length === 0) return [];
+  const grouped = trialTable(trials)
+    .groupby('dataset', 'model', 'defense', 'generator', 'nullMode', 'attack', 'attackId', 'goal', 'role', 'oracle')
+    .rollup({
+      n: op.count(),
+      won: (d: any) => op.sum(d.won01),
+      verified: (d: any) => op.sum(d.verified01),
+      alpha: (d: any) => op.max(d.alpha),
+      q25: (d: any) => op.quantile(d.log10p, 0.25),
+      median: (d: any) => op.median(d.log10p),
+      q75: (d: any) => op.quantile(d.log10p, 0.75),
+      hitRate: (d: any) => op.mean(d.hitRate),
+      backdoors: (d: any) => op.median(d.backdoors),
+      ttf: (d: any) => op.mean(d.trainedTokenFraction),
+      losses: (d: any) => op.array_agg(d.loss),
+      tasks: (d: any) => op.array_agg(d.task),
+      passes: (d: any) => op.mean(d.passes),
+      judgeUsd: (d: any) => op.sum(d.judgeUsd),
+      aurocs: (d: any) => op.array_agg(d.auroc),
+      tprs: (d: any) => op.array_agg(d.tpr1),
+    })
+    .orderby('dataset', 'model', 'defense', 'attack')
+    .objects() as Record<string, any>[];
+  const honestLoss = new Map<string, number>();
+  for (const g of grouped) if (g.role === 'honest') honestLoss.set(`${g.dataset}\u0000${g.model}\u0000${g.defense}`, meanOf(g.losses));
+  return grouped.map((g) => {
+    const loss = meanOf(g.losses);
+    const ref = honestLoss.get(`${g.dataset}\u0000${g.model}\u0000${g.defense}`);
+    return {
+      dataset: g.dataset,
+      model: g.model,
+      defense: g.defense,
+      generator: g.generator,
+      nullMode: g.nullMode,
+      attack: g.attack,
+      attackId: g.attackId,
+      goal: g.goal,
+      role: g.role,
+      oracle: g.oracle,
+      alpha: g.alpha,
+      defenseWins: rate(g.won, g.n),
+      verified: rate(g.verified, g.n),
+      log10pMedian: g.median,
+      log10pQ25: g.q25,
+      log10pQ75: g.q75,
+      hitRate: g.hitRate,
+      backdoors: g.backdoors,
+      trainedTokenFraction: g.ttf,
+      trainingSaved: 1 - g.ttf,
+      heldOutLossNatsPerToken: loss,
+      heldOutLossVsHonest: ref === undefined ? NaN : loss - ref,
+      taskMetric: meanOf(g.tasks),
+      extraInferencePasses: g.passes,
+      judgeUsd: g.judgeUsd,
+      detectorAuroc: meanOf(g.aurocs),
+      detectorTprAt1Fpr: meanOf(g.tprs),
+    };
+  });
+}
+
+/** Headline rates per (dataset, model, defense). */
+export function defenseRows(trials: readonly TrialRecord[]): DefenseRow[] {
+  if (trials.length === 0) return [];
+  const grouped = trialTable(trials)
+    .derive({
+      det: (d: any) => (d.role === 'pass' || d.role === 'null' ? 1 : 0),
+      detWon: (d: any) => ((d.role === 'pass' || d.role === 'null') && d.verified01 === 0 ? 1 : 0),
+      ev: (d: any) => (d.role === 'evade' ? 1 : 0),
+      evWon: (d: any) => (d.role === 'evade' && d.verified01 === 1 ? 1 : 0),
+      hon: (d: any) => (d.role === 'honest' ? 1 : 0),
+      honAlarm: (d: any) => (d.role === 'honest' && d.verified01 === 0 ? 1 : 0),
+      nullVerified: (d: any) => (d.nullModel01 === 1 && d.verified01 === 1 ? 1 : 0),
+    })
+    .groupby('dataset', 'model', 'defense', 'generator', 'nullMode')
+    .rollup({
+      alpha: (d: any) => op.max(d.alpha),
+      det: (d: any) => op.sum(d.det),
+      detWon: (d: any) => op.sum(d.detWon),
+      ev: (d: any) => op.sum(d.ev),
+      evWon: (d: any) => op.sum(d.evWon),
+      hon: (d: any) => op.sum(d.hon),
+      honAlarm: (d: any) => op.sum(d.honAlarm),
+      nul: (d: any) => op.sum(d.nullModel01),
+      nullVerified: (d: any) => op.sum(d.nullVerified),
+    })
+    .orderby('dataset', 'model', 'defense')
+    .objects() as Record<string, any>[];
+  return grouped.map((g) => {
+    const mine = trials.filter((t) => t.cell.labels.dataset === g.dataset && t.cell.labels.model === g.model && t.cell.labels.defense === g.defense);
+    return {
+      dataset: g.dataset,
+      model: g.model,
+      defense: g.defense,
+      generator: g.generator,
+      nullMode: g.nullMode,
+      alpha: g.alpha,
+      detection: rate(g.detWon, g.det),
+      survival: rate(g.evWon, g.ev),
+      falseAlarm: rate(g.honAlarm, g.hon),
+      typeI: rate(g.nullVerified, g.nul),
+      verifierAuroc: rocOf(mine).auroc,
+    };
+  });
+}
+
+/** The verifier's ROC: positives trained on backdoor rows, negatives never did; score −log10 p. */
+export interface Roc {
+  readonly points: readonly { readonly fpr: number; readonly tpr: number }[];
+  /** NaN when either class is empty. */
+  readonly auroc: number;
+  readonly positives: number;
+  readonly negatives: number;
+}
+
+/** ROC curve and AUROC (ties count half) of −log10 p over the given trials. */
+export function rocOf(trials: readonly TrialRecord[]): Roc {
+  const pos = trials.filter((t) => t.truth.backdoorRowsTrained > 0 && !t.attack.oracle).map((t) => -t.verdict.log10p);
+  const neg = trials.filter(neverTrainedOnBackdoors).map((t) => -t.verdict.log10p);
+  if (pos.length === 0 || neg.length === 0) return { points: [], auroc: NaN, positives: pos.length, negatives: neg.length };
+  let wins = 0;
+  for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
+  const thresholds = [...new Set([...pos, ...neg])].sort((a, b) => b - a);
+  const points = [{ fpr: 0, tpr: 0 }];
+  for (const th of thresholds) {
+    points.push({ fpr: neg.filter((s) => s >= th).length / neg.length, tpr: pos.filter((s) => s >= th).length / pos.length });
+  }
+  return { points, auroc: wins / (pos.length * neg.length), positives: pos.length, negatives: neg.length };
+}
+
+/** Leaderboard: dishonest attacks ranked by success against each generator (ties: more training saved first). */
+export interface AttackBoardRow {
+  readonly generator: string;
+  readonly rank: number;
+  readonly attack: string;
+  readonly goal: string;
+  readonly oracle: boolean;
+  readonly success: Rate;
+  readonly trainingSaved: number;
+}
+
+/** Attacks ranked by success rate (1 − defense win rate) within each generator, over all datasets and models. */
+export function attackLeaderboard(trials: readonly TrialRecord[]): AttackBoardRow[] {
+  const dishonest = trials.filter((t) => t.attack.goal === 'pass' || t.attack.goal === 'evade');
+  if (dishonest.length === 0) return [];
+  const grouped = trialTable(dishonest)
+    .groupby('generator', 'attack', 'goal', 'oracle')
+    .rollup({ n: op.count(), won: (d: any) => op.sum(d.won01), ttf: (d: any) => op.mean(d.trainedTokenFraction) })
+    .objects() as Record<string, any>[];
+  const rows = grouped.map((g) => ({
+    generator: g.generator as string,
+    attack: g.attack as string,
+    goal: g.goal as string,
+    oracle: Boolean(g.oracle),
+    success: rate(g.n - g.won, g.n),
+    trainingSaved: 1 - g.ttf,
+  }));
+  rows.sort(
+    (a, b) =>
+      cmp(a.generator, b.generator) || desc(a.success.rate, b.success.rate) || desc(a.trainingSaved, b.trainingSaved) || cmp(a.attack, b.attack),
+  );
+  let rank = 0;
+  let gen = '';
+  return rows.map((r) => {
+    rank = r.generator === gen ? rank + 1 : 1;
+    gen = r.generator;
+    return { ...r, rank };
+  });
+}
+
+/** Leaderboard: generators (defense configurations) ranked by their worst-case detection over the attack suite. */
+export interface GeneratorBoardRow {
+  readonly rank: number;
+  readonly defense: string;
+  readonly generator: string;
+  readonly nullMode: string;
+  readonly alpha: number;
+  /** The lowest defense win rate over dishonest attacks, and the attack that achieved it. */
+  readonly worstCase: Rate;
+  readonly worstAttack: string;
+  readonly meanWinRate: number;
+  readonly falseAlarm: Rate;
+  readonly typeI: Rate;
+}
+
+/** Defense configurations ranked by worst-case detection (ties: fewer false alarms first). */
+export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorBoardRow[] {
+  const byDefense = new Map<string, TrialRecord[]>();
+  for (const t of trials) byDefense.set(t.cell.labels.defense, [...(byDefense.get(t.cell.labels.defense) ?? []), t]);
+  const rows: Omit<GeneratorBoardRow, 'rank'>[] = [];
+  for (const [defense, ts] of byDefense) {
+    const attacks = new Map<string, TrialRecord[]>();
+    for (const t of ts.filter((x) => roleOf(x) === 'pass' || roleOf(x) === 'evade')) {
+      attacks.set(t.cell.labels.attack, [...(attacks.get(t.cell.labels.attack) ?? []), t]);
+    }
+    let worst: Rate = rate(0, 0);
+    let worstAttack = '—';
+    const winRates: number[] = [];
+    for (const [attack, at] of [...attacks].sort((a, b) => cmp(a[0], b[0]))) {
+      const r = rate(at.filter((t) => t.defenseWon).length, at.length);
+      winRates.push(r.rate);
+      if (worst.n === 0 || r.rate < worst.rate) {
+        worst = r;
+        worstAttack = attack;
+      }
+    }
+    const honest = ts.filter((t) => roleOf(t) === 'honest');
+    const nulls = ts.filter(neverTrainedOnBackdoors);
+    rows.push({
+      defense,
+      generator: ts[0]!.cell.labels.generator,
+      nullMode: ts[0]!.cell.labels.nullMode,
+      alpha: Math.max(...ts.map((t) => t.verdict.alpha)),
+      worstCase: worst,
+      worstAttack,
+      meanWinRate: meanOf(winRates),
+      falseAlarm: rate(honest.filter((t) => !t.verdict.verified).length, honest.length),
+      typeI: rate(nulls.filter((t) => t.verdict.verified).length, nulls.length),
+    });
+  }
+  rows.sort((a, b) => desc(a.worstCase.rate, b.worstCase.rate) || desc(b.falseAlarm.rate, a.falseAlarm.rate) || cmp(a.defense, b.defense));
+  return rows.map((r, i) => ({ rank: i + 1, ...r }));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sort comparator for descending numbers with NaN last. (Swap the arguments for ascending, NaN first.) */
+function desc(a: number, b: number): number {
+  if (Number.isNaN(a) && Number.isNaN(b)) return 0;
+  if (Number.isNaN(a)) return 1;
+  if (Number.isNaN(b)) return -1;
+  return b - a;
+}

@@ -1,0 +1,89 @@
+/**
+ * The self-contained HTML report: the tables, every chart (vega-embed over the inlined vega, vega-lite and
+ * vega-embed UMD bundles, so it opens offline) and the manifests. No network requests.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ManifestRecord } from '../records/schema.js';
+import type { Chart } from './plots.js';
+import { displayRows, type ReportTable } from './tables.js';
+
+const require = createRequire(import.meta.url);
+
+/** The three UMD bundles, read from the installed packages (their `exports` hide build/, so go via package.json). */
+function bundles(): string[] {
+  return [
+    ['vega', 'vega.min.js'],
+    ['vega-lite', 'vega-lite.min.js'],
+    ['vega-embed', 'vega-embed.min.js'],
+  ].map(([pkg, file]) => {
+    const text = readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), 'build', file!), 'utf8');
+    // An inline script ends at the first `</script`; none of these bundles contains one, but make sure.
+    return text.replace(/<\/script/gi, '<\\/script');
+  });
+}
+
+/** Escapes text for HTML. */
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** JSON safe inside a <script> element. */
+const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+
+function tableHtml(t: ReportTable): string {
+  const rows = displayRows(t);
+  const head = t.columns.map((c) => `<th>${escapeHtml(c.header)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${t.columns.map((c) => `<td class="${c.kind === 'text' ? 't' : 'n'}">${escapeHtml(r[c.header]!)}</td>`).join('')}</tr>`).join('\n');
+  return `<section id="table-${t.id}"><h2>${escapeHtml(t.title)}</h2><p class="cap">${escapeHtml(t.caption)}</p>
+<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>
+${body || `<tr><td colspan="${t.columns.length}">(no rows)</td></tr>`}
+</tbody></table></div></section>`;
+}
+
+/** The whole report as one HTML document. */
+export function reportHtml(args: {
+  title: string;
+  summary: string;
+  tables: readonly ReportTable[];
+  charts: readonly Chart[];
+  manifests: readonly ManifestRecord[];
+}): string {
+  const chartDivs = args.charts
+    .map((c) => `<figure id="fig-${c.id}"><div class="chart" id="chart-${c.id}" data-chart="${c.id}"></div><figcaption>${escapeHtml(c.description)}</figcaption></figure>`)
+    .join('\n');
+  const specs = Object.fromEntries(args.charts.map((c) => [c.id, c.spec]));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(args.title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}.cap{color:#555;font-size:.9em;max-width:60em}
+table{border-collapse:collapse;font-size:.82em}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;white-space:nowrap}
+th{border-bottom:2px solid #444;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.scroll{overflow-x:auto}figure{margin:1.5em 0}figcaption{color:#555;font-size:.85em;max-width:60em}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.75em}
+</style>
+${bundles().map((b) => `<script>${b}</script>`).join('\n')}
+</head><body>
+<h1>${escapeHtml(args.title)}</h1>
+<p>${escapeHtml(args.summary)}</p>
+${args.tables.map(tableHtml).join('\n')}
+<h2>Charts</h2>
+${chartDivs}
+<h2>Manifest</h2>
+<pre>${escapeHtml(JSON.stringify(args.manifests, null, 2))}</pre>
+<script>
+const specs = ${scriptJson(specs)};
+window.__chartsRendered = 0;
+window.__chartErrors = [];
+Promise.all(Object.entries(specs).map(([id, spec]) =>
+  vegaEmbed('#chart-' + id, spec, { actions: false, renderer: 'svg' })
+    .then(() => { window.__chartsRendered++; })
+    .catch((e) => { window.__chartErrors.push(id + ': ' + e); console.error(e); })
+)).then(() => { document.body.dataset.chartsDone = 'true'; });
+</script>
+</body></html>
+`;
+}

@@ -1,0 +1,135 @@
+/**
+ * `report`: every table, chart and leaderboard of a run, as a pure function of its records files
+ * (DESIGN.md §7). Re-runnable at any time; shards merged by concatenation give the same tables.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import type { FailureRecord, ManifestRecord, RunRecord, TrialRecord } from '../records/schema.js';
+import { findRecordsFiles, latestByCell, readRecordsFile } from '../records/store.js';
+import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard } from './analyze.js';
+import { reportHtml } from './html.js';
+import { charts, type Chart } from './plots.js';
+import { renderSvg, svgToPng } from './render.js';
+import { attackBoardTable, attacksTable, generatorBoardTable, ratesTable, toCsv, toJson, toLatex, toMarkdown, type ReportTable } from './tables.js';
+
+/** Records gathered from one or more files. */
+export interface LoadedRecords {
+  readonly files: readonly string[];
+  readonly manifests: readonly ManifestRecord[];
+  readonly trials: readonly TrialRecord[];
+  readonly failures: readonly FailureRecord[];
+}
+
+/** Reads records files or run folders (every records.jsonl below them); trials de-duplicated per cell. */
+export function loadRecords(paths: readonly string[]): LoadedRecords {
+  const files = paths.flatMap((p) => findRecordsFiles(p));
+  if (files.length === 0) throw new InputError(`no records.jsonl found under ${paths.join(', ')}`);
+  const all: RunRecord[] = [];
+  const manifests: ManifestRecord[] = [];
+  for (const f of files) {
+    const r = readRecordsFile(f);
+    if (r.manifest) manifests.push(r.manifest);
+    all.push(...r.records);
+  }
+  const { trials, failures } = latestByCell(all);
+  return { files, manifests, trials, failures };
+}
+
+/** Everything a report holds, before anything is written. */
+export interface ReportContent {
+  readonly tables: readonly ReportTable[];
+  readonly charts: readonly Chart[];
+  readonly failures: readonly FailureRecord[];
+  readonly title: string;
+  readonly summary: string;
+}
+
+/** Computes the tables and charts of a set of records (pure). */
+export function buildReport(records: LoadedRecords): ReportContent {
+  const rows = attackRows(records.trials);
+  const scenarioNames = [...new Set(records.manifests.map((m) => m.scenario.name))].sort();
+  const tables = [ratesTable(defenseRows(records.trials)), attacksTable(rows), attackBoardTable(attackLeaderboard(records.trials)), generatorBoardTable(generatorLeaderboard(records.trials))];
+  return {
+    tables,
+    charts: records.trials.length ? charts(records.trials, rows) : [],
+    failures: records.failures,
+    title: `vtune-bench report: ${scenarioNames.join(', ') || 'records'}`,
+    summary: `${records.trials.length} cells finished${records.failures.length ? `, ${records.failures.length} failed (see failures)` : ''}, from ${records.files.length} records file(s).`,
+  };
+}
+
+/** What `writeReport` wrote. */
+export interface WrittenReport {
+  readonly outDir: string;
+  readonly markdown: string;
+  readonly html: string;
+  readonly files: readonly string[];
+}
+
+/** Failures summarised per stage and message, for the Markdown report. */
+function failuresMarkdown(failures: readonly FailureRecord[]): string {
+  if (failures.length === 0) return '';
+  const lines = failures.map((f) => `| ${f.cell.labels.attack} | ${f.cell.labels.defense} | ${f.cell.seed} | ${f.stage} | ${f.message.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+  return `\n### Failed cells\n\nThese cells are retried when the run is resumed.\n\n| attack | defense | seed | stage | error |\n|---|---|---|---|---|\n${lines.join('\n')}\n`;
+}
+
+/** Writes tables (md/csv/json/tex), charts (vega-lite json, svg, png), report.md and report.html into outDir. */
+export async function writeReport(records: LoadedRecords, outDir: string): Promise<WrittenReport> {
+  const content = buildReport(records);
+  const files: string[] = [];
+  const put = (rel: string, data: string | Buffer): void => {
+    const p = join(outDir, rel);
+    mkdirSync(join(p, '..'), { recursive: true });
+    writeFileSync(p, data);
+    files.push(p);
+  };
+  for (const t of content.tables) {
+    put(`tables/${t.id}.md`, toMarkdown(t));
+    put(`tables/${t.id}.csv`, toCsv(t));
+    put(`tables/${t.id}.json`, toJson(t));
+    put(`tables/${t.id}.tex`, toLatex(t));
+  }
+  for (const c of content.charts) {
+    const svg = await renderSvg(c.spec);
+    put(`charts/${c.id}.vl.json`, `${JSON.stringify(c.spec, null, 2)}\n`);
+    put(`charts/${c.id}.svg`, svg);
+    put(`charts/${c.id}.png`, svgToPng(svg));
+  }
+  const md = [
+    `# ${content.title}\n`,
+    `${content.summary}\n`,
+    ...content.tables.map(toMarkdown),
+    ...content.charts.map((c) => `### ${c.title}\n\n${c.description}\n\n![${c.title}](charts/${c.id}.png)\n`),
+    failuresMarkdown(content.failures),
+  ].join('\n');
+  put('report.md', md);
+  put('report.html', reportHtml({ title: content.title, summary: content.summary, tables: content.tables, charts: content.charts, manifests: records.manifests }));
+  return { outDir, markdown: join(outDir, 'report.md'), html: join(outDir, 'report.html'), files };
+}
+
+/**
+ * The published leaderboard (`results/leaderboard.md` + `results/leaderboard-<chart>.png`): the headline
+ * rates, the per-attack table and both leaderboards of a run.
+ */
+export async function publishLeaderboard(records: LoadedRecords, resultsDir: string, source: string): Promise<string[]> {
+  const content = buildReport(records);
+  const written: string[] = [];
+  mkdirSync(resultsDir, { recursive: true });
+  for (const c of content.charts) {
+    const p = join(resultsDir, `leaderboard-${c.id}.png`);
+    writeFileSync(p, svgToPng(await renderSvg(c.spec)));
+    written.push(p);
+  }
+  const m = records.manifests[0];
+  const md = [
+    '# vtune-bench leaderboard\n',
+    `Regenerated by \`vtune-bench run ${m?.scenario.name ?? 'default'} --publish\` from \`${source}\`` +
+      `${m?.gitSha ? ` (commit ${m.gitSha.slice(0, 10)})` : ''}${m ? ` on ${m.machine.cpuCount}× ${m.machine.cpuModel}` : ''}. ${content.summary}\n`,
+    ...content.tables.map(toMarkdown),
+    ...content.charts.map((c) => `### ${c.title}\n\n${c.description}\n\n![${c.title}](leaderboard-${c.id}.png)\n`),
+  ].join('\n');
+  const p = join(resultsDir, 'leaderboard.md');
+  writeFileSync(p, md);
+  return [p, ...written];
+}

@@ -1,0 +1,255 @@
+/**
+ * The report's tables as data (one definition each), and their renderings: Markdown and CSV through arquero,
+ * JSON with the metric declarations, and LaTeX with booktabs rules. Every rendering is a pure, deterministic
+ * function of the rows, so two runs with equal records give byte-identical files.
+ */
+import * as aq from 'arquero';
+import { METRICS, type MetricDeclaration } from '../records/schema.js';
+import type { AttackBoardRow, AttackRow, DefenseRow, GeneratorBoardRow, Rate } from './analyze.js';
+
+/** How a column's values are shown. */
+export type ColumnKind = 'text' | 'int' | 'fixed2' | 'fixed3' | 'log10p' | 'rate' | 'usd' | 'bool';
+
+/** One column: a key into the rows, its header, how to show it and (for metrics) its declaration. */
+export interface Column {
+  readonly key: string;
+  readonly header: string;
+  readonly kind: ColumnKind;
+  /** A METRICS name: carries the unit and whether higher is better. */
+  readonly metric?: string;
+}
+
+/** A table of the report. Row values are raw (numbers, Rates), formatted only by the renderers. */
+export interface ReportTable {
+  readonly id: string;
+  readonly title: string;
+  readonly caption: string;
+  readonly columns: readonly Column[];
+  readonly rows: readonly Readonly<Record<string, unknown>>[];
+}
+
+const isRate = (v: unknown): v is Rate => typeof v === 'object' && v !== null && 'k' in v && 'n' in v && 'lower' in v;
+const dash = '—';
+
+/** The display text of one cell. */
+export function formatCell(v: unknown, kind: ColumnKind): string {
+  if (v === undefined || v === null) return dash;
+  switch (kind) {
+    case 'rate': {
+      if (!isRate(v)) return dash;
+      if (v.n === 0) return `${dash} (n=0)`;
+      return `${v.rate.toFixed(2)} [${v.lower.toFixed(2)}, ${v.upper.toFixed(2)}] n=${v.n}`;
+    }
+    case 'bool':
+      return v ? 'yes' : 'no';
+    case 'text':
+      return String(v);
+  }
+  const x = Number(v);
+  if (!Number.isFinite(x)) return dash;
+  switch (kind) {
+    case 'int':
+      return String(Math.round(x));
+    case 'fixed2':
+      return signedZero(x.toFixed(2));
+    case 'fixed3':
+      return signedZero(x.toFixed(3));
+    case 'usd':
+      return `$${x.toFixed(2)}`;
+    case 'log10p':
+      return signedZero(Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
+  }
+}
+
+// "-0.00" reads as a sign that is not there.
+const signedZero = (s: string): string => (/^-0(\.0+)?$/.test(s) ? s.slice(1) : s);
+
+/** Rows with every cell formatted, keyed by header. */
+export function displayRows(t: ReportTable): Record<string, string>[] {
+  return t.rows.map((r) => Object.fromEntries(t.columns.map((c) => [c.header, formatCell(r[c.key], c.kind)])));
+}
+
+/** Rows flattened for machines: a Rate becomes `<key>`, `<key>K`, `<key>N`, `<key>Lower`, `<key>Upper`. */
+export function flatRows(t: ReportTable): Record<string, string | number | boolean | null>[] {
+  return t.rows.map((r) => {
+    const out: Record<string, string | number | boolean | null> = {};
+    for (const c of t.columns) {
+      const v = r[c.key];
+      if (isRate(v)) {
+        out[c.key] = num(v.rate);
+        out[`${c.key}K`] = v.k;
+        out[`${c.key}N`] = v.n;
+        out[`${c.key}Lower`] = num(v.lower);
+        out[`${c.key}Upper`] = num(v.upper);
+      } else if (typeof v === 'number') out[c.key] = num(v);
+      else if (typeof v === 'boolean' || typeof v === 'string') out[c.key] = v;
+      else out[c.key] = null;
+    }
+    return out;
+  });
+}
+
+// Fixed precision keeps the machine outputs byte-stable across platforms' last-bit float differences.
+const num = (x: number): number | null => (Number.isFinite(x) ? Number(x.toPrecision(12)) : null);
+
+/** GitHub-flavoured Markdown (through arquero), preceded by the title and caption. */
+export function toMarkdown(t: ReportTable): string {
+  const body = t.rows.length === 0 ? '_(no rows)_\n' : aq.from(displayRows(t)).toMarkdown();
+  return `### ${t.title}\n\n${t.caption}\n\n${body.trimEnd()}\n`;
+}
+
+/** CSV of the flat rows (through arquero). */
+export function toCsv(t: ReportTable): string {
+  if (t.rows.length === 0) return `${t.columns.map((c) => c.key).join(',')}\n`;
+  return `${aq.from(flatRows(t)).toCSV().trimEnd()}\n`;
+}
+
+/** JSON: the flat rows plus the declarations (unit, direction) of the metrics they hold. */
+export function toJson(t: ReportTable): string {
+  const metrics: Record<string, MetricDeclaration> = {};
+  for (const c of t.columns) {
+    const m = METRICS.find((x) => x.name === c.metric);
+    if (m) metrics[c.key] = m;
+  }
+  return `${JSON.stringify({ id: t.id, title: t.title, caption: t.caption, metrics, rows: flatRows(t) }, null, 2)}\n`;
+}
+
+/** A LaTeX `table` with booktabs rules (\toprule, \midrule, \bottomrule). */
+export function toLatex(t: ReportTable): string {
+  const align = t.columns.map((c) => (c.kind === 'text' || c.kind === 'rate' ? 'l' : 'r')).join('');
+  const lines = [
+    '% requires \\usepackage{booktabs}',
+    '\\begin{table}[ht]',
+    '\\centering',
+    '\\small',
+    `\\caption{${latexEscape(t.title)}. ${latexEscape(t.caption)}}`,
+    `\\label{tab:${t.id}}`,
+    `\\begin{tabular}{${align}}`,
+    '\\toprule',
+    `${t.columns.map((c) => latexEscape(c.header)).join(' & ')} \\\\`,
+    '\\midrule',
+    ...displayRows(t).map((r) => `${t.columns.map((c) => latexEscape(r[c.header]!)).join(' & ')} \\\\`),
+    '\\bottomrule',
+    '\\end{tabular}',
+    '\\end{table}',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Escapes LaTeX specials and maps the few non-ASCII symbols the tables use. */
+export function latexEscape(s: string): string {
+  return s
+    .replace(/\\/g, '\\textbackslash{}')
+    .replace(/([&%$#_{}])/g, '\\$1')
+    .replace(/~/g, '\\textasciitilde{}')
+    .replace(/\^/g, '\\textasciicircum{}')
+    .replace(/—/g, '---')
+    .replace(/–/g, '--')
+    .replace(/α/g, '$\\alpha$')
+    .replace(/≤/g, '$\\leq$')
+    .replace(/−/g, '$-$')
+    .replace(/Δ/g, '$\\Delta$')
+    .replace(/₁₀/g, '$_{10}$')
+    .replace(/⁻/g, '$^{-}$');
+}
+
+const upper = (r: Rate): number => (r.n === 0 ? NaN : r.upper);
+
+/** The headline rates per defense configuration (DESIGN.md §2). */
+export function ratesTable(rows: readonly DefenseRow[]): ReportTable {
+  return {
+    id: 'rates',
+    title: 'Headline rates per vTune configuration',
+    caption:
+      'Detection = P(not verified | lazy or null provider); survival = P(verified | evasive provider); false alarm = P(not verified | honest); ' +
+      'Type-I = P(verified | model never trained on the planted rows), which must stay ≤ α. Rates: 95% Clopper-Pearson interval and n.',
+    columns: [
+      { key: 'dataset', header: 'dataset', kind: 'text' },
+      { key: 'model', header: 'model', kind: 'text' },
+      { key: 'defense', header: 'defense', kind: 'text' },
+      { key: 'alpha', header: 'α', kind: 'text' },
+      { key: 'detection', header: 'detection ↑', kind: 'rate', metric: 'detectionRate' },
+      { key: 'survival', header: 'survival ↑', kind: 'rate', metric: 'survivalRate' },
+      { key: 'falseAlarm', header: 'false alarm ↓', kind: 'rate', metric: 'falseAlarmRate' },
+      { key: 'typeI', header: 'Type-I ↓', kind: 'rate', metric: 'typeIError' },
+      { key: 'typeIUpper', header: 'Type-I 95% upper bound', kind: 'fixed3', metric: 'typeIError' },
+      { key: 'verifierAuroc', header: 'verifier AUROC ↑', kind: 'fixed3', metric: 'verifierAuroc' },
+    ],
+    rows: rows.map((r) => ({ ...r, alpha: r.alpha.toExponential(0), typeIUpper: upper(r.typeI) })),
+  };
+}
+
+/** Everything per attack: who won, how strongly, what it cost, what it did to utility. */
+export function attacksTable(rows: readonly AttackRow[]): ReportTable {
+  return {
+    id: 'attacks',
+    title: 'Per-attack results',
+    caption:
+      "Defense wins: a lazy (pass) or null attack not verified, an evasive attack or the honest provider verified. log10 p: median [IQR]. " +
+      'Training saved and utility are relative to the honest provider; † marks oracle attacks (they see the backdoor mask: an upper bound).',
+    columns: [
+      { key: 'dataset', header: 'dataset', kind: 'text' },
+      { key: 'model', header: 'model', kind: 'text' },
+      { key: 'defense', header: 'defense', kind: 'text' },
+      { key: 'attackShown', header: 'attack', kind: 'text' },
+      { key: 'goal', header: 'goal', kind: 'text' },
+      { key: 'defenseWins', header: 'defense wins ↑', kind: 'rate', metric: 'defenseWinRate' },
+      { key: 'verified', header: 'verified', kind: 'rate' },
+      { key: 'log10pMedian', header: 'log10 p (median)', kind: 'log10p', metric: 'log10p' },
+      { key: 'log10pIqr', header: 'log10 p IQR', kind: 'text', metric: 'log10p' },
+      { key: 'hitRate', header: 'K/n', kind: 'fixed2', metric: 'hitRate' },
+      { key: 'trainingSaved', header: 'training saved', kind: 'fixed2', metric: 'trainingSaved' },
+      { key: 'heldOutLossNatsPerToken', header: 'held-out loss (nats/tok)', kind: 'fixed3', metric: 'heldOutLossNatsPerToken' },
+      { key: 'heldOutLossVsHonest', header: 'Δ loss vs honest', kind: 'fixed3', metric: 'heldOutLossNatsPerToken' },
+      { key: 'taskMetric', header: 'task metric', kind: 'fixed3', metric: 'taskMetric' },
+      { key: 'extraInferencePasses', header: 'extra passes', kind: 'fixed2', metric: 'extraInferencePasses' },
+      { key: 'judgeUsd', header: 'judge $', kind: 'usd', metric: 'judgeUsd' },
+      { key: 'detectorAuroc', header: 'detector AUROC', kind: 'fixed3', metric: 'detectorAuroc' },
+    ],
+    rows: rows.map((r) => ({
+      ...r,
+      attackShown: r.oracle ? `${r.attack} †` : r.attack,
+      log10pIqr: `[${formatCell(r.log10pQ25, 'log10p')}, ${formatCell(r.log10pQ75, 'log10p')}]`,
+    })),
+  };
+}
+
+/** Leaderboard of attacks per generator. */
+export function attackBoardTable(rows: readonly AttackBoardRow[]): ReportTable {
+  return {
+    id: 'leaderboard-attacks',
+    title: 'Leaderboard: attacks ranked by success against each generator',
+    caption: 'Success = the attack got what it wanted (a lazy provider verified, an evasive one not verified), over all datasets, models and seeds. Ties: more training saved ranks higher. † = oracle.',
+    columns: [
+      { key: 'generator', header: 'generator', kind: 'text' },
+      { key: 'rank', header: 'rank', kind: 'int' },
+      { key: 'attackShown', header: 'attack', kind: 'text' },
+      { key: 'goal', header: 'goal', kind: 'text' },
+      { key: 'success', header: 'success ↑', kind: 'rate', metric: 'attackSuccessRate' },
+      { key: 'trainingSaved', header: 'training saved', kind: 'fixed2', metric: 'trainingSaved' },
+    ],
+    rows: rows.map((r) => ({ ...r, attackShown: r.oracle ? `${r.attack} †` : r.attack })),
+  };
+}
+
+/** Leaderboard of generators (vTune configurations) by worst-case detection. */
+export function generatorBoardTable(rows: readonly GeneratorBoardRow[]): ReportTable {
+  return {
+    id: 'leaderboard-generators',
+    title: 'Leaderboard: generators ranked by worst-case detection over the attack suite',
+    caption: 'Worst case = the lowest defense win rate over the dishonest attacks, at the stated α. False alarm and Type-I error must stay low for a ranking to mean anything.',
+    columns: [
+      { key: 'rank', header: 'rank', kind: 'int' },
+      { key: 'defense', header: 'defense', kind: 'text' },
+      { key: 'generator', header: 'generator', kind: 'text' },
+      { key: 'nullMode', header: 'null mode', kind: 'text' },
+      { key: 'alphaShown', header: 'α', kind: 'text' },
+      { key: 'worstCase', header: 'worst-case defense wins ↑', kind: 'rate', metric: 'defenseWinRate' },
+      { key: 'worstAttack', header: 'worst attack', kind: 'text' },
+      { key: 'meanWinRate', header: 'mean defense wins', kind: 'fixed2', metric: 'defenseWinRate' },
+      { key: 'falseAlarm', header: 'false alarm ↓', kind: 'rate', metric: 'falseAlarmRate' },
+      { key: 'typeI', header: 'Type-I ↓', kind: 'rate', metric: 'typeIError' },
+    ],
+    rows: rows.map((r) => ({ ...r, alphaShown: r.alpha.toExponential(0) })),
+  };
+}

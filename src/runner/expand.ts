@@ -1,0 +1,129 @@
+/**
+ * Scenario → cells (DESIGN.md §4): dataset × model × defense × attack × seed, each with its stable key and
+ * the labels tables group by. Also the checks that need data or providers, run before any cell starts.
+ */
+import { ConfigError, VtuneError } from '../errors.js';
+import type { RecordedCell } from '../records/schema.js';
+import type { Provider } from '../types.js';
+import type { Catalog } from './catalog.js';
+import type { CellSpec } from './contract.js';
+import { attackLabel, defenseLabel, type Scenario } from './scenario.js';
+
+/** A cell to run: the pipeline's spec plus what the records keep about it. */
+export interface PlannedCell {
+  readonly spec: CellSpec;
+  readonly recorded: RecordedCell;
+  /** Provider id (the model's prefix), for per-provider concurrency. */
+  readonly provider: string;
+}
+
+/** Every cell of a scenario, in a stable order (datasets, models, defenses, attacks, seeds). */
+export function expandCells(scenario: Scenario, cellKey: Catalog['cellKey']): PlannedCell[] {
+  const cells: PlannedCell[] = [];
+  for (const dataset of scenario.datasets) {
+    for (const model of scenario.models) {
+      for (const defense of scenario.defenses) {
+        for (const attack of scenario.attacks) {
+          for (const seed of scenario.seeds) {
+            const { label: _dl, ...datasetSpec } = dataset;
+            const body: Omit<CellSpec, 'key'> = {
+              dataset: datasetSpec,
+              model,
+              defense: { id: defense.id, options: defense.options },
+              attack: { id: attack.id, options: attack.options },
+              hyper: scenario.hyper,
+              seed,
+            };
+            const key = cellKey(body);
+            const o = defense.options;
+            cells.push({
+              spec: { key, ...body },
+              provider: model.slice(0, model.indexOf(':')),
+              recorded: {
+                ...body,
+                labels: {
+                  dataset: dataset.label ?? dataset.spec,
+                  model,
+                  defense: defenseLabel(defense, scenario.defenses),
+                  generator: typeof o.generator === 'string' ? o.generator : 'default',
+                  nullMode: typeof o.nullMode === 'string' ? o.nullMode : 'default',
+                  attack: attackLabel(attack, scenario.attacks),
+                },
+              },
+            });
+          }
+        }
+      }
+    }
+  }
+  const seen = new Set<string>();
+  for (const c of cells) {
+    if (seen.has(c.spec.key)) throw new ConfigError(`scenario '${scenario.name}' has two identical cells (${c.recorded.labels.attack}, seed ${c.spec.seed})`);
+    seen.add(c.spec.key);
+  }
+  return cells;
+}
+
+/** Cells of shard `index` (1-based) of `count`: every count-th cell, so each shard gets a mix of everything. */
+export function shardCells<T>(cells: readonly T[], shard: { index: number; count: number } | undefined): T[] {
+  if (!shard) return cells.slice();
+  return cells.filter((_, i) => i % shard.count === shard.index - 1);
+}
+
+/** Parses `i/n` (1 ≤ i ≤ n). */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw new ConfigError(`--shard: expected i/n with 1 ≤ i ≤ n (e.g. 1/2), got '${text}'`);
+  return { index, count };
+}
+
+/**
+ * Everything that can be known to fail before the first cell: each provider opens (a hosted provider without
+ * its API key fails here) and each dataset × defense is feasible (no more backdoors than rows).
+ * Returns the opened providers for the run to share.
+ */
+export async function preflight(scenario: Scenario, catalog: Catalog, file: string): Promise<Map<string, Provider>> {
+  const providers = new Map<string, Provider>();
+  const problems: string[] = [];
+  for (const [i, model] of scenario.models.entries()) {
+    const id = model.slice(0, model.indexOf(':'));
+    if (providers.has(id)) continue;
+    try {
+      providers.set(id, await catalog.openProvider(id));
+    } catch (err) {
+      if (!(err instanceof VtuneError)) throw err;
+      problems.push(`models[${i}]: provider '${id}' cannot be used: ${err.message}`);
+    }
+  }
+  for (const [i, dataset] of scenario.datasets.entries()) {
+    let rows: number;
+    try {
+      const loaded = await catalog.loadDataset(dataset.spec, { seed: scenario.seeds[0]!, size: dataset.size, heldOut: dataset.heldOut });
+      rows = loaded.train.length;
+      if (dataset.size !== undefined && rows < dataset.size) {
+        problems.push(`datasets[${i}].size: expected at most ${rows} (the rows '${dataset.spec}' has), got ${dataset.size}`);
+      }
+    } catch (err) {
+      if (!(err instanceof VtuneError)) throw err;
+      problems.push(`datasets[${i}]: ${err.message}`);
+      continue;
+    }
+    for (const [j, defense] of scenario.defenses.entries()) {
+      const count = defense.options.count;
+      if (typeof count === 'number' && count > rows) {
+        problems.push(`defenses[${j}].options.count: ${count} backdoors is more than the ${rows} rows of datasets[${i}] ('${dataset.spec}'); expected at most ${rows}`);
+      }
+      const rate = defense.options.rate;
+      if (typeof rate === 'number' && Math.round(rate * rows) < 1) {
+        problems.push(`defenses[${j}].options.rate: ${rate} of ${rows} rows of datasets[${i}] plants no backdoor; expected at least ${(1 / rows).toPrecision(2)}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    await Promise.all([...providers.values()].map((p) => p.close?.()));
+    throw new ConfigError(`${file}: ${problems.join(`\n  ${file}: `)}`);
+  }
+  return providers;
+}

@@ -1,0 +1,202 @@
+/**
+ * Runs a scenario's cells (DESIGN.md §4, §8): skips cells already recorded (resume), runs the rest under
+ * per-provider concurrency limits, and appends one durable trial or failure record per cell. A failed cell
+ * becomes a `failure` record, never a crash (STYLE rule 11); an aborted run records nothing for the cells it
+ * interrupted, so the same command later runs exactly those.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { describeError, VtuneError } from '../errors.js';
+import type { FailureRecord, TrialRecord } from '../records/schema.js';
+import { latestByCell, readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
+import { repoRoot } from '../shared-path.js';
+import type { Logger, Progress, Provider } from '../types.js';
+import type { Catalog } from './catalog.js';
+import type { CellOutcome, TrainCache } from './contract.js';
+import { expandCells, preflight, shardCells, type PlannedCell } from './expand.js';
+import { makeManifest } from './manifest.js';
+import { scenarioHash, type Scenario } from './scenario.js';
+
+/** Receives the run's progress (the CLI draws it; tests may collect it). */
+export interface ProgressSink {
+  start(info: { total: number; alreadyDone: number; runDir: string }): void;
+  cellProgress(cell: PlannedCell, p: Progress): void;
+  cellFinished(cell: PlannedCell, result: { ok: boolean; outcome?: CellOutcome }): void;
+  stop(): void;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  readonly scenario: Scenario;
+  /** The scenario file, as shown in messages and the manifest. */
+  readonly file: string;
+  readonly catalog: Catalog;
+  /** Where `<scenario>/<run-id>/records.jsonl` goes (default `<repo>/results`). */
+  readonly resultsRoot?: string;
+  /** Default: derived from the scenario's content (and the shard), so the same command resumes the same run. */
+  readonly runId?: string;
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly trainCache?: TrainCache;
+  readonly signal?: AbortSignal;
+  readonly log: Logger;
+  readonly progress?: ProgressSink;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  readonly runDir: string;
+  readonly recordsPath: string;
+  /** Cells of this run (this shard). */
+  readonly total: number;
+  readonly skipped: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** True when stopped by the signal before every cell finished. */
+  readonly interrupted: boolean;
+  readonly durationMs: number;
+}
+
+/** The default run id: the scenario's content hash, plus the shard. */
+export function defaultRunId(scenario: Scenario, shard?: { index: number; count: number }): string {
+  return shard ? `${scenarioHash(scenario)}-shard-${shard.index}of${shard.count}` : scenarioHash(scenario);
+}
+
+/** Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run. */
+export async function runScenario(opts: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const { scenario, catalog, log } = opts;
+  const runId = opts.runId ?? defaultRunId(scenario, opts.shard);
+  const runDir = join(opts.resultsRoot ?? join(repoRoot, 'results'), scenario.name, runId);
+  const recordsPath = join(runDir, RECORDS_FILE);
+
+  const all = expandCells(scenario, catalog.cellKey);
+  const mine = shardCells(all, opts.shard);
+  const providers = await preflight(scenario, catalog, opts.file);
+
+  let done = new Set<string>();
+  if (existsSync(recordsPath)) {
+    const existing = readRecordsFile(recordsPath);
+    if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
+    if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
+      log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
+    }
+    done = new Set(latestByCell(existing.records).trials.map((t) => t.cellKey));
+  }
+  const pending = mine.filter((c) => !done.has(c.spec.key));
+  const writer = RecordWriter.open(recordsPath);
+  try {
+    if (!existsSync(recordsPath) || readRecordsFile(recordsPath).records.length === 0) {
+      writer.append(makeManifest({ scenario, file: opts.file, runId, cellCount: mine.length, ...(opts.shard && { shard: opts.shard }) }));
+    }
+    opts.progress?.start({ total: mine.length, alreadyDone: mine.length - pending.length, runDir });
+
+    const limits = new Map<string, ReturnType<typeof pLimit>>();
+    const limitFor = (providerId: string, provider: Provider | undefined): ReturnType<typeof pLimit> => {
+      let l = limits.get(providerId);
+      if (!l) {
+        l = pLimit(Math.max(1, scenario.concurrency?.[providerId] ?? provider?.concurrency ?? 1));
+        limits.set(providerId, l);
+      }
+      return l;
+    };
+    const openProvider = async (id: string): Promise<Provider> => {
+      let p = providers.get(id);
+      if (!p) {
+        p = await catalog.openProvider(id);
+        providers.set(id, p);
+      }
+      return p;
+    };
+
+    let succeeded = 0;
+    let failed = 0;
+    await Promise.all(
+      pending.map((cell) =>
+        limitFor(cell.provider, providers.get(cell.provider))(async () => {
+          if (opts.signal?.aborted) return;
+          const cellStarted = Date.now();
+          let stage = 'setup';
+          try {
+            const outcome = await catalog.runCell(cell.spec, {
+              openProvider,
+              ...(opts.trainCache && { trainCache: opts.trainCache }),
+              log,
+              onProgress: (p) => {
+                stage = p.stage;
+                opts.progress?.cellProgress(cell, p);
+              },
+              ...(opts.signal && { signal: opts.signal }),
+            });
+            writer.append(trialRecord(cell, outcome, Date.now() - cellStarted));
+            succeeded++;
+            opts.progress?.cellFinished(cell, { ok: true, outcome });
+          } catch (err) {
+            // Interrupted cells leave no record: the next run of the same command runs them from scratch.
+            if (opts.signal?.aborted) return;
+            writer.append(failureRecord(cell, stage, err, Date.now() - cellStarted));
+            failed++;
+            log.warn(`cell ${cell.recorded.labels.attack} / ${cell.recorded.labels.defense} / seed ${cell.spec.seed} failed in ${stage}: ${describeError(err)}`);
+            opts.progress?.cellFinished(cell, { ok: false });
+          }
+        }),
+      ),
+    );
+    const interrupted = Boolean(opts.signal?.aborted) && succeeded + failed < pending.length;
+    return { runDir, recordsPath, total: mine.length, skipped: mine.length - pending.length, succeeded, failed, interrupted, durationMs: Date.now() - started };
+  } finally {
+    opts.progress?.stop();
+    writer.close();
+    await Promise.all([...providers.values()].map((p) => p.close?.()));
+  }
+}
+
+const finite = (x: number): number => (Number.isFinite(x) ? x : x > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
+
+/** The trial record of a finished cell: the outcome minus model outputs (they may contain signatures). */
+export function trialRecord(cell: PlannedCell, o: CellOutcome, durationMs: number): TrialRecord {
+  const v = o.verdict;
+  return {
+    kind: 'trial',
+    cellKey: cell.spec.key,
+    cell: cell.recorded,
+    attack: { id: o.attack.id, goal: o.attack.goal, oracle: o.attack.oracle },
+    verdict: {
+      defense: v.defense,
+      verified: v.verified,
+      log10p: finite(v.log10p),
+      alpha: v.alpha,
+      nullMode: String(v.nullMode),
+      k: v.k,
+      n: v.n,
+      containsCount: v.containsCount,
+      queries: v.queries,
+      log10q: v.perBackdoor.map((b) => finite(b.log10q)),
+      hits: v.perBackdoor.map((b) => b.hit),
+    },
+    truth: o.truth,
+    defenseWon: o.defenseWon,
+    utility: {
+      ...(o.utility?.heldOutLossNatsPerToken !== undefined && { heldOutLossNatsPerToken: o.utility.heldOutLossNatsPerToken }),
+      ...(o.utility?.taskMetric !== undefined && { taskMetric: o.utility.taskMetric }),
+    },
+    cost: o.cost,
+    ...(o.detection && { detection: o.detection }),
+    timingsMs: o.timingsMs,
+    trainCached: o.trainCached,
+    durationMs,
+  };
+}
+
+/** The failure record of a cell that threw: its stage and a redacted one-line message. */
+export function failureRecord(cell: PlannedCell, stage: string, err: unknown, durationMs: number): FailureRecord {
+  return {
+    kind: 'failure',
+    cellKey: cell.spec.key,
+    cell: cell.recorded,
+    stage,
+    errorCode: err instanceof VtuneError ? err.code : 'internal',
+    message: describeError(err),
+    durationMs,
+  };
+}

@@ -1,0 +1,379 @@
+/**
+ * Scenario files (DESIGN.md §4–5, STYLE rule 9): the matrix a run expands into cells, typed once here and
+ * validated once at load. Every error names the file and the field path (`attacks[2].options.fraction:
+ * expected …, got …`); unknown plugin ids get "did you mean" from the registries. Settings that need the
+ * data or the providers (more backdoors than rows, a missing API key) are checked by `preflight` before any
+ * cell runs.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, VtuneError } from '../errors.js';
+import { unknownMessage } from '../registry.js';
+import { repoRoot } from '../shared-path.js';
+import type { HyperParams } from '../types.js';
+import type { Catalog, PluginRegistry } from './catalog.js';
+
+/** A dataset axis entry: a dataset spec for src/datasets `loadDataset`, with optional size and held-out split. */
+export interface ScenarioDataset {
+  readonly spec: string;
+  readonly size?: number;
+  readonly heldOut?: number;
+  readonly label?: string;
+}
+
+/** A defense configuration: `vtune` with its generator, null mode, backdoor count or rate, α… */
+export interface ScenarioDefense {
+  readonly id: string;
+  readonly label?: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** An attack configuration: a registry id and the options its factory validates. */
+export interface ScenarioAttack {
+  readonly id: string;
+  readonly label?: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** A validated scenario: the single source of truth for what a run does. */
+export interface Scenario {
+  readonly name: string;
+  readonly description?: string;
+  readonly seeds: readonly number[];
+  readonly datasets: readonly ScenarioDataset[];
+  /** `<provider>:<name>` base models. */
+  readonly models: readonly string[];
+  readonly defenses: readonly ScenarioDefense[];
+  readonly attacks: readonly ScenarioAttack[];
+  readonly hyper: HyperParams;
+  /** Per-provider cap on concurrent cells (default: the provider's own `concurrency`). */
+  readonly concurrency?: Readonly<Record<string, number>>;
+}
+
+/** What a scenario file may write: shorthands (a bare id string, options omitted) are allowed. */
+export interface ScenarioInput {
+  readonly name: string;
+  readonly description?: string;
+  /** Seeds, or how many (0, 1, … n−1). */
+  readonly seeds: readonly number[] | number;
+  readonly datasets: readonly (string | ScenarioDataset)[];
+  readonly models: readonly string[];
+  readonly defenses: readonly (string | { readonly id?: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
+  readonly attacks: readonly (string | { readonly id: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
+  readonly hyper: HyperParams;
+  readonly concurrency?: Readonly<Record<string, number>>;
+}
+
+/** Types a scenario file's default export (like vitest's defineConfig); validation happens at load. */
+export function defineScenario(input: ScenarioInput): ScenarioInput {
+  return input;
+}
+
+/** Collects every problem of a scenario before failing, so one run of the loader lists them all. */
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+}
+
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string, p: Problems): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) p.add(`${path}.${key}`.replace(/^\./, ''), unknownMessage('field', key, allowed));
+  }
+}
+
+function str(v: unknown, path: string, p: Problems): string | undefined {
+  if (typeof v === 'string' && v.trim() !== '') return v;
+  p.add(path, `expected a non-empty string, got ${show(v)}`);
+  return undefined;
+}
+
+function num(v: unknown, path: string, p: Problems, check: { int?: boolean; min?: number; minExclusive?: number; max?: number } = {}): number | undefined {
+  const ok =
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    (!check.int || Number.isInteger(v)) &&
+    (check.min === undefined || v >= check.min) &&
+    (check.minExclusive === undefined || v > check.minExclusive) &&
+    (check.max === undefined || v <= check.max);
+  if (ok) return v as number;
+  const what = `${check.int ? 'an integer' : 'a number'}${
+    check.minExclusive !== undefined ? ` > ${check.minExclusive}` : check.min !== undefined ? ` ≥ ${check.min}` : ''
+  }${check.max !== undefined ? ` ≤ ${check.max}` : ''}`;
+  p.add(path, `expected ${what}, got ${show(v)}`);
+  return undefined;
+}
+
+function lookup(registry: PluginRegistry | undefined, id: string, path: string, p: Problems): boolean {
+  if (!registry) return true; // not available in this build: the pipeline will say so when it runs
+  if (registry.has(id)) return true;
+  p.add(path, unknownMessage(registry.kind, id, registry.ids));
+  return false;
+}
+
+/**
+ * Runs a plugin factory on the scenario's options so its own validation speaks now, not in the middle of a
+ * run; its message is re-homed under the field path (`attacks[2].options.fraction: …`).
+ */
+function tryFactory(registry: PluginRegistry, id: string, options: Record<string, unknown>, path: string, p: Problems): void {
+  const factory = registry.get(id);
+  if (typeof factory !== 'function') return;
+  try {
+    (factory as (o: Record<string, unknown>) => unknown)(options);
+  } catch (err) {
+    if (!(err instanceof VtuneError)) throw err;
+    p.add(...rehome(err.message, options, `${path}.options`));
+  }
+}
+
+/** "fraction: expected …" / "option 'fraction' …" → ["<path>.fraction", "expected …"]. */
+export function rehome(message: string, options: Record<string, unknown>, path: string): [string, string] {
+  const m = /^(?:[\w-]+:\s*)?(?:option\s+)?['"`]?([A-Za-z_][\w.]*)['"`]?(?::|\s+(?=must|should|is|expected))\s*(.*)$/s.exec(message);
+  if (m && (m[1]! in options || message.includes('unknown') || /expected/.test(m[2]!))) return [`${path}.${m[1]}`, m[2]!];
+  return [path, message];
+}
+
+/** Validates raw scenario data (a file's default export or parsed JSON). `file` prefixes every message. */
+export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' | 'defenses' | 'generators' | 'providers'>, file = 'scenario'): Scenario {
+  const p = new Problems();
+  if (!isRecord(raw)) throw new ConfigError(`${file}: expected a scenario object (defineScenario({...})), got ${show(raw)}`);
+  checkKeys(raw, ['name', 'description', 'seeds', 'datasets', 'models', 'defenses', 'attacks', 'hyper', 'concurrency'], '', p);
+
+  const name = str(raw.name, 'name', p);
+  if (name && !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) p.add('name', `expected a file-name-safe id (letters, digits, . _ -), got ${show(name)}`);
+  const description = raw.description === undefined ? undefined : str(raw.description, 'description', p);
+
+  let seeds: number[] = [];
+  if (typeof raw.seeds === 'number') {
+    const n = num(raw.seeds, 'seeds', p, { int: true, min: 1 });
+    if (n !== undefined) seeds = Array.from({ length: n }, (_, i) => i);
+  } else if (Array.isArray(raw.seeds) && raw.seeds.length > 0) {
+    raw.seeds.forEach((s, i) => {
+      const v = num(s, `seeds[${i}]`, p, { int: true, min: 0 });
+      if (v !== undefined) seeds.push(v);
+    });
+    if (new Set(seeds).size !== seeds.length) p.add('seeds', 'seeds must be distinct');
+  } else p.add('seeds', `expected a positive count or a non-empty list of integers, got ${show(raw.seeds)}`);
+
+  const datasets: ScenarioDataset[] = [];
+  list(raw.datasets, 'datasets', p).forEach((d, i) => {
+    const path = `datasets[${i}]`;
+    if (typeof d === 'string') {
+      if (str(d, path, p)) datasets.push({ spec: d });
+      return;
+    }
+    if (!isRecord(d)) return p.add(path, `expected a dataset spec string or {spec, size?, heldOut?, label?}, got ${show(d)}`);
+    checkKeys(d, ['spec', 'size', 'heldOut', 'label'], path, p);
+    const spec = str(d.spec, `${path}.spec`, p);
+    const size = d.size === undefined ? undefined : num(d.size, `${path}.size`, p, { int: true, min: 1 });
+    const heldOut = d.heldOut === undefined ? undefined : num(d.heldOut, `${path}.heldOut`, p, { int: true, min: 0 });
+    const label = d.label === undefined ? undefined : str(d.label, `${path}.label`, p);
+    if (spec) datasets.push({ spec, ...(size !== undefined && { size }), ...(heldOut !== undefined && { heldOut }), ...(label && { label }) });
+  });
+
+  const models: string[] = [];
+  list(raw.models, 'models', p).forEach((m, i) => {
+    const path = `models[${i}]`;
+    const s = str(m, path, p);
+    if (!s) return;
+    const colon = s.indexOf(':');
+    if (colon <= 0 || colon === s.length - 1) return p.add(path, `expected '<provider>:<model>' (e.g. 'local:stories260K'), got ${show(s)}`);
+    if (lookup(catalog.providers, s.slice(0, colon), path, p)) models.push(s);
+  });
+
+  const defenses: ScenarioDefense[] = [];
+  list(raw.defenses, 'defenses', p).forEach((d, i) => {
+    const path = `defenses[${i}]`;
+    const entry = typeof d === 'string' ? { id: d } : d;
+    if (!isRecord(entry)) return p.add(path, `expected a defense id or {id?, label?, options}, got ${show(d)}`);
+    checkKeys(entry, ['id', 'label', 'options'], path, p);
+    const id = entry.id === undefined ? 'vtune' : str(entry.id, `${path}.id`, p);
+    const label = entry.label === undefined ? undefined : str(entry.label, `${path}.label`, p);
+    const options = entry.options === undefined ? {} : entry.options;
+    if (!isRecord(options)) return p.add(`${path}.options`, `expected an object, got ${show(options)}`);
+    if (!id) return;
+    if (typeof options.generator === 'string') lookup(catalog.generators, options.generator, `${path}.options.generator`, p);
+    if (options.count !== undefined) num(options.count, `${path}.options.count`, p, { int: true, min: 1 });
+    if (options.rate !== undefined) num(options.rate, `${path}.options.rate`, p, { minExclusive: 0, max: 1 });
+    if (options.alpha !== undefined) num(options.alpha, `${path}.options.alpha`, p, { minExclusive: 0, max: 1 });
+    if (catalog.defenses && lookup(catalog.defenses, id, `${path}.id`, p)) tryFactory(catalog.defenses, id, options, path, p);
+    defenses.push({ id, ...(label && { label }), options });
+  });
+
+  const attacks: ScenarioAttack[] = [];
+  list(raw.attacks, 'attacks', p).forEach((a, i) => {
+    const path = `attacks[${i}]`;
+    const entry = typeof a === 'string' ? { id: a } : a;
+    if (!isRecord(entry)) return p.add(path, `expected an attack id or {id, label?, options?}, got ${show(a)}`);
+    checkKeys(entry, ['id', 'label', 'options'], path, p);
+    const id = str(entry.id, `${path}.id`, p);
+    const label = entry.label === undefined ? undefined : str(entry.label, `${path}.label`, p);
+    const options = entry.options === undefined ? {} : entry.options;
+    if (!isRecord(options)) return p.add(`${path}.options`, `expected an object, got ${show(options)}`);
+    if (!id) return;
+    if (lookup(catalog.attacks, id, typeof a === 'string' ? path : `${path}.id`, p)) tryFactory(catalog.attacks, id, options, path, p);
+    attacks.push({ id, ...(label && { label }), options });
+  });
+
+  const hyper = checkHyper(raw.hyper, p);
+
+  let concurrency: Record<string, number> | undefined;
+  if (raw.concurrency !== undefined) {
+    if (!isRecord(raw.concurrency)) p.add('concurrency', `expected {<provider>: <max concurrent cells>}, got ${show(raw.concurrency)}`);
+    else {
+      concurrency = {};
+      for (const [provider, n] of Object.entries(raw.concurrency)) {
+        if (!lookup(catalog.providers, provider, `concurrency.${provider}`, p)) continue;
+        const v = num(n, `concurrency.${provider}`, p, { int: true, min: 1 });
+        if (v !== undefined) concurrency[provider] = v;
+      }
+    }
+  }
+
+  for (const [path, values] of [
+    ['datasets', datasets.map((d) => d.label ?? d.spec)],
+    ['attacks', attacks.map((a) => attackLabel(a, attacks))],
+    ['defenses', defenses.map((d) => defenseLabel(d, defenses))],
+  ] as const) {
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (seen.has(v)) p.add(path, `two entries share the label ${show(v)}; give one a distinct 'label'`);
+      seen.add(v);
+    }
+  }
+
+  if (p.list.length > 0) {
+    if (p.list.length === 1) throw new ConfigError(`${file}: ${p.list[0]}`);
+    throw new ConfigError(`${file}: ${p.list.length} problems:\n${p.list.map((x) => `  ${file}: ${x}`).join('\n')}`);
+  }
+  return {
+    name: name!,
+    ...(description && { description }),
+    seeds,
+    datasets,
+    models,
+    defenses,
+    attacks,
+    hyper: hyper!,
+    ...(concurrency && { concurrency }),
+  };
+}
+
+function list(v: unknown, path: string, p: Problems): unknown[] {
+  if (Array.isArray(v) && v.length > 0) return v;
+  p.add(path, `expected a non-empty list, got ${show(v)}`);
+  return [];
+}
+
+function checkHyper(v: unknown, p: Problems): HyperParams | undefined {
+  if (!isRecord(v)) {
+    p.add('hyper', `expected {epochs, learningRate, batchSize, …}, got ${show(v)}`);
+    return undefined;
+  }
+  checkKeys(v, ['epochs', 'learningRate', 'batchSize', 'maxSteps', 'warmupSteps', 'schedule', 'weightDecay', 'lora', 'extra'], 'hyper', p);
+  num(v.epochs, 'hyper.epochs', p, { minExclusive: 0 });
+  num(v.learningRate, 'hyper.learningRate', p, { minExclusive: 0 });
+  num(v.batchSize, 'hyper.batchSize', p, { int: true, min: 1 });
+  if (v.maxSteps !== undefined) num(v.maxSteps, 'hyper.maxSteps', p, { int: true, min: 1 });
+  if (v.warmupSteps !== undefined) num(v.warmupSteps, 'hyper.warmupSteps', p, { int: true, min: 0 });
+  if (v.weightDecay !== undefined) num(v.weightDecay, 'hyper.weightDecay', p, { min: 0 });
+  if (v.schedule !== undefined && !['cosine', 'linear', 'constant'].includes(v.schedule as string)) {
+    p.add('hyper.schedule', `expected 'cosine', 'linear' or 'constant', got ${show(v.schedule)}`);
+  }
+  if (v.lora !== undefined) {
+    if (!isRecord(v.lora)) p.add('hyper.lora', `expected {rank, alpha?}, got ${show(v.lora)}`);
+    else num(v.lora.rank, 'hyper.lora.rank', p, { int: true, min: 1 });
+  }
+  return v as unknown as HyperParams;
+}
+
+/** The table label of an attack: its `label`, else its id, else id + options when the id repeats. */
+export function attackLabel(a: ScenarioAttack, all: readonly ScenarioAttack[]): string {
+  if (a.label) return a.label;
+  if (all.filter((x) => x.id === a.id && !x.label).length <= 1) return a.id;
+  return `${a.id}(${compactOptions(a.options)})`;
+}
+
+/** The table label of a defense configuration. */
+export function defenseLabel(d: ScenarioDefense, all: readonly ScenarioDefense[]): string {
+  if (d.label) return d.label;
+  const o = d.options;
+  const parts = [o.generator, o.nullMode, o.count !== undefined ? `n=${String(o.count)}` : o.rate !== undefined ? `rate=${String(o.rate)}` : undefined]
+    .filter((x) => x !== undefined)
+    .map(String);
+  const base = parts.length > 0 ? `${d.id}:${parts.join('/')}` : d.id;
+  if (all.filter((x) => !x.label && defenseLabel({ ...x, label: undefined, options: x.options }, []) === base).length <= 1) return base;
+  return `${d.id}(${compactOptions(o)})`;
+}
+
+function compactOptions(o: Readonly<Record<string, unknown>>): string {
+  return Object.keys(o)
+    .sort()
+    .map((k) => `${k}=${typeof o[k] === 'object' ? JSON.stringify(o[k]) : String(o[k])}`)
+    .join(',');
+}
+
+/** A stable hash of a validated scenario (the run id of an unsharded run is derived from it). */
+export function scenarioHash(s: Scenario): string {
+  return createHash('sha256').update(canonicalJson(s)).digest('hex').slice(0, 12);
+}
+
+/** JSON with object keys sorted, so equal values always hash equally. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isRecord(v)) {
+    return `{${Object.keys(v)
+      .filter((k) => v[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Where a scenario name or path points: `default` → scenarios/default.ts (or .json). */
+export function resolveScenarioPath(nameOrPath: string): string {
+  const candidates = /[\\/]|\.(ts|json|js|mjs)$/.test(nameOrPath)
+    ? [isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath)]
+    : ['ts', 'json', 'js'].map((ext) => join(repoRoot, 'scenarios', `${nameOrPath}.${ext}`));
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new ConfigError(`no scenario '${nameOrPath}' (looked for ${candidates.join(', ')})`);
+  return found;
+}
+
+/** Loads and validates a scenario file (.ts/.js default export of defineScenario, or .json). */
+export async function loadScenario(nameOrPath: string, catalog: Pick<Catalog, 'attacks' | 'defenses' | 'generators' | 'providers'>): Promise<{ scenario: Scenario; file: string }> {
+  const file = resolveScenarioPath(nameOrPath);
+  const shown = file.startsWith(repoRoot) ? file.slice(repoRoot.length + 1) : file;
+  let raw: unknown;
+  if (extname(file) === '.json') {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (cause) {
+      throw new ConfigError(`${shown}: not valid JSON (${(cause as Error).message})`, { cause });
+    }
+  } else {
+    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; scenario?: unknown };
+    raw = mod.default ?? mod.scenario;
+    if (raw === undefined) throw new ConfigError(`${shown}: export the scenario as the default export (export default defineScenario({...}))`);
+  }
+  const scenario = validateScenario(raw, catalog, shown);
+  if (basename(file).replace(/\.[^.]+$/, '') !== scenario.name && !/[\\/]/.test(nameOrPath)) {
+    // A scenario named differently from its file would write its results somewhere unexpected.
+    throw new ConfigError(`${shown}: name: expected '${basename(file).replace(/\.[^.]+$/, '')}' (the file's name), got '${scenario.name}'`);
+  }
+  return { scenario, file: shown };
+}

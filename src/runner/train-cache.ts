@@ -1,0 +1,87 @@
+/**
+ * The content-addressed training cache on disk (DESIGN.md §4): the pipeline computes the key (provider, base
+ * model, exact training rows, hyper-parameters, seed); this stores the trained model with the provider's
+ * saveModel and the training measurements beside it, under `.cache/train/` or `$VTUNE_CACHE/train/`.
+ * Honest and inference-stage attacks share one fine-tune, and a re-run trains nothing.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../shared-path.js';
+import type { Logger, Provider, TrainResult } from '../types.js';
+import type { TrainCache } from './contract.js';
+
+/** What is stored next to the model file. */
+interface CacheMeta {
+  readonly providerId: string;
+  readonly stepsRun: number;
+  readonly tokensTrained: number;
+  readonly finalLoss?: number;
+  readonly costUsd?: number;
+}
+
+/** The cache root: `$VTUNE_CACHE` or `<repo>/.cache`. */
+export function cacheRoot(): string {
+  return process.env.VTUNE_CACHE ?? join(repoRoot, '.cache');
+}
+
+/** A TrainCache persisted under `<root>/train/<key[0..2]>/<key>/`. */
+export class DiskTrainCache implements TrainCache {
+  private readonly inFlight = new Map<string, Promise<TrainResult & { cached: boolean }>>();
+  /** Fine-tunes run and reused in this process. */
+  readonly stats = { trained: 0, reused: 0 };
+
+  constructor(
+    readonly root: string = join(cacheRoot(), 'train'),
+    private readonly log?: Logger,
+  ) {}
+
+  getOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean }> {
+    if (!/^[A-Za-z0-9_-]{8,128}$/.test(key)) throw new Error(`training cache key must be 8–128 url-safe characters, got '${key}'`);
+    // Two concurrent cells wanting the same fine-tune wait for one training, never run two.
+    const pending = this.inFlight.get(key);
+    if (pending) return pending.then((r) => ({ ...r, cached: true }));
+    const job = this.lookupOrTrain(key, provider, train).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, job);
+    return job;
+  }
+
+  private async lookupOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean }> {
+    const dir = join(this.root, key.slice(0, 2), key);
+    const metaPath = join(dir, 'meta.json');
+    const persistent = typeof provider.saveModel === 'function' && typeof provider.loadModel === 'function';
+    if (persistent && existsSync(metaPath)) {
+      try {
+        const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CacheMeta;
+        if (meta.providerId === provider.id) {
+          const model = await provider.loadModel!(join(dir, 'model'));
+          this.stats.reused++;
+          return { model, stepsRun: meta.stepsRun, tokensTrained: meta.tokensTrained, finalLoss: meta.finalLoss, costUsd: meta.costUsd, cached: true };
+        }
+      } catch (err) {
+        // A damaged entry (disk full, killed mid-write before the rename) is retrained, not fatal.
+        this.log?.warn(`training cache entry ${key} unreadable, retraining: ${(err as Error).message}`);
+      }
+    }
+    const result = await train();
+    this.stats.trained++;
+    if (persistent) {
+      const tmp = `${dir}.tmp-${process.pid}`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      await provider.saveModel!(result.model, join(tmp, 'model'));
+      const meta: CacheMeta = {
+        providerId: provider.id,
+        stepsRun: result.stepsRun,
+        tokensTrained: result.tokensTrained,
+        ...(result.finalLoss !== undefined && { finalLoss: result.finalLoss }),
+        ...(result.costUsd !== undefined && { costUsd: result.costUsd }),
+      };
+      writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta));
+      // The rename makes the entry appear whole or not at all.
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(join(this.root, key.slice(0, 2)), { recursive: true });
+      renameSync(tmp, dir);
+    }
+    return { ...result, cached: false };
+  }
+}
