@@ -32,15 +32,15 @@ const perfectScorer: RowScorer = {
   },
 };
 
-/** Options to run each attack with; an attack that needs a scorer gets the perfect double. */
+/** Options to run each attack with: an attack that takes a scorer gets the perfect double, to exercise detection. */
 function optionsFor(id: string): Record<string, unknown> {
   const preset: Record<string, Record<string, unknown>> = { 'random-subset': { fraction: 0.5 }, 'fewer-steps': { stepFraction: 0.5 } };
   if (preset[id]) return preset[id]!;
   try {
-    (attacks.get(id) as AttackFactory)({});
-    return {};
+    (attacks.get(id) as AttackFactory)({ scorer: perfectScorer });
+    return { scorer: perfectScorer };
   } catch (err) {
-    if (err instanceof ConfigError && /scorer/.test(err.message)) return { scorer: perfectScorer };
+    if (err instanceof ConfigError && /unknown option 'scorer'/.test(err.message)) return {};
     throw err;
   }
 }
@@ -142,7 +142,8 @@ describe.each([...attacks.ids])('attack contract: %s', (id) => {
     expect(t.rowsTrained).toBeLessThanOrEqual(t.rowsSubmitted);
     expect(t.backdoorRowsTrained).toBeLessThanOrEqual(t.backdoorRowsSubmitted);
     if (t.honest) expect(a.cost.trainedTokenFraction).toBeCloseTo(1, 9);
-    if (!['honest', 'train-without-backdoors'].includes(id)) expect(t.honest).toBe(false);
+    // Honest is a measurement, not a label: it must agree with the rest of the trace.
+    if (t.honest) expect([t.rowsTrained, t.modelModified, t.inferenceWrapped]).toEqual([t.rowsSubmitted, false, false]);
     const attack = (attacks.get(id) as AttackFactory)(options);
     if (!attack.onModel) expect(t.modelModified).toBe(false);
     if (!attack.onInference) expect(t.inferenceWrapped).toBe(false);
