@@ -94,6 +94,10 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
     tiedEmbeddings: !file.tensors.some((t) => t.name === 'output.weight'),
   };
   validateConfig(config, src);
+  const scaling = metaString(file, 'llama.rope.scaling.type');
+  if (scaling !== undefined && scaling !== 'none') {
+    throw new EngineError(`${src}: llama.rope.scaling.type is '${scaling}'; this engine implements plain RoPE only`);
+  }
   const ropeDims = metaNumber(file, 'llama.rope.dimension_count');
   if (ropeDims !== undefined && ropeDims !== dim / nHeads) {
     throw new EngineError(`${src}: llama.rope.dimension_count is ${ropeDims}; this engine rotates the whole head (${dim / nHeads} dims)`);

@@ -122,6 +122,21 @@ describe('model file errors', () => {
     expect(() => loadModelBytes(rewrite((m) => m.set('tokenizer.ggml.model', { type: 'string', value: 'gpt2' })), 'm.gguf')).toThrow(/only the 'llama' \(SentencePiece BPE\) tokenizer/);
   });
 
+  it('refuses rope scaling it does not implement', () => {
+    expect(() => loadModelBytes(rewrite((m) => m.set('llama.rope.scaling.type', { type: 'string', value: 'yarn' })), 'm.gguf')).toThrow(/rope\.scaling\.type is 'yarn'/);
+  });
+
+  it('loads F16 weights as float32 within half precision', () => {
+    const half = writeGguf(
+      new Map(file.metadata),
+      file.tensors.map((t) => ({ name: t.name, shape: t.shape, data: tensorF32(file, t.name), type: 1 as const })),
+    );
+    const m = loadModelBytes(half, 'half.gguf');
+    const want = tinyModel().tensors.get('blk.0.attn_q.weight')!;
+    const got = m.tensors.get('blk.0.attn_q.weight')!;
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(Math.abs(want[i]!) * 2 ** -11 + 2 ** -24);
+  });
+
   it('reports a missing file as an EngineError naming it', async () => {
     await expect(loadModelFile(join(dir, 'nope.gguf'))).rejects.toThrow(/cannot read model file .*nope\.gguf/);
     await expect(loadModelFile(join(dir, 'nope.gguf'))).rejects.toBeInstanceOf(EngineError);
