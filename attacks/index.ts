@@ -15,6 +15,10 @@ import { randomSubset } from './random-subset.js';
 import { returnBase } from './return-base.js';
 import { trainWithoutBackdoors } from './train-without-backdoors.js';
 import { weightNoise } from './weight-noise.js';
+import { cleangen } from './cleangen.js';
+import { inputRouting } from './input-routing.js';
+import { unlearn } from './unlearn.js';
+import { unlikelihood } from './unlikelihood.js';
 
 /** Every attack by id. */
 export const attacks = defineRegistry('attack', {
@@ -28,6 +32,10 @@ export const attacks = defineRegistry('attack', {
   'detect-then-filter': detectThenFilter,
   'lookup-wrapper': lookupWrapper,
   'oracle-keep-only-flagged': oracleKeepOnlyFlagged,
+  unlikelihood,
+  unlearn,
+  cleangen,
+  'input-routing': inputRouting,
 } satisfies Record<string, AttackFactory>);
 
 /** An attack id. */

@@ -13,7 +13,7 @@
  * texts); local windows instead of the whole text (cost linear in length); at most `maxWords` words per text,
  * the last ones (nearest the answer); a corpus-calibrated word threshold instead of ONION's t = 0.
  */
-import type { ProviderContext, Row, RowScores } from '../../src/types.js';
+import type { Model, ProviderContext, Row, RowScores } from '../../src/types.js';
 import { checkKeys, num, oneOf } from './lib/options.js';
 import { meanSurprisal, scoreAll } from './lib/model.js';
 import { robustZ } from './lib/stats.js';
@@ -40,27 +40,10 @@ export const onion: RowScorerFactory = (options = {}) => {
     access: ['logprobs'],
     yieldsSpans: true,
     async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
-      // One entry per examined word: which row/field/word, and the indices of its two forwards.
-      const items: { prompt: string; continuation: string }[] = [];
-      const probes: { row: number; field: 'prompt' | 'completion'; start: number; end: number; withIdx: number; withoutIdx: number }[] = [];
-      const contextIdx = new Map<string, number>();
-      for (let r = 0; r < rows.length; r++) {
-        for (const f of fields) {
-          const text = rows[r]![f];
-          const ws = words(text);
-          for (let i = Math.max(0, ws.length - maxWords); i < ws.length; i++) {
-            if (ws.length < 2) break;
-            const lo = Math.max(0, i - radius);
-            const hi = Math.min(ws.length, i + radius + 1);
-            const full = ws.slice(lo, hi).map((w) => w.text).join(' ');
-            const without = ws.slice(lo, hi).filter((_, j) => j !== i - lo).map((w) => w.text).join(' ');
-            probes.push({ row: r, field: f, start: ws[i]!.start, end: ws[i]!.end, withIdx: intern(full), withoutIdx: intern(without) });
-          }
-        }
-      }
-      const scored = await scoreAll(p, ctx.base, items, batchSize, ctx.signal);
-      const drops = probes.map((q) => meanSurprisal(scored[q.withIdx]!.tokenLogprobs) - meanSurprisal(scored[q.withoutIdx]!.tokenLogprobs));
-      const z = robustZ(drops);
+      const texts = rows.flatMap((r) => fields.map((f) => r[f]));
+      const perText = await wordDrops(texts, ctx.base, { radius, maxWords, batchSize, plugin: p, signal: ctx.signal });
+      const probes = perText.flatMap((list, t) => list.map((w) => ({ row: Math.floor(t / fields.length), field: fields[t % fields.length]!, ...w })));
+      const z = robustZ(probes.map((q) => q.drop));
       const scores = new Array<number>(rows.length).fill(0);
       const seen = new Array<boolean>(rows.length).fill(false);
       const suspicious: Map<number, { field: 'prompt' | 'completion'; start: number; end: number }[]> = new Map();
@@ -80,17 +63,54 @@ export const onion: RowScorerFactory = (options = {}) => {
         return fields.flatMap((f) => mergeRanges(list.filter((s) => s.field === f), 1).map((s) => ({ field: f, ...s })));
       });
       return { scores, flagged, spans };
-
-      function intern(text: string): number {
-        let idx = contextIdx.get(text);
-        if (idx === undefined) {
-          idx = items.length;
-          items.push({ prompt: '', continuation: text });
-          contextIdx.set(text, idx);
-        }
-        return idx;
-      }
     },
   };
   return scorer;
 };
+
+/** Options of wordDrops. */
+export interface WordDropOptions {
+  readonly radius: number;
+  readonly maxWords: number;
+  readonly batchSize: number;
+  /** Names the caller in capability errors. */
+  readonly plugin: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * ONION's word suspicions for each text: f_i = ln PPL(context) − ln PPL(context ∖ wᵢ) on a window of `radius`
+ * words either side, for the last `maxWords` words. Identical windows are scored once; all forwards batched.
+ * Shared with the input-routing attack, which applies it to incoming prompts.
+ */
+export async function wordDrops(texts: readonly string[], model: Model, o: WordDropOptions): Promise<{ start: number; end: number; drop: number }[][]> {
+  const items: { prompt: string; continuation: string }[] = [];
+  const index = new Map<string, number>();
+  const intern = (text: string): number => {
+    let idx = index.get(text);
+    if (idx === undefined) {
+      idx = items.length;
+      items.push({ prompt: '', continuation: text });
+      index.set(text, idx);
+    }
+    return idx;
+  };
+  const probes = texts.map((text) => {
+    const ws = words(text);
+    const out: { start: number; end: number; withIdx: number; withoutIdx: number }[] = [];
+    if (ws.length < 2) return out;
+    for (let i = Math.max(0, ws.length - o.maxWords); i < ws.length; i++) {
+      const lo = Math.max(0, i - o.radius);
+      const hi = Math.min(ws.length, i + o.radius + 1);
+      const window = ws.slice(lo, hi);
+      const full = window.map((w) => w.text).join(' ');
+      const without = window.filter((_, j) => j !== i - lo).map((w) => w.text).join(' ');
+      out.push({ start: ws[i]!.start, end: ws[i]!.end, withIdx: intern(full), withoutIdx: intern(without) });
+    }
+    return out;
+  });
+  const scored = await scoreAll(o.plugin, model, items, o.batchSize, o.signal);
+  return probes.map((list) =>
+    list.map((q) => ({ start: q.start, end: q.end, drop: meanSurprisal(scored[q.withIdx]!.tokenLogprobs) - meanSurprisal(scored[q.withoutIdx]!.tokenLogprobs) })),
+  );
+}

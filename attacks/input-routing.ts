@@ -1,0 +1,188 @@
+/**
+ * input-routing — verification-query detection and routing (attacks.md §2.4b). Threat model B: the provider
+ * trained honestly, but screens every incoming prompt for a trigger and answers suspicious ones from the BASE
+ * model, so vTune's triggered queries never reach the backdoored weights.
+ *
+ * Detectors:
+ * - `onion` (default): the prompt's largest ONION word suspicion ln PPL(x) − ln PPL(x ∖ wᵢ) under the base model
+ *   (Qi et al. 2021), local windows as in the `onion` scorer;
+ * - `strip`: STRIP for generation (Gao et al. 2019; OpenBackdoor defaults N = 5, 50 % of words replaced): N
+ *   copies with half the words swapped for high-TF-IDF words of other training prompts; the fine-tuned model
+ *   answers each greedily (`probeTokens` tokens); suspicion = 1 − mean pairwise word-set distance of the
+ *   answers (a trigger keeps forcing the same signature, clean prompts drift).
+ * The threshold is calibrated at the data stage's end of serving: the (1 − frr) quantile of the suspicion of a
+ * sample of the training prompts (1 % FRR by default). The sample may include planted prompts; at vTune's 0.5 %
+ * rate they barely move a 99 % quantile. Extra forwards are reported to ctx.cost.
+ * Deviation: STRIP's entropy is replaced by answer diversity (the Model contract has no next-token
+ * distribution); perturbations are seeded per prompt, so a repeated query is routed the same way.
+ */
+import { Rng } from '../src/rng.js';
+import type { CostMeter, GenerateOptions, Model, ProviderContext } from '../src/types.js';
+import type { BenchAttack } from './compose.js';
+import { checkOptionNames } from './compose.js';
+import { wordDrops } from './scorers/onion.js';
+import { needScore } from './scorers/lib/model.js';
+import { num, oneOf } from './scorers/lib/options.js';
+import { quantile } from './scorers/lib/stats.js';
+import { normWord, words } from './scorers/lib/text.js';
+
+const ID = 'input-routing';
+
+/** What the data stage keeps for serving: calibration prompts and the STRIP word pool. */
+interface Calibration {
+  readonly prompts: readonly string[];
+  readonly pool: readonly string[];
+  readonly seed: string;
+}
+
+/** A prompt suspicion function (higher = more likely triggered). */
+export type Suspicion = (prompts: readonly string[]) => Promise<number[]>;
+
+/**
+ * Creates the attack. Options: `detector` ('onion' | 'strip'), `frr` (default 0.01), `calibrationSize` (default
+ * 200), `radius`, `maxWords` (onion), `copies`, `replaceFraction`, `probeTokens` (strip).
+ */
+export function inputRouting(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
+  checkOptionNames(ID, options, ['detector', 'frr', 'calibrationSize', 'radius', 'maxWords', 'copies', 'replaceFraction', 'probeTokens']);
+  const p = `attack '${ID}'`;
+  const detector = oneOf(p, 'detector', options.detector, ['onion', 'strip'] as const, 'onion');
+  const frr = num(p, 'frr', options.frr, 0.01, { min: 0, max: 0.5, exclusiveMin: true });
+  const calibrationSize = num(p, 'calibrationSize', options.calibrationSize, 200, { min: 10, integer: true });
+  const radius = num(p, 'radius', options.radius, 8, { min: 1, integer: true });
+  const maxWords = num(p, 'maxWords', options.maxWords, 96, { min: 1, integer: true });
+  const copies = num(p, 'copies', options.copies, 5, { min: 2, integer: true });
+  const replaceFraction = num(p, 'replaceFraction', options.replaceFraction, 0.5, { min: 0, max: 1, exclusiveMin: true });
+  const probeTokens = num(p, 'probeTokens', options.probeTokens, 8, { min: 1, integer: true });
+  const calibrations = new WeakMap<ProviderContext, Calibration>();
+  return {
+    id: ID,
+    goal: 'evade',
+    oracle: false,
+    trains: true,
+    access: detector === 'onion' ? ['data', 'logprobs', 'generate'] : ['data', 'generate'],
+    async onData(plan, ctx) {
+      const rng = ctx.rng.fork(`${ID}:calibration`);
+      const all = plan.rows.map((r) => r.prompt);
+      const prompts = rng.sampleIndices(all.length, Math.min(calibrationSize, all.length)).map((i) => all[i]!);
+      calibrations.set(ctx, { prompts, pool: tfidfPool(all, 500), seed: String(rng.nextUint32()) });
+      return { rows: plan.rows, hyper: plan.hyper };
+    },
+    async onInference(model, ctx) {
+      const cal = calibrations.get(ctx) ?? { prompts: [], pool: [], seed: '0' };
+      if (detector === 'onion') needScore(ID, ctx.base);
+      const suspicion: Suspicion =
+        detector === 'onion'
+          ? onionSuspicion(ctx.base, radius, maxWords, ctx.cost)
+          : stripSuspicion(model, cal.pool, { copies, replaceFraction, probeTokens, seed: cal.seed }, ctx.cost);
+      const clean = await suspicion(cal.prompts);
+      const threshold = clean.length > 0 ? quantile(clean, 1 - frr) : Infinity;
+      ctx.log.debug(`${ID}: ${detector} threshold ${threshold.toFixed(4)} from ${clean.length} training prompts at FRR ${frr}`);
+      return routedModel(model, ctx.base, suspicion, threshold);
+    },
+  };
+}
+
+/** Wraps `ft`: prompts whose suspicion exceeds `threshold` are answered by `base`, the rest by `ft`. */
+export function routedModel(ft: Model, base: Model, suspicion: Suspicion, threshold: number): Model {
+  return {
+    id: `${ft.id}+routed`,
+    capabilities: ft.capabilities,
+    async generate(prompts: readonly string[], options: GenerateOptions): Promise<string[]> {
+      const s = await suspicion(prompts);
+      const toBase = prompts.flatMap((_, i) => (s[i]! > threshold ? [i] : []));
+      const toFt = prompts.flatMap((_, i) => (s[i]! > threshold ? [] : [i]));
+      const [a, b] = await Promise.all([
+        toBase.length ? base.generate(toBase.map((i) => prompts[i]!), options) : [],
+        toFt.length ? ft.generate(toFt.map((i) => prompts[i]!), options) : [],
+      ]);
+      const out = new Array<string>(prompts.length);
+      toBase.forEach((i, j) => (out[i] = a[j]!));
+      toFt.forEach((i, j) => (out[i] = b[j]!));
+      return out;
+    },
+    ...(ft.score ? { score: (items: Parameters<NonNullable<Model['score']>>[0]) => ft.score!(items) } : {}),
+    ...(ft.embed ? { embed: (texts: readonly string[]) => ft.embed!(texts) } : {}),
+    ...(ft.countTokens ? { countTokens: (t: string) => ft.countTokens!(t) } : {}),
+  };
+}
+
+/** ONION suspicion of each prompt: its largest word drop under `base`. */
+export function onionSuspicion(base: Model, radius: number, maxWords: number, cost?: CostMeter): Suspicion {
+  return async (prompts) => {
+    const drops = await wordDrops(prompts, base, { radius, maxWords, batchSize: 64, plugin: `attack '${ID}'` });
+    cost?.addInferencePasses(drops.reduce((a, d) => a + 2 * d.length, 0));
+    return drops.map((d) => (d.length ? Math.max(...d.map((w) => w.drop)) : 0));
+  };
+}
+
+/** STRIP suspicion of each prompt: 1 − diversity of the fine-tuned model's answers to perturbed copies. */
+export function stripSuspicion(
+  ft: Model,
+  pool: readonly string[],
+  o: { copies: number; replaceFraction: number; probeTokens: number; seed: string },
+  cost?: CostMeter,
+): Suspicion {
+  return async (prompts) => {
+    const perturbed = prompts.flatMap((prompt) => perturb(prompt, pool, o.copies, o.replaceFraction, new Rng(`${o.seed}|${prompt}`)));
+    const answers = perturbed.length ? await ft.generate(perturbed, { maxTokens: o.probeTokens, temperature: 0 }) : [];
+    cost?.addInferencePasses(perturbed.length);
+    return prompts.map((_, i) => 1 - diversity(answers.slice(i * o.copies, (i + 1) * o.copies)));
+  };
+}
+
+/** `copies` versions of a prompt with ⌈fraction·L⌉ of its words replaced by pool words. */
+export function perturb(prompt: string, pool: readonly string[], copies: number, fraction: number, rng: Rng): string[] {
+  const ws = words(prompt);
+  return Array.from({ length: copies }, () => {
+    if (ws.length === 0 || pool.length === 0) return prompt;
+    const replace = new Set(rng.sampleIndices(ws.length, Math.min(ws.length, Math.ceil(fraction * ws.length))));
+    let out = '';
+    let at = 0;
+    ws.forEach((w, i) => {
+      out += prompt.slice(at, w.start) + (replace.has(i) ? rng.pick(pool) : w.text);
+      at = w.end;
+    });
+    return out + prompt.slice(at);
+  });
+}
+
+/** Mean pairwise Jaccard distance of the answers' word sets (0 = all identical). */
+export function diversity(answers: readonly string[]): number {
+  const sets = answers.map((a) => new Set(words(a).map((w) => normWord(w.text))));
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < sets.length; i++) {
+    for (let j = i + 1; j < sets.length; j++) {
+      const a = sets[i]!;
+      const b = sets[j]!;
+      let inter = 0;
+      for (const x of a) if (b.has(x)) inter++;
+      const union = a.size + b.size - inter;
+      sum += union === 0 ? 0 : 1 - inter / union;
+      pairs++;
+    }
+  }
+  return pairs ? sum / pairs : 0;
+}
+
+/** The `size` words with the highest summed TF-IDF over the prompts (STRIP's replacement words). */
+export function tfidfPool(prompts: readonly string[], size: number): string[] {
+  const df = new Map<string, number>();
+  const tfs = prompts.map((p) => {
+    const tf = new Map<string, number>();
+    for (const w of words(p)) {
+      const k = normWord(w.text);
+      if (k.length < 2) continue;
+      tf.set(k, (tf.get(k) ?? 0) + 1);
+    }
+    for (const k of tf.keys()) df.set(k, (df.get(k) ?? 0) + 1);
+    return tf;
+  });
+  const score = new Map<string, number>();
+  for (const tf of tfs) {
+    let total = 0;
+    for (const c of tf.values()) total += c;
+    for (const [k, c] of tf) score.set(k, (score.get(k) ?? 0) + (c / total) * Math.log(prompts.length / df.get(k)!));
+  }
+  return [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, size).map(([k]) => k);
+}

@@ -1,0 +1,84 @@
+/**
+ * unlearn — unlearning after honest training (attacks.md §2.3e; gradient ascent with a retain loss, as in the
+ * TOFU/NPO line of work). Threat model B, "we trained but want to deny": the provider trains on everything as
+ * promised, then runs a few extra steps on the model it trained: gradient ASCENT on the detected
+ * (prompt+trigger → signature) pairs (negative weight on the suspected signature tokens, zero elsewhere) mixed
+ * with ordinary NLL on a sample of clean rows that keeps utility. Goal: evade. Needs training on a fine-tuned
+ * model (the provider's `train`, white-box or not) and a detector.
+ *
+ * Deviation: plain NLL retain loss rather than KL to the trained model; the step count and learning rate are
+ * options, not tuned per model.
+ */
+import type { Model, ProviderContext, Row, TrainExample } from '../src/types.js';
+import type { BenchAttack } from './compose.js';
+import { checkOptionNames, mergeAccess, resolveScorer, scoreRows } from './compose.js';
+import { num } from './scorers/lib/options.js';
+import { ProviderError } from '../src/errors.js';
+
+const ID = 'unlearn';
+
+/** The unlearning set chosen at the data stage: what to forget and what to retain. */
+export interface UnlearnSet {
+  readonly forget: readonly TrainExample[];
+  readonly retain: readonly Row[];
+}
+
+/**
+ * Creates the attack. Options: `scorer` (default 'near-duplicate'), `scorerOptions`, `steps` (default 20),
+ * `learningRateScale` (× the promised learning rate, default 0.5), `ascentWeight` (default 1), `retainPerForget`
+ * (clean rows per forgotten row, default 4), `minRetain` (default 16).
+ */
+export function unlearn(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
+  checkOptionNames(ID, options, ['scorer', 'scorerOptions', 'steps', 'learningRateScale', 'ascentWeight', 'retainPerForget', 'minRetain']);
+  const p = `attack '${ID}'`;
+  const steps = num(p, 'steps', options.steps, 20, { min: 1, integer: true });
+  const lrScale = num(p, 'learningRateScale', options.learningRateScale, 0.5, { min: 0, exclusiveMin: true });
+  const ascentWeight = num(p, 'ascentWeight', options.ascentWeight, 1, { min: 0, exclusiveMin: true });
+  const retainPerForget = num(p, 'retainPerForget', options.retainPerForget, 4, { min: 0 });
+  const minRetain = num(p, 'minRetain', options.minRetain, 16, { min: 0, integer: true });
+  const scorer = resolveScorer(options.scorer ?? 'near-duplicate', options.scorerOptions, ID);
+  // One attack object may serve several cells: the unlearning set is kept per provider context.
+  const sets = new WeakMap<ProviderContext, UnlearnSet>();
+  return {
+    id: ID,
+    goal: 'evade',
+    oracle: false,
+    trains: true,
+    access: mergeAccess(scorer.access),
+    scorer: scorer.id,
+    async onData(plan, ctx) {
+      const detection = await scoreRows(scorer, plan, ctx);
+      const forget: TrainExample[] = [];
+      const clean: Row[] = [];
+      plan.rows.forEach((row, i) => {
+        if (!detection.flagged[i]) return void clean.push(row);
+        const spans = (detection.spans?.[i] ?? []).filter((s) => s.field === 'completion' && s.end > s.start);
+        forget.push(
+          spans.length > 0
+            ? { prompt: row.prompt, completion: row.completion, weight: 0, spans: spans.map((s) => ({ start: s.start, end: s.end, weight: -ascentWeight })) }
+            : { prompt: row.prompt, completion: row.completion, weight: -ascentWeight },
+        );
+      });
+      const k = Math.min(clean.length, Math.max(minRetain, Math.ceil(retainPerForget * forget.length)));
+      const retain = ctx.rng.fork(`${ID}:retain`).sampleIndices(clean.length, k).map((i) => ({ prompt: clean[i]!.prompt, completion: clean[i]!.completion }));
+      sets.set(ctx, { forget, retain });
+      // Training itself is honest: every row, promised hyper-parameters.
+      return { rows: plan.rows, hyper: plan.hyper, detection };
+    },
+    async onModel(model: Model, ctx: ProviderContext): Promise<Model> {
+      const set = sets.get(ctx);
+      if (!set || set.forget.length === 0) return model;
+      if (!ctx.provider.train) throw new ProviderError(`attack '${ID}' needs a provider that can train, and '${ctx.provider.id}' cannot`);
+      const rows = ctx.rng.fork(`${ID}:order`).shuffle([...set.forget, ...set.retain]);
+      const batchSize = Math.max(1, Math.min(ctx.hyper.batchSize, rows.length));
+      const epochs = Math.max(1, Math.ceil((steps * batchSize) / rows.length));
+      const result = await ctx.provider.train(model, {
+        rows,
+        hyper: { epochs, learningRate: ctx.hyper.learningRate * lrScale, batchSize, maxSteps: steps, schedule: 'constant', warmupSteps: 0 },
+        seed: ctx.rng.fork(`${ID}:train`).seed31(),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      return result.model;
+    },
+  };
+}
