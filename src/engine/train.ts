@@ -57,6 +57,10 @@ export interface TrainConfig {
   onStep?: (s: StepInfo) => void;
   shouldStop?: (step: number, loss: number) => boolean;
   signal?: AbortSignal;
+  /** Calls onCheckpoint with a snapshot model (LoRA merged) every this many steps and after the last one. */
+  checkpointEvery?: number;
+  /** Receives each snapshot (a new model: dispose it when done); returning true stops training after this step. */
+  onCheckpoint?: (model: LlamaModel, step: number) => boolean | void | Promise<boolean | void>;
 }
 
 /** What fineTune returns. */
@@ -103,7 +107,7 @@ export function prepareExamples(examples: readonly TokenizedExample[], c: LlamaC
 interface Resolved {
   epochs: number; lr: number; batchSize: number; seed: number; maxSteps: number; warmup: number;
   schedule: 'cosine' | 'linear' | 'constant'; minLrRatio: number; wd: number; b1: number; b2: number; eps: number;
-  clip: number; accum: number; lora?: { rank: number; scale: number }; threads: number; maxSeqLen: number;
+  clip: number; accum: number; checkpointEvery: number; lora?: { rank: number; scale: number }; threads: number; maxSeqLen: number;
 }
 
 function resolve(cfg: TrainConfig, c: LlamaConfig): Resolved {
@@ -137,6 +141,7 @@ function resolve(cfg: TrainConfig, c: LlamaConfig): Resolved {
     eps: num('eps', cfg.eps ?? 1e-8, (x) => x > 0, 'a positive number'),
     clip: num('clipNorm', cfg.clipNorm ?? 1, (x) => x >= 0 && Number.isFinite(x), 'a non-negative number (0 disables)'),
     accum: num('gradAccumulation', cfg.gradAccumulation ?? 1, posInt, 'a positive integer'),
+    checkpointEvery: num('checkpointEvery', cfg.checkpointEvery ?? 0, nonNegInt, 'a non-negative integer (0: only after the last step)'),
     lora,
     threads: num('threads', cfg.threads ?? defaultThreads(), posInt, 'a positive integer'),
     maxSeqLen: num('maxSeqLen', cfg.maxSeqLen ?? c.contextLength, (x) => posInt(x) && x <= c.contextLength, `an integer in [1, ${c.contextLength}] (the context length)`),
@@ -247,16 +252,20 @@ export class TrainState {
     return g0;
   }
 
-  /** The model with the current parameters (LoRA merged), as a new LlamaModel. */
+  /** The model with the current parameters (LoRA merged into the copy; training state is untouched). */
   toModel(): LlamaModel {
-    const a = this.arena;
+    const model = LlamaModel.fromBlock(this.base.config, this.arena.f32(this.params, this.layout.total));
     if (this.lora) {
+      const a = model.arena;
+      const ll = this.lora.layout;
       const mark = a.mark();
-      const scratch = a.alloc(maxBtSize(this.lora.layout));
-      mergeLora(a.k, this.lora.layout, this.layout, this.params, this.lora.params, this.lora.scale, scratch);
+      const lp = a.alloc(ll.total);
+      a.f32(lp, ll.total).set(this.arena.f32(this.lora.params, ll.total));
+      const scratch = a.alloc(maxBtSize(ll));
+      mergeLora(a.k, ll, this.layout, model.paramPtr, lp, this.lora.scale, scratch);
       a.release(mark);
     }
-    return LlamaModel.fromBlock(this.base.config, a.f32(this.params, this.layout.total));
+    return model;
   }
 }
 
@@ -360,6 +369,9 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
       stepsRun = step + 1;
       cfg.onStep?.({ step: stepsRun, totalSteps, loss, tokens, lr });
       if (cfg.shouldStop?.(stepsRun, loss)) break;
+      if (cfg.onCheckpoint && ((r.checkpointEvery > 0 && stepsRun % r.checkpointEvery === 0) || stepsRun === totalSteps)) {
+        if (await cfg.onCheckpoint(state.toModel(), stepsRun)) break;
+      }
       // Let timers, progress output and abort signals run between steps.
       await new Promise((res) => setImmediate(res));
     }

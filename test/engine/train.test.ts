@@ -62,6 +62,9 @@ describe('fineTune', () => {
     const r1 = await fineTune(wide, examples, { ...lora, threads: 1 });
     const r2 = await fineTune(wide, examples, { ...lora, threads: 2 });
     expect(hash(r1.model)).toBe(hash(r2.model));
+    // Snapshots merge adapters into a copy: taking them does not change the run.
+    const r3 = await fineTune(wide, examples, { ...lora, threads: 1, checkpointEvery: 7, onCheckpoint: (m) => m.dispose() });
+    expect(hash(r3.model)).toBe(hash(r1.model));
     expect(r1.losses[0]!).toBeCloseTo(lossOf(wide, examples), 0);
     expect(lossOf(r1.model, examples)).toBeLessThan(0.3);
     expect(memorised(r1.model)).toBe(8);
@@ -82,7 +85,11 @@ describe('fineTune', () => {
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
-  it('honours maxSteps, shouldStop and the abort signal', async () => {
+  it("honours maxSteps, shouldStop, checkpoints and the abort signal", async () => {
+    const seen: number[] = [];
+    const ck = await fineTune(base, examples, { ...opts, threads: 1, checkpointEvery: 4, onCheckpoint: (m, s) => { seen.push(s); expect(m.paramCount()).toBe(base.paramCount()); return s === 12; } });
+    expect(seen).toEqual([4, 8, 12]);
+    expect(ck.stepsRun).toBe(12);
     expect((await fineTune(base, examples, { ...opts, threads: 1, maxSteps: 3 })).stepsRun).toBe(3);
     expect((await fineTune(base, examples, { ...opts, threads: 1, shouldStop: (s) => s === 5 })).stepsRun).toBe(5);
     const ac = new AbortController();

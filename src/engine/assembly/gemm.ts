@@ -117,23 +117,32 @@ function scalar1(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, a
   store<f32>(c, s);
 }
 
+/** K block length of the GEMM (rows of B kept hot in L1). */
+const KC: i32 = 256;
+
 /**
  * C[M,P] (+)= Σk A(m,k)·B[k,P]. A(m,k) is at a + 4·(m·rsA + k·csA); B and C are row-major with leading
  * dimensions ldb and ldc (in floats). acc ≠ 0 adds to C, else overwrites it.
  */
 export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, K: i32, P: i32, acc: i32): void {
   const rs = <usize>rsA << 2, cs = <usize>csA << 2, lb = <usize>ldb << 2, lc = <usize>ldc << 2;
-  const ac = acc != 0;
   const M4 = M & ~3;
-  // Column panels of 8 outermost: the K×8 panel of B stays in L1/L2 while all row tiles stream past it.
+  // Column panels of 8 outermost, then K in blocks of KC: the KC×8 block of B (8 KiB) stays in L1 while all
+  // row tiles stream past it. Later K blocks accumulate into C, so the summation order is fixed.
   let p = 0;
   for (; p + 8 <= P; p += 8) {
-    const pb = b + (<usize>p << 2);
-    const pc = c + (<usize>p << 2);
-    let m = 0;
-    for (; m < M4; m += 4) tile4x8(a + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, K, ac);
-    for (; m < M; m++) tile1x8(a + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, K, ac);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kn = min(KC, K - k0);
+      const ac = acc != 0 || k0 > 0;
+      const pb = b + (<usize>p << 2) + <usize>k0 * lb;
+      const pc = c + (<usize>p << 2);
+      const pa = a + <usize>k0 * cs;
+      let m = 0;
+      for (; m < M4; m += 4) tile4x8(pa + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
+      for (; m < M; m++) tile1x8(pa + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
+    }
   }
+  const ac = acc != 0;
   for (; p + 4 <= P; p += 4) {
     const pb = b + (<usize>p << 2);
     const pc = c + (<usize>p << 2);
