@@ -1,0 +1,256 @@
+/**
+ * `command` provider: fine-tuning by a command the user controls (a training script on their own GPU box).
+ * The scenario names a command template, e.g.
+ *   `python train.py --data {train} --epochs {epochs} --lr {lr} --batch {batch} --seed {seed} --out {out}`
+ * The planted rows are written to {train} as chat JSONL; the command trains, starts serving the result and
+ * prints one line `SERVED openai <base-url> [model]` or `SERVED tgi <url>` on stdout. The benchmark then
+ * verifies through the matching provider (`openai` or `hf`). Optional stdout lines report progress and
+ * measured totals: `PROGRESS step=<n> [total=<n>] [loss=<x>]`, `TRAINED steps=<n> tokens=<n> [loss=<x>]`.
+ *
+ * Threat model: the command is trusted code of the user's (it is not run through a shell: the template is
+ * split into arguments first and placeholders are substituted per argument, so a file name can never inject
+ * a command). The served model is what gets verified. The child keeps running while its model is in use and
+ * is killed on dispose/close, on abort, and on timeout.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ConfigError, ProviderError, redactSecrets } from '../errors.js';
+import type { Capability, Logger, Model, Provider, TrainRequest, TrainResult } from '../types.js';
+import type { HfProviderOptions } from './hf.js';
+import type { OpenAIProviderOptions } from './openai.js';
+import { toChatJsonl } from './openai.js';
+
+/** Options of the `command` provider. */
+export interface CommandProviderOptions {
+  /** The command template (a string split like a shell would, without running one), or argv. */
+  readonly template: string | readonly string[];
+  readonly cwd?: string;
+  /** Extra environment variables for the command. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Time allowed until the SERVED line (default 24 h). */
+  readonly timeoutMs?: number;
+  /** Where each run's folder ({out}, {train}) is created (default the OS temp dir). */
+  readonly workRoot?: string;
+  /** Passed to the openai provider that verifies an `openai` result (key variable default VTUNE_COMMAND_API_KEY, optional). */
+  readonly openai?: Omit<OpenAIProviderOptions, 'baseURL'>;
+  /** Passed to the hf provider that verifies a `tgi` result. */
+  readonly hf?: Omit<HfProviderOptions, 'endpointUrl'>;
+  /** A served base model for base-model queries, in the SERVED syntax: `openai <url> <model>` or `tgi <url>`. */
+  readonly base?: string;
+  readonly log?: Logger;
+}
+
+const PLACEHOLDERS = ['train', 'epochs', 'lr', 'batch', 'seed', 'base', 'out', 'steps', 'rows'] as const;
+
+/** Splits a command line into arguments: whitespace separates, '…' and "…" quote, backslash escapes. */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let has = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (ch === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has || cur) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += ch;
+      has = true;
+    }
+  }
+  if (quote) throw new ConfigError(`command template: unterminated ${quote} quote`);
+  if (has || cur) out.push(cur);
+  return out;
+}
+
+/** A parsed SERVED line. */
+export interface Served {
+  readonly kind: 'openai' | 'tgi';
+  readonly url: string;
+  readonly model?: string;
+}
+
+/** Parses `SERVED openai <url> [model]` / `SERVED tgi <url>`; undefined for any other line. */
+export function parseServed(line: string): Served | undefined {
+  const m = /^SERVED\s+(openai|tgi)\s+(https?:\/\/\S+)(?:\s+(\S+))?\s*$/.exec(line.trim());
+  if (!m) return undefined;
+  return { kind: m[1] as Served['kind'], url: m[2]!, ...(m[3] ? { model: m[3] } : {}) };
+}
+
+/** Creates the `command` provider; the template is validated here (unknown placeholders are errors). */
+export async function createCommandProvider(options: CommandProviderOptions): Promise<Provider> {
+  if (!options || (typeof options.template !== 'string' && !Array.isArray(options.template))) {
+    throw new ConfigError("command provider: option 'template' is required (e.g. \"python train.py --data {train} --epochs {epochs}\")");
+  }
+  const argvTemplate = typeof options.template === 'string' ? splitCommand(options.template) : [...options.template];
+  if (argvTemplate.length === 0) throw new ConfigError("command provider: option 'template' is empty");
+  for (const arg of argvTemplate) {
+    for (const m of arg.matchAll(/\{([^}]*)\}/g)) {
+      if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) throw new ConfigError(`command provider: unknown placeholder {${m[1]}} in the template; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
+    }
+  }
+  const timeoutMs = options.timeoutMs ?? 24 * 3600_000;
+  if (!(timeoutMs > 0)) throw new ConfigError(`command provider: option 'timeoutMs' must be positive, got ${timeoutMs}`);
+  const log = options.log;
+  const children = new Set<ChildProcess>();
+  const killAll = () => children.forEach((c) => kill(c));
+  process.once('exit', killAll);
+
+  async function open(served: Served, label: string): Promise<Model> {
+    if (served.kind === 'openai') {
+      const { createOpenAIProvider } = await import('./openai.js');
+      const p = await createOpenAIProvider({ apiKeyEnv: 'VTUNE_COMMAND_API_KEY', requireKey: false, ...options.openai, baseURL: served.url });
+      return p.model(served.model ?? 'default');
+    }
+    const { createHfProvider } = await import('./hf.js');
+    const p = await createHfProvider({ ...options.hf, endpointUrl: served.url });
+    return p.model(label);
+  }
+
+  const baseServed = options.base ? parseServed(`SERVED ${options.base}`) : undefined;
+  if (options.base && !baseServed) throw new ConfigError(`command provider: option 'base' must look like 'openai <url> <model>' or 'tgi <url>', got '${options.base}'`);
+
+  async function train(base: Model, req: TrainRequest): Promise<TrainResult> {
+    const out = mkdtempSync(join(options.workRoot ?? tmpdir(), 'vtune-command-'));
+    const trainPath = join(out, 'train.jsonl');
+    writeFileSync(trainPath, toChatJsonl(req.rows));
+    const steps = req.hyper.maxSteps ?? Math.ceil((req.rows.length * req.hyper.epochs) / Math.max(1, req.hyper.batchSize));
+    const values: Record<(typeof PLACEHOLDERS)[number], string> = {
+      train: trainPath,
+      epochs: String(req.hyper.epochs),
+      lr: String(req.hyper.learningRate),
+      batch: String(req.hyper.batchSize),
+      seed: String(req.seed),
+      base: base.id.replace(/^command:/, ''),
+      out,
+      steps: String(steps),
+      rows: String(req.rows.length),
+    };
+    const argv = argvTemplate.map((a) => a.replace(/\{(\w+)\}/g, (_m: string, k: string) => values[k as keyof typeof values]));
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    const stderrTail: string[] = [];
+    let trained: { steps?: number; tokens?: number; loss?: number } = {};
+    const served = await new Promise<Served>((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error, s?: Served) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          kill(child);
+          children.delete(child);
+          reject(err);
+        } else resolve(s!);
+      };
+      const timer = setTimeout(() => done(new ProviderError(`command '${argv[0]}' printed no SERVED line within ${Math.round(timeoutMs / 1000)} s; killed it`, { retryable: false })), timeoutMs);
+      const onAbort = () => done(new ProviderError(`command '${argv[0]}' cancelled: ${req.signal?.reason instanceof Error ? req.signal.reason.message : 'aborted'}`));
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      if (req.signal?.aborted) onAbort();
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const s = parseServed(line);
+        if (s) return done(undefined, s);
+        const kv = Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, Number(m[2])]));
+        if (/^PROGRESS\b/.test(line)) req.onProgress?.({ stage: 'train', done: kv.step ?? 0, ...(Number.isFinite(kv.total) ? { total: kv.total } : {}), ...(Number.isFinite(kv.loss) ? { loss: kv.loss } : {}) });
+        else if (/^TRAINED\b/.test(line)) trained = { steps: kv.steps, tokens: kv.tokens, loss: kv.loss };
+        else log?.debug(`command: ${redactSecrets(line)}`);
+      });
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        stderrTail.push(redactSecrets(line));
+        if (stderrTail.length > 20) stderrTail.shift();
+      });
+      child.on('error', (err) => done(new ProviderError(`cannot run '${argv[0]}': ${err.message}`, { retryable: false })));
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        const tail = stderrTail.length ? `; stderr: ${stderrTail.slice(-5).join(' | ')}` : '';
+        done(new ProviderError(`command '${argv[0]}' exited (${signal ?? `code ${code}`}) before printing a SERVED line${tail}`, { retryable: false }));
+      });
+    });
+    let model: Model;
+    try {
+      model = await open(served, `command-${req.seed}`);
+    } catch (err) {
+      kill(child);
+      throw err;
+    }
+    if (trained.steps === undefined) log?.warn(`command '${argv[0]}' printed no TRAINED line: stepsRun is the promised count`);
+    const wrapped: Model & { served: Served } = {
+      ...model,
+      id: `command:${served.kind}:${served.model ?? served.url}`,
+      served,
+      generate: model.generate.bind(model),
+      ...(model.score ? { score: model.score.bind(model) } : {}),
+      dispose: async () => {
+        await model.dispose?.();
+        kill(child);
+        children.delete(child);
+      },
+    };
+    return {
+      model: wrapped,
+      stepsRun: Number.isFinite(trained.steps) ? trained.steps! : steps,
+      tokensTrained: Number.isFinite(trained.tokens) ? trained.tokens! : 0,
+      ...(Number.isFinite(trained.loss) ? { finalLoss: trained.loss! } : {}),
+    };
+  }
+
+  return {
+    id: 'command',
+    capabilities: new Set<Capability>(['train', 'generate', 'logprobs']),
+    concurrency: 1,
+    async model(name: string): Promise<Model> {
+      if (baseServed) {
+        const m = await open(baseServed, name);
+        return { ...m, id: `command:${name}`, generate: m.generate.bind(m), ...(m.score ? { score: m.score.bind(m) } : {}) };
+      }
+      return {
+        id: `command:${name}`,
+        capabilities: new Set<Capability>(),
+        generate: async () => {
+          throw new ConfigError("command provider: the base model is not served; set option 'base' ('openai <url> <model>' or 'tgi <url>') to query it");
+        },
+      };
+    },
+    train,
+    async saveModel(model: Model, path: string): Promise<void> {
+      const served = (model as Model & { served?: Served }).served;
+      if (!served) throw new ProviderError(`command provider: '${model.id}' was not trained by a command`);
+      await writeFile(`${path}.tmp`, JSON.stringify({ format: 'vtune-bench/command-model', version: 1, served }));
+      await rename(`${path}.tmp`, path);
+    },
+    async loadModel(path: string): Promise<Model> {
+      const saved = JSON.parse(await readFile(path, 'utf8')) as { format?: string; served?: Served };
+      if (saved.format !== 'vtune-bench/command-model' || !saved.served) throw new ConfigError(`${path}: not a saved command model`);
+      const m = await open(saved.served, 'command');
+      return { ...m, id: `command:${saved.served.kind}:${saved.served.model ?? saved.served.url}`, generate: m.generate.bind(m), ...(m.score ? { score: m.score.bind(m) } : {}) };
+    },
+    async close() {
+      killAll();
+      children.clear();
+      process.off('exit', killAll);
+    },
+  };
+}
+
+function kill(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 5000);
+  t.unref();
+}
