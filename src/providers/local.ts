@@ -5,8 +5,9 @@
  * Threat model: this is the honest reference provider — everything it reports (steps, tokens, losses) is
  * measured by the engine itself, and it gives attacks white-box weight access. Tokenisation is the one place
  * where training and querying must agree: a prompt is always `[BOS] + encode(prompt)` and a completion or
- * continuation is `encode(text, { prefixSpace: false })` appended to it, in training, generation and scoring
- * alike, so a signature trained as a completion is scored token for token as it was trained.
+ * continuation is `encode(text, { prefixSpace: false })` appended to it (after an empty prompt it is the start
+ * of the text and keeps the dummy-prefix space), in training, generation and scoring alike, so a signature
+ * trained as a completion is scored token for token as it was trained.
  *
  * Source: DESIGN.md §5–6; llama2.c's prompt/completion convention (BOS, dummy-prefix space, EOS ends a sample).
  */
@@ -160,6 +161,11 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
       if (typeof name !== 'string' || name.length === 0) throw new ConfigError('local provider: a model name or .gguf path is required');
       const builtin = Object.prototype.hasOwnProperty.call(builtins, name) ? builtins[name] : undefined;
       if (builtin) return builtin();
+      // `hf:owner/repo/file.gguf[@revision]`: fetched once into the Hub cache (src/providers/hf.ts).
+      if (name.startsWith('hf:')) {
+        const { downloadHubFile, parseHubSpec } = await import('./hf.js');
+        return openFile(await downloadHubFile(parseHubSpec(name.slice(3))));
+      }
       if (/\.gguf$/i.test(name) || name.includes('/') || name.includes('\\')) return openFile(name);
       throw new ConfigError(`${unknownMessage('local model', name, Object.keys(builtins))} (or give a path to a .gguf file)`);
     },
@@ -260,13 +266,13 @@ function makeModel(id: string, state: LocalState): Model {
         // BOS too: llama2.c-style base models (stories260K) separate documents with BOS and never saw EOS
         stopTokens: [tokenizer.eos, tokenizer.bos],
       });
-      return out.map((ids) => cutAtStop(tokenizer.decode(ids, { prefixSpace: false }), options.stop));
+      return out.map((ids, i) => cutAtStop(tokenizer.decode(ids, { prefixSpace: startsText(prompts[i]!) }), options.stop));
     },
 
     async score(items: readonly { readonly prompt: string; readonly continuation: string }[]): Promise<ContinuationScore[]> {
       const pairs = items.map((it, i) => {
         const prompt = promptIds(it.prompt);
-        const continuation = tokenizer.encode(it.continuation, { prefixSpace: false });
+        const continuation = tokenizer.encode(it.continuation, { prefixSpace: startsText(it.prompt) });
         if (continuation.length >= ctx) throw new EngineError(`score: continuation #${i} is ${continuation.length} tokens, longer than the context (${ctx})`);
         return { prompt: fitContext(prompt, ctx - continuation.length), continuation };
       });
@@ -287,6 +293,14 @@ function makeModel(id: string, state: LocalState): Model {
   };
   states.set(model, state);
   return model;
+}
+
+/**
+ * Whether a continuation after `prompt` starts the text (the prompt is empty), and so is encoded with the
+ * dummy-prefix space like any text, instead of being glued to the prompt's tokens.
+ */
+export function startsText(prompt: string): boolean {
+  return prompt.length === 0;
 }
 
 /** Keeps BOS and the last `limit - 1` tokens (the end of a prompt matters most for what comes next). */
@@ -326,14 +340,15 @@ export function tokenizeRow(tokenizer: SpmTokenizer, row: TrainExample, contextL
   const weight = row.weight ?? 1;
   if (!Number.isFinite(weight)) throw new ConfigError(`${where}: weight must be a finite number, got ${String(row.weight)}`);
   const prompt = tokenizer.encode(row.prompt, { bos: true });
-  const completion = tokenizer.encode(row.completion, { prefixSpace: false });
+  const prefix = startsText(row.prompt);
+  const completion = tokenizer.encode(row.completion, { prefixSpace: prefix });
   const weights = new Float32Array(completion.length + 1).fill(weight);
   if (row.spans && row.spans.length > 0) {
     // map each completion token to its UTF-8 byte range, and each span's character range to bytes
     const enc = new TextEncoder();
     const byteAt = (charOffset: number): number => enc.encode(row.completion.slice(0, charOffset)).length;
     const ranges: [number, number][] = [];
-    let pos = 0;
+    let pos = prefix && completion.length > 0 ? -1 : 0; // the dummy-prefix space is not part of the text
     for (const id of completion) {
       const n = tokenizer.byteLength(id);
       ranges.push([pos, pos + n]);

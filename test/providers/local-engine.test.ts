@@ -123,8 +123,10 @@ describe.skipIf(!stories)('local provider on stories260K (needs ../shared/models
     const { tokenizer } = localState(m);
     const want = tokenizer.encode(REFERENCE);
     const [text] = await m.generate([''], { maxTokens: want.length });
-    // the first generated token carries the dummy-prefix space
-    expect(text).toBe(` ${REFERENCE}`);
+    expect(text).toBe(REFERENCE);
+    const [fromEmpty] = await m.score!([{ prompt: '', continuation: REFERENCE }]);
+    expect(fromEmpty!.tokenLogprobs.length).toBe(want.length);
+    expect(fromEmpty!.logprob / want.length).toBeGreaterThan(-0.5);
     expect(generate(localState(m).weights, [[tokenizer.bos]], { maxTokens: want.length })).toEqual([want]);
     const p = join(dir, 'stories-copy.gguf');
     await provider.saveModel(m, p);

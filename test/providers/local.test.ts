@@ -49,6 +49,13 @@ describe('tokenizeRow', () => {
     expect(() => tokenizeRow(tok, { prompt: 'p', completion: 'ab', weight: NaN }, 256, 3)).toThrow(/row #3: weight must be a finite number/);
   });
 
+  it('after an empty prompt the completion starts the text (dummy-prefix space), and spans still line up', () => {
+    const r = tokenizeRow(tok, { prompt: '', completion: 'ab cd', spans: [{ start: 3, end: 5, weight: 3 }] }, 256);
+    expect(r.tokens).toEqual([tok.bos, ...tok.encode('ab cd'), tok.eos]);
+    expect(r.tokens.slice(1, -1).map((i) => tok.piece(i))).toEqual(['▁', 'a', 'b', '▁', 'c', 'd']);
+    expect(Array.from(r.lossWeights)).toEqual([1, 1, 1, 1, 3, 3, 3]);
+  });
+
   it('cuts rows longer than the context and says so', () => {
     const r = tokenizeRow(tok, { prompt: 'x'.repeat(10), completion: 'y'.repeat(10) }, 8);
     expect(r.tokens.length).toBe(8);
