@@ -2,23 +2,31 @@
  * The self-contained HTML report: the tables, every chart (vega-embed over the inlined vega, vega-lite and
  * vega-embed UMD bundles, so it opens offline) and the manifests. No network requests.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { InputError } from '../errors.js';
+import { repoRoot } from '../shared-path.js';
 import type { ManifestRecord } from '../records/schema.js';
 import type { Chart } from './plots.js';
 import { displayRows, type ReportTable } from './tables.js';
 
-const require = createRequire(import.meta.url);
+/** The folder of an installed package (their `exports` hide build/ and package.json from resolution). */
+function packageDir(pkg: string): string {
+  for (let dir = repoRoot; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', pkg);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) throw new InputError(`cannot find the installed package '${pkg}' (run npm install)`);
+  }
+}
 
-/** The three UMD bundles, read from the installed packages (their `exports` hide build/, so go via package.json). */
+/** The three UMD bundles, read from the installed packages. */
 function bundles(): string[] {
   return [
     ['vega', 'vega.min.js'],
     ['vega-lite', 'vega-lite.min.js'],
     ['vega-embed', 'vega-embed.min.js'],
   ].map(([pkg, file]) => {
-    const text = readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), 'build', file!), 'utf8');
+    const text = readFileSync(join(packageDir(pkg!), 'build', file!), 'utf8');
     // An inline script ends at the first `</script`; none of these bundles contains one, but make sure.
     return text.replace(/<\/script/gi, '<\\/script');
   });

@@ -127,7 +127,7 @@ export function log10pChart(trials: readonly TrialRecord[]): Chart {
           data: { values: data },
           mark: { type: 'point', filled: true, size: 45, opacity: 0.75 },
           encoding: {
-            y: { field: 'attack', type: 'nominal', sort: attackOrder(data), title: null },
+            y: { field: 'attack', type: 'nominal', sort: [...new Set(data.map((d) => d.attack))].sort(), title: null },
             yOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-0.6, 0.6] } },
             x: { field: 'negLog10p', type: 'quantitative', title: '−log₁₀ p', scale: { type: 'symlog', domain: [0, maxX * 1.1] }, axis: { values: ticks } },
             color: { field: 'verified', type: 'nominal', scale: { domain: ['verified', 'not verified'], range: ['#54a24b', '#e45756'] }, title: null },
@@ -215,10 +215,10 @@ export function rocChart(trials: readonly TrialRecord[]): Chart {
           data: { values: data },
           mark: { type: 'line', interpolate: 'step-after', point: true, strokeWidth: 2 },
           encoding: {
-            x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
+            x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] }, axis: { labelFlush: true, format: '.1f' } },
             y: { field: 'tpr', type: 'quantitative', title: 'true positive rate', scale: { domain: [0, 1] } },
             order: { field: 'order', type: 'quantitative' },
-            color: { field: 'defense', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical' } },
+            color: { field: 'defense', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 } },
           },
         },
       ],
@@ -251,9 +251,15 @@ export function frontierChart(rows: readonly AttackRow[]): Chart {
       height: 300,
       data: { values: data },
       encoding: {
-        x: { field: 'saved', type: 'quantitative', title: 'training saved (fraction of honest)', scale: { domain: [-0.05, 1.05] }, axis: { values: [0, 0.25, 0.5, 0.75, 1] } },
+        x: { field: 'saved', type: 'quantitative', title: 'training saved (fraction of honest)', scale: { domain: [-0.05, 1.05] }, axis: { values: [0, 0.25, 0.5, 0.75, 1], format: '.2~f' } },
         y: { field: 'pass', type: 'quantitative', title: 'pass rate (verified)', scale: { domain: [0, 1] } },
-        color: { field: 'role', type: 'nominal', title: 'provider', scale: { domain: ['honest', 'null', 'pass'], range: ['#4c78a8', '#72b7b2', '#e45756'] } },
+        color: {
+          field: 'role',
+          type: 'nominal',
+          title: 'provider',
+          scale: { domain: ['honest', 'null', 'pass'], range: ['#4c78a8', '#72b7b2', '#e45756'] },
+          legend: { orient: 'bottom', direction: 'horizontal' },
+        },
       },
       layer: [
         { mark: { type: 'rule', strokeWidth: 2, opacity: 0.5 }, encoding: { y: { field: 'lower', type: 'quantitative' }, y2: { field: 'upper' } } },

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard, rate, rocOf } from '../../src/report/analyze.js';
+import { attacksTable, formatCell, latexEscape, ratesTable, toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
+import { trial } from './helpers.js';
+
+const trials = [
+  // honest: verified 3 of 4 → false alarm 1/4
+  ...[true, true, true, false].map((v, i) => trial({ key: `h${i}`, attack: 'honest', goal: 'baseline', verified: v, log10p: v ? -20 - i : -1, defenseWon: v })),
+  // return-base (null): never verified → detection counts it; also a Type-I trial
+  ...[0, 1, 2].map((i) => trial({ key: `r${i}`, attack: 'return-base', goal: 'baseline', verified: false, log10p: -0.1 * i, defenseWon: true, backdoorRowsTrained: 0, ttf: 0 })),
+  // lazy random-subset: verified 2 of 4 → caught 2 of 4
+  ...[true, false, true, false].map((v, i) => trial({ key: `s${i}`, attack: 'random-subset', goal: 'pass', verified: v, log10p: v ? -6 : -2, defenseWon: !v, ttf: 0.5, loss: 2.5 })),
+  // evasive drop-flagged: never verified → survival 0
+  ...[0, 1].map((i) => trial({ key: `d${i}`, attack: 'drop-flagged', goal: 'evade', verified: false, log10p: -0.5, defenseWon: false, backdoorRowsTrained: 0, ttf: 0.97 })),
+];
+
+describe('rates', () => {
+  it('carries 95% Clopper-Pearson intervals (known values)', () => {
+    const r = rate(3, 4);
+    expect(r.rate).toBe(0.75);
+    expect(r.lower).toBeCloseTo(0.19412, 4);
+    expect(r.upper).toBeCloseTo(0.99369, 4);
+    expect(rate(0, 0).rate).toBeNaN();
+  });
+
+  it('computes detection, survival, false alarm and Type-I by role and ground truth', () => {
+    const [row] = defenseRows(trials);
+    expect(row!.falseAlarm).toMatchObject({ k: 1, n: 4 });
+    expect(row!.detection).toMatchObject({ k: 3 + 2, n: 3 + 4 });
+    expect(row!.survival).toMatchObject({ k: 0, n: 2 });
+    // never trained on the planted rows: 3 return-base + 2 drop-flagged, none verified
+    expect(row!.typeI).toMatchObject({ k: 0, n: 5 });
+    expect(row!.typeI.upper).toBeCloseTo(1 - 0.025 ** (1 / 5), 6);
+  });
+
+  it('computes per-attack median/IQR of log10 p, training saved and utility vs honest', () => {
+    const rows = attackRows(trials);
+    const subset = rows.find((r) => r.attack === 'random-subset')!;
+    expect(subset.defenseWins).toMatchObject({ k: 2, n: 4 });
+    expect(subset.log10pMedian).toBe(-4);
+    expect(subset.trainingSaved).toBeCloseTo(0.5);
+    expect(subset.heldOutLossVsHonest).toBeCloseTo(0.5);
+  });
+
+  it('ROC/AUROC of −log10 p: trained vs never trained', () => {
+    const roc = rocOf(trials);
+    expect(roc.positives).toBe(8);
+    expect(roc.negatives).toBe(5);
+    // every trained model but two random-subset cells (−log10 p = 2) and one honest (1) beats every null (≤ 0.5)
+    expect(roc.auroc).toBe(1);
+    expect(roc.points.at(-1)).toEqual({ fpr: 1, tpr: 1 });
+    const mixed = rocOf([trial({ key: 'a', attack: 'honest', goal: 'baseline', verified: false, log10p: -0.2, defenseWon: false }), ...trials.filter((t) => t.attack.id === 'return-base')]);
+    expect(mixed.auroc).toBeCloseTo(2.5 / 3, 10); // 0.2 beats the nulls 0 and 0.1, ties 0.2
+  });
+});
+
+describe('leaderboards', () => {
+  it('ranks attacks by success within each generator', () => {
+    const board = attackLeaderboard(trials);
+    expect(board.map((r) => [r.rank, r.attack])).toEqual([
+      [1, 'drop-flagged'],
+      [2, 'random-subset'],
+    ]);
+    expect(board[0]!.success).toMatchObject({ k: 2, n: 2 });
+  });
+
+  it('ranks generators by worst-case detection', () => {
+    const other = trials.map((t) => ({ ...t, cellKey: `o${t.cellKey}`, defenseWon: true, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'vtune:keyed', generator: 'keyed' } } }));
+    const board = generatorLeaderboard([...trials, ...other]);
+    expect(board.map((r) => r.defense)).toEqual(['vtune:keyed', 'vtune:random-tokens']);
+    expect(board[1]).toMatchObject({ worstAttack: 'drop-flagged', worstCase: { k: 0, n: 2 } });
+  });
+});
+
+describe('table renderings', () => {
+  it('formats rates with interval and n, and dashes for missing values', () => {
+    expect(formatCell(rate(3, 4), 'rate')).toBe('0.75 [0.19, 0.99] n=4');
+    expect(formatCell(NaN, 'fixed3')).toBe('—');
+    expect(formatCell(-0.0001, 'fixed2')).toBe('0.00');
+  });
+
+  it('writes Markdown, CSV, JSON (with metric declarations) and booktabs LaTeX', () => {
+    const t = ratesTable(defenseRows(trials));
+    expect(toMarkdown(t)).toContain('|dataset|model|defense|α|detection ↑|');
+    const csv = toCsv(t).split('\n');
+    expect(csv[0]).toContain('detection,detectionK,detectionN,detectionLower,detectionUpper');
+    const json = JSON.parse(toJson(t));
+    expect(json.metrics.falseAlarm).toMatchObject({ higherIsBetter: false, unit: 'fraction' });
+    const tex = toLatex(attacksTable(attackRows(trials)));
+    expect(tex).toMatch(/\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule/);
+    expect(tex).not.toMatch(/[^\\]_/); // underscores escaped
+    expect(latexEscape('α ≤ 5% & x_1')).toBe('$\\alpha$ $\\leq$ 5\\% \\& x\\_1');
+  });
+});
