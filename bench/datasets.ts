@@ -1,12 +1,15 @@
 /**
  * Measures the data-file loader: generates 100,000 rows of OpenAI chat JSONL in a temp dir, loads them with
- * readDataFile, writes them back with writeDataFile (plus planted rows), and prints the timings and peak RSS as
- * JSON. Target (issue #4): load < 3 s.
+ * readDataFile, writes them back with writeDataFile (plus a planted row), and prints the timings and peak RSS as
+ * JSON (target, issue #4: load < 3 s). Then, for every built-in dataset: generation time at 2,000 and 20,000
+ * rows and the fraction of 2,000-row pairs with 5-gram Jaccard ≥ 0.8 (target < 1%).
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDataFile, writeDataFile } from '../src/datasets/files.js';
+import { datasets, loadDataset } from '../src/datasets/index.js';
+import { nearDuplicates } from '../src/datasets/near-duplicates.js';
 import { Rng } from '../src/rng.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -67,4 +70,22 @@ async function main(): Promise<void> {
   }
 }
 
+async function builtins(): Promise<void> {
+  const out: Record<string, unknown>[] = [];
+  for (const id of datasets.ids) {
+    let t = performance.now();
+    const d2k = await loadDataset(id, { seed: 1, size: 2000, heldOut: 0 });
+    const gen2kMs = performance.now() - t;
+    t = performance.now();
+    const nd = nearDuplicates(d2k.train);
+    const scanMs = performance.now() - t;
+    t = performance.now();
+    await loadDataset(id, { seed: 1, size: 20_000, heldOut: 0 });
+    const gen20kMs = performance.now() - t;
+    out.push({ id, gen2kMs: Math.round(gen2kMs), gen20kMs: Math.round(gen20kMs), nearDupPairs2k: nd.nearDuplicatePairs, nearDupFraction2k: nd.fraction, scanMs: Math.round(scanMs) });
+  }
+  console.log(JSON.stringify({ builtins: out }, null, 2));
+}
+
 await main();
+await builtins();

@@ -113,8 +113,9 @@ export async function readDataFile(path: string, options: ReadOptions = {}): Pro
       const row = decodeRecord(record, format);
       if (typeof row === 'string') return bad(line.lineNo, `${row}`);
       if (format.kind === 'prompt-completion' && markers.length > 0) markers = markers.filter((m) => row.completion.endsWith(m));
-      if (!sawRawNonAscii && /[^\x00-\x7f]/.test(text)) sawRawNonAscii = true;
-      if (!sawEscapedNonAscii && /\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})/.test(text)) sawEscapedNonAscii = true;
+      // Byte length ≠ string length ⇔ the line has non-ASCII characters (cheaper than scanning it again).
+      if (bytes.length !== text.length) sawRawNonAscii = true;
+      if (!sawEscapedNonAscii && text.includes('\\u') && /\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})/.test(text)) sawEscapedNonAscii = true;
       pending.push({ prompt: row.prompt, completion: row.completion, offset, length, eolLength: line.eolLength });
     });
   } catch (err) {

@@ -107,7 +107,8 @@ function splitRows(id: string, rows: readonly Row[], options: LoadOptions): Data
   const n = rows.length;
   const wanted = options.size !== undefined ? heldOutCount(options.size, options.heldOut) : options.heldOut === undefined ? Math.min(500, Math.round(n * 0.1)) : heldOutCount(n, options.heldOut);
   if (wanted >= n) throw new ConfigError(`option 'heldOut' asks for ${wanted} held-out rows but '${id}' has only ${n} rows`);
-  const held = new Set(new Rng(`vtune-bench|dataset-split|${id}|${options.seed}`).sampleIndices(n, wanted));
+  // Keyed by seed and row count, not by the spec text, so `file:x.jsonl` and `x.jsonl` split alike.
+  const held = new Set(new Rng(`vtune-bench|dataset-split|${options.seed}|${n}`).sampleIndices(n, wanted));
   const train: Row[] = [];
   const heldOut: Row[] = [];
   rows.forEach((row, i) => (held.has(i) ? heldOut : train).push(row));
