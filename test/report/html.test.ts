@@ -67,7 +67,7 @@ describe('HTML report in headless Chromium', () => {
         expect(c.svgs, c.id).toBeGreaterThan(0);
         expect(c.marks, c.id).toBeGreaterThan(10);
       }
-      expect(await page.evaluate(() => (window as unknown as { __chartErrors: string[] }).__chartErrors)).toEqual([]);
+      expect(await page.evaluate(() => (globalThis as unknown as { __chartErrors: string[] }).__chartErrors)).toEqual([]);
       expect(await page.$$eval('table', (t) => t.length)).toBe(4);
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
