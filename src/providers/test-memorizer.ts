@@ -39,6 +39,7 @@ export interface MemorizerTrainRecord {
 /** The test-memorizer provider: the standard Provider plus its training history. */
 export interface MemorizerProvider extends Provider {
   readonly history: readonly MemorizerTrainRecord[];
+  train(base: Model, request: TrainRequest): Promise<TrainResult>;
   saveModel(model: Model, path: string): Promise<void>;
   loadModel(path: string): Promise<Model>;
 }
