@@ -12,7 +12,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeError } from '../errors.js';
+import { describeError, registerSecret } from '../errors.js';
 import type { HyperParams, Logger, Model } from '../types.js';
 import { JobQueue } from './jobs.js';
 import { type FileRecord, type JobRecord, Store, checkFileId, checkJobId, newId } from './store.js';
@@ -54,6 +54,7 @@ const silent: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
 /** Starts the service; resolves once it is listening. */
 export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   if (!options.token || options.token.length < 8) throw new HttpError(500, 'serve needs a bearer token of at least 8 characters', 'config');
+  registerSecret(options.token);
   const log = options.log ?? silent;
   const store = new Store(options.dataDir);
   const defaults: HyperParams = { epochs: 3, learningRate: 1e-3, batchSize: 4, ...options.defaults };

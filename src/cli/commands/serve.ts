@@ -1,0 +1,122 @@
+/**
+ * `vtune-bench serve`: run an OpenAI-compatible fine-tuning service over a provider that can train (the
+ * embedded engine by default). With `--attack <id>` it is a dishonest provider running that attack's provider
+ * side, so any OpenAI-compatible client (or `plant`/`verify` with the openai provider) can be tested against
+ * it. Listens on 127.0.0.1 unless told otherwise; needs a bearer token (--token or VTUNE_SERVE_TOKEN).
+ * Ctrl-C stops it; an interrupted job resumes on the next start with the same --data-dir.
+ */
+import { resolve } from 'node:path';
+import { ConfigError, registerSecret } from '../../errors.js';
+import type { Logger, Provider } from '../../types.js';
+import { providers } from '../../providers/index.js';
+import type { CliCommand } from './types.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function logger(verbose: boolean): Logger {
+  return {
+    info: (m) => process.stderr.write(`${m}\n`),
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    debug: (m) => verbose && process.stderr.write(`${m}\n`),
+  };
+}
+
+/** Splits `--base-model` into provider id and model name, honouring `--provider`. */
+export function resolveBaseModel(baseModel: string, provider?: string): { provider: string; name: string } {
+  const at = baseModel.indexOf(':');
+  const prefix = at > 0 ? baseModel.slice(0, at) : undefined;
+  if (provider) {
+    providers.get(provider); // "unknown provider" with a hint
+    return { provider, name: prefix === provider ? baseModel.slice(at + 1) : baseModel };
+  }
+  if (!prefix || !providers.has(prefix)) {
+    throw new ConfigError(`--base-model must be <provider>:<model> (e.g. local:random-tiny, test-memorizer:base), got '${baseModel}'. Providers: ${providers.ids.join(', ')}`);
+  }
+  return { provider: prefix, name: baseModel.slice(at + 1) };
+}
+
+export const serveCommand: CliCommand = {
+  command: 'serve',
+  describe: 'Run an OpenAI-compatible fine-tuning service (honest, or a dishonest provider with --attack)',
+  builder: (y) =>
+    y
+      .option('base-model', { type: 'string', default: 'local:stories260K', describe: 'the model jobs fine-tune: <provider>:<model>, e.g. local:random-tiny' })
+      .option('provider', { type: 'string', describe: 'provider id when --base-model is a bare name (e.g. test-memorizer)' })
+      .option('attack', { type: 'string', describe: 'act as a dishonest provider running this attack (e.g. return-base)' })
+      .option('attack-options', { type: 'string', describe: 'JSON object of attack options' })
+      .option('port', { type: 'number', default: 8000, describe: 'port (0 = any free port)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to bind (loopback by default)' })
+      .option('token', { type: 'string', describe: 'bearer token clients must send (default: VTUNE_SERVE_TOKEN)' })
+      .option('data-dir', { type: 'string', default: 'serve-data', describe: 'where files, jobs and models persist' })
+      .option('epochs', { type: 'number', default: 3, describe: "default n_epochs when a job says 'auto'" })
+      .option('learning-rate', { type: 'number', default: 1e-3, describe: 'learning rate at learning_rate_multiplier = 1' })
+      .option('batch-size', { type: 'number', default: 4, describe: "default batch_size when a job says 'auto'" })
+      .option('max-upload-mb', { type: 'number', default: 64, describe: 'largest training file accepted (413 beyond)' })
+      .option('on-restart', { choices: ['resume', 'fail'] as const, default: 'resume' as const, describe: 'what happens to jobs a previous run left unfinished' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'log every request (never its headers)' }),
+  async run(args) {
+    const log = logger(Boolean(args.verbose));
+    const token = (args.token as string | undefined) ?? process.env.VTUNE_SERVE_TOKEN;
+    if (!token) throw new ConfigError('serve needs a bearer token: pass --token or set VTUNE_SERVE_TOKEN');
+    if (token.length < 8) throw new ConfigError('--token / VTUNE_SERVE_TOKEN must be at least 8 characters');
+    registerSecret(token);
+    const host = String(args.host);
+    if (!LOOPBACK.has(host)) log.warn(`binding ${host}: the service is reachable from other machines (token required on every request)`);
+    for (const [k, v] of [['epochs', args.epochs], ['learning-rate', args['learning-rate']], ['batch-size', args['batch-size']], ['max-upload-mb', args['max-upload-mb']]] as const) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`--${k} must be a positive number, got ${String(v)}`);
+    }
+    const { provider: providerId, name } = resolveBaseModel(String(args['base-model']), args.provider as string | undefined);
+    const factory = providers.get(providerId) as (o?: Record<string, unknown>) => Promise<Provider> | Provider;
+    const provider = await factory({});
+    const { honestTrainer, attackTrainer } = await import('../../serve/trainer.js');
+    let trainer;
+    if (args.attack) {
+      const { attacks } = await import('../../../attacks/index.js');
+      const { runProviderSide } = await import('../../pipeline/provider-side.js');
+      let attackOptions: Record<string, unknown> = {};
+      if (args['attack-options']) {
+        try {
+          attackOptions = JSON.parse(String(args['attack-options']));
+        } catch (err) {
+          throw new ConfigError(`--attack-options must be a JSON object: ${(err as Error).message}`);
+        }
+        if (!attackOptions || typeof attackOptions !== 'object' || Array.isArray(attackOptions)) throw new ConfigError('--attack-options must be a JSON object');
+      }
+      const attack = attacks.get(String(args.attack))(attackOptions);
+      if (attack.oracle) throw new ConfigError(`attack '${attack.id}' is an oracle (it needs the true backdoor mask): a server never has it`);
+      if (attack.withholdPlanted) throw new ConfigError(`attack '${attack.id}' is a user-side baseline (the user withholds the planted rows): a server cannot play it`);
+      trainer = attackTrainer(provider, name, attack, runProviderSide, log);
+    } else {
+      trainer = honestTrainer(provider, name, log);
+    }
+    const { startServe } = await import('../../serve/server.js');
+    const dataDir = resolve(String(args['data-dir']));
+    const handle = await startServe({
+      trainer,
+      dataDir,
+      token,
+      host,
+      port: Number(args.port),
+      maxUploadBytes: Math.round(Number(args['max-upload-mb']) * 1024 * 1024),
+      defaults: { epochs: Number(args.epochs), learningRate: Number(args['learning-rate']), batchSize: Number(args['batch-size']) },
+      onRestart: args['on-restart'] as 'resume' | 'fail',
+      log,
+    });
+    process.stdout.write(`vtune-bench serve: listening on ${handle.url} (base model ${trainer.baseModelId}, ${trainer.mode}; data in ${dataDir})\n`);
+    await new Promise<void>((done) => {
+      const stop = (sig: string) => {
+        process.stderr.write(`${sig}: stopping (unfinished jobs resume on the next start)\n`);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        done();
+      };
+      const onInt = () => stop('SIGINT');
+      const onTerm = () => stop('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
+    await handle.close();
+    await provider.close?.();
+    return 0;
+  },
+};
