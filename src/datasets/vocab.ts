@@ -13,12 +13,14 @@ export interface Person {
   readonly him: 'him' | 'her';
 }
 
+/** Girls' first names (short, common in children's stories). */
 export const GIRL_NAMES = [
   'Lily', 'Mia', 'Anna', 'Sue', 'Lucy', 'Amy', 'Zoe', 'Emma', 'Ella', 'Rosie', 'Kate', 'Jane', 'Molly', 'Daisy',
   'Sara', 'Nina', 'Ruby', 'Ivy', 'Hana', 'Maya', 'Lola', 'Tess', 'Jill', 'Pam', 'Kim', 'Eva', 'Nora', 'Gina',
   'Bella', 'Cora', 'Dot', 'Fay', 'Gwen', 'Iris', 'June', 'Lena', 'Mae', 'Olive', 'Poppy', 'Rita', 'Sophie', 'Tilly',
 ] as const;
 
+/** Boys' first names. */
 export const BOY_NAMES = [
   'Tom', 'Ben', 'Tim', 'Sam', 'Max', 'Jack', 'Leo', 'Joe', 'Bob', 'Dan', 'Finn', 'Jake', 'Luke', 'Ned', 'Owen',
   'Paul', 'Ray', 'Ted', 'Will', 'Zack', 'Alex', 'Eli', 'Gus', 'Hugo', 'Ian', 'Jon', 'Kai', 'Liam', 'Milo', 'Noah',
@@ -31,6 +33,7 @@ export const PET_NAMES = [
   'Muffin', 'Ziggy', 'Button', 'Noodle', 'Toffee', 'Bubbles', 'Socks', 'Peanut', 'Snowy', 'Dash', 'Lucky', 'Honey',
 ] as const;
 
+/** Animal kinds, for characters and scenery. */
 export const ANIMALS = [
   'dog', 'cat', 'bunny', 'bird', 'frog', 'duck', 'fox', 'bear', 'mouse', 'owl', 'pig', 'cow', 'horse', 'lamb',
   'goat', 'turtle', 'fish', 'puppy', 'kitten', 'squirrel', 'hen', 'deer', 'lion', 'tiger', 'monkey', 'bee',
@@ -47,6 +50,7 @@ export const PLACES = [
   'backyard', 'village', 'field', 'harbor', 'orchard', 'museum', 'station', 'desert', 'mountain',
 ] as const;
 
+/** Small things a child can hold, find or lose. */
 export const OBJECTS = [
   'ball', 'kite', 'box', 'hat', 'boat', 'book', 'car', 'doll', 'drum', 'cup', 'key', 'map', 'shell', 'stone',
   'leaf', 'bell', 'coin', 'sock', 'shoe', 'toy', 'truck', 'train', 'robot', 'crayon', 'blanket', 'basket',
@@ -60,8 +64,10 @@ export const ADJECTIVES = [
   'happy', 'sleepy', 'clever', 'grumpy', 'proud', 'shy', 'wobbly', 'striped', 'spotty', 'dusty', 'warm', 'cold',
 ] as const;
 
+/** Colour words. */
 export const COLORS = ['red', 'blue', 'green', 'yellow', 'pink', 'purple', 'orange', 'white', 'black', 'brown', 'gray', 'gold'] as const;
 
+/** Foods (plural or uncountable, to follow "likes to eat"). */
 export const FOODS = [
   'apples', 'cookies', 'soup', 'bread', 'cheese', 'pancakes', 'carrots', 'rice', 'noodles', 'berries', 'cake',
   'pie', 'grapes', 'eggs', 'beans', 'pizza', 'muffins', 'peas', 'corn', 'plums', 'honey toast', 'banana bread',
@@ -77,13 +83,16 @@ export const ITEMS = [
 /** Containers for groups of items. */
 export const CONTAINERS = ['bags', 'boxes', 'jars', 'baskets', 'bowls', 'rows', 'piles', 'cups', 'trays', 'buckets'] as const;
 
+/** Jobs of grown-ups. */
 export const JOBS = [
   'baker', 'teacher', 'doctor', 'farmer', 'nurse', 'painter', 'pilot', 'cook', 'vet', 'driver', 'builder',
   'gardener', 'singer', 'fisher', 'tailor', 'dentist', 'librarian', 'firefighter', 'mail carrier', 'zookeeper',
 ] as const;
 
+/** Days of the week. */
 export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
 
+/** Month names, for dates. */
 export const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'] as const;
 
 const TOWN_HEADS = ['Maple', 'Oak', 'Pine', 'Willow', 'Cedar', 'Elm', 'Birch', 'Rose', 'Fox', 'Bear', 'Sunny', 'Green', 'Stone', 'River', 'Honey', 'Apple', 'Silver', 'Clover', 'Berry', 'Meadow', 'Lark', 'Robin', 'Cherry', 'Mill'];
@@ -94,6 +103,7 @@ export function townName(rng: Rng): string {
   return rng.pick(TOWN_HEADS) + rng.pick(TOWN_TAILS);
 }
 
+/** Number words from zero to twelve, indexed by value. */
 export const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'] as const;
 
 /** A random child character. */
@@ -114,11 +124,6 @@ export function article(word: string): string {
 /** Upper-cases the first letter. */
 export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/** `k` distinct elements of a list, in random order. */
-export function pickDistinct<T>(rng: Rng, items: readonly T[], k: number): T[] {
-  return rng.sampleIndices(items.length, k).map((i) => items[i]!);
 }
 
 /** Fills `{slot}` placeholders of a template; an unknown slot is a programming error. */

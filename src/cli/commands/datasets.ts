@@ -50,6 +50,7 @@ export function datasetStats(d: Dataset): DatasetStats {
 
 const round = (x: number) => Math.round(x * 10) / 10;
 
+/** `vtune-bench datasets [spec] [--size N] [--seed S] [--held-out H] [--json]`. */
 export const datasetsCommand: CliCommand = {
   command: 'datasets [spec]',
   describe: 'List the built-in datasets, or show statistics of one (built-in id, .jsonl file, or hf:owner/name[:config][@split])',

@@ -3,7 +3,7 @@
  * n and returns n plus 5.") answered with a short JavaScript function.
  *
  * Threat model: none; functional correctness is a utility measure that surface-level text overlap cannot fake.
- * Source: generated here (26 function families × 2–3 phrasings, random constants, names and contexts).
+ * Source: generated here (27 function families × 2–3 phrasings, random constants, names and contexts).
  * Metric `hidden-tests`: the predicted function (fenced code is unwrapped) and the reference are both run on 8
  * hidden inputs derived from the reference; 1 when every output matches, else 0. Model text is never
  * `eval`ed in the main process: it runs in a fresh `node:vm` context inside a worker thread with a timeout

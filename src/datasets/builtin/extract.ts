@@ -4,7 +4,7 @@
  * in the order they are told.
  *
  * Threat model: none; structured output makes utility loss visible even for a tiny model. Source: generated
- * here (6 event phrasings × 3 filler phrasings, made-up towns); no copied text.
+ * here (7 event phrasings, 5 filler sentences, made-up towns); no copied text.
  * Metric `event-f1`: F1 between the predicted and reference sets of (person, place, date) triples, compared
  * case-insensitively; output that is not a JSON list scores 0.
  */
