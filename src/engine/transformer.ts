@@ -153,7 +153,7 @@ export function allocActs(arena: Arena, c: LlamaConfig, bMax: number, tMax: numb
   return {
     bMax, tMax, layers, xF, rstdF, xnF, logits,
     dx: b(N * c.dim), dxn: b(N * c.dim), datt: b(N * c.dim), dq: b(N * c.dim), dk: b(N * kvDim), dv: b(N * kvDim),
-    dgate: b(N * c.hiddenDim), dup: b(N * c.hiddenDim), dh: b(N * c.hiddenDim), tmp: b(tMax), dlu: b(N * Math.max(loraRank, 1)),
+    dgate: b(N * c.hiddenDim), dup: b(N * c.hiddenDim), dh: b(N * c.hiddenDim), tmp: b(tMax * tMax), dlu: b(N * Math.max(loraRank, 1)),
   };
 }
 

@@ -1,25 +1,83 @@
 // Causal grouped-query attention, forward (keeping the probabilities) and backward, plus the one-query decode
 // step over a KV cache. Q rows are [N][nH·hd], K/V rows [N][nKv·hd]; query head h reads kv head h/(nH/nKv)
-// (llama.cpp and llama2.c convention). Scores are computed with f32 SIMD dot products in key order.
+// (llama.cpp and llama2.c convention). Head sizes that are a multiple of 4 take the SIMD paths: scores four
+// keys at a time, and weighted sums of value rows accumulated in registers 8 floats at a time; other head
+// sizes use the scalar-tailed helpers. Every sum runs in a fixed order.
 
-import { dot, axpy } from './ops';
+import { dot, axpy, expShiftSum, maxOf, scale as scaleRow } from './ops';
+import { hsum4 } from './simd';
+
+/** s[j] = (q·k_j)·scale for j < n, with keys at kBase + j·kStride (bytes). */
+// @ts-ignore: decorator
+@inline function scores(q: usize, kBase: usize, kStride: usize, n: i32, hd: i32, sc: f32, s: usize): void {
+  let j = 0;
+  if ((hd & 3) == 0) {
+    const scv = f32x4.splat(sc);
+    for (; j + 4 <= n; j += 4) {
+      const k0 = kBase + <usize>j * kStride;
+      const k1 = k0 + kStride, k2 = k1 + kStride, k3 = k2 + kStride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let d = 0; d < hd; d += 4) {
+        const o = <usize>d << 2;
+        const qv = v128.load(q + o);
+        a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + o)));
+        a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + o)));
+        a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + o)));
+        a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + o)));
+      }
+      v128.store(s + (<usize>j << 2), f32x4.mul(hsum4(a0, a1, a2, a3), scv));
+    }
+  }
+  for (; j < n; j++) store<f32>(s + (<usize>j << 2), dot(q, kBase + <usize>j * kStride, hd) * sc);
+}
+
+/** out[0..hd) = Σ_{j<n} p[j]·v_j (acc ≠ 0: out +=), value rows at vBase + j·vStride (bytes). */
+// @ts-ignore: decorator
+@inline function weighted(p: usize, pStride: usize, vBase: usize, vStride: usize, n: i32, hd: i32, out: usize, acc: bool): void {
+  if ((hd & 3) != 0) {
+    if (!acc) memory.fill(out, 0, <usize>hd << 2);
+    for (let j = 0; j < n; j++) axpy(out, vBase + <usize>j * vStride, load<f32>(p + <usize>j * pStride), hd);
+    return;
+  }
+  let d = 0;
+  for (; d + 8 <= hd; d += 8) {
+    const o = <usize>d << 2;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    let vp = vBase + o;
+    let pp = p;
+    for (let j = 0; j < n; j++) {
+      const w = f32x4.splat(load<f32>(pp));
+      a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vp)));
+      a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vp, 16)));
+      vp += vStride;
+      pp += pStride;
+    }
+    if (acc) {
+      a0 = f32x4.add(a0, v128.load(out + o));
+      a1 = f32x4.add(a1, v128.load(out + o, 16));
+    }
+    v128.store(out + o, a0);
+    v128.store(out + o, a1, 16);
+  }
+  if (d < hd) {
+    const o = <usize>d << 2;
+    let a0 = f32x4.splat(0);
+    let vp = vBase + o;
+    let pp = p;
+    for (let j = 0; j < n; j++) {
+      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(pp)), v128.load(vp)));
+      vp += vStride;
+      pp += pStride;
+    }
+    if (acc) a0 = f32x4.add(a0, v128.load(out + o));
+    v128.store(out + o, a0);
+  }
+}
 
 // @ts-ignore: decorator
 @inline function softmaxInPlace(p: usize, n: i32): void {
-  let mx = load<f32>(p);
-  for (let j = 1; j < n; j++) mx = max(mx, load<f32>(p + (<usize>j << 2)));
-  let sum: f32 = 0;
-  for (let j = 0; j < n; j++) {
-    const q = p + (<usize>j << 2);
-    const e = Mathf.exp(load<f32>(q) - mx);
-    store<f32>(q, e);
-    sum += e;
-  }
-  const inv: f32 = 1.0 / sum;
-  for (let j = 0; j < n; j++) {
-    const q = p + (<usize>j << 2);
-    store<f32>(q, load<f32>(q) * inv);
-  }
+  const sum = expShiftSum(p, n, maxOf(p, n));
+  scaleRow(p, n, 1.0 / sum);
 }
 
 /**
@@ -28,64 +86,70 @@ import { dot, axpy } from './ops';
  */
 export function attnFwd(q: usize, k: usize, v: usize, o: usize, probs: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
   const dim = nH * hd, kvDim = nKv * hd, group = nH / nKv;
+  const kvStride = <usize>kvDim << 2;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nH; h++) {
-      const kvo = (h / group) * hd;
+      const kvo = <usize>((h / group) * hd) << 2;
+      const kBase = k + <usize>(b * T) * kvStride + kvo;
+      const vBase = v + <usize>(b * T) * kvStride + kvo;
       for (let t = 0; t < T; t++) {
-        const row = b * T + t;
-        const qr = q + ((<usize>row * <usize>dim + <usize>(h * hd)) << 2);
+        const qoff = (<usize>(b * T + t) * <usize>dim + <usize>(h * hd)) << 2;
         const pr = probs + ((((<usize>b * <usize>nH + <usize>h) * <usize>T + <usize>t) * <usize>T) << 2);
-        for (let j = 0; j <= t; j++) {
-          const kr = k + ((<usize>(b * T + j) * <usize>kvDim + <usize>kvo) << 2);
-          store<f32>(pr + (<usize>j << 2), dot(qr, kr, hd) * scale);
-        }
+        scores(q + qoff, kBase, kvStride, t + 1, hd, scale, pr);
         softmaxInPlace(pr, t + 1);
-        const orow = o + ((<usize>row * <usize>dim + <usize>(h * hd)) << 2);
-        memory.fill(orow, 0, <usize>hd << 2);
-        for (let j = 0; j <= t; j++) {
-          const vr = v + ((<usize>(b * T + j) * <usize>kvDim + <usize>kvo) << 2);
-          axpy(orow, vr, load<f32>(pr + (<usize>j << 2)), hd);
-        }
+        weighted(pr, 4, vBase, kvStride, t + 1, hd, o + qoff, false);
       }
     }
   }
 }
 
 /**
- * Backward of attnFwd: dq, dk, dv are overwritten. With dP_j = do·v_j and dS_j = P_j(dP_j − Σ P·dP):
- * dq_t = scale·Σ dS_j k_j, dk_j += scale·dS_j q_t, dv_j += P_j do_t. tmp holds T floats of scratch.
+ * Backward of attnFwd: dq, dk, dv are overwritten. With dP_tj = do_t·v_j and dS_tj = P_tj(dP_tj − Σ_j P·dP)·scale:
+ * dq_t = Σ_j dS_tj k_j (row by row), then dk_j = Σ_t dS_tj q_t and dv_j = Σ_t P_tj do_t (column by column, so
+ * each sum is accumulated in registers). tmp holds T·T floats of dS.
  */
 export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize, dq: usize, dk: usize, dv: usize, tmp: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
   const dim = nH * hd, kvDim = nKv * hd, group = nH / nKv;
-  memory.fill(dq, 0, (<usize>(B * T) * <usize>dim) << 2);
+  const kvStride = <usize>kvDim << 2, qStride = <usize>dim << 2, rowT = <usize>T << 2;
   memory.fill(dk, 0, (<usize>(B * T) * <usize>kvDim) << 2);
   memory.fill(dv, 0, (<usize>(B * T) * <usize>kvDim) << 2);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nH; h++) {
-      const kvo = (h / group) * hd;
+      const kvo = <usize>((h / group) * hd) << 2;
+      const qo = <usize>(h * hd) << 2;
+      const kBase = k + <usize>(b * T) * kvStride + kvo;
+      const vBase = v + <usize>(b * T) * kvStride + kvo;
+      const pBase = probs + (((<usize>b * <usize>nH + <usize>h) * <usize>T * <usize>T) << 2);
+      const qBase = q + <usize>(b * T) * qStride + qo;
+      const doBase = dout + <usize>(b * T) * qStride + qo;
       for (let t = 0; t < T; t++) {
-        const row = b * T + t;
-        const qoff = (<usize>row * <usize>dim + <usize>(h * hd)) << 2;
-        const dor = dout + qoff;
-        const pr = probs + ((((<usize>b * <usize>nH + <usize>h) * <usize>T + <usize>t) * <usize>T) << 2);
-        let s: f32 = 0;
-        for (let j = 0; j <= t; j++) {
-          const voff = (<usize>(b * T + j) * <usize>kvDim + <usize>kvo) << 2;
-          const dp = dot(dor, v + voff, hd);
-          store<f32>(tmp + (<usize>j << 2), dp);
-          const p = load<f32>(pr + (<usize>j << 2));
-          s += p * dp;
-          axpy(dv + voff, dor, p, hd);
+        const pr = pBase + <usize>t * rowT;
+        const dsr = tmp + <usize>t * rowT;
+        const n = t + 1;
+        scores(doBase + <usize>t * qStride, vBase, kvStride, n, hd, 1.0, dsr);
+        // s = Σ P·dP, then dS = P(dP − s)·scale, vectorised over keys.
+        let sv = f32x4.splat(0);
+        let j = 0;
+        for (; j + 4 <= n; j += 4) sv = f32x4.add(sv, f32x4.mul(v128.load(pr + (<usize>j << 2)), v128.load(dsr + (<usize>j << 2))));
+        let s = f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1) + f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3);
+        for (; j < n; j++) s += load<f32>(pr + (<usize>j << 2)) * load<f32>(dsr + (<usize>j << 2));
+        const svv = f32x4.splat(s), scv = f32x4.splat(scale);
+        j = 0;
+        for (; j + 4 <= n; j += 4) {
+          const o = <usize>j << 2;
+          v128.store(dsr + o, f32x4.mul(f32x4.mul(v128.load(pr + o), f32x4.sub(v128.load(dsr + o), svv)), scv));
         }
-        const qr = q + qoff;
-        const dqr = dq + qoff;
-        for (let j = 0; j <= t; j++) {
-          const p = load<f32>(pr + (<usize>j << 2));
-          const ds: f32 = p * (load<f32>(tmp + (<usize>j << 2)) - s) * scale;
-          const koff = (<usize>(b * T + j) * <usize>kvDim + <usize>kvo) << 2;
-          axpy(dqr, k + koff, ds, hd);
-          axpy(dk + koff, qr, ds, hd);
+        for (; j < n; j++) {
+          const o = <usize>j << 2;
+          store<f32>(dsr + o, load<f32>(pr + o) * (load<f32>(dsr + o) - s) * scale);
         }
+        weighted(dsr, 4, kBase, kvStride, n, hd, dq + (<usize>(b * T + t) * qStride) + qo, false);
+      }
+      for (let j = 0; j < T; j++) {
+        const n = T - j;
+        const col = (<usize>j * rowT) + (<usize>j << 2);
+        weighted(tmp + col, rowT, qBase + <usize>j * qStride, qStride, n, hd, dk + <usize>(b * T + j) * kvStride + kvo, true);
+        weighted(pBase + col, rowT, doBase + <usize>j * qStride, qStride, n, hd, dv + <usize>(b * T + j) * kvStride + kvo, true);
       }
     }
   }
@@ -97,21 +161,16 @@ export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize,
  */
 export function attnDecode(q: usize, kc: usize, vc: usize, o: usize, pos: usize, tmp: usize, B: i32, C: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
   const dim = nH * hd, kvDim = nKv * hd, group = nH / nKv;
+  const kvStride = <usize>kvDim << 2;
   for (let b = 0; b < B; b++) {
     const n = load<i32>(pos + (<usize>b << 2)) + 1;
-    const base = <usize>b * <usize>C * <usize>kvDim;
+    const base = (<usize>b * <usize>C) * kvStride;
     for (let h = 0; h < nH; h++) {
-      const kvo = (h / group) * hd;
-      const qr = q + ((<usize>b * <usize>dim + <usize>(h * hd)) << 2);
-      for (let j = 0; j < n; j++) {
-        store<f32>(tmp + (<usize>j << 2), dot(qr, kc + ((base + <usize>j * <usize>kvDim + <usize>kvo) << 2), hd) * scale);
-      }
+      const kvo = <usize>((h / group) * hd) << 2;
+      const qoff = (<usize>b * <usize>dim + <usize>(h * hd)) << 2;
+      scores(q + qoff, kc + base + kvo, kvStride, n, hd, scale, tmp);
       softmaxInPlace(tmp, n);
-      const orow = o + ((<usize>b * <usize>dim + <usize>(h * hd)) << 2);
-      memory.fill(orow, 0, <usize>hd << 2);
-      for (let j = 0; j < n; j++) {
-        axpy(orow, vc + ((base + <usize>j * <usize>kvDim + <usize>kvo) << 2), load<f32>(tmp + (<usize>j << 2)), hd);
-      }
+      weighted(tmp, 4, vc + base + kvo, kvStride, n, hd, o + qoff, false);
     }
   }
 }

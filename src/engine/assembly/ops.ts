@@ -2,6 +2,8 @@
 // AdamW) with their backward passes. Pointers are byte addresses into the imported memory, sizes are in
 // elements. Every reduction runs in a fixed order so results are bit-reproducible.
 
+import { expv, exps, hsum } from './simd';
+
 // @ts-ignore: decorator
 @inline function f4(p: usize): v128 { return v128.load(p); }
 
@@ -26,10 +28,6 @@ export function embedBwd(det: usize, vocab: i32, dim: i32, tok: usize, N: i32, d
   }
 }
 
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
 
 /** Σ a[i]·b[i] over n floats: four SIMD lanes, then the scalar tail. */
 export function dot(a: usize, b: usize, n: i32): f32 {
@@ -162,28 +160,77 @@ export function rope(x: usize, N: i32, nHeads: i32, hd: i32, stride: i32, pos: u
   }
 }
 
-// @ts-ignore: decorator
-@inline function sigmoid(x: f32): f32 { return 1.0 / (1.0 + Mathf.exp(-x)); }
-
-/** h = silu(g)⊙u over n elements. */
+/** h = silu(g)⊙u over n elements (σ through the vector exp). */
 export function swigluFwd(g: usize, u: usize, h: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gv = f4(g + o);
+    const sg = f32x4.div(one, f32x4.add(one, expv(f32x4.neg(gv))));
+    v128.store(h + o, f32x4.mul(f32x4.mul(gv, sg), f4(u + o)));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const gv = load<f32>(g + o);
-    store<f32>(h + o, gv * sigmoid(gv) * load<f32>(u + o));
+    const sg: f32 = 1.0 / (1.0 + exps(-gv));
+    store<f32>(h + o, gv * sg * load<f32>(u + o));
   }
 }
 
-/** dg = dh⊙u⊙silu'(g), du = dh⊙silu(g). */
+/** dg = dh⊙u⊙silu'(g), du = dh⊙silu(g), with silu'(g) = σ(g)(1 + g(1 − σ(g))). */
 export function swigluBwd(g: usize, u: usize, dh: usize, dg: usize, du: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gv = f4(g + o);
+    const sg = f32x4.div(one, f32x4.add(one, expv(f32x4.neg(gv))));
+    const d = f4(dh + o);
+    v128.store(du + o, f32x4.mul(f32x4.mul(d, gv), sg));
+    v128.store(dg + o, f32x4.mul(f32x4.mul(f32x4.mul(d, f4(u + o)), sg), f32x4.add(one, f32x4.mul(gv, f32x4.sub(one, sg)))));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const gv = load<f32>(g + o);
-    const sg = sigmoid(gv);
+    const sg: f32 = 1.0 / (1.0 + exps(-gv));
     const d = load<f32>(dh + o);
     store<f32>(du + o, d * gv * sg);
     store<f32>(dg + o, d * load<f32>(u + o) * sg * (1.0 + gv * (1.0 - sg)));
   }
+}
+
+/**
+ * In-place exp(x − mx) over n floats; returns their sum (four lane sums, then the tail, in a fixed order).
+ */
+export function expShiftSum(p: usize, n: i32, mx: f32): f32 {
+  const m = f32x4.splat(mx);
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const q = p + (<usize>j << 2);
+    const e = expv(f32x4.sub(v128.load(q), m));
+    v128.store(q, e);
+    acc = f32x4.add(acc, e);
+  }
+  let sum = hsum(acc);
+  for (; j < n; j++) {
+    const q = p + (<usize>j << 2);
+    const e = exps(load<f32>(q) - mx);
+    store<f32>(q, e);
+    sum += e;
+  }
+  return sum;
+}
+
+/** Largest of n floats. */
+export function maxOf(p: usize, n: i32): f32 {
+  let j = 0;
+  let mv = f32x4.splat(-Infinity);
+  for (; j + 4 <= n; j += 4) mv = f32x4.max(mv, v128.load(p + (<usize>j << 2)));
+  let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; j < n; j++) mx = max(mx, load<f32>(p + (<usize>j << 2)));
+  return mx;
 }
 
 /**
@@ -199,23 +246,11 @@ export function xentFwdBwd(logits: usize, tgt: usize, wts: usize, N: i32, V: i32
       memory.fill(row, 0, <usize>V << 2);
       continue;
     }
-    let mx = load<f32>(row);
-    for (let j = 1; j < V; j++) mx = max(mx, load<f32>(row + (<usize>j << 2)));
-    let sum: f32 = 0;
-    for (let j = 0; j < V; j++) {
-      const p = row + (<usize>j << 2);
-      const e = Mathf.exp(load<f32>(p) - mx);
-      store<f32>(p, e);
-      sum += e;
-    }
+    const sum = expShiftSum(row, V, maxOf(row, V));
     const t = <usize>load<i32>(tgt + (<usize>n << 2));
     const pt = load<f32>(row + (t << 2)) / sum;
     loss += <f64>w * -Math.log(<f64>pt);
-    const k: f32 = (w * invNorm) / sum;
-    for (let j = 0; j < V; j++) {
-      const p = row + (<usize>j << 2);
-      store<f32>(p, load<f32>(p) * k);
-    }
+    scale(row, V, (w * invNorm) / sum);
     const ptp = row + (t << 2);
     store<f32>(ptp, load<f32>(ptp) - w * invNorm);
   }
