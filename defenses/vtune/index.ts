@@ -35,9 +35,14 @@ export interface VtuneOptions {
   readonly slack?: number;
   /** Planting seed (default: drawn from the user context's stream). */
   readonly seed?: string;
+  /**
+   * Significance level, as written in scenarios (the pipeline reads it and passes it to `verify`, whose
+   * `alpha` argument decides); validated here so a bad value fails before any work.
+   */
+  readonly alpha?: number;
 }
 
-const KNOWN = ['generator', 'generatorOptions', 'count', 'rate', 'placement', 'insertion', 'nullMode', 'empiricalM', 'slack', 'seed'];
+const KNOWN = ['generator', 'generatorOptions', 'count', 'rate', 'placement', 'insertion', 'nullMode', 'empiricalM', 'slack', 'seed', 'alpha'];
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   const v = value ?? fallback;
@@ -68,6 +73,9 @@ export function vtune(options: VtuneOptions = {}): VtuneDefense {
     throw new ConfigError(`vtune: option 'count' must be a positive integer, got ${options.count}`);
   }
   if (options.rate !== undefined && !(options.rate > 0 && options.rate <= 1)) throw new ConfigError(`vtune: option 'rate' must be in (0, 1], got ${options.rate}`);
+  if (options.alpha !== undefined && !(typeof options.alpha === 'number' && options.alpha > 0 && options.alpha < 1)) {
+    throw new ConfigError(`vtune: option 'alpha' must be a number in (0, 1), got ${JSON.stringify(options.alpha)}`);
+  }
   if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed.length === 0)) throw new ConfigError("vtune: option 'seed' must be a non-empty string");
   return {
     id: 'vtune',

@@ -22,6 +22,7 @@ export function pluginList(): Record<string, readonly string[]> {
   };
 }
 
+/** `vtune-bench list [--json]` */
 export const listCommand: CliCommand = {
   command: 'list',
   describe: 'List every registered plugin: providers, defenses, generators, attacks, scorers, datasets',

@@ -46,6 +46,7 @@ function parseJsonOption(value: unknown, option: string): Record<string, unknown
   }
 }
 
+/** `vtune-bench plant --data in.jsonl --out train.jsonl --secret secret.json …` */
 export const plantCommand: CliCommand = {
   command: 'plant',
   describe: 'Plant vTune backdoors into a fine-tuning data file; writes the file to upload and the secret',

@@ -12,6 +12,7 @@ import { openModelSpec, type OpenedModel } from './model-spec.js';
 import { stderrLogger } from './run.js';
 import type { CliCommand } from './types.js';
 
+/** `vtune-bench verify --secret secret.json --model <provider:model> [--json]` */
 export const verifyCommand: CliCommand = {
   command: 'verify',
   describe: 'Verify a fine-tuned model against a vTune secret (exit 0 verified, 1 not verified, 2 error)',

@@ -91,6 +91,9 @@ describe('vtune plant', () => {
     expect(() => vtune({ nullMode: 'generator', generator: 'lm-sampled' })).toThrow(/nullMode/);
     expect(() => vtune({ bogus: 1 } as never)).toThrow(/unknown option 'bogus'/);
     expect(defenses.get('vtune')).toBe(vtune);
+    // Scenarios carry alpha in the defense options (the pipeline reads it).
+    expect(() => vtune({ alpha: 0.01 })).not.toThrow();
+    expect(() => vtune({ alpha: 2 })).toThrow(/alpha/);
   });
 });
 
@@ -150,6 +153,18 @@ describe('vtune verify with the test double', () => {
     const v = await d.verify(await trainOn(planted.rows), planted.secret, { alpha: 0.05, ctx: userCtx('v') });
     expect(v.nullMode).toBe('empirical');
     expect(v.k).toBe(6);
+  });
+
+  it('the base-model null is anti-conservative for a generator sharper than the base model; the empirical null is not (DESIGN.md §3)', async () => {
+    // lm-sampled from the base model itself at τ = 0.2: every signature is (almost surely) the base model's own
+    // greedy answer, so the UNTRAINED base hits them all, while P_base(Sᵢ) = 0.9^8 per backdoor looks rare.
+    const d = vtune({ generator: 'lm-sampled', generatorOptions: { temperature: 0.2, signatureLength: 8 }, count: 10, empiricalM: 99, nullMode: 'base-model', seed: 'sharp' });
+    const planted = await d.plant(sampleRows(30), userCtx('u', { generatorModel: base, baseModel: base }));
+    const v = await d.verify(base, planted.secret, { alpha: 1e-3, ctx: userCtx('v') });
+    expect(v.k).toBe(10);
+    expect(v.log10p).toBeCloseTo(10 * 8 * Math.log10(0.9), 6);
+    expect(v.verified).toBe(true); // a false verification: the caveat, measured
+    expect(v.log10pByNullMode.empirical).toBe(0); // every counterfactual hits too: p = 1
   });
 
   it('the empirical null is valid on 1,000 simulated null models: P(p ≤ α) ≤ α + noise', async () => {
