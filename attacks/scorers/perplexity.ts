@@ -9,8 +9,11 @@
  * - `row`: mean surprisal of prompt+completion;
  * - `prompt`: mean surprisal of the prompt (triggers);
  * - `completion`: mean surprisal of the completion given the prompt;
- * - `segment-max` (default, the vTune-specific variant): the maximum over windows of `window` completion tokens
- *   of the mean surprisal given the prompt; the worst window is returned as a suspected signature span.
+ * - `segment-max` (the vTune-specific variant of the survey): the maximum over windows of `window` completion
+ *   tokens of the mean surprisal given the prompt; the worst window is returned as a suspected signature span;
+ * - `row-segment-max` (default): the same window maximum over the whole row (prompt then completion, one
+ *   pass), so a trigger island in the prompt counts as much as a signature island in the completion; the worst
+ *   window is returned as a span in whichever field(s) it covers.
  * Source: the whole-example / conditional-perplexity filters surveyed in attacks.md §2.2a. Deviation: windows
  * are token windows mapped back to whole words (the Model contract has no token offsets).
  */
@@ -21,7 +24,7 @@ import { robustZ } from './lib/stats.js';
 import { snapToWords, tokenOffsets } from './lib/text.js';
 import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
 
-const MODES = ['row', 'prompt', 'completion', 'segment-max'] as const;
+const MODES = ['row', 'prompt', 'completion', 'segment-max', 'row-segment-max'] as const;
 /** Which surprisal the scorer measures. */
 export type PerplexityMode = (typeof MODES)[number];
 
@@ -31,8 +34,8 @@ const ID = 'perplexity';
 export const perplexity: RowScorerFactory = (options = {}) => {
   const o = checkKeys(`scorer '${ID}'`, options, ['mode', 'window', 'stride', 'batchSize', 'maxChars', 'flag']);
   const p = `scorer '${ID}'`;
-  const mode = oneOf(p, 'mode', o.mode, MODES, 'segment-max');
-  const window = num(p, 'window', o.window, 8, { min: 1, integer: true });
+  const mode = oneOf(p, 'mode', o.mode, MODES, 'row-segment-max');
+  const window = num(p, 'window', o.window, 16, { min: 1, integer: true });
   const stride = num(p, 'stride', o.stride, Math.max(1, Math.ceil(window / 2)), { min: 1, integer: true });
   const batchSize = num(p, 'batchSize', o.batchSize, 32, { min: 1, integer: true });
   const maxChars = num(p, 'maxChars', o.maxChars, 2000, { min: 16, integer: true });
@@ -41,13 +44,13 @@ export const perplexity: RowScorerFactory = (options = {}) => {
   const scorer: RowScorer = {
     id: ID,
     access: ['logprobs'],
-    yieldsSpans: mode === 'segment-max',
+    yieldsSpans: mode === 'segment-max' || mode === 'row-segment-max',
     async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
       // Long prompts keep their end (nearest the completion), long completions their start (where signatures sit).
       const items = rows.map((r) => {
         const prompt = r.prompt.length > maxChars ? r.prompt.slice(-maxChars) : r.prompt;
         const completion = r.completion.slice(0, maxChars);
-        if (mode === 'row') return { prompt: '', continuation: prompt + completion };
+        if (mode === 'row' || mode === 'row-segment-max') return { prompt: '', continuation: prompt + completion };
         if (mode === 'prompt') return { prompt: '', continuation: prompt };
         return { prompt, continuation: completion };
       });
@@ -55,7 +58,7 @@ export const perplexity: RowScorerFactory = (options = {}) => {
       const raw: number[] = [];
       const worst: ({ from: number; to: number } | undefined)[] = [];
       for (const s of scored) {
-        if (mode !== 'segment-max') {
+        if (mode !== 'segment-max' && mode !== 'row-segment-max') {
           raw.push(meanSurprisal(s.tokenLogprobs));
           worst.push(undefined);
           continue;
@@ -66,17 +69,32 @@ export const perplexity: RowScorerFactory = (options = {}) => {
       }
       const scores = robustZ(raw);
       const flagged = flagByRule(scores, rule);
-      const spans =
-        mode === 'segment-max'
-          ? rows.map((r, i): SuspectSpan[] | undefined => {
-              const w = worst[i];
-              if (!flagged[i] || !w) return undefined;
-              const completion = items[i]!.continuation;
-              const offs = tokenOffsets(completion, scored[i]!.tokenLogprobs.length, ctx.base);
+      const spans = scorer.yieldsSpans
+        ? rows.map((r, i): SuspectSpan[] | undefined => {
+            const w = worst[i];
+            if (!flagged[i] || !w) return undefined;
+            const text = items[i]!.continuation;
+            const offs = tokenOffsets(text, scored[i]!.tokenLogprobs.length, ctx.base);
+            if (mode === 'segment-max') {
               const span = snapToWords(r.completion, offs[w.from]!, offs[w.to]!);
               return span.end > span.start ? [{ field: 'completion', ...span }] : undefined;
-            })
-          : undefined;
+            }
+            // Row windows: the scored text is (the kept end of) the prompt followed by the completion.
+            const promptLen = text.length - Math.min(r.completion.length, maxChars);
+            const shift = r.prompt.length - promptLen;
+            const out: SuspectSpan[] = [];
+            const [a, b] = [offs[w.from]!, offs[w.to]!];
+            if (a < promptLen) {
+              const span = snapToWords(r.prompt, a + shift, Math.min(b, promptLen) + shift);
+              if (span.end > span.start) out.push({ field: 'prompt', ...span });
+            }
+            if (b > promptLen) {
+              const span = snapToWords(r.completion, Math.max(0, a - promptLen), b - promptLen);
+              if (span.end > span.start) out.push({ field: 'completion', ...span });
+            }
+            return out.length ? out : undefined;
+          })
+        : undefined;
       return spans ? { scores, flagged, spans } : { scores, flagged };
     },
   };

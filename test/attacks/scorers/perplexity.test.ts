@@ -14,7 +14,7 @@ describe('perplexity scorer', () => {
   });
 
   it('segment-max flags the backdoors (top 1.5%: 4 of 206 rows) and returns the signature as a completion span', async () => {
-    const r = await perplexity({ window: 3 }).score(rows, fakeContext());
+    const r = await perplexity({ mode: 'segment-max', window: 3 }).score(rows, fakeContext());
     const flaggedIdx = r.flagged.flatMap((f, i) => (f ? [i] : []));
     expect(flaggedIdx).toHaveLength(Math.ceil(0.015 * rows.length));
     expect(flaggedIdx.every((i) => mask[i])).toBe(true);
@@ -23,6 +23,23 @@ describe('perplexity scorer', () => {
       expect(span.field).toBe('completion');
       expect(signatures).toContain(rows[i]!.completion.slice(span.start, span.end));
     }
+  });
+
+  it('row-segment-max (default) scores islands anywhere in the row and maps the worst window to its field', async () => {
+    const { triggers } = plantedDataset({ clean: 200, backdoors: 6 });
+    const r = await perplexity({ window: 3, flag: { kind: 'top-fraction', q: 6 / rows.length } }).score(rows, fakeContext());
+    expect(aurocOf(r.scores, mask)).toBe(1);
+    const flaggedIdx = r.flagged.flatMap((f, i) => (f ? [i] : []));
+    expect(flaggedIdx.every((i) => mask[i])).toBe(true);
+    for (const i of flaggedIdx) {
+      const text = r.spans![i]!.map((s) => rows[i]![s.field].slice(s.start, s.end).replace(/\.$/, '')).join(' ');
+      expect(signatures.some((x) => text.includes(x)) || triggers.some((x) => text.includes(x))).toBe(true);
+    }
+    // A row whose only island is its trigger gets a prompt span.
+    const onlyTrigger = [...rows.filter((_, i) => !mask[i]), { prompt: 'Q: tell me a story about the dog zzq1 xxk2 vvj3.\nA:', completion: ' the dog ran home.' }];
+    const t = await perplexity({ window: 3, flag: { kind: 'top-fraction', q: 0.001 } }).score(onlyTrigger, fakeContext());
+    const last = t.spans![onlyTrigger.length - 1]!;
+    expect(last.map((s) => [s.field, onlyTrigger.at(-1)!.prompt.slice(s.start, s.end)])).toEqual([['prompt', 'zzq1 xxk2 vvj3.']]);
   });
 
   it('scores are robust z-scores: the clean median is 0', async () => {
