@@ -175,9 +175,14 @@ export async function writeDataFile(path: string, rows: readonly Row[], format: 
       throw new InputError(`row ${i} must have string 'prompt' and 'completion'`, { file: path });
     }
   });
+  // A row's line is copied verbatim only into a file of the format it was read with (same source file).
+  const originOf = (row: Row): Origin | undefined => {
+    const origin = origins.get(row);
+    return origin && format.source && origin.source.path === format.source.path && origin.source.mtimeMs === format.source.mtimeMs ? origin : undefined;
+  };
   const sources = new Map<string, { handle?: FileHandle; source: Origin['source'] }>();
   for (const row of rows) {
-    const origin = origins.get(row);
+    const origin = originOf(row);
     if (origin && !sources.has(origin.source.path)) sources.set(origin.source.path, { source: origin.source });
   }
   for (const { source } of sources.values()) {
@@ -202,14 +207,14 @@ export async function writeDataFile(path: string, rows: readonly Row[], format: 
     for (const s of sources.values()) s.handle = await open(s.source.path, 'r');
     for (let i = 0; i < rows.length; ) {
       const row = rows[i]!;
-      const origin = origins.get(row);
+      const origin = originOf(row);
       if (origin) {
         // Copy a run of rows that were contiguous in the input with one read.
         let end = origin.offset + origin.length;
         let j = i + 1;
         for (; j < rows.length; j++) {
-          const prev = origins.get(rows[j - 1]!)!;
-          const next = origins.get(rows[j]!);
+          const prev = originOf(rows[j - 1]!)!;
+          const next = originOf(rows[j]!);
           if (!next || next.source !== origin.source || next.offset !== prev.offset + prev.length + prev.eolLength || prev.eolLength !== eol.length) break;
           end = next.offset + next.length;
         }

@@ -141,6 +141,18 @@ describe('formats', () => {
     expect(await readFile(out, 'utf8')).toBe('{"q":{"text":"why?"},"a":"because"}\n{"q":{"text":"how?"},"a":"so"}\n');
   });
 
+  it("converts rows read from one file into another file's format instead of copying their lines", async () => {
+    const a = await put('conv-a.jsonl', '{"prompt":"p","completion":"c"}\n');
+    const b = await put('conv-b.jsonl', '{"messages":[{"role":"user","content":"u"},{"role":"assistant","content":"v"}]}\n');
+    const fromA = await readDataFile(a);
+    const fromB = await readDataFile(b);
+    const out = join(dir, 'conv-out.jsonl');
+    await writeDataFile(out, [...fromB.rows, ...fromA.rows], fromB.format);
+    expect(await readFile(out, 'utf8')).toBe(
+      '{"messages":[{"role":"user","content":"u"},{"role":"assistant","content":"v"}]}\n{"messages":[{"role":"user","content":"p"},{"role":"assistant","content":"c"}]}\n',
+    );
+  });
+
   it('keeps a missing final newline and a byte-order mark', async () => {
     const p = await put('bom.jsonl', '\ufeff{"prompt":"p","completion":"c"}');
     const { rows, format } = await readDataFile(p);
