@@ -49,6 +49,9 @@ export interface ServeHandle {
   close(): Promise<void>;
 }
 
+/** Most bytes read (and discarded) from a refused request before its connection is cut. */
+const DRAIN_CAP_BYTES = 512 * 1024 * 1024;
+
 const silent: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
 
 /** Starts the service; resolves once it is listening. */
@@ -282,9 +285,18 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     const fail = (err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${describeError(err)}`, 'server_error');
       if (e.status >= 500) log.warn(`${req.method} ${(req.url ?? '').slice(0, 200)}: ${e.message}`);
-      // Drain what the client is still sending so it can read our answer, then close.
+      const respond = () => finish(e.status, errorBody(e));
+      if (req.complete) return respond();
+      // Answer once the client has finished sending: most clients (undici among them) fail with EPIPE instead
+      // of reading an early answer. Drained bytes are discarded, and a client that never stops is cut off.
+      let drained = 0;
+      req.on('data', (c: Buffer) => {
+        drained += c.length;
+        if (drained > DRAIN_CAP_BYTES) req.destroy();
+      });
+      req.once('end', respond);
+      req.once('error', () => {});
       req.resume();
-      finish(e.status, errorBody(e));
     };
     try {
       if (!authorized(req)) return fail(new HttpError(401, 'Incorrect or missing API key: send Authorization: Bearer <token>', 'invalid_api_key'));
