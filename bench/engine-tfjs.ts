@@ -30,16 +30,19 @@ async function registerGradients(): Promise<void> {
 }
 
 /** y = a·b with both gradients computed by plain (non-transposed) matmuls of explicit transposes. */
-const mm = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
+const mmGrad = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
   save([a, b]);
   return {
     value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy)];
+      const d = dy as tf.Tensor2D;
+      return [tf.matMul(d, tf.transpose(sb)), tf.matMul(tf.transpose(sa), d)];
     },
   };
-}) as unknown as (a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+});
+const mm = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => mmGrad(a, b) as tf.Tensor2D;
 
 /** Tokens/s of AdamW-free Adam training (tfjs's Adam; same B, T and model) on tfjs-backend-wasm. */
 export async function tfjsTrainRate(c: LlamaConfig, B: number, T: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number; backend: string }> {
@@ -70,23 +73,23 @@ export async function tfjsTrainRate(c: LlamaConfig, B: number, T: number, steps:
     return tf.reshape(y, [B, T, heads, hd]);
   };
   const lossFn = (tokens: tf.Tensor2D, targets: tf.Tensor2D) => {
-    let x = mm(tokens, emb as unknown as tf.Tensor2D);
+    let x = mm(tokens, emb);
     for (const L of layers) {
       const xn = rms(x, L.an);
-      const q = tf.transpose(rope(mm(xn, L.q as unknown as tf.Tensor2D), c.nHeads), [0, 2, 1, 3]);
-      let k = tf.transpose(rope(mm(xn, L.k as unknown as tf.Tensor2D), c.nKvHeads), [0, 2, 1, 3]);
-      let v = tf.transpose(tf.reshape(mm(xn, L.v as unknown as tf.Tensor2D), [B, T, c.nKvHeads, hd]), [0, 2, 1, 3]);
+      const q = tf.transpose(rope(mm(xn, L.q), c.nHeads), [0, 2, 1, 3]);
+      let k = tf.transpose(rope(mm(xn, L.k), c.nKvHeads), [0, 2, 1, 3]);
+      let v = tf.transpose(tf.reshape(mm(xn, L.v), [B, T, c.nKvHeads, hd]), [0, 2, 1, 3]);
       if (group > 1) {
         k = tf.reshape(tf.tile(tf.reshape(k, [B * c.nKvHeads, 1, T * hd]), [1, group, 1]), [B, c.nHeads, T, hd]);
         v = tf.reshape(tf.tile(tf.reshape(v, [B * c.nKvHeads, 1, T * hd]), [1, group, 1]), [B, c.nHeads, T, hd]);
       }
       const s = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask);
       const att = tf.reshape(tf.transpose(tf.matMul(tf.softmax(s), v), [0, 2, 1, 3]), [N, c.dim]) as tf.Tensor2D;
-      x = tf.add(x, mm(att, L.o as unknown as tf.Tensor2D));
+      x = tf.add(x, mm(att, L.o));
       const xn2 = rms(x, L.fn);
-      const g = mm(xn2, L.g as unknown as tf.Tensor2D);
-      const h = tf.mul(tf.mul(g, tf.sigmoid(g)), mm(xn2, L.u as unknown as tf.Tensor2D)) as tf.Tensor2D;
-      x = tf.add(x, mm(h, L.d as unknown as tf.Tensor2D));
+      const g = mm(xn2, L.g);
+      const h = tf.mul(tf.mul(g, tf.sigmoid(g)), mm(xn2, L.u)) as tf.Tensor2D;
+      x = tf.add(x, mm(h, L.d));
     }
     const logits = mm(rms(x, outNorm), tf.transpose(emb) as tf.Tensor2D);
     return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), targets), -1))) as tf.Scalar;
