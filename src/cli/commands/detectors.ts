@@ -1,0 +1,203 @@
+/**
+ * `vtune-bench detectors`: how well each row scorer (attacks/scorers) finds vTune's planted rows. For each
+ * backdoor generator it plants backdoors into a dataset with the vtune defense, takes the TRUE backdoor mask
+ * from the defense (this is an evaluation on the user's side, not an attack: no attack ever sees the mask),
+ * runs every scorer as a provider would, and prints each scorer's AUROC and TPR at 1 % FPR against the mask,
+ * plus the fraction of rows its own flag rule flags and the clean rows it would lose.
+ */
+import { scorers } from '../../../attacks/scorers/index.js';
+import { defenses } from '../../../defenses/index.js';
+import { generators } from '../../../defenses/vtune/generators/index.js';
+import { loadDataset } from '../../datasets/index.js';
+import { ConfigError, describeError, VtuneError } from '../../errors.js';
+import { createCostMeter } from '../../pipeline/cost.js';
+import { detectionMetrics } from '../../pipeline/detection-metrics.js';
+import { Rng, streamFor } from '../../rng.js';
+import type { Logger, Model, Provider, ProviderContext, Row } from '../../types.js';
+import { openModelSpec } from './model-spec.js';
+import type { CliCommand } from './types.js';
+
+/** One line of the table: one scorer on one generator's planted dataset. Higher AUROC/TPR = better detector. */
+export interface DetectorResult {
+  readonly generator: string;
+  readonly scorer: string;
+  readonly auroc: number;
+  readonly tprAt1Fpr: number;
+  readonly flaggedFraction: number;
+  readonly cleanFlaggedFraction: number;
+  readonly backdoors: number;
+  readonly rows: number;
+  readonly durationMs: number;
+  readonly judgeTokens: number;
+  /** Set when the scorer could not run (e.g. the model lacks a capability); metrics are NaN then. */
+  readonly error?: string;
+}
+
+/** What evaluateDetectors needs. */
+export interface DetectorsOptions {
+  readonly rows: readonly Row[];
+  readonly generators: readonly string[];
+  readonly scorers: readonly string[];
+  readonly scorerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly model: Model;
+  readonly provider: Provider;
+  readonly seed: number;
+  readonly count?: number;
+  readonly rate?: number;
+  readonly insertion?: 'copy' | 'modify';
+  readonly log: Logger;
+  onResult?(r: DetectorResult): void;
+}
+
+/** Plants with each generator and grades each scorer against the true mask. Unknown ids fail before any work. */
+export async function evaluateDetectors(o: DetectorsOptions): Promise<DetectorResult[]> {
+  for (const g of o.generators) generators.get(g);
+  const made = o.scorers.map((id) => ({ id, scorer: scorers.get(id)(o.scorerOptions?.[id] ?? {}) }));
+  for (const id of Object.keys(o.scorerOptions ?? {})) {
+    if (!o.scorers.includes(id)) throw new ConfigError(`--scorer-options names scorer '${id}', which is not among --scorers (${o.scorers.join(', ')})`);
+  }
+  const results: DetectorResult[] = [];
+  for (const generator of o.generators) {
+    const defense = defenses.get('vtune')({
+      generator,
+      // keyed needs a user key: an evaluation key derived from the seed (never printed or stored).
+      ...(generator === 'keyed' ? { generatorOptions: { key: evaluationKey(o.seed) } } : {}),
+      ...(o.count !== undefined ? { count: o.count } : {}),
+      ...(o.rate !== undefined ? { rate: o.rate } : {}),
+      ...(o.insertion ? { insertion: o.insertion } : {}),
+      seed: `detectors-${o.seed}-${generator}`,
+    });
+    let planted: Awaited<ReturnType<typeof defense.plant>>;
+    try {
+      planted = await defense.plant(o.rows, { rng: new Rng(`detectors|${o.seed}|${generator}|planting`), log: o.log, generatorModel: o.model, baseModel: o.model });
+    } catch (err) {
+      // A generator that cannot plant into this dataset (e.g. splice without long enough rows) is a table row, not a crash.
+      if (!(err instanceof VtuneError)) throw err;
+      for (const { id } of made) {
+        const r = failed(generator, id, 0, o.rows.length, 0, `planting failed: ${describeError(err)}`);
+        results.push(r);
+        o.onResult?.(r);
+      }
+      continue;
+    }
+    const mask = defense.backdoorMask(planted.secret, planted.rows.length);
+    const backdoors = mask.filter(Boolean).length;
+    for (const { id, scorer } of made) {
+      const cost = createCostMeter();
+      const ctx: ProviderContext = {
+        rng: streamFor(`detectors|${o.seed}|${generator}|${id}`, 'provider'),
+        base: o.model,
+        provider: o.provider,
+        hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
+        log: o.log,
+        cost: cost.meter,
+      };
+      const t0 = performance.now();
+      let result: DetectorResult;
+      try {
+        const s = await scorer.score(planted.rows, ctx);
+        const m = detectionMetrics(s.scores, mask, s.flagged);
+        result = { generator, scorer: id, ...m, backdoors, rows: planted.rows.length, durationMs: Math.round(performance.now() - t0), judgeTokens: cost.totals().judgeTokens };
+      } catch (err) {
+        if (!(err instanceof VtuneError)) throw err;
+        result = failed(generator, id, backdoors, planted.rows.length, Math.round(performance.now() - t0), describeError(err));
+      }
+      results.push(result);
+      o.onResult?.(result);
+    }
+  }
+  return results;
+}
+
+function failed(generator: string, scorer: string, backdoors: number, rows: number, durationMs: number, error: string): DetectorResult {
+  return { generator, scorer, auroc: NaN, tprAt1Fpr: NaN, flaggedFraction: NaN, cleanFlaggedFraction: NaN, backdoors, rows, durationMs, judgeTokens: 0, error };
+}
+
+function evaluationKey(seed: number): string {
+  const rng = new Rng(`detectors|key|${seed}`);
+  return Array.from({ length: 8 }, () => rng.nextUint32().toString(16).padStart(8, '0')).join('');
+}
+
+const HEADERS = ['generator', 'scorer', 'AUROC', 'TPR@1%FPR', 'flagged', 'clean flagged', 'backdoors/rows', 'seconds', 'judge tokens'] as const;
+
+function cells(r: DetectorResult): string[] {
+  const f = (x: number, d = 3) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+  const pct = (x: number) => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+  return [r.generator, r.scorer, f(r.auroc), f(r.tprAt1Fpr), pct(r.flaggedFraction), pct(r.cleanFlaggedFraction), `${r.backdoors}/${r.rows}`, (r.durationMs / 1000).toFixed(1), String(r.judgeTokens)];
+}
+
+/** The results as a markdown table, CSV, or JSON. */
+export function formatDetectors(results: readonly DetectorResult[], format: 'md' | 'csv' | 'json'): string {
+  if (format === 'json') return `${JSON.stringify(results, null, 2)}\n`;
+  if (format === 'csv') {
+    const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const head = ['generator', 'scorer', 'auroc', 'tprAt1Fpr', 'flaggedFraction', 'cleanFlaggedFraction', 'backdoors', 'rows', 'durationMs', 'judgeTokens', 'error'];
+    const lines = results.map((r) => [r.generator, r.scorer, r.auroc, r.tprAt1Fpr, r.flaggedFraction, r.cleanFlaggedFraction, r.backdoors, r.rows, r.durationMs, r.judgeTokens, r.error ?? ''].map((v) => esc(String(v))).join(','));
+    return `${[head.join(','), ...lines].join('\n')}\n`;
+  }
+  const body = results.map(cells);
+  const errors = results.filter((r) => r.error).map((r) => `- ${r.generator} / ${r.scorer}: ${r.error}`);
+  const line = (c: readonly string[]) => `| ${c.join(' | ')} |`;
+  return `${[line(HEADERS), line(HEADERS.map((h, i) => (i < 2 ? '---' : '---:'))), ...body.map(line)].join('\n')}\n${errors.length ? `\n${errors.join('\n')}\n` : ''}`;
+}
+
+const list = (v: unknown): string[] | undefined =>
+  v === undefined ? undefined : String(v).split(',').map((s) => s.trim()).filter(Boolean);
+
+export const detectorsCommand: CliCommand = {
+  command: 'detectors',
+  describe: "Grade every row scorer (AUROC, TPR@1%FPR) against the true backdoor mask of vTune's planted rows, per generator",
+  builder: (y) =>
+    y
+      .option('dataset', { type: 'string', default: 'qa', describe: 'dataset spec (built-in id, file:<path>.jsonl, hf:…)' })
+      .option('size', { type: 'number', default: 500, describe: 'training rows to plant into' })
+      .option('generators', { type: 'string', describe: `comma-separated generator ids (default: all: ${generators.ids.join(', ')})` })
+      .option('scorers', { type: 'string', describe: `comma-separated scorer ids (default: all: ${scorers.ids.join(', ')})` })
+      .option('scorer-options', { type: 'string', describe: 'JSON object of options per scorer id, e.g. {"onion":{"maxWords":32}}' })
+      .option('model', { type: 'string', default: 'local:stories260K', describe: 'the base model the scorers use, <provider>:<model>' })
+      .option('count', { type: 'number', describe: 'backdoors to plant (default: the vtune default)' })
+      .option('rate', { type: 'number', describe: 'backdoors as a fraction of the rows (instead of --count)' })
+      .option('insertion', { type: 'string', choices: ['copy', 'modify'], describe: 'planted rows are new copies of host rows, or modify them in place' })
+      .option('seed', { type: 'number', default: 0, describe: 'dataset, planting and scorer seed' })
+      .option('format', { type: 'string', choices: ['md', 'csv', 'json'], default: 'md', describe: 'output format' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'log progress to stderr' }),
+  async run(args) {
+    const seed = Number(args.seed);
+    if (!Number.isSafeInteger(seed)) throw new ConfigError(`--seed must be an integer, got ${String(args.seed)}`);
+    let scorerOptions: Record<string, Record<string, unknown>> | undefined;
+    if (args.scorerOptions !== undefined) {
+      try {
+        scorerOptions = JSON.parse(String(args.scorerOptions)) as Record<string, Record<string, unknown>>;
+      } catch (err) {
+        throw new ConfigError(`--scorer-options must be a JSON object keyed by scorer id, got ${JSON.stringify(args.scorerOptions)}`, { cause: err });
+      }
+      if (!scorerOptions || typeof scorerOptions !== 'object' || Array.isArray(scorerOptions)) throw new ConfigError('--scorer-options must be a JSON object keyed by scorer id');
+    }
+    const verbose = Boolean(args.verbose);
+    const log: Logger = { info: (m) => verbose && process.stderr.write(`${m}\n`), debug: (m) => verbose && process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`) };
+    const dataset = await loadDataset(String(args.dataset), { seed, size: Number(args.size) });
+    const { provider, model } = await openModelSpec(String(args.model), 'model');
+    try {
+      const results = await evaluateDetectors({
+        rows: dataset.train,
+        generators: list(args.generators) ?? [...generators.ids],
+        scorers: list(args.scorers) ?? [...scorers.ids],
+        ...(scorerOptions ? { scorerOptions } : {}),
+        model,
+        provider,
+        seed,
+        ...(args.count !== undefined ? { count: Number(args.count) } : {}),
+        ...(args.rate !== undefined ? { rate: Number(args.rate) } : {}),
+        ...(args.insertion ? { insertion: args.insertion as 'copy' | 'modify' } : {}),
+        log,
+        onResult: (r) => log.info(`${r.generator} / ${r.scorer}: AUROC ${r.auroc.toFixed(3)}, TPR@1%FPR ${r.tprAt1Fpr.toFixed(3)} (${(r.durationMs / 1000).toFixed(1)} s)`),
+      });
+      process.stdout.write(`dataset ${dataset.id} (${dataset.train.length} rows), model ${model.id}, seed ${seed}\n\n`);
+      process.stdout.write(formatDetectors(results, args.format as 'md' | 'csv' | 'json'));
+      return 0;
+    } finally {
+      await model.dispose?.();
+      await provider.close?.();
+    }
+  },
+};
