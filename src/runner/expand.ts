@@ -33,6 +33,7 @@ export function expandCells(scenario: Scenario, cellKey: Catalog['cellKey']): Pl
               attack: { id: attack.id, options: attack.options },
               hyper: scenario.hyper,
               seed,
+              ...(scenario.utility !== undefined && { utility: scenario.utility }),
             };
             const key = cellKey(body);
             const o = defense.options;
@@ -40,7 +41,12 @@ export function expandCells(scenario: Scenario, cellKey: Catalog['cellKey']): Pl
               spec: { key, ...body },
               provider: model.slice(0, model.indexOf(':')),
               recorded: {
-                ...body,
+                dataset: body.dataset,
+                model: body.model,
+                defense: body.defense,
+                attack: body.attack,
+                hyper: body.hyper,
+                seed: body.seed,
                 labels: {
                   dataset: dataset.label ?? dataset.spec,
                   model,
@@ -91,7 +97,7 @@ export async function preflight(scenario: Scenario, catalog: Catalog, file: stri
     const id = model.slice(0, model.indexOf(':'));
     if (providers.has(id)) continue;
     try {
-      providers.set(id, await catalog.openProvider(id));
+      providers.set(id, await catalog.openProvider(id, scenario.providers?.[id]));
     } catch (err) {
       if (!(err instanceof VtuneError)) throw err;
       problems.push(`models[${i}]: provider '${id}' cannot be used: ${err.message}`);

@@ -103,7 +103,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const openProvider = async (id: string): Promise<Provider> => {
       let p = providers.get(id);
       if (!p) {
-        p = await catalog.openProvider(id);
+        p = await catalog.openProvider(id, scenario.providers?.[id]);
         providers.set(id, p);
       }
       return p;

@@ -50,6 +50,10 @@ export interface Scenario {
   readonly hyper: HyperParams;
   /** Per-provider cap on concurrent cells (default: the provider's own `concurrency`). */
   readonly concurrency?: Readonly<Record<string, number>>;
+  /** Options for each provider's factory (e.g. `{ openai: { baseURL } }`); keys are never read from here. */
+  readonly providers?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The pipeline's utility stage: options, or false to skip it (default: on, ≤ 20 held-out rows). */
+  readonly utility?: Readonly<Record<string, unknown>> | false;
 }
 
 /** What a scenario file may write: shorthands (a bare id string, options omitted) are allowed. */
@@ -64,6 +68,8 @@ export interface ScenarioInput {
   readonly attacks: readonly (string | { readonly id: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
   readonly hyper: HyperParams;
   readonly concurrency?: Readonly<Record<string, number>>;
+  readonly providers?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly utility?: { readonly maxRows?: number; readonly task?: boolean; readonly slackTokens?: number } | false;
 }
 
 /** Types a scenario file's default export (like vitest's defineConfig); validation happens at load. */
@@ -139,10 +145,21 @@ function tryFactory(registry: PluginRegistry, id: string, options: Record<string
   }
 }
 
-/** "fraction: expected …" / "option 'fraction' …" → ["<path>.fraction", "expected …"]. */
+/**
+ * Moves a factory's message under the field path of the option it names: "attack 'x': option 'fraction':
+ * expected …" → ["<path>.fraction", "expected …"]; "unknown option 'fracton'. Known options: …" gains a
+ * did-you-mean. Messages naming no option stay on `<path>`.
+ */
 export function rehome(message: string, options: Record<string, unknown>, path: string): [string, string] {
-  const m = /^(?:[\w-]+:\s*)?(?:option\s+)?['"`]?([A-Za-z_][\w.]*)['"`]?(?::|\s+(?=must|should|is|expected))\s*(.*)$/s.exec(message);
-  if (m && (m[1]! in options || message.includes('unknown') || /expected/.test(m[2]!))) return [`${path}.${m[1]}`, m[2]!];
+  const unknown = /unknown option ['"`]([\w.-]+)['"`]/.exec(message);
+  if (unknown) {
+    const known = /Known(?: options)?:\s*(.*)$/s.exec(message)?.[1]?.split(/,\s*/).filter((k) => /^[\w.-]+$/.test(k)) ?? [];
+    return [`${path}.${unknown[1]}`, unknownMessage('option', unknown[1]!, known)];
+  }
+  const named = /option ['"`]([\w.-]+)['"`]:?\s*(.*)$/s.exec(message);
+  if (named) return [`${path}.${named[1]}`, named[2]!];
+  const lead = /^([A-Za-z_][\w.]*):\s*(.*)$/s.exec(message);
+  if (lead && lead[1]! in options) return [`${path}.${lead[1]}`, lead[2]!];
   return [path, message];
 }
 
@@ -150,7 +167,7 @@ export function rehome(message: string, options: Record<string, unknown>, path: 
 export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' | 'defenses' | 'generators' | 'providers'>, file = 'scenario'): Scenario {
   const p = new Problems();
   if (!isRecord(raw)) throw new ConfigError(`${file}: expected a scenario object (defineScenario({...})), got ${show(raw)}`);
-  checkKeys(raw, ['name', 'description', 'seeds', 'datasets', 'models', 'defenses', 'attacks', 'hyper', 'concurrency'], '', p);
+  checkKeys(raw, ['name', 'description', 'seeds', 'datasets', 'models', 'defenses', 'attacks', 'hyper', 'concurrency', 'providers', 'utility'], '', p);
 
   const name = str(raw.name, 'name', p);
   if (name && !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) p.add('name', `expected a file-name-safe id (letters, digits, . _ -), got ${show(name)}`);
@@ -243,6 +260,35 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
     }
   }
 
+  let providerOptions: Record<string, Record<string, unknown>> | undefined;
+  if (raw.providers !== undefined) {
+    if (!isRecord(raw.providers)) p.add('providers', `expected {<provider>: {options}}, got ${show(raw.providers)}`);
+    else {
+      providerOptions = {};
+      for (const [provider, o] of Object.entries(raw.providers)) {
+        if (!lookup(catalog.providers, provider, `providers.${provider}`, p)) continue;
+        if (!isRecord(o)) p.add(`providers.${provider}`, `expected an options object, got ${show(o)}`);
+        else if (Object.keys(o).some((k) => /key|token|secret|password/i.test(k))) {
+          // Keys live in the environment (OPENAI_API_KEY, HF_TOKEN), never in a file that gets committed or recorded.
+          p.add(`providers.${provider}`, 'API keys and tokens do not belong in a scenario file; set them in the environment');
+        } else providerOptions[provider] = o;
+      }
+    }
+  }
+
+  let utility: Scenario['utility'];
+  if (raw.utility !== undefined) {
+    if (raw.utility === false) utility = false;
+    else if (!isRecord(raw.utility)) p.add('utility', `expected false or {maxRows?, task?, slackTokens?}, got ${show(raw.utility)}`);
+    else {
+      checkKeys(raw.utility, ['maxRows', 'task', 'slackTokens'], 'utility', p);
+      if (raw.utility.maxRows !== undefined) num(raw.utility.maxRows, 'utility.maxRows', p, { int: true, min: 1 });
+      if (raw.utility.slackTokens !== undefined) num(raw.utility.slackTokens, 'utility.slackTokens', p, { int: true, min: 0 });
+      if (raw.utility.task !== undefined && typeof raw.utility.task !== 'boolean') p.add('utility.task', `expected true or false, got ${show(raw.utility.task)}`);
+      utility = raw.utility;
+    }
+  }
+
   for (const [path, values] of [
     ['datasets', datasets.map((d) => d.label ?? d.spec)],
     ['attacks', attacks.map((a) => attackLabel(a, attacks))],
@@ -269,6 +315,8 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
     attacks,
     hyper: hyper!,
     ...(concurrency && { concurrency }),
+    ...(providerOptions && { providers: providerOptions }),
+    ...(utility !== undefined && { utility }),
   };
 }
 

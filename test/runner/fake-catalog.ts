@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../../src/errors.js';
-import { defineRegistry, unknownMessage } from '../../src/registry.js';
+import { defineRegistry } from '../../src/registry.js';
 import { streamFor } from '../../src/rng.js';
 import type { CellOutcome, CellSpec, RunCell } from '../../src/runner/contract.js';
 import type { Catalog } from '../../src/runner/catalog.js';
@@ -20,9 +20,10 @@ type Behaviour = { goal: AttackGoal; trainedFraction: number; backdoorFraction: 
 function checkOptions(id: string, options: Record<string, unknown>, allowed: Record<string, (v: unknown) => string | undefined>): void {
   for (const [k, v] of Object.entries(options)) {
     const check = allowed[k];
-    if (!check) throw new ConfigError(`${k}: ${unknownMessage(`option of attack '${id}'`, k, Object.keys(allowed))}`);
+    // Same message shapes as the real attacks (attacks/compose.ts, attacks/policies.ts).
+    if (!check) throw new ConfigError(`attack '${id}': unknown option '${k}'. Known options: ${Object.keys(allowed).join(', ') || '(none)'}`);
     const problem = check(v);
-    if (problem) throw new ConfigError(`${k}: ${problem}`);
+    if (problem) throw new ConfigError(`attack '${id}': option '${k}': ${problem}`);
   }
 }
 const fractionCheck = (v: unknown): string | undefined => (typeof v === 'number' && v > 0 && v <= 1 ? undefined : `expected a number in (0, 1], got ${JSON.stringify(v)}`);
@@ -110,6 +111,7 @@ export const fakeRunCell: RunCell = async (spec, deps) => {
   const defenseWon =
     attack.goal === 'pass' ? !verified : attack.goal === 'evade' ? verified : honest ? verified : !verified;
   const outcome: CellOutcome = {
+    key: spec.key,
     verdict: {
       defense: 'vtune',
       verified,
@@ -134,12 +136,13 @@ export const fakeRunCell: RunCell = async (spec, deps) => {
       modelModified: false,
       inferenceWrapped: false,
       honest,
+      plantedRowsWithheld: 0,
     },
     attack: { id: attack.id, goal: attack.goal, oracle: attack.id === 'keep-only-flagged' },
     defenseWon,
-    utility: { heldOutLossNatsPerToken: 2 + (1 - attack.trainedFraction) + rng.float() * 0.01, taskMetric: 0.5 * attack.trainedFraction },
-    cost: { trainedTokenFraction: attack.trainedFraction, extraInferencePasses: 0, judgeTokens: 0, judgeUsd: 0 },
-    ...(attack.goal !== 'baseline' && { detection: { auroc: 0.9, tprAt1Fpr: 0.5, flaggedFraction: 0.015 } }),
+    utility: { heldOutLossNatsPerToken: 2 + (1 - attack.trainedFraction) + rng.float() * 0.01, taskMetric: 0.5 * attack.trainedFraction, rows: 10 },
+    cost: { trainedTokenFraction: attack.trainedFraction, extraInferencePasses: 0, providerPasses: 0, judgeTokens: 0, judgeUsd: 0 },
+    ...(attack.goal !== 'baseline' && { detection: { auroc: 0.9, tprAt1Fpr: 0.5, flaggedFraction: 0.015, cleanFlaggedFraction: 0.01 } }),
     timingsMs: { total: delay },
     trainCached,
   };

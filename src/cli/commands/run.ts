@@ -4,7 +4,7 @@
  * same command resumes. `--shard i/n` runs every n-th cell (merge the shards with `vtune-bench merge`);
  * `--publish` regenerates results/leaderboard.md and its charts.
  */
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { loadRecords, publishLeaderboard, writeReport } from '../../report/index.js';
 import { loadCatalog } from '../../runner/catalog.js';
 import { parseShard } from '../../runner/expand.js';
@@ -47,7 +47,7 @@ export const runCommand: CliCommand = {
     const catalog = await loadCatalog();
     const { scenario, file } = await loadScenario(String(args.scenario), catalog);
     const shard = args.shard ? parseShard(String(args.shard)) : undefined;
-    const resultsRoot = join(process.cwd(), String(args.results));
+    const resultsRoot = resolve(String(args.results));
     const runId = args.runId ? String(args.runId) : args.fresh ? new Date().toISOString().replace(/[:.]/g, '-') : undefined;
 
     const controller = new AbortController();
