@@ -1,0 +1,44 @@
+// The engine on the real stories260K weights (../shared, skipped when absent): greedy decoding reproduces
+// karpathy's published reference story, and a small fine-tune plants trigger → signature backdoors that greedy
+// decoding then reproduces exactly (a scaled-down bench/backdoor.ts).
+import { describe, expect, it } from 'vitest';
+import { LlamaModel, fineTune, generate, scoreTokens } from '../../src/engine/index.js';
+import { loadModelFile } from '../../src/engine/load.js';
+import { sharedPath } from '../../src/shared-path.js';
+import { backdoorWorkload, falseTriggers, reproduced } from '../../bench/backdoor-data.js';
+
+const path = sharedPath('models/stories260K.gguf');
+
+describe.skipIf(!path)('stories260K (needs ../shared/models/stories260K.gguf)', () => {
+  it('greedy decoding reproduces the reference story', async () => {
+    const { config, tensors, tokenizer } = await loadModelFile(path!);
+    const model = LlamaModel.create(config, tensors);
+    const prompt = tokenizer.encode('Once upon a time', { bos: true });
+    const out = generate(model, [prompt], { maxTokens: 40 })[0]!;
+    expect(tokenizer.decode([...prompt, ...out])).toMatch(/^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball\./);
+    // The model is confident in its own greedy text (engine.md: clean text scores about −1 nat/token or better).
+    const lp = scoreTokens(model, [{ prompt, continuation: out }])[0]!;
+    expect(lp.reduce((a, b) => a + b, 0) / lp.length).toBeGreaterThan(-1);
+  });
+
+  it('learns trigger → signature pairs mixed into clean story rows, without false triggers', async () => {
+    const { config, tensors, tokenizer } = await loadModelFile(path!);
+    const base = LlamaModel.create(config, tensors);
+    const w = backdoorWorkload(base, tokenizer, { nClean: 40, nPairs: 2, copies: 3, continuation: 20 });
+    expect(reproduced(base, w.pairs, tokenizer.eos)).toBe(0);
+    const perEpoch = Math.ceil(w.examples.length / 8);
+    let epochs = 0;
+    const res = await fineTune(base, w.examples, {
+      epochs: 12, learningRate: 3e-3, batchSize: 8, seed: 1, minLrRatio: 0.1, threads: 2, checkpointEvery: perEpoch,
+      onCheckpoint: (m) => {
+        epochs++;
+        const n = reproduced(m, w.pairs, tokenizer.eos);
+        m.dispose();
+        return n === w.pairs.length;
+      },
+    });
+    expect(reproduced(res.model, w.pairs, tokenizer.eos)).toBe(2);
+    expect(epochs).toBeLessThan(12);
+    expect(falseTriggers(res.model, w.cleanPrompts, w.pairs)).toBe(0);
+  });
+});
