@@ -29,7 +29,7 @@ export type BuiltinId = (typeof datasets.ids)[number];
 export interface LoadOptions {
   /** Seeds generation (built-ins) and the train / held-out split (files, Hugging Face). */
   readonly seed: number;
-  /** Training rows (built-ins: default 1000; files and Hub: default all that are not held out). */
+  /** Training rows (built-ins: default 1000; files: default all rows not held out; Hub: the first 100,000 rows). */
   readonly size?: number;
   /** Held-out rows: a count, or a fraction of `size` when below 1 (default 10% of size, 20 to 500). */
   readonly heldOut?: number;
@@ -40,6 +40,8 @@ export interface LoadOptions {
 }
 
 const DEFAULT_SIZE = 1000;
+/** Without a size, a Hub split is read up to this many rows (a million-row split would be 10,000 requests). */
+const HF_DEFAULT_MAX_ROWS = 100_000;
 const MAX_SIZE = 1_000_000;
 
 /** Loads a dataset from a spec: a built-in id, `file:<path>` / `*.jsonl`, or `hf:owner/name[:config][@split]`. */
@@ -53,7 +55,8 @@ export async function loadDataset(spec: string, options: LoadOptions): Promise<D
   }
   if (spec.startsWith('hf:')) {
     const { loadHfRows } = await import('./hf.js');
-    const { rows } = await loadHfRows(spec, { mapping: options.mapping, maxRows: options.size !== undefined ? options.size + heldOutCount(options.size, options.heldOut) : undefined });
+    const maxRows = options.size !== undefined ? options.size + heldOutCount(options.size, options.heldOut) : HF_DEFAULT_MAX_ROWS;
+    const { rows } = await loadHfRows(spec, { mapping: options.mapping, maxRows });
     return splitRows(spec, rows, options);
   }
   if (spec.startsWith('file:') || /\.jsonl$/i.test(spec)) {
