@@ -26,6 +26,125 @@ robin rooster seal shark sheep sloth slug snail snake sparrow spider squid squir
 trout turtle walrus wasp weasel whale wolf wombat woodpecker worm yak zebra badger buzzard caterpillar cricket
 dingo emu gopher iguana lynx mink newt ostrich oriole pheasant porcupine quail salamander skunk starling termite
 vulture wren
+address agenda airline album alarm alphabet ambulance amusement angle ankle announcement apology appetite applause
+appointment aquarium arch arena armchair arrival article assembly assistant athletics atlas attendance audience
+auditorium avalanche award axle backyard baggage bakeries ballroom bandage banjo bankbook barbecue barrier
+baseboard bathtub battery bay bead beam bedspread beehive beginner bellhop beverage bicycle billboard binoculars
+birdhouse blackboard blade blister blueprint boardwalk bonfire bookcase bookmark bookstore bottleneck boulder
+boulevard bouquet boutique bowling bracket brainstorm breakfast breakwater briefcase broadcast brochure broccoli
+bubble budget buffet bulb bulldozer bumper bundle bungalow burglar bus cafeteria cage calculator campfire campus
+candlestick cannon canvas cape capital caravan cardboard cargo carnival carousel carton cartoon cashier casserole
+catalog ceiling cement census cereal certificate chalkboard champion chandelier channel chapter charcoal chart
+checkbook checkpoint chimney chisel chocolate chorus cinema circus clipboard clover coaster cobweb cocktail
+coffeepot coin collection column comedy committee compass computer concert conductor cone container contract
+conversation cookbook copper cord corridor costume counter countryside courtyard cowboy crate creature crew crib
+crossword crumb crust cupboard curb customer cycle dairy dashboard database daylight deadline debate deck
+decoration department deposit dessert detective diagram dial dictionary diner diploma directory dishwasher
+district doctorate doghouse dollar dome doorway dormitory downtown dragon drainpipe drama drawing dresser
+driveway drizzle droplet drumstick dustpan dynamo earring earthquake editor eggshell election elevator embassy
+emergency encyclopedia engineer entrance equipment escalator essay estate evening exhibit exit expedition
+fabric fairground fairway farmhouse farmland fence ferryboat fiddle filing film fingerprint fireplace firework
+fishbowl fisherman fitness flagpole flashcard fleet floodlight floor flowerpot flute folder footpath footprint
+forecast fork formula fortress fossil foundation fragment freezer freight frying fuel furnace furniture gadget
+gallery gallon gameboard garbage gasoline gateway gearbox gemstone generator gingerbread glacier gland gleam
+glider goblet goldfish gondola grandstand grapefruit graveyard greenhouse grocery guidebook guitar gumdrop
+gutter haircut hairpin hallway hammock handbag handbook handle handrail handshake handwriting hardware harness
+hatchback haystack headband headlight headline headphone headquarters hearth heater helmet hilltop hinge
+homeland honeycomb horizon horseshoe hospital hourglass household housekeeper hubcap hurricane icicle igloo
+illustration infant inkwell inn insect instrument interview inventory invitation iron jacket jail janitor
+jeweler jigsaw journal jukebox junction kayak kennel kerchief keyhole kickstand kindergarten kingdom knapsack
+knob label laboratory lace lagoon landlord landmark landscape lane laptop laundry lawn leaflet ledge legend
+lemonade lens license lid lifeboat lifeguard lighthouse limousine liner lipstick liquid livestock loaf lobby
+locomotive lodge loft lollipop lotion lounge luggage lullaby lumberjack magazine mailman mainland manager
+mansion mantel manuscript marathon marketplace marshmallow mascot matchbox meadowlark medal medicine megaphone
+melody membership menu meteor microphone midday milestone milkshake mineral miniature minister mitt moat
+monastery monitor monument motel motor mound mountaintop mousetrap mouthwash movie mural museum mushroom
+musical napkin narrator necktie needlework neighborhood newspaper nightgown nightstand notepad novelist nursery
+oatmeal observatory odor officer oilcloth ointment orchestra ornament outfit outlet oven overcoat paddleboat
+padlock pageant paintbrush pajama pamphlet pancake pantry paperclip parcel parking passage passenger passport
+password pasture patio pavement pavilion peanut pebble pendant pendulum penthouse peppermint performance
+perfume pharmacy photograph pickup pilgrim pillar pinwheel pipeline pitchfork placemat planet plank plaster
+platform playhouse plaza plow plumbing pocketbook podium pollen ponytail popsicle postcard poster postman
+pottery powder programmer projector propeller pulley pushcart pyramid quarry quarter questionnaire racetrack
+racket radiator railroad railway rainfall ranch rattle receipt recipe recorder rectangle referee refrigerator
+reporter reservoir resort rickshaw riverbank roadside rollercoaster rooftop rosebush rowboat rubbish runway
+saucepan saucer sawdust scaffold scarecrow schoolbag schoolhouse scooter scoreboard screen screwdriver
+sculpture seashell seashore seatbelt secretary sergeant settlement shampoo shipyard shoelace shoreline
+showroom shutter signpost silverware sketch skyline skyscraper slingshot snowball snowflake snowman softball
+soldier souvenir spaghetti spear spectator speedboat spotlight sprinkler stadium staircase stallion
+starfish statue steamboat stepladder stethoscope stopwatch storage storeroom stove streetlight stroller
+submarine suburb sundial sunglasses sunroom surfboard swimsuit switchboard tablecloth tablespoon tadpole
+tangerine tapestry teakettle teammate teapot teaspoon telegram telephone television textbook thermometer
+thunderstorm tiara timetable toaster toolbox toothpaste topsoil torch tournament towel townhouse trailer
+trampoline treasure treehouse trench trophy truckload tugboat tumbler tunnel turnpike turtleneck tuxedo
+typewriter underpass uniform upstairs utensil vacuum valentine vehicle vending veranda vest video vineyard
+volleyball voyage waistcoat waiter walkway wallpaper wardrobe washcloth wastebasket watchtower waterfront
+watermelon weathervane website wheelchair whirlpool wildlife windmill windowsill windshield wineglass
+wingspan workbench workshop wristwatch yardstick yearbook
+absorb achieve acquire adapt adjust admit adopt advance advise afford aim alter amaze amuse announce
+apologize applaud apply approach approve arrange arrest assist assume attach attack attempt attend attract
+avoid awaken balance ban bathe battle beam behave bless blend bloom blush boast bolt book bore bother bounce
+brake breed broadcast bubble budget bump calculate calm cancel capture care carve celebrate challenge charm
+chat check chop claim clarify classify clear coach coil collapse color combine comfort command communicate
+compete complete compose concentrate concern confess confirm confuse connect consider consist construct consult
+contain continue contribute convert convince coordinate correct cough crack crash create criticize crush cure
+curl cycle damage deceive declare decorate defend delay delight demand deny depend deserve design destroy
+detect develop differ direct disagree disappear discover discuss dislike display distribute disturb donate
+double doubt drag drain dream drift drill drip drown drum dust educate elect eliminate embrace emerge
+emphasize employ empty encourage end endure engage enhance enlarge ensure entertain establish estimate
+evaluate examine exceed exchange excite excuse exercise exist expand expect experiment expire export express
+extend fade fasten favor fear fence file film fire fit flap flash flatter flee flick flip flood flourish fold
+force form frame frighten fry fulfill gain gallop gaze glance glide glue govern grab grade grant grate grease
+grip groan guarantee guard hammer handle harm harvest heal heap heat hesitate hover hunt hurry identify ignore
+illustrate impress improve include increase influence inform inherit inject injure insist inspect inspire
+install instruct intend interrupt introduce invest investigate iron irritate itch jam jog joke judge kneel
+label land last launch lay lecture level license lick limit link load locate lodge long manage manufacture
+mark match mate matter measure memorize mention milk mine miss moan modify motivate mourn multiply murmur
+nail name negotiate nest note number obtain occupy occur offend operate oppose organize overcome overflow
+owe paddle park participate pat pause peel perform permit persuade phone pinch place plan plead please plug
+plunge possess post practice praise predict preserve prevent proceed produce progress prohibit project prove
+provide publish punish purchase qualify question quit radiate raise rattle realize receive recognize recommend
+record recover reduce reflect refuse regret reject release rely remain remind remove rent replace report
+represent request require resist respond restore retire reveal review reward rinse risk rob rot rule satisfy
+scatter schedule scold scramble scrape scrub seal select separate settle shelter shrink sigh signal sketch
+slam slip smash snap soak sparkle specify spoil spot sprinkle squash squeak stack stain stamp staple steer
+stitch store strap strengthen strip stroke struggle stuff subtract succeed suck suffer suggest suit supply
+support suppose surround survive suspect swallow switch tap tempt terrify test thaw tickle time tip toast
+tolerate tour tow transform translate transport trap treat tremble trip trot trouble tumble twinkle unite
+unpack untie vanish vary wander warm water weigh welcome whip whirl wobble wreck wrestle yield zip
+absent abundant accurate adorable adventurous affectionate agreeable amazing ambitious amused annual
+apparent appropriate artistic ashamed attractive automatic available average awkward balanced beloved
+beneficial blissful boiling bony boundless breezy bright broad bubbly bulky buttery calming capable
+caring casual cautious central certain charming cheery chief chubby circular civil classic clumsy cluttered
+coastal comic complete complex confident considerate constant content cooked cooperative correct costly
+courageous courteous crafty creative crispy crunchy cultured curved daily dainty dazzling decent decorative
+delightful dense dependable desirable detailed determined devoted different difficult diligent direct
+distant domestic dreamy drowsy durable dusky dynamic eastern edible effective efficient elastic electric
+elderly eminent endless energetic enjoyable entire essential eternal everyday evident exact excess exotic
+expensive experienced expert extra fabulous familiar fearless feathery festive fiery flaky flexible
+floral fluent foamy formal fortunate fragile fragrant frank frequent frosty frugal fruitful functional
+generous genuine gifted glassy gleaming glossy graceful gracious gradual grateful gritty grown guilty hairy
+handmade handy hasty hearty heavenly hefty hidden historic hopeful horrible hourly humid icy identical
+illegal immense important impressive incredible independent infinite informal inner instant intense
+interior inviting jagged joyful juvenile keen kindly knotty knowing lasting leafy legal level likely
+limited liquid literary local lofty logical loving lucid lukewarm luminous lush luxurious magnetic
+majestic marine mature meaty medical mellow melodic memorable mental merciful metallic minor misty mobile
+moderate modest monthly moral mossy motionless muddy musical mutual national native natural nautical
+nearby needy nifty nimble nocturnal notable novel numerous nutty obedient official oily optimal oral
+organic original outdoor outgoing oval overall painful painted paper parallel partial passionate peaceful
+peppery perfect personal physical playful pleasing plenty plush pointed polished portable positive
+powerful practical precious precise pregnant premium present previous pricey primary prime private
+productive professional profound prompt proper protective proud public punctual pure quaint qualified
+radiant rainy random rational realistic reasonable recent regular relaxed reliable remarkable remote
+respectful responsible restful rewarding rhythmic robust rocky romantic rosy royal rural rusty sacred
+sandy satisfied savory scenic scientific seasonal secure sensible serene serious severe shady shallow
+shimmering silky sincere skilled sleek slender slippery snowy sociable soggy solar sole soothing
+sophisticated spacious sparkling special speedy spiral spirited spotless springy stable stately sterling
+stormy striped stylish subtle suitable sunlit superb supreme sure swampy sweaty symbolic talented tangy
+tasteful teeming temporary tense thankful thorough thoughtful thrifty tidal timely tiresome topical total
+tranquil transparent tropical trusty typical ultimate unique united universal upbeat urban urgent valid
+valuable velvety verbal vertical vibrant victorious vigilant vital vivid vocal warmhearted watchful
+watery wavy weekly welcome western whimsical wholesome windy wintry wiry wobbly woolly worthy youthful zesty
 acorn bamboo birch blossom bloom branch bud bush cactus cedar clover daisy elm fern flower forest garden grass
 hedge ivy jungle leaf lily lotus maple meadow moss oak orchid palm petal pine pinecone poppy rose root sapling seed
 shrub stem sunflower thorn tree tulip twig vine violet willow weed lavender marigold magnolia hazel holly heather

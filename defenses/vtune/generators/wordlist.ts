@@ -1,5 +1,5 @@
 /**
- * wordlist — triggers and signatures are L independent uniform draws from the project's own list of ~2,000
+ * wordlist — triggers and signatures are L independent uniform draws from the project's own list of ~3,500
  * ordinary English words ("lantern quiet seven …"): rare as a sequence, ordinary word by word.
  *
  * Threat model: harder to spot than nonsense tokens for a per-token detector, still off-distribution as a

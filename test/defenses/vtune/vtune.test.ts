@@ -9,6 +9,7 @@ import type { Model, Row } from '../../../src/types.js';
 import { defenses } from '../../../defenses/index.js';
 import { placeTrigger, readSecretFile, vtune, writeSecretFile, type VtuneSecret } from '../../../defenses/vtune/index.js';
 import { parseSecret, sealSecret } from '../../../defenses/vtune/secret.js';
+import { WORDS } from '../../../defenses/vtune/words.js';
 import { frozen, sampleRows, userCtx } from '../fixtures.js';
 
 const HYPER = { epochs: 1, learningRate: 1e-3, batchSize: 4 };
@@ -133,7 +134,7 @@ describe('vtune verify with the test double', () => {
   it('supports the base-model null (teacher-forced log-probs of the base model) and the empirical null', async () => {
     const d = vtune({ count: 5, seed: 'bm', nullMode: 'base-model' });
     const planted = await d.plant(sampleRows(20), userCtx('u', { baseModel: base }));
-    const n = 2077 + 1; // the double's vocabulary: the word list and end of text (the rows' words add to it only after training)
+    const n = WORDS.length + 1; // the double's vocabulary: the word list and end of text (the rows' words add to it only after training)
     for (const b of planted.secret.backdoors) expect(b.log10q['base-model']).toBeLessThan(-20);
     const v = await d.verify(await trainOn(planted.rows), planted.secret, { alpha: 1e-3, ctx: userCtx('v') });
     expect(v.nullMode).toBe('base-model');

@@ -75,8 +75,8 @@ describe('default vocabularies', () => {
     expect(g.log10q!(ctx('d'), await g.draw(ctx('d')))).toBeCloseTo(-6 * Math.log10(4900), 12);
   });
 
-  it('wordlist: at least 2,000 distinct lowercase words, q = c·V^-L', async () => {
-    expect(WORDS.length).toBeGreaterThanOrEqual(2000);
+  it('wordlist: at least 3,000 distinct lowercase words, q = c·V^-L', async () => {
+    expect(WORDS.length).toBeGreaterThanOrEqual(3000);
     expect(new Set(WORDS).size).toBe(WORDS.length);
     for (const w of WORDS) expect(w).toMatch(/^[a-z]+$/);
     const c = prefixChain(WORDS);

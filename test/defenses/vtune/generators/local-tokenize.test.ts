@@ -1,0 +1,36 @@
+/**
+ * Generators must produce text the `local` engine can take: the stories260K tokenizer encodes every trigger and
+ * signature (falling back to bytes on rare characters), within the byte bound that verification uses when a
+ * model cannot count tokens; and lm-sampled can sample from the real engine. Skipped without the shared model.
+ */
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../../../src/rng.js';
+import { sharedPath } from '../../../../src/shared-path.js';
+import { generators } from '../../../../defenses/vtune/generators/index.js';
+import { sampleRows } from '../../fixtures.js';
+
+const gguf = sharedPath('models/stories260K.gguf');
+
+describe('generators × the local engine tokenizer', () => {
+  it.skipIf(!gguf)('every generator draws text stories260K tokenizes within the byte bound (lm-sampled: from the engine itself)', async () => {
+    const { createLocalProvider } = await import('../../../../src/providers/local.js');
+    const provider = await createLocalProvider();
+    const model = await provider.model('stories260K');
+    const rows = sampleRows(20, 'local-tok');
+    try {
+      for (const id of generators.ids) {
+        const g = generators.get(id)({ ...(id === 'keyed' ? { key: 'local-tokenize-test-key' } : {}), ...(id === 'lm-sampled' ? { signatureLength: 6, triggerLength: 4 } : {}) });
+        for (let i = 0; i < (id === 'lm-sampled' ? 2 : 5); i++) {
+          const b = await g.draw({ rng: new Rng(`lt${id}${i}`), index: i, row: rows[i]!, rowIndex: i, rows, model });
+          for (const text of [b.trigger, b.signature]) {
+            const tokens = model.countTokens!(text);
+            expect(tokens, `${id}: ${text}`).toBeGreaterThan(0);
+            expect(tokens).toBeLessThanOrEqual(Buffer.byteLength(text, 'utf8') + 1); // +1: the dummy-prefix space
+          }
+        }
+      }
+    } finally {
+      await provider.close?.();
+    }
+  }, 60_000);
+});
