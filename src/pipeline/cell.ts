@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { attacks } from '../../attacks/index.js';
 import type { AnyAttack } from '../../attacks/compose.js';
-import { ConfigError, VtuneError } from '../errors.js';
+import { ConfigError, describeError, VtuneError } from '../errors.js';
 import { streamFor } from '../rng.js';
 import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainResult, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
@@ -66,6 +66,8 @@ export interface CellUtility {
   readonly heldOutLossNatsPerToken?: number;
   readonly taskMetric?: number;
   readonly rows: number;
+  /** Why utility could not be measured (the cell's verdict and ground truth still stand). */
+  readonly error?: string;
 }
 
 /** Everything measured in one cell. */
@@ -240,9 +242,15 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
       countTokens: (t) => base.countTokens?.(t) ?? t.length,
     });
     const utilityOptions = spec.utility ?? {};
+    // Utility is secondary: a failure there is recorded in the outcome and must not cost the cell its verdict.
     const utility =
       utilityOptions !== false && dataset.heldOut.length > 0
-        ? await timed('utility', () => measureUtility(side.model, dataset.heldOut, dataset.metric, utilityOptions))
+        ? await timed('utility', () =>
+            measureUtility(side.model, dataset.heldOut, dataset.metric, utilityOptions).catch((err: unknown): CellUtility => {
+              deps.log.warn(`cell ${spec.key}: utility failed: ${describeError(err)}`);
+              return { rows: 0, error: describeError(err) };
+            }),
+          )
         : undefined;
     const totals = cost.totals();
     const detection = side.trace.detection ? detectionMetrics(side.trace.detection.scores, submittedMask, side.trace.detection.flagged) : undefined;
