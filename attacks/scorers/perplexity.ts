@@ -38,7 +38,7 @@ export const perplexity: RowScorerFactory = (options = {}) => {
   const window = num(p, 'window', o.window, 16, { min: 1, integer: true });
   const stride = num(p, 'stride', o.stride, Math.max(1, Math.ceil(window / 2)), { min: 1, integer: true });
   const batchSize = num(p, 'batchSize', o.batchSize, 32, { min: 1, integer: true });
-  const maxChars = num(p, 'maxChars', o.maxChars, 2000, { min: 16, integer: true });
+  const maxChars = num(p, 'maxChars', o.maxChars, 1500, { min: 16, integer: true });
   const rule = parseFlagRule(o.flag);
 
   const scorer: RowScorer = {
@@ -46,11 +46,16 @@ export const perplexity: RowScorerFactory = (options = {}) => {
     access: ['logprobs'],
     yieldsSpans: mode === 'segment-max' || mode === 'row-segment-max',
     async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
-      // Long prompts keep their end (nearest the completion), long completions their start (where signatures sit).
+      // Long prompts keep their end (nearest the completion), long completions their start (where signatures
+      // sit); whole-row texts share one budget of maxChars, so they fit a small model's context.
+      const rowMode = mode === 'row' || mode === 'row-segment-max';
+      const keptPrompt: number[] = [];
       const items = rows.map((r) => {
-        const prompt = r.prompt.length > maxChars ? r.prompt.slice(-maxChars) : r.prompt;
         const completion = r.completion.slice(0, maxChars);
-        if (mode === 'row' || mode === 'row-segment-max') return { prompt: '', continuation: prompt + completion };
+        const budget = rowMode ? maxChars - completion.length : maxChars;
+        const prompt = budget <= 0 ? '' : r.prompt.length > budget ? r.prompt.slice(-budget) : r.prompt;
+        keptPrompt.push(prompt.length);
+        if (rowMode) return { prompt: '', continuation: prompt + completion };
         if (mode === 'prompt') return { prompt: '', continuation: prompt };
         return { prompt, continuation: completion };
       });
@@ -80,7 +85,7 @@ export const perplexity: RowScorerFactory = (options = {}) => {
               return span.end > span.start ? [{ field: 'completion', ...span }] : undefined;
             }
             // Row windows: the scored text is (the kept end of) the prompt followed by the completion.
-            const promptLen = text.length - Math.min(r.completion.length, maxChars);
+            const promptLen = keptPrompt[i]!;
             const shift = r.prompt.length - promptLen;
             const out: SuspectSpan[] = [];
             const [a, b] = [offs[w.from]!, offs[w.to]!];

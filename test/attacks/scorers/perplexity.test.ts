@@ -67,3 +67,16 @@ describe('perplexity scorer', () => {
     expect(maxWindow([-2, -4], 8, 4)).toEqual({ surprisal: 3, from: 0, to: 2 });
   });
 });
+
+describe('perplexity scorer on long rows', () => {
+  it('keeps whole-row texts within maxChars and still maps spans to the original offsets', async () => {
+    const long = { prompt: `${'the dog ran home. '.repeat(40)}tell me about zzq1 xxk2`, completion: ' the cat ran.' };
+    const rows = [...Array.from({ length: 30 }, (_, i) => ({ prompt: `${'the dog ran home. '.repeat(40)}tell me about the ${i % 2 ? 'cat' : 'dog'}`, completion: ' the cat ran.' })), long];
+    const seen: number[] = [];
+    const lm = fakeLm('fake:lm', { logprob: (w, ctx) => (seen.push(ctx.length), /zzq1|xxk2/.test(w) ? -8 : -1) });
+    const r = await perplexity({ window: 2, maxChars: 100, flag: { kind: 'top-fraction', q: 0.01 } }).score(rows, fakeContext(lm));
+    expect(r.flagged[30]).toBe(true);
+    expect(r.spans![30]!.map((s) => long[s.field].slice(s.start, s.end))).toEqual(['zzq1 xxk2']);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(100);
+  });
+});
