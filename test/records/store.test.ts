@@ -1,0 +1,71 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { RECORD_SCHEMA_VERSION, type ManifestRecord, type RunRecord } from '../../src/records/schema.js';
+import { findRecordsFiles, latestByCell, readRecordsFile, RecordWriter } from '../../src/records/store.js';
+import { trial } from '../report/helpers.js';
+
+const manifest = { kind: 'manifest', schemaVersion: RECORD_SCHEMA_VERSION, runId: 'r', scenario: { name: 's', hash: 'h', definition: {} }, seeds: [0], cellCount: 2, packageVersions: {}, machine: { platform: 'linux', arch: 'x64', cpuModel: 'x', cpuCount: 2, memoryBytes: 1, node: 'v20' }, startedAt: '2026-01-01T00:00:00.000Z' } satisfies ManifestRecord;
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'vtune-rec-'));
+
+describe('records files', () => {
+  it('appends one line per record and reads them back', () => {
+    const p = join(tmp(), 'run', 'records.jsonl');
+    const w = RecordWriter.open(p);
+    w.append(manifest);
+    w.append(trial({ key: 'a', attack: 'honest', goal: 'baseline', verified: true, log10p: -9, defenseWon: true }));
+    w.close();
+    expect(() => w.append(manifest)).toThrow(/closed/);
+    const r = readRecordsFile(p);
+    expect(r.records.map((x) => x.kind)).toEqual(['manifest', 'trial']);
+    expect(r.manifest?.runId).toBe('r');
+    expect(readFileSync(p, 'utf8').endsWith('\n')).toBe(true);
+  });
+
+  it('tolerates a torn last line and cuts it before the next append', () => {
+    const p = join(tmp(), 'records.jsonl');
+    const good = `${JSON.stringify(manifest)}\n`;
+    writeFileSync(p, `${good}{"kind":"trial","cellK`);
+    expect(readRecordsFile(p)).toMatchObject({ tornBytes: 22, validBytes: Buffer.byteLength(good) });
+    const w = RecordWriter.open(p);
+    w.append(trial({ key: 'b', attack: 'honest', goal: 'baseline', verified: true, log10p: -9, defenseWon: true }));
+    w.close();
+    const r = readRecordsFile(p);
+    expect(r.tornBytes).toBe(0);
+    expect(r.records.map((x) => (x.kind === 'trial' ? x.cellKey : x.kind))).toEqual(['manifest', 'b']);
+  });
+
+  it('names file and line of a malformed record in the middle, and refuses unknown kinds and newer schemas', () => {
+    const p = join(tmp(), 'records.jsonl');
+    writeFileSync(p, `${JSON.stringify(manifest)}\nnot json\n{"kind":"trial","cellKey":"x"}\n`);
+    expect(() => readRecordsFile(p)).toThrow(InputError);
+    expect(() => readRecordsFile(p)).toThrow(`${p}:2: malformed record`);
+    writeFileSync(p, `${JSON.stringify(manifest)}\n{"kind":"bogus"}\n`);
+    expect(() => readRecordsFile(p)).toThrow(/:2: unknown record kind "bogus"/);
+    writeFileSync(p, `${JSON.stringify({ ...manifest, schemaVersion: RECORD_SCHEMA_VERSION + 1 })}\n`);
+    expect(() => readRecordsFile(p)).toThrow(/newer than this vtune-bench reads/);
+    writeFileSync(p, '{"kind":"trial","cellKey":"x"}\n');
+    expect(() => readRecordsFile(p)).toThrow(/first record must be the manifest/);
+  });
+
+  it('a trial supersedes failures of its cell; results come sorted by cell key', () => {
+    const fail = (key: string): RunRecord => ({ kind: 'failure', cellKey: key, cell: trial({ key, attack: 'honest', goal: 'baseline', verified: false, log10p: 0, defenseWon: false }).cell, stage: 'train', errorCode: 'engine', message: 'NaN loss', durationMs: 1 });
+    const t = (key: string) => trial({ key, attack: 'honest', goal: 'baseline', verified: true, log10p: -5, defenseWon: true });
+    const { trials, failures } = latestByCell([manifest, fail('c'), t('b'), fail('a'), t('c'), t('b')]);
+    expect(trials.map((x) => x.cellKey)).toEqual(['b', 'c']);
+    expect(failures.map((x) => x.cellKey)).toEqual(['a']);
+  });
+
+  it('finds records files in a folder tree', () => {
+    const root = tmp();
+    for (const d of ['s/run-shard-1of2', 's/run-shard-2of2']) {
+      const w = RecordWriter.open(join(root, d, 'records.jsonl'));
+      w.append(manifest);
+      w.close();
+    }
+    expect(findRecordsFiles(root).map((f) => f.slice(root.length))).toEqual(['/s/run-shard-1of2/records.jsonl', '/s/run-shard-2of2/records.jsonl']);
+    expect(() => findRecordsFiles(join(root, 'nope'))).toThrow(/no such file or folder/);
+  });
+});
