@@ -22,6 +22,7 @@ import { ConfigError, ProviderError, redactSecrets } from '../errors.js';
 import type { Capability, Logger, Model, Provider, TrainRequest, TrainResult } from '../types.js';
 import type { HfProviderOptions } from './hf.js';
 import type { OpenAIProviderOptions } from './openai.js';
+import { checkOptionNames } from './http.js';
 import { toChatJsonl } from './openai.js';
 
 /** Options of the `command` provider. */
@@ -97,6 +98,7 @@ export async function createCommandProvider(options: CommandProviderOptions): Pr
   if (!options || (typeof options.template !== 'string' && !Array.isArray(options.template))) {
     throw new ConfigError("command provider: option 'template' is required (e.g. \"python train.py --data {train} --epochs {epochs}\")");
   }
+  checkOptionNames('command provider', options, ['template', 'cwd', 'env', 'timeoutMs', 'workRoot', 'openai', 'hf', 'base', 'log']);
   const argvTemplate = typeof options.template === 'string' ? splitCommand(options.template) : [...options.template];
   if (argvTemplate.length === 0) throw new ConfigError("command provider: option 'template' is empty");
   for (const arg of argvTemplate) {

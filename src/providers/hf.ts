@@ -24,7 +24,7 @@ import type { InferenceClient } from '@huggingface/inference';
 import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
 import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider } from '../types.js';
-import { HttpStatusError, type RetryPolicy, classifyFailure, jitterRng, retryPolicy, toProviderError, withRetry } from './http.js';
+import { HttpStatusError, type RetryPolicy, checkOptionNames, classifyFailure, jitterRng, retryPolicy, toProviderError, withRetry } from './http.js';
 
 /** Options of the `hf` provider (all optional). */
 export interface HfProviderOptions {
@@ -42,6 +42,7 @@ export interface HfProviderOptions {
 
 /** Creates the `hf` provider. Loads the SDK lazily. */
 export async function createHfProvider(options: HfProviderOptions = {}): Promise<Provider> {
+  checkOptionNames('hf provider', options, ['endpointUrl', 'inferenceProvider', 'tokenEnv', 'concurrency', 'retry', 'log', 'env']);
   const env = options.env ?? process.env;
   const tokenEnv = options.tokenEnv ?? 'HF_TOKEN';
   const token = env[tokenEnv] || undefined;

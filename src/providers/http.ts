@@ -8,7 +8,8 @@
  * respected while sleeping. Anything that is not worth retrying (400/401/403/404/422, a cancelled run) fails
  * at once with a ProviderError whose message never contains a key (ProviderError redacts).
  */
-import { ProviderError, redactSecrets } from '../errors.js';
+import { ConfigError, ProviderError, redactSecrets } from '../errors.js';
+import { unknownMessage } from '../registry.js';
 import { Rng } from '../rng.js';
 
 /** How hard to try. All durations in milliseconds. */
@@ -231,4 +232,11 @@ export function toProviderError(what: string, failure: FailureClass, _err?: unkn
 /** A deterministic Rng for backoff jitter when the caller has none (keyed by what is retried). */
 export function jitterRng(key: string): Rng {
   return new Rng(`backoff|${key}`);
+}
+
+/** Rejects option names a provider factory does not know (a typo must not be silently ignored). */
+export function checkOptionNames(kind: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new ConfigError(`${kind}: ${unknownMessage('option', key, known)}`);
+  }
 }

@@ -19,7 +19,7 @@ import type OpenAI from 'openai';
 import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
 import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, TrainRequest, TrainResult } from '../types.js';
-import { type RetryPolicy, jitterRng, retryPolicy, sleep, withRetry } from './http.js';
+import { type RetryPolicy, checkOptionNames, jitterRng, retryPolicy, sleep, withRetry } from './http.js';
 
 /** Options of the `openai` provider (all optional). */
 export interface OpenAIProviderOptions {
@@ -50,11 +50,13 @@ export interface OpenAIProviderOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+const OPENAI_OPTIONS = ['baseURL', 'apiKeyEnv', 'requireKey', 'logprobs', 'pollIntervalMs', 'pollMaxMs', 'pollOutageMs', 'maxJobMs', 'suffix', 'trainingUsdPerMillionTokens', 'concurrency', 'retry', 'log', 'env'];
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const SAVE_FORMAT = 'vtune-bench/openai-model';
 
 /** Creates the `openai` provider. Loads the SDK lazily; a missing key is a ConfigError naming the variable. */
 export async function createOpenAIProvider(options: OpenAIProviderOptions = {}): Promise<Provider & { readonly baseURL?: string }> {
+  checkOptionNames('openai provider', options, OPENAI_OPTIONS);
   const env = options.env ?? process.env;
   const keyEnv = options.apiKeyEnv ?? 'OPENAI_API_KEY';
   const apiKey = env[keyEnv];

@@ -1,0 +1,121 @@
+/**
+ * The `openai` provider's contract details over loopback: configuration errors, capability probing (a server
+ * without echo logprobs → no 'logprobs'), the training-cache round trip (saveModel/loadModel keep the model id
+ * and never the key), row weights, and the exact wire format of a job.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, ProviderError } from '../../src/errors.js';
+import { providers } from '../../src/providers/index.js';
+import { createOpenAIProvider, toChatJsonl } from '../../src/providers/openai.js';
+import { type ServeHandle, startServe } from '../../src/serve/server.js';
+import { type ServeTrainer, honestTrainer } from '../../src/serve/trainer.js';
+import type { Model } from '../../src/types.js';
+import { type FaultProxy, startFaultProxy } from '../fixtures/loopback/fault-proxy.js';
+import { memorizerProvider } from '../fixtures/loopback/memorizer.js';
+
+const TOKEN = 'openai-unit-token-123456';
+let serve: ServeHandle | undefined;
+let proxy: FaultProxy | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  await proxy?.close();
+  await serve?.close();
+  proxy = serve = undefined;
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'openai-unit-'));
+  dirs.push(d);
+  return d;
+};
+async function up(trainer: ServeTrainer = honestTrainer(memorizerProvider(), 'base')) {
+  serve = await startServe({ trainer, dataDir: tmp(), token: TOKEN });
+  proxy = await startFaultProxy(serve.url.replace(/\/v1$/, ''));
+  return proxy.url;
+}
+
+describe('openai provider', () => {
+  it('is registered, loads lazily, and names the missing key variable', async () => {
+    expect(providers.ids).toEqual(expect.arrayContaining(['openai', 'hf', 'command']));
+    await expect(createOpenAIProvider({ env: {} })).rejects.toThrow(/set the OPENAI_API_KEY environment variable/);
+    await expect(createOpenAIProvider({ env: {}, apiKeyEnv: 'MY_KEY' })).rejects.toThrow(/MY_KEY/);
+    await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, baseURL: 'ftp://x' })).rejects.toThrow(ConfigError);
+    await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, pollIntervalMs: -1 })).rejects.toThrow(/pollIntervalMs/);
+    await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, pollIntervalMS: 5 } as never)).rejects.toThrow(/unknown option 'pollIntervalMS'\. Did you mean 'pollIntervalMs'/);
+    const p = await providers.get('openai')({ env: { OPENAI_API_KEY: 'k-123456789', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' } });
+    expect(p.id).toBe('openai');
+  });
+
+  it("probes echo logprobs: declared when the server answers, absent when it refuses", async () => {
+    const url = await up();
+    const p = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN } });
+    expect((await p.model('memorizer:base')).capabilities.has('logprobs')).toBe(true);
+    const probe = JSON.parse(proxy!.requests.find((r) => r.path === '/v1/completions')!.body.toString());
+    expect(probe).toMatchObject({ echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
+    await proxy!.close();
+    await serve!.close();
+
+    // a model without score(): serve answers 400 to logprobs, so the capability is not declared
+    const inner = memorizerProvider();
+    const noScore: ServeTrainer = {
+      baseModelId: 'plain',
+      mode: 'honest',
+      base: async () => {
+        const m = await inner.model('base');
+        return { id: m.id, capabilities: new Set(['generate']), generate: m.generate } satisfies Model;
+      },
+      train: async () => {
+        throw new Error('no');
+      },
+      restore: async () => {
+        throw new Error('no');
+      },
+    };
+    const url2 = await up(noScore);
+    const p2 = await createOpenAIProvider({ baseURL: url2, env: { OPENAI_API_KEY: TOKEN } });
+    const m2 = await p2.model('plain');
+    expect([...m2.capabilities]).toEqual(['generate']);
+    expect(m2.score).toBeUndefined();
+    const forced = await createOpenAIProvider({ baseURL: url2, env: { OPENAI_API_KEY: TOKEN }, logprobs: false });
+    expect((await forced.model('plain')).capabilities.has('logprobs')).toBe(false);
+  });
+
+  it('sends the job as promised (hyper-parameters, seed, suffix) and greedy chat with a seed', async () => {
+    const url = await up();
+    const p = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, suffix: 'wm-test', pollIntervalMs: 20, logprobs: false, trainingUsdPerMillionTokens: 3 });
+    const rows = [{ prompt: 'a b', completion: ' c' }, { prompt: 'd', completion: ' e', weight: 0 }];
+    const r = await p.train!(await p.model('memorizer:base'), { rows, hyper: { epochs: 2, learningRate: 1, batchSize: 1, extra: { learning_rate_multiplier: 0.5 } }, seed: 99 });
+    const job = JSON.parse(proxy!.requests.find((q) => q.method === 'POST' && q.path === '/v1/fine_tuning/jobs')!.body.toString());
+    expect(job).toEqual({ model: 'memorizer:base', training_file: expect.stringMatching(/^file-/), suffix: 'wm-test', seed: 99, method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 2, batch_size: 1, learning_rate_multiplier: 0.5 } } } });
+    const upload = proxy!.requests.find((q) => q.path === '/v1/files')!.body.toString();
+    expect(upload).toContain('{"messages":[{"role":"user","content":"d"},{"role":"assistant","content":" e","weight":0}]}');
+    expect(upload).toMatch(/filename="vtune-[0-9a-f]{16}\.jsonl"/);
+    expect(r.costUsd).toBeCloseTo((r.tokensTrained / 1e6) * 3, 12);
+    await r.model.generate(['a b'], { maxTokens: 3 });
+    const chat = JSON.parse(proxy!.requests.find((q) => q.path === '/v1/chat/completions')!.body.toString());
+    expect(chat).toEqual({ model: expect.stringMatching(/^ft:memorizer:base:wm-test:/), messages: [{ role: 'user', content: 'a b' }], temperature: 0, seed: 0, max_completion_tokens: 3 });
+  });
+
+  it('saveModel/loadModel persist the fine-tuned model id (never the key)', async () => {
+    const url = await up();
+    const p = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, pollIntervalMs: 20 });
+    const r = await p.train!(await p.model('memorizer:base'), { rows: [{ prompt: 'x', completion: ' y' }], hyper: { epochs: 1, learningRate: 1, batchSize: 1 }, seed: 1 });
+    const file = join(tmp(), 'model.json');
+    await p.saveModel!(r.model, file);
+    const saved = readFileSync(file, 'utf8');
+    expect(saved).not.toContain(TOKEN);
+    expect(JSON.parse(saved)).toMatchObject({ format: 'vtune-bench/openai-model', version: 1, model: r.model.id.slice('openai:'.length), logprobs: true });
+    const back = await p.loadModel!(file);
+    expect(back.id).toBe(r.model.id);
+    expect(await back.generate(['x'], { maxTokens: 2 })).toEqual([' y']);
+    await expect(p.loadModel!(join(tmp(), 'nope.json'))).rejects.toThrow(ConfigError);
+  });
+
+  it('hosted fine-tuning cannot do fractional weights or spans: a clear error before any upload', () => {
+    expect(() => toChatJsonl([{ prompt: 'a', completion: 'b', weight: -1 }])).toThrow(/accepts only 0 or 1/);
+    expect(() => toChatJsonl([{ prompt: 'a', completion: 'b', spans: [{ start: 0, end: 1, weight: 0 }] }])).toThrow(ProviderError);
+  });
+});
