@@ -6,7 +6,7 @@
 
 // @ts-ignore: decorator
 @inline function splatA(a: usize, off: usize): v128 {
-  return f32x4.splat(load<f32>(a + off));
+  return v128.load32_splat(a + off);
 }
 
 function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
