@@ -54,15 +54,16 @@ export function exactPoissonBinomialLog10Sf(cs: readonly bigint[], d: bigint, k:
   return log10BigInt(num) - cs.length * log10BigInt(d);
 }
 
-/** Exact log10 P(X ≥ k) for every k = 0..n, X ~ Bin(n, c/d) (one pass of suffix sums). */
-export function exactBinomialSfTable(n: number, c: bigint, d: bigint): number[] {
+/** Exact log10 P(X ≥ k) for each k in `ks`, X ~ Bin(n, c/d) (one pass of suffix sums; log10 only where asked). */
+export function exactBinomialSfTable(n: number, c: bigint, d: bigint, ks: Iterable<number>): Map<number, number> {
+  const want = new Set(ks);
   const pmf = binomialPmfNumerators(n, c, d);
   const logDen = n * log10BigInt(d);
-  const out = new Array<number>(n + 1);
+  const out = new Map<number, number>();
   let num = 0n;
   for (let j = n; j >= 0; j--) {
     num += pmf[j]!;
-    out[j] = log10BigInt(num) - logDen;
+    if (want.has(j)) out.set(j, log10BigInt(num) - logDen);
   }
   return out;
 }

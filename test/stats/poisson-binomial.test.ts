@@ -58,6 +58,15 @@ describe('Poisson-binomial upper tail (log space) against exact BigInt rationals
     expect(Math.abs(poissonBinomialLog10Sf(q, 9000) - -4133.521103449184)).toBeLessThanOrEqual(1e-6);
   });
 
+  it('reaches log10 p = −10,000 exactly at n = 10,000 (all hits at q = 0.1; and mixed qᵢ against the sum of logs)', () => {
+    expect(Math.abs(poissonBinomialLog10Sf(Array<number>(10000).fill(-1), 10000) - -10000)).toBeLessThanOrEqual(1e-9);
+    expect(Math.abs(binomialLog10Sf(10000, 10000, 0.1) - -10000)).toBeLessThanOrEqual(1e-9);
+    const rng = new Rng('deep');
+    const q = Array.from({ length: 10000 }, () => -0.5 - rng.float());
+    const sum = q.reduce((s, x) => s + x, 0);
+    expect(Math.abs(poissonBinomialLog10Sf(q, 10000) - sum)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(sum) / 1000));
+  });
+
   it('all 10 of 10 hits at qᵢ = 1e-4 → log10 p = −40', () => {
     expect(Math.abs(poissonBinomialLog10Sf(Array<number>(10).fill(-4), 10) - -40)).toBeLessThanOrEqual(1e-9);
   });
