@@ -5,12 +5,12 @@
  * Threat model: the provider has the rows and the base model's log-probs. A planted trigger is a word sequence
  * the base model finds unlikely in context: deleting one of its words lowers the text's perplexity.
  *
- * For each word i of the scored field, f_i = ln PPL(x) − ln PPL(x ∖ wᵢ), measured on a local context of
- * `radius` words either side (one short forward per word, all batched). Word suspicions are standardised over
+ * For each word i of the scored field, f_i = ln PPL(x) − ln PPL(x ∖ wᵢ), measured on its local chunk of
+ * 2·`radius`+1 words (one short forward per word plus one per chunk, all batched). Word suspicions are standardised over
  * the whole corpus (robust z); a row's score is its most suspicious word's z, and its spans are the words with
  * z ≥ `wordZ` (contiguous words merged) — what ONION would delete.
  * Deviations from the paper: log-perplexity differences instead of raw perplexity differences (scale-free across
- * texts); local windows instead of the whole text (cost linear in length); at most `maxWords` words per text,
+ * texts); local chunks instead of the whole text (cost linear in length); at most `maxWords` words per text,
  * the last ones (nearest the answer); a corpus-calibrated word threshold instead of ONION's t = 0.
  */
 import type { Model, ProviderContext, Row, RowScores } from '../../src/types.js';
@@ -79,8 +79,8 @@ export interface WordDropOptions {
 }
 
 /**
- * ONION's word suspicions for each text: f_i = ln PPL(context) − ln PPL(context ∖ wᵢ) on a window of `radius`
- * words either side, for the last `maxWords` words. Identical windows are scored once; all forwards batched.
+ * ONION's word suspicions for each text: f_i = ln PPL(chunk) − ln PPL(chunk ∖ wᵢ) on chunks of 2·`radius`+1
+ * words, for the last `maxWords` words. Identical windows are scored once; all forwards batched.
  * Shared with the input-routing attack, which applies it to incoming prompts.
  */
 export async function wordDrops(texts: readonly string[], model: Model, o: WordDropOptions): Promise<{ start: number; end: number; drop: number }[][]> {
@@ -99,13 +99,21 @@ export async function wordDrops(texts: readonly string[], model: Model, o: WordD
     const ws = words(text);
     const out: { start: number; end: number; withIdx: number; withoutIdx: number }[] = [];
     if (ws.length < 2) return out;
-    for (let i = Math.max(0, ws.length - o.maxWords); i < ws.length; i++) {
-      const lo = Math.max(0, i - o.radius);
-      const hi = Math.min(ws.length, i + o.radius + 1);
-      const window = ws.slice(lo, hi);
-      const full = window.map((w) => w.text).join(' ');
-      const without = window.filter((_, j) => j !== i - lo).map((w) => w.text).join(' ');
-      out.push({ start: ws[i]!.start, end: ws[i]!.end, withIdx: intern(full), withoutIdx: intern(without) });
+    // Chunks of 2·radius+1 words (a short tail joins the previous chunk): each chunk is scored once whole and
+    // once without each of its words — about L + L/(2r+1) forwards instead of 2L for centred windows.
+    const from = Math.max(0, ws.length - o.maxWords);
+    const size = 2 * o.radius + 1;
+    for (let lo = from; lo < ws.length; lo += size) {
+      let hi = Math.min(ws.length, lo + size);
+      if (ws.length - hi < o.radius && hi < ws.length) hi = ws.length;
+      const chunk = ws.slice(lo, hi);
+      if (chunk.length < 2) continue;
+      const withIdx = intern(chunk.map((w) => w.text).join(' '));
+      for (let i = lo; i < hi; i++) {
+        const without = chunk.filter((_, j) => j !== i - lo).map((w) => w.text).join(' ');
+        out.push({ start: ws[i]!.start, end: ws[i]!.end, withIdx, withoutIdx: intern(without) });
+      }
+      if (hi === ws.length) break;
     }
     return out;
   });
