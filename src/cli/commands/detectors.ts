@@ -150,7 +150,7 @@ export const detectorsCommand: CliCommand = {
   builder: (y) =>
     y
       .option('dataset', { type: 'string', default: 'qa', describe: 'dataset spec (built-in id, file:<path>.jsonl, hf:…)' })
-      .option('size', { type: 'number', default: 500, describe: 'training rows to plant into' })
+      .option('size', { type: 'number', default: 300, describe: 'training rows to plant into' })
       .option('generators', { type: 'string', describe: `comma-separated generator ids (default: all: ${generators.ids.join(', ')})` })
       .option('scorers', { type: 'string', describe: `comma-separated scorer ids (default: all: ${scorers.ids.join(', ')})` })
       .option('scorer-options', { type: 'string', describe: 'JSON object of options per scorer id, e.g. {"onion":{"maxWords":32}}' })
