@@ -16,11 +16,11 @@ function checkCounts(k: number, n: number, confidence: number): void {
   if (!(confidence > 0 && confidence < 1)) throw new RangeError(`interval: confidence must be in (0, 1), got ${confidence}`);
 }
 
-/** Solves f(p) = target for a monotone f on [0, 1] by bisection (to double precision). */
+/** Solves f(p) = target for a monotone f on [0, 1] by bisection, to ~1e-15 relative precision (small bounds too). */
 function bisect(f: (p: number) => number, target: number, increasing: boolean): number {
   let lo = 0;
   let hi = 1;
-  for (let it = 0; it < 200 && hi - lo > 1e-16; it++) {
+  for (let it = 0; it < 1100 && hi - lo > 1e-15 * hi; it++) {
     const mid = (lo + hi) / 2;
     const above = f(mid) > target;
     if (above === increasing) hi = mid;

@@ -31,13 +31,23 @@ export function log1mExp(x: number): number {
 }
 
 // ln n! with Neumaier-compensated running sums: a plain running sum drifts by ~√n·ε·ln n!, which at n = 10⁴
-// would already cost ~1e-9 in log10; compensation keeps the table at ~ε·ln n!.
+// would already cost ~1e-9 in log10; compensation keeps the table at ~ε·ln n!. Beyond TABLE_MAX (8 MB per
+// array) we switch to Stirling's series, whose truncation error there is below 1e-40.
+const TABLE_MAX = 1 << 20;
 const lnFact: number[] = [0];
 const lnFactComp: number[] = [0];
 
-/** ln n! for a non-negative integer n (cached table, compensated summation). */
+/** The Stirling series correction ln x! − (x ln x − x + ½ ln 2πx), for x ≥ 1000 (error < 1/(1680 x⁷)). */
+function stirlingCorrection(x: number): number {
+  const inv = 1 / x;
+  const inv2 = inv * inv;
+  return inv * (1 / 12 - inv2 * (1 / 360 - inv2 / 1260));
+}
+
+/** ln n! for a non-negative integer n (compensated table up to 2^20, Stirling's series beyond). */
 export function logFactorial(n: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`logFactorial: n must be a non-negative integer, got ${n}`);
+  if (n > TABLE_MAX) return n * Math.log(n) - n + 0.5 * Math.log(2 * Math.PI * n) + stirlingCorrection(n);
   for (let i = lnFact.length; i <= n; i++) {
     const sum = lnFact[i - 1]!;
     const term = Math.log(i);
@@ -49,10 +59,17 @@ export function logFactorial(n: number): number {
   return lnFact[n]! + lnFactComp[n]!;
 }
 
-/** ln C(n, k). */
+/**
+ * ln C(n, k). Beyond the table, ln n! − ln m! (m = n − j, j = min(k, n − k)) is taken as the difference of the
+ * Stirling series written so that nothing of size n ln n cancels: j ln n − m ln(1 − j/n) − j + ½ ln(n/m) + …
+ */
 export function logChoose(n: number, k: number): number {
   if (k < 0 || k > n) return -Infinity;
-  return logFactorial(n) - logFactorial(k) - logFactorial(n - k);
+  if (n <= TABLE_MAX) return logFactorial(n) - logFactorial(k) - logFactorial(n - k);
+  const j = Math.min(k, n - k);
+  const m = n - j;
+  const diff = j * Math.log(n) - m * Math.log1p(-j / n) - j + 0.5 * Math.log(n / m) + stirlingCorrection(n) - stirlingCorrection(m);
+  return diff - logFactorial(j);
 }
 
 /** log10 of a probability given as a natural log. */

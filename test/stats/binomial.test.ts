@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binomialLog10Sf, binomialLogCdf, binomialLogPmf, binomialLogSf } from '../../src/stats/binomial.js';
-import { LN10 } from '../../src/stats/log-space.js';
+import { LN10, logChoose, logFactorial } from '../../src/stats/log-space.js';
 import { exactBinomialLog10Sf, exactBinomialSfTable, log10BigInt } from './exact.js';
 
 const PS: [bigint, bigint][] = [[1n, 2n], [1n, 4n], [1n, 10n], [1n, 1000n], [999n, 1000n], [37n, 100n]];
@@ -56,6 +56,19 @@ describe('binomial upper tail (log space) against exact BigInt rationals', () =>
     const p = 1e-20;
     expect(binomialLogCdf(0, 100, p)).toBeCloseTo(-100 * p, 30);
     expect(binomialLogSf(1, 100, p) / LN10).toBeCloseTo(Math.log10(100 * p), 12);
+  });
+
+  it('ln C(n, k) stays exact beyond the factorial table (n = 10⁸) and matches the table at its edge', () => {
+    const n = 100_000_000;
+    let direct = 0;
+    for (let i = 0; i < 5; i++) direct += Math.log(n - i) - Math.log(i + 1);
+    expect(logChoose(n, 5)).toBeCloseTo(direct, 7);
+    expect(logChoose(n, n - 5)).toBeCloseTo(direct, 7);
+    expect(logChoose(n, 0)).toBe(0);
+    // Across the switch (2^20): Stirling against the compensated table.
+    const edge = 1 << 20;
+    expect(logFactorial(edge + 1) - logFactorial(edge)).toBeCloseTo(Math.log(edge + 1), 6);
+    expect(logChoose(edge + 10, 3)).toBeCloseTo(Math.log(((edge + 10) * (edge + 9) * (edge + 8)) / 6), 7);
   });
 
   it('the log10 helper reads BigInts correctly', () => {

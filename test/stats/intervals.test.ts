@@ -26,6 +26,12 @@ describe('Clopper-Pearson', () => {
     expect(ci.upper).toBeCloseTo(0.812914, 6);
   });
 
+  it('keeps relative precision for tiny bounds (k = 1, n = 10⁸)', () => {
+    const { lower } = clopperPearson(1, 100_000_000);
+    expect(lower).toBeGreaterThan(0);
+    expect(Math.exp(binomialLogSf(1, 100_000_000, lower)) / 0.025).toBeCloseTo(1, 9);
+  });
+
   it('rejects bad counts', () => {
     expect(() => clopperPearson(11, 10)).toThrow(RangeError);
     expect(() => clopperPearson(1, 10, 1.5)).toThrow(RangeError);
