@@ -69,6 +69,17 @@ export async function verifyBackdoors(model: Model, secret: VtuneSecret, options
   }
   if (!model.capabilities.has('generate')) throw new ConfigError(`model '${model.id}' cannot generate, so it cannot be verified`);
   const backdoors = secret.backdoors;
+  // Check the chosen null can be computed before spending any (possibly paid) query.
+  const base = options.ctx.baseModel;
+  const unavailable =
+    nullMode === 'generator' && !backdoors.every((b) => b.log10q.generator !== undefined)
+      ? 'the secret holds no generator bound'
+      : nullMode === 'base-model' && !backdoors.every((b) => b.log10q['base-model'] !== undefined) && !(base?.score && base.capabilities.has('logprobs'))
+        ? 'it needs a base model that returns log-probs (UserContext.baseModel; CLI: --base-model)'
+        : nullMode === 'empirical' && (secret.empirical.m <= 0 || (secret.empirical.source === 'stored' && backdoors.some((b) => b.counterfactuals?.length !== secret.empirical.m)))
+          ? 'the secret holds no (or incomplete) counterfactual signatures'
+          : undefined;
+  if (unavailable) throw new ConfigError(`cannot compute the '${nullMode}' null: ${unavailable}`);
   const maxTokens = Math.max(...backdoors.map((b) => signatureBudget(model, b.signature, slack)));
   const outputs = await model.generate(backdoors.map((b) => b.prompt), { maxTokens, temperature: 0 });
   const hits = backdoors.map((b, i) => isHit(outputs[i] ?? '', b.signature));
@@ -98,15 +109,7 @@ export async function verifyBackdoors(model: Model, secret: VtuneSecret, options
     }
   }
   const log10p = byMode[nullMode];
-  if (log10p === undefined) {
-    const why =
-      nullMode === 'base-model'
-        ? 'it needs a base model that returns log-probs (UserContext.baseModel; CLI: --base-model)'
-        : nullMode === 'empirical'
-          ? 'the secret holds no counterfactual signatures (planted with empiricalM = 0)'
-          : 'the secret holds no generator bound';
-      throw new ConfigError(`cannot compute the '${nullMode}' null: ${why}`);
-  }
+  if (log10p === undefined) throw new ConfigError(`cannot compute the '${nullMode}' null`);
   const perBackdoor: BackdoorResult[] = backdoors.map((b, i) => ({
     index: b.index,
     output: outputs[i] ?? '',
@@ -116,7 +119,8 @@ export async function verifyBackdoors(model: Model, secret: VtuneSecret, options
   }));
   return {
     defense: 'vtune',
-    verified: log10p <= Math.log10(alpha),
+    // p is exact; the tolerance only absorbs the rounding of log10 (e.g. p = 1/1000 against α = 1e-3).
+    verified: log10p <= Math.log10(alpha) + 1e-12,
     log10p,
     alpha,
     nullMode,

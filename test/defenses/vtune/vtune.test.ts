@@ -146,6 +146,19 @@ describe('vtune verify with the test double', () => {
     expect(v2.log10p).toBeCloseTo(-2, 12);
   });
 
+  it('refuses a null mode it cannot compute before querying the model', async () => {
+    const d = vtune({ count: 3, seed: 'nq', nullMode: 'base-model' });
+    const planted = await d.plant(sampleRows(10), userCtx('u')); // no base model at planting
+    let queries = 0;
+    const counting: Model = { ...base, generate: async (p, o) => { queries++; return base.generate(p, o); } };
+    await expect(d.verify(counting, planted.secret, { alpha: 1e-3, ctx: userCtx('v') })).rejects.toThrow(/cannot compute the 'base-model' null: it needs a base model/);
+    expect(queries).toBe(0);
+    // With a base model at verification, the bound is computed then.
+    const v = await d.verify(counting, planted.secret, { alpha: 1e-3, ctx: userCtx('v', { baseModel: base }) });
+    expect(v.log10pByNullMode['base-model']).toBe(0);
+    expect(queries).toBe(1);
+  });
+
   it('lm-sampled plants with the generator model, stores counterfactuals, and verifies empirically', async () => {
     const d = vtune({ generator: 'lm-sampled', generatorOptions: { temperature: 1.5, signatureLength: 8 }, count: 6, empiricalM: 49, seed: 'lm' });
     const planted = await d.plant(sampleRows(20), userCtx('u', { generatorModel: base, baseModel: base }));
