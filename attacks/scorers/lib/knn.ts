@@ -26,33 +26,39 @@ export interface Neighbours {
   readonly distance: Float32Array; // n × k
 }
 
-/** Exact kNN by cosine distance, excluding each row itself. k is clamped to n − 1. */
+/** Exact kNN by cosine distance, excluding each row itself. k is clamped to n − 1. Each pair is computed once. */
 export function knn(m: { data: Float32Array; n: number; d: number }, kWanted: number): Neighbours {
   const { data, n, d } = m;
   const k = Math.max(0, Math.min(kWanted, n - 1));
   const index = new Int32Array(n * k).fill(-1);
   const distance = new Float32Array(n * k).fill(Infinity);
+  if (k === 0) return { k, index, distance };
+  const row = new Float32Array(d);
   for (let i = 0; i < n; i++) {
-    const base = i * k;
     const oi = i * d;
-    for (let j = 0; j < n; j++) {
-      if (j === i) continue;
+    for (let t = 0; t < d; t++) row[t] = data[oi + t]!;
+    for (let j = i + 1; j < n; j++) {
       const oj = j * d;
       let dot = 0;
-      for (let t = 0; t < d; t++) dot += data[oi + t]! * data[oj + t]!;
-      const dist = Math.max(0, 1 - dot);
-      if (k === 0 || dist >= distance[base + k - 1]!) continue;
-      let p = k - 1;
-      while (p > 0 && distance[base + p - 1]! > dist) {
-        distance[base + p] = distance[base + p - 1]!;
-        index[base + p] = index[base + p - 1]!;
-        p--;
-      }
-      distance[base + p] = dist;
-      index[base + p] = j;
+      for (let t = 0; t < d; t++) dot += row[t]! * data[oj + t]!;
+      const dist = dot >= 1 ? 0 : 1 - dot;
+      if (dist < distance[i * k + k - 1]!) insert(index, distance, i * k, k, j, dist);
+      if (dist < distance[j * k + k - 1]!) insert(index, distance, j * k, k, i, dist);
     }
   }
   return { k, index, distance };
+}
+
+/** Inserts (j, dist) into the sorted neighbour list at `base`, dropping the farthest. */
+function insert(index: Int32Array, distance: Float32Array, base: number, k: number, j: number, dist: number): void {
+  let p = k - 1;
+  while (p > 0 && distance[base + p - 1]! > dist) {
+    distance[base + p] = distance[base + p - 1]!;
+    index[base + p] = index[base + p - 1]!;
+    p--;
+  }
+  distance[base + p] = dist;
+  index[base + p] = j;
 }
 
 /** Mean distance to the first `k` neighbours of each row (the kNN outlier score). */
