@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -278,7 +279,14 @@ export async function downloadHubFile(spec: HubFileSpec, options: HubDownloadOpt
           bytes += c.length;
           options.onProgress?.(bytes, Number.isFinite(total) ? total : undefined);
         });
-        await pipeline(body, createWriteStream(tmp));
+        const ws = createWriteStream(tmp);
+        try {
+          await pipeline(body, ws);
+        } catch (err) {
+          // Let the file handle close before anyone removes the file, or a late open would re-create it.
+          if (!ws.closed) await once(ws, 'close').catch(() => {});
+          throw err;
+        }
         const size = statSync(tmp).size;
         if (Number.isFinite(total) && size !== total) throw Object.assign(new Error(`download truncated: ${size} of ${total} bytes`), { code: 'ECONNRESET' });
       },

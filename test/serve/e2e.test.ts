@@ -31,14 +31,14 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function flow(trainer: ServeTrainer, o: { count?: number; hyper?: typeof hyper & { extra?: Record<string, unknown> } } = {}) {
+async function flow(trainer: ServeTrainer, o: { count?: number; rows?: typeof userRows; hyper?: typeof hyper & { extra?: Record<string, unknown> } } = {}) {
   dir = mkdtempSync(join(tmpdir(), 'serve-e2e-'));
   handle = await startServe({ trainer, dataDir: dir, token: TOKEN });
   const provider = await createOpenAIProvider({ baseURL: handle.url, env: { OPENAI_API_KEY: TOKEN }, pollIntervalMs: 20, pollMaxMs: 50, retry: { timeoutMs: 5000, maxTotalMs: 10_000, baseDelayMs: 20 } });
   const base = await provider.model(trainer.baseModelId);
   const defense = vtune({ count: o.count ?? 8 });
   const ctx: UserContext = { rng: new Rng('serve-e2e|user'), log: quiet };
-  const { rows, secret } = await defense.plant(userRows, ctx);
+  const { rows, secret } = await defense.plant(o.rows ?? userRows, ctx);
   const progress: number[] = [];
   const trained = await provider.train!(base, { rows, hyper: o.hyper ?? hyper, seed: 7, onProgress: (p) => p.loss !== undefined && progress.push(p.done) });
   const verdict = await defense.verify(trained.model, secret, { alpha: 1e-3, ctx });
@@ -73,15 +73,17 @@ describe('openai provider against vtune-bench serve (loopback, real SDK)', () =>
 
   it('the embedded engine behind serve (local:random-tiny): honest → verified, return-base → not', async () => {
     const local = await createLocalProvider();
-    const engineHyper = { epochs: 40, learningRate: 1e-3, batchSize: 4, extra: { learning_rate_multiplier: 10 } };
+    // Enough steps for the tiny random model to memorise six-word signatures (train loss ≈ 0.01), not tuned to a seed.
+    const engineHyper = { epochs: 100, learningRate: 1e-3, batchSize: 4, extra: { learning_rate_multiplier: 10 } };
+    const engineRows = userRows.slice(0, 8);
     const t0 = Date.now();
-    const honest = await flow(honestTrainer(local, 'random-tiny', quiet), { count: 4, hyper: engineHyper });
+    const honest = await flow(honestTrainer(local, 'random-tiny', quiet), { count: 4, rows: engineRows, hyper: engineHyper });
     const ms = Date.now() - t0;
     expect(honest.verdict.verified).toBe(true);
     expect(honest.verdict.k).toBeGreaterThanOrEqual(2);
     await handle!.close();
     handle = undefined;
-    const cheat = await flow(attackTrainer(local, 'random-tiny', attacks.get('return-base')({}), runProviderSide, quiet), { count: 4, hyper: engineHyper });
+    const cheat = await flow(attackTrainer(local, 'random-tiny', attacks.get('return-base')({}), runProviderSide, quiet), { count: 4, rows: engineRows, hyper: engineHyper });
     expect(cheat.verdict.verified).toBe(false);
     console.log(`local:random-tiny via serve: honest k=${honest.verdict.k}/${honest.verdict.n} log10p=${honest.verdict.log10p.toFixed(2)} steps=${honest.trained.stepsRun} loss=${honest.trained.finalLoss?.toFixed(4)} (${ms} ms); return-base k=${cheat.verdict.k}/${cheat.verdict.n} log10p=${cheat.verdict.log10p}`);
   }, 90_000);
