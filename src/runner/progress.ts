@@ -15,16 +15,27 @@ export function barProgress(stream: NodeJS.WriteStream = process.stderr, plainIn
   let tokens = 0;
   let usd = 0;
   let failed = 0;
+  let finishedNow = 0;
+  let remaining = 0;
+  let startedAt = 0;
   const liveTokens = new Map<string, number>();
+  // Our own ETA: cells skipped on resume finish in no time and would fool cli-progress' rate estimate.
+  const eta = (): string => {
+    if (finishedNow === 0) return '…';
+    const secs = Math.round((((Date.now() - startedAt) / finishedNow) * Math.max(0, remaining - finishedNow)) / 1000);
+    return secs >= 3600 ? `${Math.floor(secs / 3600)}h${Math.round((secs % 3600) / 60)}m` : secs >= 60 ? `${Math.floor(secs / 60)}m${secs % 60}s` : `${secs}s`;
+  };
   const payload = (stage: string): Record<string, string> => {
     const live = [...liveTokens.values()].reduce((a, b) => a + b, 0);
-    return { stage, tokens: formatCount(tokens + live), cost: `$${usd.toFixed(2)}`, failed: failed ? ` | ${failed} failed` : '' };
+    return { stage, eta: eta(), tokens: formatCount(tokens + live), cost: `$${usd.toFixed(2)}`, failed: failed ? ` | ${failed} failed` : '' };
   };
   return {
     start({ total, alreadyDone }) {
+      startedAt = Date.now();
+      remaining = total - alreadyDone;
       bar = new cliProgress.SingleBar(
         {
-          format: 'cells {value}/{total} [{bar}] {percentage}% | eta {eta_formatted} | {stage} | {tokens} tok trained | {cost}{failed}',
+          format: 'cells {value}/{total} [{bar}] {percentage}% | eta {eta} | {stage} | {tokens} tok trained | {cost}{failed}',
           stream,
           noTTYOutput: true,
           notTTYSchedule: plainIntervalMs,
@@ -37,7 +48,8 @@ export function barProgress(stream: NodeJS.WriteStream = process.stderr, plainIn
       bar.start(total, alreadyDone, payload(alreadyDone ? `resumed: ${alreadyDone} cells already recorded` : 'starting'));
     },
     cellProgress(cell: PlannedCell, p: Progress) {
-      if (p.tokens !== undefined) liveTokens.set(cell.spec.key, p.tokens);
+      // The engine reports the tokens of each optimizer step; the finished cell's measured total replaces the sum.
+      if (p.tokens !== undefined && p.stage === 'train') liveTokens.set(cell.spec.key, (liveTokens.get(cell.spec.key) ?? 0) + p.tokens);
       const where = p.total ? ` ${p.done}/${p.total}` : '';
       bar?.update(payload(`${cell.recorded.labels.attack} s${cell.spec.seed}: ${p.stage}${where}`));
     },
@@ -48,6 +60,7 @@ export function barProgress(stream: NodeJS.WriteStream = process.stderr, plainIn
         usd += result.outcome.cost.judgeUsd + (result.outcome.cost.trainingUsd ?? 0);
       }
       if (!result.ok) failed++;
+      finishedNow++;
       bar?.increment(payload(`${cell.recorded.labels.attack} s${cell.spec.seed}: ${result.ok ? 'done' : 'FAILED'}`));
     },
     stop() {

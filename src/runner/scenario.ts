@@ -151,6 +151,11 @@ function tryFactory(registry: PluginRegistry, id: string, options: Record<string
  * did-you-mean. Messages naming no option stay on `<path>`.
  */
 export function rehome(message: string, options: Record<string, unknown>, path: string): [string, string] {
+  // vtune passes `generatorOptions` on to its generator, whose messages start "generator '<id>': …".
+  if (/^generator '[^']+':/.test(message)) {
+    path = `${path}.generatorOptions`;
+    options = isRecord(options.generatorOptions) ? options.generatorOptions : {};
+  }
   const unknown = /unknown option ['"`]([\w.-]+)['"`]/.exec(message);
   if (unknown) {
     const known = /Known(?: options)?:\s*(.*)$/s.exec(message)?.[1]?.split(/,\s*/).filter((k) => /^[\w.-]+$/.test(k)) ?? [];

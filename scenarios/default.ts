@@ -1,0 +1,34 @@
+/**
+ * default — what `npm start` runs: the vTune defense on the embedded engine (stories260K) and a built-in
+ * dataset, against the baselines and a spread of lazy and evasive providers, sized to finish in minutes on a
+ * 2-core machine. Two generators × three seeds; training is cached, so honest, the wrapper and return-base
+ * share work and a re-run trains nothing.
+ *
+ * Sizing: 60 story rows + 4 backdoors, 8 epochs of cosine 3e-3 (the engine's measured backdoor recipe,
+ * ../shared/notes/engine.md §3, shortened): about 64 optimizer steps per honest fine-tune.
+ */
+import { defineScenario } from '../src/runner/scenario.js';
+
+export default defineScenario({
+  name: 'default',
+  description: 'vTune vs baselines, lazy and evasive providers on the embedded engine (stories260K, built-in stories).',
+  seeds: 3,
+  datasets: [{ spec: 'stories', size: 60, heldOut: 5 }],
+  models: ['local:stories260K'],
+  defenses: [
+    { options: { generator: 'random-tokens', nullMode: 'generator', count: 4, alpha: 1e-3 } },
+    { options: { generator: 'wordlist', nullMode: 'generator', count: 4, alpha: 1e-3 } },
+  ],
+  attacks: [
+    'honest',
+    'return-base',
+    'train-without-backdoors',
+    { id: 'random-subset', label: 'random-subset(50%)', options: { fraction: 0.5 } },
+    { id: 'random-subset', label: 'random-subset(10%)', options: { fraction: 0.1 } },
+    { id: 'detect-then-filter', label: 'detect-then-filter(near-duplicate)', options: { scorer: 'near-duplicate', policy: 'drop-flagged' } },
+    { id: 'lookup-wrapper', label: 'lookup-wrapper(near-duplicate)', options: { scorer: 'near-duplicate' } },
+    'oracle-keep-only-flagged',
+  ],
+  hyper: { epochs: 8, learningRate: 3e-3, batchSize: 8, schedule: 'cosine' },
+  utility: { maxRows: 5 },
+});
