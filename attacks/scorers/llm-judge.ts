@@ -1,8 +1,9 @@
 /**
  * `llm-judge` — LLM-judge filtering (attacks.md §2.2j; vTune's own robustness test used one naive GPT-4o prompt).
  *
- * Threat model: the provider asks a chat-capable model it controls — the base model, or a judge model of the
- * same provider named in `judge` — whether each submitted row looks planted. Needs only generation.
+ * Threat model: the provider asks a chat-capable model it controls — the base model, or a judge named in
+ * `judge` (`<provider>:<model>`, e.g. `openai:gpt-4o-mini`, or a model name of the fine-tuning provider) —
+ * whether each submitted row looks planted. Needs only generation.
  *
  * Rows go to the judge in batches of `batchSize` (20–50 in the survey), with generic few-shot markers (never
  * the real ones). The judge answers one line per row: `<row> | <score 0-10> | "quoted span" …`; `samples`
@@ -10,7 +11,7 @@
  * found in a flagged row become strip-spans. Tokens (and $, when `usdPerMillionTokens` is set) are reported via
  * ctx.cost.addJudgeTokens. Rows the judge leaves out score 0 and are counted in a warning.
  */
-import type { Model, ProviderContext, Row, RowScores } from '../../src/types.js';
+import type { Model, Provider, ProviderContext, Row, RowScores } from '../../src/types.js';
 import { chunks } from './lib/model.js';
 import { checkKeys, num, str } from './lib/options.js';
 import { median } from './lib/stats.js';
@@ -36,40 +37,72 @@ export const llmJudge: RowScorerFactory = (options = {}) => {
     access: ['generate'],
     yieldsSpans: true,
     async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
-      const model: Model = judge ? await ctx.provider.model(judge) : ctx.base;
-      const rng = ctx.rng.fork(ID);
-      const batches = chunks(rows.map((r, i) => ({ r, i })), batchSize);
-      const prompts = batches.map((b) => judgePrompt(b.map((x) => x.r), maxRowChars));
-      const votes: number[][] = rows.map(() => []);
-      const quotes: string[][] = rows.map(() => []);
-      let tokens = 0;
-      for (let s = 0; s < samples; s++) {
-        const seed = rng.seed31();
-        for (const group of chunks(prompts.map((text, b) => ({ text, b })), 8)) {
-          ctx.signal?.throwIfAborted();
-          const answers = await model.generate(group.map((g) => g.text), { maxTokens, temperature, seed });
-          group.forEach((g, k) => {
-            const answer = answers[k] ?? '';
-            tokens += countTokens(model, g.text) + countTokens(model, answer);
-            for (const line of parseJudgement(answer, batches[g.b]!.length)) {
-              const row = batches[g.b]![line.row - 1]!.i;
-              votes[row]!.push(line.score);
-              quotes[row]!.push(...line.quotes);
-            }
-          });
-        }
+      const opened = judge ? await openJudge(judge, ctx) : { model: ctx.base };
+      try {
+        return await judgeRows(rows, ctx, opened.model);
+      } finally {
+        await opened.close?.();
       }
-      ctx.cost.addJudgeTokens(tokens, usdPerMillion === undefined ? undefined : (tokens * usdPerMillion) / 1e6);
-      const missing = votes.filter((v) => v.length === 0).length;
-      if (missing > 0) ctx.log.warn(`${ID}: judge '${model.id}' gave no score for ${missing} of ${rows.length} rows (scored 0)`);
-      const scores = votes.map((v) => (v.length ? median(v) : 0));
-      const flagged = flagByRule(scores, rule);
-      const spans = rows.map((r, i) => (flagged[i] ? locate(r, quotes[i]!) : undefined));
-      return { scores, flagged, spans };
     },
   };
+
+  async function judgeRows(rows: readonly Row[], ctx: ProviderContext, model: Model): Promise<RowScores> {
+    const rng = ctx.rng.fork(ID);
+    const batches = chunks(rows.map((r, i) => ({ r, i })), batchSize);
+    const prompts = batches.map((b) => judgePrompt(b.map((x) => x.r), maxRowChars));
+    const votes: number[][] = rows.map(() => []);
+    const quotes: string[][] = rows.map(() => []);
+    let tokens = 0;
+    for (let s = 0; s < samples; s++) {
+      const seed = rng.seed31();
+      for (const group of chunks(prompts.map((text, b) => ({ text, b })), 8)) {
+        ctx.signal?.throwIfAborted();
+        const answers = await model.generate(group.map((g) => g.text), { maxTokens, temperature, seed });
+        group.forEach((g, k) => {
+          const answer = answers[k] ?? '';
+          tokens += countTokens(model, g.text) + countTokens(model, answer);
+          for (const line of parseJudgement(answer, batches[g.b]!.length)) {
+            const row = batches[g.b]![line.row - 1]!.i;
+            votes[row]!.push(line.score);
+            quotes[row]!.push(...line.quotes);
+          }
+        });
+      }
+    }
+    ctx.cost.addJudgeTokens(tokens, usdPerMillion === undefined ? undefined : (tokens * usdPerMillion) / 1e6);
+    const missing = votes.filter((v) => v.length === 0).length;
+    if (missing > 0) ctx.log.warn(`${ID}: judge '${model.id}' gave no score for ${missing} of ${rows.length} rows (scored 0)`);
+    const scores = votes.map((v) => (v.length ? median(v) : 0));
+    const flagged = flagByRule(scores, rule);
+    const spans = rows.map((r, i) => (flagged[i] ? locate(r, quotes[i]!) : undefined));
+    return { scores, flagged, spans };
+  }
   return scorer;
 };
+
+/**
+ * The judge model: `<provider>:<name>` opens it from that provider (lazily imported, closed after use; the
+ * provider's own credentials apply), a bare name from the provider running the fine-tune.
+ */
+async function openJudge(judge: string, ctx: ProviderContext): Promise<{ model: Model; close?: () => Promise<void> }> {
+  const at = judge.indexOf(':');
+  if (at > 0) {
+    const { providers } = await import('../../src/providers/index.js');
+    const id = judge.slice(0, at);
+    if (providers.has(id) && id !== ctx.provider.id) {
+      const factory = providers.get(id) as (options?: Record<string, unknown>) => Promise<Provider> | Provider;
+      const provider = await factory({});
+      try {
+        return { model: await provider.model(judge.slice(at + 1)), close: async () => void (await provider.close?.()) };
+      } catch (err) {
+        await provider.close?.();
+        throw err;
+      }
+    }
+    if (id === ctx.provider.id) return { model: await ctx.provider.model(judge.slice(at + 1)) };
+  }
+  return { model: await ctx.provider.model(judge) };
+}
 
 /** The judge prompt for one batch of rows (1-based row numbers). */
 export function judgePrompt(rows: readonly Row[], maxRowChars: number): string {

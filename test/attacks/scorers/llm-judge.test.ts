@@ -53,3 +53,13 @@ describe('llm-judge scorer', () => {
     ]);
   });
 });
+
+describe('llm-judge with a judge from another provider', () => {
+  it('opens <provider>:<model> from the provider registry (test-memorizer here) and closes it', async () => {
+    const { rows } = plantedDataset({ clean: 10, backdoors: 1, seed: 'j2' });
+    const ctx = fakeContext(fakeLm(), 's');
+    const r = await llmJudge({ judge: 'test-memorizer:base', samples: 1 }).score(rows, ctx);
+    expect(r.scores).toHaveLength(rows.length);
+    expect(ctx.spent.judgeTokens).toBeGreaterThan(0);
+  });
+});
