@@ -13,6 +13,7 @@
  * continuation"). The prefix before t is recovered exactly by re-decoding t tokens (decoding is deterministic
  * for greedy or seeded sampling), since the Model contract exposes no token offsets. Assumes both models share
  * a tokenizer (a fine-tune of the base); otherwise only the common length of the two score lists is compared.
+ * The wrapped model's `score` is the fine-tuned model's: a decoding-time filter defines no new probabilities.
  */
 import type { CostMeter, GenerateOptions, Model } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
