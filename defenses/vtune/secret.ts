@@ -116,13 +116,15 @@ export async function readSecretFile(path: string): Promise<VtuneSecret> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read the secret file: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { file: path, cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read the secret file: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, { file: path });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (err) {
-    throw new SecretError(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
+  } catch {
+    // No cause and no parser message: V8 quotes a snippet of the input, which here is the secret itself.
+    throw new SecretError(`${path}: not valid JSON (the file is damaged or is not a secret written by \`plant\`)`);
   }
   return parseSecret(parsed, path);
 }

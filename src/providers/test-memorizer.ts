@@ -159,7 +159,8 @@ export async function createTestMemorizerProvider(options: Record<string, unknow
     try {
       parsed = JSON.parse(await readFile(path, 'utf8')) as typeof parsed;
     } catch (cause) {
-      throw new InputError(`cannot read a test-memorizer model: ${(cause as Error).message}`, { file: path, cause });
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new InputError(`cannot read a test-memorizer model: ${code === 'ENOENT' ? 'no such file' : code ? code : 'not valid JSON'}`, { file: path });
     }
     if (parsed.format !== 'test-memorizer' || typeof parsed.id !== 'string' || !Array.isArray(parsed.memory)) {
       throw new InputError('not a test-memorizer model file', { file: path });

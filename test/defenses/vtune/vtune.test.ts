@@ -2,7 +2,7 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, InputError, SecretError } from '../../../src/errors.js';
+import { ConfigError, describeError, InputError, SecretError } from '../../../src/errors.js';
 import { createTestMemorizerProvider, type MemorizerProvider } from '../../../src/providers/test-memorizer.js';
 import { Rng } from '../../../src/rng.js';
 import type { Model, Row } from '../../../src/types.js';
@@ -231,8 +231,14 @@ describe('secret files', () => {
     const text = JSON.stringify(secret).replace(secret.backdoors[0]!.signature, 'something else entirely');
     await writeFile(path, text);
     await expect(readSecretFile(path)).rejects.toThrow(/checksum mismatch/);
-    await writeFile(join(dir, 'bad.json'), '{not json');
-    await expect(readSecretFile(join(dir, 'bad.json'))).rejects.toThrow(/not valid JSON/);
+    // A damaged secret: the error must not quote the file (V8's JSON errors quote the input).
+    const damaged = JSON.stringify(secret).slice(0, -40);
+    await writeFile(join(dir, 'bad.json'), damaged);
+    const err = await readSecretFile(join(dir, 'bad.json')).then(() => undefined, (e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(SecretError);
+    expect(err!.message).toMatch(/bad\.json: not valid JSON/);
+    expect(describeError(err)).not.toContain(damaged.slice(-20, -5));
+    expect(err!.cause).toBeUndefined();
     // Messages never quote the signature.
     try {
       parseSecret(tampered, 'x.json');
