@@ -144,6 +144,7 @@ export function formatDetectors(results: readonly DetectorResult[], format: 'md'
 const list = (v: unknown): string[] | undefined =>
   v === undefined ? undefined : String(v).split(',').map((s) => s.trim()).filter(Boolean);
 
+/** `vtune-bench detectors [--dataset] [--generators] [--scorers] [--model] [--seed] [--format]`. */
 export const detectorsCommand: CliCommand = {
   command: 'detectors',
   describe: "Grade every row scorer (AUROC, TPR@1%FPR) against the true backdoor mask of vTune's planted rows, per generator",
