@@ -9,6 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { attacks } from '../../attacks/index.js';
+import { defenses } from '../../defenses/index.js';
+import { loadDataset } from '../datasets/index.js';
 import type { AnyAttack } from '../../attacks/compose.js';
 import { ConfigError, describeError, VtuneError } from '../errors.js';
 import { streamFor } from '../rng.js';
@@ -146,19 +148,6 @@ export function checkAttackAccess(attack: AnyAttack, provider: Provider, base: M
   }
 }
 
-async function defaultDefense(id: string): Promise<DefenseFactory> {
-  // Resolved at run time: the defense registry is another helper's module.
-  const path = '../../defenses/index.js';
-  const mod = (await import(path)) as { defenses: { get(id: string): DefenseFactory } };
-  return mod.defenses.get(id);
-}
-
-async function defaultLoadDataset(spec: string, options: { seed: number; size?: number; heldOut?: number }): Promise<Dataset> {
-  const path = '../datasets/index.js';
-  const mod = (await import(path)) as { loadDataset(spec: string, o: typeof options): Promise<Dataset> };
-  return mod.loadDataset(spec, options);
-}
-
 /** Runs one cell. Config errors surface before any dataset is loaded or model trained. */
 export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutcome> {
   const timings: Record<string, number> = {};
@@ -178,7 +167,7 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
 
   // ── validate everything before any work ──
   const attack = createAttack(spec.attack.id, spec.attack.options);
-  const defenseFactory = deps.defense ? deps.defense(spec.defense.id) : await defaultDefense(spec.defense.id);
+  const defenseFactory: DefenseFactory = deps.defense ? deps.defense(spec.defense.id) : (defenses.get(spec.defense.id) as DefenseFactory);
   const defense = defenseFactory(spec.defense.options);
   const alpha = spec.defense.options.alpha ?? 1e-3;
   if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 1)) throw new ConfigError(`defense option 'alpha': expected a number in (0, 1), got ${JSON.stringify(alpha)}`);
@@ -191,7 +180,7 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
   const userCtx = (purpose: string): UserContext => ({ rng: streamFor(pair, purpose), log: deps.log, baseModel: base, generatorModel: base });
 
   // ── user side: data and planting ──
-  const load = deps.loadDataset ?? defaultLoadDataset;
+  const load = deps.loadDataset ?? loadDataset;
   const dataset = await timed('dataset', () =>
     load(spec.dataset.spec, {
       seed: streamFor(pair, 'dataset').seed31(),
