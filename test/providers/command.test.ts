@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ProviderError } from '../../src/errors.js';
 import { createCommandProvider, parseServed, splitCommand } from '../../src/providers/command.js';
 import type { Model } from '../../src/types.js';
-import { plant, verify } from '../fixtures/loopback/mini-vtune.js';
+import { plant, verify } from '../fixtures/loopback/vtune-helpers.js';
 
 const script = new URL('../fixtures/loopback/train-command.ts', import.meta.url).pathname;
 const node = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(script)}`;
@@ -23,7 +23,7 @@ async function runFlow(serve: 'tgi' | 'openai') {
     hf: { env: {}, ...fastHttp },
     openai: { env: { VTUNE_COMMAND_API_KEY: 'command-token-e2e-123' }, ...fastHttp },
   });
-  const { rows, secret } = plant(userRows, 5, `command-${serve}`);
+  const { rows, secret } = await plant(userRows, 5, `command-${serve}`);
   const progress: number[] = [];
   let model: Model | undefined;
   try {

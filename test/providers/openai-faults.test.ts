@@ -13,7 +13,7 @@ import { honestTrainer } from '../../src/serve/trainer.js';
 import type { Logger } from '../../src/types.js';
 import { type FaultProxy, startFaultProxy } from '../fixtures/loopback/fault-proxy.js';
 import { type MemorizerOptions, memorizerProvider } from '../fixtures/loopback/memorizer.js';
-import { plant, verify } from '../fixtures/loopback/mini-vtune.js';
+import { plant, verify } from '../fixtures/loopback/vtune-helpers.js';
 
 const TOKEN = 'serve-token-faults-0123456789';
 const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
@@ -46,7 +46,7 @@ async function setup(mem: MemorizerOptions = {}, retry = fast, port = 0) {
     log: { info: () => {}, debug: () => {}, warn: (m) => warnings.push(m) },
   });
   const base = await provider.model('memorizer:base');
-  const { rows, secret } = plant(userRows, 6, 'faults');
+  const { rows, secret } = await plant(userRows, 6, 'faults');
   return { provider, base, rows, secret, warnings };
 }
 
