@@ -27,7 +27,7 @@ export function barProgress(stream: NodeJS.WriteStream = process.stderr, plainIn
   };
   const payload = (stage: string): Record<string, string> => {
     const live = [...liveTokens.values()].reduce((a, b) => a + b, 0);
-    return { stage, eta: eta(), tokens: formatCount(tokens + live), cost: `$${usd.toFixed(2)}`, failed: failed ? ` | ${failed} failed` : '' };
+    return { stage, etaText: eta(), tokens: formatCount(tokens + live), cost: `$${usd.toFixed(2)}`, failed: failed ? ` | ${failed} failed` : '' };
   };
   return {
     start({ total, alreadyDone }) {
@@ -35,7 +35,7 @@ export function barProgress(stream: NodeJS.WriteStream = process.stderr, plainIn
       remaining = total - alreadyDone;
       bar = new cliProgress.SingleBar(
         {
-          format: 'cells {value}/{total} [{bar}] {percentage}% | eta {eta} | {stage} | {tokens} tok trained | {cost}{failed}',
+          format: 'cells {value}/{total} [{bar}] {percentage}% | eta {etaText} | {stage} | {tokens} tok trained | {cost}{failed}',
           stream,
           noTTYOutput: true,
           notTTYSchedule: plainIntervalMs,

@@ -2,10 +2,11 @@
  * `vtune-bench merge <shards…>`: concatenates the records of `run --shard i/n` runs into one run (one
  * manifest, each cell once) and writes its report: the same tables as one unsharded run.
  */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { mergeRecords } from '../../records/merge.js';
 import { findRecordsFiles, RECORDS_FILE } from '../../records/store.js';
 import { loadRecords, writeReport } from '../../report/index.js';
+import { shownPath } from './run.js';
 import type { CliCommand } from './types.js';
 
 export const mergeCommand: CliCommand = {
@@ -21,10 +22,10 @@ export const mergeCommand: CliCommand = {
     const firstDir = join(files[0] ?? '.', '..');
     const outDir = args.out ? String(args.out) : firstDir.replace(/-shard-\d+of\d+$/, '') + (/-shard-\d+of\d+$/.test(firstDir) ? '' : '-merged');
     const merged = mergeRecords(files, join(outDir, RECORDS_FILE));
-    process.stdout.write(`merged ${files.length} file(s): ${merged.trials} cells, ${merged.failures} failed → ${relative(process.cwd(), join(outDir, RECORDS_FILE))}\n`);
+    process.stdout.write(`merged ${files.length} file(s): ${merged.trials} cells, ${merged.failures} failed → ${shownPath(join(outDir, RECORDS_FILE))}\n`);
     if (args.report !== false) {
       const report = await writeReport(loadRecords([outDir]), join(outDir, 'report'));
-      process.stdout.write(`report: ${relative(process.cwd(), report.html)}\n`);
+      process.stdout.write(`report: ${shownPath(report.html)}\n`);
     }
     return 0;
   },

@@ -3,8 +3,9 @@
  * records files or run folders. A pure function of the records: run it as often as you like.
  */
 import { statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadRecords, writeReport } from '../../report/index.js';
+import { shownPath } from './run.js';
 import type { CliCommand } from './types.js';
 
 export const reportCommand: CliCommand = {
@@ -22,7 +23,7 @@ export const reportCommand: CliCommand = {
     const report = await writeReport(records, outDir);
     process.stdout.write(
       `${records.trials.length} cells (${records.failures.length} failed) from ${records.files.length} file(s)\n` +
-        `report: ${relative(process.cwd(), report.html)}\n        ${relative(process.cwd(), report.markdown)}\n`,
+        `report: ${shownPath(report.html)}\n        ${shownPath(report.markdown)}\n`,
     );
     return 0;
   },

@@ -27,7 +27,12 @@ export function stderrLogger(verbose: boolean): Logger {
   };
 }
 
-const shown = (p: string): string => (p.startsWith(repoRoot) ? relative(process.cwd(), p) || '.' : p);
+/** A path as printed: relative to the working folder when inside it, else absolute. */
+export function shownPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
+}
+const shown = shownPath;
 
 export const runCommand: CliCommand = {
   command: 'run <scenario>',
