@@ -13,9 +13,12 @@ import { attacks } from '../../attacks/index.js';
 import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
 import type { RowScorer } from '../../attacks/scorers/types.js';
 import { ConfigError } from '../../src/errors.js';
-import { runCell, type CellOutcome } from '../../src/pipeline/cell.js';
+import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
+import { defenses } from '../../defenses/index.js';
+import { providers } from '../../src/providers/index.js';
+import type { Provider } from '../../src/types.js';
 import type { GroundTruth } from '../../src/types.js';
-import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec } from '../pipeline/doubles.js';
+import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec, memoryLogger } from '../pipeline/doubles.js';
 
 /** Test double: a perfect span-yielding scorer (planted prompts end in ' zq…'). */
 const perfectScorer: RowScorer = {
@@ -171,6 +174,52 @@ describe.each([...attacks.ids])('attack contract: %s', (id) => {
     const withMask = [...seen].some((o) => typeof o === 'object' && o !== null && Object.prototype.hasOwnProperty.call(o, 'backdoorMask'));
     expect(withMask).toBe(oracle);
     expect(deps.log.lines.join('\n')).not.toContain(secret.backdoors[0]!.signature);
+  });
+});
+
+describe.each([...attacks.ids])('attack contract on the real vtune defense × qa × test-memorizer: %s', (id) => {
+  it('never reaches the vtune secret, its backdoor list or the mask', async (t) => {
+    const needs = (attacks.get(id) as AttackFactory)(optionsFor(id)).access.filter((a) => a === 'weights' || a === 'embed');
+    // Exemption with a reason: test-memorizer gives no weights or embeddings (covered by the doubles above).
+    if (needs.length > 0) return t.skip(`test-memorizer cannot give ${needs.join(', ')}`);
+    const spy = spyOn(id);
+    restorers.push(spy.restore);
+    let secret: object | undefined;
+    let mask: boolean[] | undefined;
+    const opened = new Map<string, Promise<Provider>>();
+    const deps: CellDeps = {
+      log: memoryLogger(),
+      openProvider: (p) => {
+        if (!opened.has(p)) opened.set(p, Promise.resolve((providers.get(p) as (o: object) => Provider | Promise<Provider>)({})));
+        return opened.get(p)!;
+      },
+      defense: (d) => (o) => {
+        const real = (defenses.get(d) as DefenseFactory)(o);
+        return {
+          ...real,
+          plant: async (rows, ctx) => {
+            const planted = await real.plant(rows, ctx);
+            secret = planted.secret as object;
+            return planted;
+          },
+          backdoorMask: (s, n) => (mask = real.backdoorMask(s, n)),
+        };
+      },
+    };
+    const fields: Omit<CellSpec, 'key'> = {
+      dataset: { spec: 'qa', size: 120, heldOut: 2 },
+      model: 'test-memorizer:base',
+      defense: { id: 'vtune', options: { count: 6 } },
+      attack: { id, options: optionsFor(id) },
+      hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
+      seed: 7,
+    };
+    await runCell({ key: cellKey(fields), ...fields }, deps);
+    const seen = reachable(spy.args);
+    expect(secret).toBeDefined();
+    expect(seen.has(secret)).toBe(false);
+    expect(seen.has((secret as { backdoors: unknown }).backdoors)).toBe(false);
+    expect(seen.has(mask)).toBe(false);
   });
 });
 
