@@ -182,7 +182,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
     const filename = `vtune-${createHash('sha256').update(jsonl).digest('hex').slice(0, 16)}.jsonl`;
     const bytes = Buffer.byteLength(jsonl);
     const findExisting = async (): Promise<string | undefined> => {
-      const page = await client.files.list({ purpose: 'fine-tune', limit: 100 } as never, { timeout: policy.timeoutMs });
+      const page = await client.files.list({ purpose: 'fine-tune', limit: 100 }, { timeout: policy.timeoutMs });
       return page.data.find((f) => f.filename === filename && f.bytes === bytes)?.id;
     };
     return retry(

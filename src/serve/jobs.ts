@@ -50,7 +50,10 @@ export class JobQueue {
   /** Adds a persisted job to the queue. */
   enqueue(jobId: string): void {
     this.pending.push(jobId);
-    this.running ??= this.drain().finally(() => (this.running = undefined));
+    // A failing disk or a corrupt record must not become an unhandled rejection (it would end the process).
+    this.running ??= this.drain()
+      .catch((err: unknown) => this.o.log.warn(`job queue: ${describeError(err)}`))
+      .finally(() => (this.running = undefined));
   }
 
   /** Cancels a job: queued jobs end at once, a running one when its trainer notices the abort. */

@@ -405,6 +405,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => !over && resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    req.on('close', () => !req.complete && reject(new HttpError(400, 'the client closed the connection before the body was complete', 'aborted')));
   });
 }
 

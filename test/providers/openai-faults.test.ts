@@ -93,6 +93,17 @@ describe('openai provider under injected faults', () => {
     expect((await verify(r.model, secret)).verified).toBe(true);
   });
 
+  it('a job creation that stalls after reaching the server: timeout, then the job is found, not re-created', async () => {
+    const trainCalls = { n: 0 };
+    const { provider, base, rows, secret } = await setup({ trainCalls }, { ...fast, timeoutMs: 400 });
+    proxy!.inject('POST', /\/fine_tuning\/jobs$/, { kind: 'stall-after' });
+    const r = await provider.train!(base, { rows, hyper, seed: 9 });
+    expect(jobCreates(proxy!).length).toBe(1);
+    expect((await serverJobs()).data.length).toBe(1);
+    expect(trainCalls.n).toBe(1);
+    expect((await verify(r.model, secret)).verified).toBe(true);
+  });
+
   it('connection reset before forwarding and a stalled response: retried after the per-request timeout', async () => {
     const { provider, base, rows } = await setup({}, { ...fast, timeoutMs: 300 });
     proxy!.inject('POST', /\/files$/, { kind: 'reset-before' });
