@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, ProviderError } from '../../src/errors.js';
 import { downloadHubFile, parseHubSpec } from '../../src/providers/hf.js';
+import { createLocalProvider } from '../../src/providers/local.js';
+import { sharedPath } from '../../src/shared-path.js';
 
 const content = Buffer.from(Array.from({ length: 50_000 }, (_, i) => i % 251));
 let server: Server | undefined;
@@ -77,5 +79,34 @@ describe('downloadHubFile', () => {
     expect(() => parseHubSpec('owner/model.gguf')).toThrow(ConfigError);
     expect(() => parseHubSpec('owner/repo/../../etc/passwd')).toThrow(ConfigError);
     expect(() => parseHubSpec('ow ner/repo/x.gguf')).toThrow(ConfigError);
+  });
+});
+
+describe('local:hf:owner/repo/file.gguf', () => {
+  const gguf = sharedPath('models/stories260K.gguf');
+  it.skipIf(!gguf)('the local provider opens a GGUF fetched from a loopback Hub, then from the cache', async () => {
+    const bytes = readFileSync(gguf!);
+    const served: string[] = [];
+    server = createServer((req, res) => {
+      served.push(req.url ?? '');
+      if (req.url === '/karpathy/tinyllamas/resolve/main/stories260K.gguf') res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    cache = mkdtempSync(join(tmpdir(), 'hub-cache-'));
+    const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, VTUNE_CACHE_DIR: process.env.VTUNE_CACHE_DIR };
+    process.env.HF_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.VTUNE_CACHE_DIR = cache;
+    try {
+      const local = await createLocalProvider();
+      const m = await local.model('hf:karpathy/tinyllamas/stories260K.gguf');
+      const [out] = await m.generate(['Once upon a time'], { maxTokens: 8 });
+      expect(out!.length).toBeGreaterThan(0);
+      await local.model('hf:karpathy/tinyllamas/stories260K.gguf');
+      expect(served).toEqual(['/karpathy/tinyllamas/resolve/main/stories260K.gguf']); // second open: cache
+      expect(readFileSync(join(cache!, 'hub', 'karpathy', 'tinyllamas', 'main', 'stories260K.gguf')).equals(bytes)).toBe(true);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    }
   });
 });
