@@ -194,6 +194,10 @@ export async function runProviderSide(
   if (attack.onTraining) {
     const result = await call(attack.onTraining as (p: TrainingPlan, c: ProviderContext) => Promise<TrainResult | null>, plan, hookCtx);
     model = result ? result.model : base;
+  } else if (plan.rows.length === 0) {
+    // A plan with no rows (e.g. a detector that flagged nothing, kept-only) is "train nothing": no trainer call.
+    ctx.log.debug(`attack '${attack.id}': empty training plan, returning the base model`);
+    model = base;
   } else {
     if (!provider.train) throw new ProviderError(`provider '${raw.id}' cannot train (attack '${attack.id}' needs training)`);
     const seed = opts.trainingSeed ?? ctx.rng.fork('training').seed31();

@@ -34,6 +34,13 @@ describe('detection-guided attacks', () => {
     expect(plus.trace.trainCalls[0]!.rows).toHaveLength(10 + 9);
   });
 
+  it('a detector that flags nothing under keep-only-flagged means no training call at all', async () => {
+    const none: RowScorer = { ...spanScorer, id: 'none-double', score: async (rows) => ({ scores: rows.map(() => 0), flagged: rows.map(() => false) }) };
+    const out = await runProviderSide(detectThenTrain({ scorer: none }), ROWS, await providerContext());
+    expect(out.trace.trainCalls).toHaveLength(0);
+    expect(out.trace.rowsPlanned).toBe(0);
+  });
+
   it('detect-then-filter drops or strips', async () => {
     const drop = await runProviderSide(detectThenFilter({ scorer: spanScorer }), ROWS, await providerContext());
     expect(drop.trace.trainCalls[0]!.rows).toHaveLength(90);
