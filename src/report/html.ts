@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { repoRoot } from '../shared-path.js';
-import type { ManifestRecord } from '../records/schema.js';
+import type { FailureRecord, ManifestRecord } from '../records/schema.js';
 import type { Chart } from './plots.js';
 import { displayRows, type ReportTable } from './tables.js';
 
@@ -57,7 +57,13 @@ export function reportHtml(args: {
   tables: readonly ReportTable[];
   charts: readonly Chart[];
   manifests: readonly ManifestRecord[];
+  failures?: readonly FailureRecord[];
 }): string {
+  const failures = args.failures?.length
+    ? `<section id="failures"><h2>Failed cells</h2><p class="cap">Retried when the run is resumed.</p><div class="scroll"><table><thead><tr><th>attack</th><th>defense</th><th>seed</th><th>stage</th><th>error</th></tr></thead><tbody>
+${args.failures.map((f) => `<tr><td>${escapeHtml(f.cell.labels.attack)}</td><td>${escapeHtml(f.cell.labels.defense)}</td><td class="n">${f.cell.seed}</td><td>${escapeHtml(f.stage)}</td><td>${escapeHtml(f.message)}</td></tr>`).join('\n')}
+</tbody></table></div></section>`
+    : '';
   const chartDivs = args.charts
     .map((c) => `<figure id="fig-${c.id}"><div class="chart" id="chart-${c.id}" data-chart="${c.id}"></div><figcaption>${escapeHtml(c.description)}</figcaption></figure>`)
     .join('\n');
@@ -78,6 +84,7 @@ ${bundles().map((b) => `<script>${b}</script>`).join('\n')}
 <h1>${escapeHtml(args.title)}</h1>
 <p>${escapeHtml(args.summary)}</p>
 ${args.tables.map(tableHtml).join('\n')}
+${failures}
 <h2>Charts</h2>
 ${chartDivs}
 <h2>Manifest</h2>

@@ -104,7 +104,7 @@ export async function writeReport(records: LoadedRecords, outDir: string): Promi
     failuresMarkdown(content.failures),
   ].join('\n');
   put('report.md', md);
-  put('report.html', reportHtml({ title: content.title, summary: content.summary, tables: content.tables, charts: content.charts, manifests: records.manifests }));
+  put('report.html', reportHtml({ title: content.title, summary: content.summary, tables: content.tables, charts: content.charts, manifests: records.manifests, failures: content.failures }));
   return { outDir, markdown: join(outDir, 'report.md'), html: join(outDir, 'report.html'), files };
 }
 

@@ -87,7 +87,8 @@ export function parseShard(text: string): { index: number; count: number } {
 
 /**
  * Everything that can be known to fail before the first cell: each provider opens (a hosted provider without
- * its API key fails here) and each dataset × defense is feasible (no more backdoors than rows).
+ * its API key fails here), each base model opens, and each dataset × defense is feasible (no more backdoors
+ * than rows).
  * Returns the opened providers for the run to share.
  */
 export async function preflight(scenario: Scenario, catalog: Catalog, file: string): Promise<Map<string, Provider>> {
@@ -101,6 +102,18 @@ export async function preflight(scenario: Scenario, catalog: Catalog, file: stri
     } catch (err) {
       if (!(err instanceof VtuneError)) throw err;
       problems.push(`models[${i}]: provider '${id}' cannot be used: ${err.message}`);
+    }
+  }
+  // Open each base model once (a missing model file or an unknown hosted model fails here, not in cell 1).
+  for (const [i, model] of scenario.models.entries()) {
+    const provider = providers.get(model.slice(0, model.indexOf(':')));
+    if (!provider) continue;
+    try {
+      const opened = await provider.model(model.slice(model.indexOf(':') + 1));
+      await opened.dispose?.();
+    } catch (err) {
+      if (!(err instanceof VtuneError)) throw err;
+      problems.push(`models[${i}]: ${err.message}`);
     }
   }
   for (const [i, dataset] of scenario.datasets.entries()) {

@@ -41,3 +41,34 @@ describe('shipped scenarios', () => {
     expect(() => validateScenario(keyed, projectCatalog, 'x.ts')).toThrow('x.ts: defenses[0].options.generatorOptions.key: must be a string of at least 16 characters');
   });
 });
+
+describe('preflight with the real providers', () => {
+  it('fails before any cell on an unknown local model and on a provider without its API key', async () => {
+    const { preflight } = await import('../../src/runner/expand.js');
+    const { validateScenario } = await import('../../src/runner/scenario.js');
+    const { scenario } = await loadScenario('fast', projectCatalog);
+    const saved = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
+    let ran = 0;
+    const catalog = { ...projectCatalog, runCell: async () => { ran++; throw new Error('must not run'); } };
+    try {
+      const s = validateScenario({ ...scenario, models: ['local:storys260K', 'openai:gpt-4o-mini'] }, catalog, 'scenarios/x.ts');
+      const err = await preflight(s, catalog, 'scenarios/x.ts').then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/scenarios\/x\.ts: models\[1\]: provider 'openai' cannot be used: .*OPENAI_API_KEY/);
+      expect(err?.message).toMatch(/models\[0\]: .*unknown local model 'storys260K'\. Did you mean 'stories260K'\?/);
+    } finally {
+      if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
+    }
+    expect(ran).toBe(0);
+  });
+
+  it('fails before any cell when a defense plants more backdoors than the dataset has rows', async () => {
+    const { preflight } = await import('../../src/runner/expand.js');
+    const { validateScenario } = await import('../../src/runner/scenario.js');
+    const { scenario } = await loadScenario('fast', projectCatalog);
+    const s = validateScenario({ ...scenario, defenses: [{ id: 'vtune', options: { generator: 'wordlist', count: 100 } }] }, projectCatalog, 'scenarios/fast.ts');
+    await expect(preflight(s, projectCatalog, 'scenarios/fast.ts')).rejects.toThrow(
+      "scenarios/fast.ts: defenses[0].options.count: 100 backdoors is more than the 60 rows of datasets[0] ('qa'); expected at most 60",
+    );
+  });
+});
