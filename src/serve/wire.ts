@@ -125,8 +125,17 @@ export async function pieceLogprobs(model: Model, context: string, text: string)
   const scoredIdx = items.map((it, i) => (it.prompt === '' ? -1 : i)).filter((i) => i >= 0);
   const scores = scoredIdx.length ? await model.score(scoredIdx.map((i) => items[i]!)) : [];
   const logprobs: (number | null)[] = ps.map(() => null);
-  scoredIdx.forEach((i, j) => (logprobs[i] = scores[j]!.logprob));
+  scoredIdx.forEach((i, j) => (logprobs[i] = jsonLogprob(scores[j]!.logprob)));
   return { pieces: ps, logprobs };
+}
+
+/** The logprob of an impossible token, as vLLM writes it: JSON has no -Infinity (it would become null). */
+export const NEG_INF_LOGPROB = -9999;
+
+/** A logprob fit for JSON: -∞ becomes NEG_INF_LOGPROB; NaN stays a model error and becomes null. */
+export function jsonLogprob(x: number): number | null {
+  if (x === -Infinity) return NEG_INF_LOGPROB;
+  return Number.isFinite(x) ? x : null;
 }
 
 /** One part of a multipart/form-data body. */
