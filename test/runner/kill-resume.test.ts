@@ -76,4 +76,30 @@ describe('kill -9 and resume (CLI)', () => {
     expect(new Set(trials.map((t) => t.cellKey)).size).toBe(CELLS);
     expect(tables(killedDir)).toBe(tables(join(root, 'whole')));
   });
+
+  it('Ctrl-C (SIGINT) stops after the record being written, exits 130 and resumes cleanly', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vtune-sigint-'));
+    const dir = join(root, 'run');
+    const child = cli(dir, join(root, 'cache'));
+    const done = exit(child);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 5));
+      const found = existsSync(dir) ? findRecordsFiles(dir) : [];
+      if (found.length && lines(found[0]!) >= 3) {
+        child.kill('SIGINT');
+        break;
+      }
+      if (child.exitCode !== null) throw new Error('the run finished before it could be interrupted');
+    }
+    const stopped = await done;
+    expect(stopped.code, stopped.out).toBe(130);
+    expect(stopped.out).toMatch(/interrupted: run `vtune-bench run .*memorizer-kill\.json` to resume/);
+    const path = findRecordsFiles(dir)[0]!;
+    const file = readRecordsFile(path);
+    expect(file.tornBytes).toBe(0);
+    expect(file.records.filter((r) => r.kind === 'failure')).toHaveLength(0);
+    const resumed = await exit(cli(dir, join(root, 'cache')));
+    expect(resumed.code, resumed.out).toBe(0);
+    expect(new Set(readRecordsFile(path).records.filter((r) => r.kind === 'trial').map((r) => (r as TrialRecord).cellKey)).size).toBe(CELLS);
+  });
 });
