@@ -46,21 +46,21 @@ describe('command trainer over loopback', () => {
     expect(progress.length).toBe(r.stepsRun);
     expect(r.model.capabilities.has('logprobs')).toBe(true);
     console.log(`command→tgi: k=${v.k}/${v.n} log10p=${v.log10p.toFixed(2)} steps=${r.stepsRun} tokens=${r.tokensTrained}`);
-  }, 30_000);
+  }, 60_000);
 
   it('SERVED openai: verified through the openai provider', async () => {
     const { r, v } = await runFlow('openai');
     expect(v).toMatchObject({ verified: true, k: 5, n: 5 });
     expect(r.model.id).toBe('command:openai:trained');
     console.log(`command→openai: k=${v.k}/${v.n} log10p=${v.log10p.toFixed(2)}`);
-  }, 30_000);
+  }, 60_000);
 
   it('a failing command: ProviderError with its exit code and stderr', async () => {
     const provider = await createCommandProvider({ template: `${node} --fail --data {train}` });
     const err = await provider.train!(await provider.model('b'), { rows: userRows, hyper, seed: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as Error).message).toMatch(/exited \(code 3\) before printing a SERVED line; stderr: CUDA error: out of memory \(simulated\)/);
-  }, 20_000);
+  }, 40_000);
 
   it('a command that never serves: killed at the timeout; abort kills it too', async () => {
     const provider = await createCommandProvider({ template: `${node} --hang --data {train}`, timeoutMs: 4000 });
@@ -73,7 +73,7 @@ describe('command trainer over loopback', () => {
     const err2 = await provider.train!(await provider.model('b'), { rows: userRows, hyper, seed: 1, signal: ctl.signal }).catch((e: unknown) => e);
     expect((err2 as Error).message).toMatch(/cancelled: SIGINT/);
     await provider.close?.();
-  }, 20_000);
+  }, 40_000);
 
   it('templates: quoting, unknown placeholders, SERVED parsing', async () => {
     expect(splitCommand(`python "my script.py" --data {train} --name 'a b' x\\ y`)).toEqual(['python', 'my script.py', '--data', '{train}', '--name', 'a b', 'x y']);

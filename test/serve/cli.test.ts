@@ -156,11 +156,13 @@ describe('vtune-bench serve (CLI process)', () => {
         c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
         c.on('exit', (code) => resolve({ code, err }));
       });
-    const a = await run(['--base-model', 'test-memorizer:base'], {});
+    const [a, b] = await Promise.all([
+      run(['--base-model', 'test-memorizer:base'], {}),
+      run(['--base-model', 'test-memorizer:base', '--attack', 'oracle-keep-only-flagged'], { VTUNE_SERVE_TOKEN: TOKEN }),
+    ]);
     expect(a.code).toBe(2);
     expect(a.err).toMatch(/--token or set VTUNE_SERVE_TOKEN/);
-    const b = await run(['--base-model', 'test-memorizer:base', '--attack', 'oracle-keep-only-flagged'], { VTUNE_SERVE_TOKEN: TOKEN });
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/oracle/);
-  }, 30_000);
+  }, 60_000);
 });
