@@ -58,7 +58,8 @@ function logUpperTail(k: number, n: number, q: LogProb): number {
     s += Math.exp(r);
     if (r < -60) break;
   }
-  return top + Math.log(s);
+  // Rounding can push the sum of terms a few ulps past 1 when k ≤ mode; a probability's log is ≤ 0.
+  return Math.min(0, top + Math.log(s));
 }
 
 /** ln P(X ≥ k) for X ~ Bin(n, p), summed directly in log space. */

@@ -20,7 +20,8 @@ export function chiSquareEvenLogSf(x: number, k: number): number {
   }
   let s = 0;
   for (let j = 0; j < k; j++) s += Math.exp(terms[j]! - max);
-  return -h + max + Math.log(s);
+  // At x ≈ 0 the rounded sum can exceed e^{x/2}; the tail is a probability, so its log is ≤ 0.
+  return Math.min(0, -h + max + Math.log(s));
 }
 
 /** log10 of Fisher's combined p-value of independent tests given their log10 p-values. */

@@ -24,8 +24,9 @@ export function poissonBinomialLogSf(log10q: readonly number[], k: number): numb
   if (k > n) return -Infinity;
   // Track whichever count needs fewer states: successes up to k (tail = the absorbing state), or failures up
   // to n − k + 1 (tail = everything not absorbed). Both are exact.
-  if (k <= n - k + 1) return absorbingTail(lnQ, ln1mQ, k, true);
-  return absorbingTail(ln1mQ, lnQ, n - k + 1, false);
+  // logAddExp rounding can leave a total of 1 a few ulps above 0 in log; a probability's log is ≤ 0.
+  if (k <= n - k + 1) return Math.min(0, absorbingTail(lnQ, ln1mQ, k, true));
+  return Math.min(0, absorbingTail(ln1mQ, lnQ, n - k + 1, false));
 }
 
 /**
