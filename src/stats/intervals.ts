@@ -49,7 +49,8 @@ export function wilson(k: number, n: number, confidence = 0.95): RateInterval {
   const z2 = z * z;
   const centre = (k + z2 / 2) / (n + z2);
   const half = (z / (n + z2)) * Math.sqrt((k * (n - k)) / n + z2 / 4);
-  return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
+  // k = 0 and k = n are exactly 0 and 1 in closed form; the subtraction above only rounds near them.
+  return { lower: k === 0 ? 0 : Math.max(0, centre - half), upper: k === n ? 1 : Math.min(1, centre + half) };
 }
 
 /** ln P(Z ≥ x) for a standard normal Z, x ≥ 0. */

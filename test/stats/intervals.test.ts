@@ -55,4 +55,11 @@ describe('Wilson and the normal quantile', () => {
     expect(upper).toBeCloseTo(0.763407, 6);
     expect(wilson(0, 20).lower).toBe(0);
   });
+
+  it('Wilson: k = 0 gives a lower bound of exactly 0 and k = n an upper bound of exactly 1', () => {
+    for (const n of [1, 2, 3, 7, 10, 1000]) {
+      expect(wilson(0, n).lower).toBe(0);
+      expect(wilson(n, n).upper).toBe(1);
+    }
+  });
 });
