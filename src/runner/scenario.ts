@@ -6,7 +6,7 @@
  * cell runs.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, VtuneError } from '../errors.js';
@@ -403,7 +403,11 @@ export function resolveScenarioPath(nameOrPath: string): string {
     ? [isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath)]
     : ['ts', 'json', 'js'].map((ext) => join(repoRoot, 'scenarios', `${nameOrPath}.${ext}`));
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new ConfigError(`no scenario '${nameOrPath}' (looked for ${candidates.join(', ')})`);
+  if (!found) {
+    const dir = join(repoRoot, 'scenarios');
+    const known = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(ts|json|js)$/.test(f)).map((f) => f.replace(/\.[^.]+$/, '')) : [];
+    throw new ConfigError(`${unknownMessage('scenario', nameOrPath, known)} (or give a path to a .ts or .json file)`);
+  }
   return found;
 }
 
