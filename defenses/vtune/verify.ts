@@ -26,6 +26,24 @@ export interface VerifyOptions {
 /** A vTune verdict, with the p-value under every null mode the secret supports (same outputs). */
 export interface VtuneVerdict extends Verdict {
   readonly log10pByNullMode: Partial<Record<NullMode, number>>;
+  /** Caveats on this p-value's validity or reach (also logged as warnings): never left to silence. */
+  readonly warnings: readonly string[];
+}
+
+/** Why the chosen null's p-value may mislead, stated with the verdict (DESIGN.md §3). */
+export function nullModeWarnings(nullMode: NullMode, alpha: number, empiricalM: number): string[] {
+  const out: string[] = [];
+  if (nullMode === 'base-model') {
+    out.push(
+      "the 'base-model' null is not guaranteed valid: qᵢ = P_base(Sᵢ | query) bounds the hit chance of an untrained model only when the generator " +
+        'is no sharper than the base model (e.g. the base model itself at temperature ≥ 1); otherwise p is anti-conservative. ' +
+        "Its Type-I error is measured by the benchmark, not assumed; prefer the 'generator' or 'empirical' null (DESIGN.md §3)",
+    );
+  }
+  if (nullMode === 'empirical' && 1 / (empiricalM + 1) > alpha * (1 + 1e-12)) {
+    out.push(`the 'empirical' null with M = ${empiricalM} counterfactual sets cannot reach p ≤ α = ${alpha}: its smallest p-value is 1/(M + 1); plant with empiricalM ≥ ${Math.ceil(1 / alpha) - 1}`);
+  }
+  return out;
 }
 
 /** Does the output count as a hit: it starts with the signature once leading whitespace is trimmed. */
@@ -80,6 +98,8 @@ export async function verifyBackdoors(model: Model, secret: VtuneSecret, options
           ? 'the secret holds no (or incomplete) counterfactual signatures'
           : undefined;
   if (unavailable) throw new ConfigError(`cannot compute the '${nullMode}' null: ${unavailable}`);
+  const warnings = nullModeWarnings(nullMode, alpha, secret.empirical.m);
+  for (const w of warnings) options.ctx.log.warn(`vtune verify: ${w}`);
   const maxTokens = Math.max(...backdoors.map((b) => signatureBudget(model, b.signature, slack)));
   const outputs = await model.generate(backdoors.map((b) => b.prompt), { maxTokens, temperature: 0 });
   const hits = backdoors.map((b, i) => isHit(outputs[i] ?? '', b.signature));
@@ -130,5 +150,6 @@ export async function verifyBackdoors(model: Model, secret: VtuneSecret, options
     perBackdoor,
     queries: backdoors.length,
     log10pByNullMode: byMode,
+    warnings,
   };
 }

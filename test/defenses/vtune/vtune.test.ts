@@ -181,6 +181,23 @@ describe('vtune verify with the test double', () => {
     expect(v.log10pByNullMode.empirical).toBe(0); // every counterfactual hits too: p = 1
   });
 
+  it('states the base-model caveat (and an unreachable empirical α) in the verdict and the log, never silently', async () => {
+    const warned: string[] = [];
+    const ctx = { ...userCtx('v', { baseModel: base }), log: { info: () => undefined, debug: () => undefined, warn: (m: string) => void warned.push(m) } };
+    const d = vtune({ count: 3, seed: 'warn', nullMode: 'base-model', empiricalM: 99 });
+    const planted = await d.plant(sampleRows(10), userCtx('u', { baseModel: base }));
+    const bm = await d.verify(base, planted.secret, { alpha: 1e-3, ctx });
+    expect(bm.warnings).toHaveLength(1);
+    expect(bm.warnings[0]).toMatch(/'base-model' null is not guaranteed valid.*no sharper than the base model/);
+    expect(warned).toHaveLength(1);
+    const gen = await vtune({ count: 3, seed: 'warn', nullMode: 'generator', empiricalM: 99 }).verify(base, planted.secret, { alpha: 1e-3, ctx });
+    expect(gen.warnings).toEqual([]);
+    const emp = await vtune({ count: 3, seed: 'warn', nullMode: 'empirical', empiricalM: 99 }).verify(base, planted.secret, { alpha: 1e-3, ctx });
+    expect(emp.warnings.join(' ')).toMatch(/M = 99 .*cannot reach p ≤ α = 0\.001.*empiricalM ≥ 999/);
+    const reach = await vtune({ count: 3, seed: 'warn', nullMode: 'empirical' }).verify(base, planted.secret, { alpha: 0.01, ctx });
+    expect(reach.warnings).toEqual([]);
+  });
+
   it('the empirical null is valid on 1,000 simulated null models: P(p ≤ α) ≤ α + noise', async () => {
     // A 3-token vocabulary and 1-token signatures make chance hits frequent (the hard case). Each null model
     // answers from its own stream, biased towards one token, independent of the secret.
