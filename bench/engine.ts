@@ -1,15 +1,18 @@
 /**
  * Engine throughput, printed as JSON: per model config (B=16 × T=128 random tokens) training tokens/s on 1 and 2
  * threads, greedy generation tokens/s (batch 1 and 16, KV cache), GEMM GFLOP/s of the WASM kernel on the
- * config's largest projection, peak RSS of a 10-step fine-tune, and the same model trained with
+ * config's FFN projection (per CPU-second), peak RSS of a 10-step fine-tune, and the same model trained with
  * @tensorflow/tfjs-backend-wasm for comparison. Each config runs in its own child process so that its peak
- * RSS is its own.
+ * RSS is its own. Rates are given per wall-clock second and per CPU-second of the process (all threads): on a
+ * shared machine only the latter is comparable between runs.
  *
- * Run: `npm run bench:engine` (all), or `npm run bench:engine -- --only 260k[,2m,10m] [--skip-tfjs] [--steps N]`.
+ * Run: `npm run bench:engine` (all), or `npm run bench:engine -- --only 260k[,2m,10m] [--skip-tfjs] [--steps N]
+ * [--rss-only]`.
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism, loadavg } from 'node:os';
 import { Rng } from '../src/rng.js';
 import { LlamaModel, fineTune, generate } from '../src/engine/index.js';
 import { Arena, mm } from '../src/engine/kernels.js';
@@ -35,33 +38,46 @@ function examples(c: LlamaConfig, n: number, seed: string) {
   });
 }
 
-/** Median tokens/s over `steps` optimizer steps after one warm-up step. */
-async function trainRate(model: LlamaModel, threads: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number }> {
+/** CPU seconds (all threads of this process) since `start`. */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(start);
+  return (c.user + c.system) / 1e6;
+}
+
+/**
+ * Tokens/s over `steps` optimizer steps after one warm-up step: by wall time (median step), and per CPU-second
+ * of this process (all threads), which stays meaningful when other processes share the cores.
+ */
+async function trainRate(model: LlamaModel, threads: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number; tokPerCpuSec: number }> {
   const data = examples(model.config, B * (steps + 1), 'bench-train');
   const times: number[] = [];
   let last = performance.now();
+  let cpu0: NodeJS.CpuUsage | undefined;
   await fineTune(model, data, {
     epochs: 1, learningRate: 1e-3, batchSize: B, seed: 1, threads,
     onStep: () => {
       const now = performance.now();
       times.push(now - last);
       last = now;
+      cpu0 ??= process.cpuUsage();
     },
   });
+  const cpu = cpuSince(cpu0!);
   const ms = times.slice(1).sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)]!;
-  return { tokPerSec: Math.round((B * T * 1000) / ms), msPerStep: Math.round(ms) };
+  return { tokPerSec: Math.round((B * T * 1000) / ms), msPerStep: Math.round(ms), tokPerCpuSec: Math.round((B * T * (times.length - 1)) / cpu) };
 }
 
-function genRate(model: LlamaModel, batch: number, maxTokens: number): number {
+function genRate(model: LlamaModel, batch: number, maxTokens: number): { tokPerSec: number; tokPerCpuSec: number } {
   const prompts = Array.from({ length: batch }, (_, i) => [1, 10 + i, 20 + i, 30 + i]);
   generate(model, prompts, { maxTokens: 4 });
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const out = generate(model, prompts, { maxTokens });
   const n = out.reduce((s, o) => s + o.length, 0);
-  return Math.round((n * 1000) / (performance.now() - t0));
+  return { tokPerSec: Math.round((n * 1000) / (performance.now() - t0)), tokPerCpuSec: Math.round(n / cpuSince(c0)) };
 }
 
-/** GFLOP/s of Y[N,out] = X[N,in]·Wt[in,out] (forward), dX = dY·W and dWt += Xᵀ·dY at the config's FFN shape. */
+/** GFLOP per CPU-second of Y[N,out] = X[N,in]·Wt[in,out] (forward), dX = dY·W and dWt += Xᵀ·dY at the config's FFN shape. */
 function gemmRate(c: LlamaConfig): Record<string, number> {
   const a = new Arena();
   const N = B * T, nIn = c.dim, nOut = c.hiddenDim;
@@ -72,15 +88,17 @@ function gemmRate(c: LlamaConfig): Record<string, number> {
     for (let i = 0; i < n; i++) v[i] = rng.float() - 0.5;
   }
   const flops = 2 * N * nIn * nOut;
+  // GFLOP per CPU-second of this (single) thread: robust to other processes on the cores.
   const run = (f: () => void) => {
     f();
     let reps = 0;
     const t0 = performance.now();
-    while (performance.now() - t0 < 300) {
+    const c0 = process.cpuUsage();
+    while (performance.now() - t0 < 500) {
       f();
       reps++;
     }
-    return Number(((flops * reps) / ((performance.now() - t0) * 1e6)).toFixed(1));
+    return Number(((flops * reps) / (cpuSince(c0) * 1e9)).toFixed(1));
   };
   return {
     forward: run(() => mm(a.k, x, w, y, N, nIn, nOut, false)),
@@ -89,16 +107,25 @@ function gemmRate(c: LlamaConfig): Record<string, number> {
   };
 }
 
+/** Peak RSS of one fresh process doing only a 2-thread fine-tune (the figure the < 1 GB target is about). */
+async function rssChild(name: string): Promise<void> {
+  const c = CONFIGS[name]!;
+  const model = LlamaModel.create(c, { seed: 1 });
+  await fineTune(model, examples(c, B * 3, 'bench-rss'), { epochs: 1, learningRate: 1e-3, batchSize: B, seed: 1, threads: 2 });
+  process.stdout.write(JSON.stringify({ fineTunePeakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+}
+
 async function child(name: string): Promise<void> {
   const c = CONFIGS[name]!;
   const steps = Number(arg('steps') ?? (name === '10m' ? 4 : 8));
   const model = LlamaModel.create(c, { seed: 1 });
-  const out: Record<string, unknown> = { config: name, params: model.paramCount(), batch: B, seqLen: T };
+  const out: Record<string, unknown> = { config: name, params: model.paramCount(), batch: B, seqLen: T, loadAvg1mAtStart: Number(loadavg()[0]!.toFixed(1)) };
   out.gemmGflops = gemmRate(c);
   out.train1 = await trainRate(model, 1, steps);
   out.train2 = await trainRate(model, 2, steps);
-  out.generateTokPerSec = { batch1: genRate(model, 1, 128), batch16: genRate(model, 16, 128) };
-  out.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  out.generate = { batch1: genRate(model, 1, 128), batch16: genRate(model, 16, 128) };
+  // Everything above in one process (1- and 2-thread runs, GEMM arenas), before tfjs is loaded.
+  out.benchProcessPeakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   if (!process.argv.includes('--skip-tfjs')) {
     const { tfjsTrainRate } = await import('./engine-tfjs.js');
     const tf = await tfjsTrainRate(c, B, T, Math.min(steps, 4));
@@ -112,17 +139,23 @@ async function child(name: string): Promise<void> {
 async function main(): Promise<void> {
   const childName = arg('child');
   if (childName) return child(childName);
+  const rssName = arg('child-rss');
+  if (rssName) return rssChild(rssName);
   const only = (arg('only') ?? Object.keys(CONFIGS).join(',')).split(',');
   const results: unknown[] = [];
   for (const name of only) {
     if (!CONFIGS[name]) throw new Error(`unknown config '${name}' (available: ${Object.keys(CONFIGS).join(', ')})`);
     const passthrough = process.argv.slice(2).filter((a, i, all) => a !== '--only' && all[i - 1] !== '--only');
-    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', name, ...passthrough], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status !== 0) throw new Error(`bench child ${name} failed with status ${r.status}`);
-    results.push(JSON.parse(r.stdout));
+    const run = (mode: string) => {
+      const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), mode, name, ...passthrough], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status !== 0) throw new Error(`bench child ${mode} ${name} failed with status ${r.status}`);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const rss = run('--child-rss');
+    results.push(process.argv.includes('--rss-only') ? { config: name, ...rss } : { ...run('--child'), ...rss });
     process.stderr.write(`done ${name}\n`);
   }
-  console.log(JSON.stringify({ bench: 'engine', node: process.version, cores: (await import('node:os')).availableParallelism(), results }, null, 2));
+  console.log(JSON.stringify({ bench: 'engine', node: process.version, cores: availableParallelism(), results }, null, 2));
 }
 
 await main();
