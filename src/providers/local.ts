@@ -19,7 +19,7 @@ import { SpmTokenizer, byteLevelTokenizerData } from '../engine/tokenizer.js';
 import type { LlamaConfig, LlamaTensors } from '../engine/types.js';
 import { ConfigError, EngineError, ProviderError } from '../errors.js';
 import { unknownMessage } from '../registry.js';
-import { sharedPath } from '../shared-path.js';
+import { repoRoot, sharedPath } from '../shared-path.js';
 import type {
   Capability,
   ContinuationScore,
@@ -45,6 +45,11 @@ const OPTION_KEYS: readonly string[] = ['threads', 'concurrency'] satisfies (key
 
 /** stories260K.gguf as pinned in ../shared/notes/engine.md §2. */
 export const STORIES260K_SHA256 = '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d';
+
+/** The project's own base model (models/README.md: recipe `vtune-bench pretrain`, measured quality). */
+export const VTB_BASE_FILE = 'models/vtb-base.gguf';
+/** sha256 of the committed models/vtb-base.gguf; a different file is refused rather than silently benchmarked. */
+export const VTB_BASE_SHA256 = '9db82d32b8cb8dcf55882ef98d271e0ff311166edf5a786a6735677f348f0d3e';
 
 /** The seeded random model behind `random-tiny` (byte-level tokenizer, ~30k parameters). */
 export const RANDOM_TINY_CONFIG: LlamaConfig = {
@@ -124,6 +129,18 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
       // The file says 2048 (the converter's default); the model was trained on 512-token windows (tinyllamas),
       // and RoPE positions beyond that were never seen, so the built-in keeps prompts inside what it knows.
       return fromBytes(bytes, p, 'local:stories260K', { contextLength: 512 });
+    },
+    'vtb-base': async () => {
+      const p = `${repoRoot}/${VTB_BASE_FILE}`;
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(p);
+      } catch (cause) {
+        throw new ConfigError(`local model 'vtb-base' needs ${VTB_BASE_FILE} in the repository (rebuild it with 'vtune-bench pretrain'): ${(cause as Error).message}`, { cause });
+      }
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      if (sha !== VTB_BASE_SHA256) throw new EngineError(`${p}: sha256 ${sha} is not the pinned vtb-base (${VTB_BASE_SHA256}); restore the committed file`);
+      return fromBytes(bytes, p, 'local:vtb-base');
     },
     'random-tiny': async () => {
       const engine = await loadEngine();
