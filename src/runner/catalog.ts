@@ -1,16 +1,12 @@
 /**
  * What the runner needs from the rest of the project: the plugin registries (to validate a scenario with
  * "did you mean" hints), providers, datasets and the pipeline's runCell. `projectCatalog` binds the real
- * modules; tests pass their own. `VTUNE_CATALOG=<module>` swaps the catalog of the CLI (a module exporting
- * `catalog`), which is how the kill-and-resume test drives the real CLI with a deterministic pipeline.
+ * modules; tests pass their own (test/runner/fake-catalog.ts).
  */
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { attacks } from '../../attacks/index.js';
 import { defenses } from '../../defenses/index.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { loadDataset } from '../datasets/index.js';
-import { ConfigError } from '../errors.js';
 import { cellKey, runCell } from '../pipeline/cell.js';
 import { providers } from '../providers/index.js';
 import type { Dataset, Provider } from '../types.js';
@@ -56,13 +52,3 @@ export const projectCatalog: Catalog = {
   runCell,
   cellKey,
 };
-
-/** The catalog of the real project modules, or the module named by VTUNE_CATALOG. */
-export async function loadCatalog(): Promise<Catalog> {
-  const override = process.env.VTUNE_CATALOG;
-  if (!override) return projectCatalog;
-  const url = pathToFileURL(isAbsolute(override) ? override : resolve(override)).href;
-  const mod = (await import(url)) as { catalog?: Catalog };
-  if (!mod.catalog) throw new ConfigError(`VTUNE_CATALOG=${override}: the module exports no 'catalog'`);
-  return mod.catalog;
-}

@@ -2,7 +2,7 @@
  * A FAKE pipeline for runner/records/report tests: deterministic, millisecond cells that follow the real
  * contract (CellSpec → CellOutcome, training through the TrainCache, progress stages), so the runner can be
  * tested without the embedded engine. Not a model of vTune's statistics beyond "trained backdoors hit".
- * Also loadable by the CLI through VTUNE_CATALOG (the kill-and-resume test); FAKE_CELL_DELAY_MS slows cells.
+ * FAKE_CELL_DELAY_MS slows cells.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -158,7 +158,7 @@ async function fakeLoadDataset(spec: string, options: { seed: number; size?: num
   return { id: spec, train: rows, heldOut: rows.slice(0, options.heldOut ?? 10) };
 }
 
-/** The fake catalog (exported as `catalog` for VTUNE_CATALOG). */
+/** The fake catalog. */
 export const catalog: Catalog = {
   attacks: fakeAttacks,
   providers: fakeProviders,

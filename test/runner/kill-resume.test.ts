@@ -19,7 +19,7 @@ const CELLS = 5 * 6;
 function cli(results: string, cache: string): ReturnType<typeof spawn> {
   return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'run', fixture, '--results', results, '--no-report'], {
     cwd: repoRoot,
-    env: { ...process.env, VTUNE_CACHE: cache, VTUNE_CATALOG: '' },
+    env: { ...process.env, VTUNE_CACHE: cache },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -6,7 +6,7 @@
  */
 import { join, relative, resolve } from 'node:path';
 import { loadRecords, publishLeaderboard, writeReport } from '../../report/index.js';
-import { loadCatalog } from '../../runner/catalog.js';
+import { projectCatalog } from '../../runner/catalog.js';
 import { parseShard } from '../../runner/expand.js';
 import { barProgress } from '../../runner/progress.js';
 import { runScenario } from '../../runner/run.js';
@@ -49,7 +49,7 @@ export const runCommand: CliCommand = {
       .option('verbose', { type: 'boolean', default: false }),
   async run(args) {
     const log = stderrLogger(Boolean(args.verbose));
-    const catalog = await loadCatalog();
+    const catalog = projectCatalog;
     const { scenario, file } = await loadScenario(String(args.scenario), catalog);
     const shard = args.shard ? parseShard(String(args.shard)) : undefined;
     const resultsRoot = resolve(String(args.results));
