@@ -27,7 +27,7 @@ import { toChatJsonl } from './openai.js';
 
 /** Options of the `command` provider. */
 export interface CommandProviderOptions {
-  /** The command template (a string split like a shell would, without running one), or argv. */
+  /** The command template (a string split like a shell would, without running one), or argv. Default VTUNE_COMMAND_TEMPLATE. */
   readonly template: string | readonly string[];
   readonly cwd?: string;
   /** Extra environment variables for the command. */
@@ -94,9 +94,12 @@ export function parseServed(line: string): Served | undefined {
 }
 
 /** Creates the `command` provider; the template is validated here (unknown placeholders are errors). */
-export async function createCommandProvider(options: CommandProviderOptions): Promise<Provider> {
-  if (!options || (typeof options.template !== 'string' && !Array.isArray(options.template))) {
-    throw new ConfigError("command provider: option 'template' is required (e.g. \"python train.py --data {train} --epochs {epochs}\")");
+export async function createCommandProvider(input: Partial<CommandProviderOptions> = {}): Promise<Provider> {
+  // The runner opens providers without options: the template may then come from the environment.
+  const envTemplate = process.env.VTUNE_COMMAND_TEMPLATE;
+  const options = { ...input, ...(input.template === undefined && envTemplate ? { template: envTemplate } : {}) } as CommandProviderOptions;
+  if (typeof options.template !== 'string' && !Array.isArray(options.template)) {
+    throw new ConfigError("command provider: option 'template' (or VTUNE_COMMAND_TEMPLATE) is required, e.g. \"python train.py --data {train} --epochs {epochs}\"");
   }
   checkOptionNames('command provider', options, ['template', 'cwd', 'env', 'timeoutMs', 'workRoot', 'openai', 'hf', 'base', 'log']);
   const argvTemplate = typeof options.template === 'string' ? splitCommand(options.template) : [...options.template];

@@ -16,7 +16,7 @@ export const providers = defineRegistry('provider', {
   'test-memorizer': createTestMemorizerProvider,
   openai: async (options: Record<string, unknown> = {}) => (await import('./openai.js')).createOpenAIProvider(options as OpenAIProviderOptions),
   hf: async (options: Record<string, unknown> = {}) => (await import('./hf.js')).createHfProvider(options as HfProviderOptions),
-  command: async (options: Record<string, unknown> = {}) => (await import('./command.js')).createCommandProvider(options as unknown as CommandProviderOptions),
+  command: async (options: Record<string, unknown> = {}) => (await import('./command.js')).createCommandProvider(options as Partial<CommandProviderOptions>),
 });
 
 /** A provider id. */

@@ -79,6 +79,7 @@ describe('command trainer over loopback', () => {
     expect(splitCommand(`python "my script.py" --data {train} --name 'a b' x\\ y`)).toEqual(['python', 'my script.py', '--data', '{train}', '--name', 'a b', 'x y']);
     await expect(createCommandProvider({ template: 'train --data {training}' })).rejects.toThrow(/unknown placeholder \{training\}.*\{train\}/);
     await expect(createCommandProvider({ template: 'train "oops' })).rejects.toThrow(ConfigError);
+    await expect(createCommandProvider({})).rejects.toThrow(/VTUNE_COMMAND_TEMPLATE/);
     expect(parseServed('SERVED openai http://127.0.0.1:8000/v1 my-model')).toEqual({ kind: 'openai', url: 'http://127.0.0.1:8000/v1', model: 'my-model' });
     expect(parseServed('SERVED tgi http://127.0.0.1:8080')).toEqual({ kind: 'tgi', url: 'http://127.0.0.1:8080' });
     expect(parseServed('served at http://x')).toBeUndefined();
