@@ -1,16 +1,22 @@
 /**
- * keyed — per-user dynamic backdoors: trigger and signature words are chosen by HMAC-SHA256(key, "i|part|j"),
- * so backdoor i is reproducible from the user's key alone (no stored list needed to re-plant or audit), and
- * different users' backdoors are unrelated.
+ * keyed — per-user dynamic backdoors: trigger and signature words are chosen by HMAC-SHA256(key,
+ * "nonce|i|part|j"), where the nonce is drawn from the planting seed's stream for backdoor i. Backdoor i is
+ * reproducible from the user's key and the planting seed (the seed is kept in the secret; without the key it
+ * reveals nothing), and different users' backdoors are unrelated.
  *
  * Threat model: a provider who sees many users' uploads cannot link them or learn one user's future
- * backdoors. The `generator` bound qᵢ = c·V^-L assumes HMAC-SHA256 is a pseudo-random function (standard).
+ * backdoors. The nonce matters for that and for the p-value: were backdoor i a function of the key alone,
+ * every upload of one user would carry the same rows (linkable by intersection), and a model that learnt them
+ * in an earlier job (e.g. the earlier fine-tune reused as the next job's base) would "verify" a later job it
+ * never trained — the null "model independent of the secret" would be false by construction. The `generator`
+ * bound qᵢ = c·V^-L assumes HMAC-SHA256 is a pseudo-random function (standard).
  * The key never enters the secret file or any message: the secret records only a fingerprint. Counterfactuals
  * are drawn from the key at planting and stored (verification does not need the key).
  * Source: the design card of vtune-bench (DESIGN.md §5); HMAC per RFC 2104.
  */
 import { createHmac } from 'node:crypto';
 import { ConfigError } from '../../../src/errors.js';
+import type { Rng } from '../../../src/rng.js';
 import { WORDS } from '../words.js';
 import type { BackdoorGenerator, GeneratorFactory } from './types.js';
 import { checkKnown, intOption, tokenListOption } from './options.js';
@@ -44,6 +50,11 @@ function hmacIndices(key: string, label: string): (n: number) => number {
   };
 }
 
+/** 64 bits from the draw's stream (derived from the planting seed): makes each planting's backdoors its own. */
+function nonce(rng: Rng): string {
+  return `${rng.nextUint32().toString(16).padStart(8, '0')}${rng.nextUint32().toString(16).padStart(8, '0')}`;
+}
+
 /** A short public fingerprint of a key (to check at verification that the right key was used, if given). */
 export function keyFingerprint(key: string): string {
   return createHmac('sha256', key).update('vtune-keyed|fingerprint').digest('hex').slice(0, 16);
@@ -65,14 +76,16 @@ export const keyed: GeneratorFactory = (options = {}) => {
     nullModes: ['generator', 'base-model', 'empirical'],
     options: { triggerLength, signatureLength, keyFingerprint: keyFingerprint(key), ...(custom ? { words: vocab.tokens } : {}) },
     counterfactualSource: 'stored',
-    async draw({ index }) {
+    async draw({ index, rng }) {
+      const at = `${nonce(rng)}|${index}`;
       return {
-        trigger: joinDraw(vocab, triggerLength, hmacIndices(key, `${index}|trigger`)),
-        signature: joinDraw(vocab, signatureLength, hmacIndices(key, `${index}|signature`)),
+        trigger: joinDraw(vocab, triggerLength, hmacIndices(key, `${at}|trigger`)),
+        signature: joinDraw(vocab, signatureLength, hmacIndices(key, `${at}|signature`)),
       };
     },
-    async counterfactuals({ index }, _backdoor, m) {
-      return Array.from({ length: m }, (_, j) => joinDraw(vocab, signatureLength, hmacIndices(key, `${index}|counterfactual|${j}`)));
+    async counterfactuals({ index, rng }, _backdoor, m) {
+      const at = `${nonce(rng)}|${index}`;
+      return Array.from({ length: m }, (_, j) => joinDraw(vocab, signatureLength, hmacIndices(key, `${at}|counterfactual|${j}`)));
     },
     log10q: () => vocab.log10q(signatureLength),
   };

@@ -181,6 +181,27 @@ describe('vtune verify with the test double', () => {
     expect(v.log10pByNullMode.empirical).toBe(0); // every counterfactual hits too: p = 1
   });
 
+  it('keyed: a model that learnt the backdoors of one job is not verified on the next job of the same user (same key, new seed)', async () => {
+    // A real LM learns trigger → signature regardless of the host prompt; this double answers any prompt holding a
+    // trigger it learnt with that trigger's signature (e.g. the first fine-tune reused as the second job's base).
+    const key = 'keyed-two-jobs-key-0123456789';
+    const job1 = await vtune({ generator: 'keyed', generatorOptions: { key }, count: 8, seed: 'job-1' }).plant(sampleRows(40, 'job1'), userCtx('u'));
+    const learnt = job1.secret.backdoors.map((b) => [b.trigger, b.signature] as const);
+    const job1Model: Model = {
+      id: 'learnt-job-1',
+      capabilities: new Set(['generate']),
+      generate: async (prompts) => prompts.map((p) => learnt.find(([t]) => p.includes(t))?.[1] ?? 'nothing learnt here'),
+    };
+    const d2 = vtune({ generator: 'keyed', generatorOptions: { key }, count: 8, seed: 'job-2' });
+    const job2 = await d2.plant(sampleRows(40, 'job2'), userCtx('u'));
+    expect(job2.secret.backdoors.map((b) => b.signature)).not.toEqual(job1.secret.backdoors.map((b) => b.signature));
+    const v = await d2.verify(job1Model, job2.secret, { alpha: 1e-3, ctx: userCtx('v') });
+    expect(v.k).toBe(0);
+    expect(v.verified).toBe(false);
+    // …while it does verify job 1, which it learnt.
+    expect((await vtune({ generator: 'keyed', generatorOptions: { key }, count: 8 }).verify(job1Model, job1.secret, { alpha: 1e-3, ctx: userCtx('v') })).verified).toBe(true);
+  });
+
   it('states the base-model caveat (and an unreachable empirical α) in the verdict and the log, never silently', async () => {
     const warned: string[] = [];
     const ctx = { ...userCtx('v', { baseModel: base }), log: { info: () => undefined, debug: () => undefined, warn: (m: string) => void warned.push(m) } };

@@ -1,7 +1,7 @@
 /**
  * The uniform generators' `generator`-mode bound is exact: checked against brute-force enumeration on tiny
  * alphabets, including alphabets whose tokens are prefixes of one another (the prefix-matching subtlety of
- * DESIGN.md §3). Also: draws are uniform, and keyed backdoors are reproducible from the key alone.
+ * DESIGN.md §3). Also: draws are uniform, and keyed backdoors are reproducible from the key and the planting seed.
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../../src/errors.js';
@@ -92,15 +92,20 @@ describe('default vocabularies', () => {
 });
 
 describe('keyed', () => {
-  it('regenerates the same backdoors from the key alone (any seed), and differs across keys', async () => {
+  it('regenerates the same backdoors from the key and the seed; differs across keys and across plantings (seeds)', async () => {
     const a = keyed({ key: KEY });
     const b = keyed({ key: KEY });
     const other = keyed({ key: `${KEY}-other` });
     for (let i = 0; i < 5; i++) {
       const x = await a.draw(ctx(`seed-a${i}`, i));
-      expect(await b.draw(ctx(`completely-different${i}`, i))).toEqual(x);
+      expect(await b.draw(ctx(`seed-a${i}`, i))).toEqual(x);
       expect(await other.draw(ctx(`seed-a${i}`, i))).not.toEqual(x);
-      expect(await a.counterfactuals(ctx('x', i), x, 3)).toEqual(await b.counterfactuals(ctx('y', i), x, 3));
+      // Another planting by the same user: unrelated backdoors (else a model that learnt them once verifies every later job).
+      const y = await b.draw(ctx(`another-job${i}`, i));
+      expect(y.signature).not.toBe(x.signature);
+      expect(y.trigger).not.toBe(x.trigger);
+      expect(await a.counterfactuals(ctx('x', i), x, 3)).toEqual(await b.counterfactuals(ctx('x', i), x, 3));
+      expect(await a.counterfactuals(ctx('x', i), x, 3)).not.toEqual(await b.counterfactuals(ctx('y', i), x, 3));
     }
   });
 
