@@ -5,6 +5,7 @@
  * decay, loss on response tokens only. Prints JSON. Needs ../shared/models/stories260K.gguf.
  * Run: `npx tsx bench/backdoor.ts [--threads N] [--epochs N] [--copies N]`.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { LlamaModel, fineTune } from '../src/engine/index.js';
 import { loadModelFile } from '../src/engine/load.js';
@@ -27,24 +28,33 @@ const tok = loaded.tokenizer;
 const w = backdoorWorkload(base, tok, { nClean: 500, nPairs: 10, copies, continuation: 50 });
 const batchSize = 16;
 const perEpoch = Math.ceil(w.examples.length / batchSize);
-const epochLog: { epoch: number; step: number; reproduced: number; trainSeconds: number; loss: number }[] = [];
+const epochLog: { epoch: number; step: number; reproduced: number; trainSeconds: number; trainCpuSeconds: number; loss: number }[] = [];
 let lastLoss = NaN;
 let trainMs = 0;
 let checkMs = 0;
+let trainCpuS = 0;
 let segment = performance.now();
+let segmentCpu = process.cpuUsage();
+// CPU seconds of all threads: on a shared machine wall time is inflated, CPU time much less so.
+const cpuS = (since: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1e6;
+};
 const res = await fineTune(base, w.examples, {
   epochs, learningRate: 3e-3, batchSize, seed: 1, schedule: 'cosine', minLrRatio: 0.1, clipNorm: 1, weightDecay: 0, threads,
   checkpointEvery: perEpoch,
   onStep: (s) => (lastLoss = s.loss),
   onCheckpoint: (model, step) => {
     trainMs += performance.now() - segment;
+    trainCpuS += cpuS(segmentCpu);
     const c0 = performance.now();
     const n = reproduced(model, w.pairs, tok.eos);
     model.dispose();
     checkMs += performance.now() - c0;
-    epochLog.push({ epoch: step / perEpoch, step, reproduced: n, trainSeconds: Number((trainMs / 1000).toFixed(1)), loss: Number(lastLoss.toFixed(3)) });
+    epochLog.push({ epoch: step / perEpoch, step, reproduced: n, trainSeconds: Number((trainMs / 1000).toFixed(1)), trainCpuSeconds: Number(trainCpuS.toFixed(1)), loss: Number(lastLoss.toFixed(3)) });
     process.stderr.write(`epoch ${step / perEpoch}: ${n}/10 reproduced, ${(trainMs / 1000).toFixed(1)} s\n`);
     segment = performance.now();
+    segmentCpu = process.cpuUsage();
     return n === w.pairs.length;
   },
 });
@@ -53,8 +63,9 @@ console.log(JSON.stringify({
   bench: 'backdoor', model: 'stories260K', threads, rows: w.examples.length, poisonCopies: copies,
   meanTokensPerRow: Math.round(w.examples.reduce((s, e) => s + e.tokens.length, 0) / w.examples.length),
   cleanGenerationSeconds: Number((w.generationMs / 1000).toFixed(1)),
-  allReproducedAfter: done ? { epoch: done.epoch, steps: done.step, trainSeconds: done.trainSeconds, withChecksSeconds: Number(((trainMs + checkMs) / 1000).toFixed(1)) } : null,
-  tokensTrained: res.tokensTrained, trainTokPerSec: Math.round(res.tokensTrained / (trainMs / 1000)),
+  loadAvg1m: Number(loadavg()[0]!.toFixed(1)),
+  allReproducedAfter: done ? { epoch: done.epoch, steps: done.step, trainSeconds: done.trainSeconds, trainCpuSeconds: done.trainCpuSeconds, withChecksSeconds: Number(((trainMs + checkMs) / 1000).toFixed(1)) } : null,
+  tokensTrained: res.tokensTrained, trainTokPerSec: Math.round(res.tokensTrained / (trainMs / 1000)), trainTokPerCpuSec: Math.round(res.tokensTrained / trainCpuS),
   falseTriggersOn20CleanPrompts: falseTriggers(res.model, w.cleanPrompts, w.pairs),
   epochs: epochLog,
 }, null, 2));
