@@ -3,12 +3,13 @@
  * JSON lines as each part finishes, then one summary object:
  * - `language`: AUROC of the perplexity row scorer (mode `row`) separating random-token strings from clean
  *   held-out completions of every built-in dataset; distinct-2 and the longest token run of 20 greedy
- *   64-token continuations;
+ *   continuations of up to 64 tokens (ended early only by EOS/BOS) of held-out document openings;
  * - `finetune`: for each built-in dataset (BENCH_DOMAINS, default all), the held-out task metric of the base
  *   model and of a default fine-tune on BENCH_ROWS (default 2,000) rows, with the fine-tune's wall time;
  * - `vtune`: an honest fine-tune of BENCH_ROWS rows with 10 planted backdoors (0.5%), verified with the
  *   generator null; and the base model returned unchanged, verified the same way.
- * BENCH_PARTS (default `language,finetune,vtune`) picks the parts.
+ * BENCH_PARTS (default `language,finetune,vtune`) picks the parts; BENCH_VTUNE_DATASET (default stories) and
+ * BENCH_VTUNE_EPOCHS (default: the default fine-tune's) set up the vtune part.
  */
 import { performance } from 'node:perf_hooks';
 import { scorers } from '../attacks/scorers/index.js';
@@ -53,9 +54,14 @@ async function language(base: Model): Promise<Record<string, unknown>> {
   const prompts: number[][] = [];
   for (const id of datasets.ids) {
     const d = await loadDataset(id, { seed: SEED + 1, size: 1, heldOut: 4 });
-    for (const r of d.heldOut) prompts.push(tokenizer.encode((r.prompt.length > 0 ? r.prompt : r.completion).split(' ').slice(0, 6).join(' '), { bos: true }));
+    d.heldOut.forEach((r, j) => {
+      // alternately the opening of a document's completion (when it has 6 words) and of its prompt
+      const words = (j % 2 === 0 && r.completion.split(' ').length > 6 ? r.completion : r.prompt).split(' ');
+      prompts.push(tokenizer.encode(words.slice(0, 6).join(' '), { bos: true }));
+    });
   }
-  const outs = engine.generate(weights, prompts.slice(0, 20), { maxTokens: 64, temperature: 0, seed: 0, stopTokens: [] });
+  // Generation stops where the model ends its document (EOS, or BOS as in llama2.c corpora), as the provider's does.
+  const outs = engine.generate(weights, prompts.slice(0, 20), { maxTokens: 64, temperature: 0, seed: 0, stopTokens: [tokenizer.eos, tokenizer.bos] });
   return {
     part: 'language',
     auroc: r4(auc),
@@ -64,6 +70,7 @@ async function language(base: Model): Promise<Record<string, unknown>> {
     distinct2: r4(distinct2(outs)),
     longestRun: longestRun(outs),
     continuations: outs.length,
+    meanContinuationTokens: r4(outs.reduce((a, o) => a + o.length, 0) / outs.length),
     samples: outs.slice(0, 6).map((o, i) => tokenizer.decode(prompts[i]!.slice(1)) + ' ⟶' + tokenizer.decode(o, { prefixSpace: false })),
     seconds: r4((performance.now() - t0) / 1000),
   };
@@ -102,7 +109,8 @@ async function vtuneCheck(base: Model): Promise<Record<string, unknown>> {
   const ctx = { rng: new Rng('bench-base-model|vtune'), log, baseModel: base, generatorModel: base };
   const planted = await defense.plant(d.train, ctx);
   const t0 = performance.now();
-  const res = await provider.train(base, { rows: planted.rows, hyper: DEFAULT_HYPER, seed: SEED });
+  const hyper = { ...DEFAULT_HYPER, epochs: Number(process.env.BENCH_VTUNE_EPOCHS ?? DEFAULT_HYPER.epochs) };
+  const res = await provider.train(base, { rows: planted.rows, hyper, seed: SEED });
   const seconds = (performance.now() - t0) / 1000;
   const honest = await defense.verify(res.model, planted.secret, { alpha: 1e-3, ctx });
   const unchanged = await defense.verify(base, planted.secret, { alpha: 1e-3, ctx });
@@ -112,6 +120,7 @@ async function vtuneCheck(base: Model): Promise<Record<string, unknown>> {
     rows: planted.rows.length,
     backdoors: planted.secret.backdoors.length,
     generator: defense.generator.id,
+    hyper,
     honest: { verified: honest.verified, log10p: r4(honest.log10p), hits: honest.k, n: honest.n, trainSeconds: r4(seconds) },
     returnBase: { verified: unchanged.verified, log10p: r4(unchanged.log10p), hits: unchanged.k, n: unchanged.n },
   };

@@ -131,7 +131,7 @@ export async function pretrainLoop(r: PretrainRecipe, config: LlamaConfig, strea
   } finally {
     await pool?.close();
   }
-  return { model: state.toModel(), losses, stepsDone: stopAt, resumedFrom: startStep, seconds: (Date.now() - t0) / 1000 };
+  return { model: state.toModel(), losses, stepsDone: Math.max(startStep, stopAt), resumedFrom: startStep, seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Writes step, parameters and AdamW moments (via a temporary file and a rename). */

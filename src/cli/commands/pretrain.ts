@@ -61,7 +61,7 @@ export const pretrainCommand: CliCommand = {
       },
     });
     await new Promise((res2) => setTimeout(res2, 50)); // let the last appendFile land
-    const steps = (await readFile(stepLog, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number });
+    const steps = (existsSync(stepLog) ? await readFile(stepLog, 'utf8') : '').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number });
     const byStep = new Map(steps.map((s) => [s.step, s.loss]));
     const tmp = `${out}.tmp-${process.pid}`;
     await writeFile(tmp, res.gguf);
