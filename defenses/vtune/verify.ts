@@ -9,9 +9,10 @@
 import { ConfigError } from '../../src/errors.js';
 import { empiricalLog10P } from '../../src/stats/empirical.js';
 import { poissonBinomialLog10Sf } from '../../src/stats/poisson-binomial.js';
+import type { Rng } from '../../src/rng.js';
 import type { BackdoorResult, Model, NullMode, UserContext, Verdict } from '../../src/types.js';
 import { generators } from './generators/index.js';
-import { baseModelLog10q, counterfactualStream } from './plant.js';
+import { backdoorStream, baseModelLog10q, counterfactualStream } from './plant.js';
 import type { VtuneSecret } from './secret.js';
 
 /** Verification options. */
@@ -57,25 +58,30 @@ export function signatureBudget(model: Model, signature: string, slack: number):
   return tokens + slack;
 }
 
-/** The counterfactual signature sets, stored in the secret or redrawn from its seed. */
-async function counterfactualSets(secret: VtuneSecret): Promise<string[][] | undefined> {
+/**
+ * The counterfactual signature sets, stored in the secret or redrawn from its seed. A redraw is exchangeable
+ * with the planted signatures only if this code draws exactly as the planting code did (same vocabulary, same
+ * random stream, same options), so the planted backdoors are redrawn first and must come out identical;
+ * otherwise the sets are refused (undefined, with the reason) rather than silently drawn from another
+ * distribution.
+ */
+async function counterfactualSets(secret: VtuneSecret): Promise<{ sets?: string[][]; reason?: string }> {
   const { m, source } = secret.empirical;
-  if (m <= 0) return undefined;
+  if (m <= 0) return { reason: 'the secret holds no counterfactual signatures (M = 0)' };
   if (source === 'stored') {
     const sets = secret.backdoors.map((b) => b.counterfactuals);
-    if (sets.some((s) => !s || s.length !== m)) return undefined;
-    return sets as string[][];
+    if (sets.some((s) => !s || s.length !== m)) return { reason: 'the secret holds incomplete counterfactual signatures' };
+    return { sets: sets as string[][] };
   }
   const generator = generators.get(secret.generator.id)({ ...secret.generator.options });
-  return Promise.all(
-    secret.backdoors.map((b) =>
-      generator.counterfactuals(
-        { rng: counterfactualStream(secret.seed, b.index), index: b.index, row: { prompt: b.prompt, completion: b.signature }, rowIndex: b.sourceRowIndex, rows: [] },
-        { trigger: b.trigger, signature: b.signature },
-        m,
-      ),
-    ),
-  );
+  const draw = (b: VtuneSecret['backdoors'][number], rng: Rng) => ({ rng, index: b.index, row: { prompt: b.prompt, completion: b.signature }, rowIndex: b.sourceRowIndex, rows: [] });
+  for (const b of secret.backdoors) {
+    const again = await generator.draw(draw(b, backdoorStream(secret.seed, b.index)));
+    if (again.trigger !== b.trigger || again.signature !== b.signature) {
+      return { reason: `generator '${secret.generator.id}' no longer redraws this secret's backdoors from its seed (the generator changed since planting), so its counterfactuals cannot be regenerated exchangeably` };
+    }
+  }
+  return { sets: await Promise.all(secret.backdoors.map((b) => generator.counterfactuals(draw(b, counterfactualStream(secret.seed, b.index)), { trigger: b.trigger, signature: b.signature }, m))) };
 }
 
 /** Queries the model with every backdoor and returns the verdict under `options.nullMode`. */
@@ -94,10 +100,11 @@ export async function verifyBackdoors(model: Model, secret: VtuneSecret, options
       ? 'the secret holds no generator bound'
       : nullMode === 'base-model' && !backdoors.every((b) => b.log10q['base-model'] !== undefined) && !(base?.score && base.capabilities.has('logprobs'))
         ? 'it needs a base model that returns log-probs (UserContext.baseModel; CLI: --base-model)'
-        : nullMode === 'empirical' && (secret.empirical.m <= 0 || (secret.empirical.source === 'stored' && backdoors.some((b) => b.counterfactuals?.length !== secret.empirical.m)))
-          ? 'the secret holds no (or incomplete) counterfactual signatures'
-          : undefined;
+        : undefined;
   if (unavailable) throw new ConfigError(`cannot compute the '${nullMode}' null: ${unavailable}`);
+  // Counterfactuals do not depend on the outputs: draw (and check) them before spending any query.
+  const counterfactuals = secret.nullModes.includes('empirical') ? await counterfactualSets(secret) : {};
+  if (nullMode === 'empirical' && !counterfactuals.sets) throw new ConfigError(`cannot compute the 'empirical' null: ${counterfactuals.reason}`);
   const warnings = nullModeWarnings(nullMode, alpha, secret.empirical.m);
   for (const w of warnings) options.ctx.log.warn(`vtune verify: ${w}`);
   const maxTokens = Math.max(...backdoors.map((b) => signatureBudget(model, b.signature, slack)));
@@ -119,7 +126,7 @@ export async function verifyBackdoors(model: Model, secret: VtuneSecret, options
     if (q && secret.nullModes.includes(mode)) byMode[mode] = poissonBinomialLog10Sf(q, k);
   }
   if (secret.nullModes.includes('empirical')) {
-    const sets = await counterfactualSets(secret);
+    const sets = counterfactuals.sets;
     if (sets) {
       const m = secret.empirical.m;
       const kPrime = Array.from({ length: m }, (_, j) => backdoors.reduce((s, _b, i) => s + (isHit(outputs[i] ?? '', sets[i]![j]!) ? 1 : 0), 0));

@@ -202,6 +202,23 @@ describe('vtune verify with the test double', () => {
     expect((await vtune({ generator: 'keyed', generatorOptions: { key }, count: 8 }).verify(job1Model, job1.secret, { alpha: 1e-3, ctx: userCtx('v') })).verified).toBe(true);
   });
 
+  it('refuses to regenerate counterfactuals that would not be exchangeable (the seed no longer redraws the planted backdoors)', async () => {
+    const d = vtune({ count: 4, seed: 'regen', nullMode: 'empirical', empiricalM: 99 });
+    const planted = await d.plant(sampleRows(20), userCtx('u'));
+    // What a changed word list or random stream would do: the seed redraws other backdoors than were planted.
+    const drifted = sealSecret({ ...planted.secret, seed: 'not-the-planting-seed' });
+    let queries = 0;
+    const counting: Model = { ...base, generate: async (p, o) => { queries++; return base.generate(p, o); } };
+    await expect(d.verify(counting, drifted, { alpha: 0.05, ctx: userCtx('v') })).rejects.toThrow(/cannot compute the 'empirical' null: generator 'wordlist' no longer redraws/);
+    expect(queries).toBe(0);
+    // The generator null (stored at planting) is unaffected; the empirical p is then simply not reported.
+    const g = await vtune({ count: 4, nullMode: 'generator' }).verify(counting, drifted, { alpha: 0.05, ctx: userCtx('v') });
+    expect(g.log10pByNullMode.empirical).toBeUndefined();
+    expect(g.log10pByNullMode.generator).toBe(0);
+    // The intact secret regenerates them.
+    expect((await d.verify(counting, planted.secret, { alpha: 0.05, ctx: userCtx('v') })).log10pByNullMode.empirical).toBe(0);
+  });
+
   it('states the base-model caveat (and an unreachable empirical α) in the verdict and the log, never silently', async () => {
     const warned: string[] = [];
     const ctx = { ...userCtx('v', { baseModel: base }), log: { info: () => undefined, debug: () => undefined, warn: (m: string) => void warned.push(m) } };
