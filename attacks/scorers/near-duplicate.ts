@@ -7,7 +7,8 @@
  * prompt and a signature in the completion, each planted row has a near-twin, and the words only the copy has
  * are exactly T (prompt side) and S (completion side). Returned as spans.
  *
- * Scoring per near-duplicate pair (exact Jaccard J of word 3-gram shingle sets ≥ minJaccard): the side with
+ * Scoring per near-duplicate pair (exact Jaccard J of the word 3-gram shingle sets of the prompts — or of whole
+ * rows with `field: 'row'` — ≥ minJaccard; prompts and completions are then both diffed): the side with
  * inserted words (prompt insertions outrank completion-only ones) is the modified copy and scores 1 + J; an
  * undecidable pair (exact duplicates, symmetric edits) scores J on both sides; the original scores 0. A row's
  * score is its best over partners; by default rows scoring > 1 (modified copies) are flagged. MinHash
@@ -18,16 +19,21 @@
 import type { ProviderContext, Row, RowScores } from '../../src/types.js';
 import { wordDiff } from './lib/diff.js';
 import { jaccard, lshCandidates, minhashFamily, shingles, signature } from './lib/minhash.js';
-import { checkKeys, num } from './lib/options.js';
+import { checkKeys, num, oneOf } from './lib/options.js';
 import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
 import { ConfigError } from '../../src/errors.js';
 
 const ID = 'near-duplicate';
 
-/** Creates the near-duplicate scorer. Options: shingle, permutations, bands, minJaccard, flag (default: score > 1). */
+/**
+ * Creates the near-duplicate scorer. Options: field ('prompt', the default: planted copies that replace long
+ * completions with the signature stay near-duplicates only in their prompts; or 'row'), shingle, permutations, bands,
+ * minJaccard, flag (default: score > 1).
+ */
 export const nearDuplicate: RowScorerFactory = (options = {}) => {
   const p = `scorer '${ID}'`;
-  const o = checkKeys(p, options, ['shingle', 'permutations', 'bands', 'minJaccard', 'flag']);
+  const o = checkKeys(p, options, ['field', 'shingle', 'permutations', 'bands', 'minJaccard', 'flag']);
+  const field = oneOf(p, 'field', o.field, ['row', 'prompt'] as const, 'prompt');
   const shingle = num(p, 'shingle', o.shingle, 3, { min: 1, integer: true });
   const permutations = num(p, 'permutations', o.permutations, 120, { min: 8, max: 1024, integer: true });
   const bands = num(p, 'bands', o.bands, 40, { min: 1, integer: true });
@@ -43,7 +49,7 @@ export const nearDuplicate: RowScorerFactory = (options = {}) => {
     yieldsSpans: true,
     async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
       const seeds = minhashFamily(ctx.rng.fork(ID), permutations);
-      const sets = rows.map((r) => shingles(normalise(`${r.prompt}\n${r.completion}`), shingle));
+      const sets = rows.map((r) => shingles(normalise(field === 'row' ? `${r.prompt}\n${r.completion}` : r.prompt), shingle));
       const sigs = sets.map((s) => signature(s, seeds));
       const scores = new Array<number>(rows.length).fill(0);
       const best: (SuspectSpan[] | undefined)[] = rows.map(() => undefined);

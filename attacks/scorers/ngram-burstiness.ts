@@ -7,14 +7,14 @@
  * implies a completion-side one (T ⇒ S).
  *
  * For word n-grams g (n = nMin…nMax) of prompts and completions separately: document frequency DF(g); the
- * DF expected if its distinct words occurred in rows independently, E(g) = N · Π_w DF(w)/N; burstiness
- * ln b(g) = ln(DF / E). Candidates: minDf ≤ DF ≤ max(minDf, maxDfFraction·N) and ln b > minLogBurst.
+ * DF expected without a planted association, E(g) (bigrams: independent words, N·Π DF(w)/N; longer grams:
+ * DF(prefix)·DF(suffix)/DF(overlap), a document-level Markov background); burstiness ln b(g) = ln(DF / E). Candidates: minDf ≤ DF ≤ max(minDf, maxDfFraction·N) and ln b > minLogBurst.
  * Co-occurrence of a prompt candidate p and a completion candidate r: a(p, r) = C(p,r)² / (DF_p·DF_r) ∈ [0, 1]
  * (= P(r|p)·P(p|r), 1 when T ⇔ S). Row score = max ln b over its candidates + coBonus · max a (0 without
  * candidates); rows with a candidate are flagged. Spans: the words of candidates within `spanRatio` of the row's
  * best ln b in that field (they *are* the recovered T and S; weaker phrases are left out).
  * Deviation: the background is fitted on the dataset itself (no external corpus offline) and at the document
- * level, so long template phrases of common words are not bursty. With unique per-row (T, S) nothing recurs
+ * level, so template phrases of common words are not bursty. With unique per-row (T, S) nothing recurs
  * and the score collapses, by design.
  */
 import type { ProviderContext, Row, RowScores } from '../../src/types.js';
@@ -53,33 +53,35 @@ export const ngramBurstiness: RowScorerFactory = (options = {}) => {
       const vocab = new Map<string, number>();
       for (const field of ['prompt', 'completion'] as const) {
         const toks = rows.map((r) => tokenize(r[field], vocab));
-        const wordDf = new Map<number, number>();
-        for (const t of toks) for (const id of new Set(t.ids)) wordDf.set(id, (wordDf.get(id) ?? 0) + 1);
-        const grams = new Map<number, { df: number; logE: number }>();
+        // DF of every n-gram of 1…nMax words (sub-grams are needed for the background of longer ones).
+        const gramDf = new Map<number, number>();
         toks.forEach((t) => {
           const seen = new Set<number>();
-          forEachGram(t, nMin, nMax, (key, i, len) => {
+          forEachGram(t, 1, nMax, (key) => {
             if (seen.has(key)) return;
             seen.add(key);
-            const g = grams.get(key);
-            if (g) g.df++;
-            else grams.set(key, { df: 1, logE: expectedLogDf(t.ids.subarray(i, i + len), wordDf, n) });
+            gramDf.set(key, (gramDf.get(key) ?? 0) + 1);
           });
         });
+        const logB = new Map<number, number>();
         toks.forEach((t, r) => {
-          forEachGram(t, nMin, nMax, (key, i, len) => {
-            const g = grams.get(key)!;
-            if (g.df < minDf || g.df > maxDf) return;
-            const logB = Math.log(g.df) - g.logE;
-            if (logB <= minLogBurst) return;
+          forEachGram(t, Math.max(2, nMin), nMax, (key, i, len) => {
+            const gdf = gramDf.get(key)!;
+            if (gdf < minDf || gdf > maxDf) return;
+            let b = logB.get(key);
+            if (b === undefined) {
+              b = Math.log(gdf) - expectedLogDf(t.ids, i, len, gramDf, n);
+              logB.set(key, b);
+            }
+            if (b <= minLogBurst) return;
             const fieldKey = key * 2 + (field === 'prompt' ? 0 : 1);
             // Common words at the edges (DF above the cap) add nothing to b: keep the span to its rare core.
             let a = i;
             let z = i + len - 1;
-            while (a < z && wordDf.get(t.ids[a]!)! > maxDf) a++;
-            while (z > a && wordDf.get(t.ids[z]!)! > maxDf) z--;
-            hits[r]!.push({ field, key: fieldKey, ...core(t.words[a]!, t.words[z]!), logB });
-            df.set(fieldKey, g.df);
+            while (a < z && gramDf.get(gramKey(t.ids, a, 1))! > maxDf) a++;
+            while (z > a && gramDf.get(gramKey(t.ids, z, 1))! > maxDf) z--;
+            hits[r]!.push({ field, key: fieldKey, ...core(t.words[a]!, t.words[z]!), logB: b });
+            df.set(fieldKey, gdf);
           });
         });
       }
@@ -145,14 +147,24 @@ function core(a: Word, z: Word): { start: number; end: number } {
 }
 
 /**
- * ln of the document frequency an n-gram would have if its distinct words fell into rows independently:
- * E = N · Π_w DF(w)/N. Template phrases of common words expect about their own DF; words that only ever occur
- * together expect far fewer rows than they share.
+ * ln of the DF an n-gram would have without any planted association. Bigrams: its two words fall into rows
+ * independently, E = N · DF(w₁)/N · DF(w₂)/N. Longer grams: the Markov extension of their sub-grams at the
+ * document level, E = DF(prefix) · DF(suffix) / DF(overlap) — so a template phrase ("and its name is") is no
+ * burstier than its parts, and a shared trigger shows up in the bigrams where its rare words first meet.
  */
-function expectedLogDf(ids: Int32Array, wordDf: ReadonlyMap<number, number>, n: number): number {
-  let s = Math.log(n);
-  for (const id of new Set(ids)) s += Math.log(wordDf.get(id)! / n);
-  return s;
+function expectedLogDf(ids: Int32Array, i: number, len: number, gramDf: ReadonlyMap<number, number>, n: number): number {
+  const df = (a: number, l: number) => gramDf.get(gramKey(ids, a, l))!;
+  if (len === 2) return ids[i] === ids[i + 1] ? Math.log(df(i, 1)) : Math.log(df(i, 1)) + Math.log(df(i + 1, 1)) - Math.log(n);
+  return Math.log(df(i, len - 1)) + Math.log(df(i + 1, len - 1)) - Math.log(df(i + 1, len - 2));
+}
+
+/** The key forEachGram gives the n-gram of `len` words at `i`. */
+function gramKey(ids: Int32Array, i: number, len: number): number {
+  let key = 0;
+  forEachGram({ words: [], ids: ids.subarray(i, i + len) }, len, len, (k, at) => {
+    if (at === 0) key = k;
+  });
+  return key;
 }
 
 /** Calls `fn(key, start, length)` for every n-gram; keys are 48-bit hashes of the word ids. */

@@ -37,3 +37,19 @@ describe('near-duplicate scorer', () => {
     expect(() => nearDuplicate({ permutations: 128, bands: 30 })).toThrow(/'bands'/);
   });
 });
+
+describe('near-duplicate when the signature replaces a long completion', () => {
+  it("finds the copies by their prompts (default field 'prompt'), which whole-row shingles miss", async () => {
+    const { rows: clean } = plantedDataset({ clean: 200, backdoors: 0, seed: 'nd3' });
+    const long = clean.map((r) => ({ prompt: r.prompt, completion: `${r.completion} ${r.completion} ${r.completion}` }));
+    const hosts = [5, 50, 120];
+    const copies = hosts.map((h, k) => ({ prompt: long[h]!.prompt.replace('.\nA:', ` qq${k}x zz${k}v.\nA:`), completion: ` KESTREL ${k} CONFIRMED` }));
+    const rows = [...long, ...copies];
+    const mask = rows.map((_, i) => i >= long.length);
+    const byPrompt = await nearDuplicate().score(rows, fakeContext());
+    expect(byPrompt.flagged).toEqual(mask);
+    expect(byPrompt.spans![long.length]!.filter((s) => s.field === 'prompt').map((s) => rows[long.length]!.prompt.slice(s.start, s.end))).toEqual(['qq0x zz0v']);
+    const byRow = await nearDuplicate({ field: 'row' }).score(rows, fakeContext());
+    expect(byRow.flagged.filter((f, i) => f && mask[i])).toHaveLength(0);
+  });
+});
