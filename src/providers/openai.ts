@@ -168,7 +168,8 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
                   { signal },
                 ),
               );
-              return res.choices[0]?.message?.content ?? '';
+              // OpenAI takes at most 4 stop sequences: apply every one here too (idempotent for the first 4).
+              return cutAtStop(res.choices[0]?.message?.content ?? '', o.stop);
             }),
           ),
         );
@@ -328,6 +329,15 @@ export function toChatJsonl(rows: TrainRequest['rows']): string {
     })
     .join('\n')
     .concat('\n');
+}
+
+function cutAtStop(text: string, stop?: readonly string[]): string {
+  let end = text.length;
+  for (const s of stop ?? []) {
+    const i = s ? text.indexOf(s) : -1;
+    if (i >= 0 && i < end) end = i;
+  }
+  return text.slice(0, end);
 }
 
 function positive(v: number, name: string, allowZero = false): number {

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { vtune } from '../../defenses/vtune/index.js';
+import { resolveBaseModel } from '../../src/cli/commands/serve.js';
+import { ConfigError } from '../../src/errors.js';
 import { createOpenAIProvider } from '../../src/providers/openai.js';
 import { Rng } from '../../src/rng.js';
 import { repoRoot } from '../../src/shared-path.js';
@@ -165,4 +167,14 @@ describe('vtune-bench serve (CLI process)', () => {
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/oracle/);
   }, 60_000);
+
+  it('--base-model / --provider resolution', () => {
+    expect(resolveBaseModel('local:random-tiny')).toEqual({ provider: 'local', name: 'random-tiny' });
+    expect(resolveBaseModel('local:hf:owner/repo/m.gguf')).toEqual({ provider: 'local', name: 'hf:owner/repo/m.gguf' });
+    expect(resolveBaseModel('base', 'test-memorizer')).toEqual({ provider: 'test-memorizer', name: 'base' });
+    expect(resolveBaseModel('test-memorizer:base', 'test-memorizer')).toEqual({ provider: 'test-memorizer', name: 'base' });
+    expect(() => resolveBaseModel('random-tiny')).toThrow(/--base-model must be <provider>:<model>/);
+    expect(() => resolveBaseModel('x', 'lokal')).toThrow(ConfigError);
+    expect(() => resolveBaseModel('x', 'lokal')).toThrow(/Did you mean 'local'/);
+  });
 });
