@@ -68,6 +68,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const maxTokens = options.maxCompletionTokens ?? 1024;
   const tokenHash = createHash('sha256').update(options.token).digest();
   const trainer = options.trainer;
+  const modelJobs = new Map<string, string>();
 
   const authorized = (req: IncomingMessage): boolean => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
@@ -78,8 +79,11 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   async function resolveModel(id: unknown): Promise<Model> {
     if (typeof id !== 'string' || !id) throw new HttpError(400, "'model' must be a model id", 'invalid_model', 'model');
     if (id === trainer.baseModelId) return trainer.base();
-    const job = store.listJobs().find((j) => j.fine_tuned_model === id && j.status === 'succeeded');
-    if (!job) throw new HttpError(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+    // Verification and utility query one model many times: remember which job made it instead of rescanning.
+    const known = modelJobs.get(id);
+    const job = (known && store.getJob(known)) || store.listJobs().find((j) => j.fine_tuned_model === id && j.status === 'succeeded');
+    if (!job || job.status !== 'succeeded') throw new HttpError(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+    modelJobs.set(id, job.id);
     return queue.model(job);
   }
 
