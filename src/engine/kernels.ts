@@ -37,6 +37,7 @@ export interface EngineExports {
   scatterRows(src: number, dst: number, pos: number, B: number, C: number, width: number): void;
   copyF(src: number, dst: number, n: number): void;
   zeroF(x: number, n: number): void;
+  expShiftSum(p: number, n: number, mx: number): number;
 }
 
 const WASM_PATH = join(repoRoot, 'build', 'engine.wasm');

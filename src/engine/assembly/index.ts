@@ -5,7 +5,7 @@
 export { gemm, transpose } from './gemm';
 export {
   embedFwd, embedBwd, dot, axpy, addInto, scale, sumsq, rmsnormFwd, rmsnormBwd, rope, swigluFwd, swigluBwd,
-  xentFwdBwd, logprobAt, argmaxRows, adamw, copyF, zeroF,
+  xentFwdBwd, logprobAt, argmaxRows, adamw, copyF, zeroF, expShiftSum,
 } from './ops';
 export { attnFwd, attnBwd, attnDecode, scatterRows } from './attention';
 
