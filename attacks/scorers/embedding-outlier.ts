@@ -5,6 +5,8 @@
  * hidden states) and looks for rows that sit away from the data's bulk: planted rows whose trigger/signature
  * drag them off the clean manifold.
  *
+ * The completion is embedded by default: a planted copy's whole row sits right next to its host row (an
+ * inlier), while its signature-bearing completion does not (`field: 'row' | 'prompt'` to change).
  * Scores: kNN (mean cosine distance to the k nearest neighbours) and LOF (Breunig et al. 2000, MinPts = kLof),
  * both exact on L2-normalised Float32Arrays, combined by rank averaging (0..1, higher = more outlying).
  * Source: attacks.md §2.2i (kNN k = 10, LOF k = 20). Isolation Forest and prompt/response coherence are not
@@ -24,7 +26,7 @@ const FIELDS = ['row', 'prompt', 'completion'] as const;
 export const embeddingOutlier: RowScorerFactory = (options = {}) => {
   const p = `scorer '${ID}'`;
   const o = checkKeys(p, options, ['field', 'k', 'kLof', 'batchSize', 'maxChars', 'flag']);
-  const field = oneOf(p, 'field', o.field, FIELDS, 'row');
+  const field = oneOf(p, 'field', o.field, FIELDS, 'completion');
   const k = num(p, 'k', o.k, 10, { min: 1, integer: true });
   const kLof = num(p, 'kLof', o.kLof, 20, { min: 1, integer: true });
   const batchSize = num(p, 'batchSize', o.batchSize, 32, { min: 1, integer: true });
