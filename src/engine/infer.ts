@@ -282,6 +282,9 @@ function decodeBatch(model: LlamaModel, prompts: readonly number[][], maxTokens:
     a.release(mark2);
     const pos = a.i32(posP, B);
     const tok = a.i32(tokP, B);
+    // Scratch is reused across calls: a row that stops on its first token never writes its slot, and a stale id
+    // there would index the embedding out of bounds.
+    tok.fill(0);
     const done = prompts.map(() => false);
     prompts.forEach((p, b) => (pos[b] = p.length));
     let active = B;
