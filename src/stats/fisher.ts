@@ -10,6 +10,8 @@ export function chiSquareEvenLogSf(x: number, k: number): number {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`chiSquare: k (half the degrees of freedom) must be a positive integer, got ${k}`);
   if (!(x >= 0)) throw new RangeError(`chiSquare: x must be ≥ 0, got ${x}`);
   if (x === 0) return 0;
+  // The tail at ∞ is 0 (a p-value of 0, or −2 Σ ln p beyond the largest double); the sum below would give NaN.
+  if (x === Infinity) return -Infinity;
   const h = x / 2;
   const lnH = Math.log(h);
   const terms = new Float64Array(k);

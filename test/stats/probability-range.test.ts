@@ -32,3 +32,15 @@ describe('tails never exceed probability 1', () => {
     expect(chiSquareEvenLogSf(1e-14, 2)).toBeLessThanOrEqual(0);
   });
 });
+
+describe('Fisher at p = 0', () => {
+  it('a p-value of 0 (log10 p = −∞, which the exact tails return for impossible counts) combines to 0, not NaN', () => {
+    const zero = poissonBinomialLog10Sf([-Infinity, -Infinity], 1);
+    expect(zero).toBe(-Infinity);
+    expect(fisherCombineLog10([zero, -1])).toBe(-Infinity);
+    expect(fisherCombineLog10([binomialLog10Sf(1, 5, 0)])).toBe(-Infinity);
+    expect(chiSquareEvenLogSf(Infinity, 3)).toBe(-Infinity);
+    // −2 Σ ln p overflowing a double is a p of 0 too.
+    expect(fisherCombineLog10([-1e308, -1e308])).toBe(-Infinity);
+  });
+});
