@@ -68,7 +68,11 @@ export function inputRouting(options: Readonly<Record<string, unknown>> = {}): B
       return { rows: plan.rows, hyper: plan.hyper };
     },
     async onInference(model, ctx) {
-      const cal = calibrations.get(ctx) ?? { prompts: [], pool: [], seed: '0' };
+      const cal = calibrations.get(ctx);
+      if (!cal) {
+        ctx.log.warn(`${ID}: no training prompts to calibrate on (the data stage did not run in this context); routing nothing`);
+        return model;
+      }
       if (detector === 'onion') needScore(ID, ctx.base);
       const suspicion: Suspicion =
         detector === 'onion'
