@@ -11,6 +11,7 @@ import { NONSENSE_TOKENS, randomTokens } from '../../../../defenses/vtune/genera
 import { splice } from '../../../../defenses/vtune/generators/splice.js';
 import type { BackdoorGenerator, DrawContext } from '../../../../defenses/vtune/generators/types.js';
 import { wordlist } from '../../../../defenses/vtune/generators/wordlist.js';
+import { isHit } from '../../../../defenses/vtune/verify.js';
 import { prefixChain, WORDS } from '../../../../defenses/vtune/words.js';
 
 const KEY = 'uniform-test-key-0123456789';
@@ -150,6 +151,37 @@ describe('splice', () => {
     }
     expect(counts.has('five six seven')).toBe(false);
     expect(counts.get('one two three')! / 3000).toBeCloseTo(3 / 5, 1);
+  });
+
+  it('the bound holds against brute force on 300 random datasets with prefix-chained words and ragged spacing', () => {
+    const rng = new Rng('splice-brute-force');
+    const alphabet = ['a', 'ab', 'abc', 'b', 'ba', 'c'];
+    let cases = 0;
+    for (let t = 0; t < 300; t++) {
+      const length = 1 + rng.int(3);
+      const data = Array.from({ length: 2 + rng.int(5) }, () => ({
+        prompt: 'p q r',
+        completion: Array.from({ length: rng.int(6) }, () => rng.pick(alphabet)).join(rng.float() < 0.3 ? '  ' : ' '),
+      }));
+      const g = splice({ signatureLength: length, triggerLength: 1 });
+      data.forEach((r, rowIndex) => {
+        // The draw distribution: uniform over the n-gram occurrences outside the host row.
+        const occ = data.flatMap((o, i) => {
+          if (i === rowIndex) return [];
+          const w = o.completion.split(/\s+/).filter(Boolean);
+          return Array.from({ length: Math.max(0, w.length - length + 1) }, (_, s) => w.slice(s, s + length).join(' '));
+        });
+        if (occ.length === 0) return;
+        const q = 10 ** g.log10q!({ rng, index: 0, row: r, rowIndex, rows: data }, { trigger: '', signature: '' });
+        // Hit chance of the worst output: the signatures themselves, extended, and with leading whitespace.
+        for (const out of new Set(occ.flatMap((s) => [s, `${s}c`, `${s} x`, `  ${s}`]))) {
+          const hit = occ.filter((s) => isHit(out, s)).length / occ.length;
+          expect(hit, `output ${JSON.stringify(out)}`).toBeLessThanOrEqual(q * (1 + 1e-12));
+        }
+        cases++;
+      });
+    }
+    expect(cases).toBeGreaterThan(500);
   });
 
   it('fails clearly when no other row is long enough', async () => {
