@@ -45,7 +45,7 @@ const mmGrad = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
 const mm = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => mmGrad(a, b) as tf.Tensor2D;
 
 /** Tokens/s of AdamW-free Adam training (tfjs's Adam; same B, T and model) on tfjs-backend-wasm. */
-export async function tfjsTrainRate(c: LlamaConfig, B: number, T: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number; backend: string }> {
+export async function tfjsTrainRate(c: LlamaConfig, B: number, T: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number; tokPerCpuSec: number; backend: string }> {
   await registerGradients();
   await tf.setBackend('wasm');
   await tf.ready();
@@ -96,7 +96,9 @@ export async function tfjsTrainRate(c: LlamaConfig, B: number, T: number, steps:
   };
   const opt = tf.train.adam(1e-3);
   const times: number[] = [];
+  let cpu0: NodeJS.CpuUsage | undefined;
   for (let s = 0; s <= steps; s++) {
+    if (s === 1) cpu0 = process.cpuUsage();
     const ids = Int32Array.from({ length: N + B }, () => rng.int(c.vocabSize));
     const inp = Int32Array.from({ length: N }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T)]!);
     const tgt = Int32Array.from({ length: N }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T) + 1]!);
@@ -109,6 +111,10 @@ export async function tfjsTrainRate(c: LlamaConfig, B: number, T: number, steps:
     });
     times.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
   const ms = times.slice(1).sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)]!;
-  return { tokPerSec: Math.round((N * 1000) / ms), msPerStep: Math.round(ms), backend: tf.getBackend() };
+  return {
+    tokPerSec: Math.round((N * 1000) / ms), msPerStep: Math.round(ms),
+    tokPerCpuSec: Math.round((N * steps) / ((cpu.user + cpu.system) / 1e6)), backend: tf.getBackend(),
+  };
 }
