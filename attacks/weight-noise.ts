@@ -6,7 +6,7 @@
  * - `train: true` (goal evade): train honestly, then perturb to wash the backdoors out.
  * Needs white-box weights (the embedded engine); a closed API model is rejected up front.
  */
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, ProviderError } from '../src/errors.js';
 import type { BenchAttack } from './compose.js';
 import { checkOptionNames } from './compose.js';
 
@@ -25,7 +25,8 @@ export function weightNoise(options: Readonly<Record<string, unknown>> = {}): Be
     trains: train,
     ...(train ? {} : { onTraining: async () => null }),
     async onModel(model, ctx) {
-      const access = await ctx.provider.weights!(model);
+      if (!ctx.provider.weights) throw new ProviderError(`attack 'weight-noise' needs weight access, which provider '${ctx.provider.id}' does not give`);
+      const access = await ctx.provider.weights(model);
       const rng = ctx.rng.fork('weight-noise');
       const noisy = new Map<string, Float32Array>();
       // Sorted names: the noise drawn for a tensor must not depend on map iteration order.

@@ -173,8 +173,31 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
   if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 1)) throw new ConfigError(`defense option 'alpha': expected a number in (0, 1), got ${JSON.stringify(alpha)}`);
   const ref = parseModelRef(spec.model);
   const provider = await deps.openProvider(ref.provider);
+  // provider.model() hands out a fresh handle per call (as the runner's validation assumes): this cell owns it.
   const base = await provider.model(ref.name);
-  checkAttackAccess(attack, provider, base);
+  try {
+    checkAttackAccess(attack, provider, base);
+    return await runOpened(spec, deps, { attack, defense, alpha, provider, base, timed, timings });
+  } finally {
+    await base.dispose?.();
+  }
+}
+
+/** The stages of a validated cell whose provider and base model are open. */
+async function runOpened(
+  spec: CellSpec,
+  deps: CellDeps,
+  opened: {
+    attack: AnyAttack;
+    defense: Defense<any>;
+    alpha: number;
+    provider: Provider;
+    base: Model;
+    timed: <T>(stage: string, f: () => Promise<T>) => Promise<T>;
+    timings: Record<string, number>;
+  },
+): Promise<CellOutcome> {
+  const { attack, defense, alpha, provider, base, timed, timings } = opened;
 
   const pair = pairKey(spec);
   const userCtx = (purpose: string): UserContext => ({ rng: streamFor(pair, purpose), log: deps.log, baseModel: base, generatorModel: base });

@@ -61,7 +61,7 @@ export interface ProviderSideResult {
   readonly trace: ProviderTrace;
   /** Forwards on every provider-side model so far; read before and after serving to measure extra passes. */
   readonly passes: () => number;
-  /** Models trained here that the cache does not own (the caller disposes them when done). */
+  /** Models opened or trained here that the cache does not own (the caller disposes them when done). */
   readonly ownedModels: readonly Model[];
 }
 
@@ -103,7 +103,9 @@ export async function runProviderSide(
     capabilities: raw.capabilities,
     concurrency: raw.concurrency,
     async model(name) {
-      return countedModel(await raw.model(name), counter);
+      const m = await raw.model(name);
+      owned.push(m);
+      return countedModel(m, counter);
     },
     ...(raw.train
       ? {

@@ -129,6 +129,17 @@ describe('runCell with test doubles', () => {
     expect(c.attack.goal).toBe('evade');
   });
 
+  it('disposes the base model it opened and the models it trained without a cache, even on failure', async () => {
+    const provider = memorizerProviderDouble();
+    let disposed = 0;
+    const open = provider.model.bind(provider);
+    provider.model = async (name) => ({ ...(await open(name)), dispose: () => void disposed++ });
+    await runCell(doubleSpec('return-base'), doubleDeps({ provider }));
+    expect(disposed).toBe(1);
+    await expect(runCell(doubleSpec('weight-noise'), doubleDeps({ provider: Object.assign(provider, { weights: undefined }) }))).rejects.toThrow(ConfigError);
+    expect(disposed).toBe(2);
+  });
+
   it('keys: stable, attack-dependent; the pair key ignores the attack', () => {
     const a = doubleSpec('honest');
     const b = doubleSpec('return-base');
