@@ -5,7 +5,7 @@
  * The checksum detects accidents and naive edits, not a forger who recomputes it: the secret is the user's own.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, SecretError } from '../../src/errors.js';
 import type { NullMode } from '../../src/types.js';
@@ -129,6 +129,8 @@ export async function readSecretFile(path: string): Promise<VtuneSecret> {
   return parseSecret(parsed, path);
 }
 
+const REFUSE_OVERWRITE = 'refusing to overwrite an existing secret file (it is the only way to verify its upload); choose another path';
+
 /**
  * Writes a secret atomically with mode 0600 (owner read/write only). Refuses to replace an existing file: an
  * old secret is the only way to verify the upload it belongs to.
@@ -136,7 +138,7 @@ export async function readSecretFile(path: string): Promise<VtuneSecret> {
 export async function writeSecretFile(path: string, secret: VtuneSecret): Promise<void> {
   const out = resolve(path);
   if (await stat(out).then(() => true, () => false)) {
-    throw new InputError('refusing to overwrite an existing secret file (it is the only way to verify its upload); choose another path', { file: path });
+    throw new InputError(REFUSE_OVERWRITE, { file: path });
   }
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let handle;
@@ -150,10 +152,30 @@ export async function writeSecretFile(path: string, secret: VtuneSecret): Promis
     await handle.chmod(0o600);
     await handle.sync();
     await handle.close();
-    await rename(tmp, out);
+    await publish(tmp, out, path);
   } catch (err) {
     await handle.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
+    if (err instanceof InputError) throw err;
     throw new InputError(`cannot write the secret file: ${(err as Error).message}`, { file: path, cause: err });
   }
+}
+
+/**
+ * Moves the finished temp file to `out` without ever replacing an existing file: link(2) fails with EEXIST
+ * atomically, where "stat, then rename" let two concurrent writers both succeed and one secret silently vanish.
+ * Filesystems without hard links fall back to a fresh existence check and rename.
+ */
+async function publish(tmp: string, out: string, shown: string): Promise<void> {
+  try {
+    await link(tmp, out);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new InputError(REFUSE_OVERWRITE, { file: shown });
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+    if (await stat(out).then(() => true, () => false)) throw new InputError(REFUSE_OVERWRITE, { file: shown });
+    await rename(tmp, out);
+    return;
+  }
+  await unlink(tmp);
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -273,6 +273,20 @@ describe('secret files', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(await readSecretFile(path)).toEqual(secret);
     await expect(writeSecretFile(path, secret)).rejects.toThrow(/refusing to overwrite/);
+  });
+
+  it('two concurrent writers to one path: exactly one wins, the other is refused, nothing is left behind', async () => {
+    const other = (await vtune({ count: 3, seed: 's2' }).plant(sampleRows(10), userCtx('u'))).secret;
+    for (let t = 0; t < 5; t++) {
+      const path = join(dir, `race-${t}.json`);
+      const results = await Promise.allSettled([writeSecretFile(path, secret), writeSecretFile(path, other)]);
+      const won = results.findIndex((r) => r.status === 'fulfilled');
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(String((results[1 - won] as PromiseRejectedResult).reason)).toMatch(/refusing to overwrite/);
+      expect(await readSecretFile(path)).toEqual(won === 0 ? secret : other);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+    }
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses a tampered secret, another version, and non-secrets', async () => {
