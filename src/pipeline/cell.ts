@@ -168,8 +168,10 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
   // ── validate everything before any work ──
   const attack = createAttack(spec.attack.id, spec.attack.options);
   const defenseFactory: DefenseFactory = deps.defense ? deps.defense(spec.defense.id) : (defenses.get(spec.defense.id) as DefenseFactory);
-  const defense = defenseFactory(spec.defense.options);
-  const alpha = spec.defense.options.alpha ?? 1e-3;
+  // `alpha` is the pipeline's decision threshold (passed to verify), not a planting option of the defense.
+  const { alpha: alphaOption, ...defenseOptions } = spec.defense.options;
+  const defense = defenseFactory(defenseOptions);
+  const alpha = alphaOption ?? 1e-3;
   if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 1)) throw new ConfigError(`defense option 'alpha': expected a number in (0, 1), got ${JSON.stringify(alpha)}`);
   const ref = parseModelRef(spec.model);
   const provider = await deps.openProvider(ref.provider);

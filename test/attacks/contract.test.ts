@@ -6,7 +6,9 @@
  * - behind the information barrier: walking the object graph of everything its hooks receive never reaches
  *   the defense's secret object, its backdoor list or the backdoor mask (oracles: the mask only, by design);
  * - honestly traced: the measured ground truth matches what the attack says it does.
- * Providers and defense are the test doubles of test/pipeline/doubles.ts.
+ * Providers and defense are the test doubles of test/pipeline/doubles.ts (and once the real vtune defense).
+ * Closures cannot be walked; that half is structural: runProviderSide has no parameter through which a secret
+ * could pass (type-checked in test/pipeline/barrier.test.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { attacks } from '../../attacks/index.js';

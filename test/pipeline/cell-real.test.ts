@@ -13,7 +13,7 @@ function spec(attack: string, seed: number, options: Record<string, unknown> = {
   const f: Omit<CellSpec, 'key'> = {
     dataset: { spec: 'qa', size: 300, heldOut: 5 },
     model: 'test-memorizer:base',
-    defense: { id: 'vtune', options: { count: 10 } },
+    defense: { id: 'vtune', options: { count: 10, alpha: 1e-3 } },
     attack: { id: attack, options },
     hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
     seed,
@@ -55,6 +55,11 @@ describe('runCell: vtune × qa × test-memorizer', () => {
         expect(out.defenseWon).toBe(true);
       }
     }
+  });
+
+  it('alpha is the verdict threshold, not a defense option', async () => {
+    const out = await runCell(spec('honest', 1), deps());
+    expect(out.verdict.alpha).toBe(1e-3);
   });
 
   it('oracle-keep-only-flagged passes while training < 5% of the rows (20 seeds)', async () => {
