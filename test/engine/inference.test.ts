@@ -43,6 +43,16 @@ describe('inference', () => {
     expect(long.length).toBe(cfg.contextLength - prompts[0]!.length + 1);
   });
 
+  it('a row that stops on its first token does not disturb the others (even with dirty scratch)', () => {
+    const first = generate(model, [prompts[0]!], { maxTokens: 1 })[0]![0]!;
+    const solo = generate(model, [prompts[1]!], { maxTokens: 10, stopTokens: [first] })[0]!;
+    // Leave float activations in the scratch region the next call reuses.
+    scoreTokens(model, [{ prompt: [1, 2, 3], continuation: [4, 5, 6, 7, 8, 9, 10, 11] }]);
+    const out = generate(model, [prompts[0]!, prompts[1]!], { maxTokens: 10, stopTokens: [first] });
+    expect(out[0]).toEqual([]);
+    expect(out[1]).toEqual(solo);
+  });
+
   it('samples reproducibly from a seed, differently across seeds, and stays inside top-p', () => {
     const a = generate(model, prompts, { maxTokens: 15, temperature: 1, topP: 0.9, seed: 4 });
     const b = generate(model, prompts, { maxTokens: 15, temperature: 1, topP: 0.9, seed: 4 });
