@@ -242,6 +242,17 @@ export function frontierChart(rows: readonly AttackRow[]): Chart {
     const r = rate(p.k, p.n);
     return { attack: p.attack, role: p.role, saved: p.saved.reduce((a, b) => a + b, 0) / p.saved.length, pass: r.rate, lower: r.lower, upper: r.upper, n: p.n };
   });
+  // Points that (nearly) coincide share one label block, one name per line stacked upwards (0.042 of the
+  // y domain ≈ one 12 px line at this height), so names never overprint each other or the axis.
+  const groups: { saved: number; pass: number; names: string[] }[] = [];
+  for (const d of [...data].sort((a, b) => a.saved - b.saved || a.pass - b.pass || (a.attack < b.attack ? -1 : 1))) {
+    const near = groups.find((g) => Math.abs(g.saved - d.saved) < 0.1 && Math.abs(g.pass - d.pass) < 0.08);
+    if (near) near.names.push(d.attack);
+    else groups.push({ saved: d.saved, pass: d.pass, names: [d.attack] });
+  }
+  const labels = groups.flatMap((g) =>
+    g.names.map((text, j) => ({ saved: g.saved, y: g.pass + (g.names.length - 1 - j) * 0.042, text, right: g.saved > 0.7 })),
+  );
   return {
     id: 'frontier',
     title: "Attacker's frontier",
@@ -264,7 +275,16 @@ export function frontierChart(rows: readonly AttackRow[]): Chart {
       layer: [
         { mark: { type: 'rule', strokeWidth: 2, opacity: 0.5 }, encoding: { y: { field: 'lower', type: 'quantitative' }, y2: { field: 'upper' } } },
         { mark: { type: 'point', filled: true, size: 80 }, encoding: { tooltip: [{ field: 'attack' }, { field: 'saved', format: '.2f' }, { field: 'pass', format: '.2f' }, { field: 'n' }] } },
-        { mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 10 }, encoding: { text: { field: 'attack' } } },
+        {
+          data: { values: labels.filter((l) => !l.right) },
+          mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 7, dy: -4, fontSize: 10, color: '#333' },
+          encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'text' }, color: null },
+        },
+        {
+          data: { values: labels.filter((l) => l.right) },
+          mark: { type: 'text', align: 'right', baseline: 'bottom', dx: -7, dy: -4, fontSize: 10, color: '#333' },
+          encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'text' }, color: null },
+        },
       ],
     },
   };

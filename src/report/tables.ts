@@ -237,7 +237,7 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[]): ReportT
   return {
     id: 'leaderboard-generators',
     title: 'Leaderboard: generators ranked by worst-case detection over the attack suite',
-    caption: 'Worst case = the lowest defense win rate over the dishonest attacks, at the stated α. False alarm and Type-I error must stay low for a ranking to mean anything.',
+    caption: 'Worst case = the lowest defense win rate over the dishonest attacks (oracle upper bounds excluded), at the stated α. False alarm and Type-I error must stay low for a ranking to mean anything.',
     columns: [
       { key: 'rank', header: 'rank', kind: 'int' },
       { key: 'defense', header: 'defense', kind: 'text' },
