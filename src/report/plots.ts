@@ -215,10 +215,12 @@ export function rocChart(trials: readonly TrialRecord[]): Chart {
           data: { values: data },
           mark: { type: 'line', interpolate: 'step-after', point: true, strokeWidth: 2 },
           encoding: {
-            x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] }, axis: { labelFlush: true, format: '.1f' } },
+            x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] }, axis: { format: '.1f' } },
             y: { field: 'tpr', type: 'quantitative', title: 'true positive rate', scale: { domain: [0, 1] } },
             order: { field: 'order', type: 'quantitative' },
             color: { field: 'defense', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 } },
+            // Identical curves would hide each other: dashes keep every configuration visible.
+            strokeDash: { field: 'defense', type: 'nominal', title: null, legend: null },
           },
         },
       ],
