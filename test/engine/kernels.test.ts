@@ -1,4 +1,4 @@
-// The WASM GEMM against a float64 loop on shapes that hit every path: 4×8 tiles, row and column tails
+// The WASM GEMM against a float64 loop on shapes that hit every path: 4×8 tiles, row blocks, row and column tails
 // (4-wide and scalar), K longer than one cache block (accumulating K blocks), strided (transposed) A, acc.
 // Plus the vector exp used by softmax, SwiGLU and the cross-entropy.
 import { describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ describe('WASM kernels', () => {
     return v.slice();
   };
 
-  for (const [M, K, P] of [[7, 600, 13], [9, 5, 8], [1, 300, 21], [12, 64, 172]] as const) {
+  for (const [M, K, P] of [[7, 600, 13], [9, 5, 8], [1, 300, 21], [12, 64, 172], [301, 270, 20]] as const) {
     for (const transposedA of [false, true]) {
       it(`gemm M${M} K${K} P${P}${transposedA ? ' with Aᵀ' : ''}, overwrite and accumulate`, () => {
         const mark = a.mark();

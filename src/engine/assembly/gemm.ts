@@ -119,6 +119,8 @@ function scalar1(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, a
 
 /** K block length of the GEMM (rows of B kept hot in L1). */
 const KC: i32 = 256;
+/** M block length of the GEMM (rows of A kept in L2). */
+const MC: i32 = 128;
 
 /**
  * C[M,P] (+)= Σk A(m,k)·B[k,P]. A(m,k) is at a + 4·(m·rsA + k·csA); B and C are row-major with leading
@@ -129,19 +131,26 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
   const M4 = M & ~3;
   // Column panels of 8 outermost, then K in blocks of KC: the KC×8 block of B (8 KiB) stays in L1 while all
   // row tiles stream past it. Later K blocks accumulate into C, so the summation order is fixed.
-  let p = 0;
-  for (; p + 8 <= P; p += 8) {
+  const P8 = P & ~7;
+  // Row blocks of MC × K blocks of KC keep an A block (≤ 128 KiB) in L2 while every 8-column panel of B
+  // (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order.
+  for (let m0 = 0; m0 < M; m0 += MC) {
+    const m1 = min(M, m0 + MC);
+    const m14 = m0 + ((m1 - m0) & ~3);
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kn = min(KC, K - k0);
       const ac = acc != 0 || k0 > 0;
-      const pb = b + (<usize>p << 2) + <usize>k0 * lb;
-      const pc = c + (<usize>p << 2);
       const pa = a + <usize>k0 * cs;
-      let m = 0;
-      for (; m < M4; m += 4) tile4x8(pa + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
-      for (; m < M; m++) tile1x8(pa + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
+      for (let p = 0; p < P8; p += 8) {
+        const pb = b + (<usize>p << 2) + <usize>k0 * lb;
+        const pc = c + (<usize>p << 2);
+        let m = m0;
+        for (; m < m14; m += 4) tile4x8(pa + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
+        for (; m < m1; m++) tile1x8(pa + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
+      }
     }
   }
+  let p = P8;
   const ac = acc != 0;
   for (; p + 4 <= P; p += 4) {
     const pb = b + (<usize>p << 2);
