@@ -9,6 +9,7 @@ import { loadRecords, writeReport } from '../../report/index.js';
 import { shownPath } from './run.js';
 import type { CliCommand } from './types.js';
 
+/** `vtune-bench merge <shards…>`. */
 export const mergeCommand: CliCommand = {
   command: 'merge <shards..>',
   describe: 'Merge the records of sharded runs into one run and write its report',

@@ -8,6 +8,7 @@ import { loadRecords, writeReport } from '../../report/index.js';
 import { shownPath } from './run.js';
 import type { CliCommand } from './types.js';
 
+/** `vtune-bench report <records…>`. */
 export const reportCommand: CliCommand = {
   command: 'report <records..>',
   describe: 'Write tables, charts and the HTML report from records files or run folders',

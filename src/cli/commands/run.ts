@@ -34,6 +34,7 @@ export function shownPath(p: string): string {
 }
 const shown = shownPath;
 
+/** `vtune-bench run <scenario>`. */
 export const runCommand: CliCommand = {
   command: 'run <scenario>',
   describe: 'Run (or resume) a scenario, then write its report',
