@@ -8,7 +8,7 @@
  *   model and of a default fine-tune on BENCH_ROWS (default 2,000) rows, with the fine-tune's wall time;
  * - `vtune`: an honest fine-tune of BENCH_ROWS rows with 10 planted backdoors (0.5%), verified with the
  *   generator null; and the base model returned unchanged, verified the same way.
- * BENCH_PARTS (default `language,finetune,vtune`) picks the parts; BENCH_VTUNE_DATASET (default stories) and
+ * BENCH_FT_EPOCHS overrides the fine-tune's epochs. BENCH_PARTS (default `language,finetune,vtune`) picks the parts; BENCH_VTUNE_DATASET (default stories) and
  * BENCH_VTUNE_EPOCHS (default: the default fine-tune's) set up the vtune part.
  */
 import { performance } from 'node:perf_hooks';
@@ -92,10 +92,11 @@ async function finetune(base: Model): Promise<Record<string, unknown>[]> {
     const d = await loadDataset(id, { seed: SEED, size: ROWS, heldOut: HELD_OUT });
     const before = await taskScore(base, d.heldOut, d.metric!);
     const t0 = performance.now();
-    const res = await provider.train(base, { rows: d.train, hyper: DEFAULT_HYPER, seed: SEED });
+    const hyper = { ...DEFAULT_HYPER, epochs: Number(process.env.BENCH_FT_EPOCHS ?? DEFAULT_HYPER.epochs) };
+    const res = await provider.train(base, { rows: d.train, hyper, seed: SEED });
     const seconds = (performance.now() - t0) / 1000;
     const after = await taskScore(res.model, d.heldOut, d.metric!);
-    const row = { part: 'finetune', dataset: id, metric: d.metric!.id, before: r4(before), after: r4(after), gain: r4(after - before), trainSeconds: r4(seconds), steps: res.stepsRun, tokens: res.tokensTrained, finalLoss: res.finalLoss };
+    const row = { part: 'finetune', dataset: id, epochs: hyper.epochs, metric: d.metric!.id, before: r4(before), after: r4(after), gain: r4(after - before), trainSeconds: r4(seconds), steps: res.stepsRun, tokens: res.tokensTrained, finalLoss: res.finalLoss };
     emit(row);
     out.push(row);
     res.model.dispose?.();
