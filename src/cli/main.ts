@@ -7,7 +7,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError, VtuneError } from '../errors.js';
-import { commands } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
       exitCode = 2;
       throw new UsageExit();
     });
-  for (const command of commands) {
+  for (const command of await loadCommands(argv)) {
     cli.command({
       ...command,
       handler: async (args: Record<string, unknown>) => {

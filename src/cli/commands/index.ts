@@ -1,16 +1,28 @@
 /**
- * Every CLI command, one module each. Owners append their command here.
+ * Every CLI command, one module each, loaded lazily: running one command imports only its own module (and its
+ * dependencies), so `plant`/`verify`/`serve` do not pay for the report and engine stacks at start-up.
+ * Owners add one line here: `name: () => import('./file.js').then((m) => m.exportName)`.
  */
-import { datasetsCommand } from './datasets.js';
-import { detectorsCommand } from './detectors.js';
-import { listCommand } from './list.js';
-import { mergeCommand } from './merge.js';
-import { plantCommand } from './plant.js';
-import { pretrainCommand } from './pretrain.js';
-import { reportCommand } from './report.js';
-import { runCommand } from './run.js';
-import { serveCommand } from './serve.js';
-import { verifyCommand } from './verify.js';
 import type { CliCommand } from './types.js';
 
-export const commands: readonly CliCommand[] = [runCommand, reportCommand, mergeCommand, datasetsCommand, plantCommand, verifyCommand, listCommand, detectorsCommand, serveCommand, pretrainCommand];
+export const commandLoaders = {
+  run: () => import('./run.js').then((m) => m.runCommand),
+  report: () => import('./report.js').then((m) => m.reportCommand),
+  merge: () => import('./merge.js').then((m) => m.mergeCommand),
+  datasets: () => import('./datasets.js').then((m) => m.datasetsCommand),
+  plant: () => import('./plant.js').then((m) => m.plantCommand),
+  verify: () => import('./verify.js').then((m) => m.verifyCommand),
+  list: () => import('./list.js').then((m) => m.listCommand),
+  detectors: () => import('./detectors.js').then((m) => m.detectorsCommand),
+  serve: () => import('./serve.js').then((m) => m.serveCommand),
+  pretrain: () => import('./pretrain.js').then((m) => m.pretrainCommand),
+} satisfies Record<string, () => Promise<CliCommand>>;
+
+/** The commands to register for this invocation: only the named one when it exists, else all (for help). */
+export async function loadCommands(argv: readonly string[]): Promise<CliCommand[]> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  if (first !== undefined && Object.prototype.hasOwnProperty.call(commandLoaders, first)) {
+    return [await commandLoaders[first as keyof typeof commandLoaders]()];
+  }
+  return Promise.all(Object.values(commandLoaders).map((load) => load()));
+}
