@@ -220,7 +220,7 @@ export function rocChart(trials: readonly TrialRecord[]): Chart {
             order: { field: 'order', type: 'quantitative' },
             color: { field: 'defense', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 } },
             // Identical curves would hide each other: dashes keep every configuration visible.
-            strokeDash: { field: 'defense', type: 'nominal', title: null, legend: null },
+            strokeDash: { field: 'defense', type: 'nominal', title: null },
           },
         },
       ],
