@@ -129,6 +129,8 @@ export interface Acts {
   readonly tMax: number;
   readonly layers: readonly LayerActs[];
   readonly xF: number; readonly rstdF: number; readonly xnF: number; readonly logits: number;
+  /** One head's transposed keys (hd·tMax floats), attention-forward scratch. */
+  readonly kt: number;
   readonly dx: number; readonly dxn: number; readonly datt: number; readonly dq: number; readonly dk: number; readonly dv: number;
   readonly dgate: number; readonly dup: number; readonly dh: number; readonly tmp: number; readonly dlu: number;
 }
@@ -151,7 +153,7 @@ export function allocActs(arena: Arena, c: LlamaConfig, bMax: number, tMax: numb
   const xF = a(N * c.dim), rstdF = a(N), xnF = a(N * c.dim), logits = a(N * c.vocabSize);
   const b = (n: number) => (backward ? a(n) : 0);
   return {
-    bMax, tMax, layers, xF, rstdF, xnF, logits,
+    bMax, tMax, layers, xF, rstdF, xnF, logits, kt: a((c.dim / c.nHeads) * tMax),
     dx: b(N * c.dim), dxn: b(N * c.dim), datt: b(N * c.dim), dq: b(N * c.dim), dk: b(N * kvDim), dv: b(N * kvDim),
     dgate: b(N * c.hiddenDim), dup: b(N * c.hiddenDim), dh: b(N * c.hiddenDim), tmp: b(tMax * tMax), dlu: b(N * Math.max(loraRank, 1)),
   };
@@ -204,7 +206,7 @@ export function forward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Ac
     linFwd(k, L.v, A.xn1, A.v, N, dim, kvDim, A.lu.v, false);
     k.rope(A.q, N, c.nHeads, hd, dim, io.pos, net.rope, 0);
     k.rope(A.k, N, c.nKvHeads, hd, kvDim, io.pos, net.rope, 0);
-    k.attnFwd(A.q, A.k, A.v, A.att, A.probs, B, T, c.nHeads, c.nKvHeads, hd, scale);
+    k.attnFwd(A.q, A.k, A.v, A.att, A.probs, acts.kt, B, T, c.nHeads, c.nKvHeads, hd, scale);
     k.copyF(A.xIn, A.xMid, N * dim);
     linFwd(k, L.o, A.att, A.xMid, N, dim, dim, A.lu.o, true);
     k.rmsnormFwd(A.xMid, L.ffnNorm, A.xn2, A.rstd2, N, dim, c.normEps);

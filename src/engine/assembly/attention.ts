@@ -1,11 +1,13 @@
 // Causal grouped-query attention, forward (keeping the probabilities) and backward, plus the one-query decode
 // step over a KV cache. Q rows are [N][nH·hd], K/V rows [N][nKv·hd]; query head h reads kv head h/(nH/nKv)
-// (llama.cpp and llama2.c convention). Head sizes that are a multiple of 4 take the SIMD paths: scores four
+// (llama.cpp and llama2.c convention). The training/prefill forward runs Q·Kᵀ and P·V through the tiled GEMM;
+// the backward and decode paths use the helpers below. Head sizes that are a multiple of 4 take the SIMD paths: scores four
 // keys at a time, and weighted sums of value rows accumulated in registers 8 floats at a time; other head
 // sizes use the scalar-tailed helpers. Every sum runs in a fixed order.
 
 import { dot, axpy, expShiftSum, maxOf, scale as scaleRow } from './ops';
 import { hsum4 } from './simd';
+import { gemm } from './gemm';
 
 /** s[j] = (q·k_j)·scale for j < n, with keys at kBase + j·kStride (bytes). */
 // @ts-ignore: decorator
@@ -42,16 +44,39 @@ import { hsum4 } from './simd';
   let d = 0;
   for (; d + 8 <= hd; d += 8) {
     const o = <usize>d << 2;
+    // Four partial sums (keys j ≡ 0, 1, 2, 3 mod 4) break the add-latency chain of a single accumulator;
+    // they are combined as (s0 + s1) + (s2 + s3), a fixed order whatever the thread.
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+    let e0 = f32x4.splat(0), e1 = f32x4.splat(0);
     let vp = vBase + o;
     let pp = p;
-    for (let j = 0; j < n; j++) {
-      const w = f32x4.splat(load<f32>(pp));
+    const v2 = vStride * 2, v3 = vStride * 3, p2 = pStride * 2, p3 = pStride * 3;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const w0 = v128.load32_splat(pp), w1 = v128.load32_splat(pp + pStride);
+      const w2 = v128.load32_splat(pp + p2), w3 = v128.load32_splat(pp + p3);
+      a0 = f32x4.add(a0, f32x4.mul(w0, v128.load(vp)));
+      a1 = f32x4.add(a1, f32x4.mul(w0, v128.load(vp, 16)));
+      b0 = f32x4.add(b0, f32x4.mul(w1, v128.load(vp + vStride)));
+      b1 = f32x4.add(b1, f32x4.mul(w1, v128.load(vp + vStride, 16)));
+      c0 = f32x4.add(c0, f32x4.mul(w2, v128.load(vp + v2)));
+      c1 = f32x4.add(c1, f32x4.mul(w2, v128.load(vp + v2, 16)));
+      e0 = f32x4.add(e0, f32x4.mul(w3, v128.load(vp + v3)));
+      e1 = f32x4.add(e1, f32x4.mul(w3, v128.load(vp + v3, 16)));
+      vp += vStride << 2;
+      pp += pStride << 2;
+    }
+    for (; j < n; j++) {
+      const w = v128.load32_splat(pp);
       a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vp)));
       a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vp, 16)));
       vp += vStride;
       pp += pStride;
     }
+    a0 = f32x4.add(f32x4.add(a0, b0), f32x4.add(c0, e0));
+    a1 = f32x4.add(f32x4.add(a1, b1), f32x4.add(c1, e1));
     if (acc) {
       a0 = f32x4.add(a0, v128.load(out + o));
       a1 = f32x4.add(a1, v128.load(out + o, 16));
@@ -80,24 +105,45 @@ import { hsum4 } from './simd';
   scaleRow(p, n, 1.0 / sum);
 }
 
+/** Rows of a query block in attnFwd: scores of a block only span the keys up to its last row. */
+const QB: i32 = 16;
+
 /**
  * Forward over B sequences of T rows: o[t] = Σ_{j≤t} softmax_j(q_t·k_j·scale)·v_j per head. probs receives
- * the probabilities as [B][nH][T][T] (only j ≤ t is written) for the backward pass.
+ * the probabilities as [B][nH][T][T] with zeros above the diagonal (the backward pass relies on them). kt is
+ * hd·T floats of scratch for one head's transposed keys. Scores (Q·Kᵀ) and outputs (P·V) go through the
+ * register-tiled GEMM a block of QB query rows at a time; the zeros make P·V's sum over keys j ≤ t exact
+ * (adding 0·v changes nothing) and in increasing j, as before.
  */
-export function attnFwd(q: usize, k: usize, v: usize, o: usize, probs: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
+export function attnFwd(q: usize, k: usize, v: usize, o: usize, probs: usize, kt: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
   const dim = nH * hd, kvDim = nKv * hd, group = nH / nKv;
-  const kvStride = <usize>kvDim << 2;
+  const kvStride = <usize>kvDim << 2, rowT = <usize>T << 2;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nH; h++) {
       const kvo = <usize>((h / group) * hd) << 2;
       const kBase = k + <usize>(b * T) * kvStride + kvo;
       const vBase = v + <usize>(b * T) * kvStride + kvo;
-      for (let t = 0; t < T; t++) {
-        const qoff = (<usize>(b * T + t) * <usize>dim + <usize>(h * hd)) << 2;
-        const pr = probs + ((((<usize>b * <usize>nH + <usize>h) * <usize>T + <usize>t) * <usize>T) << 2);
-        scores(q + qoff, kBase, kvStride, t + 1, hd, scale, pr);
-        softmaxInPlace(pr, t + 1);
-        weighted(pr, 4, vBase, kvStride, t + 1, hd, o + qoff, false);
+      if (h % group == 0) {
+        for (let j = 0; j < T; j++) {
+          for (let d = 0; d < hd; d++) store<f32>(kt + ((<usize>d * <usize>T + <usize>j) << 2), load<f32>(kBase + <usize>j * kvStride + (<usize>d << 2)));
+        }
+      }
+      const pBase = probs + (((<usize>b * <usize>nH + <usize>h) * <usize>T * <usize>T) << 2);
+      const qBase = q + ((<usize>(b * T) * <usize>dim + <usize>(h * hd)) << 2);
+      const oBase = o + ((<usize>(b * T) * <usize>dim + <usize>(h * hd)) << 2);
+      for (let t0 = 0; t0 < T; t0 += QB) {
+        const t1 = min(T, t0 + QB);
+        const P = t1;
+        const pr0 = pBase + <usize>t0 * rowT;
+        gemm(qBase + <usize>t0 * (<usize>dim << 2), dim, 1, kt, T, pr0, T, t1 - t0, hd, P, 0);
+        for (let t = t0; t < t1; t++) {
+          const pr = pBase + <usize>t * rowT;
+          const n = t + 1;
+          scaleRow(pr, n, scale);
+          softmaxInPlace(pr, n);
+          memory.fill(pr + (<usize>n << 2), 0, <usize>(T - n) << 2);
+        }
+        gemm(pr0, T, 1, vBase, kvDim, oBase + <usize>t0 * (<usize>dim << 2), dim, t1 - t0, P, hd, 0);
       }
     }
   }

@@ -2,20 +2,38 @@
 // polynomial, about 1 ulp; inputs clamped to [−87, 88] so the result never overflows to Inf or underflows to a
 // denormal) and horizontal sums. Deterministic: plain IEEE operations in a fixed order.
 
+// The exp constants live in a static table and are broadcast from memory (one vbroadcastss each): V8 does not
+// hoist v128.const out of loops and rebuilds each one with several instructions on every use.
+const EXPK = memory.data<f32>([
+  -87.0, 88.0, 1.44269504088896341, 0.693359375, -2.12194440e-4,
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+  1.0, 12582912.0,
+]);
+
+// @ts-ignore: decorator
+@inline function k(i: i32): v128 {
+  return v128.load32_splat(EXPK + (<usize>i << 2));
+}
+
 // @ts-ignore: decorator
 @inline export function expv(x: v128): v128 {
-  const xc = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const xc = f32x4.min(f32x4.max(x, k(0)), k(1));
+  // Round to nearest even by adding and removing 1.5·2²³ (exact for |x·log2e| < 2²²: the same n as
+  // f32x4.nearest); the integer n then sits in the low mantissa bits of t, which saves a float→int conversion.
+  const t = f32x4.add(f32x4.mul(xc, k(2)), k(12));
+  const n = f32x4.sub(t, k(12));
+  let r = f32x4.sub(xc, f32x4.mul(n, k(3)));
+  r = f32x4.sub(r, f32x4.mul(n, k(4)));
+  // Estrin's scheme: three independent pairs, then two steps in r², half the dependency chain of Horner's
+  // rule (the exp is latency-bound: one long chain per vector).
+  const r2 = f32x4.mul(r, r);
+  const pa = f32x4.add(f32x4.mul(k(5), r), k(6));
+  const pb = f32x4.add(f32x4.mul(k(7), r), k(8));
+  const pc = f32x4.add(f32x4.mul(k(9), r), k(10));
+  let p = f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(pa, r2), pb), r2), pc);
+  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), k(11));
+  // bits(t) = 0x4B400000 + n, so (bits(t) − 0x4B400000 + 127) << 23 is the float 2ⁿ.
+  const scale = i32x4.shl(i32x4.add(t, i32x4.splat(127 - 0x4B400000)), 23);
   return f32x4.mul(p, scale);
 }
 
