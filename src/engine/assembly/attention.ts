@@ -151,8 +151,8 @@ export function attnFwd(q: usize, k: usize, v: usize, o: usize, probs: usize, kt
 
 /**
  * Backward of attnFwd: dq, dk, dv are overwritten. With dP_tj = do_t·v_j and dS_tj = P_tj(dP_tj − Σ_j P·dP)·scale:
- * dq_t = Σ_j dS_tj k_j (row by row), then dk_j = Σ_t dS_tj q_t and dv_j = Σ_t P_tj do_t (column by column, so
- * each sum is accumulated in registers). tmp holds T·T floats of dS.
+ * dq = dS·K, dk = dSᵀ·Q and dv = Pᵀ·dO by GEMM. probs must come from attnFwd (zeros above the diagonal);
+ * tmp holds T·T floats of dS.
  */
 export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize, dq: usize, dk: usize, dv: usize, tmp: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
   const dim = nH * hd, kvDim = nKv * hd, group = nH / nKv;
@@ -189,13 +189,20 @@ export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize,
           const o = <usize>j << 2;
           store<f32>(dsr + o, load<f32>(pr + o) * (load<f32>(dsr + o) - s) * scale);
         }
-        weighted(dsr, 4, kBase, kvStride, n, hd, dq + (<usize>(b * T + t) * qStride) + qo, false);
+        // Zeros above the diagonal let the GEMMs below sum over whole blocks (adding 0·x changes nothing).
+        for (let jz = n; jz < T; jz++) store<f32>(dsr + (<usize>jz << 2), 0);
       }
-      for (let j = 0; j < T; j++) {
-        const n = T - j;
-        const col = (<usize>j * rowT) + (<usize>j << 2);
-        weighted(tmp + col, rowT, qBase + <usize>j * qStride, qStride, n, hd, dk + <usize>(b * T + j) * kvStride + kvo, true);
-        weighted(pBase + col, rowT, doBase + <usize>j * qStride, qStride, n, hd, dv + <usize>(b * T + j) * kvStride + kvo, true);
+      // dq = dS·K, dk += dSᵀ·Q and dv += Pᵀ·dO through the tiled GEMM, QB rows at a time: a block of query rows
+      // only needs keys up to its last row, a block of key rows only queries from its first row on.
+      const dqBase = dq + <usize>(b * T) * qStride + qo;
+      const dkBase = dk + <usize>(b * T) * kvStride + kvo;
+      const dvBase = dv + <usize>(b * T) * kvStride + kvo;
+      for (let t0 = 0; t0 < T; t0 += QB) {
+        const rows = min(T, t0 + QB) - t0;
+        gemm(tmp + <usize>t0 * rowT, T, 1, kBase, kvDim, dqBase + <usize>t0 * qStride, dim, rows, t0 + rows, hd, 0);
+        const col = (<usize>t0 * rowT) + (<usize>t0 << 2);
+        gemm(tmp + col, 1, T, qBase + <usize>t0 * qStride, dim, dkBase + <usize>t0 * kvStride, kvDim, rows, T - t0, hd, 1);
+        gemm(pBase + col, 1, T, doBase + <usize>t0 * qStride, dim, dvBase + <usize>t0 * kvStride, kvDim, rows, T - t0, hd, 1);
       }
     }
   }
