@@ -32,7 +32,7 @@ export interface EngineExports {
   argmaxRows(logits: number, N: number, V: number, out: number): void;
   adamw(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
   attnFwd(q: number, k: number, v: number, o: number, probs: number, kt: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
-  attnBwd(q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
+  attnBwd(q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
   attnDecode(q: number, kc: number, vc: number, o: number, pos: number, tmp: number, B: number, C: number, nH: number, nKv: number, hd: number, scale: number): void;
   scatterRows(src: number, dst: number, pos: number, B: number, C: number, width: number): void;
   copyF(src: number, dst: number, n: number): void;

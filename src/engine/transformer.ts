@@ -129,7 +129,7 @@ export interface Acts {
   readonly tMax: number;
   readonly layers: readonly LayerActs[];
   readonly xF: number; readonly rstdF: number; readonly xnF: number; readonly logits: number;
-  /** One head's transposed keys (hd·tMax floats), attention-forward scratch. */
+  /** One head's transposed keys (forward) or values (backward): hd·tMax floats of attention scratch. */
   readonly kt: number;
   readonly dx: number; readonly dxn: number; readonly datt: number; readonly dq: number; readonly dk: number; readonly dv: number;
   readonly dgate: number; readonly dup: number; readonly dh: number; readonly tmp: number; readonly dlu: number;
@@ -243,7 +243,7 @@ export function backward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: A
     linBwd(k, L.up, A.xn2, acts.dup, acts.dxn, N, dim, hid, A.lu.up, acts.dlu, true);
     k.rmsnormBwd(A.xMid, L.ffnNorm, A.rstd2, acts.dxn, acts.dx, L.gFfnNorm, N, dim);
     linBwd(k, L.o, A.att, acts.dx, acts.datt, N, dim, dim, A.lu.o, acts.dlu, false);
-    k.attnBwd(A.q, A.k, A.v, A.probs, acts.datt, acts.dq, acts.dk, acts.dv, acts.tmp, B, T, c.nHeads, c.nKvHeads, hd, scale);
+    k.attnBwd(A.q, A.k, A.v, A.probs, acts.datt, acts.dq, acts.dk, acts.dv, acts.tmp, acts.kt, B, T, c.nHeads, c.nKvHeads, hd, scale);
     k.rope(acts.dq, N, c.nHeads, hd, dim, io.pos, net.rope, 1);
     k.rope(acts.dk, N, c.nKvHeads, hd, kvDim, io.pos, net.rope, 1);
     linBwd(k, L.q, A.xn1, acts.dq, acts.dxn, N, dim, dim, A.lu.q, acts.dlu, false);

@@ -1,7 +1,7 @@
 // Causal grouped-query attention, forward (keeping the probabilities) and backward, plus the one-query decode
 // step over a KV cache. Q rows are [N][nH·hd], K/V rows [N][nKv·hd]; query head h reads kv head h/(nH/nKv)
-// (llama.cpp and llama2.c convention). The training/prefill forward runs Q·Kᵀ and P·V through the tiled GEMM;
-// the backward and decode paths use the helpers below. Head sizes that are a multiple of 4 take the SIMD paths: scores four
+// (llama.cpp and llama2.c convention). The training/prefill forward and the backward run every product
+// (Q·Kᵀ, P·V, dO·Vᵀ, dS·K, dSᵀ·Q, Pᵀ·dO) through the tiled GEMM; the decode step uses the helpers below. Head sizes that are a multiple of 4 take the SIMD paths: scores four
 // keys at a time, and weighted sums of value rows accumulated in registers 8 floats at a time; other head
 // sizes use the scalar-tailed helpers. Every sum runs in a fixed order.
 
@@ -105,7 +105,7 @@ import { gemm } from './gemm';
   scaleRow(p, n, 1.0 / sum);
 }
 
-/** Rows of a query block in attnFwd: scores of a block only span the keys up to its last row. */
+/** Rows of a query block in attnFwd/attnBwd: scores of a block only span the keys up to its last row. */
 const QB: i32 = 16;
 
 /**
@@ -152,9 +152,9 @@ export function attnFwd(q: usize, k: usize, v: usize, o: usize, probs: usize, kt
 /**
  * Backward of attnFwd: dq, dk, dv are overwritten. With dP_tj = do_t·v_j and dS_tj = P_tj(dP_tj − Σ_j P·dP)·scale:
  * dq = dS·K, dk = dSᵀ·Q and dv = Pᵀ·dO by GEMM. probs must come from attnFwd (zeros above the diagonal);
- * tmp holds T·T floats of dS.
+ * tmp holds T·T floats of dS, vt hd·T floats for one head's transposed values.
  */
-export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize, dq: usize, dk: usize, dv: usize, tmp: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
+export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize, dq: usize, dk: usize, dv: usize, tmp: usize, vt: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scale: f32): void {
   const dim = nH * hd, kvDim = nKv * hd, group = nH / nKv;
   const kvStride = <usize>kvDim << 2, qStride = <usize>dim << 2, rowT = <usize>T << 2;
   memory.fill(dk, 0, (<usize>(B * T) * <usize>kvDim) << 2);
@@ -168,11 +168,17 @@ export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize,
       const pBase = probs + (((<usize>b * <usize>nH + <usize>h) * <usize>T * <usize>T) << 2);
       const qBase = q + <usize>(b * T) * qStride + qo;
       const doBase = dout + <usize>(b * T) * qStride + qo;
+      if (h % group == 0) {
+        for (let j = 0; j < T; j++) {
+          for (let d = 0; d < hd; d++) store<f32>(vt + ((<usize>d * <usize>T + <usize>j) << 2), load<f32>(vBase + <usize>j * kvStride + (<usize>d << 2)));
+        }
+      }
       for (let t = 0; t < T; t++) {
         const pr = pBase + <usize>t * rowT;
         const dsr = tmp + <usize>t * rowT;
         const n = t + 1;
-        scores(doBase + <usize>t * qStride, vBase, kvStride, n, hd, 1.0, dsr);
+        // dP = dO·Vᵀ for the next QB rows (keys up to the block's last row).
+        if (t % QB == 0) gemm(doBase + <usize>t * qStride, dim, 1, vt, T, dsr, T, min(QB, T - t), hd, min(T, t + QB), 0);
         // s = Σ P·dP, then dS = P(dP − s)·scale, vectorised over keys.
         let sv = f32x4.splat(0);
         let j = 0;
