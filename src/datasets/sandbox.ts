@@ -68,15 +68,15 @@ function resetWorker(): void {
 
 /**
  * Calls the function `name` defined by `code` once per argument list, returning each result as JSON text.
- * `deadlineMs` bounds the whole call (default: 3 s for a fresh worker, else the vm timeouts plus 0.5 s).
+ * `deadlineMs` bounds the whole call (default: 10 s for a fresh worker, else the vm timeouts plus 0.5 s).
  */
 export function runFunctionSync(code: string, name: string, inputs: readonly (readonly unknown[])[], options: { callTimeoutMs?: number; deadlineMs?: number } = {}): SandboxResult {
-  const callTimeoutMs = options.callTimeoutMs ?? 50;
+  const callTimeoutMs = options.callTimeoutMs ?? 200;
   const fresh = !worker;
   const { worker: w, flag: f } = ensureWorker();
   // A warm worker answers within the vm timeouts; only start-up needs the long deadline. (A worker that dies,
   // e.g. out of memory, never answers, so the deadline is also how its death is noticed.)
-  const deadlineMs = options.deadlineMs ?? (fresh ? 3000 : callTimeoutMs * (inputs.length + 2) + 500);
+  const deadlineMs = options.deadlineMs ?? (fresh ? 10_000 : callTimeoutMs * (inputs.length + 2) + 500);
   const { port1, port2 } = new MessageChannel();
   Atomics.store(f, 0, 0);
   w.postMessage({ port: port2, code, name, inputs, callTimeoutMs }, [port2 as MessagePort]);
