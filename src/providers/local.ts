@@ -120,7 +120,7 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
       const p = sharedPath('models/stories260K.gguf');
       if (!p) {
         throw new ConfigError(
-          "local model 'stories260K' needs the file models/stories260K.gguf in the shared folder (../shared beside the repository, or $VTUNE_SHARED), and it is missing",
+          "local model 'stories260K' needs the file models/stories260K.gguf in the shared folder (../shared beside the repository, or $VTUNE_SHARED), and it is missing; the project's own base model 'local:vtb-base' needs no shared folder",
         );
       }
       const bytes = await readFile(p);
