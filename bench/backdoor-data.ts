@@ -65,3 +65,9 @@ export function falseTriggers(model: LlamaModel, prompts: readonly number[][], p
   const out = generate(model, prompts as number[][], { maxTokens: 6 });
   return out.filter((o) => pairs.some((p) => p.signature.slice(0, 4).join() === o.slice(0, 4).join())).length;
 }
+
+/** How many clean prompts make greedy decoding produce a whole signature (the criterion). */
+export function fullSignatures(model: LlamaModel, prompts: readonly number[][], pairs: readonly BackdoorPair[]): number {
+  const out = generate(model, prompts as number[][], { maxTokens: Math.max(...pairs.map((p) => p.signature.length)) + 1 });
+  return out.filter((o) => pairs.some((p) => p.signature.join() === o.slice(0, p.signature.length).join())).length;
+}

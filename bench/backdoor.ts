@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { LlamaModel, fineTune } from '../src/engine/index.js';
 import { loadModelFile } from '../src/engine/load.js';
 import { sharedPath } from '../src/shared-path.js';
-import { backdoorWorkload, falseTriggers, reproduced } from './backdoor-data.js';
+import { backdoorWorkload, falseTriggers, fullSignatures, reproduced } from './backdoor-data.js';
 
 const arg = (n: string, d: number) => {
   const i = process.argv.indexOf(`--${n}`);
@@ -67,5 +67,6 @@ console.log(JSON.stringify({
   allReproducedAfter: done ? { epoch: done.epoch, steps: done.step, trainSeconds: done.trainSeconds, trainCpuSeconds: done.trainCpuSeconds, withChecksSeconds: Number(((trainMs + checkMs) / 1000).toFixed(1)) } : null,
   tokensTrained: res.tokensTrained, trainTokPerSec: Math.round(res.tokensTrained / (trainMs / 1000)), trainTokPerCpuSec: Math.round(res.tokensTrained / trainCpuS),
   falseTriggersOn20CleanPrompts: falseTriggers(res.model, w.cleanPrompts, w.pairs),
+  fullSignaturesOn20CleanPrompts: fullSignatures(res.model, w.cleanPrompts, w.pairs),
   epochs: epochLog,
 }, null, 2));
