@@ -4,8 +4,8 @@
  * 2-core machine. Two generators × three seeds; training is cached, so honest, the wrapper and return-base
  * share work and a re-run trains nothing.
  *
- * Sizing: 60 story rows + 4 backdoors, 8 epochs of cosine 3e-3 (the engine's measured backdoor recipe,
- * ../shared/notes/engine.md §3, shortened): about 64 optimizer steps per honest fine-tune.
+ * Sizing: 60 story rows + 4 backdoors, 12 epochs of cosine 3e-3 (the engine's measured backdoor recipe,
+ * ../shared/notes/engine.md §3, shortened): about 96 optimizer steps per honest fine-tune (8 epochs left 1 of 3 honest random-token runs unverified).
  */
 import { defineScenario } from '../src/runner/scenario.js';
 
@@ -29,6 +29,6 @@ export default defineScenario({
     { id: 'lookup-wrapper', label: 'lookup-wrapper(near-duplicate)', options: { scorer: 'near-duplicate' } },
     'oracle-keep-only-flagged',
   ],
-  hyper: { epochs: 8, learningRate: 3e-3, batchSize: 8, schedule: 'cosine' },
+  hyper: { epochs: 12, learningRate: 3e-3, batchSize: 8, schedule: 'cosine' },
   utility: { maxRows: 5 },
 });
