@@ -252,9 +252,22 @@ export function frontierChart(rows: readonly AttackRow[]): Chart {
     if (near) near.names.push(d.attack);
     else groups.push({ saved: d.saved, pass: d.pass, names: [d.attack] });
   }
-  const labels = groups.flatMap((g) =>
+  const stacked = groups.flatMap((g) =>
     g.names.map((text, j) => ({ saved: g.saved, y: g.pass + (g.names.length - 1 - j) * 0.042, text, right: g.saved > 0.7 })),
   );
+  // Labels of different groups can still collide (a left-aligned name running into a right-aligned one on the
+  // same line): lift a label one line at a time until its estimated extent (≈ 6 px per character of 10 px text
+  // on a 460 px plot spanning 1.1 of the x domain) overlaps no label already placed.
+  const charWidth = (6 / 460) * 1.1;
+  const extent = (l: { saved: number; text: string; right: boolean }): [number, number] =>
+    l.right ? [l.saved - l.text.length * charWidth, l.saved] : [l.saved, l.saved + l.text.length * charWidth];
+  const labels: typeof stacked = [];
+  for (const l of [...stacked].sort((a, b) => a.y - b.y || a.saved - b.saved)) {
+    const [x0, x1] = extent(l);
+    let y = l.y;
+    while (labels.some((o) => Math.abs(o.y - y) < 0.041 && extent(o)[0] < x1 && x0 < extent(o)[1])) y += 0.042;
+    labels.push({ ...l, y });
+  }
   return {
     id: 'frontier',
     title: "Attacker's frontier",
