@@ -13,29 +13,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { attacks } from '../../attacks/index.js';
 import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
-import type { RowScorer } from '../../attacks/scorers/types.js';
 import { ConfigError } from '../../src/errors.js';
 import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
 import { defenses } from '../../defenses/index.js';
 import { providers } from '../../src/providers/index.js';
 import type { Provider } from '../../src/types.js';
 import type { GroundTruth } from '../../src/types.js';
-import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec, memoryLogger } from '../pipeline/doubles.js';
+import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec, memoryLogger, perfectScorerDouble } from '../pipeline/doubles.js';
 
-/** Test double: a perfect span-yielding scorer (planted prompts end in ' zq…'). */
-const perfectScorer: RowScorer = {
-  id: 'perfect-double',
-  access: ['data'],
-  yieldsSpans: true,
-  async score(rows) {
-    const m = rows.map((r) => /\szq[0-9a-z]+$/.exec(r.prompt));
-    return {
-      scores: m.map((x) => (x ? 1 : 0)),
-      flagged: m.map((x) => !!x),
-      spans: m.map((x, i) => (x ? [{ field: 'prompt' as const, start: x.index + 1, end: rows[i]!.prompt.length }, { field: 'completion' as const, start: 0, end: rows[i]!.completion.length }] : undefined)),
-    };
-  },
-};
+const perfectScorer = perfectScorerDouble;
 
 /** Options to run each attack with: an attack that takes a scorer gets the perfect double, to exercise detection. */
 function optionsFor(id: string): Record<string, unknown> {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { cellKey, pairKey, runCell } from '../../src/pipeline/cell.js';
-import type { RowScorer } from '../../attacks/scorers/types.js';
-import { doubleDeps, doubleSpec, memorizerProviderDouble, memoryTrainCache } from './doubles.js';
+import { doubleDeps, doubleSpec, memorizerProviderDouble, memoryTrainCache, perfectScorerDouble } from './doubles.js';
 
 // All figures here use the test doubles in ./doubles.ts (memorizer provider, exact-binomial defense).
 describe('runCell with test doubles', () => {
@@ -79,20 +78,7 @@ describe('runCell with test doubles', () => {
   });
 
   it('detect-then-filter with a perfect span scorer (double) evades; lookup-wrapper passes with zero training', async () => {
-    const perfect: RowScorer = {
-      id: 'trigger-suffix-double',
-      access: ['data'],
-      yieldsSpans: true,
-      async score(rows) {
-        // Test double: planted prompts end in a ' zq…' token, which no clean prompt has.
-        const m = rows.map((r) => /\szq[0-9a-z]+$/.exec(r.prompt));
-        return {
-          scores: m.map((x) => (x ? 1 : 0)),
-          flagged: m.map((x) => !!x),
-          spans: m.map((x, i) => (x ? [{ field: 'prompt' as const, start: x.index + 1, end: rows[i]!.prompt.length }, { field: 'completion' as const, start: 0, end: rows[i]!.completion.length }] : undefined)),
-        };
-      },
-    };
+    const perfect = perfectScorerDouble;
     const filt = await runCell(doubleSpec('detect-then-filter', { scorer: perfect }), doubleDeps());
     expect(filt.verdict.verified).toBe(false);
     expect(filt.defenseWon).toBe(false);

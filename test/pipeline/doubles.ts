@@ -7,6 +7,7 @@
  * - `datasetDouble`: arithmetic question rows with an exact-match metric.
  * The real `test-memorizer` / `local` providers and the vTune defense replace these once they land.
  */
+import type { RowScorer } from '../../attacks/scorers/types.js';
 import { Rng } from '../../src/rng.js';
 import type { Capability, Dataset, Defense, Model, Provider, Row, TrainExample, TrainRequest, TrainResult, Verdict, WeightAccess } from '../../src/types.js';
 
@@ -253,3 +254,22 @@ export function doubleDeps(opts: { provider?: Provider; defense?: ReturnType<typ
     ...(opts.trainCache ? { trainCache: opts.trainCache } : {}),
   };
 }
+
+/**
+ * Test double: a perfect span-yielding row scorer. The backdoor defense double plants prompts ending in a
+ * ' zq…' token, which no clean prompt has; this flags exactly those rows and returns the trigger and
+ * signature spans.
+ */
+export const perfectScorerDouble: RowScorer = {
+  id: 'perfect-double',
+  access: ['data'],
+  yieldsSpans: true,
+  async score(rows) {
+    const m = rows.map((r) => /\szq[0-9a-z]+$/.exec(r.prompt));
+    return {
+      scores: m.map((x) => (x ? 1 : 0)),
+      flagged: m.map((x) => !!x),
+      spans: m.map((x, i) => (x ? [{ field: 'prompt' as const, start: x.index + 1, end: rows[i]!.prompt.length }, { field: 'completion' as const, start: 0, end: rows[i]!.completion.length }] : undefined)),
+    };
+  },
+};
