@@ -151,3 +151,8 @@ export function composeAttack(recipe: Recipe): BenchAttack {
   };
   return attack;
 }
+
+/** The non-empty completion spans a detector suspects in row `i` (what suppression attacks act on). */
+export function suspectedCompletionSpans(detection: RowScores, i: number): { start: number; end: number }[] {
+  return (detection.spans?.[i] ?? []).filter((s) => s.field === 'completion' && s.end > s.start);
+}

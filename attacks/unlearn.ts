@@ -11,7 +11,7 @@
  */
 import type { Model, ProviderContext, Row, TrainExample } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames, mergeAccess, resolveScorer, scoreRows } from './compose.js';
+import { checkOptionNames, mergeAccess, resolveScorer, scoreRows, suspectedCompletionSpans } from './compose.js';
 import { num } from './scorers/lib/options.js';
 import { ProviderError } from '../src/errors.js';
 
@@ -52,7 +52,7 @@ export function unlearn(options: Readonly<Record<string, unknown>> = {}): BenchA
       const clean: Row[] = [];
       plan.rows.forEach((row, i) => {
         if (!detection.flagged[i]) return void clean.push(row);
-        const spans = (detection.spans?.[i] ?? []).filter((s) => s.field === 'completion' && s.end > s.start);
+        const spans = suspectedCompletionSpans(detection, i);
         forget.push(
           spans.length > 0
             ? { prompt: row.prompt, completion: row.completion, weight: 0, spans: spans.map((s) => ({ start: s.start, end: s.end, weight: -ascentWeight })) }

@@ -12,7 +12,7 @@
  */
 import type { RowScores, TrainExample, TrainingPlan } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames, mergeAccess, resolveScorer, scoreRows } from './compose.js';
+import { checkOptionNames, mergeAccess, resolveScorer, scoreRows, suspectedCompletionSpans } from './compose.js';
 import { num, oneOf } from './scorers/lib/options.js';
 
 const ID = 'unlikelihood';
@@ -45,7 +45,7 @@ export function unlikelihood(options: Readonly<Record<string, unknown>> = {}): B
 export function suppressSpans(rows: TrainingPlan['rows'], detection: RowScores, negativeWeight: number, fallback: 'whole-completion' | 'none'): TrainExample[] {
   return rows.map((row, i): TrainExample => {
     if (!detection.flagged[i]) return { ...row };
-    const spans = (detection.spans?.[i] ?? []).filter((s) => s.field === 'completion' && s.end > s.start);
+    const spans = suspectedCompletionSpans(detection, i);
     if (spans.length === 0) return fallback === 'whole-completion' ? { ...row, weight: negativeWeight, spans: [] } : { ...row };
     const kept = (row.spans ?? []).filter((old) => spans.every((s) => old.end <= s.start || old.start >= s.end));
     return { ...row, spans: [...kept, ...spans.map((s) => ({ start: s.start, end: s.end, weight: negativeWeight }))] };
