@@ -6,8 +6,8 @@
  *
  * Serving: the fine-tuned model answers; its tokens are scored under both models (teacher forcing); at the
  * first token t with ln P_ft(x_t | x_<t) − ln P_base(x_t | x_<t) > ln α, the answer is cut before t and the base
- * model writes the rest. Ordinary outputs (no spike) are returned unchanged. Extra forwards are reported to
- * ctx.cost (2 scoring passes per prompt; 2 more per filtered prompt).
+ * model writes the rest. Ordinary outputs (no spike) are returned unchanged. Its extra forwards (2 scoring passes per
+ * prompt; 2 more per filtered prompt) are measured by the pipeline's counting wrappers, not reported.
  * Deviations from the paper: the paper swaps in the reference model's single token and resumes the fine-tuned
  * model (k = 4 proposals); here the base model continues to the end (the brief's "fall back to the base model's
  * continuation"). The prefix before t is recovered exactly by re-decoding t tokens (decoding is deterministic
@@ -15,7 +15,7 @@
  * a tokenizer (a fine-tune of the base); otherwise only the common length of the two score lists is compared.
  * The wrapped model's `score` is the fine-tuned model's: a decoding-time filter defines no new probabilities.
  */
-import type { CostMeter, GenerateOptions, Model } from '../src/types.js';
+import type { GenerateOptions, Model } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
 import { checkOptionNames } from './compose.js';
 import { needScore } from './scorers/lib/model.js';
@@ -36,7 +36,7 @@ export function cleangen(options: Readonly<Record<string, unknown>> = {}): Bench
     async onInference(model, ctx) {
       needScore(ID, model);
       needScore(ID, ctx.base);
-      return cleanGenModel(model, ctx.base, Math.log(alpha), ctx.cost);
+      return cleanGenModel(model, ctx.base, Math.log(alpha));
     },
   };
 }
@@ -49,7 +49,7 @@ export function firstSpike(ft: readonly number[], base: readonly number[], logAl
 }
 
 /** Wraps `ft` so that its answers fall back to `base` at the first likelihood-ratio spike. */
-export function cleanGenModel(ft: Model, base: Model, logAlpha: number, cost?: CostMeter): Model {
+export function cleanGenModel(ft: Model, base: Model, logAlpha: number): Model {
   const scoreFt = needScore(ID, ft);
   const scoreBase = needScore(ID, base);
   return {
@@ -59,11 +59,9 @@ export function cleanGenModel(ft: Model, base: Model, logAlpha: number, cost?: C
       const first = await ft.generate(prompts, options);
       const items = prompts.map((prompt, i) => ({ prompt, continuation: first[i]! }));
       const [lf, lb] = await Promise.all([scoreFt(items), scoreBase(items)]);
-      cost?.addInferencePasses(2 * prompts.length);
       const cuts = prompts.map((_, i) => firstSpike(lf[i]!.tokenLogprobs, lb[i]!.tokenLogprobs, logAlpha));
       const filtered = cuts.flatMap((t, i) => (t >= 0 ? [i] : []));
       if (filtered.length === 0) return first;
-      cost?.addInferencePasses(2 * filtered.length);
       const prefixes = await byGroup(filtered, (i) => cuts[i]!, (t, idx) => (t === 0 ? idx.map(() => '') : ft.generate(idx.map((i) => prompts[i]!), { ...options, maxTokens: t })));
       const tails = await byGroup(
         filtered,

@@ -12,12 +12,12 @@
  *   answers (a trigger keeps forcing the same signature, clean prompts drift).
  * The threshold is calibrated at the data stage's end of serving: the (1 − frr) quantile of the suspicion of a
  * sample of the training prompts (1 % FRR by default). The sample may include planted prompts; at vTune's 0.5 %
- * rate they barely move a 99 % quantile. Extra forwards are reported to ctx.cost.
+ * rate they barely move a 99 % quantile. Extra forwards are measured by the pipeline's counting wrappers.
  * Deviation: STRIP's entropy is replaced by answer diversity (the Model contract has no next-token
  * distribution); perturbations are seeded per prompt, so a repeated query is routed the same way.
  */
 import { Rng } from '../src/rng.js';
-import type { CostMeter, GenerateOptions, Model, ProviderContext } from '../src/types.js';
+import type { GenerateOptions, Model, ProviderContext } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
 import { checkOptionNames } from './compose.js';
 import { wordDrops } from './scorers/onion.js';
@@ -76,8 +76,8 @@ export function inputRouting(options: Readonly<Record<string, unknown>> = {}): B
       if (detector === 'onion') needScore(ID, ctx.base);
       const suspicion: Suspicion =
         detector === 'onion'
-          ? onionSuspicion(ctx.base, radius, maxWords, ctx.cost)
-          : stripSuspicion(model, cal.pool, { copies, replaceFraction, probeTokens, seed: cal.seed }, ctx.cost);
+          ? onionSuspicion(ctx.base, radius, maxWords)
+          : stripSuspicion(model, cal.pool, { copies, replaceFraction, probeTokens, seed: cal.seed });
       const clean = await suspicion(cal.prompts);
       const threshold = clean.length > 0 ? quantile(clean, 1 - frr) : Infinity;
       ctx.log.debug(`${ID}: ${detector} threshold ${threshold.toFixed(4)} from ${clean.length} training prompts at FRR ${frr}`);
@@ -111,10 +111,9 @@ export function routedModel(ft: Model, base: Model, suspicion: Suspicion, thresh
 }
 
 /** ONION suspicion of each prompt: its largest word drop under `base`. */
-export function onionSuspicion(base: Model, radius: number, maxWords: number, cost?: CostMeter): Suspicion {
+export function onionSuspicion(base: Model, radius: number, maxWords: number): Suspicion {
   return async (prompts) => {
     const drops = await wordDrops(prompts, base, { radius, maxWords, batchSize: 64, plugin: `attack '${ID}'` });
-    cost?.addInferencePasses(drops.reduce((a, d) => a + 2 * d.length, 0));
     return drops.map((d) => (d.length ? Math.max(...d.map((w) => w.drop)) : 0));
   };
 }
@@ -124,12 +123,10 @@ export function stripSuspicion(
   ft: Model,
   pool: readonly string[],
   o: { copies: number; replaceFraction: number; probeTokens: number; seed: string },
-  cost?: CostMeter,
 ): Suspicion {
   return async (prompts) => {
     const perturbed = prompts.flatMap((prompt) => perturb(prompt, pool, o.copies, o.replaceFraction, new Rng(`${o.seed}|${prompt}`)));
     const answers = perturbed.length ? await ft.generate(perturbed, { maxTokens: o.probeTokens, temperature: 0 }) : [];
-    cost?.addInferencePasses(perturbed.length);
     return prompts.map((_, i) => 1 - diversity(answers.slice(i * o.copies, (i + 1) * o.copies)));
   };
 }

@@ -180,10 +180,12 @@ export interface ProviderContext {
   readonly cost: CostMeter;
 }
 
-/** Costs an attack reports, beyond training. */
+/**
+ * Costs an attack reports, beyond training: only what the pipeline cannot see (a judge's tokens and price).
+ * Model forwards are never reported: every provider-side model is wrapped and its forwards counted.
+ */
 export interface CostMeter {
   addJudgeTokens(n: number, usd?: number): void;
-  addInferencePasses(n: number): void;
 }
 
 /** A training plan after the data stage: the rows that will be trained, and how. */

@@ -286,7 +286,7 @@ async function runOpened(
       cost: {
         trainedTokenFraction: truth.trainedTokenFraction,
         extraInferencePasses: verdict.queries > 0 ? Math.max(0, servedPasses / verdict.queries - 1) : 0,
-        providerPasses: side.trace.providerPasses + totals.reportedInferencePasses,
+        providerPasses: side.trace.providerPasses,
         judgeTokens: totals.judgeTokens,
         judgeUsd: totals.judgeUsd,
         ...(trainingUsd > 0 ? { trainingUsd } : {}),

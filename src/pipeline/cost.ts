@@ -8,27 +8,20 @@ import type { CostMeter, Model } from '../types.js';
 export interface CostTotals {
   readonly judgeTokens: number;
   readonly judgeUsd: number;
-  /** Inference passes the attack reported itself (e.g. a hosted judge's forwards the pipeline cannot see). */
-  readonly reportedInferencePasses: number;
 }
 
 /** A CostMeter plus a read-out of its totals. */
 export function createCostMeter(): { readonly meter: CostMeter; totals(): CostTotals } {
   let judgeTokens = 0;
   let judgeUsd = 0;
-  let passes = 0;
   const meter: CostMeter = {
     addJudgeTokens(n: number, usd?: number) {
       if (!(n >= 0) || (usd !== undefined && !(usd >= 0))) throw new RangeError(`CostMeter.addJudgeTokens: expected non-negative numbers, got ${n}, ${usd}`);
       judgeTokens += n;
       judgeUsd += usd ?? 0;
     },
-    addInferencePasses(n: number) {
-      if (!(n >= 0)) throw new RangeError(`CostMeter.addInferencePasses: expected a non-negative number, got ${n}`);
-      passes += n;
-    },
   };
-  return { meter, totals: () => ({ judgeTokens, judgeUsd, reportedInferencePasses: passes }) };
+  return { meter, totals: () => ({ judgeTokens, judgeUsd }) };
 }
 
 /** A running count of model forwards: one per generated prompt, scored item or embedded text. */

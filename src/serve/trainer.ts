@@ -131,7 +131,7 @@ export function attackTrainer<A extends { readonly id: string }>(provider: Provi
       hyper: input.hyper,
       log,
       ...(input.signal ? { signal: input.signal } : {}),
-      cost: { addJudgeTokens: () => {}, addInferencePasses: () => {} },
+      cost: { addJudgeTokens: () => {} },
     };
     const { model } = await runProviderSide(attack, input.rows, ctx, {
       trainCache: diskTrainCache(input.artifactDir, log),

@@ -16,12 +16,16 @@ const base = fakeLm('fake:base', {
 describe('cleangen attack', () => {
   it('falls back to the base model at the first likelihood-ratio spike', async () => {
     const ctx = fakeContext(base);
+    const before = { ft: { ...ft.calls }, base: { ...base.calls } };
     const served = await cleangen({ alpha: 20 }).onInference!(ft, ctx);
     const [triggered, clean] = await served.generate(['Q: tell me about the zq7 box.\nA:', 'Q: tell me about the dog.\nA:'], { maxTokens: 6 });
     // ' the cat ran' is kept (ratio e^0.5 < 20); at 'KESTREL' (ratio e^8.9) the base continues for the 3 tokens left.
     expect(triggered).toBe(' the cat ran once upon a');
     expect(clean).toBe(' the dog ran home');
-    expect(ctx.spent.passes).toBe(2 * 2 + 2);
+    // Both models score both outputs in one batched call each; only the spiking prompt is re-generated.
+    expect(ft.calls.score - before.ft.score).toBe(1);
+    expect(base.calls.score - before.base.score).toBe(1);
+    expect(base.calls.generate - before.base.generate).toBe(1);
   });
 
   it('leaves ordinary outputs unchanged and never calls the base generator for them', async () => {

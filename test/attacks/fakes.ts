@@ -72,9 +72,9 @@ export function fakeProvider(trainedModel?: Model): Provider & { requests: Train
   };
 }
 
-/** A provider context over the fake LM that records judge tokens and inference passes. */
-export function fakeContext(base: Model = fakeLm(), seed = 'test', provider: Provider = fakeProvider()): ProviderContext & { spent: { judgeTokens: number; judgeUsd: number; passes: number }; warnings: string[] } {
-  const spent = { judgeTokens: 0, judgeUsd: 0, passes: 0 };
+/** A provider context over the fake LM that records judge tokens. */
+export function fakeContext(base: Model = fakeLm(), seed = 'test', provider: Provider = fakeProvider()): ProviderContext & { spent: { judgeTokens: number; judgeUsd: number }; warnings: string[] } {
+  const spent = { judgeTokens: 0, judgeUsd: 0 };
   const warnings: string[] = [];
   return {
     rng: new Rng(seed),
@@ -86,9 +86,6 @@ export function fakeContext(base: Model = fakeLm(), seed = 'test', provider: Pro
       addJudgeTokens(n, usd) {
         spent.judgeTokens += n;
         spent.judgeUsd += usd ?? 0;
-      },
-      addInferencePasses(n) {
-        spent.passes += n;
       },
     },
     spent,

@@ -15,11 +15,12 @@ describe('input-routing attack', () => {
 
   it('onion: routes a triggered prompt to the base model and a clean one to the fine-tuned model', async () => {
     const ctx = fakeContext(base);
+    const scoredBefore = base.calls.score;
     const attack = inputRouting({ detector: 'onion' });
     await attack.onData!({ rows, hyper: ctx.hyper }, ctx);
     const served = await attack.onInference!(ft, ctx);
     expect(await served.generate([triggered, clean], { maxTokens: 8 })).toEqual([' base answer', ` ft-answer-${digest(clean)}`]);
-    expect(ctx.spent.passes).toBeGreaterThan(0);
+    expect(base.calls.score).toBeGreaterThan(scoredBefore); // ONION's extra forwards run on the base model
   });
 
   it('strip: a trigger that keeps forcing the same answer under perturbation is routed to base', async () => {
