@@ -1,14 +1,21 @@
 /**
  * Data-parallel training threads. Every worker instantiates the kernels on the training run's shared
- * WebAssembly.Memory and computes whole gradient shards into that shard's own buffer; the main thread then
- * sums the shard buffers in shard order. A shard's arithmetic does not depend on which thread runs it, so
- * results are bit-identical for any thread count and timing.
+ * WebAssembly.Memory and computes whole gradient shards into that shard's own buffer. The optimizer's
+ * elementwise work (summing the shards, clipping, AdamW, the natural-layout transposes, zeroing) is split by
+ * tensor ranges between all threads; only the gradient norm, a reduction with a fixed summation order, runs
+ * on the main thread. A shard's arithmetic and an element's update do not depend on which thread computes
+ * them, so results are bit-identical for any thread count and timing.
+ *
+ * Workers are driven through a small control block in a SharedArrayBuffer (Atomics.wait/notify), not
+ * postMessage: a step has three hand-offs (shards, reduce, update), and a message round trip through both
+ * event loops costs more than the optimizer's share of a small model's step.
  */
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../errors.js';
+import type { EngineExports } from './kernels.js';
 import type { LlamaConfig } from './types.js';
 import type { Acts, BatchIO, NetPtrs } from './transformer.js';
 
@@ -17,7 +24,76 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
 }
 
-/** What a worker needs once: the module, the memory and the pointers of everything it touches. */
+/** One thread's share of the optimizer work: floats [lo, hi) of the trainable block and the matrices in it. */
+export interface UpdatePart {
+  readonly lo: number;
+  readonly hi: number;
+  /** Transposes (src, dst, rows, cols) refreshing the natural copies of this range's matrices. */
+  readonly transposes: readonly (readonly [number, number, number, number])[];
+}
+
+/**
+ * Where the optimizer works: the trainable block (byte pointer, floats, weight-decayed prefix), the shard
+ * gradients (summed into the first), the AdamW moments, and each thread's part (part 0 is the main thread's).
+ */
+export interface UpdatePlan {
+  readonly ptr: number;
+  readonly total: number;
+  readonly decayFloats: number;
+  readonly grads: readonly number[];
+  readonly m: number;
+  readonly v: number;
+  readonly parts: readonly UpdatePart[];
+}
+
+/** One AdamW update (bias corrections for step t) and the factor the summed gradient is clipped by (1: none). */
+export interface AdamStep {
+  readonly gradScale: number;
+  readonly lr: number;
+  readonly b1: number;
+  readonly b2: number;
+  readonly eps: number;
+  readonly wd: number;
+  readonly bc1: number;
+  readonly bc2: number;
+}
+
+/** Adds shards 1… into shard 0 over a part, in shard order, and zeroes them there. */
+export function reducePart(k: EngineExports, plan: UpdatePlan, part: UpdatePart): void {
+  const n = part.hi - part.lo;
+  const o = part.lo * 4;
+  const g0 = plan.grads[0]!;
+  for (let s = 1; s < plan.grads.length; s++) {
+    k.addInto(g0 + o, plan.grads[s]! + o, n);
+    k.zeroF(plan.grads[s]! + o, n);
+  }
+}
+
+/**
+ * Clips and applies AdamW over a part (unless `step` is undefined), zeroes the summed gradient there and
+ * refreshes the part's natural copies. AdamW runs as two calls over the whole block (decayed matrices, then
+ * the norm vectors without decay), each vectorised from its start with a scalar tail; a part therefore starts
+ * at a multiple of 4 floats from its segment's start (see TrainState.updatePlan) so every element takes the
+ * same path, and the same bits, as in one call.
+ */
+export function applyPart(k: EngineExports, plan: UpdatePlan, part: UpdatePart, step: AdamStep | undefined): void {
+  const g = plan.grads[0]!;
+  if (step) {
+    if (step.gradScale !== 1) k.scale(g + part.lo * 4, part.hi - part.lo, step.gradScale);
+    const segment = (from: number, to: number, wd: number) => {
+      const lo = Math.max(from, part.lo), hi = Math.min(to, part.hi);
+      if (hi <= lo) return;
+      const o = lo * 4;
+      k.adamw(plan.ptr + o, g + o, plan.m + o, plan.v + o, hi - lo, step.lr, step.b1, step.b2, step.eps, wd, step.bc1, step.bc2);
+    };
+    segment(0, plan.decayFloats, step.wd);
+    segment(plan.decayFloats, plan.total, 0);
+    for (const [src, dst, rows, cols] of part.transposes) k.transpose(src, dst, rows, cols);
+  }
+  k.zeroF(g + part.lo * 4, part.hi - part.lo);
+}
+
+/** What a worker needs once: the module, the memory, the pointers of everything it touches, its control block. */
 export interface WorkerInit {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
@@ -25,6 +101,10 @@ export interface WorkerInit {
   readonly nets: readonly NetPtrs[];
   readonly ios: readonly BatchIO[];
   readonly acts: Acts;
+  readonly plan: UpdatePlan;
+  /** Index of this worker's part in plan.parts. */
+  readonly part: number;
+  readonly control: SharedArrayBuffer;
 }
 
 /** One request: run these shards (each with its own sequence count) at sequence length T. */
@@ -34,63 +114,182 @@ export interface ShardJob {
   readonly invNorm: number;
 }
 
-type Reply = { ok: true; losses: number[] } | { ok: false; error: string };
+/** Commands a worker runs. */
+export const Op = { Shards: 1, Reduce: 2, Apply: 3, Exit: 4 } as const;
+type OpCode = (typeof Op)[keyof typeof Op];
 
-/** A fixed set of worker threads, each with its own activation scratch. */
+/** Most shards one job can carry. */
+const MAX_JOBS = 16;
+/** Longest error message a worker reports (UTF-16 units). */
+const MAX_ERROR = 1000;
+/**
+ * Control block: Int32 words [seq, done, op, failed, T, nJobs, errorLength, (shard, B)×MAX_JOBS], then
+ * Float64 arguments [invNorm | AdamStep…, hasStep] and MAX_JOBS losses, then the error text.
+ */
+export const CTL = { seq: 0, done: 1, op: 2, failed: 3, T: 4, nJobs: 5, errLen: 6, jobs: 7 } as const;
+const INTS = CTL.jobs + 2 * MAX_JOBS;
+const F64_OFFSET = Math.ceil((INTS * 4) / 8) * 8;
+const ARGS = 10;
+const F64S = ARGS + MAX_JOBS;
+const ERR_OFFSET = F64_OFFSET + F64S * 8;
+const CONTROL_BYTES = ERR_OFFSET + MAX_ERROR * 2;
+
+/** Typed views of a control block. */
+export interface Control {
+  readonly i32: Int32Array;
+  /** Arguments [0, ARGS) then shard losses. */
+  readonly f64: Float64Array;
+  readonly err: Uint16Array;
+}
+
+/** Views of a control block (both sides). */
+export function controlViews(sab: SharedArrayBuffer): Control {
+  return { i32: new Int32Array(sab, 0, INTS), f64: new Float64Array(sab, F64_OFFSET, F64S), err: new Uint16Array(sab, ERR_OFFSET, MAX_ERROR) };
+}
+
+/** Arguments of Op.Apply as f64 words (the last says whether there is a step). */
+export function writeStep(f64: Float64Array, s: AdamStep | undefined): void {
+  const w = s ? [s.gradScale, s.lr, s.b1, s.b2, s.eps, s.wd, s.bc1, s.bc2, 1] : [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  f64.set(w, 0);
+}
+
+/** Reads what writeStep wrote. */
+export function readStep(f64: Float64Array): AdamStep | undefined {
+  if (f64[8] !== 1) return undefined;
+  return { gradScale: f64[0]!, lr: f64[1]!, b1: f64[2]!, b2: f64[3]!, eps: f64[4]!, wd: f64[5]!, bc1: f64[6]!, bc2: f64[7]! };
+}
+
+/** Records a failure in the control block (worker side). */
+export function writeError(c: Control, message: string): void {
+  const text = message.slice(0, MAX_ERROR);
+  for (let i = 0; i < text.length; i++) c.err[i] = text.charCodeAt(i);
+  c.i32[CTL.errLen] = text.length;
+  c.i32[CTL.failed] = 1;
+}
+
+/** A worker and its control block. */
+interface Lane {
+  readonly worker: Worker;
+  readonly c: Control;
+  /** Sequence number and command of the last command sent. */
+  seq: number;
+  op: OpCode;
+  /** Set by the worker's error/exit events (seen when the main thread yields while waiting). */
+  dead?: EngineError;
+}
+
+/** How long the main thread blocks before yielding to its event loop to notice a crashed worker (ms). */
+const WAIT_SLICE_MS = 250;
+
+/** A fixed set of worker threads, each with its own activation scratch and share of the optimizer work. */
 export class ShardPool {
-  private constructor(private readonly workers: Worker[]) {}
+  private constructor(private readonly lanes: Lane[]) {}
 
   /** Starts one worker per init and waits until each has instantiated its kernels. */
-  static async start(inits: readonly WorkerInit[]): Promise<ShardPool> {
+  static async start(inits: readonly Omit<WorkerInit, 'control'>[]): Promise<ShardPool> {
     const here = fileURLToPath(import.meta.url);
     const ext = extname(here);
     const entry = new URL(`./parallel-worker${ext}`, import.meta.url).href;
     const boot = new URL('./parallel-boot.mjs', import.meta.url);
-    const workers = inits.map((init) => new Worker(boot, { workerData: { entry, init } }));
-    const pool = new ShardPool(workers);
+    const lanes: Lane[] = inits.map((init) => {
+      const control = new SharedArrayBuffer(CONTROL_BYTES);
+      const worker = new Worker(boot, { workerData: { entry, init: { ...init, control } } });
+      const lane: Lane = { worker, c: controlViews(control), seq: 0, op: Op.Exit };
+      worker.on('error', (err) => (lane.dead ??= new EngineError(`training worker crashed: ${err.message}`, { cause: err })));
+      worker.on('exit', (code) => (lane.dead ??= new EngineError(`training worker exited with code ${code}`)));
+      return lane;
+    });
+    const pool = new ShardPool(lanes);
     try {
-      await Promise.all(workers.map((w) => pool.request(w, { ready: true })));
+      // The worker posts once it is ready, then only listens to its control block.
+      await Promise.all(lanes.map((l) => new Promise<void>((resolve, reject) => {
+        l.worker.once('message', () => resolve());
+        l.worker.once('error', reject);
+        l.worker.once('exit', (code) => reject(new EngineError(`training worker exited with code ${code} while starting`)));
+      })));
     } catch (err) {
       await pool.close();
-      throw err;
+      throw err instanceof EngineError ? err : new EngineError(`training worker failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     return pool;
   }
 
-  /** Runs a job on worker i; resolves with the shard losses in job order. */
-  run(i: number, job: ShardJob): Promise<number[]> {
-    return this.request(this.workers[i]!, job);
+  /** Worker count. */
+  get size(): number {
+    return this.lanes.length;
   }
 
-  private request(w: Worker, msg: unknown): Promise<number[]> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (r: Reply) => {
-        cleanup();
-        if (r.ok) resolve(r.losses);
-        else reject(new EngineError(`training worker failed: ${r.error}`));
-      };
-      const onError = (err: Error) => {
-        cleanup();
-        reject(new EngineError(`training worker crashed: ${err.message}`, { cause: err }));
-      };
-      const onExit = (code: number) => {
-        cleanup();
-        reject(new EngineError(`training worker exited with code ${code}`));
-      };
-      const cleanup = () => {
-        w.off('message', onMessage);
-        w.off('error', onError);
-        w.off('exit', onExit);
-      };
-      w.on('message', onMessage);
-      w.on('error', onError);
-      w.on('exit', onExit);
-      w.postMessage(msg);
+  /** Starts a shard job on worker i (collect it with `wait`). */
+  runShards(i: number, job: ShardJob): void {
+    if (job.shards.length > MAX_JOBS) throw new EngineError(`a training worker takes at most ${MAX_JOBS} shards per job, got ${job.shards.length}`);
+    const { i32, f64 } = this.lanes[i]!.c;
+    i32[CTL.T] = job.T;
+    i32[CTL.nJobs] = job.shards.length;
+    job.shards.forEach(({ shard, B }, j) => {
+      i32[CTL.jobs + 2 * j] = shard;
+      i32[CTL.jobs + 2 * j + 1] = B;
     });
+    f64[0] = job.invNorm;
+    this.send(i, Op.Shards);
+  }
+
+  /** Starts worker i's part of the gradient sum. */
+  reduce(i: number): void {
+    this.send(i, Op.Reduce);
+  }
+
+  /** Starts worker i's part of the update (undefined: only zero its gradient range). */
+  apply(i: number, step: AdamStep | undefined): void {
+    writeStep(this.lanes[i]!.c.f64, step);
+    this.send(i, Op.Apply);
+  }
+
+  /**
+   * Waits until worker i has finished its last command; returns the shard losses of a shard job (in job
+   * order). Blocks the calling thread (the wait is short and the main thread has nothing else to do), yielding
+   * to the event loop every WAIT_SLICE_MS so that a crashed worker is noticed.
+   */
+  async wait(i: number): Promise<number[]> {
+    const lane = this.lanes[i]!;
+    const { i32, f64, err } = lane.c;
+    for (;;) {
+      const done = Atomics.load(i32, CTL.done);
+      if (done === lane.seq) break;
+      if (lane.dead) throw lane.dead;
+      if (Atomics.wait(i32, CTL.done, done, WAIT_SLICE_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
+    }
+    if (i32[CTL.failed]) {
+      i32[CTL.failed] = 0;
+      throw new EngineError(`training worker failed: ${String.fromCharCode(...err.subarray(0, i32[CTL.errLen]!))}`);
+    }
+    return lane.op === Op.Shards ? Array.from(f64.subarray(ARGS, ARGS + i32[CTL.nJobs]!)) : [];
+  }
+
+  /** Waits for every worker. */
+  async waitAll(): Promise<void> {
+    for (let i = 0; i < this.lanes.length; i++) await this.wait(i);
+  }
+
+  private send(i: number, op: OpCode): void {
+    const lane = this.lanes[i]!;
+    if (lane.dead) throw lane.dead;
+    const { i32 } = lane.c;
+    i32[CTL.op] = op;
+    lane.op = op;
+    lane.seq = (lane.seq + 1) | 0;
+    // The store is sequentially consistent: the worker sees the arguments written above once it sees seq.
+    Atomics.store(i32, CTL.seq, lane.seq);
+    Atomics.notify(i32, CTL.seq);
   }
 
   /** Stops every worker. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.lanes.forEach((lane, i) => {
+      if (!lane.dead) this.send(i, Op.Exit);
+    });
+    await Promise.all(this.lanes.map((l) => l.worker.terminate()));
   }
 }
+
+/** Losses of a shard job go here (worker side). */
+export const LOSSES = ARGS;

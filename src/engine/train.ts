@@ -4,8 +4,9 @@
  * down), gradient accumulation, full fine-tuning or LoRA, and data-parallel shards over worker threads.
  *
  * Determinism: every batch is split into a fixed number of shards (independent of the thread count), each
- * shard's gradient goes to its own buffer, and the buffers are summed in shard order. A seed therefore gives
- * bit-identical weights on 1 or 2 threads.
+ * shard's gradient goes to its own buffer, and the buffers are summed in shard order; the optimizer's
+ * elementwise work is split between the threads by tensor ranges, and the gradient norm is summed on one
+ * thread in index order. A seed therefore gives bit-identical weights on 1 or 2 threads.
  */
 import { ConfigError, EngineError } from '../errors.js';
 import { Rng } from '../rng.js';
@@ -14,7 +15,7 @@ import { Arena, engineModule } from './kernels.js';
 import { LlamaModel, type ParamLayout } from './model.js';
 import { type Acts, type BatchIO, type NetPtrs, allocActs, makeNatural, netPtrs, ropeTable, runShard } from './transformer.js';
 import { LoraLayout, initLora, loraNatural, loraPtrs, maxBtSize, mergeLora } from './lora.js';
-import { ShardPool, defaultThreads } from './parallel.js';
+import { type AdamStep, ShardPool, type UpdatePart, type UpdatePlan, applyPart, defaultThreads, reducePart } from './parallel.js';
 
 /** One training sequence; lossWeights[t] weights the loss of predicting tokens[t+1] (length tokens.length − 1). */
 export interface TokenizedExample {
@@ -75,7 +76,8 @@ export interface TrainResult {
 /** Gradient shards per batch: fixed so that the thread count never changes the arithmetic. */
 const SHARDS = 2;
 
-interface Example {
+/** A checked training sequence and its per-token loss weights (length tokens.length − 1). */
+export interface Example {
   tokens: Int32Array;
   weights: Float32Array;
 }
@@ -245,11 +247,45 @@ export class TrainState {
     for (const g of this.grads) this.arena.k.zeroF(g, this.trainable.total);
   }
 
-  /** Sums shard gradients into shard 0's buffer, in shard order; returns that buffer. */
-  reduceGrads(): number {
-    const g0 = this.grads[0]!;
-    for (let s = 1; s < this.grads.length; s++) this.arena.k.addInto(g0, this.grads[s]!, this.trainable.total);
-    return g0;
+  /**
+   * Splits the optimizer's work into `n` parts at tensor boundaries (so each matrix's transpose belongs to the
+   * part that updates it), balancing floats updated plus floats transposed.
+   */
+  updatePlan(n: number): UpdatePlan {
+    const pieces: { off: number; transposes: UpdatePart['transposes'] }[] = [];
+    if (this.lora) {
+      const { layout: ll, params, nat } = this.lora;
+      for (const e of ll.entries) {
+        pieces.push({ off: e.atOff, transposes: [[params + e.atOff * 4, nat + e.atOff * 4, e.nIn, ll.rank]] });
+        pieces.push({ off: e.btOff, transposes: [[params + e.btOff * 4, nat + e.btOff * 4, ll.rank, e.nOut]] });
+      }
+    } else {
+      for (const s of this.layout.slots.values()) {
+        // As makeNatural: internal storage is [cols][rows], its transpose the GGUF [rows][cols] layout.
+        const [rows, cols] = s.shape as [number, number];
+        pieces.push({ off: s.offset, transposes: s.matrix ? [[this.params + s.offset * 4, this.nat + s.offset * 4, cols, rows]] : [] });
+      }
+    }
+    pieces.sort((a, b) => a.off - b.off);
+    const { ptr, total, decayFloats } = this.trainable;
+    const ends = pieces.map((p, i) => pieces[i + 1]?.off ?? total);
+    const cost = pieces.map((p, i) => ends[i]! - p.off + p.transposes.reduce((c, [, , r, cl]) => c + r * cl, 0));
+    const all = cost.reduce((a, b) => a + b, 0);
+    const parts: UpdatePart[] = [];
+    let first = 0, acc = 0;
+    for (let j = 0; j < n; j++) {
+      // Take pieces while that brings the running cost closer to the j+1-th n-th of the total.
+      const target = (all * (j + 1)) / n;
+      let last = first;
+      while (last < pieces.length && (j === n - 1 || Math.abs(acc + cost[last]! - target) <= Math.abs(acc - target))) acc += cost[last++]!;
+      const lo = first < pieces.length ? pieces[first]!.off : total;
+      const hi = last < pieces.length ? pieces[last]!.off : total;
+      // applyPart's bit-identity needs every part to start 4-aligned within its AdamW segment.
+      if ((lo <= decayFloats ? lo : lo - decayFloats) % 4 !== 0) throw new EngineError(`internal: optimizer part starts at float ${lo}, not 4-aligned`);
+      parts.push({ lo, hi, transposes: pieces.slice(first, last).flatMap((p) => p.transposes) });
+      first = last;
+    }
+    return { ptr, total, decayFloats, grads: this.grads, m: this.m, v: this.v, parts };
   }
 
   /** The model with the current parameters (LoRA merged into the copy; training state is untouched). */
@@ -266,6 +302,92 @@ export class TrainState {
       a.release(mark);
     }
     return model;
+  }
+}
+
+/** AdamW settings of a run; clip is the global gradient-norm limit (0: none). */
+export interface AdamConfig {
+  readonly b1: number;
+  readonly b2: number;
+  readonly eps: number;
+  readonly wd: number;
+  readonly clip: number;
+}
+
+/**
+ * Runs the training steps of a TrainState on `threads` threads: every shard's gradient on the thread
+ * `shard % threads`, then the optimizer split by tensor ranges (parallel.ts). The one training step that
+ * fineTune and the pretraining loop share.
+ */
+export class StepRunner {
+  private constructor(readonly state: TrainState, readonly threads: number, private readonly plan: UpdatePlan, private readonly pool?: ShardPool) {}
+
+  /** Starts the worker threads (threads − 1 of them; TrainState must hold that many activation sets). */
+  static async start(state: TrainState, threads: number, module: WebAssembly.Module = engineModule()): Promise<StepRunner> {
+    if (threads > state.acts.length) throw new EngineError(`internal: ${threads} threads but ${state.acts.length} activation sets`);
+    // Gradients must be zero at a step's start; afterwards each step clears them itself.
+    state.zeroGrads();
+    const plan = state.updatePlan(threads);
+    const c = state.base.config;
+    const pool = threads > 1
+      ? await ShardPool.start(state.acts.slice(1, threads).map((acts, i) => ({ module, memory: state.arena.memory, config: c, nets: state.nets, ios: state.ios, acts, plan, part: i + 1 })))
+      : undefined;
+    return new StepRunner(state, threads, plan, pool);
+  }
+
+  /**
+   * Adds one micro-batch's gradients: writes each shard's sequences (padded to T) and computes all shards.
+   * Returns each shard's weighted loss sum, in shard order whatever thread finished first.
+   */
+  async accumulate(shards: readonly (readonly Example[])[], T: number, invNorm: number): Promise<number[]> {
+    const { state, threads, pool } = this;
+    const byThread: { shard: number; B: number }[][] = Array.from({ length: threads }, () => []);
+    shards.forEach((exs, s) => {
+      if (exs.length > 0) byThread[s % threads]!.push({ shard: s, B: exs.length });
+    });
+    // The workers' inputs first, so that they start while the main thread writes its own.
+    for (let t = 1; t < threads; t++) {
+      for (const j of byThread[t]!) state.writeShard(j.shard, shards[j.shard]!, T);
+      if (byThread[t]!.length > 0) pool!.runShards(t - 1, { shards: byThread[t]!, T, invNorm });
+    }
+    for (const j of byThread[0]!) state.writeShard(j.shard, shards[j.shard]!, T);
+    const k = state.arena.k;
+    const perShard = new Array<number>(shards.length).fill(0);
+    for (const { shard, B } of byThread[0]!) perShard[shard] = runShard(k, state.base.config, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm);
+    for (let t = 1; t < threads; t++) {
+      if (byThread[t]!.length === 0) continue;
+      const ls = await pool!.wait(t - 1);
+      byThread[t]!.forEach((j, i) => (perShard[j.shard] = ls[i]!));
+    }
+    return perShard;
+  }
+
+  /**
+   * Sums the shard gradients and returns their global L2 norm; `diverged` builds the error thrown when the
+   * loss or the norm is not finite. Then clips, applies AdamW step t (1-based) at learning rate lr unless
+   * `apply` is false, refreshes the natural copies and clears the gradients for the next step.
+   */
+  async update(t: number, lr: number, o: AdamConfig, loss: number, diverged: (gnorm: number) => Error, apply = true): Promise<number> {
+    const { plan, pool, state } = this;
+    const k = state.arena.k;
+    for (let i = 0; i < (pool?.size ?? 0); i++) pool!.reduce(i);
+    reducePart(k, plan, plan.parts[0]!);
+    await pool?.waitAll();
+    // A sum in one fixed order (index order, f64): the norm, the clip and so every update are reproducible.
+    const gnorm = Math.sqrt(k.sumsq(plan.grads[0]!, plan.total));
+    if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) throw diverged(gnorm);
+    const step: AdamStep | undefined = apply
+      ? { gradScale: o.clip > 0 && gnorm > o.clip ? o.clip / gnorm : 1, lr, b1: o.b1, b2: o.b2, eps: o.eps, wd: o.wd, bc1: 1 - Math.pow(o.b1, t), bc2: 1 - Math.pow(o.b2, t) }
+      : undefined;
+    for (let i = 0; i < (pool?.size ?? 0); i++) pool!.apply(i, step);
+    applyPart(k, plan, plan.parts[0]!, step);
+    await pool?.waitAll();
+    return gnorm;
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 }
 
@@ -289,8 +411,6 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
   const shardB = Math.ceil(r.batchSize / nShards);
   const tMax = data.reduce((m, e) => Math.max(m, e.tokens.length), 0);
   const state = new TrainState(base, shardB, tMax, nShards, threads, r.lora ? { ...r.lora, seed: rng.seed31() } : undefined);
-  const a = state.arena;
-  const k = a.k;
 
   const perEpoch = Math.ceil(data.length / r.batchSize);
   const microTotal = Math.ceil(r.epochs * perEpoch);
@@ -309,9 +429,8 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
     return idx.map((i) => data[i]!);
   };
 
-  const pool = threads > 1
-    ? await ShardPool.start(state.acts.slice(1).map((acts) => ({ module: engineModule(), memory: a.memory, config: c, nets: state.nets, ios: state.ios, acts })))
-    : undefined;
+  const runner = await StepRunner.start(state, threads);
+  const adam: AdamConfig = { b1: r.b1, b2: r.b2, eps: r.eps, wd: r.wd, clip: r.clip };
   const losses: number[] = [];
   let tokensTrained = 0;
   let stepsRun = 0;
@@ -327,43 +446,15 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
         for (let t = 0; t < e.weights.length; t++) norm += Math.abs(e.weights[t]!);
       }
       const invNorm = norm > 0 ? 1 / norm : 0;
-      state.zeroGrads();
       let lossSum = 0;
       for (const batch of micro) {
         const T = batch.reduce((m, e) => Math.max(m, e.tokens.length), 0);
-        const shards = splitShards(batch, nShards);
-        shards.forEach((exs, s) => state.writeShard(s, exs, T));
-        const byThread: { shard: number; B: number }[][] = Array.from({ length: threads }, () => []);
-        shards.forEach((exs, s) => {
-          if (exs.length > 0) byThread[s % threads]!.push({ shard: s, B: exs.length });
-        });
-        const remote = pool ? byThread.slice(1).map((jobs, i) => pool.run(i, { shards: jobs, T, invNorm })) : [];
-        const local = byThread[0]!.map(({ shard, B }) => runShard(k, c, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm));
-        const all = [local, ...(await Promise.all(remote))];
-        // Losses are added in shard order whatever finished first.
-        const perShard = new Array<number>(nShards).fill(0);
-        all.forEach((ls, t) => byThread[t]!.forEach((j, i) => (perShard[j.shard] = ls[i]!)));
-        for (const l of perShard) lossSum += l;
+        for (const l of await runner.accumulate(splitShards(batch, nShards), T, invNorm)) lossSum += l;
       }
       const loss = norm > 0 ? lossSum / norm : 0;
       const lr = learningRateAt(step, totalSteps, r);
-      const g = state.reduceGrads();
-      const gnorm = Math.sqrt(k.sumsq(g, state.trainable.total));
-      if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) {
-        throw new EngineError(`loss became ${Number.isNaN(loss) || Number.isNaN(gnorm) ? 'NaN' : 'infinite'} at step ${step + 1}: learning rate ${r.lr} is too high?`);
-      }
-      if (norm > 0) {
-        if (r.clip > 0 && gnorm > r.clip) k.scale(g, state.trainable.total, r.clip / gnorm);
-        const t = step + 1;
-        const bc1 = 1 - Math.pow(r.b1, t), bc2 = 1 - Math.pow(r.b2, t);
-        const { ptr, total, decayFloats } = state.trainable;
-        k.adamw(ptr, g, state.m, state.v, decayFloats, lr, r.b1, r.b2, r.eps, r.wd, bc1, bc2);
-        if (total > decayFloats) {
-          const o = decayFloats * 4;
-          k.adamw(ptr + o, g + o, state.m + o, state.v + o, total - decayFloats, lr, r.b1, r.b2, r.eps, 0, bc1, bc2);
-        }
-        state.refreshNatural();
-      }
+      const diverged = (gnorm: number) => new EngineError(`loss became ${Number.isNaN(loss) || Number.isNaN(gnorm) ? 'NaN' : 'infinite'} at step ${step + 1}: learning rate ${r.lr} is too high?`);
+      await runner.update(step + 1, lr, adam, loss, diverged, norm > 0);
       losses.push(loss);
       tokensTrained += tokens;
       stepsRun = step + 1;
@@ -376,7 +467,7 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
       await new Promise((res) => setImmediate(res));
     }
   } finally {
-    await pool?.close();
+    await runner.close();
   }
   return { model: state.toModel(), stepsRun, tokensTrained, losses };
 }

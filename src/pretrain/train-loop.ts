@@ -4,8 +4,8 @@
  * both AdamW moments and the step — so a resumed run continues bit for bit where the interrupted one stopped
  * (batches are a pure function of the step, see corpus.ts).
  *
- * Built from the engine's training parts (TrainState, runShard, ShardPool); engine/train.ts's fineTune cannot
- * resume an optimizer state, which a long pretraining run needs.
+ * Built from the engine's training parts (TrainState and the step fineTune also runs, StepRunner); fineTune
+ * itself cannot resume an optimizer state, which a long pretraining run needs.
  *
  * Threat model: a checkpoint file could belong to another recipe or be truncated: it carries the recipe hash
  * and its sizes, and a mismatch is refused rather than resumed. Source: llama2.c train.py (the schedule),
@@ -14,11 +14,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { ConfigError, EngineError } from '../errors.js';
-import { engineModule } from '../engine/kernels.js';
 import { LlamaModel } from '../engine/model.js';
-import { ShardPool } from '../engine/parallel.js';
-import { TrainState, learningRateAt } from '../engine/train.js';
-import { runShard } from '../engine/transformer.js';
+import { type AdamConfig, StepRunner, TrainState, learningRateAt } from '../engine/train.js';
 import type { LlamaConfig } from '../engine/types.js';
 import { batchWindows } from './corpus.js';
 import type { PretrainRecipe } from './recipe.js';
@@ -73,9 +70,6 @@ export async function pretrainLoop(r: PretrainRecipe, config: LlamaConfig, strea
   const threads = Math.min(r.threads, SHARDS);
   const state = new TrainState(init, shardB, T, SHARDS, threads);
   init.dispose();
-  const a = state.arena;
-  const k = a.k;
-  const { ptr, total, decayFloats } = state.trainable;
 
   let startStep = 0;
   if (opts.checkpointPath && existsSync(opts.checkpointPath)) {
@@ -83,9 +77,8 @@ export async function pretrainLoop(r: PretrainRecipe, config: LlamaConfig, strea
     state.refreshNatural();
   }
   const stopAt = Math.min(r.steps, opts.stopAfter ?? r.steps);
-  const pool = threads > 1
-    ? await ShardPool.start(state.acts.slice(1).map((acts) => ({ module: engineModule(), memory: a.memory, config, nets: state.nets, ios: state.ios, acts })))
-    : undefined;
+  const runner = await StepRunner.start(state, threads);
+  const adam: AdamConfig = { b1: 0.9, b2: 0.95, eps: 1e-8, wd: r.weightDecay, clip: 1 };
   const weights = new Float32Array(T - 1).fill(1);
   const invNorm = 1 / (r.batchSize * (T - 1));
   const cache = new Map<number, number[]>();
@@ -96,30 +89,13 @@ export async function pretrainLoop(r: PretrainRecipe, config: LlamaConfig, strea
     for (let step = startStep; step < stopAt; step++) {
       if (opts.signal?.aborted) throw new EngineError(`pretraining aborted at step ${step}`, { cause: opts.signal.reason });
       const idx = batchWindows(r, nWindows, step, cache);
-      for (let s = 0; s < SHARDS; s++) {
-        const exs = idx.slice(s * shardB, (s + 1) * shardB).map((w) => ({ tokens: stream.subarray(w * T, (w + 1) * T), weights }));
-        state.writeShard(s, exs, T);
-      }
-      state.zeroGrads();
-      const jobs = Array.from({ length: threads }, (_, t) => Array.from({ length: SHARDS }, (_, s) => s).filter((s) => s % threads === t));
-      const remote = pool ? jobs.slice(1).map((js, i) => pool.run(i, { shards: js.map((shard) => ({ shard, B: shardB })), T, invNorm })) : [];
-      const local = jobs[0]!.map((s) => runShard(k, config, state.nets[s]!, state.acts[0]!, state.ios[s]!, shardB, T, invNorm));
-      const perShard = new Array<number>(SHARDS).fill(0);
-      [local, ...(await Promise.all(remote))].forEach((ls, t) => jobs[t]!.forEach((s, i) => (perShard[s] = ls[i]!)));
+      const shards = Array.from({ length: SHARDS }, (_, s) => idx.slice(s * shardB, (s + 1) * shardB).map((w) => ({ tokens: stream.subarray(w * T, (w + 1) * T), weights })));
       let lossSum = 0;
-      for (const l of perShard) lossSum += l;
+      for (const l of await runner.accumulate(shards, T, invNorm)) lossSum += l;
       const loss = lossSum * invNorm;
-      const g = state.reduceGrads();
-      const gnorm = Math.sqrt(k.sumsq(g, total));
-      if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) throw new EngineError(`pretraining diverged at step ${step + 1} (loss ${loss}); lower learningRate (${r.learningRate})`);
-      if (gnorm > 1) k.scale(g, total, 1 / gnorm);
       const lr = learningRateAt(step, r.steps, sched);
       const t = step + 1;
-      const bc1 = 1 - Math.pow(0.9, t), bc2 = 1 - Math.pow(0.95, t);
-      k.adamw(ptr, g, state.m, state.v, decayFloats, lr, 0.9, 0.95, 1e-8, r.weightDecay, bc1, bc2);
-      const o = decayFloats * 4;
-      if (total > decayFloats) k.adamw(ptr + o, g + o, state.m + o, state.v + o, total - decayFloats, lr, 0.9, 0.95, 1e-8, 0, bc1, bc2);
-      state.refreshNatural();
+      const gnorm = await runner.update(t, lr, adam, loss, () => new EngineError(`pretraining diverged at step ${t} (loss ${loss}); lower learningRate (${r.learningRate})`));
       losses.set(t, loss);
       const secs = (Date.now() - t0) / 1000;
       const tps = ((t - startStep) * r.batchSize * T) / Math.max(secs, 1e-3);
@@ -129,7 +105,7 @@ export async function pretrainLoop(r: PretrainRecipe, config: LlamaConfig, strea
       await new Promise((res) => setImmediate(res));
     }
   } finally {
-    await pool?.close();
+    await runner.close();
   }
   return { model: state.toModel(), losses, stepsDone: Math.max(startStep, stopAt), resumedFrom: startStep, seconds: (Date.now() - t0) / 1000 };
 }
