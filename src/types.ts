@@ -127,6 +127,11 @@ export interface Provider {
   readonly capabilities: ReadonlySet<Capability>;
   /** How many cells may use this provider at once. */
   readonly concurrency: number;
+  /**
+   * What besides the request decides a trained model's bits (the embedded engine's kernel build, say); it is
+   * part of the training-cache key, so models trained under different settings are never mixed up.
+   */
+  readonly cacheSalt?: string;
   /** Opens a base model by its provider-specific name (a path, a built-in name, a hosted id). */
   model(name: string): Promise<Model>;
   /** Fine-tunes `base` on the rows. Needs 'train'. */

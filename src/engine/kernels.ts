@@ -1,12 +1,13 @@
 /**
  * The engine's WebAssembly SIMD kernels (AssemblyScript sources in src/engine/assembly, compiled by
- * scripts/build-wasm.mjs to build/engine.wasm) and the memory they work on. Parameters, gradients and
+ * scripts/build-wasm.mjs to build/engine.wasm and build/engine-fma.wasm) and the memory they work on. Parameters, gradients and
  * activations all live in one shared `WebAssembly.Memory` per model or training run, handed out by a bump
  * allocator above the module's static data (`heapBase`): AssemblyScript keeps tables (e.g. for exp) at low
  * addresses, and scratch placed there corrupts them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { EngineError } from '../errors.js';
 import { repoRoot } from '../shared-path.js';
 
@@ -14,6 +15,8 @@ import { repoRoot } from '../shared-path.js';
 export interface EngineExports {
   heapBase(): number;
   gemm(a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number): void;
+  gemmScratchFloats(): number;
+  setScratch(ptr: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   embedFwd(et: number, vocab: number, dim: number, tok: number, N: number, out: number): void;
   embedBwd(det: number, vocab: number, dim: number, tok: number, N: number, dx: number): void;
@@ -40,19 +43,84 @@ export interface EngineExports {
   expShiftSum(p: number, n: number, mx: number): number;
 }
 
-const WASM_PATH = join(repoRoot, 'build', 'engine.wasm');
+/**
+ * Which build of the kernels runs. `portable` (build/engine.wasm) rounds every multiply and add separately:
+ * the same bits on every host. `fma` (build/engine-fma.wasm, relaxed SIMD) fuses the GEMM's multiply-adds on
+ * hosts with FMA: about twice the GEMM rate, the same bits on every run of one host (and on 1 or 2 threads),
+ * but the last bits may differ from a host without FMA. `auto` (the default) takes `fma` when the runtime can
+ * run relaxed SIMD, else `portable`. The environment variable VTUNE_ENGINE_KERNELS overrides the default.
+ */
+export type KernelChoice = 'auto' | 'portable' | 'fma';
+/** A kernel build that actually runs. */
+export type KernelVariant = Exclude<KernelChoice, 'auto'>;
+
 /** The module is declared with this maximum (scripts/build-wasm.mjs): 65536 pages = 4 GiB of address space. */
 const MAX_PAGES = 65536;
-let compiled: WebAssembly.Module | undefined;
+const FILES: Record<KernelVariant, string> = { portable: 'engine.wasm', fma: 'engine-fma.wasm' };
+const modules = new Map<KernelVariant, WebAssembly.Module>();
+let chosen: KernelVariant | undefined;
 
-/** The compiled kernel module (compiled once per thread, then shared; it can be posted to workers). */
-export function engineModule(): WebAssembly.Module {
-  if (compiled) return compiled;
-  if (!existsSync(WASM_PATH)) {
-    throw new EngineError(`the engine's kernels are not built: ${WASM_PATH} is missing (run \`npm run build:wasm\`)`);
+/** Parses a kernel choice (from an option or VTUNE_ENGINE_KERNELS), naming the source on a bad value. */
+export function parseKernelChoice(value: string, source: string): KernelChoice {
+  if (value === 'auto' || value === 'portable' || value === 'fma') return value;
+  throw new EngineError(`${source}: unknown engine kernels '${value}' (expected auto, portable or fma)`);
+}
+
+/**
+ * Node 20's V8 runs relaxed SIMD only behind --experimental-wasm-relaxed-simd (later versions ship it); the
+ * flag can be turned on at run time, before the module is compiled. True when the fma build validates.
+ */
+function relaxedSimdAvailable(bytes: Uint8Array): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(bytes);
+}
+
+function readBuild(variant: KernelVariant): Uint8Array {
+  const path = join(repoRoot, 'build', FILES[variant]);
+  if (!existsSync(path)) {
+    throw new EngineError(`the engine's kernels are not built: ${path} is missing (run \`npm run build:wasm\`)`);
   }
-  compiled = new WebAssembly.Module(readFileSync(WASM_PATH));
-  return compiled;
+  return readFileSync(path);
+}
+
+/** Resolves a choice to the build that will run on this host (`auto`: fma when relaxed SIMD is available). */
+export function resolveKernels(choice: KernelChoice): KernelVariant {
+  if (choice === 'portable') return 'portable';
+  const bytes = readBuild('fma');
+  if (relaxedSimdAvailable(bytes)) return 'fma';
+  if (choice === 'fma') throw new EngineError('engine kernels \'fma\' need WebAssembly relaxed SIMD, which this Node.js cannot run (use auto or portable)');
+  return 'portable';
+}
+
+/**
+ * Selects the kernel build for every model and training run created from now on in this thread (training
+ * workers get the main thread's module). Returns the build that will run.
+ */
+export function useKernels(choice: KernelChoice): KernelVariant {
+  chosen = resolveKernels(choice);
+  return chosen;
+}
+
+/** The build in use: the last `useKernels`, else VTUNE_ENGINE_KERNELS, else auto. */
+export function kernelVariant(): KernelVariant {
+  if (!chosen) {
+    const env = process.env.VTUNE_ENGINE_KERNELS;
+    chosen = resolveKernels(env ? parseKernelChoice(env, 'VTUNE_ENGINE_KERNELS') : 'auto');
+  }
+  return chosen;
+}
+
+/** The compiled kernel module of a build (compiled once per thread, then shared; it can be posted to workers). */
+export function engineModule(variant: KernelVariant = kernelVariant()): WebAssembly.Module {
+  let m = modules.get(variant);
+  if (!m) {
+    const bytes = readBuild(variant);
+    if (variant === 'fma' && !relaxedSimdAvailable(bytes)) throw new EngineError('engine kernels \'fma\' need WebAssembly relaxed SIMD, which this Node.js cannot run');
+    m = new WebAssembly.Module(bytes);
+    modules.set(variant, m);
+  }
+  return m;
 }
 
 /** Instantiates the kernels on a memory (every thread of a training run instantiates on the same memory). */
@@ -83,6 +151,7 @@ export class Arena {
     this.k = instantiate(this.memory, module);
     this.top = align(this.k.heapBase(), 64);
     this.buf = this.memory.buffer;
+    this.k.setScratch(this.alloc(this.k.gemmScratchFloats()));
   }
 
   /** Reserves `floats` 4-byte slots (64-byte aligned) and returns the byte address. Memory is zero-filled when fresh. */

@@ -133,6 +133,8 @@ export interface Acts {
   readonly kt: number;
   readonly dx: number; readonly dxn: number; readonly datt: number; readonly dq: number; readonly dk: number; readonly dv: number;
   readonly dgate: number; readonly dup: number; readonly dh: number; readonly tmp: number; readonly dlu: number;
+  /** The GEMM's packing scratch for the thread that owns these activations (see gemm.ts `setScratch`). */
+  readonly gemmScratch: number;
 }
 
 /** Allocates activations (backward scratch only when `backward`; LoRA buffers when `loraRank` > 0). */
@@ -156,6 +158,7 @@ export function allocActs(arena: Arena, c: LlamaConfig, bMax: number, tMax: numb
     bMax, tMax, layers, xF, rstdF, xnF, logits, kt: a((c.dim / c.nHeads) * tMax),
     dx: b(N * c.dim), dxn: b(N * c.dim), datt: b(N * c.dim), dq: b(N * c.dim), dk: b(N * kvDim), dv: b(N * kvDim),
     dgate: b(N * c.hiddenDim), dup: b(N * c.hiddenDim), dh: b(N * c.hiddenDim), tmp: b(tMax * tMax), dlu: b(N * Math.max(loraRank, 1)),
+    gemmScratch: a(arena.k.gemmScratchFloats()),
   };
 }
 
@@ -258,6 +261,8 @@ export function backward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: A
 
 /** One shard of a training step: forward then backward; returns Σ w·nll of its rows. */
 export function runShard(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts, io: BatchIO, B: number, T: number, invNorm: number): number {
+  // Training threads share one memory: each packs its GEMM operands into the scratch of its own activations.
+  k.setScratch(acts.gemmScratch);
   forward(k, c, net, acts, io, B, T, true);
   return backward(k, c, net, acts, io, B, T, invNorm);
 }

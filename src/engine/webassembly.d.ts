@@ -3,6 +3,7 @@
  * only (no DOM lib), which do not declare the `WebAssembly` global that Node provides.
  */
 declare namespace WebAssembly {
+  function validate(bytes: ArrayBufferView | ArrayBuffer): boolean;
   class Module {
     constructor(bytes: ArrayBufferView | ArrayBuffer);
     static imports(m: Module): { module: string; name: string; kind: string }[];

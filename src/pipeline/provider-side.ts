@@ -65,10 +65,13 @@ export interface ProviderSideResult {
   readonly ownedModels: readonly Model[];
 }
 
-/** The training-cache key: sha256 over provider, base model, exact rows (incl. weights and spans), hyper, seed. */
-export function trainKey(providerId: string, baseModelId: string, rows: readonly TrainExample[], hyper: HyperParams, seed: number): string {
+/**
+ * The training-cache key: sha256 over provider (and its cacheSalt), base model, exact rows (incl. weights and
+ * spans), hyper, seed.
+ */
+export function trainKey(providerId: string, baseModelId: string, rows: readonly TrainExample[], hyper: HyperParams, seed: number, salt?: string): string {
   const h = createHash('sha256');
-  h.update(canonicalJson({ provider: providerId, base: baseModelId, hyper, seed, rowCount: rows.length }));
+  h.update(canonicalJson({ provider: providerId, base: baseModelId, hyper, seed, rowCount: rows.length, ...(salt ? { salt } : {}) }));
   for (const r of rows) h.update('\n' + canonicalJson({ p: r.prompt, c: r.completion, w: r.weight ?? 1, s: r.spans ?? [] }));
   return h.digest('hex');
 }
@@ -130,7 +133,7 @@ export async function runProviderSide(
             // An early-stopping rule makes the outcome depend on more than the key: never share it via the cache.
             const useCache = opts.trainCache && !request.shouldStop;
             const result = useCache
-              ? await opts.trainCache!.getOrTrain(trainKey(raw.id, inner.id, rowsCopy, request.hyper, request.seed), raw, run)
+              ? await opts.trainCache!.getOrTrain(trainKey(raw.id, inner.id, rowsCopy, request.hyper, request.seed, raw.cacheSalt), raw, run)
               : { ...(await run()), cached: false };
             if (!useCache) owned.push(result.model);
             calls.push({

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { kernelVariant } from '../engine/kernels.js';
 import { saveModelFile, loadModelBytes } from '../engine/load.js';
 import { SpmTokenizer, byteLevelTokenizerData } from '../engine/tokenizer.js';
 import type { LlamaConfig, LlamaTensors } from '../engine/types.js';
@@ -173,6 +174,8 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
     id: 'local',
     capabilities: CAPABILITIES,
     concurrency,
+    // fma and portable kernels round differently: a cached fine-tune of one must not stand in for the other.
+    cacheSalt: `kernels:${kernelVariant()}`,
 
     async model(name: string): Promise<Model> {
       if (typeof name !== 'string' || name.length === 0) throw new ConfigError('local provider: a model name or .gguf path is required');

@@ -6,7 +6,7 @@
 // sizes use the scalar-tailed helpers. Every sum runs in a fixed order.
 
 import { dot, axpy, expShiftSum, maxOf, scale as scaleRow } from './ops';
-import { hsum4 } from './simd';
+import { hsum4, madd } from './simd';
 import { gemm } from './gemm';
 
 /** s[j] = (q·k_j)·scale for j < n, with keys at kBase + j·kStride (bytes). */
@@ -22,10 +22,10 @@ import { gemm } from './gemm';
       for (let d = 0; d < hd; d += 4) {
         const o = <usize>d << 2;
         const qv = v128.load(q + o);
-        a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + o)));
-        a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + o)));
-        a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + o)));
-        a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + o)));
+        a0 = madd(qv, v128.load(k0 + o), a0);
+        a1 = madd(qv, v128.load(k1 + o), a1);
+        a2 = madd(qv, v128.load(k2 + o), a2);
+        a3 = madd(qv, v128.load(k3 + o), a3);
       }
       v128.store(s + (<usize>j << 2), f32x4.mul(hsum4(a0, a1, a2, a3), scv));
     }
@@ -57,21 +57,21 @@ import { gemm } from './gemm';
     for (; j + 4 <= n; j += 4) {
       const w0 = v128.load32_splat(pp), w1 = v128.load32_splat(pp + pStride);
       const w2 = v128.load32_splat(pp + p2), w3 = v128.load32_splat(pp + p3);
-      a0 = f32x4.add(a0, f32x4.mul(w0, v128.load(vp)));
-      a1 = f32x4.add(a1, f32x4.mul(w0, v128.load(vp, 16)));
-      b0 = f32x4.add(b0, f32x4.mul(w1, v128.load(vp + vStride)));
-      b1 = f32x4.add(b1, f32x4.mul(w1, v128.load(vp + vStride, 16)));
-      c0 = f32x4.add(c0, f32x4.mul(w2, v128.load(vp + v2)));
-      c1 = f32x4.add(c1, f32x4.mul(w2, v128.load(vp + v2, 16)));
-      e0 = f32x4.add(e0, f32x4.mul(w3, v128.load(vp + v3)));
-      e1 = f32x4.add(e1, f32x4.mul(w3, v128.load(vp + v3, 16)));
+      a0 = madd(w0, v128.load(vp), a0);
+      a1 = madd(w0, v128.load(vp, 16), a1);
+      b0 = madd(w1, v128.load(vp + vStride), b0);
+      b1 = madd(w1, v128.load(vp + vStride, 16), b1);
+      c0 = madd(w2, v128.load(vp + v2), c0);
+      c1 = madd(w2, v128.load(vp + v2, 16), c1);
+      e0 = madd(w3, v128.load(vp + v3), e0);
+      e1 = madd(w3, v128.load(vp + v3, 16), e1);
       vp += vStride << 2;
       pp += pStride << 2;
     }
     for (; j < n; j++) {
       const w = v128.load32_splat(pp);
-      a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vp)));
-      a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vp, 16)));
+      a0 = madd(w, v128.load(vp), a0);
+      a1 = madd(w, v128.load(vp, 16), a1);
       vp += vStride;
       pp += pStride;
     }
@@ -90,7 +90,7 @@ import { gemm } from './gemm';
     let vp = vBase + o;
     let pp = p;
     for (let j = 0; j < n; j++) {
-      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(pp)), v128.load(vp)));
+      a0 = madd(f32x4.splat(load<f32>(pp)), v128.load(vp), a0);
       vp += vStride;
       pp += pStride;
     }
@@ -182,7 +182,7 @@ export function attnBwd(q: usize, k: usize, v: usize, probs: usize, dout: usize,
         // s = Σ P·dP, then dS = P(dP − s)·scale, vectorised over keys.
         let sv = f32x4.splat(0);
         let j = 0;
-        for (; j + 4 <= n; j += 4) sv = f32x4.add(sv, f32x4.mul(v128.load(pr + (<usize>j << 2)), v128.load(dsr + (<usize>j << 2))));
+        for (; j + 4 <= n; j += 4) sv = madd(v128.load(pr + (<usize>j << 2)), v128.load(dsr + (<usize>j << 2)), sv);
         let s = f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1) + f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3);
         for (; j < n; j++) s += load<f32>(pr + (<usize>j << 2)) * load<f32>(dsr + (<usize>j << 2));
         const svv = f32x4.splat(s), scv = f32x4.splat(scale);

@@ -4,6 +4,8 @@
 // 8 columns; x64 has 16 vector registers, so 4×8 plus 2 B vectors and one broadcast does not spill.
 // Every element's sum runs over k in increasing order, whatever the tile, so results never depend on tiling.
 
+import { madd } from './simd';
+
 // @ts-ignore: decorator
 @inline function splatA(a: usize, off: usize): v128 {
   return v128.load32_splat(a + off);
@@ -21,19 +23,58 @@ function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usiz
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let s = splatA(pa, 0);
-    c00 = f32x4.add(c00, f32x4.mul(s, b0));
-    c01 = f32x4.add(c01, f32x4.mul(s, b1));
+    c00 = madd(s, b0, c00);
+    c01 = madd(s, b1, c01);
     s = splatA(pa, r1);
-    c10 = f32x4.add(c10, f32x4.mul(s, b0));
-    c11 = f32x4.add(c11, f32x4.mul(s, b1));
+    c10 = madd(s, b0, c10);
+    c11 = madd(s, b1, c11);
     s = splatA(pa, r2);
-    c20 = f32x4.add(c20, f32x4.mul(s, b0));
-    c21 = f32x4.add(c21, f32x4.mul(s, b1));
+    c20 = madd(s, b0, c20);
+    c21 = madd(s, b1, c21);
     s = splatA(pa, r3);
-    c30 = f32x4.add(c30, f32x4.mul(s, b0));
-    c31 = f32x4.add(c31, f32x4.mul(s, b1));
+    c30 = madd(s, b0, c30);
+    c31 = madd(s, b1, c31);
     pa += csA;
     pb += ldb;
+  }
+  if (acc) {
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + ldc * 2)); c21 = f32x4.add(c21, v128.load(c + ldc * 2, 16));
+    c30 = f32x4.add(c30, v128.load(c + ldc * 3)); c31 = f32x4.add(c31, v128.load(c + ldc * 3, 16));
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + ldc * 2, c20); v128.store(c + ldc * 2, c21, 16);
+  v128.store(c + ldc * 3, c30); v128.store(c + ldc * 3, c31, 16);
+}
+
+/** tile4x8 on packed operands (A: 4 floats per k, B: 8 floats per k): constant strides and offsets. */
+function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  const end = b + (<usize>K << 5);
+  while (pb < end) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const s0 = v128.load32_splat(pa);
+    const s1 = v128.load32_splat(pa, 4);
+    const s2 = v128.load32_splat(pa, 8);
+    const s3 = v128.load32_splat(pa, 12);
+    c00 = madd(s0, b0, c00);
+    c10 = madd(s1, b0, c10);
+    c20 = madd(s2, b0, c20);
+    c30 = madd(s3, b0, c30);
+    c01 = madd(s0, b1, c01);
+    c11 = madd(s1, b1, c11);
+    c21 = madd(s2, b1, c21);
+    c31 = madd(s3, b1, c31);
+    pa += 16;
+    pb += 32;
   }
   if (acc) {
     c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
@@ -53,8 +94,8 @@ function tile1x8(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, a
   let pb = b;
   for (let k = 0; k < K; k++) {
     const s = splatA(pa, 0);
-    c0 = f32x4.add(c0, f32x4.mul(s, v128.load(pb)));
-    c1 = f32x4.add(c1, f32x4.mul(s, v128.load(pb, 16)));
+    c0 = madd(s, v128.load(pb), c0);
+    c1 = madd(s, v128.load(pb, 16), c1);
     pa += csA;
     pb += ldb;
   }
@@ -72,10 +113,10 @@ function tile4x4(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usiz
   let pb = b;
   for (let k = 0; k < K; k++) {
     const b0 = v128.load(pb);
-    c0 = f32x4.add(c0, f32x4.mul(splatA(pa, 0), b0));
-    c1 = f32x4.add(c1, f32x4.mul(splatA(pa, rsA), b0));
-    c2 = f32x4.add(c2, f32x4.mul(splatA(pa, rsA * 2), b0));
-    c3 = f32x4.add(c3, f32x4.mul(splatA(pa, rsA * 3), b0));
+    c0 = madd(splatA(pa, 0), b0, c0);
+    c1 = madd(splatA(pa, rsA), b0, c1);
+    c2 = madd(splatA(pa, rsA * 2), b0, c2);
+    c3 = madd(splatA(pa, rsA * 3), b0, c3);
     pa += csA;
     pb += ldb;
   }
@@ -96,7 +137,7 @@ function tile1x4(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, a
   let pa = a;
   let pb = b;
   for (let k = 0; k < K; k++) {
-    c0 = f32x4.add(c0, f32x4.mul(splatA(pa, 0), v128.load(pb)));
+    c0 = madd(splatA(pa, 0), v128.load(pb), c0);
     pa += csA;
     pb += ldb;
   }
@@ -123,17 +164,66 @@ const KC: i32 = 256;
 const MC: i32 = 128;
 
 /**
+ * Packing scratch of this instance (0: none). Each thread's instance has its own (a wasm global is per
+ * instance while the memory is shared): MC·KC floats for a block of A in 4-row strips, then KC·8 floats for
+ * one panel of B. Packed copies make every load of the inner loop sequential: unpacked, a B panel whose rows
+ * are 2 or 4 KiB apart (a 512- or 1024-wide layer) maps onto two L1 sets and is evicted on every pass.
+ */
+let scratch: usize = 0;
+
+/** Floats of packing scratch each thread must give `setScratch`. */
+export function gemmScratchFloats(): i32 {
+  return MC * KC + KC * 8;
+}
+
+/** Sets this instance's packing scratch (gemmScratchFloats() floats, 16-byte aligned; 0 turns packing off). */
+export function setScratch(ptr: usize): void {
+  scratch = ptr;
+}
+
+/** Copies `rows4` rows (a multiple of 4) and kn columns of A into strips of [kn][4] floats. */
+function packA(a: usize, rs: usize, cs: usize, rows4: i32, kn: i32, dst: usize): void {
+  let d = dst;
+  for (let r = 0; r < rows4; r += 4) {
+    const p0 = a + <usize>r * rs;
+    let pk: usize = 0;
+    for (let k = 0; k < kn; k++) {
+      const q = p0 + pk;
+      store<f32>(d, load<f32>(q));
+      store<f32>(d, load<f32>(q + rs), 4);
+      store<f32>(d, load<f32>(q + rs * 2), 8);
+      store<f32>(d, load<f32>(q + rs * 3), 12);
+      d += 16;
+      pk += cs;
+    }
+  }
+}
+
+/** Copies a kn×8 panel of B (rows lb bytes apart) into kn contiguous rows of 8 floats. */
+function packB(b: usize, lb: usize, kn: i32, dst: usize): void {
+  let pb = b;
+  let d = dst;
+  for (let k = 0; k < kn; k++) {
+    v128.store(d, v128.load(pb));
+    v128.store(d, v128.load(pb, 16), 16);
+    d += 32;
+    pb += lb;
+  }
+}
+
+/**
  * C[M,P] (+)= Σk A(m,k)·B[k,P]. A(m,k) is at a + 4·(m·rsA + k·csA); B and C are row-major with leading
  * dimensions ldb and ldc (in floats). acc ≠ 0 adds to C, else overwrites it.
  */
 export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, K: i32, P: i32, acc: i32): void {
   const rs = <usize>rsA << 2, cs = <usize>csA << 2, lb = <usize>ldb << 2, lc = <usize>ldc << 2;
   const M4 = M & ~3;
-  // Column panels of 8 outermost, then K in blocks of KC: the KC×8 block of B (8 KiB) stays in L1 while all
-  // row tiles stream past it. Later K blocks accumulate into C, so the summation order is fixed.
   const P8 = P & ~7;
+  const packed = scratch != 0;
+  const pA = scratch, pB = scratch + (<usize>(MC * KC) << 2);
   // Row blocks of MC × K blocks of KC keep an A block (≤ 128 KiB) in L2 while every 8-column panel of B
-  // (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order.
+  // (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order,
+  // and packing only copies values, so the result is the same bits with or without it.
   for (let m0 = 0; m0 < M; m0 += MC) {
     const m1 = min(M, m0 + MC);
     const m14 = m0 + ((m1 - m0) & ~3);
@@ -141,11 +231,22 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
       const kn = min(KC, K - k0);
       const ac = acc != 0 || k0 > 0;
       const pa = a + <usize>k0 * cs;
+      if (packed) packA(pa + <usize>m0 * rs, rs, cs, m14 - m0, kn, pA);
       for (let p = 0; p < P8; p += 8) {
         const pb = b + (<usize>p << 2) + <usize>k0 * lb;
         const pc = c + (<usize>p << 2);
         let m = m0;
-        for (; m < m14; m += 4) tile4x8(pa + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
+        if (packed) {
+          packB(pb, lb, kn, pB);
+          const strip = <usize>kn << 4;
+          let sa = pA;
+          for (; m < m14; m += 4) {
+            tile4x8p(sa, pB, pc + <usize>m * lc, lc, kn, ac);
+            sa += strip;
+          }
+        } else {
+          for (; m < m14; m += 4) tile4x8(pa + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
+        }
         for (; m < m1; m++) tile1x8(pa + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
       }
     }

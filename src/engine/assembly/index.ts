@@ -2,7 +2,7 @@
 // Memory is imported (shared, so training workers can compute on the same parameters); the module allocates
 // nothing itself: the JS side hands out addresses past heapBase(), above AssemblyScript's static data.
 
-export { gemm, transpose } from './gemm';
+export { gemm, gemmScratchFloats, setScratch, transpose } from './gemm';
 export {
   embedFwd, embedBwd, dot, axpy, addInto, scale, sumsq, rmsnormFwd, rmsnormBwd, rope, swigluFwd, swigluBwd,
   xentFwdBwd, logprobAt, argmaxRows, adamw, copyF, zeroF, expShiftSum,
