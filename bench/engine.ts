@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
 import { Rng } from '../src/rng.js';
 import { LlamaModel, fineTune, generate } from '../src/engine/index.js';
-import { Arena, mm } from '../src/engine/kernels.js';
+import { Arena, type KernelVariant, engineModule, kernelVariant, mm, resolveKernels } from '../src/engine/kernels.js';
+import { nativeSgemm } from './native-sgemm.js';
 import type { LlamaConfig } from '../src/engine/types.js';
 
 const CONFIGS: Record<string, LlamaConfig> = {
@@ -77,9 +78,12 @@ function genRate(model: LlamaModel, batch: number, maxTokens: number): { tokPerS
   return { tokPerSec: Math.round((n * 1000) / (performance.now() - t0)), tokPerCpuSec: Math.round(n / cpuSince(c0)) };
 }
 
-/** GFLOP per CPU-second of Y[N,out] = X[N,in]·Wt[in,out] (forward), dX = dY·W and dWt += Xᵀ·dY at the config's FFN shape. */
-function gemmRate(c: LlamaConfig): Record<string, number> {
-  const a = new Arena();
+/**
+ * GFLOP per CPU-second of Y[N,out] = X[N,in]·Wt[in,out] (forward), dX = dY·W and dWt += Xᵀ·dY at the config's
+ * FFN shape, for one kernel build.
+ */
+function gemmRate(c: LlamaConfig, variant: KernelVariant): Record<string, number> {
+  const a = new Arena(undefined, engineModule(variant));
   const N = B * T, nIn = c.dim, nOut = c.hiddenDim;
   const x = a.alloc(N * nIn), w = a.alloc(nIn * nOut), y = a.alloc(N * nOut);
   const rng = new Rng('gemm');
@@ -120,7 +124,17 @@ async function child(name: string): Promise<void> {
   const steps = Number(arg('steps') ?? (name === '10m' ? 4 : 8));
   const model = LlamaModel.create(c, { seed: 1 });
   const out: Record<string, unknown> = { config: name, params: model.paramCount(), batch: B, seqLen: T, loadAvg1mAtStart: Number(loadavg()[0]!.toFixed(1)) };
-  out.gemmGflops = gemmRate(c);
+  // Both kernel builds side by side (training below runs on the default one, `kernels`).
+  out.kernels = kernelVariant();
+  const variants: KernelVariant[] = resolveKernels('auto') === 'fma' ? ['portable', 'fma'] : ['portable'];
+  out.gemmGflops = Object.fromEntries(variants.map((v) => [v, gemmRate(c, v)]));
+  // Native single-thread OpenBLAS on the forward shape, and our forward GEMM as a fraction of it.
+  const blas = nativeSgemm(B * T, c.dim, c.hiddenDim);
+  out.openblasSgemm1Thread = blas;
+  if ('forward' in blas) {
+    const ours = (out.gemmGflops as Record<string, Record<string, number>>)[kernelVariant()]!.forward!;
+    out.gemmForwardVsOpenblas = Number((ours / blas.forward).toFixed(2));
+  }
   out.train1 = await trainRate(model, 1, steps);
   out.train2 = await trainRate(model, 2, steps);
   out.generate = { batch1: genRate(model, 1, 128), batch16: genRate(model, 16, 128) };
