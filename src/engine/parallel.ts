@@ -124,20 +124,23 @@ const MAX_JOBS = 16;
 const MAX_ERROR = 1000;
 /**
  * Control block: Int32 words [seq, done, op, failed, T, nJobs, errorLength, (shard, B)×MAX_JOBS], then
- * Float64 arguments [invNorm | AdamStep…, hasStep] and MAX_JOBS losses, then the error text.
+ * Float64 words [invNorm or the AdamStep's 8 numbers and a has-step flag, MAX_JOBS losses], then the error text.
  */
 export const CTL = { seq: 0, done: 1, op: 2, failed: 3, T: 4, nJobs: 5, errLen: 6, jobs: 7 } as const;
+/** Float64 words: the arguments start at 0, the losses at LOSSES. */
+export const LOSSES = 10;
+const STEP_FIELDS = ['gradScale', 'lr', 'b1', 'b2', 'eps', 'wd', 'bc1', 'bc2'] as const satisfies readonly (keyof AdamStep)[];
+const HAS_STEP = STEP_FIELDS.length;
 const INTS = CTL.jobs + 2 * MAX_JOBS;
 const F64_OFFSET = Math.ceil((INTS * 4) / 8) * 8;
-const ARGS = 10;
-const F64S = ARGS + MAX_JOBS;
+const F64S = LOSSES + MAX_JOBS;
 const ERR_OFFSET = F64_OFFSET + F64S * 8;
 const CONTROL_BYTES = ERR_OFFSET + MAX_ERROR * 2;
 
 /** Typed views of a control block. */
 export interface Control {
   readonly i32: Int32Array;
-  /** Arguments [0, ARGS) then shard losses. */
+  /** Arguments, then shard losses from LOSSES. */
   readonly f64: Float64Array;
   readonly err: Uint16Array;
 }
@@ -147,16 +150,16 @@ export function controlViews(sab: SharedArrayBuffer): Control {
   return { i32: new Int32Array(sab, 0, INTS), f64: new Float64Array(sab, F64_OFFSET, F64S), err: new Uint16Array(sab, ERR_OFFSET, MAX_ERROR) };
 }
 
-/** Arguments of Op.Apply as f64 words (the last says whether there is a step). */
+/** Arguments of Op.Apply as f64 words (exact: the worker computes with the same numbers as the main thread). */
 export function writeStep(f64: Float64Array, s: AdamStep | undefined): void {
-  const w = s ? [s.gradScale, s.lr, s.b1, s.b2, s.eps, s.wd, s.bc1, s.bc2, 1] : [0, 0, 0, 0, 0, 0, 0, 0, 0];
-  f64.set(w, 0);
+  STEP_FIELDS.forEach((f, i) => (f64[i] = s ? s[f] : 0));
+  f64[HAS_STEP] = s ? 1 : 0;
 }
 
 /** Reads what writeStep wrote. */
 export function readStep(f64: Float64Array): AdamStep | undefined {
-  if (f64[8] !== 1) return undefined;
-  return { gradScale: f64[0]!, lr: f64[1]!, b1: f64[2]!, b2: f64[3]!, eps: f64[4]!, wd: f64[5]!, bc1: f64[6]!, bc2: f64[7]! };
+  if (f64[HAS_STEP] !== 1) return undefined;
+  return Object.fromEntries(STEP_FIELDS.map((f, i) => [f, f64[i]!])) as unknown as AdamStep;
 }
 
 /** Records a failure in the control block (worker side). */
@@ -262,7 +265,7 @@ export class ShardPool {
       i32[CTL.failed] = 0;
       throw new EngineError(`training worker failed: ${String.fromCharCode(...err.subarray(0, i32[CTL.errLen]!))}`);
     }
-    return lane.op === Op.Shards ? Array.from(f64.subarray(ARGS, ARGS + i32[CTL.nJobs]!)) : [];
+    return lane.op === Op.Shards ? Array.from(f64.subarray(LOSSES, LOSSES + i32[CTL.nJobs]!)) : [];
   }
 
   /** Waits for every worker. */
@@ -290,6 +293,3 @@ export class ShardPool {
     await Promise.all(this.lanes.map((l) => l.worker.terminate()));
   }
 }
-
-/** Losses of a shard job go here (worker side). */
-export const LOSSES = ARGS;
