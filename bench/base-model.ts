@@ -22,7 +22,7 @@ import { Rng } from '../src/rng.js';
 import type { HyperParams, Model, ProviderContext, Row, TaskMetric } from '../src/types.js';
 
 /** The "default fine-tune" of the bench (full fine-tune, warmup + cosine). */
-export const DEFAULT_HYPER: HyperParams = { epochs: 2, learningRate: 3e-3, batchSize: 16, warmupSteps: 10, schedule: 'cosine' };
+export const DEFAULT_HYPER: HyperParams = { epochs: 6, learningRate: 3e-3, batchSize: 16, warmupSteps: 10, schedule: 'cosine' };
 
 const MODEL = process.env.BENCH_MODEL ?? 'vtb-base';
 const ROWS = Number(process.env.BENCH_ROWS ?? 2000);

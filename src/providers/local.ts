@@ -50,7 +50,7 @@ export const STORIES260K_SHA256 = '270cba1bd5109f42d03350f60406024560464db173c0e
 /** The project's own base model (models/README.md: recipe `vtune-bench pretrain`, measured quality). */
 export const VTB_BASE_FILE = 'models/vtb-base.gguf';
 /** sha256 of the committed models/vtb-base.gguf; a different file is refused rather than silently benchmarked. */
-export const VTB_BASE_SHA256 = '9db82d32b8cb8dcf55882ef98d271e0ff311166edf5a786a6735677f348f0d3e';
+export const VTB_BASE_SHA256 = '175d5a0e9e912c4d910ddc9086d46c3bb90bb153eee2cba989a4b9422a2b0ad3';
 
 /** The seeded random model behind `random-tiny` (byte-level tokenizer, ~30k parameters). */
 export const RANDOM_TINY_CONFIG: LlamaConfig = {
