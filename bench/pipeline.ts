@@ -2,7 +2,7 @@
  * Measures the pipeline's done-when figures (issue #6) on a chosen provider and prints JSON lines: per cell
  * the verdict, log10 p, ground truth and timings, then a summary per attack. Long: not a test.
  *
- *   npx tsx bench/pipeline.ts [--model local:stories260K] [--dataset stories] [--size 60] [--seeds 1-3]
+ *   npx tsx bench/pipeline.ts [--model local:vtb-base] [--dataset stories] [--size 60] [--seeds 1-3]
  *                             [--attacks 'honest;detect-then-train{"scorer":"near-duplicate"}'] [--epochs 8]
  *                             [--lr 3e-3] [--batch 8] [--count 4] [--utility 5|0] [--defense '{"nullMode":"empirical"}']
  */
@@ -38,7 +38,7 @@ for (const seed of seeds) {
     const label = Object.keys(attackOptions).length > 0 ? `${attack}${JSON.stringify(attackOptions)}` : attack;
     const fields: Omit<CellSpec, 'key'> = {
       dataset: { spec: opt('dataset', 'stories'), size: Number(opt('size', '60')), heldOut: Number(opt('heldOut', '5')) },
-      model: opt('model', 'local:stories260K'),
+      model: opt('model', 'local:vtb-base'),
       defense: { id: 'vtune', options: { count: Number(opt('count', '4')), ...defenseOptions } },
       attack: { id: attack, options: attackOptions },
       hyper: { epochs: Number(opt('epochs', '8')), learningRate: Number(opt('lr', '3e-3')), batchSize: Number(opt('batch', '8')), schedule: 'cosine' },
@@ -58,5 +58,5 @@ for (const seed of seeds) {
     s.ms.push(ms);
   }
 }
-console.log(JSON.stringify({ kind: 'summary', model: opt('model', 'local:stories260K'), summary }));
+console.log(JSON.stringify({ kind: 'summary', model: opt('model', 'local:vtb-base'), summary }));
 for (const p of opened.values()) await (await p).close?.();

@@ -1,6 +1,7 @@
 /**
  * full — the whole suite: every generator and null mode, the lazy, evasive and suppression attacks, several
- * datasets and ten seeds. Hours on a 2-core machine; shard it (`run full --shard i/n` on n machines, then
+ * datasets, both embedded base models (the project's vtb-base and ../shared's stories260K) and ten seeds.
+ * Hours on a 2-core machine; shard it (`run full --shard i/n` on n machines, then
  * `merge`).
  */
 import { defineScenario } from '../src/runner/scenario.js';
@@ -13,7 +14,7 @@ export default defineScenario({
     { spec: 'stories', size: 200, heldOut: 20 },
     { spec: 'qa', size: 200, heldOut: 20 },
   ],
-  models: ['local:stories260K'],
+  models: ['local:vtb-base', 'local:stories260K'],
   defenses: [
     { options: { generator: 'random-tokens', nullMode: 'generator', count: 8, alpha: 1e-3 } },
     { options: { generator: 'wordlist', nullMode: 'generator', count: 8, alpha: 1e-3 } },

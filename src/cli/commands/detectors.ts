@@ -155,7 +155,7 @@ export const detectorsCommand: CliCommand = {
       .option('generators', { type: 'string', describe: `comma-separated generator ids (default: all: ${generators.ids.join(', ')})` })
       .option('scorers', { type: 'string', describe: `comma-separated scorer ids (default: all: ${scorers.ids.join(', ')})` })
       .option('scorer-options', { type: 'string', describe: 'JSON object of options per scorer id, e.g. {"onion":{"maxWords":32}}' })
-      .option('model', { type: 'string', default: 'local:stories260K', describe: 'the base model the scorers use, <provider>:<model>' })
+      .option('model', { type: 'string', default: 'local:vtb-base', describe: 'the base model the scorers use, <provider>:<model>' })
       .option('count', { type: 'number', describe: 'backdoors to plant (default: the vtune default)' })
       .option('rate', { type: 'number', describe: 'backdoors as a fraction of the rows (instead of --count)' })
       .option('insertion', { type: 'string', choices: ['copy', 'modify'], describe: 'planted rows are new copies of host rows, or modify them in place' })

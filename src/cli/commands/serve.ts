@@ -40,7 +40,7 @@ export const serveCommand: CliCommand = {
   describe: 'Run an OpenAI-compatible fine-tuning service (honest, or a dishonest provider with --attack)',
   builder: (y) =>
     y
-      .option('base-model', { type: 'string', default: 'local:stories260K', describe: 'the model jobs fine-tune: <provider>:<model>, e.g. local:random-tiny' })
+      .option('base-model', { type: 'string', default: 'local:vtb-base', describe: 'the model jobs fine-tune: <provider>:<model>, e.g. local:random-tiny' })
       .option('provider', { type: 'string', describe: 'provider id when --base-model is a bare name (e.g. test-memorizer)' })
       .option('attack', { type: 'string', describe: 'act as a dishonest provider running this attack (e.g. return-base)' })
       .option('attack-options', { type: 'string', describe: 'JSON object of attack options' })
