@@ -162,6 +162,8 @@ function scalar1(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, a
 const KC: i32 = 256;
 /** M block length of the GEMM (rows of A kept in L2). */
 const MC: i32 = 128;
+/** Fewest rows in an M block for which the GEMM packs its operands. */
+const PACK_MIN_ROWS: i32 = 32;
 
 /**
  * Packing scratch of this instance (0: none). Each thread's instance has its own (a wasm global is per
@@ -219,7 +221,9 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
   const rs = <usize>rsA << 2, cs = <usize>csA << 2, lb = <usize>ldb << 2, lc = <usize>ldc << 2;
   const M4 = M & ~3;
   const P8 = P & ~7;
-  const packed = scratch != 0;
+  // Packing pays only when many row tiles reuse the packed panel: a decode step (M = batch, often 1) would spend
+  // as long copying B as multiplying it.
+  const packedAny = scratch != 0;
   const pA = scratch, pB = scratch + (<usize>(MC * KC) << 2);
   // Row blocks of MC × K blocks of KC keep an A block (≤ 128 KiB) in L2 while every 8-column panel of B
   // (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order,
@@ -231,6 +235,7 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
       const kn = min(KC, K - k0);
       const ac = acc != 0 || k0 > 0;
       const pa = a + <usize>k0 * cs;
+      const packed = packedAny && m14 - m0 >= PACK_MIN_ROWS;
       if (packed) packA(pa + <usize>m0 * rs, rs, cs, m14 - m0, kn, pA);
       for (let p = 0; p < P8; p += 8) {
         const pb = b + (<usize>p << 2) + <usize>k0 * lb;
