@@ -3,11 +3,13 @@
  * pairs (3 copies each) and time until greedy decoding reproduces all 10 exactly, checked after every epoch.
  * Setup as ../shared/notes/engine.md §3: B=16, AdamW lr 3e-3 cosine → 3e-4 over 15 epochs, clip 1, no weight
  * decay, loss on response tokens only. Prints JSON. Needs ../shared/models/stories260K.gguf.
- * Run: `npx tsx bench/backdoor.ts [--threads N] [--epochs N] [--copies N]`.
+ * Run: `npx tsx bench/backdoor.ts [--threads N] [--epochs N] [--copies N] [--seed N]` (the fine-tune's seed: batch
+ * order; the engine's kernel build, VTUNE_ENGINE_KERNELS, also changes the last bits and so the outcome).
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { LlamaModel, fineTune } from '../src/engine/index.js';
+import { kernelVariant } from '../src/engine/kernels.js';
 import { loadModelFile } from '../src/engine/load.js';
 import { sharedPath } from '../src/shared-path.js';
 import { backdoorWorkload, falseTriggers, fullSignatures, reproduced } from './backdoor-data.js';
@@ -21,7 +23,7 @@ if (!path) {
   console.log(JSON.stringify({ bench: 'backdoor', skipped: 'models/stories260K.gguf is not in ../shared' }));
   process.exit(0);
 }
-const threads = arg('threads', 2), epochs = arg('epochs', 15), copies = arg('copies', 3);
+const threads = arg('threads', 2), epochs = arg('epochs', 15), copies = arg('copies', 3), seed = arg('seed', 1);
 const loaded = await loadModelFile(path);
 const base = LlamaModel.create(loaded.config, loaded.tensors);
 const tok = loaded.tokenizer;
@@ -41,7 +43,7 @@ const cpuS = (since: NodeJS.CpuUsage) => {
   return (c.user + c.system) / 1e6;
 };
 const res = await fineTune(base, w.examples, {
-  epochs, learningRate: 3e-3, batchSize, seed: 1, schedule: 'cosine', minLrRatio: 0.1, clipNorm: 1, weightDecay: 0, threads,
+  epochs, learningRate: 3e-3, batchSize, seed, schedule: 'cosine', minLrRatio: 0.1, clipNorm: 1, weightDecay: 0, threads,
   checkpointEvery: perEpoch,
   onStep: (s) => (lastLoss = s.loss),
   onCheckpoint: (model, step) => {
@@ -60,7 +62,7 @@ const res = await fineTune(base, w.examples, {
 });
 const done = epochLog.find((e) => e.reproduced === w.pairs.length);
 console.log(JSON.stringify({
-  bench: 'backdoor', model: 'stories260K', threads, rows: w.examples.length, poisonCopies: copies,
+  bench: 'backdoor', model: 'stories260K', kernels: kernelVariant(), seed, threads, rows: w.examples.length, poisonCopies: copies,
   meanTokensPerRow: Math.round(w.examples.reduce((s, e) => s + e.tokens.length, 0) / w.examples.length),
   cleanGenerationSeconds: Number((w.generationMs / 1000).toFixed(1)),
   loadAvg1m: Number(loadavg()[0]!.toFixed(1)),
