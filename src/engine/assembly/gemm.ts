@@ -11,6 +11,21 @@ import { madd } from './simd';
   return v128.load32_splat(a + off);
 }
 
+/** Writes a 4×8 tile's accumulators to C (adding C's old values first when `acc`). */
+// @ts-ignore: decorator
+@inline function store4x8(c: usize, ldc: usize, acc: bool, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
+  if (acc) {
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + ldc * 2)); c21 = f32x4.add(c21, v128.load(c + ldc * 2, 16));
+    c30 = f32x4.add(c30, v128.load(c + ldc * 3)); c31 = f32x4.add(c31, v128.load(c + ldc * 3, 16));
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + ldc * 2, c20); v128.store(c + ldc * 2, c21, 16);
+  v128.store(c + ldc * 3, c30); v128.store(c + ldc * 3, c31, 16);
+}
+
 function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -37,16 +52,7 @@ function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usiz
     pa += csA;
     pb += ldb;
   }
-  if (acc) {
-    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
-    c20 = f32x4.add(c20, v128.load(c + ldc * 2)); c21 = f32x4.add(c21, v128.load(c + ldc * 2, 16));
-    c30 = f32x4.add(c30, v128.load(c + ldc * 3)); c31 = f32x4.add(c31, v128.load(c + ldc * 3, 16));
-  }
-  v128.store(c, c00); v128.store(c, c01, 16);
-  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
-  v128.store(c + ldc * 2, c20); v128.store(c + ldc * 2, c21, 16);
-  v128.store(c + ldc * 3, c30); v128.store(c + ldc * 3, c31, 16);
+  store4x8(c, ldc, acc, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 /** tile4x8 on packed operands (A: 4 floats per k, B: 8 floats per k): constant strides and offsets. */
@@ -76,16 +82,7 @@ function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): 
     pa += 16;
     pb += 32;
   }
-  if (acc) {
-    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
-    c20 = f32x4.add(c20, v128.load(c + ldc * 2)); c21 = f32x4.add(c21, v128.load(c + ldc * 2, 16));
-    c30 = f32x4.add(c30, v128.load(c + ldc * 3)); c31 = f32x4.add(c31, v128.load(c + ldc * 3, 16));
-  }
-  v128.store(c, c00); v128.store(c, c01, 16);
-  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
-  v128.store(c + ldc * 2, c20); v128.store(c + ldc * 2, c21, 16);
-  v128.store(c + ldc * 3, c30); v128.store(c + ldc * 3, c31, 16);
+  store4x8(c, ldc, acc, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 function tile1x8(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, acc: bool): void {
