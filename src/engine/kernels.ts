@@ -58,6 +58,7 @@ export type KernelVariant = Exclude<KernelChoice, 'auto'>;
 const MAX_PAGES = 65536;
 const FILES: Record<KernelVariant, string> = { portable: 'engine.wasm', fma: 'engine-fma.wasm' };
 const modules = new Map<KernelVariant, WebAssembly.Module>();
+const FMA_UNAVAILABLE = "engine kernels 'fma' need WebAssembly relaxed SIMD, which this Node.js cannot run (use auto or portable)";
 let chosen: KernelVariant | undefined;
 
 /** Parses a kernel choice (from an option or VTUNE_ENGINE_KERNELS), naming the source on a bad value. */
@@ -89,7 +90,7 @@ export function resolveKernels(choice: KernelChoice): KernelVariant {
   if (choice === 'portable') return 'portable';
   const bytes = readBuild('fma');
   if (relaxedSimdAvailable(bytes)) return 'fma';
-  if (choice === 'fma') throw new EngineError('engine kernels \'fma\' need WebAssembly relaxed SIMD, which this Node.js cannot run (use auto or portable)');
+  if (choice === 'fma') throw new EngineError(FMA_UNAVAILABLE);
   return 'portable';
 }
 
@@ -116,7 +117,7 @@ export function engineModule(variant: KernelVariant = kernelVariant()): WebAssem
   let m = modules.get(variant);
   if (!m) {
     const bytes = readBuild(variant);
-    if (variant === 'fma' && !relaxedSimdAvailable(bytes)) throw new EngineError('engine kernels \'fma\' need WebAssembly relaxed SIMD, which this Node.js cannot run');
+    if (variant === 'fma' && !relaxedSimdAvailable(bytes)) throw new EngineError(FMA_UNAVAILABLE);
     m = new WebAssembly.Module(bytes);
     modules.set(variant, m);
   }
