@@ -94,7 +94,8 @@ function gemmRate(c: LlamaConfig, variant: KernelVariant): Record<string, number
   const flops = 2 * N * nIn * nOut;
   // GFLOP per CPU-second of this (single) thread: robust to other processes on the cores.
   const run = (f: () => void) => {
-    f();
+    // Warm up for 300 ms first: V8 starts wasm on its baseline compiler and swaps in optimised code later.
+    for (const t0 = performance.now(); performance.now() - t0 < 300; ) f();
     let reps = 0;
     const t0 = performance.now();
     const c0 = process.cpuUsage();

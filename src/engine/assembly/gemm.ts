@@ -55,7 +55,11 @@ function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usiz
   store4x8(c, ldc, acc, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
-/** tile4x8 on packed operands (A: 4 floats per k, B: 8 floats per k): constant strides and offsets. */
+/**
+ * tile4x8 on packed operands: A pre-broadcast (4 vectors per k), B 8 floats per k. Plain vector loads with
+ * constant offsets fold into the load instructions; V8 gave each offset splat load (load32_splat) a base
+ * register of its own, ran out of registers and reloaded them from the stack in the loop.
+ */
 function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -67,10 +71,10 @@ function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): 
   while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    const s0 = v128.load32_splat(pa);
-    const s1 = v128.load32_splat(pa, 4);
-    const s2 = v128.load32_splat(pa, 8);
-    const s3 = v128.load32_splat(pa, 12);
+    const s0 = v128.load(pa);
+    const s1 = v128.load(pa, 16);
+    const s2 = v128.load(pa, 32);
+    const s3 = v128.load(pa, 48);
     c00 = madd(s0, b0, c00);
     c10 = madd(s1, b0, c10);
     c20 = madd(s2, b0, c20);
@@ -79,7 +83,7 @@ function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): 
     c11 = madd(s1, b1, c11);
     c21 = madd(s2, b1, c21);
     c31 = madd(s3, b1, c31);
-    pa += 16;
+    pa += 64;
     pb += 32;
   }
   store4x8(c, ldc, acc, c00, c01, c10, c11, c20, c21, c30, c31);
@@ -164,15 +168,15 @@ const PACK_MIN_ROWS: i32 = 32;
 
 /**
  * Packing scratch of this instance (0: none). Each thread's instance has its own (a wasm global is per
- * instance while the memory is shared): MC·KC floats for a block of A in 4-row strips, then KC·8 floats for
- * one panel of B. Packed copies make every load of the inner loop sequential: unpacked, a B panel whose rows
+ * instance while the memory is shared): 4·MC·KC floats for a block of A in 4-row strips of broadcast
+ * vectors, then KC·8 floats for one panel of B. Packed copies make every load of the inner loop sequential: unpacked, a B panel whose rows
  * are 2 or 4 KiB apart (a 512- or 1024-wide layer) maps onto two L1 sets and is evicted on every pass.
  */
 let scratch: usize = 0;
 
 /** Floats of packing scratch each thread must give `setScratch`. */
 export function gemmScratchFloats(): i32 {
-  return MC * KC + KC * 8;
+  return MC * KC * 4 + KC * 8;
 }
 
 /** Sets this instance's packing scratch (gemmScratchFloats() floats, 16-byte aligned; 0 turns packing off). */
@@ -180,7 +184,7 @@ export function setScratch(ptr: usize): void {
   scratch = ptr;
 }
 
-/** Copies `rows4` rows (a multiple of 4) and kn columns of A into strips of [kn][4] floats. */
+/** Copies `rows4` rows (a multiple of 4) and kn columns of A into strips of [kn][4] broadcast vectors. */
 function packA(a: usize, rs: usize, cs: usize, rows4: i32, kn: i32, dst: usize): void {
   let d = dst;
   for (let r = 0; r < rows4; r += 4) {
@@ -188,11 +192,11 @@ function packA(a: usize, rs: usize, cs: usize, rows4: i32, kn: i32, dst: usize):
     let pk: usize = 0;
     for (let k = 0; k < kn; k++) {
       const q = p0 + pk;
-      store<f32>(d, load<f32>(q));
-      store<f32>(d, load<f32>(q + rs), 4);
-      store<f32>(d, load<f32>(q + rs * 2), 8);
-      store<f32>(d, load<f32>(q + rs * 3), 12);
-      d += 16;
+      v128.store(d, v128.load32_splat(q));
+      v128.store(d, v128.load32_splat(q + rs), 16);
+      v128.store(d, v128.load32_splat(q + rs * 2), 32);
+      v128.store(d, v128.load32_splat(q + rs * 3), 48);
+      d += 64;
       pk += cs;
     }
   }
@@ -221,7 +225,7 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
   // Packing pays only when many row tiles reuse the packed panel: a decode step (M = batch, often 1) would spend
   // as long copying B as multiplying it.
   const packedAny = scratch != 0;
-  const pA = scratch, pB = scratch + (<usize>(MC * KC) << 2);
+  const pA = scratch, pB = scratch + (<usize>(MC * KC * 4) << 2);
   // Row blocks of MC × K blocks of KC keep an A block (≤ 128 KiB) in L2 while every 8-column panel of B
   // (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order,
   // and packing only copies values, so the result is the same bits with or without it.
@@ -240,7 +244,7 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
         let m = m0;
         if (packed) {
           packB(pb, lb, kn, pB);
-          const strip = <usize>kn << 4;
+          const strip = <usize>kn << 6;
           let sa = pA;
           for (; m < m14; m += 4) {
             tile4x8p(sa, pB, pc + <usize>m * lc, lc, kn, ac);
