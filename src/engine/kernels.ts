@@ -67,16 +67,6 @@ export function parseKernelChoice(value: string, source: string): KernelChoice {
   throw new EngineError(`${source}: unknown engine kernels '${value}' (expected auto, portable or fma)`);
 }
 
-/**
- * Node 20's V8 runs relaxed SIMD only behind --experimental-wasm-relaxed-simd (later versions ship it); the
- * flag can be turned on at run time, before the module is compiled. True when the fma build validates.
- */
-function relaxedSimdAvailable(bytes: Uint8Array): boolean {
-  if (WebAssembly.validate(bytes)) return true;
-  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  return WebAssembly.validate(bytes);
-}
-
 function readBuild(variant: KernelVariant): Uint8Array {
   const path = join(repoRoot, 'build', FILES[variant]);
   if (!existsSync(path)) {
@@ -85,25 +75,30 @@ function readBuild(variant: KernelVariant): Uint8Array {
   return readFileSync(path);
 }
 
+let relaxedSimd: boolean | undefined;
+/**
+ * Whether this runtime can run the fma build (checked once). Node 20's V8 runs relaxed SIMD only behind
+ * --experimental-wasm-relaxed-simd (later versions ship it); the flag can be turned on at run time, before
+ * the module is compiled.
+ */
+function relaxedSimdAvailable(): boolean {
+  if (relaxedSimd === undefined) {
+    const bytes = readBuild('fma');
+    if (!WebAssembly.validate(bytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    relaxedSimd = WebAssembly.validate(bytes);
+  }
+  return relaxedSimd;
+}
+
 /** Resolves a choice to the build that will run on this host (`auto`: fma when relaxed SIMD is available). */
 export function resolveKernels(choice: KernelChoice): KernelVariant {
   if (choice === 'portable') return 'portable';
-  const bytes = readBuild('fma');
-  if (relaxedSimdAvailable(bytes)) return 'fma';
+  if (relaxedSimdAvailable()) return 'fma';
   if (choice === 'fma') throw new EngineError(FMA_UNAVAILABLE);
   return 'portable';
 }
 
-/**
- * Selects the kernel build for every model and training run created from now on in this thread (training
- * workers get the main thread's module). Returns the build that will run.
- */
-export function useKernels(choice: KernelChoice): KernelVariant {
-  chosen = resolveKernels(choice);
-  return chosen;
-}
-
-/** The build in use: the last `useKernels`, else VTUNE_ENGINE_KERNELS, else auto. */
+/** The build in use: VTUNE_ENGINE_KERNELS, else auto (resolved once per thread). */
 export function kernelVariant(): KernelVariant {
   if (!chosen) {
     const env = process.env.VTUNE_ENGINE_KERNELS;
@@ -116,9 +111,8 @@ export function kernelVariant(): KernelVariant {
 export function engineModule(variant: KernelVariant = kernelVariant()): WebAssembly.Module {
   let m = modules.get(variant);
   if (!m) {
-    const bytes = readBuild(variant);
-    if (variant === 'fma' && !relaxedSimdAvailable(bytes)) throw new EngineError(FMA_UNAVAILABLE);
-    m = new WebAssembly.Module(bytes);
+    if (variant === 'fma' && !relaxedSimdAvailable()) throw new EngineError(FMA_UNAVAILABLE);
+    m = new WebAssembly.Module(readBuild(variant));
     modules.set(variant, m);
   }
   return m;

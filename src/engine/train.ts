@@ -166,7 +166,7 @@ export function learningRateAt(s: number, total: number, r: Pick<Resolved, 'lr' 
  * activations.
  */
 export class TrainState {
-  readonly arena = new Arena();
+  readonly arena: Arena;
   readonly layout: ParamLayout;
   readonly params: number;
   readonly nat: number;
@@ -180,9 +180,13 @@ export class TrainState {
   readonly nets: NetPtrs[] = [];
   readonly acts: Acts[] = [];
 
-  constructor(readonly base: LlamaModel, readonly shardB: number, readonly tMax: number, nShards: number, threads: number, lora?: { rank: number; scale: number; seed: number }) {
+  /**
+   * `module` is the kernel build every thread of the run computes with (default: the process's choice,
+   * kernels.ts); StepRunner hands the same module to its workers.
+   */
+  constructor(readonly base: LlamaModel, readonly shardB: number, readonly tMax: number, nShards: number, threads: number, lora?: { rank: number; scale: number; seed: number }, readonly module: WebAssembly.Module = engineModule()) {
     const c = base.config;
-    const a = this.arena;
+    const a = (this.arena = new Arena(undefined, module));
     this.layout = base.layout;
     this.params = a.alloc(this.layout.total);
     a.f32(this.params, this.layout.total).set(base.params());
@@ -323,14 +327,14 @@ export class StepRunner {
   private constructor(readonly state: TrainState, readonly threads: number, private readonly plan: UpdatePlan, private readonly pool?: ShardPool) {}
 
   /** Starts the worker threads (threads − 1 of them; TrainState must hold that many activation sets). */
-  static async start(state: TrainState, threads: number, module: WebAssembly.Module = engineModule()): Promise<StepRunner> {
+  static async start(state: TrainState, threads: number): Promise<StepRunner> {
     if (threads > state.acts.length) throw new EngineError(`internal: ${threads} threads but ${state.acts.length} activation sets`);
     // Gradients must be zero at a step's start; afterwards each step clears them itself.
     state.zeroGrads();
     const plan = state.updatePlan(threads);
     const c = state.base.config;
     const pool = threads > 1
-      ? await ShardPool.start(state.acts.slice(1, threads).map((acts, i) => ({ module, memory: state.arena.memory, config: c, nets: state.nets, ios: state.ios, acts, plan, part: i + 1 })))
+      ? await ShardPool.start(state.acts.slice(1, threads).map((acts, i) => ({ module: state.module, memory: state.arena.memory, config: c, nets: state.nets, ios: state.ios, acts, plan, part: i + 1 })))
       : undefined;
     return new StepRunner(state, threads, plan, pool);
   }

@@ -5,7 +5,6 @@
  * Threat model: none (offline build). Source: DESIGN.md §6.
  */
 import { createHash } from 'node:crypto';
-import { kernelVariant, useKernels } from '../engine/kernels.js';
 import { modelToGguf } from '../engine/load.js';
 import type { LlamaModel } from '../engine/model.js';
 import { SpmTokenizer } from '../engine/tokenizer.js';
@@ -63,16 +62,7 @@ export async function runPretrain(r: PretrainRecipe, opts: RunOptions = {}): Pro
   const windows = windowCount(stream, r.seqLen);
   log(`stream: ${stream.length} tokens, ${windows} windows of ${r.seqLen}; ${(r.steps * r.batchSize / windows).toFixed(2)} epochs over ${r.steps} steps; run ${runHash}`);
   const prepare = (Date.now() - t0) / 1000;
-  // The recipe trains on the portable kernels: the same command then gives the same bytes on any host (the
-  // faster fma build fuses multiply-adds where the host has FMA, so its last bits depend on the CPU).
-  const before = kernelVariant();
-  useKernels('portable');
-  let res: Awaited<ReturnType<typeof pretrainLoop>>;
-  try {
-    res = await pretrainLoop(r, config, stream, { runHash, checkpointPath: opts.checkpointPath, checkpointEvery: opts.checkpointEvery, stopAfter: opts.stopAfter, onStep: opts.onStep, signal: opts.signal });
-  } finally {
-    useKernels(before);
-  }
+  const res = await pretrainLoop(r, config, stream, { runHash, checkpointPath: opts.checkpointPath, checkpointEvery: opts.checkpointEvery, stopAfter: opts.stopAfter, onStep: opts.onStep, signal: opts.signal });
   const gguf = modelToGguf({
     name: r.name,
     config,

@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { ConfigError, EngineError } from '../errors.js';
+import { engineModule } from '../engine/kernels.js';
 import { LlamaModel } from '../engine/model.js';
 import { type AdamConfig, StepRunner, TrainState, learningRateAt } from '../engine/train.js';
 import type { LlamaConfig } from '../engine/types.js';
@@ -68,7 +69,9 @@ export async function pretrainLoop(r: PretrainRecipe, config: LlamaConfig, strea
   const init = LlamaModel.create(config, { seed: r.seed, scale: r.initScale });
   const shardB = r.batchSize / SHARDS;
   const threads = Math.min(r.threads, SHARDS);
-  const state = new TrainState(init, shardB, T, SHARDS, threads);
+  // The portable kernel build: the same recipe then gives the same bytes on any host (the fma build fuses
+  // multiply-adds where the CPU has FMA, so its last bits depend on the CPU).
+  const state = new TrainState(init, shardB, T, SHARDS, threads, undefined, engineModule('portable'));
   init.dispose();
 
   let startStep = 0;
