@@ -133,7 +133,7 @@ export interface Acts {
   readonly kt: number;
   readonly dx: number; readonly dxn: number; readonly datt: number; readonly dq: number; readonly dk: number; readonly dv: number;
   readonly dgate: number; readonly dup: number; readonly dh: number; readonly tmp: number; readonly dlu: number;
-  /** The GEMM's packing scratch for the thread that owns these activations (see gemm.ts `setScratch`). */
+  /** Training only (0 otherwise): the GEMM's packing scratch of the thread that runs shards on these activations (gemm.ts `setScratch`). */
   readonly gemmScratch: number;
 }
 
@@ -158,7 +158,7 @@ export function allocActs(arena: Arena, c: LlamaConfig, bMax: number, tMax: numb
     bMax, tMax, layers, xF, rstdF, xnF, logits, kt: a((c.dim / c.nHeads) * tMax),
     dx: b(N * c.dim), dxn: b(N * c.dim), datt: b(N * c.dim), dq: b(N * c.dim), dk: b(N * kvDim), dv: b(N * kvDim),
     dgate: b(N * c.hiddenDim), dup: b(N * c.hiddenDim), dh: b(N * c.hiddenDim), tmp: b(tMax * tMax), dlu: b(N * Math.max(loraRank, 1)),
-    gemmScratch: a(arena.k.gemmScratchFloats()),
+    gemmScratch: b(arena.k.gemmScratchFloats()),
   };
 }
 

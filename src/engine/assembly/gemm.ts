@@ -226,8 +226,8 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
   // as long copying B as multiplying it.
   const packedAny = scratch != 0;
   const pA = scratch, pB = scratch + (<usize>(MC * KC * 4) << 2);
-  // Row blocks of MC × K blocks of KC keep an A block (≤ 128 KiB) in L2 while every 8-column panel of B
-  // (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order,
+  // Row blocks of MC × K blocks of KC keep an A block in L2 (≤ 128 KiB; 512 KiB packed as broadcast vectors)
+  // while every 8-column panel of B (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order,
   // and packing only copies values, so the result is the same bits with or without it.
   for (let m0 = 0; m0 < M; m0 += MC) {
     const m1 = min(M, m0 + MC);
