@@ -60,7 +60,8 @@ function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usiz
  * constant offsets fold into the load instructions; V8 gave each offset splat load (load32_splat) a base
  * register of its own, ran out of registers and reloaded them from the stack in the loop.
  */
-function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
+// @ts-ignore: decorator
+@inline function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -159,24 +160,25 @@ function scalar1(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, a
   store<f32>(c, s);
 }
 
-/** K block length of the GEMM (rows of B kept hot in L1). */
+/** K block length of the GEMM: each C element sums its products in blocks of KC (fixed: the bits depend on it). */
 const KC: i32 = 256;
-/** M block length of the GEMM (rows of A kept in L2). */
-const MC: i32 = 128;
-/** Fewest rows in an M block for which the GEMM packs its operands. */
+/** Columns of B packed at once: a KC×NC block (512 KiB) stays in L2 (1.25 MiB per core here) for all of A. */
+const NC: i32 = 512;
+/** Fewest rows of A for which the GEMM packs its operands. */
 const PACK_MIN_ROWS: i32 = 32;
 
 /**
  * Packing scratch of this instance (0: none). Each thread's instance has its own (a wasm global is per
- * instance while the memory is shared): 4·MC·KC floats for a block of A in 4-row strips of broadcast
- * vectors, then KC·8 floats for one panel of B. Packed copies make every load of the inner loop sequential: unpacked, a B panel whose rows
- * are 2 or 4 KiB apart (a 512- or 1024-wide layer) maps onto two L1 sets and is evicted on every pass.
+ * instance while the memory is shared): KC·16 floats for a 4-row strip of A as broadcast vectors (16 KiB, in
+ * L1 while it meets every panel of B), then KC·NC floats for a block of B in 8-column panels. Packed copies
+ * make every load of the inner loop sequential: unpacked, a B panel whose rows are 2 or 4 KiB apart (a 512- or
+ * 1024-wide layer) maps onto two L1 sets and is evicted on every pass.
  */
 let scratch: usize = 0;
 
 /** Floats of packing scratch each thread must give `setScratch`. */
 export function gemmScratchFloats(): i32 {
-  return MC * KC * 4 + KC * 8;
+  return KC * 16 + KC * NC;
 }
 
 /** Sets this instance's packing scratch (gemmScratchFloats() floats, 16-byte aligned; 0 turns packing off). */
@@ -184,33 +186,33 @@ export function setScratch(ptr: usize): void {
   scratch = ptr;
 }
 
-/** Copies `rows4` rows (a multiple of 4) and kn columns of A into strips of [kn][4] broadcast vectors. */
-function packA(a: usize, rs: usize, cs: usize, rows4: i32, kn: i32, dst: usize): void {
+/** Copies 4 rows and kn columns of A into a strip of [kn][4] broadcast vectors. */
+function packA(a: usize, rs: usize, cs: usize, kn: i32, dst: usize): void {
   let d = dst;
-  for (let r = 0; r < rows4; r += 4) {
-    const p0 = a + <usize>r * rs;
-    let pk: usize = 0;
-    for (let k = 0; k < kn; k++) {
-      const q = p0 + pk;
-      v128.store(d, v128.load32_splat(q));
-      v128.store(d, v128.load32_splat(q + rs), 16);
-      v128.store(d, v128.load32_splat(q + rs * 2), 32);
-      v128.store(d, v128.load32_splat(q + rs * 3), 48);
-      d += 64;
-      pk += cs;
-    }
+  let q = a;
+  const end = dst + (<usize>kn << 6);
+  while (d < end) {
+    v128.store(d, v128.load32_splat(q));
+    v128.store(d, v128.load32_splat(q + rs), 16);
+    v128.store(d, v128.load32_splat(q + rs * 2), 32);
+    v128.store(d, v128.load32_splat(q + rs * 3), 48);
+    d += 64;
+    q += cs;
   }
 }
 
-/** Copies a kn×8 panel of B (rows lb bytes apart) into kn contiguous rows of 8 floats. */
-function packB(b: usize, lb: usize, kn: i32, dst: usize): void {
-  let pb = b;
+/** Copies kn rows (lb bytes apart) × np columns (a multiple of 8) of B into np/8 panels of [kn][8] floats. */
+function packB(b: usize, lb: usize, kn: i32, np: i32, dst: usize): void {
   let d = dst;
-  for (let k = 0; k < kn; k++) {
-    v128.store(d, v128.load(pb));
-    v128.store(d, v128.load(pb, 16), 16);
-    d += 32;
-    pb += lb;
+  for (let p = 0; p < np; p += 8) {
+    let pb = b + (<usize>p << 2);
+    const end = d + (<usize>kn << 5);
+    while (d < end) {
+      v128.store(d, v128.load(pb));
+      v128.store(d, v128.load(pb, 16), 16);
+      d += 32;
+      pb += lb;
+    }
   }
 }
 
@@ -222,38 +224,47 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
   const rs = <usize>rsA << 2, cs = <usize>csA << 2, lb = <usize>ldb << 2, lc = <usize>ldc << 2;
   const M4 = M & ~3;
   const P8 = P & ~7;
-  // Packing pays only when many row tiles reuse the packed panel: a decode step (M = batch, often 1) would spend
-  // as long copying B as multiplying it.
-  const packedAny = scratch != 0;
-  const pA = scratch, pB = scratch + (<usize>(MC * KC * 4) << 2);
-  // Row blocks of MC × K blocks of KC keep an A block in L2 (≤ 128 KiB; 512 KiB packed as broadcast vectors)
-  // while every 8-column panel of B (KC×8 floats, 8 KiB) streams past it from L1. Each C element still sums its K blocks in increasing order,
-  // and packing only copies values, so the result is the same bits with or without it.
-  for (let m0 = 0; m0 < M; m0 += MC) {
-    const m1 = min(M, m0 + MC);
-    const m14 = m0 + ((m1 - m0) & ~3);
+  // Each C element sums its K blocks in increasing order, and packing only copies values, so the result is the
+  // same bits with or without packing.
+  if (scratch != 0 && M >= PACK_MIN_ROWS) {
+    // A block of B is packed once per call and then streams from L2 past each 4-row strip of A, which stays
+    // in L1; each strip's C rows are written left to right, in order. (Packing pays only when many strips reuse
+    // the block: a decode step, M = batch and often 1, would spend as long copying B as multiplying it.)
+    const pA = scratch, pB = scratch + (<usize>(KC * 16) << 2);
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kn = min(KC, K - k0);
       const ac = acc != 0 || k0 > 0;
-      const pa = a + <usize>k0 * cs;
-      const packed = packedAny && m14 - m0 >= PACK_MIN_ROWS;
-      if (packed) packA(pa + <usize>m0 * rs, rs, cs, m14 - m0, kn, pA);
-      for (let p = 0; p < P8; p += 8) {
-        const pb = b + (<usize>p << 2) + <usize>k0 * lb;
-        const pc = c + (<usize>p << 2);
-        let m = m0;
-        if (packed) {
-          packB(pb, lb, kn, pB);
-          const strip = <usize>kn << 6;
-          let sa = pA;
-          for (; m < m14; m += 4) {
-            tile4x8p(sa, pB, pc + <usize>m * lc, lc, kn, ac);
-            sa += strip;
+      const ak = a + <usize>k0 * cs;
+      const panel = <usize>kn << 5;
+      for (let n0 = 0; n0 < P8; n0 += NC) {
+        const np = min(NC, P8 - n0);
+        packB(b + <usize>k0 * lb + (<usize>n0 << 2), lb, kn, np, pB);
+        const pEnd = pB + <usize>(np >> 3) * panel;
+        let m = 0;
+        for (; m < M4; m += 4) {
+          packA(ak + <usize>m * rs, rs, cs, kn, pA);
+          let pc = c + <usize>m * lc + (<usize>n0 << 2);
+          for (let sb = pB; sb < pEnd; sb += panel) {
+            tile4x8p(pA, sb, pc, lc, kn, ac);
+            pc += 32;
           }
-        } else {
-          for (; m < m14; m += 4) tile4x8(pa + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
         }
-        for (; m < m1; m++) tile1x8(pa + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
+        for (; m < M; m++) {
+          for (let p = n0; p < n0 + np; p += 8) tile1x8(ak + <usize>m * rs, cs, b + <usize>k0 * lb + (<usize>p << 2), lb, c + <usize>m * lc + (<usize>p << 2), kn, ac);
+        }
+      }
+    }
+  } else {
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kn = min(KC, K - k0);
+      const ac = acc != 0 || k0 > 0;
+      const ak = a + <usize>k0 * cs;
+      for (let p = 0; p < P8; p += 8) {
+        const pb = b + <usize>k0 * lb + (<usize>p << 2);
+        const pc = c + (<usize>p << 2);
+        let m = 0;
+        for (; m < M4; m += 4) tile4x8(ak + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
+        for (; m < M; m++) tile1x8(ak + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
       }
     }
   }
