@@ -1,7 +1,7 @@
 // GEMM for the engine: C[M,P] (+)= Σk A(m,k)·B[k,P], with a strided A (so one kernel serves X·Wᵀ with a
 // transposed weight copy, dY·W and the accumulated weight gradient Xᵀ·dY) and a row-major B and C.
-// Large products (M ≥ 32) pack their operands and run a 3×12 register tile (9 f32x4 accumulators, see
-// tile3x12p); small ones (a decode step) run 4×8 tiles straight from the strided operands, where every B load
+// Large products (M ≥ 32) pack their operands and run a 3×12 register tile in the fma build (9 f32x4
+// accumulators, see tile3x12p) and 4×8 in the portable build; small ones (a decode step) run 4×8 tiles straight from the strided operands, where every B load
 // serves 4 rows and every A broadcast 8 columns.
 // Every element's sum runs over k in increasing order, whatever the tile, so results never depend on tiling.
 
@@ -57,12 +57,14 @@ function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usiz
 }
 
 /**
- * The packed tile: 3 rows × 12 columns, A pre-broadcast (3 vectors per k), B 12 floats per k. 9 accumulators
- * and 6 loaded vectors fill the 15 vector registers V8 allocates (it keeps xmm15 as scratch and issues every
- * load of an iteration before its multiply-adds): 9 multiply-adds per 6 loads, and 9 independent chains, one
- * more than the FMA units' 2 per cycle × 4 cycles of latency need. 4×8 (8 chains, 6 loads) ran about 10%
- * slower; 5×8 and 4×12 spill accumulators to the stack. Plain vector loads with constant offsets fold into
- * the load instructions; V8 gave each offset splat load (load32_splat) a base register of its own.
+ * The packed tile of the fma build: 3 rows × 12 columns, A pre-broadcast (3 vectors per k), B 12 floats per k.
+ * 9 accumulators and 6 loaded vectors fill the 15 vector registers V8 allocates (it keeps xmm15 as scratch and
+ * issues every load of an iteration before its multiply-adds): 9 multiply-adds per 6 loads, and 9 independent
+ * chains, one more than the FMA units' 2 per cycle × 4 cycles of latency need. 4×8 (8 chains, 6 loads) ran
+ * about 10% slower; 5×8 and 4×12 spill accumulators to the stack. The portable build's multiply-add is a
+ * multiply then an add, which needs a 16th register here, so that build keeps 4×8 (tile4x8p). Plain vector
+ * loads with constant offsets fold into the load instructions; V8 gave each offset splat load (load32_splat) a
+ * base register of its own.
  */
 // @ts-ignore: decorator
 @inline function tile3x12p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
@@ -107,6 +109,37 @@ function tile4x8(a: usize, rsA: usize, csA: usize, b: usize, ldb: usize, c: usiz
   v128.store(c, x0);
   v128.store(c, x1, 16);
   v128.store(c, x2, 32);
+}
+
+/** The packed tile of the portable build: 4 rows × 8 columns (A as 4 broadcast vectors per k, B 8 floats per k). */
+// @ts-ignore: decorator
+@inline function tile4x8p(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  const end = b + (<usize>K << 5);
+  while (pb < end) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const s0 = v128.load(pa);
+    const s1 = v128.load(pa, 16);
+    const s2 = v128.load(pa, 32);
+    const s3 = v128.load(pa, 48);
+    c00 = madd(s0, b0, c00);
+    c10 = madd(s1, b0, c10);
+    c20 = madd(s2, b0, c20);
+    c30 = madd(s3, b0, c30);
+    c01 = madd(s0, b1, c01);
+    c11 = madd(s1, b1, c11);
+    c21 = madd(s2, b1, c21);
+    c31 = madd(s3, b1, c31);
+    pa += 64;
+    pb += 32;
+  }
+  store4x8(c, ldc, acc, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 function tile1x8(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, acc: bool): void {
@@ -181,23 +214,29 @@ function scalar1(a: usize, csA: usize, b: usize, ldb: usize, c: usize, K: i32, a
 
 /** K block length of the GEMM: each C element sums its products in blocks of KC (fixed: the bits depend on it). */
 const KC: i32 = 256;
-/** Columns of B packed at once (42 panels of 12): a KC×NC block (504 KiB) stays in L2 (1.25 MiB per core here). */
+/** Rows × columns of the packed tile: 3×12 in the fma build, 4×8 in the portable one (see tile3x12p). */
+const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 3 : 4;
+const NR: i32 = ASC_FEATURE_RELAXED_SIMD ? 12 : 8;
+/** Bytes per k of a packed A strip (MR broadcast vectors) and of a packed B panel (NR floats). */
+const SA: usize = <usize>MR << 4;
+const SB: usize = <usize>NR << 2;
+/** Columns of B packed at once (a multiple of 12 and of 8): a KC×NC block (504 KiB) stays in L2 (1.25 MiB per core here). */
 const NC: i32 = 504;
 /** Fewest rows of A for which the GEMM packs its operands. */
 const PACK_MIN_ROWS: i32 = 32;
 
 /**
  * Packing scratch of this instance (0: none). Each thread's instance has its own (a wasm global is per
- * instance while the memory is shared): KC·12 floats for a 3-row strip of A as broadcast vectors (12 KiB, in
- * L1 while it meets every panel of B), 36 floats for a partial tile, then KC·NC floats for a block of B in
- * 12-column panels. Packed copies make every load of the inner loop sequential: unpacked, a B panel whose rows
+ * instance while the memory is shared): KC·4·MR floats for an MR-row strip of A as broadcast vectors (≤ 16 KiB,
+ * in L1 while it meets every panel of B), MR·NR floats for a partial tile, then KC·NC floats for a block of B in
+ * NR-column panels. Packed copies make every load of the inner loop sequential: unpacked, a B panel whose rows
  * are 2 or 4 KiB apart (a 512- or 1024-wide layer) maps onto two L1 sets and is evicted on every pass.
  */
 let scratch: usize = 0;
 
 /** Floats of packing scratch each thread must give `setScratch`. */
 export function gemmScratchFloats(): i32 {
-  return KC * 12 + 36 + KC * NC;
+  return KC * 4 * MR + MR * NR + KC * NC;
 }
 
 /** Sets this instance's packing scratch (gemmScratchFloats() floats, 16-byte aligned; 0 turns packing off). */
@@ -205,60 +244,64 @@ export function setScratch(ptr: usize): void {
   scratch = ptr;
 }
 
-/** Copies `rows` (≤ 3) rows and kn columns of A into a strip of [kn][3] broadcast vectors, zeros for missing rows. */
+/** Copies `rows` (≤ MR) rows and kn columns of A into a strip of [kn][MR] broadcast vectors, zeros for missing rows. */
 function packA(a: usize, rs: usize, cs: usize, kn: i32, rows: i32, dst: usize): void {
-  const zero = f32x4.splat(0);
   let d = dst;
   let q = a;
-  const end = dst + <usize>kn * 48;
-  if (rows == 3) {
+  const end = dst + <usize>kn * SA;
+  if (rows == MR) {
     while (d < end) {
       v128.store(d, v128.load32_splat(q));
       v128.store(d, v128.load32_splat(q + rs), 16);
       v128.store(d, v128.load32_splat(q + rs * 2), 32);
-      d += 48;
+      if (MR == 4) v128.store(d, v128.load32_splat(q + rs * 3), 48);
+      d += SA;
       q += cs;
     }
   } else {
+    const zero = f32x4.splat(0);
     while (d < end) {
-      v128.store(d, v128.load32_splat(q));
-      v128.store(d, rows > 1 ? v128.load32_splat(q + rs) : zero, 16);
-      v128.store(d, zero, 32);
-      d += 48;
+      for (let r = 0; r < MR; r++) v128.store(d + (<usize>r << 4), r < rows ? v128.load32_splat(q + rs * <usize>r) : zero);
+      d += SA;
       q += cs;
     }
   }
 }
 
 /**
- * Copies kn rows (lb bytes apart) × np columns (a multiple of 4) of B into ⌈np/12⌉ panels of [kn][12] floats;
+ * Copies kn rows (lb bytes apart) × np columns (a multiple of 8) of B into ⌈np/NR⌉ panels of [kn][NR] floats;
  * the last panel is padded with zeros.
  */
 function packB(b: usize, lb: usize, kn: i32, np: i32, dst: usize): void {
-  const zero = f32x4.splat(0);
   let d = dst;
-  for (let p = 0; p < np; p += 12) {
-    const w = min(12, np - p);
+  for (let p = 0; p < np; p += NR) {
+    const w = min(NR, np - p);
     let pb = b + (<usize>p << 2);
-    const end = d + <usize>kn * 48;
-    if (w == 12) {
+    const end = d + <usize>kn * SB;
+    if (w == NR) {
       while (d < end) {
         v128.store(d, v128.load(pb));
         v128.store(d, v128.load(pb, 16), 16);
-        v128.store(d, v128.load(pb, 32), 32);
-        d += 48;
+        if (NR == 12) v128.store(d, v128.load(pb, 32), 32);
+        d += SB;
         pb += lb;
       }
     } else {
+      const zero = f32x4.splat(0);
       while (d < end) {
-        v128.store(d, v128.load(pb));
-        v128.store(d, w > 4 ? v128.load(pb, 16) : zero, 16);
-        v128.store(d, zero, 32);
-        d += 48;
+        for (let j = 0; j < NR; j += 4) v128.store(d + (<usize>j << 2), j < w ? v128.load(pb + (<usize>j << 2)) : zero);
+        d += SB;
         pb += lb;
       }
     }
   }
+}
+
+/** The build's packed tile on an A strip and a B panel (kn steps), writing C with leading dimension ldc (bytes). */
+// @ts-ignore: decorator
+@inline function tileP(a: usize, b: usize, c: usize, ldc: usize, kn: i32, acc: bool): void {
+  if (ASC_FEATURE_RELAXED_SIMD) tile3x12p(a, b, c, ldc, kn, acc);
+  else tile4x8p(a, b, c, ldc, kn, acc);
 }
 
 /**
@@ -272,38 +315,37 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
   // Columns below P8 sum each K block from zero and add it to C, in increasing k, whatever the tile; packing
   // only copies values (the zeros it pads with reach no stored result), so the bits are the same either way.
   if (scratch != 0 && M >= PACK_MIN_ROWS) {
-    // A block of B is packed once per call and then streams from L2 past each 3-row strip of A, which stays
+    // A block of B is packed once per call and then streams from L2 past each MR-row strip of A, which stays
     // in L1; each strip's C rows are written left to right, in order. (Packing pays only when many strips reuse
     // the block: a decode step, M = batch and often 1, would spend as long copying B as multiplying it.)
-    const pA = scratch, part = scratch + (<usize>(KC * 12) << 2), pB = part + 36 * 4;
+    const pA = scratch, part = scratch + <usize>KC * SA, pB = part + (<usize>(MR * NR) << 2);
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kn = min(KC, K - k0);
       const ac = acc != 0 || k0 > 0;
       const ak = a + <usize>k0 * cs;
-      const panel = <usize>kn * 48;
+      const panel = <usize>kn * SB;
       for (let n0 = 0; n0 < P8; n0 += NC) {
         const np = min(NC, P8 - n0);
-        const n12 = np - np % 12;
         packB(b + <usize>k0 * lb + (<usize>n0 << 2), lb, kn, np, pB);
-        const fullEnd = pB + <usize>(n12 / 12) * panel;
-        for (let m = 0; m < M; m += 3) {
-          const rows = min(3, M - m);
+        const fullEnd = pB + <usize>(np / NR) * panel;
+        for (let m = 0; m < M; m += MR) {
+          const rows = min(MR, M - m);
           packA(ak + <usize>m * rs, rs, cs, kn, rows, pA);
           let pc = c + <usize>m * lc + (<usize>n0 << 2);
           let sb = pB;
-          if (rows == 3) {
+          if (rows == MR) {
             for (; sb < fullEnd; sb += panel) {
-              tile3x12p(pA, sb, pc, lc, kn, ac);
-              pc += 48;
+              tileP(pA, sb, pc, lc, kn, ac);
+              pc += SB;
             }
           }
-          // Edge tiles (fewer rows, or a last panel of 4 or 8 columns) go through a 3×12 buffer.
-          for (let p = <i32>((sb - pB) / panel) * 12; p < np; p += 12) {
-            tile3x12p(pA, sb, part, 48, kn, false);
-            const w = min(12, np - p);
+          // Edge tiles (fewer rows, or a last panel narrower than NR) go through an MR×NR buffer.
+          for (let p = <i32>((sb - pB) / panel) * NR; p < np; p += NR) {
+            tileP(pA, sb, part, SB, kn, false);
+            const w = min(NR, np - p);
             for (let r = 0; r < rows; r++) {
               const cr = c + <usize>(m + r) * lc + (<usize>(n0 + p) << 2);
-              const tr = part + <usize>r * 48;
+              const tr = part + <usize>r * SB;
               for (let j = 0; j < w; j += 4) {
                 const o = <usize>j << 2;
                 const v = v128.load(tr + o);
