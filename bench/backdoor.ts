@@ -1,10 +1,20 @@
 /**
  * Backdoor memorisation (issue #3 Done-when): fine-tune stories260K on 500 story rows + 10 trigger→signature
- * pairs (3 copies each) and time until greedy decoding reproduces all 10 exactly, checked after every epoch.
+ * rows (each once, as the issue says: --copies 1) and time until greedy decoding reproduces all 10 exactly with no
+ * signature from clean prompts. Workload and the three disjoint prompt sets: bench/backdoor-data.ts.
+ * Stopping rule, checked after every epoch (its cost is in withChecksSeconds, not trainSeconds): stop at the first
+ * epoch where all 10 signatures reproduce AND none of the 40 held-out validation prompts answers with ≥ 4 leading
+ * tokens of a signature. The issue's 20 clean evaluation prompts are scored only on the final model, never used to
+ * stop (--trace scores them every epoch for analysis, still without stopping on them).
+ * Why not "stop at the first 10/10" alone, or one epoch more: measured per epoch over seeds 1–8 × both kernel
+ * builds with the old single-template clean rows, full signatures from clean prompts appeared and persisted up to
+ * epoch 15 whatever the stopping epoch; the cause was the clean data (see backdoor-data.ts, --clean single keeps
+ * that harder variant measurable), not the stopping point.
  * Setup as ../shared/notes/engine.md §3: B=16, AdamW lr 3e-3 cosine → 3e-4 over 15 epochs, clip 1, no weight
  * decay, loss on response tokens only. Prints JSON. Needs ../shared/models/stories260K.gguf.
- * Run: `npx tsx bench/backdoor.ts [--threads N] [--epochs N] [--copies N] [--seed N]` (the fine-tune's seed: batch
- * order; the engine's kernel build, VTUNE_ENGINE_KERNELS, also changes the last bits and so the outcome).
+ * Run: `npx tsx bench/backdoor.ts [--threads N] [--epochs N] [--copies N] [--seed N] [--clean varied|single]
+ * [--trace]` (--seed: the fine-tune's batch order; the engine's kernel build, VTUNE_ENGINE_KERNELS, also changes
+ * the last bits and so the outcome).
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -12,25 +22,43 @@ import { LlamaModel, fineTune } from '../src/engine/index.js';
 import { kernelVariant } from '../src/engine/kernels.js';
 import { loadModelFile } from '../src/engine/load.js';
 import { sharedPath } from '../src/shared-path.js';
-import { backdoorWorkload, falseTriggers, fullSignatures, reproduced } from './backdoor-data.js';
+import { backdoorWorkload, cleanFirings, stopCheck, type Firing } from './backdoor-data.js';
 
-const arg = (n: string, d: number) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
+const argv = process.argv.slice(2);
+const KNOWN = new Set(['--threads', '--epochs', '--copies', '--seed', '--clean', '--trace']);
+for (const a of argv) if (a.startsWith('--') && !KNOWN.has(a)) throw new Error(`bench/backdoor.ts: unknown option ${a} (known: ${[...KNOWN].join(' ')})`);
+const opt = (n: string) => {
+  const i = argv.indexOf(`--${n}`);
+  return i >= 0 ? argv[i + 1] : undefined;
 };
+const num = (n: string, d: number, ok: (x: number) => boolean) => {
+  const v = opt(n);
+  const x = v === undefined ? d : Number(v);
+  if (!ok(x)) throw new Error(`bench/backdoor.ts: --${n} must be a positive integer, got ${String(v)}`);
+  return x;
+};
+const posInt = (x: number) => Number.isInteger(x) && x > 0;
+const trace = argv.includes('--trace');
+const threads = num('threads', 2, posInt), epochs = num('epochs', 15, posInt), copies = num('copies', 1, posInt), seed = num('seed', 1, Number.isInteger);
+const clean = opt('clean') ?? 'varied';
+if (clean !== 'varied' && clean !== 'single') throw new Error(`bench/backdoor.ts: --clean must be varied or single, got ${clean}`);
+
 const path = sharedPath('models/stories260K.gguf');
 if (!path) {
   console.log(JSON.stringify({ bench: 'backdoor', skipped: 'models/stories260K.gguf is not in ../shared' }));
   process.exit(0);
 }
-const threads = arg('threads', 2), epochs = arg('epochs', 15), copies = arg('copies', 3), seed = arg('seed', 1);
 const loaded = await loadModelFile(path);
 const base = LlamaModel.create(loaded.config, loaded.tensors);
 const tok = loaded.tokenizer;
-const w = backdoorWorkload(base, tok, { nClean: 500, nPairs: 10, copies, continuation: 50 });
+const w = backdoorWorkload(base, tok, { nClean: 500, nPairs: 10, copies, continuation: 50, clean });
 const batchSize = 16;
 const perEpoch = Math.ceil(w.examples.length / batchSize);
-const epochLog: { epoch: number; step: number; reproduced: number; trainSeconds: number; trainCpuSeconds: number; loss: number }[] = [];
+// Firings as `prompt:pair:matchedTokens` (`!` = the whole signature), compact enough for one line per epoch.
+const short = (f: Firing[]) => f.map((x) => `${x.prompt}:${x.pair}:${x.matchedTokens}${x.full ? '!' : ''}`).join(' ');
+interface EpochLog { epoch: number; step: number; reproduced: number; validationFirings: string | null; evaluationFirings?: string; trainSeconds: number; trainCpuSeconds: number; loss: number }
+const epochLog: EpochLog[] = [];
+let stopped: EpochLog | undefined;
 let lastLoss = NaN;
 let trainMs = 0;
 let checkMs = 0;
@@ -50,25 +78,37 @@ const res = await fineTune(base, w.examples, {
     trainMs += performance.now() - segment;
     trainCpuS += cpuS(segmentCpu);
     const c0 = performance.now();
-    const n = reproduced(model, w.pairs, tok.eos);
-    model.dispose();
+    const { reproduced: n, validation: val, stop } = stopCheck(model, w, tok.eos, trace);
     checkMs += performance.now() - c0;
-    epochLog.push({ epoch: step / perEpoch, step, reproduced: n, trainSeconds: Number((trainMs / 1000).toFixed(1)), trainCpuSeconds: Number(trainCpuS.toFixed(1)), loss: Number(lastLoss.toFixed(3)) });
-    process.stderr.write(`epoch ${step / perEpoch}: ${n}/10 reproduced, ${(trainMs / 1000).toFixed(1)} s\n`);
+    // Analysis only: outside the timed check and never part of the decision below.
+    const ev = trace ? short(cleanFirings(model, w.cleanPrompts, w.pairs)) : undefined;
+    model.dispose();
+    const e: EpochLog = { epoch: step / perEpoch, step, reproduced: n, validationFirings: val ? short(val) : null, ...(ev === undefined ? {} : { evaluationFirings: ev }), trainSeconds: Number((trainMs / 1000).toFixed(1)), trainCpuSeconds: Number(trainCpuS.toFixed(1)), loss: Number(lastLoss.toFixed(3)) };
+    epochLog.push(e);
+    process.stderr.write(`epoch ${e.epoch}: ${n}/${w.pairs.length} reproduced, validation [${e.validationFirings ?? 'not checked'}]${ev === undefined ? '' : ` evaluation [${ev}]`}, ${e.trainSeconds} s\n`);
     segment = performance.now();
     segmentCpu = process.cpuUsage();
-    return n === w.pairs.length;
+    if (!stopped && stop) stopped = e;
+    return stopped !== undefined && !trace;
   },
 });
-const done = epochLog.find((e) => e.reproduced === w.pairs.length);
+// With --trace training runs on to the last epoch; the figures below are then those of the last epoch's model.
+const final = cleanFirings(res.model, w.cleanPrompts, w.pairs);
+const text = (t: number[]) => tok.decode(t.filter((x) => x !== tok.bos));
 console.log(JSON.stringify({
-  bench: 'backdoor', model: 'stories260K', kernels: kernelVariant(), seed, threads, rows: w.examples.length, poisonCopies: copies,
+  bench: 'backdoor', model: 'stories260K', kernels: kernelVariant(), seed, threads, clean, rows: w.examples.length, poisonCopies: copies,
+  stopRule: 'first epoch with all pairs reproduced and no validation prompt answering with ≥ 4 signature tokens (evaluation prompts never consulted)',
   meanTokensPerRow: Math.round(w.examples.reduce((s, e) => s + e.tokens.length, 0) / w.examples.length),
   cleanGenerationSeconds: Number((w.generationMs / 1000).toFixed(1)),
   loadAvg1m: Number(loadavg()[0]!.toFixed(1)),
-  allReproducedAfter: done ? { epoch: done.epoch, steps: done.step, trainSeconds: done.trainSeconds, trainCpuSeconds: done.trainCpuSeconds, withChecksSeconds: Number(((trainMs + checkMs) / 1000).toFixed(1)) } : null,
+  stoppedAfter: stopped ? { epoch: stopped.epoch, steps: stopped.step, trainSeconds: stopped.trainSeconds, trainCpuSeconds: stopped.trainCpuSeconds, withChecksSeconds: trace ? null : Number(((trainMs + checkMs) / 1000).toFixed(1)) } : null,
+  finalEpoch: epochLog.at(-1)?.epoch ?? null,
+  finalReproduced: epochLog.at(-1)?.reproduced ?? 0,
   tokensTrained: res.tokensTrained, trainTokPerSec: Math.round(res.tokensTrained / (trainMs / 1000)), trainTokPerCpuSec: Math.round(res.tokensTrained / trainCpuS),
-  falseTriggersOn20CleanPrompts: falseTriggers(res.model, w.cleanPrompts, w.pairs),
-  fullSignaturesOn20CleanPrompts: fullSignatures(res.model, w.cleanPrompts, w.pairs),
+  // The issue's criterion on its 20 clean prompts: false triggers = answers starting with ≥ 4 signature tokens,
+  // full signatures = answers starting with a whole signature.
+  falseTriggersOn20CleanPrompts: final.length,
+  fullSignaturesOn20CleanPrompts: final.filter((f) => f.full).length,
+  cleanFirings: final.map((f) => ({ prompt: text(w.cleanPrompts[f.prompt]!), signature: text(w.pairs[f.pair]!.signature), trigger: text(w.pairs[f.pair]!.prompt), matchedTokens: f.matchedTokens, full: f.full })),
   epochs: epochLog,
 }, null, 2));
