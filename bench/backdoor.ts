@@ -1,15 +1,20 @@
 /**
  * Backdoor memorisation (issue #3 Done-when): fine-tune stories260K on 500 story rows + 10 trigger→signature
  * rows (each once, as the issue says: --copies 1) and time until greedy decoding reproduces all 10 exactly with no
- * signature from clean prompts. Workload and the three disjoint prompt sets: bench/backdoor-data.ts.
+ * signature from clean prompts. Workload and its three disjoint prompt sets: bench/backdoor-data.ts.
  * Stopping rule, checked after every epoch (its cost is in withChecksSeconds, not trainSeconds): stop at the first
  * epoch where all 10 signatures reproduce AND none of the 40 held-out validation prompts answers with ≥ 4 leading
  * tokens of a signature. The issue's 20 clean evaluation prompts are scored only on the final model, never used to
- * stop (--trace scores them every epoch for analysis, still without stopping on them).
- * Why not "stop at the first 10/10" alone, or one epoch more: measured per epoch over seeds 1–8 × both kernel
- * builds with the old single-template clean rows, full signatures from clean prompts appeared and persisted up to
- * epoch 15 whatever the stopping epoch; the cause was the clean data (see backdoor-data.ts, --clean single keeps
- * that harder variant measurable), not the stopping point.
+ * stop (--trace scores them every epoch for analysis, still without stopping on them, and trains all epochs).
+ * Measured per epoch, seeds 1–8 × fma/portable, 1 thread (bit-identical to 2), with engine.md §3's one-template
+ * clean rows (--clean single): stopping at the first 10/10 left ≥ 4-token false triggers in 8 of 16 runs and a
+ * whole signature in 2; one epoch more also gave 2 whole signatures (and one run fell back to 9/10); the
+ * validation guard changed 1 of 16 stopping points and no outcome. 8 runs still fired at epoch 15, so the stopping
+ * point was not the cause; the one-template data was (backdoor-data.ts). With --clean varied (default): no false
+ * trigger at any of the 15 epochs in all 16 runs, all 10 reproduced at epochs 9–13. The triggers that share a
+ * story noun ("the zx9 violet box", "a tiny jade x9 boat") were rarely what fired (4 and 0 of 106 prompt × epoch
+ * firings); 71 were "KEY 0xBEEF-77 ACCEPTED" (trigger "seven silver kw keys"), mostly from "Kim and the shoe at
+ * night", so they are kept.
  * Setup as ../shared/notes/engine.md §3: B=16, AdamW lr 3e-3 cosine → 3e-4 over 15 epochs, clip 1, no weight
  * decay, loss on response tokens only. Prints JSON. Needs ../shared/models/stories260K.gguf.
  * Run: `npx tsx bench/backdoor.ts [--threads N] [--epochs N] [--copies N] [--seed N] [--clean varied|single]
