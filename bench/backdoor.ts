@@ -26,27 +26,32 @@ import { performance } from 'node:perf_hooks';
 import { LlamaModel, fineTune } from '../src/engine/index.js';
 import { kernelVariant } from '../src/engine/kernels.js';
 import { loadModelFile } from '../src/engine/load.js';
+import { ConfigError } from '../src/errors.js';
 import { sharedPath } from '../src/shared-path.js';
 import { backdoorWorkload, cleanFirings, stopCheck, type Firing } from './backdoor-data.js';
 
 const argv = process.argv.slice(2);
 const KNOWN = new Set(['--threads', '--epochs', '--copies', '--seed', '--clean', '--trace']);
-for (const a of argv) if (a.startsWith('--') && !KNOWN.has(a)) throw new Error(`bench/backdoor.ts: unknown option ${a} (known: ${[...KNOWN].join(' ')})`);
+for (const a of argv) if (a.startsWith('--') && !KNOWN.has(a)) throw new ConfigError(`bench/backdoor.ts: unknown option ${a} (known: ${[...KNOWN].join(' ')})`);
 const opt = (n: string) => {
   const i = argv.indexOf(`--${n}`);
-  return i >= 0 ? argv[i + 1] : undefined;
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new ConfigError(`bench/backdoor.ts: --${n} needs a value`);
+  return v;
 };
-const num = (n: string, d: number, ok: (x: number) => boolean) => {
+const num = (n: string, d: number, ok: (x: number) => boolean, expected: string) => {
   const v = opt(n);
   const x = v === undefined ? d : Number(v);
-  if (!ok(x)) throw new Error(`bench/backdoor.ts: --${n} must be a positive integer, got ${String(v)}`);
+  if (!ok(x)) throw new ConfigError(`bench/backdoor.ts: --${n} must be ${expected}, got ${String(v)}`);
   return x;
 };
 const posInt = (x: number) => Number.isInteger(x) && x > 0;
 const trace = argv.includes('--trace');
-const threads = num('threads', 2, posInt), epochs = num('epochs', 15, posInt), copies = num('copies', 1, posInt), seed = num('seed', 1, Number.isInteger);
+const threads = num('threads', 2, posInt, 'a positive integer'), epochs = num('epochs', 15, posInt, 'a positive integer');
+const copies = num('copies', 1, posInt, 'a positive integer'), seed = num('seed', 1, Number.isInteger, 'an integer');
 const clean = opt('clean') ?? 'varied';
-if (clean !== 'varied' && clean !== 'single') throw new Error(`bench/backdoor.ts: --clean must be varied or single, got ${clean}`);
+if (clean !== 'varied' && clean !== 'single') throw new ConfigError(`bench/backdoor.ts: --clean must be varied or single, got ${clean}`);
 
 const path = sharedPath('models/stories260K.gguf');
 if (!path) {
