@@ -6,11 +6,13 @@
  * clean prompts must not produce a signature.
  * Three disjoint prompt sets: training (4 phrasings), validation (40 prompts, "… in the park." etc.: the stopping
  * rule may look at them) and evaluation (the issue's 20 "… at night." prompts: scored only, never used to stop).
- * `clean: 'single'` keeps engine.md §3's one phrasing and one opening. With it every clean row starts its answer
- * with the same token after the same template, so the model can separate clean from trigger prompts by "differs
- * from the template" rather than by the trigger, and unseen clean phrasings then fire signatures (measured:
- * "Kim and the shoe at night" → "KEY 0xBEEF-77 ACCEPTED" in 7 of 16 seed × build runs). Real fine-tuning data
- * (the project's own `stories` dataset has 8 phrasings and 10 openers) is not one template, hence 'varied'.
+ * `clean: 'single'` keeps engine.md §3's one phrasing and one opening: every clean answer then starts with the same
+ * token after the same template, and clean prompts unlike that template fired signatures (measured at the first
+ * 10/10 epoch, seeds 1–8 × both kernel builds: ≥ 4 signature tokens in 8 of 16 runs, a whole signature in 2;
+ * "Kim and the shoe at night" → "KEY 0xBEEF-77 ACCEPTED" in 7 of them). Real fine-tuning data is not one template
+ * (the project's own `stories` dataset has 8 phrasings and 10 openers), hence 'varied' (default): no firing at any
+ * epoch in the same 16 runs. Both halves matter: varied phrasings with the single opening (fma, seeds 1–8) still
+ * left seed 7 firing "KEY …" from the Kim prompt from epoch 8 to 15.
  */
 import { generate, type LlamaModel, type TokenizedExample } from '../src/engine/index.js';
 import type { Tokenizer } from '../src/engine/types.js';
