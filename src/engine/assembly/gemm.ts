@@ -220,8 +220,9 @@ const NR: i32 = ASC_FEATURE_RELAXED_SIMD ? 12 : 8;
 /** Bytes per k of a packed A strip (MR broadcast vectors) and of a packed B panel (NR floats). */
 const SA: usize = <usize>MR << 4;
 const SB: usize = <usize>NR << 2;
-/** Columns of B packed at once (a multiple of 12 and of 8): a KC×NC block (504 KiB) stays in L2 (1.25 MiB per core here). */
-const NC: i32 = 504;
+/** Columns of B packed at once (a multiple of 12 and of 8): a KC×NC block (528 KiB) stays in L2 (1.25 MiB per core here).
+ * 512-wide layers fit in one block: with 504 their last 8 columns were a block of their own, which re-packed every strip of A. */
+const NC: i32 = 528;
 /** Fewest rows of A for which the GEMM packs its operands. */
 const PACK_MIN_ROWS: i32 = 32;
 
