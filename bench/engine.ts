@@ -10,6 +10,7 @@
  * [--rss-only]`.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
@@ -45,15 +46,26 @@ function cpuSince(start: NodeJS.CpuUsage): number {
   return (c.user + c.system) / 1e6;
 }
 
+/** The machine's CPU time so far (Linux /proc/stat, in ticks): steal (time the hypervisor gave to other guests) and all. */
+function cpuTicks(): { steal: number; total: number } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+}
+
 /**
- * Tokens/s over `steps` optimizer steps after one warm-up step: by wall time (median step), and per CPU-second
- * of this process (all threads), which stays meaningful when other processes share the cores.
+ * Tokens/s over `steps` optimizer steps after one warm-up step: by wall time (median step; the fastest and slowest
+ * steps in msPerStepMinMax), and per CPU-second of this process (all threads), which stays meaningful when other
+ * processes share the cores. stealPercent is the share of the machine's CPU time the hypervisor gave to other guests meanwhile (Linux guests only): when
+ * it is high, the wall-clock rates say more about the host than about the engine.
  */
-async function trainRate(model: LlamaModel, threads: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number; tokPerCpuSec: number }> {
+async function trainRate(model: LlamaModel, threads: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number; msPerStepMinMax: number[]; tokPerCpuSec: number; stealPercent?: number }> {
   const data = examples(model.config, B * (steps + 1), 'bench-train');
   const times: number[] = [];
   let last = performance.now();
   let cpu0: NodeJS.CpuUsage | undefined;
+  let ticks0: ReturnType<typeof cpuTicks>;
   await fineTune(model, data, {
     epochs: 1, learningRate: 1e-3, batchSize: B, seed: 1, threads,
     onStep: () => {
@@ -61,11 +73,16 @@ async function trainRate(model: LlamaModel, threads: number, steps: number): Pro
       times.push(now - last);
       last = now;
       cpu0 ??= process.cpuUsage();
+      ticks0 ??= cpuTicks();
     },
   });
   const cpu = cpuSince(cpu0!);
+  const ticks1 = cpuTicks();
   const ms = times.slice(1).sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)]!;
-  return { tokPerSec: Math.round((B * T * 1000) / ms), msPerStep: Math.round(ms), tokPerCpuSec: Math.round((B * T * (times.length - 1)) / cpu) };
+  const timed = times.slice(1);
+  const out: { tokPerSec: number; msPerStep: number; msPerStepMinMax: number[]; tokPerCpuSec: number; stealPercent?: number } = { tokPerSec: Math.round((B * T * 1000) / ms), msPerStep: Math.round(ms), msPerStepMinMax: [Math.round(Math.min(...timed)), Math.round(Math.max(...timed))], tokPerCpuSec: Math.round((B * T * (times.length - 1)) / cpu) };
+  if (ticks0 && ticks1 && ticks1.total > ticks0.total) out.stealPercent = Number(((100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total)).toFixed(1));
+  return out;
 }
 
 function genRate(model: LlamaModel, batch: number, maxTokens: number): { tokPerSec: number; tokPerCpuSec: number } {
