@@ -57,8 +57,9 @@ function cpuTicks(): { steal: number; total: number } | undefined {
 /**
  * Tokens/s over `steps` optimizer steps after one warm-up step: by wall time (median step; the fastest and slowest
  * steps in msPerStepMinMax), and per CPU-second of this process (all threads), which stays meaningful when other
- * processes share the cores. stealPercent is the share of the machine's CPU time the hypervisor gave to other guests meanwhile (Linux guests only): when
- * it is high, the wall-clock rates say more about the host than about the engine.
+ * processes share the cores. stealPercent is the share of the machine's CPU time the hypervisor gave to other
+ * guests meanwhile (Linux guests only): when it is high, the wall-clock rates say more about the host than about
+ * the engine.
  */
 async function trainRate(model: LlamaModel, threads: number, steps: number): Promise<{ tokPerSec: number; msPerStep: number; msPerStepMinMax: number[]; tokPerCpuSec: number; stealPercent?: number }> {
   const data = examples(model.config, B * (steps + 1), 'bench-train');
