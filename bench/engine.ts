@@ -1,7 +1,8 @@
 /**
  * Engine throughput, printed as JSON: per model config (B=16 × T=128 random tokens) training tokens/s on 1 and 2
  * threads, greedy generation tokens/s (batch 1 and 16, KV cache), GEMM GFLOP/s of the WASM kernel on the
- * config's FFN projection (per CPU-second), peak RSS of a 10-step fine-tune, and the same model trained with
+ * config's FFN projection (per CPU-second) beside single-thread OpenBLAS on the same shape and the host's 128-bit
+ * FMA peak (bench/native-sgemm.ts), peak RSS of a 10-step fine-tune, and the same model trained with
  * @tensorflow/tfjs-backend-wasm for comparison. Each config runs in its own child process so that its peak
  * RSS is its own. Rates are given per wall-clock second and per CPU-second of the process (all threads): on a
  * shared machine only the latter is comparable between runs.
