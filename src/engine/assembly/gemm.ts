@@ -269,31 +269,18 @@ function packA(a: usize, rs: usize, cs: usize, kn: i32, rows: i32, dst: usize): 
   }
 }
 
-/**
- * Copies kn rows (lb bytes apart) × np columns (a multiple of 8) of B into ⌈np/NR⌉ panels of [kn][NR] floats;
- * the last panel is padded with zeros.
- */
+/** Copies kn rows (lb bytes apart) × np columns (a multiple of NR) of B into np/NR panels of [kn][NR] floats. */
 function packB(b: usize, lb: usize, kn: i32, np: i32, dst: usize): void {
   let d = dst;
   for (let p = 0; p < np; p += NR) {
-    const w = min(NR, np - p);
     let pb = b + (<usize>p << 2);
     const end = d + <usize>kn * SB;
-    if (w == NR) {
-      while (d < end) {
-        v128.store(d, v128.load(pb));
-        v128.store(d, v128.load(pb, 16), 16);
-        if (NR == 12) v128.store(d, v128.load(pb, 32), 32);
-        d += SB;
-        pb += lb;
-      }
-    } else {
-      const zero = f32x4.splat(0);
-      while (d < end) {
-        for (let j = 0; j < NR; j += 4) v128.store(d + (<usize>j << 2), j < w ? v128.load(pb + (<usize>j << 2)) : zero);
-        d += SB;
-        pb += lb;
-      }
+    while (d < end) {
+      v128.store(d, v128.load(pb));
+      v128.store(d, v128.load(pb, 16), 16);
+      if (NR == 12) v128.store(d, v128.load(pb, 32), 32);
+      d += SB;
+      pb += lb;
     }
   }
 }
@@ -326,10 +313,12 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
       const ak = a + <usize>k0 * cs;
       const panel = <usize>kn * SB;
       for (let n0 = 0; n0 < P8; n0 += NC) {
-        const np = min(NC, P8 - n0);
+        // Whole NR-column panels are packed; a last 4 or 8 columns (fma build: P8 mod 12) run unpacked below,
+        // rather than as a zero-padded 12-column panel that would do 12 columns of work for them.
+        const np = min(NC, P8 - n0) / NR * NR;
         packB(b + <usize>k0 * lb + (<usize>n0 << 2), lb, kn, np, pB);
         const fullEnd = pB + <usize>(np / NR) * panel;
-        for (let m = 0; m < M; m += MR) {
+        for (let m = 0; m < M && np > 0; m += MR) {
           const rows = min(MR, M - m);
           packA(ak + <usize>m * rs, rs, cs, kn, rows, pA);
           let pc = c + <usize>m * lc + (<usize>n0 << 2);
@@ -340,20 +329,31 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
               pc += SB;
             }
           }
-          // Edge tiles (fewer rows, or a last panel narrower than NR) go through an MR×NR buffer.
-          for (let p = <i32>((sb - pB) / panel) * NR; p < np; p += NR) {
+          // A strip of fewer than MR rows (the last one) goes through an MR×NR buffer.
+          for (; sb < fullEnd; sb += panel) {
             tileP(pA, sb, part, SB, kn, false);
-            const w = min(NR, np - p);
             for (let r = 0; r < rows; r++) {
-              const cr = c + <usize>(m + r) * lc + (<usize>(n0 + p) << 2);
+              const cr = pc + <usize>r * lc;
               const tr = part + <usize>r * SB;
-              for (let j = 0; j < w; j += 4) {
-                const o = <usize>j << 2;
-                const v = v128.load(tr + o);
-                v128.store(cr + o, ac ? f32x4.add(v, v128.load(cr + o)) : v);
+              for (let j: usize = 0; j < SB; j += 16) {
+                const v = v128.load(tr + j);
+                v128.store(cr + j, ac ? f32x4.add(v, v128.load(cr + j)) : v);
               }
             }
-            sb += panel;
+            pc += SB;
+          }
+        }
+        const nEnd = min(NC, P8 - n0);
+        for (let p = n0 + np; p < n0 + nEnd; p += 4) {
+          const pb = b + <usize>k0 * lb + (<usize>p << 2);
+          let m = 0;
+          if (n0 + nEnd - p >= 8) {
+            for (; m < M4; m += 4) tile4x8(ak + <usize>m * rs, rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), lc, kn, ac);
+            for (; m < M; m++) tile1x8(ak + <usize>m * rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), kn, ac);
+            p += 4;
+          } else {
+            for (; m < M4; m += 4) tile4x4(ak + <usize>m * rs, rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), lc, kn, ac);
+            for (; m < M; m++) tile1x4(ak + <usize>m * rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), kn, ac);
           }
         }
       }
