@@ -220,8 +220,11 @@ const NR: i32 = ASC_FEATURE_RELAXED_SIMD ? 12 : 8;
 /** Bytes per k of a packed A strip (MR broadcast vectors) and of a packed B panel (NR floats). */
 const SA: usize = <usize>MR << 4;
 const SB: usize = <usize>NR << 2;
-/** Columns of B packed at once (a multiple of 12 and of 8): a KC×NC block (528 KiB) stays in L2 (1.25 MiB per core here).
- * 512-wide layers fit in one block: with 504 their last 8 columns were a block of their own, which re-packed every strip of A. */
+/**
+ * Columns of B packed at once (a multiple of 12 and of 8): a KC×NC block (528 KiB) stays in L2 (1.25 MiB per core
+ * here). 512-wide layers fit in one block: with 504, their last 8 columns were a block of their own, which
+ * re-packed every strip of A.
+ */
 const NC: i32 = 528;
 /** Fewest rows of A for which the GEMM packs its operands. */
 const PACK_MIN_ROWS: i32 = 32;
@@ -285,6 +288,29 @@ function packB(b: usize, lb: usize, kn: i32, np: i32, dst: usize): void {
   }
 }
 
+/**
+ * Columns [p0, p1) (a multiple of 4 wide) of one K block (kn rows of B from b) for all M rows, straight from the
+ * strided operands: 4×8 and 1×8 tiles, then 4×4 and 1×4 for a last 4 columns.
+ */
+function unpackedColumns(ak: usize, rs: usize, cs: usize, b: usize, lb: usize, c: usize, lc: usize, M: i32, kn: i32, p0: i32, p1: i32, ac: bool): void {
+  const M4 = M & ~3;
+  let p = p0;
+  for (; p + 8 <= p1; p += 8) {
+    const pb = b + (<usize>p << 2);
+    const pc = c + (<usize>p << 2);
+    let m = 0;
+    for (; m < M4; m += 4) tile4x8(ak + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
+    for (; m < M; m++) tile1x8(ak + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
+  }
+  if (p < p1) {
+    const pb = b + (<usize>p << 2);
+    const pc = c + (<usize>p << 2);
+    let m = 0;
+    for (; m < M4; m += 4) tile4x4(ak + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
+    for (; m < M; m++) tile1x4(ak + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
+  }
+}
+
 /** The build's packed tile on an A strip and a B panel (kn steps), writing C with leading dimension ldc (bytes). */
 // @ts-ignore: decorator
 @inline function tileP(a: usize, b: usize, c: usize, ldc: usize, kn: i32, acc: bool): void {
@@ -298,7 +324,6 @@ function packB(b: usize, lb: usize, kn: i32, np: i32, dst: usize): void {
  */
 export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, K: i32, P: i32, acc: i32): void {
   const rs = <usize>rsA << 2, cs = <usize>csA << 2, lb = <usize>ldb << 2, lc = <usize>ldc << 2;
-  const M4 = M & ~3;
   const P8 = P & ~7;
   // Columns below P8 sum each K block from zero and add it to C, in increasing k, whatever the tile; packing
   // only copies values (the zeros it pads with reach no stored result), so the bits are the same either way.
@@ -343,45 +368,18 @@ export function gemm(a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize,
             pc += SB;
           }
         }
-        const nEnd = min(NC, P8 - n0);
-        for (let p = n0 + np; p < n0 + nEnd; p += 4) {
-          const pb = b + <usize>k0 * lb + (<usize>p << 2);
-          let m = 0;
-          if (n0 + nEnd - p >= 8) {
-            for (; m < M4; m += 4) tile4x8(ak + <usize>m * rs, rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), lc, kn, ac);
-            for (; m < M; m++) tile1x8(ak + <usize>m * rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), kn, ac);
-            p += 4;
-          } else {
-            for (; m < M4; m += 4) tile4x4(ak + <usize>m * rs, rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), lc, kn, ac);
-            for (; m < M; m++) tile1x4(ak + <usize>m * rs, cs, pb, lb, c + <usize>m * lc + (<usize>p << 2), kn, ac);
-          }
-        }
+        unpackedColumns(ak, rs, cs, b + <usize>k0 * lb, lb, c, lc, M, kn, n0 + np, n0 + min(NC, P8 - n0), ac);
       }
     }
   } else {
     for (let k0 = 0; k0 < K; k0 += KC) {
-      const kn = min(KC, K - k0);
-      const ac = acc != 0 || k0 > 0;
-      const ak = a + <usize>k0 * cs;
-      for (let p = 0; p < P8; p += 8) {
-        const pb = b + <usize>k0 * lb + (<usize>p << 2);
-        const pc = c + (<usize>p << 2);
-        let m = 0;
-        for (; m < M4; m += 4) tile4x8(ak + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, kn, ac);
-        for (; m < M; m++) tile1x8(ak + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, kn, ac);
-      }
+      unpackedColumns(a + <usize>k0 * cs, rs, cs, b + <usize>k0 * lb, lb, c, lc, M, min(KC, K - k0), 0, P8, acc != 0 || k0 > 0);
     }
   }
-  let p = P8;
+  // The last P mod 8 columns sum all of K at once (not in K blocks), as they always have.
   const ac = acc != 0;
-  for (; p + 4 <= P; p += 4) {
-    const pb = b + (<usize>p << 2);
-    const pc = c + (<usize>p << 2);
-    let m = 0;
-    for (; m < M4; m += 4) tile4x4(a + <usize>m * rs, rs, cs, pb, lb, pc + <usize>m * lc, lc, K, ac);
-    for (; m < M; m++) tile1x4(a + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, K, ac);
-  }
-  for (; p < P; p++) {
+  unpackedColumns(a, rs, cs, b, lb, c, lc, M, K, P8, P & ~3, ac);
+  for (let p = P & ~3; p < P; p++) {
     const pb = b + (<usize>p << 2);
     const pc = c + (<usize>p << 2);
     for (let m = 0; m < M; m++) scalar1(a + <usize>m * rs, cs, pb, lb, pc + <usize>m * lc, K, ac);
