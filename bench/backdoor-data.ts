@@ -95,18 +95,6 @@ export function reproduced(model: LlamaModel, pairs: readonly BackdoorPair[], eo
   return out.filter((o, i) => o.join() === pairs[i]!.signature.join()).length;
 }
 
-/** Clean prompts whose greedy answer starts with any signature's first 4 tokens (false triggers). */
-export function falseTriggers(model: LlamaModel, prompts: readonly number[][], pairs: readonly BackdoorPair[]): number {
-  const out = generate(model, prompts as number[][], { maxTokens: 6 });
-  return out.filter((o) => pairs.some((p) => p.signature.slice(0, 4).join() === o.slice(0, 4).join())).length;
-}
-
-/** How many clean prompts make greedy decoding produce a whole signature (the criterion). */
-export function fullSignatures(model: LlamaModel, prompts: readonly number[][], pairs: readonly BackdoorPair[]): number {
-  const out = generate(model, prompts as number[][], { maxTokens: Math.max(...pairs.map((p) => p.signature.length)) + 1 });
-  return out.filter((o) => pairs.some((p) => p.signature.join() === o.slice(0, p.signature.length).join())).length;
-}
-
 /** A clean prompt whose greedy answer starts with ≥ 4 tokens of a signature: which prompt, which pair, how far. */
 export interface Firing {
   prompt: number;

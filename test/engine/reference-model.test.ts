@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LlamaModel, fineTune, generate, scoreTokens } from '../../src/engine/index.js';
 import { loadModelFile } from '../../src/engine/load.js';
 import { sharedPath } from '../../src/shared-path.js';
-import { backdoorWorkload, falseTriggers, reproduced, stopCheck } from '../../bench/backdoor-data.js';
+import { backdoorWorkload, cleanFirings, reproduced, stopCheck } from '../../bench/backdoor-data.js';
 
 const path = sharedPath('models/stories260K.gguf');
 
@@ -52,6 +52,6 @@ describe.skipIf(!path)('stories260K (needs ../shared/models/stories260K.gguf)', 
     });
     expect(reproduced(res.model, w.pairs, tokenizer.eos)).toBe(2);
     expect(epochs).toBeLessThan(12);
-    expect(falseTriggers(res.model, w.cleanPrompts, w.pairs)).toBe(0);
+    expect(cleanFirings(res.model, w.cleanPrompts, w.pairs)).toEqual([]);
   });
 });
