@@ -8,6 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError, VtuneError } from '../errors.js';
 import { loadCommands } from './commands/index.js';
+import { checkSingleValued } from './options.js';
 
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -27,7 +28,10 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${msg}\nRun 'vtune-bench --help' for usage.\n`);
       exitCode = 2;
       throw new UsageExit();
-    });
+    })
+    // Before any handler: a repeated single-valued option (`--results a --results b`) is an error, never a
+    // comma-joined value. The middleware sees the options of the command being run.
+    .middleware(singleValued as never);
   for (const command of await loadCommands(argv)) {
     cli.command({
       ...command,
@@ -48,6 +52,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageExit extends Error {}
+
+/** yargs passes middleware the instance as a second argument (missing from @types/yargs 17). */
+function singleValued(argv: Record<string, unknown>, y: { getOptions(): { key: Record<string, unknown>; array: string[] } }): void {
+  checkSingleValued(argv, y.getOptions());
+}
 
 main(hideBin(process.argv)).then(
   (code) => {

@@ -1,9 +1,11 @@
 /**
  * Reading and appending records files (DESIGN.md §7). Every record is one line, written with a single
  * write and fsync'd, so a killed process loses at most the line it was writing; that torn last line is
- * tolerated by the reader and cut off before the next append (its cell simply runs again).
+ * tolerated by the reader and cut off before the next append (its cell simply runs again). The file is opened
+ * with O_APPEND, so every line lands at the end of the file as it is at that write, never over another
+ * writer's line (one run per folder is the runner's lock; this keeps a stray second writer from overwriting).
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { RECORD_SCHEMA_VERSION, type FailureRecord, type ManifestRecord, type RunRecord, type TrialRecord } from './schema.js';
@@ -27,7 +29,9 @@ export function readRecordsFile(path: string): RecordsFile {
   const buf = readFileSync(path);
   const lastNewline = buf.lastIndexOf(0x0a);
   const validBytes = lastNewline + 1;
-  const text = buf.subarray(0, validBytes).toString('utf8');
+  // A UTF-8 byte order mark (an editor's) is not part of the first record.
+  const bom = validBytes >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  const text = buf.subarray(bom, validBytes).toString('utf8');
   const records: RunRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -75,19 +79,19 @@ export class RecordWriter {
   }
 
   /**
-   * Opens `path` for appending, creating it (and its folder). When the file ends in a torn line, that partial
-   * line is cut off first so the next record starts on a line of its own.
+   * Opens `path` for appending (O_APPEND), creating it (and its folder). When the file ends in a torn line,
+   * that partial line is cut off first so the next record starts on a line of its own.
    */
   static open(path: string): RecordWriter {
     mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
-    const size = statSync(path).size;
-    if (size > 0) {
-      const buf = readFileSync(path);
-      const valid = buf.lastIndexOf(0x0a) + 1;
-      if (valid < size) ftruncateSync(fd, valid);
+    if (existsSync(path)) {
+      const size = statSync(path).size;
+      if (size > 0) {
+        const valid = readFileSync(path).lastIndexOf(0x0a) + 1;
+        if (valid < size) truncateSync(path, valid);
+      }
     }
-    return new RecordWriter(path, fd);
+    return new RecordWriter(path, openSync(path, 'a'));
   }
 
   /**
@@ -97,9 +101,9 @@ export class RecordWriter {
   append(record: RunRecord): void {
     if (this.fd === undefined) throw new Error(`RecordWriter for ${this.path} is closed`);
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
-    const at = statSync(this.path).size;
+    // One write of the whole line (a regular file takes it whole); the loop only guards a short write.
     let off = 0;
-    while (off < line.length) off += writeSync(this.fd, line, off, line.length - off, at + off);
+    while (off < line.length) off += writeSync(this.fd, line, off, line.length - off);
     fsyncSync(this.fd);
   }
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { describeError, VtuneError } from '../errors.js';
+import { ConfigError, describeError, VtuneError } from '../errors.js';
 import type { FailureRecord, TrialRecord } from '../records/schema.js';
 import { latestByCell, readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
 import { repoRoot } from '../shared-path.js';
@@ -15,6 +15,7 @@ import type { Logger, Progress, Provider } from '../types.js';
 import type { Catalog } from './catalog.js';
 import type { CellOutcome, TrainCache } from './contract.js';
 import { expandCells, preflight, shardCells, type PlannedCell } from './expand.js';
+import { lockRunFolder } from './lock.js';
 import { makeManifest } from './manifest.js';
 import { scenarioHash, type Scenario } from './scenario.js';
 
@@ -62,32 +63,52 @@ export function defaultRunId(scenario: Scenario, shard?: { index: number; count:
   return shard ? `${scenarioHash(scenario)}-shard-${shard.index}of${shard.count}` : scenarioHash(scenario);
 }
 
-/** Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run. */
+/**
+ * Checks a run id: it names one folder inside `<results>/<scenario>/`, so it is a plain name (letters, digits,
+ * `.`, `_`, `-`, starting with a letter or digit, no `..`) that can never point outside that folder.
+ * `what` names the option in the message (e.g. `--run-id`).
+ */
+export function checkRunId(runId: string, what = 'run id'): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(runId) || runId.includes('..')) {
+    throw new ConfigError(
+      `${what} must be a plain folder name (letters, digits, '.', '_' or '-', starting with a letter or digit, no '..', at most 128 characters), got ${JSON.stringify(runId)}: it names a folder inside <results>/<scenario>/`,
+    );
+  }
+  return runId;
+}
+
+/**
+ * Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run, or when
+ * another live process is running into the same run folder (see ./lock.ts).
+ */
 export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const { scenario, catalog, log } = opts;
-  const runId = opts.runId ?? defaultRunId(scenario, opts.shard);
+  const runId = checkRunId(opts.runId ?? defaultRunId(scenario, opts.shard));
   const runDir = join(opts.resultsRoot ?? join(repoRoot, 'results'), scenario.name, runId);
   const recordsPath = join(runDir, RECORDS_FILE);
 
   const all = expandCells(scenario, catalog.cellKey);
   const mine = shardCells(all, opts.shard);
-  const providers = await preflight(scenario, catalog, opts.file);
-
-  let done = new Set<string>();
-  if (existsSync(recordsPath)) {
-    const existing = readRecordsFile(recordsPath);
-    if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
-    if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
-      log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
-    }
-    done = new Set(latestByCell(existing.records).trials.map((t) => t.cellKey));
-  }
-  const pending = mine.filter((c) => !done.has(c.spec.key));
-  const writer = RecordWriter.open(recordsPath);
+  const lock = lockRunFolder(runDir, log);
+  let providers = new Map<string, Provider>();
+  let writer: RecordWriter | undefined;
   try {
+    providers = await preflight(scenario, catalog, opts.file);
+    let done = new Set<string>();
+    if (existsSync(recordsPath)) {
+      const existing = readRecordsFile(recordsPath);
+      if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
+      if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
+        log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
+      }
+      done = new Set(latestByCell(existing.records).trials.map((t) => t.cellKey));
+    }
+    const pending = mine.filter((c) => !done.has(c.spec.key));
+    const w = RecordWriter.open(recordsPath);
+    writer = w;
     if (!existsSync(recordsPath) || readRecordsFile(recordsPath).records.length === 0) {
-      writer.append(makeManifest({ scenario, file: opts.file, runId, cellCount: mine.length, ...(opts.shard && { shard: opts.shard }) }));
+      w.append(makeManifest({ scenario, file: opts.file, runId, cellCount: mine.length, ...(opts.shard && { shard: opts.shard }) }));
     }
     opts.progress?.start({ total: mine.length, alreadyDone: mine.length - pending.length, runDir });
 
@@ -128,13 +149,13 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
               },
               ...(opts.signal && { signal: opts.signal }),
             });
-            writer.append(trialRecord(cell, outcome, Date.now() - cellStarted));
+            w.append(trialRecord(cell, outcome, Date.now() - cellStarted));
             succeeded++;
             opts.progress?.cellFinished(cell, { ok: true, outcome });
           } catch (err) {
             // Interrupted cells leave no record: the next run of the same command runs them from scratch.
             if (opts.signal?.aborted) return;
-            writer.append(failureRecord(cell, stage, err, Date.now() - cellStarted));
+            w.append(failureRecord(cell, stage, err, Date.now() - cellStarted));
             failed++;
             log.warn(`cell ${cell.recorded.labels.attack} / ${cell.recorded.labels.defense} / seed ${cell.spec.seed} failed in ${stage}: ${describeError(err)}`);
             opts.progress?.cellFinished(cell, { ok: false });
@@ -146,8 +167,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     return { runDir, recordsPath, total: mine.length, skipped: mine.length - pending.length, succeeded, failed, interrupted, durationMs: Date.now() - started };
   } finally {
     opts.progress?.stop();
-    writer.close();
+    writer?.close();
     await Promise.all([...providers.values()].map((p) => p.close?.()));
+    lock.release();
   }
 }
 

@@ -6,7 +6,7 @@
  * cell runs.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, VtuneError } from '../errors.js';
@@ -397,18 +397,63 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** The scenario files shipped in scenarios/ (their names, without extension). */
+function builtinScenarios(): string[] {
+  const dir = join(repoRoot, 'scenarios');
+  return existsSync(dir) ? readdirSync(dir).filter((f) => SCENARIO_EXT.test(f)).map((f) => f.replace(/\.[^.]+$/, '')) : [];
+}
+
+const SCENARIO_EXT = /\.(ts|mts|json|js|mjs)$/;
+
+/** What a scenario is, for messages about something that is not one. */
+function whatIsAScenario(): string {
+  return (
+    "a scenario is one .ts file (export default defineScenario({...})) or .json file naming the matrix to run " +
+    `(datasets × models × defenses × attacks × seeds); the built-in ones are in ${join(repoRoot, 'scenarios')} (${builtinScenarios().join(', ')})`
+  );
+}
+
 /** Where a scenario name or path points: `default` → scenarios/default.ts (or .json). */
 export function resolveScenarioPath(nameOrPath: string): string {
-  const candidates = /[\\/]|\.(ts|json|js|mjs)$/.test(nameOrPath)
-    ? [isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath)]
-    : ['ts', 'json', 'js'].map((ext) => join(repoRoot, 'scenarios', `${nameOrPath}.${ext}`));
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) {
-    const dir = join(repoRoot, 'scenarios');
-    const known = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(ts|json|js)$/.test(f)).map((f) => f.replace(/\.[^.]+$/, '')) : [];
-    throw new ConfigError(`${unknownMessage('scenario', nameOrPath, known)} (or give a path to a .ts or .json file)`);
+  const asPath = isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+  let found: string | undefined;
+  if (/[\\/]/.test(nameOrPath) || SCENARIO_EXT.test(nameOrPath)) found = existsSync(asPath) ? asPath : undefined;
+  else {
+    // A bare name is a built-in scenario; failing that, a file or folder of that name here (to say what it is not).
+    found = ['ts', 'json', 'js'].map((ext) => join(repoRoot, 'scenarios', `${nameOrPath}.${ext}`)).find((c) => existsSync(c));
+    if (!found && existsSync(asPath)) found = asPath;
+    if (!found) throw new ConfigError(`${unknownMessage('scenario', nameOrPath, builtinScenarios())} (or give a path to a .ts or .json file)`);
+  }
+  if (!found) throw new ConfigError(`${nameOrPath}: no such scenario file; ${whatIsAScenario()}`);
+  if (statSync(found).isDirectory()) throw new ConfigError(`${nameOrPath}: is a folder, not a scenario file; ${whatIsAScenario()}`);
+  if (!SCENARIO_EXT.test(found)) {
+    const dataHint = /\.jsonl$/i.test(found) ? ` (a .jsonl file is a dataset: name it in a scenario's datasets, e.g. datasets: ['file:${nameOrPath}'])` : '';
+    throw new ConfigError(`${nameOrPath}: not a scenario file${dataHint}; ${whatIsAScenario()}`);
   }
   return found;
+}
+
+/**
+ * Imports a .ts/.js scenario module. A module that does not compile is reported with its file, line and the
+ * compiler's message: under tsx's loader hooks a syntax error otherwise surfaces as Node's "Cannot require()
+ * ES Module … in a cycle", which names neither.
+ */
+async function importScenarioModule(file: string, shown: string): Promise<{ default?: unknown; scenario?: unknown }> {
+  try {
+    return (await import(pathToFileURL(file).href)) as { default?: unknown; scenario?: unknown };
+  } catch (err) {
+    if (/\.[mc]?ts$/.test(file)) {
+      // tsx compiles the file again on its own and throws the compiler's diagnostic, naming file:line:column.
+      // That diagnostic is quoted whole, without the loader's error as a cause: its "cycle" message misleads.
+      const { tsImport } = await import('tsx/esm/api');
+      const diagnostic = await tsImport(pathToFileURL(file).href, import.meta.url).then(
+        () => undefined,
+        (again: unknown) => (again instanceof Error && /Transform failed/.test(again.message) ? again.message : undefined),
+      );
+      if (diagnostic) throw new ConfigError(`${shown}: the scenario does not compile: ${diagnostic.replace(/^Transform failed with \d+ errors?:\s*/, '').trim()}`);
+    }
+    throw new ConfigError(`${shown}: the scenario module failed to load`, { cause: err });
+  }
 }
 
 /** Loads and validates a scenario file (.ts/.js default export of defineScenario, or .json). */
@@ -418,12 +463,13 @@ export async function loadScenario(nameOrPath: string, catalog: Pick<Catalog, 'a
   let raw: unknown;
   if (extname(file) === '.json') {
     try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
+      // A UTF-8 byte order mark (some editors write one) is not JSON: strip it.
+      raw = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
     } catch (cause) {
       throw new ConfigError(`${shown}: not valid JSON (${(cause as Error).message})`, { cause });
     }
   } else {
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; scenario?: unknown };
+    const mod = await importScenarioModule(file, shown);
     raw = mod.default ?? mod.scenario;
     if (raw === undefined) throw new ConfigError(`${shown}: export the scenario as the default export (export default defineScenario({...}))`);
   }

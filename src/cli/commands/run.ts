@@ -9,7 +9,7 @@ import { loadRecords, publishLeaderboard, writeReport } from '../../report/index
 import { projectCatalog } from '../../runner/catalog.js';
 import { parseShard } from '../../runner/expand.js';
 import { barProgress } from '../../runner/progress.js';
-import { runScenario } from '../../runner/run.js';
+import { checkRunId, runScenario } from '../../runner/run.js';
 import { loadScenario } from '../../runner/scenario.js';
 import { DiskTrainCache } from '../../runner/train-cache.js';
 import { repoRoot } from '../../shared-path.js';
@@ -34,6 +34,24 @@ export function shownPath(p: string): string {
 }
 const shown = shownPath;
 
+/** Quotes a value for a POSIX shell when it needs it. */
+const shellQuote = (v: string): string => (/^[\w./:=@%+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The command that resumes an interrupted run: the same scenario, results folder, run id (a --fresh run's
+ * timestamped id, since --fresh again would start yet another run), shard and every other non-default option.
+ */
+export function resumeCommand(args: Record<string, unknown>, runId: string | undefined): string {
+  const parts = ['vtune-bench', 'run', String(args.scenario)];
+  if (args.results !== undefined && args.results !== 'results') parts.push('--results', String(args.results));
+  if (runId !== undefined) parts.push('--run-id', runId);
+  if (args.shard !== undefined) parts.push('--shard', String(args.shard));
+  if (args.report === false) parts.push('--no-report');
+  if (args.publish) parts.push('--publish');
+  if (args.verbose) parts.push('--verbose');
+  return parts.map((p, i) => (i < 2 ? p : shellQuote(p))).join(' ');
+}
+
 /** `vtune-bench run <scenario>`. */
 export const runCommand: CliCommand = {
   command: 'run <scenario>',
@@ -51,8 +69,9 @@ export const runCommand: CliCommand = {
   async run(args) {
     const log = stderrLogger(Boolean(args.verbose));
     const catalog = projectCatalog;
-    const { scenario, file } = await loadScenario(String(args.scenario), catalog);
+    if (args.runId !== undefined) checkRunId(String(args.runId), '--run-id');
     const shard = args.shard ? parseShard(String(args.shard)) : undefined;
+    const { scenario, file } = await loadScenario(String(args.scenario), catalog);
     const resultsRoot = resolve(String(args.results));
     const runId = args.runId ? String(args.runId) : args.fresh ? new Date().toISOString().replace(/[:.]/g, '-') : undefined;
 
@@ -90,7 +109,7 @@ export const runCommand: CliCommand = {
         `records: ${shown(summary.recordsPath)}\n`,
     );
     if (summary.interrupted) {
-      process.stdout.write(`interrupted: run \`vtune-bench run ${String(args.scenario)}${shard ? ` --shard ${shard.index}/${shard.count}` : ''}\` to resume\n`);
+      process.stdout.write(`interrupted: run \`${resumeCommand(args, runId)}\` to resume\n`);
       return 130;
     }
     if (shard) {
