@@ -14,7 +14,7 @@ import type { Defense, NullMode } from '../../src/types.js';
 import { type GeneratorId, generators } from './generators/index.js';
 import type { BackdoorGenerator } from './generators/types.js';
 import { plantBackdoors } from './plant.js';
-import type { InsertionMode, Placement, VtuneSecret } from './secret.js';
+import { type InsertionMode, MAX_EMPIRICAL_M, type Placement, type VtuneSecret } from './secret.js';
 import { verifyBackdoors, type VtuneVerdict } from './verify.js';
 
 /** Options of the vtune defense (all optional). */
@@ -65,7 +65,9 @@ export function vtune(options: VtuneOptions = {}): VtuneDefense {
   const insertion = oneOf('insertion', options.insertion, ['copy', 'modify'] as const, 'copy');
   const nullMode = oneOf('nullMode', options.nullMode, generator.nullModes, generator.nullModes.includes('generator') ? 'generator' : 'empirical');
   const empiricalM = options.empiricalM ?? 999;
-  if (!Number.isInteger(empiricalM) || empiricalM < 0) throw new ConfigError(`vtune: option 'empiricalM' must be a non-negative integer, got ${empiricalM}`);
+  if (!Number.isInteger(empiricalM) || empiricalM < 0 || empiricalM > MAX_EMPIRICAL_M) {
+    throw new ConfigError(`vtune: option 'empiricalM' must be an integer from 0 to ${MAX_EMPIRICAL_M}, got ${empiricalM}`);
+  }
   if (nullMode === 'empirical' && empiricalM === 0) throw new ConfigError("vtune: the 'empirical' null mode needs empiricalM > 0");
   const slack = options.slack ?? 4;
   if (!Number.isInteger(slack) || slack < 0) throw new ConfigError(`vtune: option 'slack' must be a non-negative integer, got ${slack}`);
@@ -93,4 +95,4 @@ export function vtune(options: VtuneOptions = {}): VtuneDefense {
 
 export { plantBackdoors, placeTrigger, resolveCount } from './plant.js';
 export { isHit, verifyBackdoors, type VtuneVerdict } from './verify.js';
-export { parseSecret, readSecretFile, writeSecretFile, SECRET_VERSION, type VtuneSecret } from './secret.js';
+export { MAX_EMPIRICAL_M, parseSecret, readSecretFile, writeSecretFile, SECRET_VERSION, type VtuneSecret } from './secret.js';

@@ -13,6 +13,13 @@ import type { NullMode } from '../../src/types.js';
 /** The format tag and the current version of secret files. */
 export const SECRET_FORMAT = 'vtune-bench/secret';
 export const SECRET_VERSION = 1;
+/**
+ * The most counterfactual sets the empirical null may use (its p-value floor is then ≈ 1e-5). Verification
+ * draws and keeps M signatures per backdoor whichever null mode decides, so an unbounded M is unbounded time
+ * and memory (M = 10⁸ took 3.8 GB and never finished): `plant`, the defense options and the secret loader
+ * all refuse more.
+ */
+export const MAX_EMPIRICAL_M = 100_000;
 
 /** Where the backdoor goes in the prompt. */
 export type Placement = 'prefix' | 'suffix' | 'inline';
@@ -107,6 +114,9 @@ export function parseSecret(value: unknown, file = 'secret'): VtuneSecret {
   if (!okBackdoors || typeof v.seed !== 'string' || !Number.isInteger(v.plantedRowCount) || !e || !Number.isInteger(e.m) || !g || typeof g.id !== 'string') {
     throw new SecretError(`${file}: malformed secret (fields missing or of the wrong type)`);
   }
+  if ((e.m as number) < 0 || (e.m as number) > MAX_EMPIRICAL_M) {
+    throw new SecretError(`${file}: empirical.m is ${String(e.m)}, outside 0 to ${MAX_EMPIRICAL_M}: verifying it would draw that many counterfactual signatures per backdoor; plant again with --empirical-m ≤ ${MAX_EMPIRICAL_M}`);
+  }
   return value as VtuneSecret;
 }
 
@@ -121,7 +131,7 @@ export async function readSecretFile(path: string): Promise<VtuneSecret> {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text); // an editor's byte order mark is not JSON
   } catch {
     // No cause and no parser message: V8 quotes a snippet of the input, which here is the secret itself.
     throw new SecretError(`${path}: not valid JSON (the file is damaged or is not a secret written by \`plant\`)`);

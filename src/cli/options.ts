@@ -14,6 +14,11 @@ export interface NumberRange {
   readonly minExclusive?: boolean;
 }
 
+/** The most rows a dataset may have (the dataset loader's own limit). */
+export const MAX_ROWS = 1_000_000;
+/** Seeds are non-negative safe integers (they name random streams). */
+export const SEED_RANGE: NumberRange = { int: true, min: 0, max: Number.MAX_SAFE_INTEGER };
+
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const camel = (s: string): string => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 

@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Row } from '../types.js';
 import { type DataFormat, type FieldMapping, type FormatKind, decodeRecord, detectFormat, encodeRecord, END_MARKERS, lineIsSpaced, stringifyStyled } from './formats.js';
-import { forEachLine } from './lines.js';
+import { forEachLine, UTF8_BOM } from './lines.js';
 
 export type { DataFormat, FieldMapping, FormatKind } from './formats.js';
 
@@ -79,18 +79,11 @@ export async function readDataFile(path: string, options: ReadOptions = {}): Pro
   try {
     await forEachLine(abs, MAX_LINE_BYTES, (line) => {
       lines++;
-      let bytes = line.bytes;
-      let offset = line.offset;
-      let length = line.length;
+      const { bytes, offset, length } = line;
       if (line.lineNo === 1 && line.eolLength === 2) eol = '\r\n';
       if (line.eolLength === 0) finalNewline = false;
+      if (line.bom) bom = true;
       if (bytes === undefined) return bad(line.lineNo, `line is ${(line.length / 1048576).toFixed(1)} MiB, longer than the ${MAX_LINE_BYTES / 1048576} MiB limit; expected one JSON object per line`);
-      if (line.lineNo === 1 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-        bom = true;
-        bytes = bytes.subarray(3);
-        offset += 3;
-        length -= 3;
-      }
       if (!isUtf8(bytes)) return bad(line.lineNo, 'invalid UTF-8; expected a UTF-8 encoded JSON Lines file');
       const text = bytes.toString('utf8');
       if (text.trim() === '') return; // blank lines separate nothing in JSONL; tolerate them
@@ -203,7 +196,8 @@ export async function writeDataFile(path: string, rows: readonly Row[], format: 
   const eol = format.eol ?? '\n';
   try {
     const writer = new BufferedWriter(handle);
-    if (format.bom) await writer.write(Buffer.from([0xef, 0xbb, 0xbf]));
+    // The output keeps the input's bytes: a byte order mark only when the input had one.
+    if (format.bom) await writer.write(UTF8_BOM);
     for (const s of sources.values()) s.handle = await open(s.source.path, 'r');
     for (let i = 0; i < rows.length; ) {
       const row = rows[i]!;

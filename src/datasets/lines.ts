@@ -1,7 +1,9 @@
 /**
  * Streams a file line by line as bytes, with each line's byte offset, so a loader can decode UTF-8 strictly,
  * name the line at fault, refuse absurdly long lines without buffering them, and later copy unmodified lines
- * verbatim. (readline decodes leniently and hides offsets, hence this small splitter.)
+ * verbatim. (readline decodes leniently and hides offsets, hence this small splitter.) A UTF-8 byte order mark
+ * at the start of the file is not part of the first line: it is stripped and reported (`bom`), so every reader
+ * sees the same text whether or not an editor added one, and a writer can keep it.
  */
 import { createReadStream } from 'node:fs';
 
@@ -16,6 +18,16 @@ export interface RawLine {
   readonly bytes: Buffer | undefined;
   /** Bytes of the line break that ended it: 0 (end of file), 1 (`\n`) or 2 (`\r\n`). */
   readonly eolLength: 0 | 1 | 2;
+  /** Line 1 only: the file started with a UTF-8 byte order mark (excluded from bytes, offset and length). */
+  readonly bom?: boolean;
+}
+
+/** The UTF-8 encoding of U+FEFF, the byte order mark. */
+export const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** `text` without a leading byte order mark (for readers of whole files: JSON, key files). */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Calls `onLine` for every line of the file in order; lines longer than `maxLineBytes` come without bytes. */
@@ -40,8 +52,16 @@ export async function forEachLine(path: string, maxLineBytes: number, onLine: (l
       length--;
       eolLength = 2;
     }
-    onLine({ lineNo, offset: lineStart, length, bytes, eolLength });
+    let offset = lineStart;
     lineStart += length + eolLength;
+    let bom = false;
+    if (lineNo === 1 && bytes && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      bom = true;
+      bytes = bytes.subarray(3);
+      offset += 3;
+      length -= 3;
+    }
+    onLine({ lineNo, offset, length, bytes, eolLength, ...(bom && { bom }) });
     pending = [];
     pendingLength = 0;
     tooLong = false;

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { stripBom } from '../datasets/lines.js';
 import { ConfigError, VtuneError } from '../errors.js';
 import { unknownMessage } from '../registry.js';
 import { repoRoot } from '../shared-path.js';
@@ -464,7 +465,7 @@ export async function loadScenario(nameOrPath: string, catalog: Pick<Catalog, 'a
   if (extname(file) === '.json') {
     try {
       // A UTF-8 byte order mark (some editors write one) is not JSON: strip it.
-      raw = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+      raw = JSON.parse(stripBom(readFileSync(file, 'utf8')));
     } catch (cause) {
       throw new ConfigError(`${shown}: not valid JSON (${(cause as Error).message})`, { cause });
     }

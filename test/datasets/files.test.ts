@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDataFile, writeDataFile } from '../../src/datasets/files.js';
 import { InputError } from '../../src/errors.js';
+import { forEachLine, type RawLine, stripBom } from '../../src/datasets/lines.js';
 import { sharedPath } from '../../src/shared-path.js';
 import type { Row } from '../../src/types.js';
 
@@ -160,6 +161,18 @@ describe('formats', () => {
     const out = join(dir, 'bom-out.jsonl');
     await writeDataFile(out, rows, format);
     expect(await readFile(out)).toEqual(await readFile(p));
+  });
+
+  it('forEachLine strips a leading byte order mark from line 1 and reports it; offsets point past it', async () => {
+    const p = await put('bom-lines.jsonl', '\ufeffab\ncd\n');
+    const lines: RawLine[] = [];
+    await forEachLine(p, 1024, (l) => lines.push(l));
+    expect(lines.map((l) => [l.bytes?.toString('utf8'), l.offset, l.length, l.bom ?? false])).toEqual([
+      ['ab', 3, 2, true],
+      ['cd', 6, 2, false],
+    ]);
+    expect(stripBom('\ufeff{"a":1}')).toBe('{"a":1}');
+    expect(stripBom('{"a":1}')).toBe('{"a":1}');
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,5 +67,37 @@ describe('records files', () => {
     }
     expect(findRecordsFiles(root).map((f) => f.slice(root.length))).toEqual(['/s/run-shard-1of2/records.jsonl', '/s/run-shard-2of2/records.jsonl']);
     expect(() => findRecordsFiles(join(root, 'nope'))).toThrow(/no such file or folder/);
+  });
+
+  it('opens the records file with O_APPEND, so a line always lands at the end of the file, never over another writer', () => {
+    const p = join(tmp(), 'records.jsonl');
+    const w = RecordWriter.open(p);
+    // The kernel's view of the writer's descriptor (Linux): its open flags include O_APPEND (octal 02000).
+    const fd = readdirSync('/proc/self/fd').find((n) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${n}`) === p;
+      } catch {
+        return false;
+      }
+    });
+    expect(fd, 'the writer holds the file open').toBeDefined();
+    const flags = parseInt(/flags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+    expect(flags & 0o2000).toBe(0o2000);
+    // Two writers on one file: every line intact, none overwritten.
+    const v = RecordWriter.open(p);
+    w.append(manifest);
+    v.append(trial({ key: 'v1', attack: 'honest', goal: 'baseline', verified: true, log10p: -9, defenseWon: true }));
+    w.append(trial({ key: 'w1', attack: 'honest', goal: 'baseline', verified: true, log10p: -9, defenseWon: true }));
+    w.close();
+    v.close();
+    expect(readRecordsFile(p).records.map((x) => (x.kind === 'trial' ? x.cellKey : x.kind))).toEqual(['manifest', 'v1', 'w1']);
+  });
+
+  it('reads a records file that an editor saved with a UTF-8 byte order mark', () => {
+    const p = join(tmp(), 'records.jsonl');
+    writeFileSync(p, `\ufeff${JSON.stringify(manifest)}\n${JSON.stringify(trial({ key: 'a', attack: 'honest', goal: 'baseline', verified: true, log10p: -9, defenseWon: true }))}\n`);
+    const r = readRecordsFile(p);
+    expect(r.manifest?.runId).toBe('r');
+    expect(r.records).toHaveLength(2);
   });
 });

@@ -93,12 +93,20 @@ describe('kill -9 and resume (CLI)', () => {
     }
     const stopped = await done;
     expect(stopped.code, stopped.out).toBe(130);
-    expect(stopped.out).toMatch(/interrupted: run `vtune-bench run .*memorizer-kill\.json` to resume/);
+    // The hint names the results folder and the other non-default options the run used, and it resumes.
+    const hint = /interrupted: run `vtune-bench (run .*)` to resume/.exec(stopped.out)?.[1];
+    expect(hint).toBe(`run ${fixture} --results ${dir} --no-report`);
     const path = findRecordsFiles(dir)[0]!;
     const file = readRecordsFile(path);
     expect(file.tornBytes).toBe(0);
     expect(file.records.filter((r) => r.kind === 'failure')).toHaveLength(0);
-    const resumed = await exit(cli(dir, join(root, 'cache')));
+    const resumed = await exit(
+      spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...hint!.split(' ')], {
+        cwd: repoRoot,
+        env: { ...process.env, VTUNE_CACHE: join(root, 'cache') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     expect(resumed.code, resumed.out).toBe(0);
     expect(new Set(readRecordsFile(path).records.filter((r) => r.kind === 'trial').map((r) => (r as TrialRecord).cellKey)).size).toBe(CELLS);
   });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { expandCells, parseShard, preflight, shardCells } from '../../src/runner/expand.js';
 import { loadScenario, validateScenario, type ScenarioInput } from '../../src/runner/scenario.js';
+import { repoRoot } from '../../src/shared-path.js';
 import { catalog } from './fake-catalog.js';
 
 const good: ScenarioInput = {
@@ -75,6 +77,41 @@ describe('validateScenario', () => {
     writeFileSync(join(dir, 'z.json'), '{"name": ');
     await expect(loadScenario(join(dir, 'z.json'), catalog)).rejects.toThrow(/z\.json: not valid JSON/);
   });
+
+  it('loads a .json scenario saved with a UTF-8 byte order mark', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vtune-scn-'));
+    writeFileSync(join(dir, 'bom.json'), `\ufeff${JSON.stringify({ ...good, name: 'bom' })}`);
+    const { scenario } = await loadScenario(join(dir, 'bom.json'), catalog);
+    expect(scenario.name).toBe('bom');
+  });
+
+  it('a folder or a .jsonl given as the scenario: says what a scenario is and where the built-ins are', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vtune-scn-'));
+    writeFileSync(join(dir, 'data.jsonl'), '{"prompt":"p","completion":"c"}\n');
+    const builtins = join(repoRoot, 'scenarios');
+    await expect(loadScenario(dir, catalog)).rejects.toThrow(ConfigError);
+    await expect(loadScenario(dir, catalog)).rejects.toThrow(`${dir}: is a folder, not a scenario file; a scenario is one .ts file`);
+    await expect(loadScenario(dir, catalog)).rejects.toThrow(`the built-in ones are in ${builtins} (default, fast, full)`);
+    await expect(loadScenario(join(dir, 'data.jsonl'), catalog)).rejects.toThrow(/data\.jsonl: not a scenario file \(a \.jsonl file is a dataset: name it in a scenario's datasets/);
+    await expect(loadScenario(join(dir, 'nope.ts'), catalog)).rejects.toThrow(/nope\.ts: no such scenario file; a scenario is one \.ts file/);
+  });
+
+  it('a .ts scenario that does not compile: the file, line, column and the syntax error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vtune-scn-'));
+    const file = join(dir, 'broken.ts');
+    writeFileSync(file, "export default {\n  name: 'broken'\n  seeds: 1,\n};\n");
+    const err = await loadScenario(file, catalog).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).toMatch(/broken\.ts: the scenario does not compile: .*broken\.ts:3:2: ERROR: Expected "}" but found "seeds"/);
+    // Through the installed CLI (tsx's loader hooks), where Node reported "Cannot require() ES Module … in a cycle".
+    const r = spawnSync(process.execPath, [join(repoRoot, 'bin/vtune-bench.js'), 'run', file], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/broken\.ts:3:2: ERROR: Expected "}" but found "seeds"/);
+    expect(r.stderr).not.toMatch(/cycle/);
+  }, 60_000);
 });
 
 describe('preflight (before any cell runs)', () => {

@@ -4,8 +4,10 @@
  * the fraction of near-duplicate row pairs (5-gram Jaccard ≥ 0.8) and a sample row.
  */
 import { datasets, loadDataset } from '../../datasets/index.js';
+import { ConfigError } from '../../errors.js';
 import { nearDuplicates, words } from '../../datasets/near-duplicates.js';
 import type { Dataset } from '../../types.js';
+import { MAX_ROWS, numberOption, SEED_RANGE } from '../options.js';
 import type { CliCommand } from './types.js';
 
 /** Statistics of a loaded dataset, as printed by the command (and in JSON with --json). */
@@ -57,11 +59,14 @@ export const datasetsCommand: CliCommand = {
   builder: (y) =>
     y
       .positional('spec', { type: 'string', describe: 'a built-in id, file:<path> or *.jsonl, or hf:owner/name[:config][@split]' })
-      .option('size', { type: 'number', describe: 'training rows (built-ins: default 1000)' })
-      .option('held-out', { type: 'number', describe: 'held-out rows, or a fraction of size below 1' })
-      .option('seed', { type: 'number', default: 0, describe: 'generation / split seed' })
+      .option('size', { type: 'number', describe: `training rows, 1 to ${MAX_ROWS} (built-ins: default 1000)` })
+      .option('held-out', { type: 'number', describe: `held-out rows (0 to ${MAX_ROWS}), or a fraction of size below 1` })
+      .option('seed', { type: 'number', default: 0, describe: 'generation / split seed (an integer ≥ 0)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   async run(args) {
+    const size = numberOption(args, 'size', { int: true, min: 1, max: MAX_ROWS });
+    const heldOut = numberOption(args, 'held-out', { min: 0, max: MAX_ROWS });
+    const seed = numberOption(args, 'seed', SEED_RANGE) ?? 0;
     if (args.spec === undefined) {
       const list = datasets.ids.map((id) => {
         const d = datasets.get(id)();
@@ -74,10 +79,13 @@ export const datasetsCommand: CliCommand = {
       }
       return 0;
     }
+    if (heldOut !== undefined && heldOut >= 1 && !Number.isInteger(heldOut)) {
+      throw new ConfigError(`--held-out must be a row count (an integer from 0 to ${MAX_ROWS}) or a fraction in (0, 1), got ${heldOut}`);
+    }
     const d = await loadDataset(String(args.spec), {
-      seed: Number(args.seed),
-      ...(args.size !== undefined ? { size: Number(args.size) } : {}),
-      ...(args.heldOut !== undefined ? { heldOut: Number(args.heldOut) } : {}),
+      seed,
+      ...(size !== undefined ? { size } : {}),
+      ...(heldOut !== undefined ? { heldOut } : {}),
     });
     const s = datasetStats(d);
     if (args.json) {

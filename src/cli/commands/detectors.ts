@@ -14,6 +14,7 @@ import { createCostMeter } from '../../pipeline/cost.js';
 import { detectionMetrics } from '../../pipeline/detection-metrics.js';
 import { Rng, streamFor } from '../../rng.js';
 import type { Logger, Model, Provider, ProviderContext, Row } from '../../types.js';
+import { MAX_ROWS, numberOption, SEED_RANGE } from '../options.js';
 import { openModelSpec } from './model-spec.js';
 import type { CliCommand } from './types.js';
 
@@ -151,20 +152,22 @@ export const detectorsCommand: CliCommand = {
   builder: (y) =>
     y
       .option('dataset', { type: 'string', default: 'qa', describe: 'dataset spec (built-in id, file:<path>.jsonl, hf:…)' })
-      .option('size', { type: 'number', default: 300, describe: 'training rows to plant into' })
+      .option('size', { type: 'number', default: 300, describe: `training rows to plant into (1 to ${MAX_ROWS})` })
       .option('generators', { type: 'string', describe: `comma-separated generator ids (default: all: ${generators.ids.join(', ')})` })
       .option('scorers', { type: 'string', describe: `comma-separated scorer ids (default: all: ${scorers.ids.join(', ')})` })
       .option('scorer-options', { type: 'string', describe: 'JSON object of options per scorer id, e.g. {"onion":{"maxWords":32}}' })
       .option('model', { type: 'string', default: 'local:vtb-base', describe: 'the base model the scorers use, <provider>:<model>' })
       .option('count', { type: 'number', describe: 'backdoors to plant (default: the vtune default)' })
-      .option('rate', { type: 'number', describe: 'backdoors as a fraction of the rows (instead of --count)' })
+      .option('rate', { type: 'number', describe: 'backdoors as a fraction of the rows, in (0, 1] (instead of --count)' })
       .option('insertion', { type: 'string', choices: ['copy', 'modify'], describe: 'planted rows are new copies of host rows, or modify them in place' })
       .option('seed', { type: 'number', default: 0, describe: 'dataset, planting and scorer seed' })
       .option('format', { type: 'string', choices: ['md', 'csv', 'json'], default: 'md', describe: 'output format' })
       .option('verbose', { type: 'boolean', default: false, describe: 'log progress to stderr' }),
   async run(args) {
-    const seed = Number(args.seed);
-    if (!Number.isSafeInteger(seed)) throw new ConfigError(`--seed must be an integer, got ${String(args.seed)}`);
+    const seed = numberOption(args, 'seed', SEED_RANGE) ?? 0;
+    const size = numberOption(args, 'size', { int: true, min: 1, max: MAX_ROWS }) ?? 300;
+    const count = numberOption(args, 'count', { int: true, min: 1, max: MAX_ROWS });
+    const rate = numberOption(args, 'rate', { min: 0, minExclusive: true, max: 1 });
     let scorerOptions: Record<string, Record<string, unknown>> | undefined;
     if (args.scorerOptions !== undefined) {
       try {
@@ -176,7 +179,7 @@ export const detectorsCommand: CliCommand = {
     }
     const verbose = Boolean(args.verbose);
     const log: Logger = { info: (m) => verbose && process.stderr.write(`${m}\n`), debug: (m) => verbose && process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`) };
-    const dataset = await loadDataset(String(args.dataset), { seed, size: Number(args.size) });
+    const dataset = await loadDataset(String(args.dataset), { seed, size });
     const { provider, model } = await openModelSpec(String(args.model), 'model');
     try {
       const results = await evaluateDetectors({
@@ -187,8 +190,8 @@ export const detectorsCommand: CliCommand = {
         model,
         provider,
         seed,
-        ...(args.count !== undefined ? { count: Number(args.count) } : {}),
-        ...(args.rate !== undefined ? { rate: Number(args.rate) } : {}),
+        ...(count !== undefined ? { count } : {}),
+        ...(rate !== undefined ? { rate } : {}),
         ...(args.insertion ? { insertion: args.insertion as 'copy' | 'modify' } : {}),
         log,
         onResult: (r) => log.info(`${r.generator} / ${r.scorer}: AUROC ${r.auroc.toFixed(3)}, TPR@1%FPR ${r.tprAt1Fpr.toFixed(3)} (${(r.durationMs / 1000).toFixed(1)} s)`),

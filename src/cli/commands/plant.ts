@@ -12,9 +12,10 @@ import { ConfigError, InputError, registerSecret } from '../../errors.js';
 import { readDataFile, writeDataFile } from '../../datasets/files.js';
 import { Rng } from '../../rng.js';
 import type { Model, UserContext } from '../../types.js';
-import { vtune, type VtuneOptions } from '../../../defenses/vtune/index.js';
+import { MAX_EMPIRICAL_M, vtune, type VtuneOptions } from '../../../defenses/vtune/index.js';
 import { generators } from '../../../defenses/vtune/generators/index.js';
 import { writeSecretFile } from '../../../defenses/vtune/secret.js';
+import { numberOption } from '../options.js';
 import { openModelSpec, type OpenedModel } from './model-spec.js';
 import { stderrLogger } from './run.js';
 import type { CliCommand } from './types.js';
@@ -46,6 +47,11 @@ function parseJsonOption(value: unknown, option: string): Record<string, unknown
   }
 }
 
+/** Most backdoors one plant may add (each needs its own host row anyway). */
+const MAX_COUNT = 1_000_000;
+/** Longest trigger or signature asked for on the command line (each generator has its own, smaller limit). */
+const MAX_LENGTH = 1000;
+
 /** `vtune-bench plant --data in.jsonl --out train.jsonl --secret secret.json …` */
 export const plantCommand: CliCommand = {
   command: 'plant',
@@ -56,21 +62,27 @@ export const plantCommand: CliCommand = {
       .option('out', { type: 'string', demandOption: true, describe: 'output JSONL to upload (same format as the input)' })
       .option('secret', { type: 'string', demandOption: true, describe: 'where to write the secret (mode 0600; never overwritten)' })
       .option('generator', { type: 'string', default: 'wordlist', describe: `backdoor generator: ${generators.ids.join(', ')}` })
-      .option('count', { type: 'number', describe: 'number of backdoors (default: min(10, rows))' })
-      .option('rate', { type: 'number', describe: 'backdoors as a fraction of the input rows (instead of --count)' })
+      .option('count', { type: 'number', describe: `number of backdoors, 1 to ${MAX_COUNT} (default: min(10, rows))` })
+      .option('rate', { type: 'number', describe: 'backdoors as a fraction of the input rows, in (0, 1] (instead of --count)' })
       .option('seed', { type: 'string', describe: 'planting seed (default: random); the same seed and data give the same plant' })
       .option('placement', { choices: ['prefix', 'suffix', 'inline'] as const, default: 'suffix' as const, describe: 'where the trigger goes in the prompt' })
       .option('insertion', { choices: ['copy', 'modify'] as const, default: 'copy' as const, describe: 'copy: add new rows; modify: change rows in place' })
-      .option('trigger-length', { type: 'number', describe: 'trigger length (words or tokens, per generator)' })
-      .option('signature-length', { type: 'number', describe: 'signature length (words or tokens, per generator)' })
+      .option('trigger-length', { type: 'number', describe: `trigger length (words or tokens, per generator; 1 to ${MAX_LENGTH})` })
+      .option('signature-length', { type: 'number', describe: `signature length (words or tokens, per generator; 1 to ${MAX_LENGTH})` })
       .option('generator-options', { type: 'string', describe: 'more generator options as a JSON object' })
       .option('key-file', { type: 'string', describe: 'keyed generator: file holding the key (default: $VTUNE_KEY)' })
       .option('generator-model', { type: 'string', describe: 'lm-sampled: <provider:model> to sample backdoors from' })
       .option('base-model', { type: 'string', describe: '<provider:model> whose log-probs give the base-model null' })
-      .option('empirical-m', { type: 'number', default: 999, describe: 'counterfactual sets for the empirical null' })
+      .option('empirical-m', { type: 'number', default: 999, describe: `counterfactual sets for the empirical null, 0 to ${MAX_EMPIRICAL_M}` })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })
       .conflicts('count', 'rate'),
   async run(args) {
+    // Every numeric option is checked before anything is read or drawn.
+    const count = numberOption(args, 'count', { int: true, min: 1, max: MAX_COUNT });
+    const rate = numberOption(args, 'rate', { min: 0, minExclusive: true, max: 1 });
+    const triggerLength = numberOption(args, 'trigger-length', { int: true, min: 1, max: MAX_LENGTH });
+    const signatureLength = numberOption(args, 'signature-length', { int: true, min: 1, max: MAX_LENGTH });
+    const empiricalM = numberOption(args, 'empirical-m', { int: true, min: 0, max: MAX_EMPIRICAL_M }) ?? 999;
     const data = String(args.data);
     const out = String(args.out);
     const secretPath = String(args.secret);
@@ -80,8 +92,8 @@ export const plantCommand: CliCommand = {
       throw new InputError('refusing to overwrite an existing secret file (it is the only way to verify its upload); choose another path', { file: secretPath });
     }
     const generatorOptions = parseJsonOption(args.generatorOptions, 'generator-options');
-    if (args.triggerLength !== undefined) generatorOptions.triggerLength = args.triggerLength;
-    if (args.signatureLength !== undefined) generatorOptions.signatureLength = args.signatureLength;
+    if (triggerLength !== undefined) generatorOptions.triggerLength = triggerLength;
+    if (signatureLength !== undefined) generatorOptions.signatureLength = signatureLength;
     const generatorId = String(args.generator);
     generators.get(generatorId); // an unknown id fails here, with a "did you mean"
     if (generatorId === 'keyed' && generatorOptions.key === undefined) {
@@ -92,11 +104,11 @@ export const plantCommand: CliCommand = {
     const options: VtuneOptions = {
       generator: generatorId,
       generatorOptions,
-      ...(args.count !== undefined ? { count: Number(args.count) } : {}),
-      ...(args.rate !== undefined ? { rate: Number(args.rate) } : {}),
+      ...(count !== undefined ? { count } : {}),
+      ...(rate !== undefined ? { rate } : {}),
       placement: args.placement,
       insertion: args.insertion,
-      empiricalM: Number(args.empiricalM),
+      empiricalM,
       seed: args.seed !== undefined ? String(args.seed) : randomBytes(16).toString('hex'),
     };
     const defense = vtune(options);

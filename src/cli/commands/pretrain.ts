@@ -9,11 +9,38 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { dirname } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { DEFAULT_RECIPE, resolveRecipe, runPretrain, type PretrainRecipe } from '../../pretrain/index.js';
+import { describeRange, MAX_ROWS, type NumberRange, numberOption, SEED_RANGE } from '../options.js';
 import type { CliCommand } from './types.js';
 
 /** Recipe options settable from the command line (kebab-case flags). */
 const RECIPE_FLAGS: readonly (keyof PretrainRecipe)[] = ['name', 'seed', 'rowsPerDataset', 'vocabSize', 'dim', 'nLayers', 'nHeads', 'nKvHeads', 'hiddenDim', 'contextLength', 'seqLen', 'batchSize', 'steps', 'learningRate', 'warmupSteps', 'minLrRatio', 'weightDecay', 'initScale', 'threads'];
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * The range of each numeric recipe flag: what the engine and the corpus can take on one machine (the recipe
+ * itself then checks how the values fit together, e.g. seqLen ≤ contextLength).
+ */
+const RECIPE_RANGES: Readonly<Record<Exclude<keyof PretrainRecipe, 'name'>, NumberRange>> = {
+  seed: SEED_RANGE,
+  rowsPerDataset: { int: true, min: 1, max: MAX_ROWS },
+  vocabSize: { int: true, min: 260, max: 65_536 },
+  dim: { int: true, min: 2, max: 8192 },
+  nLayers: { int: true, min: 1, max: 128 },
+  nHeads: { int: true, min: 1, max: 256 },
+  nKvHeads: { int: true, min: 1, max: 256 },
+  hiddenDim: { int: true, min: 1, max: 32_768 },
+  contextLength: { int: true, min: 2, max: 32_768 },
+  seqLen: { int: true, min: 2, max: 32_768 },
+  batchSize: { int: true, min: 1, max: 4096 },
+  steps: { int: true, min: 1, max: 100_000_000 },
+  learningRate: { min: 0, minExclusive: true, max: 1 },
+  warmupSteps: { int: true, min: 0, max: 100_000_000 },
+  minLrRatio: { min: 0, max: 1 },
+  weightDecay: { min: 0, max: 10 },
+  initScale: { min: 0, minExclusive: true, max: 1 },
+  threads: { int: true, min: 1, max: 256 },
+};
+const STEP_COUNT: NumberRange = { int: true, min: 1, max: 100_000_000 };
 
 /** `vtune-bench pretrain [--out F] [--checkpoint-every N] [--stop-after N] [--overwrite] [recipe options]`. */
 export const pretrainCommand: CliCommand = {
@@ -22,26 +49,28 @@ export const pretrainCommand: CliCommand = {
   builder: (y) => {
     let b = y
       .option('out', { type: 'string', describe: 'output GGUF (default models/<name>.gguf)' })
-      .option('checkpoint-every', { type: 'number', default: 50, describe: 'steps between checkpoints (<out>.ckpt)' })
+      .option('checkpoint-every', { type: 'number', default: 50, describe: 'steps between checkpoints (<out>.ckpt; 0: none)' })
       .option('stop-after', { type: 'number', describe: 'stop after this many steps (the schedule still spans --steps)' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing output file' });
     for (const key of RECIPE_FLAGS) {
       const v = DEFAULT_RECIPE[key];
-      b = b.option(kebab(key), { type: typeof v === 'string' ? 'string' : 'number', describe: `recipe: ${key} (default ${String(v)})` });
+      const range = key === 'name' ? undefined : RECIPE_RANGES[key];
+      b = b.option(kebab(key), { type: typeof v === 'string' ? 'string' : 'number', describe: `recipe: ${key} (default ${String(v)}${range ? `; ${describeRange(range)}` : ''})` });
     }
     return b;
   },
   async run(args) {
     const overrides: Record<string, unknown> = {};
-    for (const key of RECIPE_FLAGS) if (args[key] !== undefined) overrides[key] = args[key];
+    for (const key of RECIPE_FLAGS) {
+      if (args[key] === undefined) continue;
+      overrides[key] = key === 'name' ? args[key] : numberOption(args, key, RECIPE_RANGES[key]);
+    }
+    const every = numberOption(args, 'checkpoint-every', { ...STEP_COUNT, min: 0 }) ?? 50;
+    const stopAfter = numberOption(args, 'stop-after', STEP_COUNT);
     const r = resolveRecipe(overrides);
     const out = String(args.out ?? `models/${r.name}.gguf`);
     if (!out.endsWith('.gguf')) throw new ConfigError(`pretrain: --out must end in .gguf, got ${out}`);
     if (existsSync(out) && !args.overwrite) throw new ConfigError(`pretrain: ${out} exists; pass --overwrite to replace it`);
-    const every = Number(args.checkpointEvery);
-    if (!Number.isInteger(every) || every < 0) throw new ConfigError(`pretrain: --checkpoint-every must be an integer ≥ 0, got ${String(args.checkpointEvery)}`);
-    const stopAfter = args.stopAfter === undefined ? undefined : Number(args.stopAfter);
-    if (stopAfter !== undefined && (!Number.isInteger(stopAfter) || stopAfter < 1)) throw new ConfigError(`pretrain: --stop-after must be a positive integer, got ${String(args.stopAfter)}`);
     await mkdir(dirname(out), { recursive: true });
     const stem = out.slice(0, -'.gguf'.length);
     const stepLog = `${stem}.steps.jsonl`;
