@@ -49,8 +49,8 @@ function parseJsonOption(value: unknown, option: string): Record<string, unknown
 
 /** Most backdoors one plant may add (each needs its own host row anyway). */
 const MAX_COUNT = 1_000_000;
-/** Longest trigger or signature asked for on the command line (each generator has its own, smaller limit). */
-const MAX_LENGTH = 1000;
+/** Longest trigger or signature asked for on the command line (each generator then checks its own limit, at most this). */
+const MAX_LENGTH = 1024;
 
 /** `vtune-bench plant --data in.jsonl --out train.jsonl --secret secret.json …` */
 export const plantCommand: CliCommand = {
