@@ -153,6 +153,15 @@ function unlinkSafe(path: string): void {
   }
 }
 
+/**
+ * The live process holding run folder `dir`'s lock, if any (a stale lock counts as free). For readers that
+ * must not take a half-written run for a finished one, such as `merge`.
+ */
+export function liveLockOwner(dir: string): LockOwner | undefined {
+  const owner = readOwner(join(dir, LOCK_FILE))?.owner;
+  return owner && (owner.host !== hostname() || pidAlive(owner.pid)) ? owner : undefined;
+}
+
 /** A held lock: released explicitly, or when the process exits (process.exit skips `finally` blocks). */
 function held(path: string, content: string): RunLock {
   let released = false;

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import type { TrialRecord } from '../../src/records/schema.js';
-import { findRecordsFiles, readRecordsFile } from '../../src/records/store.js';
+import { mergeCommand } from '../../src/cli/commands/merge.js';
+import { RECORD_SCHEMA_VERSION, type ManifestRecord } from '../../src/records/schema.js';
+import { findRecordsFiles, readRecordsFile, RecordWriter } from '../../src/records/store.js';
 import { LOCK_FILE, lockRunFolder } from '../../src/runner/lock.js';
 import { repoRoot } from '../../src/shared-path.js';
 
@@ -65,6 +67,30 @@ describe('lockRunFolder', () => {
     const dir = tmp();
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 1, host: 'elsewhere.example', startedAt: 'x' }));
     expect(() => lockRunFolder(dir, collect())).toThrow(/locked by process 1 on host elsewhere\.example .* delete .*run\.lock/);
+  });
+});
+
+describe('merge and a shard still running', () => {
+  it('refuses a shard folder whose run still holds its lock, naming the folder and the process; merges it once released', async () => {
+    const shard = join(tmp(), 's', 'abc-shard-1of1');
+    const manifest = { kind: 'manifest', schemaVersion: RECORD_SCHEMA_VERSION, runId: 'abc-shard-1of1', scenario: { name: 's', hash: 'h', definition: {} }, seeds: [0], cellCount: 1, shard: { index: 1, count: 1 }, packageVersions: {}, machine: { platform: 'linux', arch: 'x64', cpuModel: 'x', cpuCount: 2, memoryBytes: 1, node: 'v20' }, startedAt: '2026-01-01T00:00:00.000Z' } satisfies ManifestRecord;
+    const w = RecordWriter.open(join(shard, 'records.jsonl'));
+    w.append(manifest);
+    w.close();
+    const lock = lockRunFolder(shard, collect());
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as never;
+    try {
+      await expect(mergeCommand.run({ shards: [shard], report: false })).rejects.toThrow(ConfigError);
+      await expect(mergeCommand.run({ shards: [shard], report: false })).rejects.toThrow(`is still being run by process ${process.pid}`);
+      expect(existsSync(join(shard, '..', 'abc', 'records.jsonl'))).toBe(false);
+      lock.release();
+      expect(await mergeCommand.run({ shards: [shard], report: false })).toBe(0);
+    } finally {
+      process.stdout.write = write;
+      lock.release();
+    }
+    expect(readRecordsFile(join(shard, '..', 'abc', 'records.jsonl')).manifest?.runId).toBe('abc');
   });
 });
 
