@@ -30,7 +30,7 @@ const COMPLETION_DEFAULT = 16;
 export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>, limits: InferenceLimits) {
   const count = (model: Model, text: string) => model.countTokens?.(text) ?? pieces(text).length;
 
-  /** Tokens a completion may take after `prompts` (undefined: the context is unknown); 400 when none are left. */
+  /** The context, the longest prompt's tokens (plus one start token) and what is left for a completion; undefined when the context is unknown. */
   function room(model: Model, prompts: readonly string[]): { context: number; promptTokens: number; room: number } | undefined {
     const context = model.contextLength ?? limits.contextLength;
     if (context === undefined) return undefined;
@@ -75,7 +75,8 @@ export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>,
     if (body.stream === true) throw new HttpError(400, 'streaming is not supported', 'stream_unsupported', 'stream');
     const prompt = messagesToPrompt(messages);
     const name = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? 'max_completion_tokens' : 'max_tokens';
-    const max = completionLength(body, name, model, [prompt], room(model, [prompt]) ? Infinity : CHAT_DEFAULT_UNKNOWN_CONTEXT, 1);
+    const contextKnown = (model.contextLength ?? limits.contextLength) !== undefined;
+    const max = completionLength(body, name, model, [prompt], contextKnown ? Infinity : CHAT_DEFAULT_UNKNOWN_CONTEXT, 1);
     const { texts, usage } = await generate(model, [prompt], genOptions(body, max));
     const content = texts[0] ?? '';
     const u = usage[0]!;

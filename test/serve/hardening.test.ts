@@ -59,7 +59,7 @@ describe('serve hardening', () => {
   it('--verbose request lines redact query strings and headers through the secret registry', async () => {
     const lines: string[] = [];
     const log: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), debug: (m) => lines.push(m) };
-    const { dataDir } = await up({ log });
+    await up({ log });
     const other = 'another-client-secret-abcdef';
     await fetch(`${serve!.url}/models?api_key=${TOKEN}&limit=5`, { headers: { authorization: `Bearer ${TOKEN}` } });
     await fetch(`${serve!.url}/models?q=${encodeURIComponent(TOKEN)}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-api-key': other, cookie: `session=${other}` } });
@@ -74,7 +74,6 @@ describe('serve hardening', () => {
     expect(text).toContain('GET /v1/models?access_token=*** → 401');
     expect(text).toMatch(/"authorization":"\*\*\*"/);
     expect(text).toMatch(/"x-api-key":"\*\*\*"/);
-    void dataDir;
   });
 
   it('redactUrl / redactHeaders mask credential names whatever the value, and registered secrets wherever they are', () => {
