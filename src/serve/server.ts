@@ -244,7 +244,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       res.end(data);
       log.debug(`${req.method} ${target()} → ${status} in ${Date.now() - started} ms ${JSON.stringify(redactHeaders(req.headers))}`);
     };
-    const target = () => redactUrl((req.url ?? '').slice(0, 2000));
+    // Redacted before it is shortened: a cut could split a secret into a prefix the registry no longer matches.
+    const target = () => redactUrl(req.url ?? '').slice(0, 2000);
     const fail = (err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${store.scrub(describeError(err))}`, 'server_error');
       if (e.status >= 500) log.warn(`${req.method} ${target()}: ${e.message}`);
