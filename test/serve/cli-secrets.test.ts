@@ -5,11 +5,13 @@
  * paths, a wrong-token 401), no file the server wrote — its data folder and its log — contains the token.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readServeToken } from '../../src/cli/commands/serve.js';
+import { ConfigError, InputError, redactSecrets } from '../../src/errors.js';
 import { repoRoot } from '../../src/shared-path.js';
 
 const TOKEN = 'cli-secret-scan-TOKEN-5e4d3c2b1a';
@@ -95,7 +97,28 @@ describe('vtune-bench serve: start-up and secrets', () => {
     expect(blank.out.text).toMatch(/empty: the token file is empty/);
   }, 90_000);
 
-  it('no file serve wrote (data folder, log) contains the token after a session that sends it everywhere', async () => {
+  it('readServeToken: file (trimmed, warned when others can read it), option (warned), environment; registered for redaction', async () => {
+    const d = tmp();
+    const warnings: string[] = [];
+    const log = { info: () => {}, debug: () => {}, warn: (m: string) => warnings.push(m) };
+    const open = join(d, 'open-token');
+    writeFileSync(open, `  ${TOKEN}-file\n`);
+    chmodSync(open, 0o644); // whatever the umask
+    expect(await readServeToken({ tokenFile: open, env: {}, log })).toBe(`${TOKEN}-file`);
+    expect(warnings).toEqual([`--token-file ${open} is readable by other users: chmod 600 it`]);
+    expect(redactSecrets(`x ${TOKEN}-file y`)).toBe('x *** y');
+    warnings.length = 0;
+    expect(await readServeToken({ env: { VTUNE_SERVE_TOKEN: `${TOKEN}-env` }, log })).toBe(`${TOKEN}-env`);
+    expect(warnings).toEqual([]);
+    expect(await readServeToken({ token: `${TOKEN}-argv`, env: { VTUNE_SERVE_TOKEN: 'ignored-when-given' }, log })).toBe(`${TOKEN}-argv`);
+    expect(warnings[0]).toMatch(/visible to every user of this machine in `ps`/);
+    await expect(readServeToken({ tokenFile: join(d, 'missing'), env: {}, log })).rejects.toThrow(InputError);
+    await expect(readServeToken({ env: { VTUNE_SERVE_TOKEN: 'short' }, log })).rejects.toThrow(/at least 8 characters/);
+    await expect(readServeToken({ env: { VTUNE_SERVE_TOKEN: 'has a space inside' }, log })).rejects.toThrow(ConfigError);
+    await expect(readServeToken({ env: {}, log })).rejects.toThrow(/set VTUNE_SERVE_TOKEN, or pass --token-file/);
+  });
+
+    it('no file serve wrote (data folder, log) contains the token after a session that sends it everywhere', async () => {
     const d = tmp();
     const dataDir = join(d, 'data');
     const p = serveProcess(['--base-model', 'test-memorizer:base', '--data-dir', dataDir, '--verbose'], { VTUNE_SERVE_TOKEN: TOKEN });
