@@ -57,7 +57,7 @@ const SECRET_PATTERNS: RegExp[] = [
   /\bsk-[A-Za-z0-9_-]{8,}/g, // OpenAI-style keys
   /\bhf_[A-Za-z0-9]{8,}/g, // Hugging Face tokens
   /(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
-  /((?:api[_-]?key|token|authorization|password)["']?\s*[:=]\s*["']?)[^\s"',}]{6,}/gi,
+  /((?:api[_-]?key|token|authorization|password)["']?\s*[:=]\s*["']?)[^\s"',}&]{6,}/gi, // & ends a query-string value
 ];
 
 /** Values registered at run time (e.g. the key read from the environment) that must never be printed. */
@@ -83,4 +83,46 @@ export function describeError(err: unknown): string {
     return redactSecrets(`${err.message}${cause}`);
   }
   return redactSecrets(String(err));
+}
+
+/** Names of query parameters and headers whose values are credentials whatever they look like. */
+const SECRET_NAME = /(?:^|[-_])(?:api[-_]?key|key|token|secret|password|passwd|auth|authorization|cookie|credential|credentials|signature|sig|session)$|^(?:x-api-key|api-key|proxy-authorization|set-cookie)$/i;
+
+/**
+ * A request target (path and query) safe to log: every query value whose name says it is a credential becomes
+ * `***`, and everything else goes through redactSecrets (the registered secrets and key patterns); control
+ * characters are escaped so a crafted URL cannot forge log lines.
+ */
+export function redactUrl(target: string): string {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    /* malformed escapes: log the raw path */
+  }
+  let out = redactSecrets(decoded);
+  if (q >= 0) {
+    const params = new URLSearchParams(target.slice(q + 1));
+    const safe = new URLSearchParams();
+    for (const [name, value] of params) safe.append(redactSecrets(name), SECRET_NAME.test(name) ? '***' : redactSecrets(value));
+    out += `?${safe.toString().replace(/%2A/gi, '*')}`;
+  }
+  return escapeControl(out);
+}
+
+/** Request or response headers safe to log: credential headers become `***`, other values go through redactSecrets. */
+export function redactHeaders(headers: Readonly<Record<string, string | readonly string[] | number | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(', ') : String(value);
+    out[name] = SECRET_NAME.test(name) ? '***' : escapeControl(redactSecrets(text));
+  }
+  return out;
+}
+
+function escapeControl(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -49,6 +49,21 @@ export interface GenerateOptions {
   readonly seed?: number;
   /** Stop generating after any of these strings (they are not included). */
   readonly stop?: readonly string[];
+  /**
+   * Called once per generate call, with one entry per prompt, by models that measure what they did (the
+   * embedded engine); `serve` reports these as `usage` instead of re-tokenising the text.
+   */
+  readonly onUsage?: (usage: readonly GenerationUsage[]) => void;
+}
+
+/** What one generation took, as the model measured it. */
+export interface GenerationUsage {
+  /** Tokens of the prompt as the model read it (start token included, after fitting the context). */
+  readonly promptTokens: number;
+  /** Tokens the model generated (a stop string may have cut some of them from the returned text). */
+  readonly completionTokens: number;
+  /** 'length' when generation ended at maxTokens (and no stop string cut it), 'stop' otherwise. */
+  readonly finishReason: 'stop' | 'length';
 }
 
 /** Teacher-forced log-probabilities (natural log) of a continuation given a prompt, one per token. */
@@ -71,6 +86,8 @@ export interface Model {
   embed?(texts: readonly string[]): Promise<Float32Array[]>;
   /** Number of tokens of a text under the model's tokenizer, when known. */
   countTokens?(text: string): number;
+  /** Most tokens (prompt and completion together) the model attends to, when known. */
+  readonly contextLength?: number;
   dispose?(): void | Promise<void>;
 }
 

@@ -271,6 +271,7 @@ function makeModel(id: string, state: LocalState): Model {
   const model: Model = {
     id,
     capabilities: CAPABILITIES,
+    contextLength: ctx,
 
     async generate(prompts: readonly string[], options: GenerateOptions): Promise<string[]> {
       const maxTokens = options.maxTokens;
@@ -286,7 +287,10 @@ function makeModel(id: string, state: LocalState): Model {
         // BOS too: llama2.c-style base models (stories260K) separate documents with BOS and never saw EOS
         stopTokens: [tokenizer.eos, tokenizer.bos],
       });
-      return out.map((ids, i) => cutAtStop(tokenizer.decode(ids, { prefixSpace: startsText(prompts[i]!) }), options.stop));
+      const full = out.map((ids, i) => tokenizer.decode(ids, { prefixSpace: startsText(prompts[i]!) }));
+      const texts = full.map((t) => cutAtStop(t, options.stop));
+      options.onUsage?.(out.map((ids, i) => ({ promptTokens: inputs[i]!.length, completionTokens: ids.length, finishReason: ids.length >= maxTokens && texts[i] === full[i] ? 'length' : 'stop' })));
+      return texts;
     },
 
     async score(items: readonly { readonly prompt: string; readonly continuation: string }[]): Promise<ContinuationScore[]> {

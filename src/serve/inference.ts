@@ -3,27 +3,86 @@
  * answered by the provider's Model. Logprobs are per word piece (the server has no access to the model's own
  * tokenizer through the Model contract): each piece is teacher-forced on everything before it, so the pieces
  * of a continuation sum to its exact log-probability. Defaults follow OpenAI (temperature 1 when unset).
+ *
+ * Length limits are the client's business, so they are 400s, never 500s: a completion may ask for at most what
+ * the server allows (`maxTokens`) and what the model's context leaves after the prompt (the prompt's tokens
+ * plus one start token); a chat that sets no limit gets what fits. `usage` is what the model measured it
+ * generated (GenerateOptions.onUsage) when it reports it, the text's token count otherwise.
  */
-import type { Model } from '../types.js';
+import type { GenerateOptions, GenerationUsage, Model } from '../types.js';
 import { newId } from './store.js';
 import { HttpError, type Piece, messagesToPrompt, parseMessages, pieceLogprobs, pieces } from './wire.js';
 
-/** The two handlers over a model resolver; `maxTokens` caps what a request may ask for. */
-export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>, maxTokens: number) {
+/** Limits of the inference routes. */
+export interface InferenceLimits {
+  /** Most tokens one completion may ask for. */
+  readonly maxTokens: number;
+  /** Context of the models served when a model does not say (they are all fine-tunes of one base). */
+  readonly contextLength?: number;
+}
+
+/** Most tokens a chat without a limit may generate when the model's context is unknown. */
+const CHAT_DEFAULT_UNKNOWN_CONTEXT = 256;
+/** OpenAI's default `max_tokens` of /v1/completions. */
+const COMPLETION_DEFAULT = 16;
+
+/** The two handlers over a model resolver. */
+export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>, limits: InferenceLimits) {
   const count = (model: Model, text: string) => model.countTokens?.(text) ?? pieces(text).length;
+
+  /** The context, the longest prompt's tokens (plus one start token) and what is left for a completion; undefined when the context is unknown. */
+  function room(model: Model, prompts: readonly string[]): { context: number; promptTokens: number; room: number } | undefined {
+    const context = model.contextLength ?? limits.contextLength;
+    if (context === undefined) return undefined;
+    const promptTokens = Math.max(...prompts.map((p) => count(model, p) + 1));
+    return { context, promptTokens, room: context - promptTokens };
+  }
+
+  /** The completion length: the request's, checked against the server's cap and the context, or `fallback`. */
+  function completionLength(body: Record<string, unknown>, name: string, model: Model, prompts: readonly string[], fallback: number, min: number): number {
+    const r = room(model, prompts);
+    const requested = body[name];
+    const max = numberParam(requested, Math.min(fallback, limits.maxTokens, r ? Math.max(r.room, 0) : Infinity), name, min, limits.maxTokens, true);
+    if (r && ((max > 0 && max > r.room) || max < min)) {
+      const asked = requested === undefined || requested === null || requested === 'auto' ? 'a completion' : `${name} = ${max}`;
+      throw new HttpError(
+        400,
+        `this model's context is ${r.context} tokens and the prompt takes ${r.promptTokens} of them, so ${name} can be at most ${Math.max(r.room, 0)}; you asked for ${asked}`,
+        'context_length_exceeded',
+        r.room < 1 ? 'messages' : name,
+      );
+    }
+    return max;
+  }
+
+  /** Generates, and reads the model's own usage report when it gives exactly one for these prompts. */
+  async function generate(model: Model, prompts: readonly string[], options: GenerateOptions): Promise<{ texts: string[]; usage: GenerationUsage[] }> {
+    const reports: (readonly GenerationUsage[])[] = [];
+    const texts = await model.generate(prompts, { ...options, onUsage: (u) => reports.push(u) });
+    const measured = reports.length === 1 && reports[0]!.length === prompts.length ? reports[0]! : undefined;
+    const usage = prompts.map((p, i): GenerationUsage => {
+      if (measured) return measured[i]!;
+      const completionTokens = count(model, texts[i] ?? '');
+      return { promptTokens: count(model, p), completionTokens, finishReason: completionTokens >= options.maxTokens ? 'length' : 'stop' };
+    });
+    return { texts, usage };
+  }
 
   async function chatCompletion(body: Record<string, unknown>) {
     const model = await resolveModel(body.model);
     const messages = parseMessages(body.messages, '');
     if (body.n !== undefined && body.n !== 1) throw new HttpError(400, 'only n = 1 is supported', 'invalid_n', 'n');
     if (body.stream === true) throw new HttpError(400, 'streaming is not supported', 'stream_unsupported', 'stream');
-    const max = numberParam(body.max_completion_tokens ?? body.max_tokens, 256, 'max_completion_tokens', 1, maxTokens, true);
     const prompt = messagesToPrompt(messages);
-    const [content] = await model.generate([prompt], genOptions(body, max));
-    const completionTokens = count(model, content!);
+    const name = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? 'max_completion_tokens' : 'max_tokens';
+    const contextKnown = (model.contextLength ?? limits.contextLength) !== undefined;
+    const max = completionLength(body, name, model, [prompt], contextKnown ? Infinity : CHAT_DEFAULT_UNKNOWN_CONTEXT, 1);
+    const { texts, usage } = await generate(model, [prompt], genOptions(body, max));
+    const content = texts[0] ?? '';
+    const u = usage[0]!;
     let logprobs: unknown = null;
     if (body.logprobs === true) {
-      const { pieces: ps, logprobs: lps } = await pieceLogprobs(model, prompt, content!);
+      const { pieces: ps, logprobs: lps } = await pieceLogprobs(model, prompt, content);
       logprobs = { content: ps.map((p, i) => tokenEntry(p, lps[i] ?? 0)), refusal: null };
     }
     return {
@@ -31,8 +90,8 @@ export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: body.model,
-      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs, finish_reason: completionTokens >= max ? 'length' : 'stop' }],
-      usage: { prompt_tokens: count(model, prompt), completion_tokens: completionTokens, total_tokens: count(model, prompt) + completionTokens },
+      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs, finish_reason: u.finishReason }],
+      usage: { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens },
     };
   }
 
@@ -40,10 +99,13 @@ export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>,
     const model = await resolveModel(body.model);
     const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'string') ? (body.prompt as string[]) : undefined;
     if (!prompts || prompts.length === 0 || prompts.length > 64) throw new HttpError(400, "'prompt' must be a string or 1–64 strings", 'invalid_prompt', 'prompt');
-    const max = numberParam(body.max_tokens, 16, 'max_tokens', 0, maxTokens, true);
+    const max = completionLength(body, 'max_tokens', model, prompts, COMPLETION_DEFAULT, 0);
     const echo = body.echo === true;
     const k = body.logprobs === undefined || body.logprobs === null ? undefined : numberParam(body.logprobs, 0, 'logprobs', 0, 5, true);
-    const outputs = max === 0 ? prompts.map(() => '') : await model.generate(prompts, genOptions(body, max));
+    const { texts: outputs, usage } =
+      max === 0
+        ? { texts: prompts.map(() => ''), usage: prompts.map((p): GenerationUsage => ({ promptTokens: count(model, p), completionTokens: 0, finishReason: 'stop' })) }
+        : await generate(model, prompts, genOptions(body, max));
     const choices = [];
     for (let i = 0; i < prompts.length; i++) {
       const prompt = prompts[i]!;
@@ -69,10 +131,10 @@ export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>,
         }
         logprobs = { tokens, token_logprobs: tokenLogprobs, top_logprobs: tokens.map((t, j) => (tokenLogprobs[j] === null ? null : { [t]: tokenLogprobs[j] })), text_offset: offsets };
       }
-      choices.push({ index: i, text: (echo ? prompt : '') + out, logprobs, finish_reason: max > 0 && count(model, out) >= max ? 'length' : 'stop' });
+      choices.push({ index: i, text: (echo ? prompt : '') + out, logprobs, finish_reason: usage[i]!.finishReason });
     }
-    const promptTokens = prompts.reduce((a, p) => a + count(model, p), 0);
-    const completionTokens = outputs.reduce((a, o) => a + count(model, o), 0);
+    const promptTokens = usage.reduce((a, u) => a + u.promptTokens, 0);
+    const completionTokens = usage.reduce((a, u) => a + u.completionTokens, 0);
     return { id: newId('cmpl'), object: 'text_completion', created: Math.floor(Date.now() / 1000), model: body.model, choices, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
   }
 

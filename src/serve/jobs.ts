@@ -3,8 +3,10 @@
  * persisted at every transition, events appended as training reports progress, cancellation through an
  * AbortController. On start-up, jobs a previous process left unfinished are resumed from the start (training
  * is deterministic given the job seed) or, with `onRestart: 'fail'`, ended `failed` with the reason.
+ * A finished job's model is re-opened from its own artifacts, never from the training file; a job whose
+ * training file was deleted before it ran fails with `file_not_found`.
  */
-import { describeError } from '../errors.js';
+import { InputError, describeError } from '../errors.js';
 import type { HyperParams, Logger, Model } from '../types.js';
 import type { JobRecord, Store } from './store.js';
 import type { ServeTrainer } from './trainer.js';
@@ -70,7 +72,7 @@ export class JobQueue {
   model(job: JobRecord): Promise<Model> {
     let m = this.models.get(job.id);
     if (!m) {
-      m = this.o.trainer.restore(this.input(job));
+      m = this.o.trainer.restore(this.o.store.modelDir(job.id));
       m.catch(() => this.models.delete(job.id));
       this.models.set(job.id, m);
     }
@@ -92,6 +94,7 @@ export class JobQueue {
   }
 
   private input(job: JobRecord, signal?: AbortSignal) {
+    if (!this.o.store.hasFileContent(job.training_file)) throw new MissingTrainingFile(job.training_file);
     const rows = parseTrainingJsonl(this.o.store.fileContent(job.training_file).toString('utf8'));
     return {
       rows,
@@ -146,8 +149,10 @@ export class JobQueue {
       if (this.closed) return; // shutting down: the job stays `running` on disk and is recovered on restart
       const fresh = this.o.store.getJob(job.id) ?? job;
       if (fresh.status === 'cancelled') return;
-      this.o.log.warn(`job ${job.id} failed: ${describeError(err)}`);
-      this.finish(fresh, 'failed', { code: 'training_failed', message: describeError(err), param: null });
+      const message = this.o.store.scrub(describeError(err));
+      this.o.log.warn(`job ${job.id} failed: ${message}`);
+      const missing = err instanceof MissingTrainingFile;
+      this.finish(fresh, 'failed', { code: missing ? 'file_not_found' : 'training_failed', message, param: missing ? 'training_file' : null });
     } finally {
       this.controllers.delete(job.id);
     }
@@ -161,5 +166,12 @@ export class JobQueue {
     const message = status === 'succeeded' ? 'The job has successfully completed' : status === 'cancelled' ? 'The job was cancelled' : `The job failed: ${error?.message ?? 'unknown error'}`;
     this.o.store.addEvent(job.id, { level: status === 'failed' ? 'error' : 'info', message, type: 'message', data: null });
     return job;
+  }
+}
+
+/** The training file of a job was deleted before the job could read it. */
+class MissingTrainingFile extends InputError {
+  constructor(fileId: string) {
+    super(`training file '${fileId}' was deleted before the job could read it: upload it again and create a new job`);
   }
 }

@@ -4,15 +4,19 @@
  * the stock `openai` provider or the official SDK. node:http only.
  *
  * Threat model of the server itself: it listens on loopback by default and trusts nobody: every route needs
- * the bearer token (compared in constant time, never logged or stored), bodies are size-limited (413), JSONL
- * is validated line by line (400 naming the line), ids are pattern-checked before they touch the disk (no
- * path traversal), and no request can crash the process (every handler error becomes a JSON error).
+ * the bearer token (compared in constant time, never logged or stored), and a request without it is answered
+ * 401 before a byte of its body is read; bodies are size-limited (413), JSONL is validated line by line (400
+ * naming the line), ids are pattern-checked before they touch the disk (no path traversal), and no request can
+ * crash the process (every handler error becomes a JSON error, with the data folder's path scrubbed). The log
+ * is redacted by construction: every line goes through the secret registry of src/errors.ts, and request
+ * lines show query strings and headers only through redactUrl/redactHeaders. The base model is opened before
+ * the server listens, so a server that cannot serve never starts.
  * Routes: /v1/files, /v1/fine_tuning/jobs (+ /events, /cancel), /v1/models, /v1/chat/completions, /v1/completions.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeError, registerSecret } from '../errors.js';
+import { ConfigError, describeError, redactHeaders, redactSecrets, redactUrl, registerSecret } from '../errors.js';
 import type { HyperParams, Logger, Model } from '../types.js';
 import { JobQueue } from './jobs.js';
 import { type FileRecord, type JobRecord, Store, checkFileId, checkJobId, newId } from './store.js';
@@ -50,16 +54,30 @@ export interface ServeHandle {
   close(): Promise<void>;
 }
 
-/** Most bytes read (and discarded) from a refused request before its connection is cut. */
+/** Most bytes read (and discarded) from a refused authenticated request before its connection is cut. */
 const DRAIN_CAP_BYTES = 512 * 1024 * 1024;
 
 const silent: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
 
-/** Starts the service; resolves once it is listening. */
+/** A logger whose every line goes through the secret registry, whatever the caller puts in it. */
+function redactingLogger(log: Logger): Logger {
+  return { info: (m) => log.info(redactSecrets(m)), warn: (m) => log.warn(redactSecrets(m)), debug: (m) => log.debug(redactSecrets(m)) };
+}
+
+/**
+ * Starts the service; resolves once it is listening. Rejects with a ConfigError, before listening, when the
+ * token is too short or the base model cannot be opened.
+ */
 export async function startServe(options: ServeOptions): Promise<ServeHandle> {
-  if (!options.token || options.token.length < 8) throw new HttpError(500, 'serve needs a bearer token of at least 8 characters', 'config');
+  if (!options.token || options.token.length < 8) throw new ConfigError('serve needs a bearer token of at least 8 characters');
   registerSecret(options.token);
-  const log = options.log ?? silent;
+  const log = redactingLogger(options.log ?? silent);
+  let baseModel: Model;
+  try {
+    baseModel = await options.trainer.base();
+  } catch (err) {
+    throw new ConfigError(`serve: cannot open the base model '${options.trainer.baseModelId}': ${describeError(err)}`, { cause: err });
+  }
   const store = new Store(options.dataDir);
   const defaults: HyperParams = { epochs: 3, learningRate: 1e-3, batchSize: 4, ...options.defaults };
   const queue = new JobQueue({ store, trainer: options.trainer, defaults, onRestart: options.onRestart ?? 'resume', log });
@@ -107,7 +125,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     if (!file) throw new HttpError(400, "missing the 'file' part", 'invalid_request', 'file');
     if (purpose !== 'fine-tune') throw new HttpError(400, `purpose must be 'fine-tune', got '${purpose ?? ''}'`, 'invalid_purpose', 'purpose');
     const rows = parseTrainingJsonl(file.data.toString('utf8'));
-    const filename = (file.filename ?? 'upload.jsonl').replace(/[^\w.-]/g, '_').slice(0, 200);
+    // Stored and listed: a name that carries a secret (the token, an API key) is kept masked.
+    const filename = redactSecrets(file.filename ?? 'upload.jsonl').replace(/[^\w.-]/g, '_').slice(0, 200);
     const record: FileRecord = { id: newId('file'), object: 'file', bytes: file.data.length, created_at: Math.floor(Date.now() / 1000), filename, purpose, status: 'processed', examples: rows.length };
     store.putFile(record, file.data);
     return record;
@@ -124,6 +143,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     const lrm = numberParam(hp.learning_rate_multiplier, 1, 'learning_rate_multiplier', 1e-6, 100, false);
     const suffix = body.suffix === undefined || body.suffix === null ? null : String(body.suffix);
     if (suffix !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(suffix)) throw new HttpError(400, 'suffix must be 1–64 letters, digits, - or _', 'invalid_suffix', 'suffix');
+    // The suffix becomes part of a model id that is stored, listed and logged: it must not carry a secret.
+    if (suffix !== null && redactSecrets(suffix) !== suffix) throw new HttpError(400, 'suffix must not contain the API token or a key', 'invalid_suffix', 'suffix');
     const seed = body.seed === undefined || body.seed === null ? Number.parseInt(createHash('sha256').update(`${fileId}|${Date.now()}`).digest('hex').slice(0, 7), 16) : body.seed;
     if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 2 ** 31) throw new HttpError(400, 'seed must be an integer in [0, 2^31]', 'invalid_seed', 'seed');
     const hyper = { n_epochs: epochs, batch_size: batch, learning_rate_multiplier: lrm };
@@ -162,7 +183,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     return job;
   }
 
-  const { chatCompletion, completion } = inferenceHandlers(resolveModel, maxTokens);
+  const { chatCompletion, completion } = inferenceHandlers(resolveModel, { maxTokens, ...(baseModel.contextLength !== undefined ? { contextLength: baseModel.contextLength } : {}) });
 
   async function route(req: IncomingMessage, url: URL): Promise<unknown> {
     const method = req.method ?? 'GET';
@@ -221,13 +242,17 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       const data = raw ?? Buffer.from(JSON.stringify(body));
       res.writeHead(status, { 'content-type': raw ? 'application/octet-stream' : 'application/json', 'content-length': data.length, ...(status === 413 || status === 401 ? { connection: 'close' } : {}) });
       res.end(data);
-      log.debug(`${req.method} ${(req.url ?? '').slice(0, 200)} → ${status} in ${Date.now() - started} ms`);
+      log.debug(`${req.method} ${target()} → ${status} in ${Date.now() - started} ms ${JSON.stringify(redactHeaders(req.headers))}`);
     };
+    // Redacted before it is shortened: a cut could split a secret into a prefix the registry no longer matches.
+    const target = () => redactUrl(req.url ?? '').slice(0, 2000);
     const fail = (err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${describeError(err)}`, 'server_error');
-      if (e.status >= 500) log.warn(`${req.method} ${(req.url ?? '').slice(0, 200)}: ${e.message}`);
+      const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${store.scrub(describeError(err))}`, 'server_error');
+      if (e.status >= 500) log.warn(`${req.method} ${target()}: ${e.message}`);
       const respond = () => finish(e.status, errorBody(e));
-      if (req.complete) return respond();
+      // A client without the token gets its answer at once, and its body is never read: the connection is
+      // closed after the 401 (connection: close), so an anonymous client cannot make the server take in data.
+      if (e.status === 401 || req.complete) return respond();
       // Answer once the client has finished sending: most clients (undici among them) fail with EPIPE instead
       // of reading an early answer. Drained bytes are discarded, and a client that never stops is cut off.
       let drained = 0;

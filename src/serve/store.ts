@@ -4,9 +4,11 @@
  * checked against a strict pattern before they ever become a path, so a crafted id cannot escape the folder.
  *
  * Layout: files/<id>.json + files/<id>.jsonl · jobs/<id>.json + jobs/<id>.events.jsonl · models/<job id>/…
+ * Everything the server writes is private to its user (files 0600, folders 0700): uploads are the user's
+ * training data, and models are trained on them.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpError } from './wire.js';
 
@@ -90,13 +92,21 @@ export function checkJobId(id: unknown): string {
 /** The serve data directory. Synchronous I/O: records are small and this keeps each write atomic in order. */
 export class Store {
   constructor(readonly dir: string) {
-    for (const sub of ['files', 'jobs', 'models']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const sub of ['files', 'jobs', 'models']) privateDir(join(dir, sub));
   }
 
   private write(path: string, data: string | Buffer): void {
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    writePrivate(path, data);
+  }
+
+  /** `text` with the data directory's absolute path replaced by `<data-dir>`: clients never learn the server's paths. */
+  scrub(text: string): string {
+    return text.split(this.dir).join('<data-dir>');
+  }
+
+  /** Whether an uploaded file's content is still on disk (it is gone once the file is deleted). */
+  hasFileContent(id: string): boolean {
+    return existsSync(join(this.dir, 'files', `${checkFileId(id)}.jsonl`));
   }
 
   /** Stores an uploaded file and its record. */
@@ -149,7 +159,7 @@ export class Store {
 
   addEvent(jobId: string, ev: Omit<EventRecord, 'id' | 'object' | 'created_at'>): EventRecord {
     const full: EventRecord = { id: newId('ftevent'), object: 'fine_tuning.job.event', created_at: Math.floor(Date.now() / 1000), ...ev };
-    appendFileSync(join(this.dir, 'jobs', `${checkJobId(jobId)}.events.jsonl`), JSON.stringify(full) + '\n');
+    appendFileSync(join(this.dir, 'jobs', `${checkJobId(jobId)}.events.jsonl`), JSON.stringify(full) + '\n', { mode: 0o600 });
     return full;
   }
 
@@ -172,7 +182,26 @@ export class Store {
   /** The artifact folder of a job's model (created on demand). */
   modelDir(jobId: string): string {
     const d = join(this.dir, 'models', checkJobId(jobId));
-    mkdirSync(d, { recursive: true });
+    privateDir(d);
     return d;
   }
+}
+
+/** Creates a folder (and its parents) readable by this user only; an existing folder of ours is made so too. */
+export function privateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+}
+
+/** Writes a file readable by this user only, atomically (temp file created 0600, then renamed over `path`). */
+export function writePrivate(path: string, data: string | Buffer): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true }); // a temp file left by a crash keeps its old mode: start afresh
+  writeFileSync(tmp, data, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** Makes a file written by someone else (a provider's saveModel) readable by this user only. */
+export function makePrivate(path: string): void {
+  chmodSync(path, 0o600);
 }

@@ -1,16 +1,21 @@
 /**
  * What `serve` does with a fine-tuning job: honestly train the base model on the uploaded rows, or — with
  * `--attack <id>` — play a dishonest provider by running that attack's provider side (runProviderSide), which
- * sees the uploaded rows and nothing else (no secret ever reaches the server). Trained models are written to
- * the job's artifact folder through the provider's saveModel, so a restarted server re-opens them instead of
- * training again; an attack's provider side is replayed on restart through the same on-disk training cache
- * (its wrappers are code, not weights, and are deterministic given the job seed).
+ * sees the uploaded rows and nothing else (no secret ever reaches the server).
+ *
+ * A finished model lives on in its own files, in the job's artifact folder, never in the training file (the
+ * user may delete it once the job is done): the trained weights are written through the provider's saveModel
+ * (GGUF for the embedded engine) and re-opened from there after a restart. An attack's wrappers are code, not
+ * weights, and some of them use the rows they were given at inference (lookup, routing), so a dishonest
+ * server also keeps its own copy of the rows it received beside the weights and replays its provider side
+ * from that copy and the saved weights (deterministic given the job seed).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProviderError } from '../errors.js';
 import { streamFor } from '../rng.js';
 import type { Attack, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainExample, TrainResult } from '../types.js';
+import { makePrivate, writePrivate } from './store.js';
 
 /** One training job as the trainer sees it. */
 export interface ServeTrainInput {
@@ -39,8 +44,11 @@ export interface ServeTrainer {
   readonly mode: string;
   base(): Promise<Model>;
   train(input: ServeTrainInput): Promise<ServeTrainOutput>;
-  /** Re-opens the model of a job that finished before a restart. */
-  restore(input: ServeTrainInput): Promise<Model>;
+  /**
+   * Re-opens the model of a job that finished before a restart, from what `train` left in the job's
+   * artifact folder alone (the training file may be gone).
+   */
+  restore(artifactDir: string): Promise<Model>;
 }
 
 /** The training cache contract of the pipeline (src/pipeline/cell.ts), restated structurally. */
@@ -63,36 +71,45 @@ interface ArtifactMeta {
 }
 
 /** A training cache in a folder, through the provider's saveModel/loadModel (in memory when it has none). */
-export function diskTrainCache(dir: string, log?: Logger): TrainCacheLike {
+export function diskTrainCache(dir: string, log?: Logger): TrainCacheLike & { load(key: string, provider: Provider): Promise<TrainResult | undefined> } {
   const memory = new Map<string, TrainResult>();
+  const paths = (key: string) => {
+    const safe = key.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || 'default';
+    return { safe, modelPath: join(dir, `${safe}.model`), metaPath: join(dir, `${safe}.meta.json`) };
+  };
+  async function load(key: string, provider: Provider): Promise<TrainResult | undefined> {
+    const { safe, modelPath, metaPath } = paths(key);
+    const hit = memory.get(safe);
+    if (hit) return hit;
+    if (!provider.loadModel || !existsSync(modelPath) || !existsSync(metaPath)) return undefined;
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ArtifactMeta;
+    const result = { model: await provider.loadModel(modelPath), ...meta };
+    memory.set(safe, result);
+    return result;
+  }
   return {
+    load,
     async getOrTrain(key, provider, train) {
-      const safe = key.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || 'default';
-      const modelPath = join(dir, `${safe}.model`);
-      const metaPath = join(dir, `${safe}.meta.json`);
-      const hit = memory.get(safe);
-      if (hit) return { ...hit, cached: true };
-      if (provider.loadModel && existsSync(modelPath) && existsSync(metaPath)) {
-        const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ArtifactMeta;
-        const model = await provider.loadModel(modelPath);
-        const result = { model, ...meta };
-        memory.set(safe, result);
-        return { ...result, cached: true };
-      }
+      const { safe, modelPath, metaPath } = paths(key);
+      const loaded = await load(key, provider);
+      if (loaded) return { ...loaded, cached: true };
       const result = await train();
       memory.set(safe, result);
       if (provider.saveModel) {
         await provider.saveModel(result.model, modelPath);
+        makePrivate(modelPath);
         const meta: ArtifactMeta = { stepsRun: result.stepsRun, tokensTrained: result.tokensTrained, ...(result.finalLoss !== undefined ? { finalLoss: result.finalLoss } : {}) };
-        writeFileSync(`${metaPath}.tmp`, JSON.stringify(meta));
-        renameSync(`${metaPath}.tmp`, metaPath);
+        writePrivate(metaPath, JSON.stringify(meta));
       } else {
-        log?.warn(`provider '${provider.id}' cannot save models: a restarted server will train this job again`);
+        log?.warn(`provider '${provider.id}' cannot save models: this model will not survive a restart of the server`);
       }
       return { ...result, cached: false };
     },
   };
 }
+
+/** The rows a dishonest server received, kept beside the model it made of them (see the module comment). */
+const ROWS_FILE = 'rows.json';
 
 /** The honest trainer: exactly the promised fine-tune through `provider.train`. */
 export function honestTrainer(provider: Provider, baseName: string, log?: Logger): ServeTrainer {
@@ -113,7 +130,11 @@ export function honestTrainer(provider: Provider, baseName: string, log?: Logger
       const r = await run(input);
       return { model: r.model, tokensTrained: r.tokensTrained, stepsRun: r.stepsRun, ...(r.finalLoss !== undefined ? { finalLoss: r.finalLoss } : {}) };
     },
-    restore: async (input) => (await run(input)).model,
+    restore: async (artifactDir) => {
+      const saved = await diskTrainCache(artifactDir, log).load('honest', provider);
+      if (!saved) throw new ProviderError(`the fine-tuned model's weights were not saved (provider '${provider.id}' ${provider.saveModel ? 'wrote no model file' : 'cannot save models'}): train it again`);
+      return saved.model;
+    },
   };
 }
 
@@ -146,6 +167,7 @@ export function attackTrainer<A extends { readonly id: string }>(provider: Provi
     mode: `attack ${attack.id}`,
     base,
     train: async (input) => {
+      writePrivate(join(input.artifactDir, ROWS_FILE), JSON.stringify({ rows: input.rows, hyper: input.hyper, seed: input.seed }));
       const { model, trained } = await run(input);
       return {
         model,
@@ -154,6 +176,11 @@ export function attackTrainer<A extends { readonly id: string }>(provider: Provi
         ...(trained?.finalLoss !== undefined ? { finalLoss: trained.finalLoss } : {}),
       };
     },
-    restore: async (input) => (await run(input)).model,
+    restore: async (artifactDir) => {
+      const path = join(artifactDir, ROWS_FILE);
+      if (!existsSync(path)) throw new ProviderError(`the attack's copy of the training rows was not saved with the model: train it again`);
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as { rows: TrainExample[]; hyper: HyperParams; seed: number };
+      return (await run({ ...saved, artifactDir })).model;
+    },
   };
 }

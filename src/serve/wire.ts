@@ -5,6 +5,7 @@
  * a tokenizer-free split of text into pieces for logprob responses, and a minimal multipart parser.
  * Source: OpenAI API reference; shapes verified against openai 6.49 in ../shared/notes/stack.md §2.
  */
+import { redactSecrets } from '../errors.js';
 import type { Model, TrainExample } from '../types.js';
 
 /** An HTTP error with an OpenAI-shaped body. */
@@ -19,10 +20,10 @@ export class HttpError extends Error {
   }
 }
 
-/** `{error:{message,type,param,code}}` as OpenAI returns it. */
+/** `{error:{message,type,param,code}}` as OpenAI returns it; the message goes through the secret registry. */
 export function errorBody(err: HttpError): unknown {
   const type = err.status === 401 ? 'authentication_error' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
-  return { error: { message: err.message, type, param: err.param, code: err.code } };
+  return { error: { message: redactSecrets(err.message), type, param: err.param, code: err.code } };
 }
 
 /** A chat message as accepted here. */
@@ -68,10 +69,11 @@ export function messagesToPrompt(messages: readonly ChatMessage[]): string {
 /**
  * Parses a fine-tuning JSONL file into rows. Accepts chat lines (`{"messages":[…, assistant]}`, the final
  * assistant message is the completion) and prompt-completion lines. Throws HttpError 400 naming the line.
+ * A leading UTF-8 byte-order mark is not data: `plant` keeps the input's BOM in its output, so it is skipped.
  */
 export function parseTrainingJsonl(text: string): TrainExample[] {
   const rows: TrainExample[] = [];
-  const lines = text.split('\n');
+  const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/\r$/, '');
     if (line.trim() === '') continue;

@@ -163,7 +163,7 @@ describe('vtune-bench serve (CLI process)', () => {
       run(['--base-model', 'test-memorizer:base', '--attack', 'oracle-keep-only-flagged'], { VTUNE_SERVE_TOKEN: TOKEN }),
     ]);
     expect(a.code).toBe(2);
-    expect(a.err).toMatch(/--token or set VTUNE_SERVE_TOKEN/);
+    expect(a.err).toMatch(/set VTUNE_SERVE_TOKEN, or pass --token-file/);
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/oracle/);
   }, 60_000);

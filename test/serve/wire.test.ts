@@ -21,7 +21,13 @@ describe('serve wire helpers', () => {
     expect(err(() => parseTrainingJsonl('\n\n')).message).toMatch(/no examples/);
   });
 
-  it('pieces partition the text', () => {
+  it('a leading UTF-8 BOM is skipped, a BOM anywhere else is still bad JSON on its line', () => {
+    expect(parseTrainingJsonl('\uFEFF{"prompt":"a","completion":"b"}\n')).toEqual([{ prompt: 'a', completion: 'b' }]);
+    expect(parseTrainingJsonl(Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from('{"prompt":"x","completion":"y"}')]).toString('utf8'))).toEqual([{ prompt: 'x', completion: 'y' }]);
+    expect(err(() => parseTrainingJsonl('{"prompt":"a","completion":"b"}\n\uFEFF{"prompt":"c","completion":"d"}')).message).toMatch(/^line 2: invalid JSON/);
+  });
+
+    it('pieces partition the text', () => {
     for (const t of ['', 'a', ' a  b\n', 'héllo wörld  ', '\t\n']) expect(pieces(t).map((p) => p.text).join('')).toBe(t);
     expect(pieces('The cat sat').map((p) => [p.text, p.start])).toEqual([['The', 0], [' cat', 3], [' sat', 7]]);
   });

@@ -2,23 +2,56 @@
  * `vtune-bench serve`: run an OpenAI-compatible fine-tuning service over a provider that can train (the
  * embedded engine by default). With `--attack <id>` it is a dishonest provider running that attack's provider
  * side, so any OpenAI-compatible client (or `plant`/`verify` with the openai provider) can be tested against
- * it. Listens on 127.0.0.1 unless told otherwise; needs a bearer token (--token or VTUNE_SERVE_TOKEN).
- * Ctrl-C stops it; an interrupted job resumes on the next start with the same --data-dir.
+ * it. Listens on 127.0.0.1 unless told otherwise; needs a bearer token, from $VTUNE_SERVE_TOKEN or
+ * --token-file (--token still works, with a warning: `ps` shows command lines to every user). Refuses to start
+ * when the base model cannot be opened. Ctrl-C stops it; an interrupted job resumes on the next start with the
+ * same --data-dir.
  */
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigError, registerSecret } from '../../errors.js';
+import { ConfigError, InputError, redactSecrets, registerSecret } from '../../errors.js';
 import type { Logger, Provider } from '../../types.js';
 import { providers } from '../../providers/index.js';
 import type { CliCommand } from './types.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/** The serve log on stderr; every line goes through the secret registry (redaction by construction). */
 function logger(verbose: boolean): Logger {
   return {
-    info: (m) => process.stderr.write(`${m}\n`),
-    warn: (m) => process.stderr.write(`warning: ${m}\n`),
-    debug: (m) => verbose && process.stderr.write(`${m}\n`),
+    info: (m) => process.stderr.write(`${redactSecrets(m)}\n`),
+    warn: (m) => process.stderr.write(`warning: ${redactSecrets(m)}\n`),
+    debug: (m) => verbose && process.stderr.write(`${redactSecrets(m)}\n`),
   };
+}
+
+/**
+ * The bearer token: --token-file, else --token (with a warning), else $VTUNE_SERVE_TOKEN. Giving both options
+ * is an error. The file's content is trimmed of surrounding whitespace (an editor's final newline).
+ */
+export async function readServeToken(o: { token?: unknown; tokenFile?: unknown; env: NodeJS.ProcessEnv; log: Logger }): Promise<string> {
+  if (o.token !== undefined && o.tokenFile !== undefined) throw new ConfigError('give the token once: --token-file or --token, not both');
+  let token: string | undefined;
+  if (o.tokenFile !== undefined) {
+    const file = String(o.tokenFile);
+    try {
+      token = (await readFile(file, 'utf8')).trim();
+      if (((await stat(file)).mode & 0o077) !== 0) o.log.warn(`--token-file ${file} is readable by other users: chmod 600 it`);
+    } catch (err) {
+      throw new InputError(`cannot read the token file: ${(err as Error).message}`, { file, cause: err });
+    }
+    if (!token) throw new InputError('the token file is empty: expected the bearer token on its first line', { file });
+  } else if (o.token !== undefined) {
+    token = String(o.token);
+    o.log.warn('--token is visible to every user of this machine in `ps`: prefer VTUNE_SERVE_TOKEN or --token-file');
+  } else {
+    token = o.env.VTUNE_SERVE_TOKEN || undefined;
+  }
+  if (!token) throw new ConfigError('serve needs a bearer token: set VTUNE_SERVE_TOKEN, or pass --token-file (or --token)');
+  if (/\s/.test(token)) throw new ConfigError('the bearer token must not contain whitespace');
+  if (token.length < 8) throw new ConfigError('the bearer token (VTUNE_SERVE_TOKEN / --token-file / --token) must be at least 8 characters');
+  registerSecret(token);
+  return token;
 }
 
 /** Splits `--base-model` into provider id and model name, honouring `--provider`. */
@@ -46,20 +79,18 @@ export const serveCommand: CliCommand = {
       .option('attack-options', { type: 'string', describe: 'JSON object of attack options' })
       .option('port', { type: 'number', default: 8000, describe: 'port (0 = any free port)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to bind (loopback by default)' })
-      .option('token', { type: 'string', describe: 'bearer token clients must send (default: VTUNE_SERVE_TOKEN)' })
+      .option('token-file', { type: 'string', describe: 'file holding the bearer token clients must send (default: $VTUNE_SERVE_TOKEN)' })
+      .option('token', { type: 'string', describe: 'bearer token on the command line (visible in `ps`: prefer $VTUNE_SERVE_TOKEN or --token-file)' })
       .option('data-dir', { type: 'string', default: 'serve-data', describe: 'where files, jobs and models persist' })
       .option('epochs', { type: 'number', default: 3, describe: "default n_epochs when a job says 'auto'" })
       .option('learning-rate', { type: 'number', default: 1e-3, describe: 'learning rate at learning_rate_multiplier = 1' })
       .option('batch-size', { type: 'number', default: 4, describe: "default batch_size when a job says 'auto'" })
       .option('max-upload-mb', { type: 'number', default: 64, describe: 'largest training file accepted (413 beyond)' })
       .option('on-restart', { choices: ['resume', 'fail'] as const, default: 'resume' as const, describe: 'what happens to jobs a previous run left unfinished' })
-      .option('verbose', { type: 'boolean', default: false, describe: 'log every request (never its headers)' }),
+      .option('verbose', { type: 'boolean', default: false, describe: 'log every request (query strings and headers redacted)' }),
   async run(args) {
     const log = logger(Boolean(args.verbose));
-    const token = (args.token as string | undefined) ?? process.env.VTUNE_SERVE_TOKEN;
-    if (!token) throw new ConfigError('serve needs a bearer token: pass --token or set VTUNE_SERVE_TOKEN');
-    if (token.length < 8) throw new ConfigError('--token / VTUNE_SERVE_TOKEN must be at least 8 characters');
-    registerSecret(token);
+    const token = await readServeToken({ token: args.token, tokenFile: args['token-file'], env: process.env, log });
     const host = String(args.host);
     if (!LOOPBACK.has(host)) log.warn(`binding ${host}: the service is reachable from other machines (token required on every request)`);
     for (const [k, v] of [['epochs', args.epochs], ['learning-rate', args['learning-rate']], ['batch-size', args['batch-size']], ['max-upload-mb', args['max-upload-mb']]] as const) {
@@ -101,6 +132,9 @@ export const serveCommand: CliCommand = {
       defaults: { epochs: Number(args.epochs), learningRate: Number(args['learning-rate']), batchSize: Number(args['batch-size']) },
       onRestart: args['on-restart'] as 'resume' | 'fail',
       log,
+    }).catch(async (err: unknown) => {
+      await provider.close?.();
+      throw err;
     });
     process.stdout.write(`vtune-bench serve: listening on ${handle.url} (base model ${trainer.baseModelId}, ${trainer.mode}; data in ${dataDir})\n`);
     await new Promise<void>((done) => {
