@@ -16,7 +16,7 @@ import { ConfigError, describeError, VtuneError } from '../errors.js';
 import { streamFor } from '../rng.js';
 import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainResult, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
-import { detectionMetrics } from './detection-metrics.js';
+import { type GradedDetection, gradeDetection } from './detection-metrics.js';
 import { backdoorTest, measureGroundTruth, plantedMarkers } from './ground-truth.js';
 import { canonicalJson, runProviderSide } from './provider-side.js';
 import { measureUtility, type UtilityOptions } from './utility.js';
@@ -92,8 +92,10 @@ export interface CellOutcome {
     readonly judgeUsd: number;
     readonly trainingUsd?: number;
   };
-  /** Row-scoring attacks, vs the true backdoor mask. */
-  readonly detection?: { readonly auroc: number; readonly tprAt1Fpr: number; readonly flaggedFraction: number; readonly cleanFlaggedFraction: number };
+  /** Row-scoring attacks, vs the true backdoor mask; null metrics carry the reason in `unavailable`. */
+  readonly detection?: GradedDetection;
+  /** The trainer's warnings (rows cut to the context, …), each once; absent when there were none. */
+  readonly warnings?: readonly string[];
   readonly timingsMs: Readonly<Record<string, number>>;
   /** True when every fine-tune of the cell came from the training cache. */
   readonly trainCached: boolean;
@@ -267,7 +269,7 @@ async function runOpened(
           )
         : undefined;
     const totals = cost.totals();
-    const detection = side.trace.detection ? detectionMetrics(side.trace.detection.scores, submittedMask, side.trace.detection.flagged) : undefined;
+    const detection = side.trace.detection ? gradeDetection(side.trace.detection, submittedMask) : undefined;
     const trainingUsd = side.trace.trainCalls.reduce((s, c) => s + (c.costUsd ?? 0), 0);
     const won = defenseWon(attack.goal, verdict.verified, truth);
     return {
@@ -291,7 +293,8 @@ async function runOpened(
         judgeUsd: totals.judgeUsd,
         ...(trainingUsd > 0 ? { trainingUsd } : {}),
       },
-      ...(detection ? { detection: { auroc: detection.auroc, tprAt1Fpr: detection.tprAt1Fpr, flaggedFraction: detection.flaggedFraction, cleanFlaggedFraction: detection.cleanFlaggedFraction } } : {}),
+      ...(detection ? { detection } : {}),
+      ...(side.trace.warnings.length > 0 ? { warnings: side.trace.warnings } : {}),
       timingsMs: timings,
       trainCached: side.trace.trainCalls.length > 0 && side.trace.trainCalls.every((c) => c.cached),
     };

@@ -14,7 +14,7 @@ function call(rows: readonly TrainExample[], over: Partial<TrainCall> = {}): Tra
   return { rows, hyper: h, seed: 1, stepsRun: promisedSteps(rows.length, h), tokensTrained: 0, cached: false, stoppedEarly: false, ...over };
 }
 function trace(calls: TrainCall[], over: Partial<ProviderTrace> = {}): ProviderTrace {
-  return { rowsSubmitted: planted.length, rowsPlanned: planted.length, trainCalls: calls, modelModified: false, inferenceWrapped: false, providerPasses: 0, ...over };
+  return { rowsSubmitted: planted.length, rowsPlanned: planted.length, trainCalls: calls, modelModified: false, inferenceWrapped: false, providerPasses: 0, warnings: [], ...over };
 }
 const measure = (t: ProviderTrace, isBackdoor = backdoorTest(planted, mask, markers)) =>
   measureGroundTruth({ submitted: planted, submittedMask: mask, isBackdoor, trace: t, hyper, countTokens: (s) => s.length });
