@@ -2,10 +2,13 @@
  * One cell of a scenario matrix, end to end (DESIGN.md §4): dataset → defense.plant → provider side
  * (attack hooks, measured) → defense.verify → ground truth → utility. The pipeline alone owns stage order.
  *
- * Random streams: the dataset, planting, training and verification streams come from the cell's PAIR key
- * (every field except the attack), so that all attacks of one (dataset, model, defense, hyper, seed) see the
- * same data and backdoors and the honest and inference-stage attacks share one cached fine-tune (common
- * random numbers, DESIGN.md §4 "Training is cached"). Only the provider stream is per attack (the cell key).
+ * Random streams: the planting and verification streams come from the cell's PAIR key (every field except
+ * the attack), so that all attacks of one (dataset, model, defense, hyper, seed) see the same backdoors; the
+ * dataset and training streams come from the DATA key (the pair key without the defense), so that every
+ * defense configuration sees the same data and trains with the same seed. So the honest and inference-stage
+ * attacks share one cached fine-tune, and so do train-without-backdoors cells of different generators, which
+ * train the same rows (common random numbers, DESIGN.md §4 "Training is cached"). Only the provider stream is
+ * per attack (the cell key).
  */
 import { createHash } from 'node:crypto';
 import { attacks } from '../../attacks/index.js';
@@ -117,6 +120,12 @@ export function pairKey(spec: Omit<CellSpec, 'key'>): string {
   return sha(canonicalJson({ v: 1, pair: rest }));
 }
 
+/** The key shared by every attack AND defense configuration of one (dataset, model, hyper, seed): drives the data and training streams. */
+export function dataKey(spec: Omit<CellSpec, 'key'>): string {
+  const { key: _k, attack: _a, utility: _u, defense: _d, ...rest } = spec as CellSpec;
+  return sha(canonicalJson({ v: 1, data: rest }));
+}
+
 /** Splits '<provider>:<name>'. */
 export function parseModelRef(ref: string): { provider: string; name: string } {
   const at = ref.indexOf(':');
@@ -204,13 +213,14 @@ async function runOpened(
   const { attack, defense, alpha, provider, base, timed, timings } = opened;
 
   const pair = pairKey(spec);
+  const data = dataKey(spec);
   const userCtx = (purpose: string): UserContext => ({ rng: streamFor(pair, purpose), log: deps.log, baseModel: base, generatorModel: base });
 
   // ── user side: data and planting ──
   const load = deps.loadDataset ?? loadDataset;
   const dataset = await timed('dataset', () =>
     load(spec.dataset.spec, {
-      seed: streamFor(pair, 'dataset').seed31(),
+      seed: streamFor(data, 'dataset').seed31(),
       ...(spec.dataset.size !== undefined ? { size: spec.dataset.size } : {}),
       ...(spec.dataset.heldOut !== undefined ? { heldOut: spec.dataset.heldOut } : {}),
     }),
@@ -237,7 +247,7 @@ async function runOpened(
   const t0 = performance.now();
   const side = await runProviderSide(attack, submitted, pctx, {
     ...(deps.trainCache ? { trainCache: deps.trainCache } : {}),
-    trainingSeed: streamFor(pair, 'training').seed31(),
+    trainingSeed: streamFor(data, 'training').seed31(),
     ...(attack.oracle ? { backdoorMask: submittedMask } : {}),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   });
