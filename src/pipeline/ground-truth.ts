@@ -7,7 +7,9 @@
  * A trained row is a backdoor row iff it was trained with positive weight and its text still carries its
  * backdoor: the trigger in the prompt and the signature in the completion (not zero-weighted by spans). A
  * defense tells the pipeline its markers by implementing `backdoorMarkers` (DefenseWithMarkers); without it
- * the fallback is exact equality with a planted backdoor row.
+ * the fallback is exact equality with a planted backdoor row. A row counts as it reached the loss: when the
+ * trainer reports (Provider.fitRows) that it cut a row's prompt to fit its context, the backdoor test sees the
+ * kept prompt (a prefix trigger cut away no longer makes a backdoor row), and a row it left out is not trained.
  */
 import type { Defense, GroundTruth, HyperParams, Row, TrainExample } from '../types.js';
 import { canonicalJson, type ProviderTrace, type TrainCall } from './provider-side.js';
