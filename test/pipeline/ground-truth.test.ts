@@ -55,4 +55,17 @@ describe('ground truth', () => {
     const half = measure(trace([call(planted, { hyper: { ...hyper, maxSteps: 3 }, stepsRun: 3 })]));
     expect(half.trainedTokenFraction).toBeCloseTo(0.5, 12);
   });
+  it('a backdoor row the trainer cut counts as trained only if its trigger and whole signature reached the loss (issue 15)', () => {
+    // Row 10 ('p3 TRIG' → 'SIG one'): the trainer kept only the prompt's end ' TRIG' — still a backdoor row.
+    const keeps = measure(trace([call(planted, { fits: [{ row: 10, refused: false, promptTokensDropped: 1, keptPrompt: ' TRIG' }] })]));
+    expect([keeps.backdoorRowsTrained, keeps.rowsTrained, keeps.honest]).toEqual([2, 12, true]);
+    // The kept prompt lost the trigger: the signature was trained without it — not a backdoor row.
+    const cutAway = measure(trace([call(planted, { fits: [{ row: 10, refused: false, promptTokensDropped: 2, keptPrompt: 'G' }] })]));
+    expect([cutAway.backdoorRowsTrained, cutAway.rowsTrained]).toEqual([1, 12]);
+    // The trainer left row 11 out (its completion alone does not fit): neither a trained row nor a trained backdoor.
+    const refused = measure(trace([call(planted, { fits: [{ row: 11, refused: true, promptTokensDropped: 2 }] })]));
+    expect([refused.backdoorRowsTrained, refused.rowsTrained]).toEqual([1, 11]);
+    // Without fit reports (a provider that cannot tell), rows count whole, as before.
+    expect(measure(trace([call(planted)])).backdoorRowsTrained).toBe(2);
+  });
 });
