@@ -17,7 +17,7 @@
  * Rows of any length are scored: what is scored is cut to the model's context, counted in the model's own tokens
  * (Model.contextLength and countTokens), keeping the end of a prompt and the start of a completion; a model that
  * declares no context gets `maxChars` characters per scored text (default 1,500; a `maxChars` given explicitly
- * also caps the token budget).
+ * also caps each field at that many characters when the budget is in tokens).
  * Source: the whole-example / conditional-perplexity filters surveyed in attacks.md §2.2a. Deviation: windows
  * are token windows mapped back to whole words (the Model contract has no token offsets).
  */
