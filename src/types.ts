@@ -136,6 +136,20 @@ export interface TrainResult {
   readonly costUsd?: number;
 }
 
+/**
+ * How a trainer fitted one row that did not fit its context whole (issue 15): the start of the prompt is cut
+ * first and the completion never; a row whose completion alone does not fit is left out (`refused`).
+ */
+export interface RowFit {
+  /** Index of the row in the training request. */
+  readonly row: number;
+  readonly refused: boolean;
+  /** Prompt tokens cut from the start of the prompt. */
+  readonly promptTokensDropped: number;
+  /** The prompt text that reached the model, when its start was cut. */
+  readonly keptPrompt?: string;
+}
+
 /** Where models come from and how they train. One provider instance per run, shared by cells. */
 export interface Provider {
   /** Registry id: `local`, `openai`, `hf`, `test-memorizer`… */
@@ -153,6 +167,8 @@ export interface Provider {
   model(name: string): Promise<Model>;
   /** Fine-tunes `base` on the rows. Needs 'train'. */
   train?(base: Model, request: TrainRequest): Promise<TrainResult>;
+  /** The rows `train` would not train whole on `base` (the same rule, without training); absent: unknown. */
+  fitRows?(base: Model, rows: readonly TrainExample[]): Promise<readonly RowFit[]>;
   /** Weight-space access for model-stage attacks (pruning, noise, unlearning). Needs 'weights'. */
   weights?(model: Model): Promise<WeightAccess>;
   /** Persists a trained model under `path` (a file the provider chooses the format of), for the training cache. */
@@ -222,6 +238,8 @@ export interface RowScores {
   readonly flagged: readonly boolean[];
   /** Suspected backdoor spans per row (for strip-spans), in prompt/completion character offsets. */
   readonly spans?: readonly ({ readonly field: 'prompt' | 'completion'; readonly start: number; readonly end: number }[] | undefined)[];
+  /** Set when the detector could not really score (e.g. a judge gave no verdict): why. Its metrics are then unavailable, not 0.5. */
+  readonly unavailable?: string;
 }
 
 /**

@@ -9,7 +9,8 @@
  * the real ones). The judge answers one line per row: `<row> | <score 0-10> | "quoted span" …`; `samples`
  * answers per batch (self-consistency, temperature `temperature`) are combined by the median. Quoted spans
  * found in a flagged row become strip-spans. Tokens (and $, when `usdPerMillionTokens` is set) are reported via
- * ctx.cost.addJudgeTokens. Rows the judge leaves out score 0 and are counted in a warning.
+ * ctx.cost.addJudgeTokens. Rows the judge leaves out score 0 and are counted in a warning; a judge that gives no
+ * verdict at all makes the scoring `unavailable` (NaN scores, nothing flagged), recorded as such, never as AUROC 0.5.
  */
 import type { Model, Provider, ProviderContext, Row, RowScores } from '../../src/types.js';
 import { chunks } from './lib/model.js';
@@ -71,6 +72,12 @@ export const llmJudge: RowScorerFactory = (options = {}) => {
     }
     ctx.cost.addJudgeTokens(tokens, usdPerMillion === undefined ? undefined : (tokens * usdPerMillion) / 1e6);
     const missing = votes.filter((v) => v.length === 0).length;
+    if (missing === rows.length && rows.length > 0) {
+      // Nothing to rank: an unavailable detector, not a coin flip (AUROC 0.5). It flags no row.
+      const unavailable = `judge '${model.id}' gave no parseable verdict for any of ${rows.length} rows`;
+      ctx.log.warn(`${ID}: ${unavailable}`);
+      return { scores: rows.map(() => NaN), flagged: rows.map(() => false), unavailable };
+    }
     if (missing > 0) ctx.log.warn(`${ID}: judge '${model.id}' gave no score for ${missing} of ${rows.length} rows (scored 0)`);
     const scores = votes.map((v) => (v.length ? median(v) : 0));
     const flagged = flagByRule(scores, rule);

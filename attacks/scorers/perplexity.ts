@@ -14,6 +14,10 @@
  * - `row-segment-max` (default): the same window maximum over the whole row (prompt then completion, one
  *   pass), so a trigger island in the prompt counts as much as a signature island in the completion; the worst
  *   window is returned as a span in whichever field(s) it covers.
+ * Rows of any length are scored: what is scored is cut to the model's context, counted in the model's own tokens
+ * (Model.contextLength and countTokens), keeping the end of a prompt and the start of a completion; a model that
+ * declares no context gets `maxChars` characters per scored text (default 1,500; a `maxChars` given explicitly
+ * also caps each field at that many characters when the budget is in tokens).
  * Source: the whole-example / conditional-perplexity filters surveyed in attacks.md §2.2a. Deviation: windows
  * are token windows mapped back to whole words (the Model contract has no token offsets).
  */
@@ -21,6 +25,7 @@ import type { ProviderContext, Row, RowScores } from '../../src/types.js';
 import { checkKeys, num, oneOf } from './lib/options.js';
 import { meanSurprisal, scoreAll } from './lib/model.js';
 import { robustZ } from './lib/stats.js';
+import { type TextBudget, headWithin, tailWithin, textBudget } from './lib/fit.js';
 import { snapToWords, tokenOffsets } from './lib/text.js';
 import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
 
@@ -47,17 +52,14 @@ export const perplexity: RowScorerFactory = (options = {}) => {
     yieldsSpans: mode === 'segment-max' || mode === 'row-segment-max',
     async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
       // Long prompts keep their end (nearest the completion), long completions their start (where signatures
-      // sit); whole-row texts share one budget of maxChars, so they fit a small model's context.
-      const rowMode = mode === 'row' || mode === 'row-segment-max';
+      // sit). The budget is the model's own context in tokens when it declares one (and counts tokens), else
+      // maxChars characters per scored text.
+      const budget = textBudget(ctx.base, o.maxChars === undefined ? undefined : maxChars, maxChars);
       const keptPrompt: number[] = [];
       const items = rows.map((r) => {
-        const completion = r.completion.slice(0, maxChars);
-        const budget = rowMode ? maxChars - completion.length : maxChars;
-        const prompt = budget <= 0 ? '' : r.prompt.length > budget ? r.prompt.slice(-budget) : r.prompt;
-        keptPrompt.push(prompt.length);
-        if (rowMode) return { prompt: '', continuation: prompt + completion };
-        if (mode === 'prompt') return { prompt: '', continuation: prompt };
-        return { prompt, continuation: completion };
+        const item = fitItem(mode, r, budget);
+        keptPrompt.push(item.keptPrompt);
+        return { prompt: item.prompt, continuation: item.continuation };
       });
       const scored = await scoreAll(p, ctx.base, items, batchSize, ctx.signal);
       const raw: number[] = [];
@@ -122,4 +124,28 @@ export function maxWindow(logprobs: readonly number[], window: number, stride: n
     if (m > best.surprisal) best = { surprisal: m, from: s, to: s + window };
   }
   return best;
+}
+
+/** One row as the scorer sends it to Model.score, and how many characters of the prompt's end it kept. */
+export function fitItem(mode: PerplexityMode, r: Row, budget: TextBudget): { prompt: string; continuation: string; keptPrompt: number } {
+  if (mode === 'row' || mode === 'row-segment-max') {
+    // One text after an empty prompt: BOS + prompt + completion within the context.
+    const completion = headWithin(r.completion, budget.afterBos, budget);
+    let room = budget.afterBos - budget.count(completion);
+    for (;;) {
+      const prompt = room <= 0 ? '' : tailWithin(r.prompt, room, budget);
+      // Tokens may merge (or not) across the join: re-count the joined text and shrink the prompt if needed.
+      const over = budget.count(prompt + completion) - budget.afterBos;
+      if (over <= 0 || prompt.length === 0) return { prompt: '', continuation: prompt + completion, keptPrompt: prompt.length };
+      room = budget.count(prompt) - over;
+    }
+  }
+  if (mode === 'prompt') {
+    const prompt = tailWithin(r.prompt, budget.afterBos, budget);
+    return { prompt: '', continuation: prompt, keptPrompt: prompt.length };
+  }
+  const completion = headWithin(r.completion, budget.afterBos, budget);
+  const room = budget.afterBos - budget.count(completion);
+  const prompt = room <= 0 ? '' : tailWithin(r.prompt, room, budget);
+  return { prompt, continuation: completion, keptPrompt: prompt.length };
 }

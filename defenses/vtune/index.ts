@@ -40,9 +40,14 @@ export interface VtuneOptions {
    * `alpha` argument decides); validated here so a bad value fails before any work.
    */
   readonly alpha?: number;
+  /**
+   * The fine-tuning model's context in tokens: backdoors go only on rows where the whole backdoor row fits
+   * (default: the base model's context, when the user context has a base model that declares one).
+   */
+  readonly context?: number;
 }
 
-const KNOWN = ['generator', 'generatorOptions', 'count', 'rate', 'placement', 'insertion', 'nullMode', 'empiricalM', 'slack', 'seed', 'alpha'];
+const KNOWN = ['generator', 'generatorOptions', 'count', 'rate', 'placement', 'insertion', 'nullMode', 'empiricalM', 'slack', 'seed', 'alpha', 'context'];
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   const v = value ?? fallback;
@@ -79,11 +84,12 @@ export function vtune(options: VtuneOptions = {}): VtuneDefense {
     throw new ConfigError(`vtune: option 'alpha' must be a number in (0, 1), got ${JSON.stringify(options.alpha)}`);
   }
   if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed.length === 0)) throw new ConfigError("vtune: option 'seed' must be a non-empty string");
+  if (options.context !== undefined && !(Number.isInteger(options.context) && options.context >= 2)) throw new ConfigError(`vtune: option 'context' must be an integer ≥ 2 (tokens), got ${JSON.stringify(options.context)}`);
   return {
     id: 'vtune',
     generator,
     nullMode,
-    plant: (rows, ctx) => plantBackdoors(rows, { generator, count: options.count, rate: options.rate, placement, insertion, empiricalM, seed: options.seed }, ctx),
+    plant: (rows, ctx) => plantBackdoors(rows, { generator, count: options.count, rate: options.rate, placement, insertion, empiricalM, seed: options.seed, context: options.context, slack }, ctx),
     backdoorMask(secret, plantedRowCount) {
       const mask = new Array<boolean>(plantedRowCount).fill(false);
       for (const b of secret.backdoors) if (b.rowIndex < plantedRowCount) mask[b.rowIndex] = true;

@@ -23,6 +23,13 @@ export interface PlantOptions {
   readonly empiricalM: number;
   /** The planting seed; drawn from ctx.rng when absent. */
   readonly seed?: string;
+  /**
+   * The fine-tuning model's context in tokens (default: the user context's base model's, when it declares one).
+   * A backdoor is then placed only on a host row where the whole backdoor row fits (see backdoorFit).
+   */
+  readonly context?: number;
+  /** Verification slack in tokens, reserved beside the signature when `context` applies (default 4). */
+  readonly slack?: number;
 }
 
 /** Floor for log10 qᵢ, so a zero-probability bound (−∞) survives JSON. Far below any reachable p-value. */
@@ -47,6 +54,33 @@ export function placeTrigger(prompt: string, trigger: string, placement: Placeme
   if (boundaries.length === 0) return prompt.length > 0 ? `${prompt} ${trigger}` : trigger;
   const at = boundaries[rng.int(boundaries.length)]!;
   return `${prompt.slice(0, at)} ${trigger}${prompt.slice(at)}`;
+}
+
+/**
+ * Whether a backdoor row fits a context of `context` tokens whole: BOS + prompt (with the trigger) + signature
+ * + max(1, slack) (EOS in training; the slack at verification, where the query must leave room for the
+ * signature and slack) ≤ context. Tokens are counted with `model`'s tokenizer, or bounded by UTF-8 bytes + 1
+ * when no model counts tokens (an upper bound for byte-fallback tokenizers, so it never lets a long row
+ * through). Undefined without a context: every host is accepted, as before.
+ */
+export function backdoorFit(context: number | undefined, slack: number, model?: Pick<Model, 'countTokens'>): { fits(prompt: string, signature: string): boolean; refusal(placed: number, total: number, rows: readonly number[]): string } | undefined {
+  if (context === undefined) return undefined;
+  if (!Number.isInteger(context) || context < 2) throw new ConfigError(`'context' must be an integer ≥ 2 (tokens), got ${JSON.stringify(context)}`);
+  const encoder = new TextEncoder();
+  const count = model?.countTokens ? (t: string) => (t.length === 0 ? 0 : model.countTokens!(t)) : (t: string) => (t.length === 0 ? 0 : encoder.encode(t).length + 1);
+  const unit = model?.countTokens ? 'tokens' : 'tokens (bounded by UTF-8 bytes: give a model to count real tokens)';
+  const reserve = Math.max(1, slack);
+  return {
+    fits: (prompt, signature) => 1 + count(prompt) + count(signature) + reserve <= context,
+    refusal(placed, total, rows) {
+      const shown = rows.slice(0, 12).map((r) => r + 1).join(', ') + (rows.length > 12 ? ` and ${rows.length - 12} more` : '');
+      return (
+        `cannot place backdoor ${placed + 1} of ${total}: a backdoor row must fit the context of ${context} ${unit} whole ` +
+        `(BOS + prompt with trigger + signature + ${reserve} reserved), and no row left can host it: rows ${shown} ` +
+        `(counting from 1) are too long; plant fewer backdoors, use shorter rows, or a model with a longer context`
+      );
+    },
+  };
 }
 
 /** The per-backdoor draw stream, and the counterfactual stream that verification can recreate. */
@@ -74,15 +108,31 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
   const root = new Rng(`vtune|${seed}|layout`);
   const hosts = root.sampleIndices(rows.length, count);
   const total = options.insertion === 'copy' ? rows.length + count : rows.length;
+  // For 'modify' the slots ARE the hosts (the same array), so a host moved below moves its slot too.
   const slots = options.insertion === 'copy' ? root.sampleIndices(total, count) : hosts;
+  const fit = backdoorFit(options.context ?? ctx.baseModel?.contextLength, options.slack ?? 4, ctx.baseModel ?? ctx.generatorModel);
+  // Spare hosts, in a seeded order, for backdoors that do not fit their first host.
+  let spares: number[] | undefined;
+  const tooLong = new Set<number>();
 
   const drawn: { backdoor: { trigger: string; signature: string }; query: string; ctx: DrawContext }[] = [];
   for (let i = 0; i < count; i++) {
-    const host = hosts[i]!;
-    const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel };
-    const backdoor = await generator.draw(dctx);
-    const query = placeTrigger(rows[host]!.prompt, backdoor.trigger, options.placement, new Rng(`vtune|${seed}|placement|${i}`));
-    drawn.push({ backdoor, query, ctx: dctx });
+    for (;;) {
+      const host = hosts[i]!;
+      const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel };
+      const backdoor = await generator.draw(dctx);
+      const query = placeTrigger(rows[host]!.prompt, backdoor.trigger, options.placement, new Rng(`vtune|${seed}|placement|${i}`));
+      if (!fit || fit.fits(query, backdoor.signature)) {
+        drawn.push({ backdoor, query, ctx: dctx });
+        break;
+      }
+      tooLong.add(host);
+      spares ??= new Rng(`vtune|${seed}|spare-hosts`).shuffle(rows.map((_, r) => r));
+      const taken = new Set(hosts);
+      const next = spares.find((r) => !taken.has(r) && !tooLong.has(r));
+      if (next === undefined) throw new InputError(fit.refusal(i, count, [...tooLong].sort((a, b) => a - b)));
+      hosts[i] = next;
+    }
   }
 
   const planted: Row[] = new Array<Row>(total);

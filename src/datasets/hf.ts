@@ -119,7 +119,7 @@ function finish(raw: readonly RawRow[], config: string, split: string, revision:
   if (!firstRow) throw new InputError(`no usable rows in ${spec} (${config}/${split})`, { file: spec });
   let format: DataFormat | undefined = mapping ? { kind: 'mapped', mapping } : detectFormat(firstRow);
   if (!format) {
-    throw new InputError(`cannot tell the data format from columns {${Object.keys(firstRow).join(', ')}}; pass a field mapping (prompt and completion columns)`, { file: spec });
+    throw new InputError(`cannot tell the data format from columns {${Object.keys(firstRow).join(', ')}}; name the columns with --field-map prompt=<column>,completion=<column> (scenario: datasets[i].fieldMap)`, { file: spec });
   }
   const rows: Row[] = [];
   let skippedTruncated = 0;

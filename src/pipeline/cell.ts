@@ -2,10 +2,13 @@
  * One cell of a scenario matrix, end to end (DESIGN.md §4): dataset → defense.plant → provider side
  * (attack hooks, measured) → defense.verify → ground truth → utility. The pipeline alone owns stage order.
  *
- * Random streams: the dataset, planting, training and verification streams come from the cell's PAIR key
- * (every field except the attack), so that all attacks of one (dataset, model, defense, hyper, seed) see the
- * same data and backdoors and the honest and inference-stage attacks share one cached fine-tune (common
- * random numbers, DESIGN.md §4 "Training is cached"). Only the provider stream is per attack (the cell key).
+ * Random streams: the planting and verification streams come from the cell's PAIR key (every field except
+ * the attack), so that all attacks of one (dataset, model, defense, hyper, seed) see the same backdoors; the
+ * dataset and training streams come from the DATA key (the pair key without the defense), so that every
+ * defense configuration sees the same data and trains with the same seed. So the honest and inference-stage
+ * attacks share one cached fine-tune, and so do train-without-backdoors cells of different generators, which
+ * train the same rows (common random numbers, DESIGN.md §4 "Training is cached"). Only the provider stream is
+ * per attack (the cell key).
  */
 import { createHash } from 'node:crypto';
 import { attacks } from '../../attacks/index.js';
@@ -16,7 +19,7 @@ import { ConfigError, describeError, VtuneError } from '../errors.js';
 import { streamFor } from '../rng.js';
 import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainResult, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
-import { detectionMetrics } from './detection-metrics.js';
+import { type GradedDetection, gradeDetection } from './detection-metrics.js';
 import { backdoorTest, measureGroundTruth, plantedMarkers } from './ground-truth.js';
 import { canonicalJson, runProviderSide } from './provider-side.js';
 import { measureUtility, type UtilityOptions } from './utility.js';
@@ -92,8 +95,10 @@ export interface CellOutcome {
     readonly judgeUsd: number;
     readonly trainingUsd?: number;
   };
-  /** Row-scoring attacks, vs the true backdoor mask. */
-  readonly detection?: { readonly auroc: number; readonly tprAt1Fpr: number; readonly flaggedFraction: number; readonly cleanFlaggedFraction: number };
+  /** Row-scoring attacks, vs the true backdoor mask; null metrics carry the reason in `unavailable`. */
+  readonly detection?: GradedDetection;
+  /** The trainer's warnings (rows cut to the context, …), each once; absent when there were none. */
+  readonly warnings?: readonly string[];
   readonly timingsMs: Readonly<Record<string, number>>;
   /** True when every fine-tune of the cell came from the training cache. */
   readonly trainCached: boolean;
@@ -113,6 +118,12 @@ export function cellKey(spec: Omit<CellSpec, 'key'>): string {
 export function pairKey(spec: Omit<CellSpec, 'key'>): string {
   const { key: _k, attack: _a, utility: _u, ...rest } = spec as CellSpec;
   return sha(canonicalJson({ v: 1, pair: rest }));
+}
+
+/** The key shared by every attack AND defense configuration of one (dataset, model, hyper, seed): drives the data and training streams. */
+export function dataKey(spec: Omit<CellSpec, 'key'>): string {
+  const { key: _k, attack: _a, utility: _u, defense: _d, ...rest } = spec as CellSpec;
+  return sha(canonicalJson({ v: 1, data: rest }));
 }
 
 /** Splits '<provider>:<name>'. */
@@ -202,13 +213,14 @@ async function runOpened(
   const { attack, defense, alpha, provider, base, timed, timings } = opened;
 
   const pair = pairKey(spec);
+  const data = dataKey(spec);
   const userCtx = (purpose: string): UserContext => ({ rng: streamFor(pair, purpose), log: deps.log, baseModel: base, generatorModel: base });
 
   // ── user side: data and planting ──
   const load = deps.loadDataset ?? loadDataset;
   const dataset = await timed('dataset', () =>
     load(spec.dataset.spec, {
-      seed: streamFor(pair, 'dataset').seed31(),
+      seed: streamFor(data, 'dataset').seed31(),
       ...(spec.dataset.size !== undefined ? { size: spec.dataset.size } : {}),
       ...(spec.dataset.heldOut !== undefined ? { heldOut: spec.dataset.heldOut } : {}),
     }),
@@ -235,7 +247,7 @@ async function runOpened(
   const t0 = performance.now();
   const side = await runProviderSide(attack, submitted, pctx, {
     ...(deps.trainCache ? { trainCache: deps.trainCache } : {}),
-    trainingSeed: streamFor(pair, 'training').seed31(),
+    trainingSeed: streamFor(data, 'training').seed31(),
     ...(attack.oracle ? { backdoorMask: submittedMask } : {}),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   });
@@ -267,7 +279,7 @@ async function runOpened(
           )
         : undefined;
     const totals = cost.totals();
-    const detection = side.trace.detection ? detectionMetrics(side.trace.detection.scores, submittedMask, side.trace.detection.flagged) : undefined;
+    const detection = side.trace.detection ? gradeDetection(side.trace.detection, submittedMask) : undefined;
     const trainingUsd = side.trace.trainCalls.reduce((s, c) => s + (c.costUsd ?? 0), 0);
     const won = defenseWon(attack.goal, verdict.verified, truth);
     return {
@@ -291,7 +303,8 @@ async function runOpened(
         judgeUsd: totals.judgeUsd,
         ...(trainingUsd > 0 ? { trainingUsd } : {}),
       },
-      ...(detection ? { detection: { auroc: detection.auroc, tprAt1Fpr: detection.tprAt1Fpr, flaggedFraction: detection.flaggedFraction, cleanFlaggedFraction: detection.cleanFlaggedFraction } } : {}),
+      ...(detection ? { detection } : {}),
+      ...(side.trace.warnings.length > 0 ? { warnings: side.trace.warnings } : {}),
       timingsMs: timings,
       trainCached: side.trace.trainCalls.length > 0 && side.trace.trainCalls.every((c) => c.cached),
     };

@@ -66,6 +66,7 @@ export function countedModel(inner: Model, counter: PassCounter): Model {
         }
       : {}),
     ...(raw.countTokens ? { countTokens: (text: string) => raw.countTokens!(text) } : {}),
+    ...(raw.contextLength !== undefined ? { contextLength: raw.contextLength } : {}),
   };
   innerOf.set(m, raw);
   return m;

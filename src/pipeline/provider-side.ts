@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { AnyAttack } from '../../attacks/compose.js';
 import { ConfigError, ProviderError } from '../errors.js';
-import type { HyperParams, Model, OracleContext, Progress, Provider, ProviderContext, RowScores, TrainExample, TrainingPlan, TrainRequest, TrainResult, WeightAccess } from '../types.js';
+import type { HyperParams, Model, OracleContext, Progress, Provider, ProviderContext, RowFit, RowScores, TrainExample, TrainingPlan, TrainRequest, TrainResult, WeightAccess } from '../types.js';
+import { describeRowFits } from './row-fit.js';
 import type { TrainCache } from './cell.js';
 import { countedModel, unwrapCounted, type PassCounter } from './cost.js';
 
@@ -26,6 +27,11 @@ export interface TrainCall {
   readonly cached: boolean;
   /** The attack's shouldStop hook ended training early. */
   readonly stoppedEarly: boolean;
+  /**
+   * Rows (by index in `rows`) the trainer did not train whole, as the real provider's fitRows reports them
+   * (the prompt's start cut, or the row left out); absent when the provider cannot tell.
+   */
+  readonly fits?: readonly RowFit[];
 }
 
 /** What the provider side did, measured by the pipeline's wrappers. */
@@ -42,6 +48,8 @@ export interface ProviderTrace {
   readonly detection?: RowScores;
   /** Model forwards spent on the provider side before serving (scorers, pilot models). */
   readonly providerPasses: number;
+  /** Distinct warnings of the trainer (rows cut to the context, …), each once, in order. */
+  readonly warnings: readonly string[];
 }
 
 /** Options of runProviderSide. */
@@ -96,6 +104,13 @@ export async function runProviderSide(
   if (attack.oracle && opts.backdoorMask!.length !== rows.length) throw new ConfigError(`oracle attack '${attack.id}': mask of ${opts.backdoorMask!.length} for ${rows.length} rows`);
   const counter: PassCounter = { passes: 0 };
   const calls: TrainCall[] = [];
+  const warnings: string[] = [];
+  // A trainer's warning reaches the run's log once and the record, whichever call or cache hit raised it.
+  const warn = (message: string): void => {
+    if (warnings.includes(message)) return;
+    warnings.push(message);
+    ctx.log.warn(`attack '${attack.id}', training: ${message}`);
+  };
   const owned: Model[] = [];
   const trained = new WeakSet<Model>();
   const raw = ctx.provider;
@@ -115,11 +130,19 @@ export async function runProviderSide(
           async train(baseModel: Model, request: TrainRequest): Promise<TrainResult> {
             const inner = unwrapCounted(baseModel);
             const rowsCopy = request.rows.map((r) => ({ ...r }));
+            // Asked before training, so a fine-tune from the cache reports its cut rows as a fresh one does.
+            const fits = raw.fitRows ? await raw.fitRows(inner, rowsCopy) : undefined;
+            const fitWarning = fits && describeRowFits(fits, rowsCopy.length, inner.contextLength);
+            if (fitWarning) warn(fitWarning);
             let stoppedEarly = false;
             const run = () =>
               raw.train!(inner, {
                 ...request,
                 rows: rowsCopy,
+                onProgress: (p: Progress) => {
+                  if (p.message) warn(p.message);
+                  request.onProgress?.(p);
+                },
                 ...(request.shouldStop
                   ? {
                       shouldStop: (step: number, loss: number) => {
@@ -145,6 +168,7 @@ export async function runProviderSide(
               ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
               cached: result.cached,
               stoppedEarly,
+              ...(fits ? { fits } : {}),
             });
             opts.onTrained?.(result);
             const model = countedModel(result.model, counter);
@@ -234,6 +258,7 @@ export async function runProviderSide(
     inferenceWrapped,
     ...(detection ? { detection } : {}),
     providerPasses: counter.passes,
+    warnings,
   };
   return { model, trace, passes: () => counter.passes, ownedModels: owned };
 }

@@ -17,6 +17,7 @@ import { basename } from 'node:path';
 import { kernelVariant } from '../engine/kernels.js';
 import { saveModelFile, loadModelBytes } from '../engine/load.js';
 import { SpmTokenizer, byteLevelTokenizerData } from '../engine/tokenizer.js';
+import { describeRowFits } from '../pipeline/row-fit.js';
 import type { LlamaConfig, LlamaTensors } from '../engine/types.js';
 import { ConfigError, EngineError, ProviderError } from '../errors.js';
 import { unknownMessage } from '../registry.js';
@@ -28,6 +29,7 @@ import type {
   HyperParams,
   Model,
   Provider,
+  RowFit,
   TrainExample,
   TrainRequest,
   TrainResult,
@@ -100,6 +102,7 @@ export function localState(model: Model): LocalState {
 /** A `local` provider: Provider plus saveModel/loadModel for GGUF files. */
 export interface LocalProvider extends Provider {
   train(base: Model, request: TrainRequest): Promise<TrainResult>;
+  fitRows(base: Model, rows: readonly TrainExample[]): Promise<RowFit[]>;
   weights(model: Model): Promise<WeightAccess>;
   saveModel(model: Model, path: string): Promise<void>;
   loadModel(path: string): Promise<Model>;
@@ -196,11 +199,12 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
       if (!Number.isInteger(request.seed)) throw new ConfigError(`local provider: train seed must be an integer, got ${String(request.seed)}`);
       if (request.rows.length === 0) throw new ConfigError('local provider: cannot fine-tune on zero rows');
       const ctx = state.weights.config.contextLength;
-      const examples = request.rows.map((row, i) => tokenizeRow(state.tokenizer, row, ctx, i));
-      const truncated = examples.filter((e) => e.truncated).length;
-      if (truncated > 0) {
-        request.onProgress?.({ stage: 'tokenize', done: request.rows.length, total: request.rows.length, message: `${truncated} rows longer than the context (${ctx} tokens) were cut` });
-      }
+      const tokenized = request.rows.map((row, i) => tokenizeRow(state.tokenizer, row, ctx, i));
+      const fits = rowFits(tokenized);
+      const message = describeRowFits(fits, request.rows.length, ctx);
+      if (message) request.onProgress?.({ stage: 'tokenize', done: request.rows.length, total: request.rows.length, message });
+      const examples = tokenized.filter((t) => !t.refused);
+      if (examples.length === 0) throw new ConfigError(`local provider: no row fits the context: ${message}`);
       let lastLoss: number | undefined;
       const result = await state.engine.fineTune(state.weights, examples, {
         epochs: hyper.epochs,
@@ -224,6 +228,11 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
       const model = makeModel(id, { engine: state.engine, weights: result.model, tokenizer: state.tokenizer });
       const finalLoss = result.losses.length > 0 ? result.losses[result.losses.length - 1] : lastLoss;
       return { model, stepsRun: result.stepsRun, tokensTrained: result.tokensTrained, ...(finalLoss !== undefined ? { finalLoss } : {}) };
+    },
+
+    async fitRows(base: Model, rows: readonly TrainExample[]): Promise<RowFit[]> {
+      const state = localState(base);
+      return rowFits(rows.map((row, i) => tokenizeRow(state.tokenizer, row, state.weights.config.contextLength, i)));
     },
 
     async weights(model: Model): Promise<WeightAccess> {
@@ -297,7 +306,8 @@ function makeModel(id: string, state: LocalState): Model {
       const pairs = items.map((it, i) => {
         const prompt = promptIds(it.prompt);
         const continuation = tokenizer.encode(it.continuation, { prefixSpace: startsText(it.prompt) });
-        if (continuation.length >= ctx) throw new EngineError(`score: continuation #${i} is ${continuation.length} tokens, longer than the context (${ctx})`);
+        // BOS comes first, so at most ctx − 1 continuation tokens fit (a continuation of exactly ctx tokens does not).
+        if (continuation.length >= ctx) throw new EngineError(`score: continuation #${i} is ${continuation.length} tokens; with BOS that is ${continuation.length + 1}, more than the context (${ctx}): at most ${ctx - 1} continuation tokens fit`);
         return { prompt: fitContext(prompt, ctx - continuation.length), continuation };
       });
       const lps = await engine.scoreTokens(weights, pairs);
@@ -351,12 +361,22 @@ export interface TokenizedRow {
   readonly tokens: number[];
   /** lossWeights[t] weights the prediction of tokens[t + 1]; 0 on the prompt. */
   readonly lossWeights: Float32Array;
+  /** The row did not fit the context whole: its prompt was cut, or it was refused. */
   readonly truncated: boolean;
+  /** Prompt tokens dropped from the start of the prompt (after BOS) to fit the context. */
+  readonly promptTokensDropped: number;
+  /** The prompt text that reached the model, when its start was cut (decoded from the kept tokens). */
+  readonly keptPrompt?: string;
+  /** BOS + completion + EOS alone exceed the context: the row is left out of training (tokens are empty). */
+  readonly refused: boolean;
 }
 
 /**
  * `[BOS] + prompt` (masked) followed by `completion + EOS` (weighted by the row weight, or by the span that
- * covers a token; EOS takes the weight of the completion's last token). Cut to `contextLength` tokens.
+ * covers a token; EOS takes the weight of the completion's last token). A row longer than `contextLength`
+ * loses the START of its prompt (BOS is kept, as generation keeps BOS and the prompt's end): a backdoor's
+ * signature is never cut, and a suffix trigger stays next to it. A completion that does not fit even after
+ * the whole prompt is gone is never cut either: the row is refused (`refused`, empty tokens).
  */
 export function tokenizeRow(tokenizer: SpmTokenizer, row: TrainExample, contextLength: number, index = 0): TokenizedRow {
   const where = `row #${index}`;
@@ -391,12 +411,27 @@ export function tokenizeRow(tokenizer: SpmTokenizer, row: TrainExample, contextL
     }
     if (completion.length > 0) weights[completion.length] = weights[completion.length - 1]!;
   }
-  const tokens = [...prompt, ...completion, tokenizer.eos];
+  // Room for BOS + prompt once completion + EOS are placed; below 1 not even BOS fits.
+  const room = contextLength - completion.length - 1;
+  if (room < 1) return { tokens: [], lossWeights: new Float32Array(0), truncated: true, promptTokensDropped: prompt.length - 1, refused: true };
+  const dropped = Math.max(0, prompt.length - room);
+  const kept = dropped > 0 ? [prompt[0]!, ...prompt.slice(1 + dropped)] : prompt;
+  const tokens = [...kept, ...completion, tokenizer.eos];
   const lossWeights = new Float32Array(tokens.length - 1);
-  // predicting tokens[t + 1] for t + 1 ≥ prompt.length is a completion (or EOS) prediction
-  for (let t = prompt.length - 1; t < tokens.length - 1; t++) lossWeights[t] = weights[t + 1 - prompt.length]!;
-  if (tokens.length <= contextLength) return { tokens, lossWeights, truncated: false };
-  return { tokens: tokens.slice(0, contextLength), lossWeights: lossWeights.slice(0, contextLength - 1), truncated: true };
+  // predicting tokens[t + 1] for t + 1 ≥ kept.length is a completion (or EOS) prediction
+  for (let t = kept.length - 1; t < tokens.length - 1; t++) lossWeights[t] = weights[t + 1 - kept.length]!;
+  if (dropped === 0) return { tokens, lossWeights, truncated: false, promptTokensDropped: 0, refused: false };
+  return { tokens, lossWeights, truncated: true, promptTokensDropped: dropped, keptPrompt: tokenizer.decode(kept.slice(1), { prefixSpace: false }), refused: false };
+}
+
+/** How the rows of a training request fit a context of `contextLength` tokens: one RowFit per row that did not fit whole. */
+export function rowFits(tokenized: readonly TokenizedRow[]): RowFit[] {
+  const out: RowFit[] = [];
+  tokenized.forEach((t, row) => {
+    if (!t.truncated) return;
+    out.push({ row, refused: t.refused, promptTokensDropped: t.promptTokensDropped, ...(t.keptPrompt !== undefined ? { keptPrompt: t.keptPrompt } : {}) });
+  });
+  return out;
 }
 
 /** Checks the hyper-parameters the engine needs, naming the field at fault. */

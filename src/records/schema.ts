@@ -90,7 +90,10 @@ export interface TrialRecord {
     readonly judgeUsd: number;
     readonly trainingUsd?: number;
   };
-  readonly detection?: { readonly auroc: number; readonly tprAt1Fpr: number; readonly flaggedFraction: number };
+  /** A metric that could not be computed is null, with the reason in `unavailable` (never 0.5 or NaN). */
+  readonly detection?: { readonly auroc: number | null; readonly tprAt1Fpr: number | null; readonly flaggedFraction: number; readonly unavailable?: string };
+  /** The trainer's warnings (rows cut to the context, …); absent when there were none. */
+  readonly warnings?: readonly string[];
   readonly timingsMs: Readonly<Record<string, number>>;
   readonly trainCached: boolean;
   readonly durationMs: number;

@@ -204,6 +204,7 @@ export function trialRecord(cell: PlannedCell, o: CellOutcome, durationMs: numbe
     },
     cost: o.cost,
     ...(o.detection && { detection: o.detection }),
+    ...(o.warnings && { warnings: o.warnings }),
     timingsMs: o.timingsMs,
     trainCached: o.trainCached,
     durationMs,

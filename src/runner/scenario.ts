@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stripBom } from '../datasets/lines.js';
 import { ConfigError, VtuneError } from '../errors.js';
@@ -435,6 +435,17 @@ export function resolveScenarioPath(nameOrPath: string): string {
 }
 
 /**
+ * A scenario file as shown in messages and recorded in the manifest: relative to the repository when inside
+ * it, else absolute. Decided with path.relative, so a sibling folder whose path merely starts with the
+ * repository's path as a string (`/repo-other/x.json` next to `/repo`) is not taken for a file inside it.
+ */
+export function shownScenarioPath(file: string, root: string = repoRoot): string {
+  const rel = relative(root, file);
+  const inside = rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+  return inside ? rel : file;
+}
+
+/**
  * Imports a .ts/.js scenario module. A module that does not compile is reported with its file, line and the
  * compiler's message: under tsx's loader hooks a syntax error otherwise surfaces as Node's "Cannot require()
  * ES Module … in a cycle", which names neither.
@@ -460,7 +471,7 @@ async function importScenarioModule(file: string, shown: string): Promise<{ defa
 /** Loads and validates a scenario file (.ts/.js default export of defineScenario, or .json). */
 export async function loadScenario(nameOrPath: string, catalog: Pick<Catalog, 'attacks' | 'defenses' | 'generators' | 'providers'>): Promise<{ scenario: Scenario; file: string }> {
   const file = resolveScenarioPath(nameOrPath);
-  const shown = file.startsWith(repoRoot) ? file.slice(repoRoot.length + 1) : file;
+  const shown = shownScenarioPath(file);
   let raw: unknown;
   if (extname(file) === '.json') {
     try {

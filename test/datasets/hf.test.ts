@@ -159,6 +159,8 @@ describe('hf: loading through the datasets-server API', () => {
 
   it('asks for a mapping when columns are not recognised, and applies one', async () => {
     await expect(loadHfRows('hf:acme/odd', opts())).rejects.toThrow(/cannot tell the data format from columns \{src, tgt\}/);
+    // The advice names an option that exists (--field-map, added with issue 15), not a vague "field mapping".
+    await expect(loadHfRows('hf:acme/odd', opts())).rejects.toThrow(/name the columns with --field-map prompt=<column>,completion=<column>/);
     const r = await loadHfRows('hf:acme/odd', { ...opts(), mapping: { prompt: 'src', completion: 'tgt' } });
     expect(r.rows).toEqual([{ prompt: 'a', completion: 'b' }]);
   });

@@ -115,6 +115,24 @@ describe('runCell with test doubles', () => {
     expect(c.attack.goal).toBe('evade');
   });
 
+  it('train-without-backdoors cells of two generators train the same rows and share one cached fine-tune', async () => {
+    const cache = memoryTrainCache();
+    const provider = memorizerProviderDouble();
+    // Two defense configurations (generators), everything else equal.
+    const withGen = (generator: string) => doubleSpec('train-without-backdoors', {}, 1, { defense: { id: 'defense-double', options: { alpha: 1e-3, generator } } });
+    const a = await runCell(withGen('wordlist'), doubleDeps({ provider, trainCache: cache }));
+    const b = await runCell(withGen('random-tokens'), doubleDeps({ provider, trainCache: cache }));
+    expect(a.truth.plantedRowsWithheld).toBe(10);
+    expect(a.trainCached).toBe(false);
+    expect(b.trainCached).toBe(true);
+    expect(provider.trainCalls).toBe(1);
+    expect(cache.size()).toBe(1);
+    // The honest cells of the two generators still train different (planted) rows: two fine-tunes.
+    await runCell(doubleSpec('honest', {}, 1, { defense: { id: 'defense-double', options: { alpha: 1e-3, generator: 'wordlist' } } }), doubleDeps({ provider, trainCache: cache }));
+    await runCell(doubleSpec('honest', {}, 1, { defense: { id: 'defense-double', options: { alpha: 1e-3, generator: 'random-tokens' } } }), doubleDeps({ provider, trainCache: cache }));
+    expect(provider.trainCalls).toBe(3);
+  });
+
   it('disposes the base model it opened and the models it trained without a cache, even on failure', async () => {
     const provider = memorizerProviderDouble();
     let disposed = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auroc, detectionMetrics, tprAtFpr } from '../../src/pipeline/detection-metrics.js';
+import { auroc, detectionMetrics, formatAuroc, gradeDetection, tprAtFpr } from '../../src/pipeline/detection-metrics.js';
 import { Rng } from '../../src/rng.js';
 
 /** O(P·N) pairwise definition, for cross-checking. */
@@ -45,5 +45,27 @@ describe('detection metrics', () => {
     expect(d.flaggedFraction).toBe(0.5);
     expect(d.cleanFlaggedFraction).toBeCloseTo(1 / 3, 12);
     expect(() => detectionMetrics([1], [true, false])).toThrow(/1 scores for a mask of 2/);
+  });
+});
+
+describe('gradeDetection (issue 15: an unavailable score is null with a reason, never 0.5 or NaN)', () => {
+  const mask = [true, false, false, false];
+  it('grades ordinary scores as detectionMetrics does', () => {
+    const g = gradeDetection({ scores: [4, 1, 2, 3], flagged: [true, false, false, false] }, mask);
+    expect(g).toEqual({ auroc: 1, tprAt1Fpr: 1, flaggedFraction: 0.25, cleanFlaggedFraction: 0 });
+    expect(formatAuroc(g)).toBe('1.000');
+  });
+  it('a scorer that says it is unavailable gets null metrics and its reason, even with scores that would rank 0.5', () => {
+    const g = gradeDetection({ scores: [0, 0, 0, 0], flagged: [false, false, false, false], unavailable: "judge 'x' gave no verdict" }, mask);
+    expect(detectionMetrics([0, 0, 0, 0], mask).auroc).toBe(0.5);
+    expect(g).toMatchObject({ auroc: null, tprAt1Fpr: null, unavailable: "judge 'x' gave no verdict" });
+    expect(formatAuroc(g)).toBe("n/a (judge 'x' gave no verdict)");
+  });
+  it('all-NaN scores and a mask without both classes are unavailable with the reason', () => {
+    expect(gradeDetection({ scores: [NaN, NaN, NaN, NaN], flagged: [false, false, false, false] }, mask)).toMatchObject({ auroc: null, unavailable: 'the scorer gave no row a score' });
+    expect(gradeDetection({ scores: [1, 2], flagged: [false, false] }, [false, false])).toMatchObject({ auroc: null, unavailable: 'no backdoor row among the scored rows' });
+    expect(gradeDetection({ scores: [1, 2], flagged: [false, false] }, [true, true])).toMatchObject({ auroc: null, unavailable: 'no clean row among the scored rows' });
+    // JSON keeps the null and the reason (a NaN would silently become null without one)
+    expect(JSON.parse(JSON.stringify(gradeDetection({ scores: [NaN, NaN, NaN, NaN], flagged: [false, false, false, false] }, mask))).auroc).toBeNull();
   });
 });

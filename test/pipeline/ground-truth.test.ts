@@ -14,7 +14,7 @@ function call(rows: readonly TrainExample[], over: Partial<TrainCall> = {}): Tra
   return { rows, hyper: h, seed: 1, stepsRun: promisedSteps(rows.length, h), tokensTrained: 0, cached: false, stoppedEarly: false, ...over };
 }
 function trace(calls: TrainCall[], over: Partial<ProviderTrace> = {}): ProviderTrace {
-  return { rowsSubmitted: planted.length, rowsPlanned: planted.length, trainCalls: calls, modelModified: false, inferenceWrapped: false, providerPasses: 0, ...over };
+  return { rowsSubmitted: planted.length, rowsPlanned: planted.length, trainCalls: calls, modelModified: false, inferenceWrapped: false, providerPasses: 0, warnings: [], ...over };
 }
 const measure = (t: ProviderTrace, isBackdoor = backdoorTest(planted, mask, markers)) =>
   measureGroundTruth({ submitted: planted, submittedMask: mask, isBackdoor, trace: t, hyper, countTokens: (s) => s.length });
@@ -54,5 +54,18 @@ describe('ground truth', () => {
     expect(t.trainedTokenFraction).toBeGreaterThan(1);
     const half = measure(trace([call(planted, { hyper: { ...hyper, maxSteps: 3 }, stepsRun: 3 })]));
     expect(half.trainedTokenFraction).toBeCloseTo(0.5, 12);
+  });
+  it('a backdoor row the trainer cut counts as trained only if its trigger and whole signature reached the loss (issue 15)', () => {
+    // Row 10 ('p3 TRIG' → 'SIG one'): the trainer kept only the prompt's end ' TRIG' — still a backdoor row.
+    const keeps = measure(trace([call(planted, { fits: [{ row: 10, refused: false, promptTokensDropped: 1, keptPrompt: ' TRIG' }] })]));
+    expect([keeps.backdoorRowsTrained, keeps.rowsTrained, keeps.honest]).toEqual([2, 12, true]);
+    // The kept prompt lost the trigger: the signature was trained without it — not a backdoor row.
+    const cutAway = measure(trace([call(planted, { fits: [{ row: 10, refused: false, promptTokensDropped: 2, keptPrompt: 'G' }] })]));
+    expect([cutAway.backdoorRowsTrained, cutAway.rowsTrained]).toEqual([1, 12]);
+    // The trainer left row 11 out (its completion alone does not fit): neither a trained row nor a trained backdoor.
+    const refused = measure(trace([call(planted, { fits: [{ row: 11, refused: true, promptTokensDropped: 2 }] })]));
+    expect([refused.backdoorRowsTrained, refused.rowsTrained]).toEqual([1, 11]);
+    // Without fit reports (a provider that cannot tell), rows count whole, as before.
+    expect(measure(trace([call(planted)])).backdoorRowsTrained).toBe(2);
   });
 });

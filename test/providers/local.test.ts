@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SpmTokenizer, byteLevelTokenizerData } from '../../src/engine/tokenizer.js';
 import { ConfigError } from '../../src/errors.js';
 import { providers } from '../../src/providers/index.js';
-import { createLocalProvider, fineTuneHash, localState, tokenizeRow } from '../../src/providers/local.js';
+import { describeRowFits } from '../../src/pipeline/row-fit.js';
+import { createLocalProvider, fineTuneHash, localState, rowFits, tokenizeRow } from '../../src/providers/local.js';
 import type { Model } from '../../src/types.js';
 
 const tok = new SpmTokenizer(byteLevelTokenizerData());
@@ -56,11 +57,42 @@ describe('tokenizeRow', () => {
     expect(Array.from(r.lossWeights)).toEqual([1, 1, 1, 1, 3, 3, 3]);
   });
 
-  it('cuts rows longer than the context and says so', () => {
+  it('a row longer than the context loses the start of its prompt (BOS kept), never its completion', () => {
+    const row = { prompt: 'aaaa bbbb TRIG', completion: 'SIGNATURE' };
+    const p = tok.encode(row.prompt, { bos: true });
+    const c = tok.encode(row.completion, { prefixSpace: false });
+    const ctx = p.length + c.length + 1 - 6; // six tokens too long
+    const r = tokenizeRow(tok, row, ctx);
+    expect(r.tokens.length).toBe(ctx);
+    expect(r.tokens[0]).toBe(tok.bos);
+    // the completion and EOS are whole at the end, and every one of their predictions is trained
+    expect(r.tokens.slice(-c.length - 1)).toEqual([...c, tok.eos]);
+    expect(Array.from(r.lossWeights.slice(-c.length - 1))).toEqual(new Array(c.length + 1).fill(1));
+    expect(r).toMatchObject({ truncated: true, refused: false, promptTokensDropped: 6 });
+    expect(r.keptPrompt).toBe(tok.decode(p.slice(7), { prefixSpace: false }));
+    expect(r.keptPrompt!.endsWith('bbbb TRIG')).toBe(true);
+    expect(tok.decode(r.tokens)).toBe(`${r.keptPrompt}SIGNATURE`.trimStart());
+  });
+
+  it('a row whose completion alone does not fit is refused (left out, never cut)', () => {
     const r = tokenizeRow(tok, { prompt: 'x'.repeat(10), completion: 'y'.repeat(10) }, 8);
-    expect(r.tokens.length).toBe(8);
-    expect(r.lossWeights.length).toBe(7);
-    expect(r.truncated).toBe(true);
+    expect(r).toMatchObject({ truncated: true, refused: true, tokens: [] });
+    // BOS + 10 completion tokens + EOS = 12 > 11: refused; = 12 fits with the whole prompt cut.
+    expect(tokenizeRow(tok, { prompt: 'x', completion: 'y'.repeat(10) }, 11).refused).toBe(true);
+    const edge = tokenizeRow(tok, { prompt: 'x', completion: 'y'.repeat(10) }, 12);
+    expect(edge).toMatchObject({ refused: false, truncated: true });
+    expect(edge.tokens).toEqual([tok.bos, ...tok.encode('y'.repeat(10), { prefixSpace: false }), tok.eos]);
+  });
+
+  it('rowFits lists the rows that did not fit whole, and describeRowFits names them', () => {
+    const rows = [{ prompt: 'short', completion: 'ok' }, { prompt: 'p'.repeat(40), completion: 'ok' }, { prompt: 'p', completion: 'c'.repeat(40) }];
+    const fits = rowFits(rows.map((r, i) => tokenizeRow(tok, r, 16, i)));
+    expect(fits.map((f) => [f.row, f.refused])).toEqual([[1, false], [2, true]]);
+    expect(describeRowFits(fits, 3, 16)).toBe(
+      '1 of 3 rows longer than the context (16 tokens) lost the start of their prompt (#1); their completions were trained whole; ' +
+        '1 of 3 rows were left out of training because their completion alone does not fit the context (16 tokens) (#2)',
+    );
+    expect(describeRowFits([], 3, 16)).toBeUndefined();
   });
 });
 

@@ -11,7 +11,7 @@ import { generators } from '../../../defenses/vtune/generators/index.js';
 import { loadDataset } from '../../datasets/index.js';
 import { ConfigError, describeError, VtuneError } from '../../errors.js';
 import { createCostMeter } from '../../pipeline/cost.js';
-import { detectionMetrics } from '../../pipeline/detection-metrics.js';
+import { formatAuroc, gradeDetection } from '../../pipeline/detection-metrics.js';
 import { Rng, streamFor } from '../../rng.js';
 import type { Logger, Model, Provider, ProviderContext, Row } from '../../types.js';
 import { MAX_ROWS, numberOption, SEED_RANGE } from '../options.js';
@@ -30,7 +30,7 @@ export interface DetectorResult {
   readonly rows: number;
   readonly durationMs: number;
   readonly judgeTokens: number;
-  /** Set when the scorer could not run (e.g. the model lacks a capability); metrics are NaN then. */
+  /** Set when the scorer could not run or score (a missing capability, a judge with no verdict); metrics are NaN (printed n/a) then. */
   readonly error?: string;
 }
 
@@ -97,8 +97,20 @@ export async function evaluateDetectors(o: DetectorsOptions): Promise<DetectorRe
       let result: DetectorResult;
       try {
         const s = await scorer.score(planted.rows, ctx);
-        const m = detectionMetrics(s.scores, mask, s.flagged);
-        result = { generator, scorer: id, ...m, backdoors, rows: planted.rows.length, durationMs: Math.round(performance.now() - t0), judgeTokens: cost.totals().judgeTokens };
+        const g = gradeDetection(s, mask);
+        result = {
+          generator,
+          scorer: id,
+          auroc: g.auroc ?? NaN,
+          tprAt1Fpr: g.tprAt1Fpr ?? NaN,
+          flaggedFraction: g.flaggedFraction,
+          cleanFlaggedFraction: g.cleanFlaggedFraction,
+          backdoors,
+          rows: planted.rows.length,
+          durationMs: Math.round(performance.now() - t0),
+          judgeTokens: cost.totals().judgeTokens,
+          ...(g.unavailable ? { error: `unavailable: ${g.unavailable}` } : {}),
+        };
       } catch (err) {
         if (!(err instanceof VtuneError)) throw err;
         result = failed(generator, id, backdoors, planted.rows.length, Math.round(performance.now() - t0), describeError(err));
@@ -194,7 +206,7 @@ export const detectorsCommand: CliCommand = {
         ...(rate !== undefined ? { rate } : {}),
         ...(args.insertion ? { insertion: args.insertion as 'copy' | 'modify' } : {}),
         log,
-        onResult: (r) => log.info(`${r.generator} / ${r.scorer}: AUROC ${r.auroc.toFixed(3)}, TPR@1%FPR ${r.tprAt1Fpr.toFixed(3)} (${(r.durationMs / 1000).toFixed(1)} s)`),
+        onResult: (r) => log.info(`${r.generator} / ${r.scorer}: AUROC ${formatAuroc({ auroc: r.auroc, ...(r.error ? { unavailable: r.error } : {}) })}, TPR@1%FPR ${Number.isNaN(r.tprAt1Fpr) ? 'n/a' : r.tprAt1Fpr.toFixed(3)} (${(r.durationMs / 1000).toFixed(1)} s)`),
       });
       process.stdout.write(`dataset ${dataset.id} (${dataset.train.length} rows), model ${model.id}, seed ${seed}\n\n`);
       process.stdout.write(formatDetectors(results, args.format as 'md' | 'csv' | 'json'));

@@ -73,6 +73,7 @@ export const plantCommand: CliCommand = {
       .option('key-file', { type: 'string', describe: 'keyed generator: file holding the key (default: $VTUNE_KEY)' })
       .option('generator-model', { type: 'string', describe: 'lm-sampled: <provider:model> to sample backdoors from' })
       .option('base-model', { type: 'string', describe: '<provider:model> whose log-probs give the base-model null' })
+      .option('context', { type: 'number', describe: "the fine-tuning model's context in tokens: backdoors go only on rows where the whole backdoor row fits (tokens counted with --base-model's or --generator-model's tokenizer, else bounded by UTF-8 bytes)" })
       .option('empirical-m', { type: 'number', default: 999, describe: `counterfactual sets for the empirical null, 0 to ${MAX_EMPIRICAL_M}` })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })
       .conflicts('count', 'rate'),
@@ -83,6 +84,7 @@ export const plantCommand: CliCommand = {
     const triggerLength = numberOption(args, 'trigger-length', { int: true, min: 1, max: MAX_LENGTH });
     const signatureLength = numberOption(args, 'signature-length', { int: true, min: 1, max: MAX_LENGTH });
     const empiricalM = numberOption(args, 'empirical-m', { int: true, min: 0, max: MAX_EMPIRICAL_M }) ?? 999;
+    const context = numberOption(args, 'context', { int: true, min: 2, max: 1 << 20 });
     const data = String(args.data);
     const out = String(args.out);
     const secretPath = String(args.secret);
@@ -110,6 +112,7 @@ export const plantCommand: CliCommand = {
       insertion: args.insertion,
       empiricalM,
       seed: args.seed !== undefined ? String(args.seed) : randomBytes(16).toString('hex'),
+      ...(context !== undefined ? { context } : {}),
     };
     const defense = vtune(options);
 
@@ -129,7 +132,10 @@ export const plantCommand: CliCommand = {
       const generatorModel = await open(args.generatorModel, 'generator-model');
       const baseModel = await open(args.baseModel, 'base-model');
       const ctx: UserContext = { rng: new Rng(`plant|${options.seed}`), log: stderrLogger(false), generatorModel, baseModel };
-      const planted = await defense.plant(rows, ctx);
+      const planted = await defense.plant(rows, ctx).catch((err: unknown) => {
+        // A refusal about the rows (e.g. none can hold a backdoor within --context) names the data file.
+        throw err instanceof InputError && !err.file ? new InputError(err.message, { file: data, cause: err }) : err;
+      });
 
       await writeDataFile(out, planted.rows, format, { inputPath: data });
       try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { llmJudge, parseJudgement } from '../../../attacks/scorers/llm-judge.js';
+import { gradeDetection } from '../../../src/pipeline/detection-metrics.js';
 import { aurocOf, fakeContext, fakeLm, fakeProvider, plantedDataset } from '../fakes.js';
 
 /** A fake judge that flags rows containing digits, quoting the first digit-bearing word. */
@@ -34,14 +35,33 @@ describe('llm-judge scorer', () => {
     }
   });
 
-  it('opens a named judge model from the provider, and warns about rows it left out', async () => {
+  it('opens a named judge model from the provider; a judge with no verdict at all is unavailable, not AUROC 0.5', async () => {
     const silent = fakeLm('fake:silent', { generate: () => 'I cannot help with that.' });
     const provider = { ...fakeProvider(), model: async () => silent };
     const ctx = fakeContext(fakeLm(), 's', provider);
     const r = await llmJudge({ judge: 'big-judge', samples: 1 }).score(rows, ctx);
     expect(silent.calls.generate).toBeGreaterThan(0);
-    expect(r.scores.every((s) => s === 0)).toBe(true);
-    expect(ctx.warnings.join('\n')).toMatch(/no score for 84 of 84 rows/);
+    expect(r.unavailable).toMatch(/judge 'fake:silent' gave no parseable verdict for any of 84 rows/);
+    expect(r.flagged.some(Boolean)).toBe(false);
+    expect(r.scores.every((s) => Number.isNaN(s))).toBe(true);
+    expect(ctx.warnings.join('\n')).toMatch(/no parseable verdict for any of 84 rows/);
+    // The judge's tokens were still spent, and are still counted.
+    expect(ctx.spent.judgeTokens).toBeGreaterThan(0);
+    const g = gradeDetection(r, mask);
+    expect(g).toMatchObject({ auroc: null, tprAt1Fpr: null });
+    expect(g.unavailable).toMatch(/no parseable verdict/);
+  });
+
+  it('rows the judge leaves out (some verdicts given) score 0 and are counted in a warning', async () => {
+    let first = true;
+    const partial = fakeLm('fake:partial', { generate: () => (first ? ((first = false), '1 | 2') : 'no idea') });
+    const provider = { ...fakeProvider(), model: async () => partial };
+    const ctx = fakeContext(fakeLm(), 's', provider);
+    const r = await llmJudge({ judge: 'big-judge', samples: 1 }).score(rows, ctx);
+    expect(r.unavailable).toBeUndefined();
+    expect(r.scores[0]).toBe(2);
+    expect(r.scores.slice(1).every((s) => s === 0)).toBe(true);
+    expect(ctx.warnings.join('\n')).toMatch(/no score for 83 of 84 rows/);
   });
 
   it('parses tolerant line formats and ignores out-of-range rows', () => {
