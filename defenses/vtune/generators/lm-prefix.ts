@@ -64,6 +64,10 @@ export interface PrefixSearchOptions {
   readonly budget?: number;
   /** Nodes expanded per job per batched forward (default 16). */
   readonly width?: number;
+  /** Stop once the frontier holds at most this fraction of the bound (default 0.01; 0: search to the end). */
+  readonly relativeTolerance?: number;
+  /** Stop once the frontier mass is below e^this (default −60; −Infinity: search to the end). */
+  readonly lnNegligible?: number;
 }
 
 /** log10 of the bound on qᵢ, and whether the search completed (the bound is then exact up to float rounding). */
@@ -146,18 +150,16 @@ interface JobState {
   done: boolean;
 }
 
-const LN_NEGLIGIBLE = -60;
-const REL_TOL = 0.01;
 
 function frontier(s: JobState): { ln: number; lnBlank: number } {
   const items = s.heap.items;
   return { ln: logSumExp(items.map((n) => n.ln)), lnBlank: logSumExp(items.filter((n) => n.blank).map((n) => n.ln)) };
 }
 
-function finished(s: JobState, budget: number): boolean {
+function finished(s: JobState, budget: number, lnRel: number, lnNegligible: number): boolean {
   if (s.heap.size === 0 || s.expansions >= budget) return true;
   const f = frontier(s).ln;
-  return f <= LN_NEGLIGIBLE || f <= Math.log(REL_TOL) + logAddExp(s.lnCompatible, f);
+  return f <= lnNegligible || f <= lnRel + logAddExp(s.lnCompatible, f);
 }
 
 /**
@@ -168,6 +170,8 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
   const L = options.maxTokens;
   const budget = options.budget ?? 400;
   const width = options.width ?? 16;
+  const lnRel = Math.log(options.relativeTolerance ?? 0.01);
+  const lnNegligible = options.lnNegligible ?? -60;
   const generate = { maxTokens: L, temperature: options.temperature, ...(options.topP !== undefined ? { topP: options.topP } : {}) };
   const stops = new Set(sampler.stopTokens);
   const states: JobState[] = jobs.map((j) => {
@@ -188,7 +192,7 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
     const batch: { s: JobState; node: Node }[] = [];
     for (const s of states) {
       if (s.done) continue;
-      if (finished(s, budget)) {
+      if (finished(s, budget, lnRel, lnNegligible)) {
         s.done = true;
         continue;
       }
