@@ -66,7 +66,7 @@ export const plantCommand: CliCommand = {
       .option('generator-options', { type: 'string', describe: 'more generator options as a JSON object' })
       .option('key-file', { type: 'string', describe: 'keyed generator: file holding the key (default: $VTUNE_KEY)' })
       .option('generator-model', { type: 'string', describe: 'lm-sampled: <provider:model> to sample backdoors from' })
-      .option('base-model', { type: 'string', describe: '<provider:model> whose log-probs give the base-model null' })
+      .option('base-model', { type: 'string', describe: "<provider:model> whose log-probs give the paper's base-model null (anti-conservative; kept for comparison)" })
       .option('empirical-m', { type: 'number', default: 999, describe: 'counterfactual sets for the empirical null' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })
       .conflicts('count', 'rate'),
