@@ -106,7 +106,10 @@ export interface VerificationPlan {
   readonly warnings: readonly string[];
   readonly generator: BackdoorGenerator;
   readonly counterfactuals?: readonly string[][];
-  /** Per backdoor, the host prompt(s) the trigger was placed in (several only if the inline placement is ambiguous). */
+  /**
+   * Per backdoor, the host prompt(s) the trigger was placed in (several only if the inline placement is
+   * ambiguous); [''] when the generator does not condition on it.
+   */
   readonly hostPrompts: readonly (readonly string[])[];
   readonly ctx: UserContext;
 }
@@ -174,12 +177,22 @@ export async function planVerification(model: Pick<Model, 'id' | 'capabilities' 
   const backdoors = secret.backdoors;
   const warnings: string[] = [];
   const modes: NullMode[] = [];
-  const hosts = backdoors.map((b) => hostPrompts(secret, b));
   for (const mode of supported) {
     const why = unavailable(mode, secret, generator, ctx);
     if (why === undefined) modes.push(mode);
     else if (mode === nullMode) throw new ConfigError(`cannot compute the '${mode}' null: ${why}`);
     else if (mode === 'conditional') warnings.push(`the 'conditional' p-value is not reported: ${why}`);
+  }
+  // A model-based generator conditioned on the host prompt: recover it (only then, and only if needed).
+  let hosts: string[][] = backdoors.map(() => ['']);
+  if (modes.includes('conditional') && generator.usesModel) {
+    try {
+      hosts = backdoors.map((b) => hostPrompts(secret, b));
+    } catch (err) {
+      if (nullMode === 'conditional') throw err;
+      modes.splice(modes.indexOf('conditional'), 1);
+      warnings.push(`the 'conditional' p-value is not reported: ${(err as Error).message}`);
+    }
   }
   // Counterfactuals do not depend on the outputs: draw (and check) them before spending any query.
   const cf = supported.includes('empirical') ? await counterfactualSets(secret) : {};

@@ -137,6 +137,20 @@ describe('validity over fresh secrets (many plantings × null models)', () => {
   });
 });
 
+describe('an output cut by the token budget', () => {
+  it('counts the signatures that extend it, for the conditional and the empirical null (a cut output could still have been a hit)', async () => {
+    // Vocabulary ka/lo/mi, 1-token signatures; the model answers 'k': cut inside a word that may be 'ka'.
+    const d = vtune({ generator: 'random-tokens', generatorOptions: { vocabulary: ['ka', 'lo', 'mi'], signatureLength: 1, triggerLength: 1 }, count: 4, empiricalM: 299, nullMode: 'conditional', seed: 'cut' });
+    const { secret } = await d.plant(sampleRows(8), userCtx('u'));
+    const model: Model = { id: 'cut', capabilities: new Set(['generate']), generate: async (p) => p.map(() => ' k') };
+    const v = await d.verify(model, secret, { alpha: 0.05, ctx: userCtx('v') });
+    expect(v.k).toBe(0);
+    for (const q of v.log10qByNullMode.conditional!) expect(q).toBeCloseTo(Math.log10(1 / 3), 12);
+    // About a third of the 299 counterfactuals per backdoor are 'ka' and extend the output: counted (before: none).
+    for (const q of v.log10qByNullMode.empirical!) expect(10 ** q).toBeGreaterThan(0.25);
+  });
+});
+
 describe('the conditional null at verification', () => {
   const lm = { generator: 'lm-sampled', generatorOptions: { temperature: 1, triggerLength: 2, signatureLength: 3 }, count: 3, empiricalM: 9 } as const;
 
