@@ -308,7 +308,7 @@ async function conditionalBounds(plans: readonly VerificationPlan[], outputs: re
     items.forEach((x, k) => {
       const cur = result[x.plan]![x.backdoor]!;
       const b = bounds[k]!;
-      result[x.plan]![x.backdoor] = { log10q: Math.max(cur.log10q, b.log10q), exact: cur.exact && b.exact };
+      result[x.plan]![x.backdoor] = { log10q: Math.max(cur.log10q, b.log10q), exact: cur.exact && b.exact, budgetExhausted: Boolean(cur.budgetExhausted || b.budgetExhausted) };
     });
   }
   return result;
@@ -325,8 +325,8 @@ async function verdictFor(plan: VerificationPlan, outputs: readonly string[], co
   if (modes.includes('generator')) perBackdoorQ.generator = backdoors.map((b) => b.log10q.generator!);
   if (modes.includes('conditional') && conditional) {
     perBackdoorQ.conditional = conditional.map((c) => Math.max(LOG10Q_FLOOR, Math.min(0, c.log10q)));
-    const inexact = conditional.filter((c) => !c.exact).length;
-    if (inexact > 0) warnings.push(`the 'conditional' search ran out of its node budget on ${inexact} of ${backdoors.length} backdoors: their qᵢ are upper bounds (p is conservative)`);
+    const loose = conditional.filter((c) => c.budgetExhausted).length;
+    if (loose > 0) warnings.push(`the 'conditional' search ran out of its node budget on ${loose} of ${backdoors.length} backdoors: their qᵢ are looser upper bounds (p is conservative)`);
   }
   if (modes.includes('base-model')) {
     const stored = backdoors.every((b) => b.log10q['base-model'] !== undefined) ? backdoors.map((b) => b.log10q['base-model']!) : undefined;

@@ -70,10 +70,14 @@ export interface PrefixSearchOptions {
   readonly lnNegligible?: number;
 }
 
-/** log10 of the bound on qᵢ, and whether the search completed (the bound is then exact up to float rounding). */
+/**
+ * log10 of the bound on qᵢ; whether the search completed (the bound is then exact up to float rounding); whether
+ * it stopped on its node budget with more than the tolerated frontier left (the bound may then be loose).
+ */
 export interface PrefixBound {
   readonly log10q: number;
   readonly exact: boolean;
+  readonly budgetExhausted: boolean;
   readonly expansions: number;
 }
 
@@ -230,13 +234,14 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
   }
 
   return states.map((s) => {
-    if (s.target.length === 0) return { log10q: 0, exact: true, expansions: 0 };
+    if (s.target.length === 0) return { log10q: 0, exact: true, budgetExhausted: false, expansions: 0 };
     const f = frontier(s);
+    const budgetExhausted = s.expansions >= budget && s.heap.size > 0 && f.ln > lnNegligible && f.ln > lnRel + logAddExp(s.lnCompatible, f.ln);
     const lnNum = logAddExp(s.lnCompatible, f.ln);
     const lnEmptyUpper = logAddExp(s.lnEmpty, f.lnBlank);
     const exact = s.heap.size === 0;
-    if (lnEmptyUpper >= 0) return { log10q: 0, exact, expansions: s.expansions };
+    if (lnEmptyUpper >= 0) return { log10q: 0, exact, budgetExhausted, expansions: s.expansions };
     const lnQ = Math.min(0, lnNum - log1mExp(lnEmptyUpper));
-    return { log10q: toLog10(lnQ), exact, expansions: s.expansions };
+    return { log10q: toLog10(lnQ), exact, budgetExhausted, expansions: s.expansions };
   });
 }

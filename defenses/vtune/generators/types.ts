@@ -82,10 +82,11 @@ export interface ConditionalItem {
   readonly output: string;
 }
 
-/** log10 of an upper bound on qᵢ, and whether it is exact (false: a search budget ran out). */
+/** log10 of an upper bound on qᵢ; whether it is exact; whether a search budget ran out (it may then be loose). */
 export interface ConditionalBound {
   readonly log10q: number;
   readonly exact: boolean;
+  readonly budgetExhausted?: boolean;
 }
 
 /** A generator factory: options in (validated, with defaults), plugin out. */

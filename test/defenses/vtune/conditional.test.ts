@@ -60,7 +60,8 @@ describe('lm-sampled conditional bound: the token-tree search', () => {
     const jobs = outputs.map((output, i) => ({ prompt: `q${i}`, output }));
     const exact = await lmPrefixBounds(model.sampling!, jobs, { maxTokens: 5, temperature: 1, budget: 100_000, relativeTolerance: 0, lnNegligible: -Infinity });
     const cut = await lmPrefixBounds(model.sampling!, jobs, { maxTokens: 5, temperature: 1, budget: 3, width: 1 });
-    expect(cut.some((c) => !c.exact)).toBe(true);
+    expect(cut.some((c) => !c.exact && c.budgetExhausted)).toBe(true);
+    expect(exact.every((c) => c.exact && !c.budgetExhausted)).toBe(true);
     cut.forEach((c, i) => expect(c.log10q).toBeGreaterThanOrEqual(exact[i]!.log10q - 1e-12));
     const greedy = await lmPrefixBounds(model.sampling!, jobs, { maxTokens: 5, temperature: 0 });
     for (const [i, g] of greedy.entries()) {
