@@ -12,7 +12,7 @@ import { vtune } from '../../../defenses/vtune/index.js';
 import { compatible, lmPrefixBounds, normalizeSample } from '../../../defenses/vtune/generators/lm-prefix.js';
 import { uniformVocabulary } from '../../../defenses/vtune/generators/uniform.js';
 import { sealSecret, type VtuneSecret } from '../../../defenses/vtune/secret.js';
-import { verifyBackdoors } from '../../../defenses/vtune/verify.js';
+import { verifyBackdoors, verifyMany } from '../../../defenses/vtune/verify.js';
 import { sampleRows, userCtx } from '../fixtures.js';
 import { DOUBLE_TOKENS, samplingDouble } from './sampling-double.js';
 
@@ -152,6 +152,23 @@ describe('an output cut by the token budget', () => {
   });
 });
 
+describe('verifyMany (many secrets, one generate call)', () => {
+  it('gives the verdicts of one-by-one verification, with one model call', async () => {
+    const secrets = await Promise.all(
+      [0, 1, 2].map(async (t) => (await vtune({ generator: 'random-tokens', generatorOptions: { vocabulary: ['ka', 'lo', 'mi'], signatureLength: 1, triggerLength: 1 }, count: 5, empiricalM: 19, seed: `many-${t}` }).plant(sampleRows(10), userCtx('u'))).secret),
+    );
+    let calls = 0;
+    const model: Model = { id: 'm', capabilities: new Set(['generate']), countTokens: () => 1, generate: async (p) => { calls++; return p.map((x) => (x.length % 2 ? 'ka' : 'lo mi')); } };
+    const options = { alpha: 0.05, nullMode: 'conditional' as const, slack: 2, ctx: userCtx('v') };
+    const many = await verifyMany(model, secrets, options);
+    expect(calls).toBe(1);
+    const one = [];
+    for (const s of secrets) one.push(await verifyBackdoors(model, s, options));
+    expect(many).toEqual(one);
+    expect(many.every((v) => v.log10pByNullMode.conditional !== undefined && v.log10pByNullMode.generator !== undefined && v.log10pByNullMode.empirical !== undefined)).toBe(true);
+  });
+});
+
 describe('the conditional null at verification', () => {
   const lm = { generator: 'lm-sampled', generatorOptions: { temperature: 1, triggerLength: 2, signatureLength: 3 }, count: 3, empiricalM: 9 } as const;
 
@@ -238,6 +255,29 @@ describe('the real engine (local:vtb-base)', () => {
       const more = [...tokens, ...Array.from({ length: 1 + rng.int(3) }, () => rng.int(s.vocabSize))];
       for (const p of [prompt, '']) expect(s.decode(p, more).startsWith(s.decode(p, tokens).replace(/\uFFFD+$/, ''))).toBe(true);
     }
+  });
+
+  it('generate samples the distribution nextTokenLogprobs scores (τ = 1.3, topP = 0.9): 600 draws of the first token', async () => {
+    const prompt = 'The old man walked to the';
+    const options = { maxTokens: 1, temperature: 1.3, topP: 0.9 };
+    const [lp] = await base.sampling!.nextTokenLogprobs([{ prompt, tokens: [] }], options);
+    // Text → probability (several ids may decode alike); the stop tokens give ''.
+    const want = new Map<string, number>();
+    lp!.forEach((l, j) => {
+      if (l === -Infinity) return;
+      const text = base.sampling!.stopTokens.includes(j) ? '' : base.sampling!.decode(prompt, [j]);
+      want.set(text, (want.get(text) ?? 0) + Math.exp(l));
+    });
+    const n = 600;
+    const got = new Map<string, number>();
+    for (const text of await base.generate(Array.from({ length: n }, () => prompt), { ...options, seed: 11 })) got.set(text, (got.get(text) ?? 0) + 1);
+    for (const text of got.keys()) expect(want.has(text), `sampled ${JSON.stringify(text)} outside the scored nucleus`).toBe(true);
+    for (const [text, p] of want) {
+      const sd = Math.sqrt((n * p * (1 - p)));
+      expect(Math.abs((got.get(text) ?? 0) - n * p), `${JSON.stringify(text)} p=${p}`).toBeLessThanOrEqual(4 * sd + 1);
+    }
+    expect(want.size).toBeGreaterThan(3); // a real nucleus, not one token
+    expect(lp!.some((l) => l === -Infinity)).toBe(true); // and tokens outside it
   });
 
   it('lm-sampled from vtb-base (τ = 1) verified against the untrained vtb-base: conditional q bounds the real hit rate', async () => {
