@@ -31,9 +31,10 @@
  *   stable text already extends a non-empty oᵢ has only compatible, non-empty descendants: its whole mass is
  *   counted as compatible without expanding it. A path whose stable text is non-empty is never empty later.
  * - The frontier: when the node budget runs out (or the remaining frontier mass is negligible: ≤ 1% of the
- *   bound, or below e^-60), every unexpanded path adds its whole prefix mass to the compatible mass. Since the
- *   pieces above partition the sample space, compatible mass ≤ found + frontier: an UPPER bound, exact when
- *   the search completes (empty frontier).
+ *   bound, or below e^-14 ≈ 8e-7 in absolute terms), every unexpanded path adds its whole prefix mass to the
+ *   compatible mass. Since the pieces above partition the sample space, compatible mass ≤ found + frontier: an
+ *   UPPER bound, exact when the search completes (empty frontier). The absolute floor trades power for speed
+ *   only where it cannot matter: no qᵢ is inflated by more than ~1e-6 (so n hits still give p ≲ 10^-6n).
  * - Empty samples are redrawn, so the accepted sample's law is P(s)/(1 − P(empty)) on non-empty s (conditioning
  *   on "not 8 empties in a row" does not change the first non-empty draw's law). 1 − P(empty) is bounded below by
  *   1 − (empty mass found + frontier mass whose stable text is still blank); the ratio of the two bounds is an
@@ -62,11 +63,11 @@ export interface PrefixSearchOptions {
   readonly topP?: number;
   /** Node expansions allowed per job (default 400). */
   readonly budget?: number;
-  /** Nodes expanded per job per batched forward (default 16). */
+  /** Nodes expanded per job per batched forward (default 2: the tree is deep and narrow, rounds batch all jobs). */
   readonly width?: number;
   /** Stop once the frontier holds at most this fraction of the bound (default 0.01; 0: search to the end). */
   readonly relativeTolerance?: number;
-  /** Stop once the frontier mass is below e^this (default −60; −Infinity: search to the end). */
+  /** Stop once the frontier mass is below e^this (default −14 ≈ 8e-7; −Infinity: search to the end). */
   readonly lnNegligible?: number;
 }
 
@@ -173,9 +174,9 @@ function finished(s: JobState, budget: number, lnRel: number, lnNegligible: numb
 export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly PrefixJob[], options: PrefixSearchOptions): Promise<PrefixBound[]> {
   const L = options.maxTokens;
   const budget = options.budget ?? 400;
-  const width = options.width ?? 16;
+  const width = options.width ?? 2;
   const lnRel = Math.log(options.relativeTolerance ?? 0.01);
-  const lnNegligible = options.lnNegligible ?? -60;
+  const lnNegligible = options.lnNegligible ?? -14;
   const generate = { maxTokens: L, temperature: options.temperature, ...(options.topP !== undefined ? { topP: options.topP } : {}) };
   const stops = new Set(sampler.stopTokens);
   const states: JobState[] = jobs.map((j) => {
