@@ -35,6 +35,8 @@
  *   compatible mass. Since the pieces above partition the sample space, compatible mass ≤ found + frontier: an
  *   UPPER bound, exact when the search completes (empty frontier). The absolute floor trades power for speed
  *   only where it cannot matter: no qᵢ is inflated by more than ~1e-6 (so n hits still give p ≲ 10^-6n).
+ *   For speed, a child whose path probability is below e^lnNegligible / (V · budget) is not decoded: its mass
+ *   is counted as compatible and as possibly empty (together at most e^lnNegligible per job: conservative).
  * - Empty samples are redrawn, so the accepted sample's law is P(s)/(1 − P(empty)) on non-empty s (conditioning
  *   on "not 8 empties in a row" does not change the first non-empty draw's law). 1 − P(empty) is bounded below by
  *   1 − (empty mass found + frontier mass whose stable text is still blank); the ratio of the two bounds is an
@@ -151,6 +153,10 @@ interface JobState {
   readonly heap: NodeHeap;
   lnCompatible: number;
   lnEmpty: number;
+  /** Children too improbable to classify (see lnSkip): counted as compatible and as possibly empty. */
+  lnUnclassified: number;
+  /** Running frontier mass (linear; only steers stopping, the final bound sums the heap exactly). */
+  frontierMass: number;
   expansions: number;
   done: boolean;
 }
@@ -163,8 +169,8 @@ function frontier(s: JobState): { ln: number; lnBlank: number } {
 
 function finished(s: JobState, budget: number, lnRel: number, lnNegligible: number): boolean {
   if (s.heap.size === 0 || s.expansions >= budget) return true;
-  const f = frontier(s).ln;
-  return f <= lnNegligible || f <= lnRel + logAddExp(s.lnCompatible, f);
+  const f = Math.log(Math.max(0, s.frontierMass));
+  return f <= lnNegligible || f <= lnRel + logAddExp(logAddExp(s.lnCompatible, s.lnUnclassified), f);
 }
 
 /**
@@ -177,12 +183,15 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
   const width = options.width ?? 2;
   const lnRel = Math.log(options.relativeTolerance ?? 0.01);
   const lnNegligible = options.lnNegligible ?? -14;
+  // A child this improbable is not decoded: its mass is counted as compatible (and as possibly empty). At most
+  // budget · V such children per job, so together they weigh at most e^lnNegligible.
+  const lnSkip = lnNegligible - Math.log(sampler.vocabSize) - Math.log(budget);
   const generate = { maxTokens: L, temperature: options.temperature, ...(options.topP !== undefined ? { topP: options.topP } : {}) };
   const stops = new Set(sampler.stopTokens);
   const states: JobState[] = jobs.map((j) => {
     const heap = new NodeHeap();
     heap.push({ tokens: [], ln: 0, blank: true });
-    return { prompt: j.prompt, target: j.output.trimStart(), heap, lnCompatible: -Infinity, lnEmpty: -Infinity, expansions: 0, done: false };
+    return { prompt: j.prompt, target: j.output.trimStart(), heap, lnCompatible: -Infinity, lnEmpty: -Infinity, lnUnclassified: -Infinity, frontierMass: 1, expansions: 0, done: false };
   });
   // An empty output is extended by every non-empty sample: q = 1 without a search.
   for (const s of states) if (s.target.length === 0) s.done = true;
@@ -202,7 +211,9 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
         continue;
       }
       for (let w = 0; w < width && s.heap.size > 0 && s.expansions < budget; w++) {
-        batch.push({ s, node: s.heap.pop()! });
+        const node = s.heap.pop()!;
+        s.frontierMass -= Math.exp(node.ln);
+        batch.push({ s, node });
         s.expansions++;
       }
     }
@@ -219,6 +230,10 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
           continue;
         }
         const ln = node.ln + l;
+        if (ln < lnSkip) {
+          s.lnUnclassified = logAddExp(s.lnUnclassified, ln);
+          continue;
+        }
         const tokens = [...node.tokens, j];
         const text = sampler.decode(s.prompt, tokens);
         if (tokens.length >= L) {
@@ -227,7 +242,10 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
         }
         const st = normalizeSample(stableText(text));
         if (st.length > 0 && st.startsWith(s.target)) s.lnCompatible = logAddExp(s.lnCompatible, ln);
-        else if (s.target.startsWith(st)) s.heap.push({ tokens, ln, blank: st.length === 0 });
+        else if (s.target.startsWith(st)) {
+          s.heap.push({ tokens, ln, blank: st.length === 0 });
+          s.frontierMass += Math.exp(ln);
+        }
         // else: no descendant can be compatible (pruned, mass 0).
       }
       if (lnStop > -Infinity) terminal(s, sampler.decode(s.prompt, node.tokens), node.ln + lnStop);
@@ -238,8 +256,8 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
     if (s.target.length === 0) return { log10q: 0, exact: true, budgetExhausted: false, expansions: 0 };
     const f = frontier(s);
     const budgetExhausted = s.expansions >= budget && s.heap.size > 0 && f.ln > lnNegligible && f.ln > lnRel + logAddExp(s.lnCompatible, f.ln);
-    const lnNum = logAddExp(s.lnCompatible, f.ln);
-    const lnEmptyUpper = logAddExp(s.lnEmpty, f.lnBlank);
+    const lnNum = logAddExp(logAddExp(s.lnCompatible, s.lnUnclassified), f.ln);
+    const lnEmptyUpper = logAddExp(logAddExp(s.lnEmpty, s.lnUnclassified), f.lnBlank);
     const exact = s.heap.size === 0;
     if (lnEmptyUpper >= 0) return { log10q: 0, exact, budgetExhausted, expansions: s.expansions };
     const lnQ = Math.min(0, lnNum - log1mExp(lnEmptyUpper));
