@@ -12,7 +12,7 @@ import { vtune } from '../../../defenses/vtune/index.js';
 import { compatible, lmPrefixBounds, normalizeSample } from '../../../defenses/vtune/generators/lm-prefix.js';
 import { uniformVocabulary } from '../../../defenses/vtune/generators/uniform.js';
 import { sealSecret, type VtuneSecret } from '../../../defenses/vtune/secret.js';
-import { verifyBackdoors, verifyMany } from '../../../defenses/vtune/verify.js';
+import { hostPrompts, verifyBackdoors, verifyMany } from '../../../defenses/vtune/verify.js';
 import { sampleRows, userCtx } from '../fixtures.js';
 import { DOUBLE_TOKENS, samplingDouble } from './sampling-double.js';
 
@@ -198,6 +198,19 @@ describe('the conditional null at verification', () => {
     expect(v.nullMode).toBe('conditional');
     expect(v.log10pByNullMode.conditional).toBe(v.log10p);
     expect(v.log10qByNullMode.conditional).toHaveLength(3);
+  });
+
+  it('recovers the host prompt the generator conditioned on, for every placement', async () => {
+    const generator = samplingDouble('gen', 4);
+    const rows = sampleRows(12, 'placements');
+    for (const placement of ['prefix', 'suffix', 'inline'] as const) {
+      const { secret } = await vtune({ ...lm, count: 6, placement, seed: `host-${placement}` }).plant(rows, userCtx('u', { generatorModel: generator }));
+      for (const b of secret.backdoors) expect(hostPrompts(secret, b), `${placement} #${b.index}`).toEqual([rows[b.sourceRowIndex]!.prompt]);
+    }
+    const { secret } = await vtune({ ...lm, placement: 'prefix', seed: 'host-bad' }).plant(rows, userCtx('u', { generatorModel: generator }));
+    const { checksum: _c, ...content } = secret;
+    const bad = sealSecret({ ...content, placement: 'suffix' });
+    expect(() => hostPrompts(bad, bad.backdoors[1]!)).toThrow(/backdoor #1: its query does not hold its trigger as the 'suffix' placement puts it/);
   });
 
   it('refuses a null mode the generator does not support, and a secret listing one', async () => {
