@@ -258,7 +258,7 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
     const budgetExhausted = s.expansions >= budget && s.heap.size > 0 && f.ln > lnNegligible && f.ln > lnRel + logAddExp(s.lnCompatible, f.ln);
     const lnNum = logAddExp(logAddExp(s.lnCompatible, s.lnUnclassified), f.ln);
     const lnEmptyUpper = logAddExp(logAddExp(s.lnEmpty, s.lnUnclassified), f.lnBlank);
-    const exact = s.heap.size === 0;
+    const exact = s.heap.size === 0 && s.lnUnclassified === -Infinity;
     if (lnEmptyUpper >= 0) return { log10q: 0, exact, budgetExhausted, expansions: s.expansions };
     const lnQ = Math.min(0, lnNum - log1mExp(lnEmptyUpper));
     return { log10q: toLog10(lnQ), exact, budgetExhausted, expansions: s.expansions };
