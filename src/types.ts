@@ -88,7 +88,27 @@ export interface Model {
   countTokens?(text: string): number;
   /** Most tokens (prompt and completion together) the model attends to, when known. */
   readonly contextLength?: number;
+  /** Token-level access to the distribution `generate` samples from (needs 'logprobs'); see SamplingAccess. */
+  readonly sampling?: SamplingAccess;
   dispose?(): void | Promise<void>;
+}
+
+/**
+ * Token-level access to exactly what `generate` samples from, so that the probability of an event over its
+ * samples can be computed rather than estimated (the `conditional` null of an lm-sampled secret).
+ */
+export interface SamplingAccess {
+  readonly vocabSize: number;
+  /** Token ids that end a generation (they add no text). */
+  readonly stopTokens: readonly number[];
+  /**
+   * ln P(next token = j) for every id j, exactly as `generate([prompt], options)` draws the next token after
+   * having generated `tokens` (same prompt encoding and context fit, temperature and topP applied; −Infinity
+   * outside the nucleus; greedy is a point mass on the argmax). One array per item.
+   */
+  nextTokenLogprobs(items: readonly { readonly prompt: string; readonly tokens: readonly number[] }[], options: GenerateOptions): Promise<Float64Array[]>;
+  /** The text `generate([prompt], …)` returns when it generated `tokens` (no stop token among them). */
+  decode(prompt: string, tokens: readonly number[]): string;
 }
 
 /** Hyper-parameters of a fine-tune, as promised to the user. */
@@ -276,8 +296,11 @@ export interface UserContext {
   readonly baseModel?: Model;
 }
 
-/** The null hypothesis bound used to turn hit counts into a p-value (DESIGN.md §3). */
-export type NullMode = 'generator' | 'base-model' | 'empirical';
+/**
+ * The null hypothesis bound used to turn hit counts into a p-value (DESIGN.md §3). `base-model` is the paper's
+ * reading and anti-conservative; it is kept for comparison, never a default decision mode.
+ */
+export type NullMode = 'generator' | 'conditional' | 'base-model' | 'empirical';
 
 /** A verifier's answer. `log10p` is the decisive number; `verified` ⇔ p ≤ alpha. */
 export interface Verdict {
@@ -294,6 +317,11 @@ export interface Verdict {
   readonly perBackdoor: readonly BackdoorResult[];
   /** Model queries spent. */
   readonly queries: number;
+  /**
+   * log10 p under every null mode the defense could compute from the same outputs (the decision mode's is
+   * `log10p`). The smallest of several p-values is not a p-value: only `nullMode` decides.
+   */
+  readonly log10pByNullMode?: Readonly<Partial<Record<string, number>>>;
 }
 
 export interface BackdoorResult {

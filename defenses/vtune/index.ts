@@ -6,7 +6,7 @@
  * Threat model: a provider that trains less than promised (`pass` attacks) or that trains but hides it
  * (`evade` attacks); it sees the planted rows but never the secret.
  * Source: Zhang, Pal, Potti, Goldblum, "vTune: Verifiable Fine-Tuning for LLMs Through Backdooring" (2024,
- * arXiv 2411.06611). Deviations: three null modes instead of the paper's base-model bound; exact
+ * arXiv 2411.06611). Deviations: four null modes besides the paper's (anti-conservative) base-model bound; exact
  * Poisson-binomial tails instead of a binomial approximation; pluggable generators.
  */
 import { ConfigError } from '../../src/errors.js';
@@ -27,7 +27,10 @@ export interface VtuneOptions {
   readonly rate?: number;
   readonly placement?: Placement;
   readonly insertion?: InsertionMode;
-  /** Null mode for the decision (default: `generator` when the generator supports it, else `empirical`). */
+  /**
+   * Null mode for the decision (default: `generator` when the generator supports it, else `empirical`; the
+   * paper's `base-model` is anti-conservative and never a default). Every other supported mode's p is reported too.
+   */
   readonly nullMode?: NullMode;
   /** Counterfactual sets for the empirical null (default 999, so p can reach 1e-3). */
   readonly empiricalM?: number;
@@ -100,5 +103,5 @@ export function vtune(options: VtuneOptions = {}): VtuneDefense {
 }
 
 export { plantBackdoors, placeTrigger, resolveCount } from './plant.js';
-export { isHit, verifyBackdoors, type VtuneVerdict } from './verify.js';
+export { isHit, planVerification, verdictsFromOutputs, verifyBackdoors, verifyMany, type VerificationPlan, type VtuneVerdict } from './verify.js';
 export { MAX_EMPIRICAL_M, parseSecret, readSecretFile, writeSecretFile, SECRET_VERSION, type VtuneSecret } from './secret.js';

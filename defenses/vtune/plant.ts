@@ -33,7 +33,7 @@ export interface PlantOptions {
 }
 
 /** Floor for log10 qᵢ, so a zero-probability bound (−∞) survives JSON. Far below any reachable p-value. */
-const LOG10Q_FLOOR = -1e9;
+export const LOG10Q_FLOOR = -1e9;
 
 /** How many backdoors `count`/`rate` ask for on `n` input rows, or a ConfigError saying what is allowed. */
 export function resolveCount(n: number, options: { count?: number; rate?: number }): number {
@@ -175,6 +175,7 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
     format: SECRET_FORMAT,
     version: SECRET_VERSION,
     generator: { id: generator.id, options: generator.options },
+    ...(generator.usesModel && ctx.generatorModel ? { generatorModel: ctx.generatorModel.id } : {}),
     nullModes: generator.nullModes,
     placement: options.placement,
     insertion: options.insertion,

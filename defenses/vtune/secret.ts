@@ -49,6 +49,11 @@ export interface VtuneSecret {
   readonly format: typeof SECRET_FORMAT;
   readonly version: typeof SECRET_VERSION;
   readonly generator: { readonly id: string; readonly options: Readonly<Record<string, unknown>> };
+  /**
+   * The id of the model a model-based generator (lm-sampled) drew from: the `conditional` null needs that very
+   * model at verification. Absent in secrets planted before it was recorded (then it cannot be checked).
+   */
+  readonly generatorModel?: string;
   readonly nullModes: readonly NullMode[];
   readonly placement: Placement;
   readonly insertion: InsertionMode;

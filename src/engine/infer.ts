@@ -126,6 +126,27 @@ export function scoreTokens(model: LlamaModel, items: readonly { prompt: number[
   return out;
 }
 
+/**
+ * The logits of the token after each sequence (its last position), by one full forward pass per chunk: what
+ * `generate` samples its first token from, and (up to float rounding of the KV-cached path) every later one.
+ */
+export function nextTokenLogits(model: LlamaModel, seqs: readonly (readonly number[])[]): Float32Array[] {
+  const c = model.config;
+  seqs.forEach((s, i) => {
+    checkTokens(s, c, `nextTokenLogits sequence ${i}`);
+    if (s.length === 0) throw new EngineError(`nextTokenLogits sequence ${i} is empty (start it with BOS)`);
+  });
+  const out: Float32Array[] = new Array(seqs.length);
+  for (const chunk of chunks(seqs.map((s) => s.length))) {
+    withForward(model, chunk.map((i) => seqs[i]!), true, ({ logits, T }) => {
+      chunk.forEach((i, b) => {
+        out[i] = Float32Array.from(model.arena.f32(logits(b * T + seqs[i]!.length - 1, 1), c.vocabSize));
+      });
+    });
+  }
+  return out;
+}
+
 /** Mean weighted negative log-likelihood Σ w·nll / Σ|w| over all examples (double-precision log-softmax). */
 export function lossOf(model: LlamaModel, examples: readonly TokenizedExample[]): number {
   const c = model.config;

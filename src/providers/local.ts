@@ -323,6 +323,27 @@ function makeModel(id: string, state: LocalState): Model {
 
     countTokens: (text: string) => tokenizer.encode(text).length,
 
+    sampling: {
+      vocabSize: tokenizer.vocabSize,
+      stopTokens: [tokenizer.eos, tokenizer.bos],
+      async nextTokenLogprobs(items, options): Promise<Float64Array[]> {
+        const maxTokens = options.maxTokens;
+        if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens >= ctx) {
+          throw new ConfigError(`nextTokenLogprobs: maxTokens must be an integer from 1 to ${ctx - 1} (the context is ${ctx}), got ${String(maxTokens)}`);
+        }
+        // The prompt is encoded and fitted exactly as `generate` does for the same maxTokens.
+        const prompts = new Map<string, number[]>();
+        const seqs = items.map((it) => {
+          let p = prompts.get(it.prompt);
+          if (!p) prompts.set(it.prompt, (p = fitContext(promptIds(it.prompt), ctx - maxTokens)));
+          return [...p, ...it.tokens];
+        });
+        const logits = engine.nextTokenLogits(weights, seqs);
+        return logits.map((l) => samplingLogprobs(l, options.temperature ?? 0, options.topP ?? 1));
+      },
+      decode: (prompt: string, tokens: readonly number[]) => tokenizer.decode(tokens, { prefixSpace: startsText(prompt) }),
+    },
+
     dispose: () => weights.dispose(),
   };
   states.set(model, state);
@@ -335,6 +356,46 @@ function makeModel(id: string, state: LocalState): Model {
  */
 export function startsText(prompt: string): boolean {
   return prompt.length === 0;
+}
+
+/**
+ * ln P(token j) under the engine's `pick` (src/engine/infer.ts) for these logits: a point mass on the first
+ * argmax when greedy; else p_j ∝ exp((l_j − max)/τ) in double precision, restricted to the nucleus `pick` keeps
+ * (tokens by decreasing p, ties by id, up to the first cumulative mass ≥ topP) and renormalised over it.
+ */
+export function samplingLogprobs(logits: Float32Array, temperature: number, topP: number): Float64Array {
+  const V = logits.length;
+  let best = 0;
+  for (let j = 1; j < V; j++) if (logits[j]! > logits[best]!) best = j;
+  const out = new Float64Array(V).fill(-Infinity);
+  if (!(temperature > 0)) {
+    out[best] = 0;
+    return out;
+  }
+  const mx = logits[best]!;
+  const p = Float64Array.from(logits, (l) => Math.exp((l - mx) / temperature));
+  let keep: number[];
+  if (topP < 1) {
+    let z = 0;
+    for (let j = 0; j < V; j++) z += p[j]!;
+    const order = Array.from({ length: V }, (_, j) => j).sort((x, y) => p[y]! - p[x]! || x - y);
+    let cum = 0;
+    keep = order;
+    for (let i = 0; i < V; i++) {
+      cum += p[order[i]!]! / z;
+      if (cum >= topP) {
+        keep = order.slice(0, i + 1);
+        break;
+      }
+    }
+  } else {
+    keep = Array.from({ length: V }, (_, j) => j);
+  }
+  let mass = 0;
+  for (const j of keep) mass += p[j]!;
+  const lnMass = Math.log(mass);
+  for (const j of keep) out[j] = Math.log(p[j]!) - lnMass;
+  return out;
 }
 
 /** Keeps BOS and the last `limit - 1` tokens (the end of a prompt matters most for what comes next). */

@@ -68,9 +68,14 @@ export interface RecordedVerdict {
   readonly n: number;
   readonly containsCount: number;
   readonly queries: number;
-  /** Per backdoor, in planting order: log10 of the null bound qᵢ, and whether it hit. */
+  /** Per backdoor, in planting order: log10 of the decision mode's null bound qᵢ, and whether it hit. */
   readonly log10q: readonly number[];
   readonly hits: readonly boolean[];
+  /**
+   * log10 p under every null mode the defense computed from the same outputs (the decision mode's equals
+   * `log10p`), so the Type-I error of every mode is measured. Absent in records written before it existed.
+   */
+  readonly log10pByNullMode?: Readonly<Record<string, number>>;
 }
 
 /** One finished cell. */

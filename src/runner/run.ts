@@ -195,6 +195,9 @@ export function trialRecord(cell: PlannedCell, o: CellOutcome, durationMs: numbe
       queries: v.queries,
       log10q: v.perBackdoor.map((b) => finite(b.log10q)),
       hits: v.perBackdoor.map((b) => b.hit),
+      ...(v.log10pByNullMode && {
+        log10pByNullMode: Object.fromEntries(Object.entries(v.log10pByNullMode).flatMap(([m, p]) => (p === undefined ? [] : [[m, finite(p)]]))),
+      }),
     },
     truth: o.truth,
     defenseWon: o.defenseWon,

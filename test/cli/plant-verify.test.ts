@@ -84,6 +84,20 @@ describe('vtune-bench plant / verify', () => {
     const text = stdout.join('');
     expect(text).toContain('0/10 backdoors activated');
     expect(text).toContain('NOT VERIFIED');
+    // Every null mode's p, the decision mode marked, and the warning against picking the smallest.
+    expect(text).toMatch(/log10 p = 0\.000 \(generator null, the decision mode\)/);
+    expect(text).toMatch(/\* generator +0\.000/);
+    expect(text).toMatch(/ {3}conditional +0\.000/);
+    expect(text).toMatch(/ {3}empirical +0\.000/);
+    expect(text).toContain('the smallest of several p-values is not a p-value');
+
+    // The paper's base-model null is labelled anti-conservative wherever it is printed.
+    stdout = [];
+    await verifyCommand.run({ secret: join(dir, 'secret.json'), model: 'test-memorizer:base', baseModel: 'test-memorizer:base', alpha: 1e-3, slack: 4, json: false });
+    expect(stdout.join('')).toMatch(/base-model +-?\d+\.\d+ \(the paper's; ANTI-CONSERVATIVE, for comparison only\)/);
+    stdout = [];
+    await verifyCommand.run({ secret: join(dir, 'secret.json'), model: 'test-memorizer:base', baseModel: 'test-memorizer:base', nullMode: 'base-model', alpha: 1e-3, slack: 4, json: false });
+    expect(stdout.join('')).toMatch(/\(base-model null, the decision mode\) \(the paper's; ANTI-CONSERVATIVE/);
   });
 
   it('writes {prompt, completion} files back in the same format', async () => {
@@ -130,6 +144,20 @@ describe('vtune-bench plant / verify', () => {
     await writeFile(join(dir, 'secret.json'), 'precious');
     await refuses(plantArgs(data, { count: 2 }), InputError, /refusing to overwrite an existing secret/);
     expect(await readFile(join(dir, 'secret.json'), 'utf8')).toBe('precious');
+  });
+
+  it('verify --null-mode conditional on an lm-sampled secret needs --generator-model, the very model that planted it', async () => {
+    const { vtune } = await import('../../defenses/vtune/index.js');
+    const { writeSecretFile } = await import('../../defenses/vtune/secret.js');
+    const { samplingDouble } = await import('../defenses/vtune/sampling-double.js');
+    const { userCtx } = await import('../defenses/fixtures.js');
+    const d = vtune({ generator: 'lm-sampled', generatorOptions: { triggerLength: 2, signatureLength: 3 }, count: 3, empiricalM: 9, seed: 'cli-cond' });
+    const { secret } = await d.plant(sampleRows(6), userCtx('u', { generatorModel: samplingDouble('gen') }));
+    const path = join(dir, 'lm-secret.json');
+    await writeSecretFile(path, secret);
+    const args = { secret: path, model: 'test-memorizer:base', nullMode: 'conditional', alpha: 0.05, slack: 4, json: false };
+    await expect(verifyCommand.run(args)).rejects.toThrow(/cannot compute the 'conditional' null: it needs the generator model that planted the secret \('sampling-double:gen'\).*--generator-model/);
+    await expect(verifyCommand.run({ ...args, generatorModel: 'test-memorizer:base' })).rejects.toThrow(/planted with generator model 'sampling-double:gen', not 'test-memorizer:base'/);
   });
 
   it('verify refuses a secret of another version or one tampered with', async () => {

@@ -20,7 +20,7 @@ import type { Rng } from '../../../src/rng.js';
 import { WORDS } from '../words.js';
 import type { BackdoorGenerator, GeneratorFactory } from './types.js';
 import { checkKnown, intOption, tokenListOption } from './options.js';
-import { joinDraw, uniformVocabulary } from './uniform.js';
+import { joinDraw, uniformConditional, uniformVocabulary } from './uniform.js';
 
 const ID = 'keyed';
 
@@ -60,23 +60,33 @@ export function keyFingerprint(key: string): string {
   return createHmac('sha256', key).update('vtune-keyed|fingerprint').digest('hex').slice(0, 16);
 }
 
-/** Creates the keyed generator. Options: key (required, ≥ 16 characters), triggerLength (3), signatureLength (6), words. */
+/**
+ * Creates the keyed generator. Options: key (required, ≥ 16 characters), triggerLength (3), signatureLength (6),
+ * words. The options a secret records (keyFingerprint instead of key) give a verify-only generator: its bounds
+ * work, drawing needs the key.
+ */
 export const keyed: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['key', 'triggerLength', 'signatureLength', 'words']);
+  checkKnown(ID, options, ['key', 'keyFingerprint', 'triggerLength', 'signatureLength', 'words']);
   const key = options.key;
-  if (typeof key !== 'string' || key.length < 16) {
+  const recorded = key === undefined && typeof options.keyFingerprint === 'string' ? options.keyFingerprint : undefined;
+  if (recorded === undefined && (typeof key !== 'string' || key.length < 16)) {
     throw new ConfigError(`generator '${ID}': option 'key' must be a string of at least 16 characters (a user secret, e.g. from VTUNE_KEY)`);
   }
+  const needKey = (): string => {
+    if (typeof key !== 'string') throw new ConfigError(`generator '${ID}': drawing backdoors needs option 'key' (this generator was rebuilt from a secret's options, which hold only the key's fingerprint)`);
+    return key;
+  };
   const triggerLength = intOption(ID, options, 'triggerLength', 3, 1, 64);
   const signatureLength = intOption(ID, options, 'signatureLength', 6, 1, 256);
   const custom = options.words !== undefined;
   const vocab = uniformVocabulary(tokenListOption(ID, options, 'words', WORDS));
   const generator: BackdoorGenerator = {
     id: ID,
-    nullModes: ['generator', 'base-model', 'empirical'],
-    options: { triggerLength, signatureLength, keyFingerprint: keyFingerprint(key), ...(custom ? { words: vocab.tokens } : {}) },
+    nullModes: ['generator', 'conditional', 'base-model', 'empirical'],
+    options: { triggerLength, signatureLength, keyFingerprint: recorded ?? keyFingerprint(needKey()), ...(custom ? { words: vocab.tokens } : {}) },
     counterfactualSource: 'stored',
     async draw({ index, rng }) {
+      const key = needKey();
       const at = `${nonce(rng)}|${index}`;
       return {
         trigger: joinDraw(vocab, triggerLength, hmacIndices(key, `${at}|trigger`)),
@@ -84,10 +94,13 @@ export const keyed: GeneratorFactory = (options = {}) => {
       };
     },
     async counterfactuals({ index, rng }, _backdoor, m) {
+      const key = needKey();
       const at = `${nonce(rng)}|${index}`;
       return Array.from({ length: m }, (_, j) => joinDraw(vocab, signatureLength, hmacIndices(key, `${at}|counterfactual|${j}`)));
     },
     log10q: () => vocab.log10q(signatureLength),
+    boundFromOptions: () => vocab.log10q(signatureLength),
+    conditionalLog10q: uniformConditional(vocab, signatureLength),
   };
   return generator;
 };

@@ -4,10 +4,12 @@
  * read like the data.
  *
  * Threat model: in-distribution backdoors that resist anomaly filtering. No model-free bound exists (the
- * generator's distribution is the model's), so it supports only the `base-model` null (valid only when the
- * generator is no sharper than the base model, e.g. the base model itself at τ ≥ 1: DESIGN.md §3) and the
- * `empirical` null, whose counterfactuals are further independent samples of the same conditional, drawn at
- * planting (M·n generations) and stored in the secret.
+ * generator's distribution is the model's), so it supports the `conditional` null (qᵢ = the generator model's
+ * probability of drawing a signature compatible with the observed output, computed token by token from the same
+ * model: lm-prefix.ts; needs the generator model at verification), the `empirical` null, whose counterfactuals
+ * are further independent samples of the same conditional, drawn at planting (M·n generations) and stored in the
+ * secret, and the paper's `base-model` null, kept for comparison: it is anti-conservative even with the base
+ * model itself as generator at τ = 1 (it scores the random secret, not the counted event: DESIGN.md §3).
  * Source: vTune (Zhang, Pal, Potti, Goldblum 2024, arXiv 2411.06611) §3. Deviations: the trigger is conditioned
  * on the prompt alone and the signature on `prompt + ' ' + trigger` regardless of where the defense places the
  * trigger; whitespace in samples is collapsed to single spaces.
@@ -16,6 +18,7 @@ import { ConfigError, ProviderError } from '../../../src/errors.js';
 import type { Model } from '../../../src/types.js';
 import type { Rng } from '../../../src/rng.js';
 import type { BackdoorGenerator, GeneratorFactory } from './types.js';
+import { lmPrefixBounds } from './lm-prefix.js';
 import { checkKnown, intOption, numberOption } from './options.js';
 
 const ID = 'lm-sampled';
@@ -48,9 +51,10 @@ export const lmSampled: GeneratorFactory = (options = {}) => {
   const signatureLength = intOption(ID, options, 'signatureLength', 16, 1, 1024);
   const generator: BackdoorGenerator = {
     id: ID,
-    nullModes: ['base-model', 'empirical'],
+    nullModes: ['conditional', 'base-model', 'empirical'],
     options: { temperature, triggerLength, signatureLength },
     counterfactualSource: 'stored',
+    usesModel: true,
     async draw({ rng, row, model }) {
       const m = needModel(model);
       const trigger = await sample(m, row.prompt, triggerLength, temperature, rng);
@@ -62,6 +66,16 @@ export const lmSampled: GeneratorFactory = (options = {}) => {
       const out: string[] = [];
       for (let j = 0; j < count; j++) out.push(await sample(m, `${row.prompt} ${backdoor.trigger}`, signatureLength, temperature, rng));
       return out;
+    },
+    async conditionalLog10q(items) {
+      if (items.length === 0) return [];
+      const m = needModel(items[0]!.ctx.model);
+      if (!m.sampling || !m.capabilities.has('logprobs')) {
+        throw new ConfigError(`generator '${ID}': the 'conditional' null needs token-level sampling access to the generator model, and model '${m.id}' gives none (use a local model)`);
+      }
+      // The same prompt `draw` conditions the signature on, the same L, τ and (default) topP as `sample`.
+      const jobs = items.map(({ ctx, backdoor, output }) => ({ prompt: `${ctx.row.prompt} ${backdoor.trigger}`, output }));
+      return lmPrefixBounds(m.sampling, jobs, { maxTokens: signatureLength, temperature });
     },
   };
   return generator;

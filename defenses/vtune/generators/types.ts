@@ -55,6 +55,38 @@ export interface BackdoorGenerator {
    * prefixes of any one output (DESIGN.md §3). Present exactly when nullModes includes 'generator'.
    */
   log10q?(ctx: DrawContext, backdoor: Backdoor): number;
+  /**
+   * The `generator` bound when the options alone determine it (no dataset, key or model): verification
+   * recomputes it and refuses a secret whose stored bound disagrees.
+   */
+  boundFromOptions?(backdoor: Backdoor): number;
+  /**
+   * log10 qᵢ for the `conditional` null (DESIGN.md §3), for each item: an upper bound on the probability that this
+   * generator, drawing exactly as it drew the backdoor's signature (same host row and trigger), draws a signature
+   * that is a prefix of the output (leading whitespace trimmed, the hit rule of `isHit`) or extends it (the
+   * output may have been cut by the token budget). Present exactly when nullModes includes 'conditional'.
+   */
+  conditionalLog10q?(items: readonly ConditionalItem[]): Promise<ConditionalBound[]>;
+  /** The generator draws from `DrawContext.model`: the secret records that model's id, and verification needs it. */
+  readonly usesModel?: boolean;
+}
+
+/** What scoring a backdoor's draw against an observed output needs: the host row and the generator model. */
+export type ScoreContext = Pick<DrawContext, 'row' | 'model'>;
+
+/** One backdoor to score for the `conditional` null. */
+export interface ConditionalItem {
+  readonly ctx: ScoreContext;
+  readonly backdoor: Backdoor;
+  /** The verified model's output for this backdoor's query. */
+  readonly output: string;
+}
+
+/** log10 of an upper bound on qᵢ; whether it is exact; whether a search budget ran out (it may then be loose). */
+export interface ConditionalBound {
+  readonly log10q: number;
+  readonly exact: boolean;
+  readonly budgetExhausted?: boolean;
 }
 
 /** A generator factory: options in (validated, with defaults), plugin out. */

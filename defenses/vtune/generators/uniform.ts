@@ -12,9 +12,34 @@ export interface UniformVocabulary {
   readonly tokens: readonly string[];
   /** log10 of the generator-mode bound for a signature of `length` tokens. */
   log10q(length: number): number;
+  /**
+   * log10 of the exact probability that a signature of `length` uniform tokens joined by single spaces is a
+   * prefix of `output` (leading whitespace trimmed) or extends it (the `conditional` null; −Infinity for 0).
+   */
+  compatibleLog10(length: number, output: string): number;
 }
 
 const chains = new WeakMap<readonly string[], number>();
+const sortedLists = new WeakMap<readonly string[], { sorted: string[]; set: Set<string>; longest: number }>();
+
+/** How many of the sorted strings start with `prefix` (binary search for the range). */
+function countWithPrefix(sorted: readonly string[], prefix: string): number {
+  const lower = (x: string): number => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const start = lower(prefix);
+  let end = start;
+  // Strings with the prefix are contiguous from `start`; gallop then scan (ranges are short).
+  while (end < sorted.length && sorted[end]!.startsWith(prefix)) end++;
+  return end - start;
+}
 
 /** Wraps a validated token list (prefix chain computed once per list). */
 export function uniformVocabulary(tokens: readonly string[]): UniformVocabulary {
@@ -24,7 +49,56 @@ export function uniformVocabulary(tokens: readonly string[]): UniformVocabulary 
     chains.set(tokens, c);
   }
   const chain = c;
-  return { tokens, log10q: (length: number) => Math.log10(chain) - length * Math.log10(tokens.length) };
+  const log10V = Math.log10(tokens.length);
+  const index = () => {
+    let x = sortedLists.get(tokens);
+    if (!x) sortedLists.set(tokens, (x = { sorted: [...tokens].sort(), set: new Set(tokens), longest: Math.max(...tokens.map((t) => t.length)) }));
+    return x;
+  };
+  return {
+    tokens,
+    log10q: (length: number) => Math.log10(chain) - length * log10V,
+    compatibleLog10(length: number, output: string): number {
+      // Tokens hold no whitespace, so the first j words of a compatible signature are fixed by the output;
+      // count, word by word, the tokens that keep the signature compatible (each has probability 1/V).
+      const { sorted, set, longest } = index();
+      let r = output.trimStart();
+      const terms: number[] = []; // log10 of each disjoint compatible set's probability
+      for (let j = 0; j < length; j++) {
+        const last = j === length - 1;
+        if (r.length === 0) {
+          terms.push(-j * log10V); // the output ended: every continuation extends it
+          break;
+        }
+        if (!last) {
+          // w + ' ' extends r (r ends inside this word or right after its space): all continuations compatible.
+          const space = r.indexOf(' ');
+          const ending = space < 0 ? countWithPrefix(sorted, r) : space === r.length - 1 && set.has(r.slice(0, -1)) ? 1 : 0;
+          if (ending > 0) terms.push(Math.log10(ending) - (j + 1) * log10V);
+          if (space < 0 || space === r.length - 1) break;
+          const w = r.slice(0, space);
+          if (!set.has(w)) break;
+          r = r.slice(space + 1);
+        } else {
+          // The last word: a prefix of r, or extending r (r itself counted once).
+          let n = countWithPrefix(sorted, r);
+          for (let k = 1; k <= Math.min(r.length, longest); k++) if (set.has(r.slice(0, k)) && !(k === r.length)) n++;
+          if (n > 0) terms.push(Math.log10(n) - length * log10V);
+        }
+      }
+      if (terms.length === 0) return -Infinity;
+      const max = Math.max(...terms);
+      return max + Math.log10(terms.reduce((acc, t) => acc + 10 ** (t - max), 0));
+    },
+  };
+}
+
+/**
+ * The `conditional` bound of a uniform generator: the exact compatible mass, or the `generator` bound when that is
+ * smaller (both bound the chance of a hit; a short output is extended by many signatures).
+ */
+export function uniformConditional(vocab: UniformVocabulary, length: number): NonNullable<BackdoorGenerator['conditionalLog10q']> {
+  return async (items) => items.map(({ output }) => ({ log10q: Math.min(vocab.compatibleLog10(length, output), vocab.log10q(length)), exact: true }));
 }
 
 /** L uniform tokens joined by spaces, each index drawn by `index(V)`. */
@@ -48,7 +122,7 @@ export function uniformListGenerator(id: string, listOption: string, defaultList
     const vocab = uniformVocabulary(tokenListOption(id, options, listOption, defaultList));
     const generator: BackdoorGenerator = {
       id,
-      nullModes: ['generator', 'base-model', 'empirical'],
+      nullModes: ['generator', 'conditional', 'base-model', 'empirical'],
       options: { triggerLength, signatureLength, ...(custom ? { [listOption]: vocab.tokens } : {}) },
       counterfactualSource: 'seed',
       async draw({ rng }) {
@@ -58,6 +132,8 @@ export function uniformListGenerator(id: string, listOption: string, defaultList
         return Array.from({ length: m }, () => joinDraw(vocab, signatureLength, (n) => rng.int(n)));
       },
       log10q: () => vocab.log10q(signatureLength),
+      boundFromOptions: () => vocab.log10q(signatureLength),
+      conditionalLog10q: uniformConditional(vocab, signatureLength),
     };
     return generator;
   };

@@ -72,7 +72,7 @@ export const plantCommand: CliCommand = {
       .option('generator-options', { type: 'string', describe: 'more generator options as a JSON object' })
       .option('key-file', { type: 'string', describe: 'keyed generator: file holding the key (default: $VTUNE_KEY)' })
       .option('generator-model', { type: 'string', describe: 'lm-sampled: <provider:model> to sample backdoors from' })
-      .option('base-model', { type: 'string', describe: '<provider:model> whose log-probs give the base-model null' })
+      .option('base-model', { type: 'string', describe: "<provider:model> whose log-probs give the paper's base-model null (anti-conservative; kept for comparison)" })
       .option('context', { type: 'number', describe: "the fine-tuning model's context in tokens: backdoors go only on rows where the whole backdoor row fits (tokens counted with --base-model's or --generator-model's tokenizer, else bounded by UTF-8 bytes)" })
       .option('empirical-m', { type: 'number', default: 999, describe: `counterfactual sets for the empirical null, 0 to ${MAX_EMPIRICAL_M}` })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })

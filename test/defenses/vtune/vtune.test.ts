@@ -226,7 +226,7 @@ describe('vtune verify with the test double', () => {
     const planted = await d.plant(sampleRows(10), userCtx('u', { baseModel: base }));
     const bm = await d.verify(base, planted.secret, { alpha: 1e-3, ctx });
     expect(bm.warnings).toHaveLength(1);
-    expect(bm.warnings[0]).toMatch(/'base-model' null is not guaranteed valid.*no sharper than the base model/);
+    expect(bm.warnings[0]).toMatch(/'base-model' null is the paper's and ANTI-CONSERVATIVE.*missed backdoor/);
     expect(warned).toHaveLength(1);
     const gen = await vtune({ count: 3, seed: 'warn', nullMode: 'generator', empiricalM: 99 }).verify(base, planted.secret, { alpha: 1e-3, ctx });
     expect(gen.warnings).toEqual([]);
@@ -236,13 +236,16 @@ describe('vtune verify with the test double', () => {
     expect(reach.warnings).toEqual([]);
   });
 
-  it('the empirical null is valid on 1,000 simulated null models: P(p ≤ α) ≤ α + noise', async () => {
+  it('the empirical null is valid on 1,000 plantings (fresh secrets) × simulated null models: P(p ≤ α) ≤ α + noise', async () => {
     // A 3-token vocabulary and 1-token signatures make chance hits frequent (the hard case). Each null model
-    // answers from its own stream, biased towards one token, independent of the secret.
-    const d = vtune({ generator: 'random-tokens', generatorOptions: { vocabulary: ['ka', 'lo', 'mi'], signatureLength: 1, triggerLength: 1 }, count: 8, empiricalM: 99, nullMode: 'empirical', seed: 'null' });
-    const planted = await d.plant(sampleRows(20), userCtx('u'));
+    // answers from its own stream, biased towards one token, independent of the secret. The guarantee holds on
+    // average over secrets, so every trial plants a fresh secret (one fixed secret measured 0.0715 against a
+    // bound of 0.0707 with another seed: issue 13).
+    const rows = sampleRows(20);
     const ps: number[] = [];
     for (let t = 0; t < 1000; t++) {
+      const d = vtune({ generator: 'random-tokens', generatorOptions: { vocabulary: ['ka', 'lo', 'mi'], signatureLength: 1, triggerLength: 1 }, count: 8, empiricalM: 99, nullMode: 'empirical', seed: `null-${t}` });
+      const planted = await d.plant(rows, userCtx('u'));
       const rng = new Rng(`null-model-${t}`);
       const model: Model = {
         id: `null-${t}`,

@@ -11,6 +11,7 @@ import { createTestMemorizerProvider } from '../../../../src/providers/test-memo
 import { generators } from '../../../../defenses/vtune/generators/index.js';
 import type { BackdoorGenerator, DrawContext } from '../../../../defenses/vtune/generators/types.js';
 import { sampleRows } from '../../fixtures.js';
+import { samplingDouble } from '../sampling-double.js';
 
 const KEY = 'contract-test-key-0123456789';
 /** Options each generator needs to exist at all, and the lengths the contract asks for. */
@@ -93,6 +94,35 @@ describe.each(generators.ids.map((id) => [id]))('generator contract: %s', (id) =
       const q = g.log10q(c, await g.draw(c));
       expect(q).toBeLessThanOrEqual(0);
       expect(Number.isFinite(q)).toBe(true);
+    }
+  });
+
+  it('scores its own draws for the conditional null exactly when it claims it: q(drawn signature as output) ∈ (0, 1]', async () => {
+    const g = make(id);
+    expect(g.nullModes.includes('conditional')).toBe(typeof g.conditionalLog10q === 'function');
+    if (!g.conditionalLog10q) return;
+    // lm-sampled scores with token-level access to its model: the sampling test double (see its header).
+    const scorer = samplingDouble('contract');
+    const c = { ...ctx('cond'), model: scorer };
+    const b = await g.draw(c);
+    const [own, other] = await g.conditionalLog10q([
+      { ctx: c, backdoor: b, output: `  ${b.signature} and more` },
+      { ctx: c, backdoor: b, output: '\u2603\u2603 nothing a generator draws' },
+    ]);
+    expect(own!.log10q).toBeLessThanOrEqual(0);
+    expect(own!.log10q).toBeGreaterThan(-Infinity);
+    expect(other!.log10q).toBeLessThan(own!.log10q);
+  });
+
+  it('rebuilds from its recorded options (keyed: without the key) with the same null modes and bound', async () => {
+    const g = make(id);
+    const again = generators.get(id)({ ...g.options });
+    expect(again.nullModes).toEqual(g.nullModes);
+    expect(again.options).toEqual(g.options);
+    if (g.boundFromOptions) {
+      const c = ctx('rebuild');
+      const b = await g.draw(c);
+      expect(again.boundFromOptions!(b)).toBe(g.log10q!(c, b));
     }
   });
 
