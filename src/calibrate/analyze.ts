@@ -126,9 +126,10 @@ export interface CalibrationPoint {
 /**
  * Empirical CDF of the null p-values per (generator, null model, null mode), thinned to at most `maxPoints`
  * points per curve (log-spaced ranks keep the small-p tail, where validity is decided). A valid mode's curve
- * stays on or below the diagonal.
+ * stays on or below the diagonal. With `from`, each curve starts with the share of p ≤ from at p = from and
+ * ends at (1, 1), so a curve whose p-values are all 1 is still drawn (flat at 0 until 1).
  */
-export function calibrationCurves(records: readonly CalibrationRecord[], maxPoints = 160): CalibrationPoint[] {
+export function calibrationCurves(records: readonly CalibrationRecord[], maxPoints = 160, from?: number): CalibrationPoint[] {
   const groups = new Map<string, { generator: string; nullModel: string; nullMode: string; ps: number[] }>();
   for (const r of records) {
     for (const [mode, log10p] of Object.entries(r.log10pByNullMode)) {
@@ -142,14 +143,17 @@ export function calibrationCurves(records: readonly CalibrationRecord[], maxPoin
   for (const g of [...groups.values()].sort((a, b) => cmp(a.generator, b.generator) || cmp(a.nullModel, b.nullModel) || cmp(a.nullMode, b.nullMode))) {
     const ps = g.ps.sort((a, b) => a - b);
     const n = ps.length;
+    // A curve starts at `from` (the share of p ≤ from) and ends at p = 1, where every p-value is.
+    if (from !== undefined) out.push({ generator: g.generator, nullModel: g.nullModel, nullMode: g.nullMode, p: from, ecdf: ps.filter((p) => p <= from).length / n });
     // Ranks 1…n, log-spaced; the last index of a run of ties carries the ECDF value.
     const ranks = new Set<number>();
     for (let j = 0; j < maxPoints; j++) ranks.add(Math.min(n, Math.max(1, Math.round(Math.exp((Math.log(n) * j) / Math.max(1, maxPoints - 1))))));
     for (const rank of [...ranks].sort((a, b) => a - b)) {
       let i = rank - 1;
       while (i + 1 < n && ps[i + 1] === ps[i]) i++;
-      out.push({ generator: g.generator, nullModel: g.nullModel, nullMode: g.nullMode, p: ps[i]!, ecdf: (i + 1) / n });
+      if (from === undefined || ps[i]! > from) out.push({ generator: g.generator, nullModel: g.nullModel, nullMode: g.nullMode, p: ps[i]!, ecdf: (i + 1) / n });
     }
+    if (from !== undefined && ps[n - 1]! < 1) out.push({ generator: g.generator, nullModel: g.nullModel, nullMode: g.nullMode, p: 1, ecdf: 1 });
   }
   // Ties make several ranks land on one point: keep each once.
   return out.filter((pt, i) => i === 0 || JSON.stringify(pt) !== JSON.stringify(out[i - 1]));

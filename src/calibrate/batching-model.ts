@@ -83,7 +83,14 @@ function coalescer<I, O>(run: (items: I[], key: string) => Promise<O[]>, maxItem
 export function batchingModel(model: Model, maxItems = 1024): BatchingModel {
   const batchStats: BatchStats = { calls: 0, batches: 0, prompts: 0 };
   const generate = coalescer<string, string>(
-    (prompts, key) => model.generate(prompts, JSON.parse(key) as GenerateOptions),
+    async (prompts, key) => {
+      // The engine pads each batch of sequences to its longest prompt: similar lengths together waste less.
+      const order = prompts.map((_, i) => i).sort((a, b) => prompts[a]!.length - prompts[b]!.length);
+      const out = await model.generate(order.map((i) => prompts[i]!), JSON.parse(key) as GenerateOptions);
+      const back = new Array<string>(prompts.length);
+      order.forEach((i, j) => (back[i] = out[j]!));
+      return back;
+    },
     maxItems,
     batchStats,
   );

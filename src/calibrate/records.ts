@@ -6,7 +6,7 @@
  * dropped and its trial re-run on resume. A record holds no trigger, signature or model output: only the
  * planting seed, which re-derives a throwaway secret that was never uploaded anywhere.
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -66,6 +66,19 @@ function check(value: unknown, file: string, line: number): CalibrationRecord {
     Object.values(r.log10pByNullMode).every((v) => typeof v === 'number' && v <= 0);
   if (!ok) throw new InputError('malformed calibration record (fields missing, of the wrong type, or a log10 p above 0)', { file, line });
   return value as CalibrationRecord;
+}
+
+/**
+ * Cuts an unfinished last line (no newline: the writer was killed mid-write) off the end of a records file
+ * before appending to it, so the next record starts on a line of its own. Returns the bytes removed.
+ */
+export function dropTornTail(path: string): number {
+  if (!existsSync(path)) return 0;
+  const buf = readFileSync(path);
+  const keep = buf.lastIndexOf(0x0a) + 1;
+  if (keep === buf.length) return 0;
+  truncateSync(path, keep);
+  return buf.length - keep;
 }
 
 /** Reads one calibration file; a final line without its newline is an unfinished write and is dropped. */

@@ -22,7 +22,7 @@ import { plantBackdoors } from '../../defenses/vtune/plant.js';
 import { canonicalJson } from '../../defenses/vtune/secret.js';
 import { verifyBackdoors } from '../../defenses/vtune/verify.js';
 import { batchingModel, type BatchingModel } from './batching-model.js';
-import { appendCalibrationRecords, CALIBRATION_SCHEMA_VERSION, readCalibrationFile, type CalibrationRecord, type NullModelKind } from './records.js';
+import { appendCalibrationRecords, CALIBRATION_SCHEMA_VERSION, dropTornTail, readCalibrationFile, type CalibrationRecord, type NullModelKind } from './records.js';
 
 /** A generator configuration to calibrate. */
 export interface GeneratorConfig {
@@ -137,6 +137,8 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
   }
   mkdirSync(dirname(deps.outFile), { recursive: true });
   const existing = existsSync(deps.outFile) ? readCalibrationFile(deps.outFile) : [];
+  const torn = dropTornTail(deps.outFile);
+  if (torn > 0) deps.log.warn(`calibrate: dropped an unfinished last line (${torn} bytes) of ${deps.outFile}; its trial is run again`);
 
   const warnings = new Map<string, number>();
   const trialLog: Logger = {
@@ -167,9 +169,11 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
     ).slice(0, 16);
     const mode = decisionMode(g.generator.nullModes, options.empiricalM);
     for (const nm of deps.nullModels) {
-      const mine = existing.filter((r) => r.config === config && r.nullModel === nm.label && r.trial < options.trials);
-      const done = new Set(mine.map((r) => r.trial));
-      records.push(...mine.filter((r, i) => mine.findIndex((x) => x.trial === r.trial) === i));
+      // The first record of a trial wins (a trial recorded twice by two overlapping runs counts once).
+      const mine = new Map<number, CalibrationRecord>();
+      for (const r of existing) if (r.config === config && r.nullModel === nm.label && r.trial < options.trials && !mine.has(r.trial)) mine.set(r.trial, r);
+      const done = new Set(mine.keys());
+      records.push(...[...mine.values()].sort((a, b) => a.trial - b.trial));
       reused += done.size;
       const todo = Array.from({ length: options.trials }, (_, i) => i).filter((i) => !done.has(i));
       const model = wrap(nm.model);

@@ -101,14 +101,15 @@ export function typeIByModeText(byMode: ReadonlyMap<string, Rate>, decisionMode:
 
 /** The calibration plot: empirical CDF of null p-values against p, log axes, with the diagonal (uniform). */
 export function calibrationChart(records: readonly CalibrationRecord[]): Chart {
-  const points = calibrationCurves(records);
   const floor = 1e-4;
   // The smallest share a curve can show is 1/trials: the axes reach down to the decade below it (at least 1e-4).
   const sizes = new Map<string, number>();
   for (const r of records) sizes.set(`${r.generator.label}\u0000${r.nullModel}`, (sizes.get(`${r.generator.label}\u0000${r.nullModel}`) ?? 0) + 1);
   const most = Math.max(1, ...sizes.values());
   const lo = Math.max(floor, 10 ** Math.floor(Math.log10(1 / most)));
-  const data = points.map((p) => ({ generator: p.generator, series: `${p.nullMode} · ${p.nullModel}`, nullMode: p.nullMode, nullModel: p.nullModel, p: Math.max(p.p, lo), ecdf: p.ecdf }));
+  const points = calibrationCurves(records, 160, lo);
+  // Shares below the axis floor (0 included: no p-value that small) sit on the bottom edge.
+  const data = points.map((p) => ({ generator: p.generator, series: `${p.nullMode} · ${p.nullModel}`, nullMode: p.nullMode, nullModel: p.nullModel, p: Math.max(p.p, lo), ecdf: Math.max(p.ecdf, lo) }));
   const generatorsShown = [...new Set(data.map((d) => d.generator))].sort();
   const diagonal = generatorsShown.flatMap((generator) => [lo, 1].map((v) => ({ generator, p: v, ecdf: v })));
   const modes = [...new Set(data.map((d) => d.nullMode))].sort();
@@ -119,7 +120,7 @@ export function calibrationChart(records: readonly CalibrationRecord[]): Chart {
     title: 'Calibration of the null modes',
     description:
       'Empirical CDF of the p-values of null trials (fresh secrets, models that never saw them) against p, on log axes. A valid p-value lies on or below the dashed diagonal (uniform); a curve above it is anti-conservative. ' +
-      `p-values below ${lo} are drawn at ${lo}.`,
+      `p-values below ${lo} are drawn at ${lo}, and shares below ${lo} (including none) on the bottom edge.`,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: 'Calibration: P(null p ≤ x) against x (dashed: uniform)',
@@ -142,7 +143,7 @@ export function calibrationChart(records: readonly CalibrationRecord[]): Chart {
           },
           {
             transform: [{ filter: "datum.layer === 'curve'" }],
-            mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, clip: true },
+            mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, clip: true, point: { size: 18 } },
             encoding: {
               x: { field: 'p', type: 'quantitative', scale: { type: 'log', domain: [lo, 1] } },
               y: { field: 'ecdf', type: 'quantitative', scale: { type: 'log', domain: [lo, 1] } },
