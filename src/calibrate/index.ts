@@ -84,7 +84,14 @@ export async function calibrate(options: CalibrationOptions, setup: CalibrateSet
       }
     }
     const outFile = join(setup.outDir, CALIBRATION_FILE);
+
     const result = await runCalibration(options, { base, baseLabel: setup.model, nullModels, outFile, log: setup.log, ...(setup.onProgress ? { onProgress: setup.onProgress } : {}) });
+    for (const m of setup.nullModes ?? []) {
+      if (!result.records.some((r) => m in r.log10pByNullMode)) {
+        const seen = [...new Set(result.records.flatMap((r) => Object.keys(r.log10pByNullMode)))].sort();
+        setup.log.warn(`calibrate: --null-modes '${m}': no verdict carried this null mode (they carried: ${seen.join(', ') || 'none'}); it has no rows`);
+      }
+    }
     const written = await writeCalibrationOutputs(result.records, setup.outDir, { alphas, ...(setup.nullModes ? { nullModes: setup.nullModes } : {}), plot: setup.plot ?? true });
     return { result, rows: written.rows, ...(search ? { search } : {}), nullModels: nullModels.map((m) => m.label), files: [outFile, ...written.files], markdown: written.markdown };
   } finally {
