@@ -5,7 +5,7 @@
  */
 import { canonicalJson } from '../../defenses/vtune/secret.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
-import { ANTI_CONSERVATIVE_MODES, calibrationCurves, reaches, type TypeIRow } from '../calibrate/analyze.js';
+import { alphaCell, ANTI_CONSERVATIVE_MODES, calibrationCurves, reaches, type TypeIRow } from '../calibrate/analyze.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
 import { rate, type DefenseRow, type Rate } from './analyze.js';
 import { CHART_CONFIG, type Chart } from './plots.js';
@@ -91,11 +91,20 @@ export function typeIByMode(records: readonly CalibrationRecord[], alpha: number
   return new Map([...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([mode, c]) => [mode, rate(c.k, c.n)]));
 }
 
-/** The text of a Type-I-by-mode cell: `mode k/n = r [lo, hi]` per mode, the decision mode marked with *. */
-export function typeIByModeText(byMode: ReadonlyMap<string, Rate>, decisionMode: string): string {
+/**
+ * The text of a Type-I-by-mode cell: `mode k/n = r [lo, hi]` per mode, the decision mode marked with *, and
+ * "exceeds α" where the count is above what a valid mode gives (α + 3σ, or the binomial 99th percentile for
+ * α ≤ 0.01): DESIGN.md §3 wants such p-values labelled.
+ */
+export function typeIByModeText(byMode: ReadonlyMap<string, Rate>, decisionMode: string, alpha: number): string {
   if (byMode.size === 0) return '— (no calibration records)';
   return [...byMode]
-    .map(([mode, r]) => `${mode === decisionMode ? '*' : ''}${ANTI_CONSERVATIVE_MODES.includes(mode) ? `${mode} (paper's, anti-conservative)` : mode} ${r.k}/${r.n} = ${sig(r.rate)} [${sig(r.lower)}, ${sig(r.upper)}]`)
+    .map(([mode, r]) => {
+      const cell = alphaCell(alpha, r.k, r.n);
+      const exceeds = !cell.withinThreeSigma || cell.withinBinomial99 === false;
+      const name = ANTI_CONSERVATIVE_MODES.includes(mode) ? `${mode} (paper's, anti-conservative)` : mode;
+      return `${mode === decisionMode ? '*' : ''}${name} ${r.k}/${r.n} = ${sig(r.rate)} [${sig(r.lower)}, ${sig(r.upper)}]${exceeds ? ' ✗ exceeds α' : ''}`;
+    })
     .join('; ');
 }
 

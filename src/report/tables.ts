@@ -185,7 +185,7 @@ export function ratesTable(rows: readonly DefenseRow[], calibration: readonly Ca
     caption:
       'Detection = P(not verified | lazy or null provider); survival = P(verified | evasive provider); false alarm = P(not verified | honest); ' +
       'Type-I = P(verified | model never trained on the planted rows), which must stay ≤ α: measured by calibration (`vtune-bench calibrate`: fresh secrets against the base model ' +
-      'and backdoor-free fine-tunes, same generator, options, backdoor count, base model and dataset), per null mode with n, at the row\'s α; * marks the decision mode. ' +
+      'and backdoor-free fine-tunes, same generator, options, backdoor count, base model and dataset), per null mode with n, at the row\'s α; * marks the decision mode, and ✗ exceeds α a mode whose count is above what a valid test gives (α + 3σ; for α ≤ 0.01 the 99th percentile of Binomial(n, α)). ' +
       "The run's own null baselines (return-base, train-without-backdoors) give the in-run Type-I, with few cells. " +
       'Oracle attacks († in the other tables; they see the backdoor mask) are excluded from every rate here. ' +
       POOLED_RATES_LEGEND,
@@ -205,7 +205,7 @@ export function ratesTable(rows: readonly DefenseRow[], calibration: readonly Ca
     ],
     rows: rows.map((r) => {
       const byMode = typeIByMode(matchingCalibration(calibration, r), r.alpha);
-      return { ...r, alphaShown: r.alpha.toExponential(0), typeICalibration: byMode.get(r.nullMode), typeIByMode: typeIByModeText(byMode, r.nullMode) };
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeICalibration: byMode.get(r.nullMode), typeIByMode: typeIByModeText(byMode, r.nullMode, r.alpha) };
     }),
   };
 }
@@ -294,7 +294,7 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibrat
     ],
     rows: rows.map((r) => {
       const matched = [...new Set(headline.filter((h) => h.defense === r.defense).flatMap((h) => matchingCalibration(calibration, h)))];
-      return { ...r, alphaShown: r.alpha.toExponential(0), typeIByMode: typeIByModeText(typeIByMode(matched, r.alpha), r.nullMode) };
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeIByMode: typeIByModeText(typeIByMode(matched, r.alpha), r.nullMode, r.alpha) };
     }),
   };
 }

@@ -54,6 +54,9 @@ describe('Type-I cells from calibration records', () => {
     expect(shown['Type-I ↓ (calibration, decision mode)']).toBe('0/3000 = 0 [0, 0.0012]');
     expect(shown['Type-I by null mode (calibration)']).toContain("base-model (paper's, anti-conservative) 30/3000 = 0.01 [");
     expect(shown['Type-I by null mode (calibration)']).toContain('*generator 0/3000');
+    // 30 of 3000 at α = 1e-3 is above Binomial(3000, 1e-3)'s 99th percentile (8): labelled; 0 and 2 are not
+    expect(shown['Type-I by null mode (calibration)']).toMatch(/anti-conservative\) 30\/3000 = 0\.01 \[[^\]]+\] ✗ exceeds α/);
+    expect(shown['Type-I by null mode (calibration)']).not.toMatch(/(generator|empirical) \d+\/3000 = [^;]+exceeds/);
     // the run's own null baselines stay beside it, with their (small) n
     expect(shown['Type-I in run (null baselines)']).toBe('0.00 [0.00, 0.71] n=3');
   });
