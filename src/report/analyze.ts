@@ -16,12 +16,53 @@ export interface Rate {
   readonly rate: number;
   readonly lower: number;
   readonly upper: number;
+  /**
+   * Distinct secrets among the n cells, when fewer than n: the interval is then computed over secrets, not
+   * cells (see clusteredRate).
+   */
+  readonly secrets?: number;
 }
 
 /** k of n as a Rate. */
 export function rate(k: number, n: number): Rate {
   const ci = clopperPearson(k, n, 0.95);
   return { k, n, rate: n === 0 ? NaN : k / n, lower: ci.lower, upper: ci.upper };
+}
+
+/**
+ * The secret a trial's verdict depends on: every attack of one (dataset, model, defense, hyper, seed) is
+ * verified against the same planted secret (src/pipeline/cell.ts pair key), so their outcomes are not
+ * independent.
+ */
+export function secretOf(t: TrialRecord): string {
+  const c = t.cell;
+  return JSON.stringify([c.dataset.spec, c.dataset.size ?? null, c.dataset.heldOut ?? null, c.model, c.labels.defense, canonical(c.defense.options), canonical(c.hyper), c.seed]);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+/**
+ * A pooled rate with the secret as the unit (DESIGN.md §3 "Independence"): the point estimate is k/n over
+ * cells, and the 95% interval is Clopper-Pearson over the s distinct secrets with k·s/n of them counted as
+ * successes, rounded outward (lower bound from the floor, upper from the ceiling) — as if the cells sharing a
+ * secret were fully dependent, which is the conservative reading. With one cell per secret it is the plain
+ * Clopper-Pearson interval of k of n.
+ */
+export function clusteredRate(cells: readonly { readonly success: boolean; readonly secret: string }[]): Rate {
+  return clusteredCounts(cells.filter((c) => c.success).length, cells.length, new Set(cells.map((c) => c.secret)).size);
+}
+
+/** clusteredRate from the counts: k successes of n cells over s distinct secrets. */
+export function clusteredCounts(k: number, n: number, s: number): Rate {
+  if (s === n) return rate(k, n);
+  const kEff = (k * s) / n;
+  const lower = clopperPearson(Math.floor(kEff + 1e-9), s, 0.95).lower;
+  const upper = clopperPearson(Math.ceil(kEff - 1e-9), s, 0.95).upper;
+  return { k, n, rate: k / n, lower, upper, secrets: s };
 }
 
 /** What a cell is evidence of, for the headline rates (DESIGN.md §2). */
@@ -78,12 +119,21 @@ export interface DefenseRow {
   readonly model: string;
   readonly defense: string;
   readonly generator: string;
+  readonly generatorId: string;
+  /** The generator options as the scenario gave them (calibration matches them after validation). */
+  readonly generatorOptions: Readonly<Record<string, unknown>>;
+  readonly datasetSpec: string;
   readonly nullMode: string;
   readonly alpha: number;
+  /** Backdoors per secret. */
+  readonly backdoors: number;
   readonly detection: Rate;
   readonly survival: Rate;
   readonly falseAlarm: Rate;
+  /** Type-I measured in the run itself: its null baselines (few cells; calibration gives thousands). */
   readonly typeI: Rate;
+  /** Oracle cells left out of every rate of this row. */
+  readonly oracleCells: number;
   /** −log10 p as a score separating models trained on the backdoors from those never trained on them. */
   readonly verifierAuroc: number;
 }
@@ -118,6 +168,7 @@ export function trialTable(trials: readonly TrialRecord[]): aq.ColumnTable {
       auroc: nan(t.detection?.auroc),
       tpr1: nan(t.detection?.tprAt1Fpr),
       nullModel01: neverTrainedOnBackdoors(t) ? 1 : 0,
+      secret: secretOf(t),
     })),
   );
 }
@@ -134,6 +185,7 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
     .groupby('dataset', 'model', 'defense', 'generator', 'nullMode', 'attack', 'attackId', 'goal', 'role', 'oracle')
     .rollup({
       n: op.count(),
+      secrets: (d: any) => op.distinct(d.secret),
       won: (d: any) => op.sum(d.won01),
       verified: (d: any) => op.sum(d.verified01),
       alpha: (d: any) => op.max(d.alpha),
@@ -169,8 +221,8 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
       role: g.role,
       oracle: g.oracle,
       alpha: g.alpha,
-      defenseWins: rate(g.won, g.n),
-      verified: rate(g.verified, g.n),
+      defenseWins: clusteredCounts(g.won, g.n, g.secrets),
+      verified: clusteredCounts(g.verified, g.n, g.secrets),
       log10pMedian: g.median,
       log10pQ25: g.q25,
       log10pQ75: g.q75,
@@ -189,49 +241,54 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
   });
 }
 
-/** Headline rates per (dataset, model, defense). */
+/**
+ * Headline rates per (dataset, model, defense). Oracle attacks (which see the backdoor mask) are out of every
+ * rate; pooled rates count the secret as the unit (clusteredRate).
+ */
 export function defenseRows(trials: readonly TrialRecord[]): DefenseRow[] {
-  if (trials.length === 0) return [];
-  const grouped = trialTable(trials)
-    .derive({
-      det: (d: any) => (d.role === 'pass' || d.role === 'null' ? 1 : 0),
-      detWon: (d: any) => ((d.role === 'pass' || d.role === 'null') && d.verified01 === 0 ? 1 : 0),
-      ev: (d: any) => (d.role === 'evade' ? 1 : 0),
-      evWon: (d: any) => (d.role === 'evade' && d.verified01 === 1 ? 1 : 0),
-      hon: (d: any) => (d.role === 'honest' ? 1 : 0),
-      honAlarm: (d: any) => (d.role === 'honest' && d.verified01 === 0 ? 1 : 0),
-      nullVerified: (d: any) => (d.nullModel01 === 1 && d.verified01 === 1 ? 1 : 0),
-    })
-    .groupby('dataset', 'model', 'defense', 'generator', 'nullMode')
-    .rollup({
-      alpha: (d: any) => op.max(d.alpha),
-      det: (d: any) => op.sum(d.det),
-      detWon: (d: any) => op.sum(d.detWon),
-      ev: (d: any) => op.sum(d.ev),
-      evWon: (d: any) => op.sum(d.evWon),
-      hon: (d: any) => op.sum(d.hon),
-      honAlarm: (d: any) => op.sum(d.honAlarm),
-      nul: (d: any) => op.sum(d.nullModel01),
-      nullVerified: (d: any) => op.sum(d.nullVerified),
-    })
-    .orderby('dataset', 'model', 'defense')
-    .objects() as Record<string, any>[];
-  return grouped.map((g) => {
-    const mine = trials.filter((t) => t.cell.labels.dataset === g.dataset && t.cell.labels.model === g.model && t.cell.labels.defense === g.defense);
-    return {
-      dataset: g.dataset,
-      model: g.model,
-      defense: g.defense,
-      generator: g.generator,
-      nullMode: g.nullMode,
-      alpha: g.alpha,
-      detection: rate(g.detWon, g.det),
-      survival: rate(g.evWon, g.ev),
-      falseAlarm: rate(g.honAlarm, g.hon),
-      typeI: rate(g.nullVerified, g.nul),
-      verifierAuroc: rocOf(mine).auroc,
-    };
-  });
+  const groups = new Map<string, TrialRecord[]>();
+  for (const t of trials) {
+    const key = JSON.stringify([t.cell.labels.dataset, t.cell.labels.model, t.cell.labels.defense]);
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  const pooled = (ts: readonly TrialRecord[], success: (t: TrialRecord) => boolean): Rate => clusteredRate(ts.map((t) => ({ success: success(t), secret: secretOf(t) })));
+  return [...groups.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, mine]) => {
+      const first = mine[0]!;
+      const real = mine.filter((t) => !t.attack.oracle);
+      const role = (r: Role) => real.filter((t) => roleOf(t) === r);
+      return {
+        dataset: first.cell.labels.dataset,
+        model: first.cell.labels.model,
+        defense: first.cell.labels.defense,
+        generator: first.cell.labels.generator,
+        generatorId: generatorIdOf(first),
+        generatorOptions: generatorOptionsOf(first),
+        datasetSpec: first.cell.dataset.spec,
+        nullMode: first.cell.labels.nullMode,
+        alpha: Math.max(...mine.map((t) => t.verdict.alpha)),
+        backdoors: Math.max(...mine.map((t) => t.verdict.n)),
+        detection: pooled([...role('pass'), ...role('null')], (t) => !t.verdict.verified),
+        survival: pooled(role('evade'), (t) => t.verdict.verified),
+        falseAlarm: pooled(role('honest'), (t) => !t.verdict.verified),
+        typeI: pooled(mine.filter(neverTrainedOnBackdoors), (t) => t.verdict.verified),
+        oracleCells: mine.length - real.length,
+        verifierAuroc: rocOf(mine).auroc,
+      };
+    });
+}
+
+/** The generator id a trial's defense used ('wordlist' is the vtune default). */
+export function generatorIdOf(t: TrialRecord): string {
+  const g = t.cell.defense.options.generator;
+  return typeof g === 'string' ? g : t.cell.defense.id === 'vtune' ? 'wordlist' : t.cell.labels.generator;
+}
+
+/** The generator options a trial's defense was given (as written in the scenario). */
+export function generatorOptionsOf(t: TrialRecord): Readonly<Record<string, unknown>> {
+  const o = t.cell.defense.options.generatorOptions;
+  return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : {};
 }
 
 /** The verifier's ROC: positives trained on backdoor rows, negatives never did; score −log10 p. */
@@ -261,7 +318,8 @@ export function rocOf(trials: readonly TrialRecord[]): Roc {
 /** Leaderboard: dishonest attacks ranked by success against each generator (ties: more training saved first). */
 export interface AttackBoardRow {
   readonly generator: string;
-  readonly rank: number;
+  /** Undefined for oracle attacks: they are listed (marked †) but never ranked. */
+  readonly rank?: number;
   readonly attack: string;
   readonly goal: string;
   readonly oracle: boolean;
@@ -275,26 +333,27 @@ export function attackLeaderboard(trials: readonly TrialRecord[]): AttackBoardRo
   if (dishonest.length === 0) return [];
   const grouped = trialTable(dishonest)
     .groupby('generator', 'attack', 'goal', 'oracle')
-    .rollup({ n: op.count(), won: (d: any) => op.sum(d.won01), ttf: (d: any) => op.mean(d.trainedTokenFraction) })
+    .rollup({ n: op.count(), secrets: (d: any) => op.distinct(d.secret), won: (d: any) => op.sum(d.won01), ttf: (d: any) => op.mean(d.trainedTokenFraction) })
     .objects() as Record<string, any>[];
   const rows = grouped.map((g) => ({
     generator: g.generator as string,
     attack: g.attack as string,
     goal: g.goal as string,
     oracle: Boolean(g.oracle),
-    success: rate(g.n - g.won, g.n),
+    success: clusteredCounts(g.n - g.won, g.n, g.secrets),
     trainingSaved: 1 - g.ttf,
   }));
+  // Oracles last within their generator, unranked.
   rows.sort(
     (a, b) =>
-      cmp(a.generator, b.generator) || desc(a.success.rate, b.success.rate) || desc(a.trainingSaved, b.trainingSaved) || cmp(a.attack, b.attack),
+      cmp(a.generator, b.generator) || Number(a.oracle) - Number(b.oracle) || desc(a.success.rate, b.success.rate) || desc(a.trainingSaved, b.trainingSaved) || cmp(a.attack, b.attack),
   );
   let rank = 0;
   let gen = '';
   return rows.map((r) => {
-    rank = r.generator === gen ? rank + 1 : 1;
+    if (r.generator !== gen) rank = 0;
     gen = r.generator;
-    return { ...r, rank };
+    return r.oracle ? r : { ...r, rank: ++rank };
   });
 }
 
@@ -328,14 +387,14 @@ export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorB
     let worstAttack = '—';
     const winRates: number[] = [];
     for (const [attack, at] of [...attacks].sort((a, b) => cmp(a[0], b[0]))) {
-      const r = rate(at.filter((t) => t.defenseWon).length, at.length);
+      const r = clusteredRate(at.map((t) => ({ success: t.defenseWon, secret: secretOf(t) })));
       winRates.push(r.rate);
       if (worst.n === 0 || r.rate < worst.rate) {
         worst = r;
         worstAttack = attack;
       }
     }
-    const honest = ts.filter((t) => roleOf(t) === 'honest');
+    const honest = ts.filter((t) => roleOf(t) === 'honest' && !t.attack.oracle);
     const nulls = ts.filter(neverTrainedOnBackdoors);
     rows.push({
       defense,
@@ -345,8 +404,8 @@ export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorB
       worstCase: worst,
       worstAttack,
       meanWinRate: meanOf(winRates),
-      falseAlarm: rate(honest.filter((t) => !t.verdict.verified).length, honest.length),
-      typeI: rate(nulls.filter((t) => t.verdict.verified).length, nulls.length),
+      falseAlarm: clusteredRate(honest.map((t) => ({ success: !t.verdict.verified, secret: secretOf(t) }))),
+      typeI: clusteredRate(nulls.map((t) => ({ success: t.verdict.verified, secret: secretOf(t) }))),
     });
   }
   rows.sort((a, b) => desc(a.worstCase.rate, b.worstCase.rate) || desc(b.falseAlarm.rate, a.falseAlarm.rate) || cmp(a.defense, b.defense));

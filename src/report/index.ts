@@ -2,12 +2,15 @@
  * `report`: every table, chart and leaderboard of a run, as a pure function of its records files
  * (DESIGN.md §7). Re-runnable at any time; shards merged by concatenation give the same tables.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DEFAULT_ALPHAS, typeIRows } from '../calibrate/analyze.js';
+import { CALIBRATION_FILE, loadCalibration, type CalibrationRecord } from '../calibrate/records.js';
 import { InputError } from '../errors.js';
 import type { FailureRecord, ManifestRecord, RunRecord, TrialRecord } from '../records/schema.js';
 import { findRecordsFiles, latestByCell, readRecordsFile } from '../records/store.js';
 import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard } from './analyze.js';
+import { calibrationChart, typeITable } from './calibration.js';
 import { reportHtml } from './html.js';
 import { charts, type Chart } from './plots.js';
 import { renderSvg, svgToPng } from './render.js';
@@ -19,10 +22,41 @@ export interface LoadedRecords {
   readonly manifests: readonly ManifestRecord[];
   readonly trials: readonly TrialRecord[];
   readonly failures: readonly FailureRecord[];
+  /** Calibration records (null trials of `vtune-bench calibrate`) and the files they came from. */
+  readonly calibration: { readonly files: readonly string[]; readonly records: readonly CalibrationRecord[] };
+}
+
+/**
+ * Where the report looks for calibration records when not told: every `calibration.jsonl` under the given
+ * paths, and under the `calibration` folder of the results root — the nearest folder, from a records file's
+ * own folder up to three levels above it (run → scenario → results root), that holds a `calibration` folder.
+ * `vtune-bench calibrate` writes to `results/calibration/<name>/` by default, so a run under `results/` finds
+ * it.
+ */
+export function defaultCalibrationPaths(inputs: readonly string[], recordsFiles: readonly string[]): string[] {
+  const out = new Set<string>(inputs.map((p) => resolve(p)).filter((p) => existsSync(p) && (statSync(p).isDirectory() || basename(p) === CALIBRATION_FILE)));
+  for (const f of recordsFiles) {
+    let dir = dirname(resolve(f));
+    for (let up = 0; up <= 3; up++) {
+      const c = join(dir, 'calibration');
+      if (existsSync(c) && statSync(c).isDirectory()) {
+        out.add(c);
+        break;
+      }
+      dir = dirname(dir);
+    }
+  }
+  return [...out];
+}
+
+/** Options of loadRecords. */
+export interface LoadOptions {
+  /** Calibration files or folders; default: defaultCalibrationPaths. */
+  readonly calibration?: readonly string[];
 }
 
 /** Reads records files or run folders (every records.jsonl below them); trials de-duplicated per cell. */
-export function loadRecords(paths: readonly string[]): LoadedRecords {
+export function loadRecords(paths: readonly string[], options: LoadOptions = {}): LoadedRecords {
   const files = paths.flatMap((p) => findRecordsFiles(p));
   if (files.length === 0) throw new InputError(`no records.jsonl found under ${paths.join(', ')}`);
   const all: RunRecord[] = [];
@@ -33,7 +67,8 @@ export function loadRecords(paths: readonly string[]): LoadedRecords {
     all.push(...r.records);
   }
   const { trials, failures } = latestByCell(all);
-  return { files, manifests, trials, failures };
+  const calibration = loadCalibration(options.calibration ?? defaultCalibrationPaths(paths, files));
+  return { files, manifests, trials, failures, calibration };
 }
 
 /** Everything a report holds, before anything is written. */
@@ -49,13 +84,24 @@ export interface ReportContent {
 export function buildReport(records: LoadedRecords): ReportContent {
   const rows = attackRows(records.trials);
   const scenarioNames = [...new Set(records.manifests.map((m) => m.scenario.name))].sort();
-  const tables = [ratesTable(defenseRows(records.trials)), attacksTable(rows), attackBoardTable(attackLeaderboard(records.trials)), generatorBoardTable(generatorLeaderboard(records.trials))];
+  const calibration = records.calibration?.records ?? [];
+  const headline = defenseRows(records.trials);
+  const tables = [
+    ratesTable(headline, calibration),
+    attacksTable(rows),
+    attackBoardTable(attackLeaderboard(records.trials)),
+    generatorBoardTable(generatorLeaderboard(records.trials), calibration, headline),
+    ...(calibration.length ? [typeITable(typeIRows(calibration, DEFAULT_ALPHAS))] : []),
+  ];
+  const calibrationNote = calibration.length
+    ? ` Type-I from ${calibration.length} calibration trials in ${records.calibration.files.length} file(s).`
+    : ' No calibration records found (run `vtune-bench calibrate`): Type-I comes from the run\'s null baselines only.';
   return {
     tables,
-    charts: records.trials.length ? charts(records.trials, rows) : [],
+    charts: [...(records.trials.length ? charts(records.trials, rows) : []), ...(calibration.length ? [calibrationChart(calibration)] : [])],
     failures: records.failures,
     title: `vtune-bench report: ${scenarioNames.join(', ') || 'records'}`,
-    summary: `${records.trials.length} cells finished${records.failures.length ? `, ${records.failures.length} failed (see failures)` : ''}, from ${records.files.length} records file(s).`,
+    summary: `${records.trials.length} cells finished${records.failures.length ? `, ${records.failures.length} failed (see failures)` : ''}, from ${records.files.length} records file(s).${calibrationNote}`,
   };
 }
 

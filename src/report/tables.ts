@@ -5,10 +5,12 @@
  */
 import * as aq from 'arquero';
 import { METRICS, type MetricDeclaration } from '../records/schema.js';
+import type { CalibrationRecord } from '../calibrate/records.js';
 import type { AttackBoardRow, AttackRow, DefenseRow, GeneratorBoardRow, Rate } from './analyze.js';
+import { matchingCalibration, typeIByMode, typeIByModeText } from './calibration.js';
 
 /** How a column's values are shown. */
-export type ColumnKind = 'text' | 'int' | 'fixed2' | 'fixed3' | 'log10p' | 'rate' | 'usd' | 'bool';
+export type ColumnKind = 'text' | 'int' | 'fixed2' | 'fixed3' | 'log10p' | 'rate' | 'smallRate' | 'usd' | 'bool';
 
 /** One column: a key into the rows, its header, how to show it and (for metrics) its declaration. */
 export interface Column {
@@ -38,7 +40,13 @@ export function formatCell(v: unknown, kind: ColumnKind): string {
     case 'rate': {
       if (!isRate(v)) return dash;
       if (v.n === 0) return `${dash} (n=0)`;
-      return `${v.rate.toFixed(2)} [${v.lower.toFixed(2)}, ${v.upper.toFixed(2)}] n=${v.n}`;
+      return `${v.rate.toFixed(2)} [${v.lower.toFixed(2)}, ${v.upper.toFixed(2)}] n=${v.n}${secretsNote(v)}`;
+    }
+    case 'smallRate': {
+      // Type-I at α = 1e-3 needs significant digits, not two decimals.
+      if (!isRate(v)) return dash;
+      if (v.n === 0) return `${dash} (n=0)`;
+      return `${v.k}/${v.n} = ${sig(v.rate)} [${sig(v.lower)}, ${sig(v.upper)}]${secretsNote(v)}`;
     }
     case 'bool':
       return v ? 'yes' : 'no';
@@ -61,6 +69,10 @@ export function formatCell(v: unknown, kind: ColumnKind): string {
   }
 }
 
+const secretsNote = (v: Rate): string => (v.secrets !== undefined && v.secrets < v.n ? ` (${v.secrets} secrets)` : '');
+/** Two significant digits; exact zero as 0. */
+export const sig = (x: number): string => (x === 0 ? '0' : Number(x.toPrecision(2)).toString());
+
 // "-0.00" reads as a sign that is not there.
 const signedZero = (s: string): string => (/^-0(\.0+)?$/.test(s) ? s.slice(1) : s);
 
@@ -81,6 +93,8 @@ export function flatRows(t: ReportTable): Record<string, string | number | boole
         out[`${c.key}N`] = v.n;
         out[`${c.key}Lower`] = num(v.lower);
         out[`${c.key}Upper`] = num(v.upper);
+        // Present in every row (arquero takes the columns of the first): null when each cell had its own secret.
+        out[`${c.key}Secrets`] = v.secrets ?? null;
       } else if (typeof v === 'number') out[c.key] = num(v);
       else if (typeof v === 'boolean' || typeof v === 'string') out[c.key] = v;
       else out[c.key] = null;
@@ -153,29 +167,46 @@ export function latexEscape(s: string): string {
     .replace(/⁻/g, '$^{-}$');
 }
 
-const upper = (r: Rate): number => (r.n === 0 ? NaN : r.upper);
+/** Legend text shared by every table with pooled rates (DESIGN.md §3 "Independence"). */
+export const POOLED_RATES_LEGEND =
+  'Pooled rates count the secret as the unit: all attacks of one (dataset, model, defense, seed) are verified against one planted secret, so their cells are ' +
+  'not independent. The rate is k/n over cells; its 95% Clopper-Pearson interval is computed over the s distinct secrets (k·s/n of them, rounded outward), as if cells ' +
+  'sharing a secret were fully dependent; "(s secrets)" is shown when s < n.';
 
-/** The headline rates per defense configuration (DESIGN.md §2). */
-export function ratesTable(rows: readonly DefenseRow[]): ReportTable {
+/**
+ * The headline rates per defense configuration (DESIGN.md §2). Oracle attacks are out of every rate. Type-I
+ * comes from calibration records (per null mode, with n) when they match the row; the run's own null
+ * baselines are shown beside it.
+ */
+export function ratesTable(rows: readonly DefenseRow[], calibration: readonly CalibrationRecord[] = []): ReportTable {
   return {
     id: 'rates',
     title: 'Headline rates per vTune configuration',
     caption:
       'Detection = P(not verified | lazy or null provider); survival = P(verified | evasive provider); false alarm = P(not verified | honest); ' +
-      'Type-I = P(verified | model never trained on the planted rows), which must stay ≤ α. Rates: 95% Clopper-Pearson interval and n.',
+      'Type-I = P(verified | model never trained on the planted rows), which must stay ≤ α: measured by calibration (`vtune-bench calibrate`: fresh secrets against the base model ' +
+      'and backdoor-free fine-tunes, same generator, options, backdoor count, base model and dataset), per null mode with n, at the row\'s α; * marks the decision mode, and ✗ exceeds α a mode whose count is above what a valid test gives (α + 3σ; for α ≤ 0.01 the 99th percentile of Binomial(n, α)). ' +
+      "The run's own null baselines (return-base, train-without-backdoors) give the in-run Type-I, with few cells. " +
+      'Oracle attacks († in the other tables; they see the backdoor mask) are excluded from every rate here. ' +
+      POOLED_RATES_LEGEND,
     columns: [
       { key: 'dataset', header: 'dataset', kind: 'text' },
       { key: 'model', header: 'model', kind: 'text' },
       { key: 'defense', header: 'defense', kind: 'text' },
-      { key: 'alpha', header: 'α', kind: 'text' },
+      { key: 'alphaShown', header: 'α', kind: 'text' },
       { key: 'detection', header: 'detection ↑', kind: 'rate', metric: 'detectionRate' },
       { key: 'survival', header: 'survival ↑', kind: 'rate', metric: 'survivalRate' },
       { key: 'falseAlarm', header: 'false alarm ↓', kind: 'rate', metric: 'falseAlarmRate' },
-      { key: 'typeI', header: 'Type-I ↓', kind: 'rate', metric: 'typeIError' },
-      { key: 'typeIUpper', header: 'Type-I 95% upper bound', kind: 'fixed3', metric: 'typeIError' },
+      { key: 'typeICalibration', header: 'Type-I ↓ (calibration, decision mode)', kind: 'smallRate', metric: 'typeIError' },
+      { key: 'typeIByMode', header: 'Type-I by null mode (calibration)', kind: 'text', metric: 'typeIError' },
+      { key: 'typeI', header: 'Type-I in run (null baselines)', kind: 'rate', metric: 'typeIError' },
+      { key: 'oracleCells', header: 'oracle cells left out', kind: 'int' },
       { key: 'verifierAuroc', header: 'verifier AUROC ↑', kind: 'fixed3', metric: 'verifierAuroc' },
     ],
-    rows: rows.map((r) => ({ ...r, alpha: r.alpha.toExponential(0), typeIUpper: upper(r.typeI) })),
+    rows: rows.map((r) => {
+      const byMode = typeIByMode(matchingCalibration(calibration, r), r.alpha);
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeICalibration: byMode.get(r.nullMode), typeIByMode: typeIByModeText(byMode, r.nullMode, r.alpha) };
+    }),
   };
 }
 
@@ -186,7 +217,8 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
     title: 'Per-attack results',
     caption:
       "Defense wins: a lazy (pass) or null attack not verified, an evasive attack or the honest provider verified. log10 p: median [IQR]. " +
-      'Training saved and utility are relative to the honest provider; † marks oracle attacks (they see the backdoor mask: an upper bound).',
+      'Training saved and utility are relative to the honest provider; † marks oracle attacks (they see the backdoor mask: an upper bound, out of every headline rate). ' +
+      'Per-attack rates have one cell per secret (one per seed).',
     columns: [
       { key: 'dataset', header: 'dataset', kind: 'text' },
       { key: 'model', header: 'model', kind: 'text' },
@@ -219,7 +251,10 @@ export function attackBoardTable(rows: readonly AttackBoardRow[]): ReportTable {
   return {
     id: 'leaderboard-attacks',
     title: 'Leaderboard: attacks ranked by success against each generator',
-    caption: 'Success = the attack got what it wanted (a lazy provider verified, an evasive one not verified), over all datasets, models and seeds. Ties: more training saved ranks higher. † = oracle.',
+    caption:
+      'Success = the attack got what it wanted (a lazy provider verified, an evasive one not verified), over all datasets, models and seeds. Ties: more training saved ranks higher. ' +
+      '† = oracle (sees the backdoor mask): listed after the ranked attacks, never ranked. ' +
+      POOLED_RATES_LEGEND,
     columns: [
       { key: 'generator', header: 'generator', kind: 'text' },
       { key: 'rank', header: 'rank', kind: 'int' },
@@ -232,12 +267,18 @@ export function attackBoardTable(rows: readonly AttackBoardRow[]): ReportTable {
   };
 }
 
-/** Leaderboard of generators (vTune configurations) by worst-case detection. */
-export function generatorBoardTable(rows: readonly GeneratorBoardRow[]): ReportTable {
+/**
+ * Leaderboard of generators (vTune configurations) by worst-case detection. `headline` (the rates rows) ties
+ * each defense to the calibration records that match it, which give the Type-I column per null mode.
+ */
+export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibration: readonly CalibrationRecord[] = [], headline: readonly DefenseRow[] = []): ReportTable {
   return {
     id: 'leaderboard-generators',
     title: 'Leaderboard: generators ranked by worst-case detection over the attack suite',
-    caption: 'Worst case = the lowest defense win rate over the dishonest attacks (oracle upper bounds excluded), at the stated α. False alarm and Type-I error must stay low for a ranking to mean anything.',
+    caption:
+      'Worst case = the lowest defense win rate over the dishonest attacks (oracle upper bounds excluded), at the stated α. False alarm and Type-I error must stay low for a ranking to mean anything. ' +
+      'Type-I by null mode: calibration trials at the stated α with n (* = decision mode); in run: the null baselines of the run. ' +
+      POOLED_RATES_LEGEND,
     columns: [
       { key: 'rank', header: 'rank', kind: 'int' },
       { key: 'defense', header: 'defense', kind: 'text' },
@@ -248,8 +289,12 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[]): ReportT
       { key: 'worstAttack', header: 'worst attack', kind: 'text' },
       { key: 'meanWinRate', header: 'mean defense wins', kind: 'fixed2', metric: 'defenseWinRate' },
       { key: 'falseAlarm', header: 'false alarm ↓', kind: 'rate', metric: 'falseAlarmRate' },
-      { key: 'typeI', header: 'Type-I ↓', kind: 'rate', metric: 'typeIError' },
+      { key: 'typeIByMode', header: 'Type-I by null mode (calibration)', kind: 'text', metric: 'typeIError' },
+      { key: 'typeI', header: 'Type-I in run', kind: 'rate', metric: 'typeIError' },
     ],
-    rows: rows.map((r) => ({ ...r, alphaShown: r.alpha.toExponential(0) })),
+    rows: rows.map((r) => {
+      const matched = [...new Set(headline.filter((h) => h.defense === r.defense).flatMap((h) => matchingCalibration(calibration, h)))];
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeIByMode: typeIByModeText(typeIByMode(matched, r.alpha), r.nullMode, r.alpha) };
+    }),
   };
 }

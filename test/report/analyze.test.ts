@@ -5,13 +5,13 @@ import { trial } from './helpers.js';
 
 const trials = [
   // honest: verified 3 of 4 → false alarm 1/4
-  ...[true, true, true, false].map((v, i) => trial({ key: `h${i}`, attack: 'honest', goal: 'baseline', verified: v, log10p: v ? -20 - i : -1, defenseWon: v })),
+  ...[true, true, true, false].map((v, i) => trial({ key: `h${i}`, attack: 'honest', goal: 'baseline', verified: v, log10p: v ? -20 - i : -1, defenseWon: v, seed: i })),
   // return-base (null): never verified → detection counts it; also a Type-I trial
-  ...[0, 1, 2].map((i) => trial({ key: `r${i}`, attack: 'return-base', goal: 'baseline', verified: false, log10p: -0.1 * i, defenseWon: true, backdoorRowsTrained: 0, ttf: 0 })),
+  ...[0, 1, 2].map((i) => trial({ key: `r${i}`, attack: 'return-base', goal: 'baseline', verified: false, log10p: -0.1 * i, defenseWon: true, backdoorRowsTrained: 0, ttf: 0, seed: i })),
   // lazy random-subset: verified 2 of 4 → caught 2 of 4
-  ...[true, false, true, false].map((v, i) => trial({ key: `s${i}`, attack: 'random-subset', goal: 'pass', verified: v, log10p: v ? -6 : -2, defenseWon: !v, ttf: 0.5, loss: 2.5 })),
+  ...[true, false, true, false].map((v, i) => trial({ key: `s${i}`, attack: 'random-subset', goal: 'pass', verified: v, log10p: v ? -6 : -2, defenseWon: !v, ttf: 0.5, loss: 2.5, seed: i })),
   // evasive drop-flagged: never verified → survival 0
-  ...[0, 1].map((i) => trial({ key: `d${i}`, attack: 'drop-flagged', goal: 'evade', verified: false, log10p: -0.5, defenseWon: false, backdoorRowsTrained: 0, ttf: 0.97 })),
+  ...[0, 1].map((i) => trial({ key: `d${i}`, attack: 'drop-flagged', goal: 'evade', verified: false, log10p: -0.5, defenseWon: false, backdoorRowsTrained: 0, ttf: 0.97, seed: i })),
 ];
 
 describe('rates', () => {
@@ -28,9 +28,10 @@ describe('rates', () => {
     expect(row!.falseAlarm).toMatchObject({ k: 1, n: 4 });
     expect(row!.detection).toMatchObject({ k: 3 + 2, n: 3 + 4 });
     expect(row!.survival).toMatchObject({ k: 0, n: 2 });
-    // never trained on the planted rows: 3 return-base + 2 drop-flagged, none verified
-    expect(row!.typeI).toMatchObject({ k: 0, n: 5 });
-    expect(row!.typeI.upper).toBeCloseTo(1 - 0.025 ** (1 / 5), 6);
+    // never trained on the planted rows: 3 return-base + 2 drop-flagged, none verified; seeds 0–2 and 0–1 share
+    // the secrets of seeds 0 and 1, so the unit is 3 secrets: upper bound of 0 of 3, not 0 of 5
+    expect(row!.typeI).toMatchObject({ k: 0, n: 5, secrets: 3 });
+    expect(row!.typeI.upper).toBeCloseTo(1 - 0.025 ** (1 / 3), 6);
   });
 
   it('computes per-attack median/IQR of log10 p, training saved and utility vs honest', () => {

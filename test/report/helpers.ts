@@ -17,6 +17,8 @@ export function trial(o: {
   oracle?: boolean;
   honest?: boolean;
   loss?: number;
+  /** The cell's seed: cells of one defense with equal seeds share a secret (default 0). */
+  seed?: number;
 }): TrialRecord {
   const n = o.n ?? 8;
   return {
@@ -28,7 +30,7 @@ export function trial(o: {
       defense: { id: 'vtune', options: {} },
       attack: { id: o.attack, options: {} },
       hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
-      seed: 0,
+      seed: o.seed ?? 0,
       labels: { dataset: 'builtin:tiny', model: 'local:tiny', defense: o.defense ?? 'vtune:random-tokens', generator: (o.defense ?? 'vtune:random-tokens').split(':')[1]!, nullMode: 'generator', attack: o.attack },
     },
     attack: { id: o.attack, goal: o.goal, oracle: o.oracle ?? false },

@@ -1,0 +1,123 @@
+/**
+ * Calibration records: one JSON line per null trial (a fresh secret verified against a model that never saw
+ * it), so every Type-I figure and the calibration plot regenerate from the file alone. Files are named
+ * `calibration.jsonl`; `calibrate` writes them under `<results>/calibration/<name>/` by default, which is
+ * where the report looks for them (src/report/index.ts). Append-only; a torn last line (killed process) is
+ * dropped and its trial re-run on resume. A record holds no trigger, signature or model output: only the
+ * planting seed, which re-derives a throwaway secret that was never uploaded anywhere.
+ */
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+
+/** Bumped when a field changes meaning; readers refuse newer versions. */
+export const CALIBRATION_SCHEMA_VERSION = 1;
+/** The file name the report looks for. */
+export const CALIBRATION_FILE = 'calibration.jsonl';
+
+/** Where the null model comes from. */
+export type NullModelKind = 'base' | 'fine-tune';
+
+/** One null trial. */
+export interface CalibrationRecord {
+  readonly kind: 'calibration';
+  readonly schemaVersion: number;
+  /** Hash of everything that determines the trial besides the null model and trial number (resume key). */
+  readonly config: string;
+  /** The generator and its validated options; `label` names the configuration in tables. */
+  readonly generator: { readonly id: string; readonly options: Readonly<Record<string, unknown>>; readonly label: string };
+  /** Backdoors planted per secret. */
+  readonly count: number;
+  readonly dataset: string;
+  /** The model verified: it never saw this secret. */
+  readonly nullModel: string;
+  readonly nullModelKind: NullModelKind;
+  /** The base model (its log-probs give the base-model null; lm-sampled samples from it). */
+  readonly baseModel: string;
+  readonly trial: number;
+  /** The planting seed of this trial's secret (fresh per trial). */
+  readonly seed: string;
+  /** Backdoors queried and exact prefix hits. */
+  readonly n: number;
+  readonly k: number;
+  /** Counterfactual sets of the empirical null (its smallest p is 1/(M + 1)). */
+  readonly empiricalM: number;
+  /** log10 p under every null mode the verdict carried (same outputs). */
+  readonly log10pByNullMode: Readonly<Record<string, number>>;
+}
+
+/** Appends records as JSON lines (one write, so a crash tears at most the last line). */
+export function appendCalibrationRecords(path: string, records: readonly CalibrationRecord[]): void {
+  if (records.length === 0) return;
+  appendFileSync(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+function check(value: unknown, file: string, line: number): CalibrationRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('a calibration record must be a JSON object', { file, line });
+  const r = value as Partial<CalibrationRecord>;
+  if (r.kind !== 'calibration') throw new InputError(`expected a record of kind 'calibration', got ${JSON.stringify(r.kind)}`, { file, line });
+  if (typeof r.schemaVersion !== 'number' || r.schemaVersion > CALIBRATION_SCHEMA_VERSION) {
+    throw new InputError(`calibration schema version ${String(r.schemaVersion)} is newer than this vtune-bench reads (${CALIBRATION_SCHEMA_VERSION})`, { file, line });
+  }
+  const ok =
+    typeof r.config === 'string' && typeof r.generator?.id === 'string' && typeof r.generator.label === 'string' && typeof r.nullModel === 'string' &&
+    Number.isInteger(r.trial) && Number.isInteger(r.n) && Number.isInteger(r.k) && Number.isInteger(r.count) &&
+    typeof r.log10pByNullMode === 'object' && r.log10pByNullMode !== null &&
+    Object.values(r.log10pByNullMode).every((v) => typeof v === 'number' && v <= 0);
+  if (!ok) throw new InputError('malformed calibration record (fields missing, of the wrong type, or a log10 p above 0)', { file, line });
+  return value as CalibrationRecord;
+}
+
+/**
+ * Cuts an unfinished last line (no newline: the writer was killed mid-write) off the end of a records file
+ * before appending to it, so the next record starts on a line of its own. Returns the bytes removed.
+ */
+export function dropTornTail(path: string): number {
+  if (!existsSync(path)) return 0;
+  const buf = readFileSync(path);
+  const keep = buf.lastIndexOf(0x0a) + 1;
+  if (keep === buf.length) return 0;
+  truncateSync(path, keep);
+  return buf.length - keep;
+}
+
+/** Reads one calibration file; a final line without its newline is an unfinished write and is dropped. */
+export function readCalibrationFile(path: string): CalibrationRecord[] {
+  if (!existsSync(path)) return [];
+  const buf = readFileSync(path);
+  const text = buf.subarray(0, buf.lastIndexOf(0x0a) + 1).toString('utf8');
+  const out: CalibrationRecord[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (cause) {
+      throw new InputError(`malformed calibration record (not JSON): ${line.slice(0, 60)}`, { file: path, line: i + 1, cause });
+    }
+    out.push(check(value, path, i + 1));
+  });
+  return out;
+}
+
+/** Every `calibration.jsonl` at or below `path` (a file or a folder), sorted. */
+export function findCalibrationFiles(path: string): string[] {
+  if (!existsSync(path)) return [];
+  if (statSync(path).isFile()) return [path];
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name === CALIBRATION_FILE) out.push(p);
+    }
+  };
+  walk(path);
+  return out;
+}
+
+/** The records of every calibration file under `paths`, in file order. */
+export function loadCalibration(paths: readonly string[]): { files: string[]; records: CalibrationRecord[] } {
+  const files = [...new Set(paths.flatMap(findCalibrationFiles))];
+  return { files, records: files.flatMap(readCalibrationFile) };
+}

@@ -1,0 +1,62 @@
+/**
+ * Backdoor-free fine-tunes found in the training cache through run records, on the real pipeline and engine
+ * (local:random-tiny, one short epoch): the train-without-backdoors cell's fine-tune is found, the honest
+ * one (which trained the planted rows) is not, and `calibrate` verifies against both the base and it.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { calibrate } from '../../src/calibrate/index.js';
+import { findNullFineTunes } from '../../src/calibrate/null-models.js';
+import { createLocalProvider } from '../../src/providers/local.js';
+import { projectCatalog } from '../../src/runner/catalog.js';
+import { runScenario } from '../../src/runner/run.js';
+import { validateScenario } from '../../src/runner/scenario.js';
+import { DiskTrainCache } from '../../src/runner/train-cache.js';
+import type { Logger } from '../../src/types.js';
+
+const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
+
+describe('cached fine-tunes without backdoors', () => {
+  it('are found through the records of a run, and calibrate verifies against them', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vtb-nullft-'));
+    const resultsRoot = join(root, 'results');
+    const cacheTrain = join(root, 'cache', 'train');
+    const scenario = validateScenario(
+      {
+        name: 'tiny-null',
+        seeds: [1],
+        datasets: [{ spec: 'stories', size: 12, heldOut: 0 }],
+        models: ['local:random-tiny'],
+        defenses: [{ options: { generator: 'wordlist', count: 2 } }],
+        attacks: ['train-without-backdoors', 'honest'],
+        hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 },
+        utility: false,
+      },
+      projectCatalog,
+    );
+    const cache = new DiskTrainCache(cacheTrain, quiet);
+    const run = await runScenario({ scenario, file: 'inline', catalog: projectCatalog, resultsRoot, trainCache: cache, log: quiet });
+    expect(run.failed).toBe(0);
+    expect(cache.stats.trained).toBe(2); // one fine-tune without the planted rows, one with them
+
+    const provider = await createLocalProvider();
+    const base = await provider.model('random-tiny');
+    const search = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:random-tiny');
+    expect(search.candidates).toBe(1);
+    expect(search.skipped).toEqual([]);
+    expect(search.found).toHaveLength(1);
+    // another base model's records are not candidates
+    expect((await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:vtb-base')).candidates).toBe(0);
+    base.dispose?.();
+
+    const outcome = await calibrate(
+      { generators: [{ id: 'wordlist' }], count: 2, trials: 6, dataset: { spec: 'stories', size: 12 }, empiricalM: 9, slack: 2, seed: 't', batch: 6 },
+      { model: 'local:random-tiny', fineTunes: 1, resultsRoot, cacheTrainRoot: cacheTrain, outDir: join(root, 'cal'), plot: false, log: quiet },
+    );
+    expect(outcome.nullModels).toEqual(['local:random-tiny', `ft:${search.found[0]!.key.slice(0, 12)}`]);
+    expect(outcome.result.records.filter((r) => r.nullModelKind === 'fine-tune')).toHaveLength(6);
+    expect(outcome.rows.map((r) => r.nullModel)).toContain(outcome.nullModels[1]);
+  }, 120_000);
+});
