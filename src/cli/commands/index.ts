@@ -16,6 +16,7 @@ export const commandLoaders = {
   detectors: () => import('./detectors.js').then((m) => m.detectorsCommand),
   serve: () => import('./serve.js').then((m) => m.serveCommand),
   pretrain: () => import('./pretrain.js').then((m) => m.pretrainCommand),
+  worker: () => import('./worker.js').then((m) => m.workerCommand),
 } satisfies Record<string, () => Promise<CliCommand>>;
 
 /** The commands to register for this invocation: only the named one when it exists, else all (for help). */
