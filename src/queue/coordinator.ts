@@ -198,7 +198,8 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
           if (!job?.id || !jobCells.has(job.id)) continue;
           const reason = `work job ${job.id} failed after ${job.attemptsMade} attempt(s) and ${job.stalledCounter ?? 0} lost worker(s): ${job.failedReason}`;
           for (const cell of jobCells.get(job.id)!.cells) {
-            record(cell, failureRecord(cell, 'queue', new QueueError(reason), 0), { enqueuedAt: job.timestamp, jobId: job.id });
+            const named = `cell ${cell.recorded.labels.attack} / ${cell.recorded.labels.defense} / seed ${cell.spec.seed} (${cell.spec.key}) not run: ${reason}`;
+            record(cell, failureRecord(cell, 'queue', new QueueError(named), 0), { enqueuedAt: job.timestamp, jobId: job.id });
           }
           await job.remove();
         }

@@ -88,8 +88,10 @@ export function redisOptions(addr: QueueAddress, env: NodeJS.ProcessEnv = proces
 /** Opens a connection and checks Redis answers within `timeoutMs`, else a ConfigError naming the shown URL. */
 export async function connect(addr: QueueAddress, timeoutMs = 10_000): Promise<Redis> {
   const redis = new Redis({ ...redisOptions(addr), lazyConnect: true });
-  // Errors during reconnection are expected (a restarting Redis); ioredis would print them unhandled.
-  redis.on('error', () => undefined);
+  // Errors during reconnection are expected (a restarting Redis); ioredis would print them unhandled. The last
+  // one says why a first connection failed (WRONGPASS, ECONNREFUSED) better than "Connection is closed".
+  let lastError: unknown;
+  redis.on('error', (err) => (lastError = err));
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -101,7 +103,8 @@ export async function connect(addr: QueueAddress, timeoutMs = 10_000): Promise<R
     return redis;
   } catch (err) {
     redis.disconnect();
-    throw new ConfigError(`--queue ${addr.shown}: cannot reach Redis: ${describeError(err)}`, { cause: err });
+    const why = lastError ?? err;
+    throw new ConfigError(`--queue ${addr.shown}: cannot reach Redis: ${describeError(why)}`, { cause: why });
   } finally {
     clearTimeout(timer);
   }

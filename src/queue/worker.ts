@@ -49,6 +49,8 @@ export interface WorkerOptions {
 export interface RunningWorker {
   /** Stops taking jobs and waits for the running ones to finish. */
   close(): Promise<void>;
+  /** Stops at once without finishing or releasing the running jobs (as a lost machine would): they stall. */
+  forceClose(): Promise<void>;
   /** Jobs finished and cells run so far. */
   readonly stats: { jobs: number; cells: number; refused: number };
 }
@@ -186,6 +188,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await Promise.all([...resultQueues.values()].map((q) => q.close()));
       const opened = await Promise.allSettled(providers.values());
       await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close?.() : undefined)));
+      connection.disconnect();
+    },
+    async forceClose() {
+      await Promise.all(workers.map((w) => w.close(true)));
+      await Promise.all([...resultQueues.values()].map((q) => q.close()));
       connection.disconnect();
     },
   };
