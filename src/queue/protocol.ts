@@ -107,14 +107,15 @@ export function trainingGroups(cells: readonly PlannedCell[]): Map<string, Plann
 
 /**
  * Why a worker must refuse a job from `coordinator` (null when the code is the same): names the commit and
- * every package whose version differs, so the operator knows what to update.
+ * every package whose version differs (vtune-bench and its dependencies), so the operator knows what to update.
  */
 export function identityMismatch(coordinator: CodeIdentity, worker: CodeIdentity): string | null {
   const problems: string[] = [];
   if (coordinator.gitSha !== worker.gitSha) {
     problems.push(`commit ${coordinator.gitSha ?? '(not a git checkout)'} on the coordinator, ${worker.gitSha ?? '(not a git checkout)'} here`);
   }
-  const names = [...new Set([...Object.keys(coordinator.packageVersions), ...Object.keys(worker.packageVersions)])].sort();
+  // Node itself is left out: the engine's arithmetic is WebAssembly, the same bits on any Node 20 patch release.
+  const names = [...new Set([...Object.keys(coordinator.packageVersions), ...Object.keys(worker.packageVersions)])].filter((n) => n !== 'node').sort();
   for (const name of names) {
     const a = coordinator.packageVersions[name];
     const b = worker.packageVersions[name];

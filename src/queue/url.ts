@@ -20,8 +20,12 @@ export interface QueueAddress {
   readonly shown: string;
 }
 
-/** Parses `--queue`. Throws ConfigError naming the option and what was expected (never echoing a password). */
-export function parseQueueUrl(text: string, option = '--queue'): QueueAddress {
+/**
+ * Parses `--queue`. Throws ConfigError naming the option and what was expected (never echoing a password).
+ * A URL without a password takes `VTUNE_QUEUE_PASSWORD` from the environment when set, so the password need
+ * not appear on a command line (where `ps` would show it).
+ */
+export function parseQueueUrl(text: string, option = '--queue', env: NodeJS.ProcessEnv = process.env): QueueAddress {
   let url: URL;
   try {
     url = new URL(text);
@@ -29,8 +33,9 @@ export function parseQueueUrl(text: string, option = '--queue'): QueueAddress {
     // The raw text may hold a password: show only its scheme-less shape.
     throw new ConfigError(`${option}: expected redis://host:port[/db] or rediss://host:port[/db], got something that is not a URL`);
   }
-  if (url.password) registerSecret(decodeURIComponent(url.password));
   const shown = shownUrl(url);
+  const password = url.password ? decodeURIComponent(url.password) : env.VTUNE_QUEUE_PASSWORD || undefined;
+  registerSecret(password);
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new ConfigError(`${option}: expected a redis:// or rediss:// URL, got '${shown}'`);
   }
@@ -47,7 +52,7 @@ export function parseQueueUrl(text: string, option = '--queue'): QueueAddress {
     port,
     db: dbText === '' ? 0 : Number(dbText),
     ...(url.username && { username: decodeURIComponent(url.username) }),
-    ...(url.password && { password: decodeURIComponent(url.password) }),
+    ...(password && { password }),
     shown,
   };
 }

@@ -41,9 +41,10 @@ describe('training groups', () => {
 });
 
 describe('identityMismatch', () => {
-  it('names the commit and each package that differs, and nothing when equal', () => {
+  it('names the commit and each package that differs, and nothing when equal (Node patch releases aside)', () => {
     const a = { gitSha: 'aaa', packageVersions: { bullmq: '6.7.0', node: '20.20.2' } };
     expect(identityMismatch(a, a)).toBeNull();
+    expect(identityMismatch(a, { ...a, packageVersions: { ...a.packageVersions, node: '20.19.0' } })).toBeNull();
     const msg = identityMismatch(a, { gitSha: 'bbb', packageVersions: { bullmq: '6.6.0', node: '20.20.2', extra: '1.0.0' } });
     expect(msg).toBe('commit aaa on the coordinator, bbb here; bullmq 6.7.0 on the coordinator, 6.6.0 here; extra (missing) on the coordinator, 1.0.0 here');
   });
@@ -185,6 +186,12 @@ describe('parseQueueUrl', () => {
   it('accepts redis:// and rediss:// (TLS), with a database number', () => {
     expect(parseQueueUrl('redis://10.0.0.5:6380/3')).toMatchObject({ tls: false, host: '10.0.0.5', port: 6380, db: 3, shown: 'redis://10.0.0.5:6380/3' });
     expect(parseQueueUrl('rediss://queue.lab.example')).toMatchObject({ tls: true, host: 'queue.lab.example', port: 6379, db: 0 });
+  });
+  it('takes the password from VTUNE_QUEUE_PASSWORD when the URL has none, and never shows it', () => {
+    const a = parseQueueUrl('redis://redis.internal:6379/0', '--queue', { VTUNE_QUEUE_PASSWORD: 'env-Secret-123' });
+    expect(a.password).toBe('env-Secret-123');
+    expect(a.shown).toBe('redis://redis.internal:6379/0');
+    expect(parseQueueUrl('redis://u:inline-Secret-4@h/0', '--queue', { VTUNE_QUEUE_PASSWORD: 'other' }).password).toBe('inline-Secret-4');
   });
   it('rejects other schemes, hosts-less URLs and non-numeric databases, naming --queue and never the password', () => {
     expect(() => parseQueueUrl('http://u:hunter2-secret@h:1')).toThrow("--queue: expected a redis:// or rediss:// URL, got 'http://u:***@h:1'");
