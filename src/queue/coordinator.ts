@@ -36,7 +36,16 @@ export interface QueueRunOptions extends RunOptions {
   /** How often failed work jobs are looked for (default 1000 ms). */
   readonly pollMs?: number;
   /** Called for each record written (bench/queue.ts measures the queue's overhead with it). */
-  readonly onRecorded?: (info: { record: TrialRecord | FailureRecord; enqueuedAt: number; jobStartedAt?: number; workMs?: number; recordedAt: number; jobId: string }) => void;
+  readonly onRecorded?: (info: RecordedInfo) => void;
+}
+
+/** One record written, with the worker's timings (absent for failure records the coordinator writes itself). */
+export interface RecordedInfo {
+  readonly record: TrialRecord | FailureRecord;
+  readonly jobId: string;
+  readonly enqueuedAt: number;
+  readonly recordedAt: number;
+  readonly timing?: { readonly idleSince: number; readonly jobStartedAt: number; readonly workMs: number; readonly cellEndedAt: number };
 }
 
 /** Results-queue lock: a coordinator killed while writing a record hands the message on after this long. */
@@ -88,7 +97,7 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
     opts.progress?.start({ total: all.length, alreadyDone: skipped, runDir });
     if (outstanding.size === 0) finish();
 
-    const record = (cell: PlannedCell, rec: TrialRecord | FailureRecord, meta: { enqueuedAt: number; jobStartedAt?: number; workMs?: number; jobId: string }, fineTunes?: { trained: number; reused: number }): void => {
+    const record = (cell: PlannedCell, rec: TrialRecord | FailureRecord, meta: Omit<RecordedInfo, 'record' | 'recordedAt'>, fineTunes?: { trained: number; reused: number }): void => {
       // First record wins: a late result from a worker presumed lost, or a retried job's repeat, is dropped.
       if (!outstanding.has(rec.cellKey)) return;
       writer.append(rec);
@@ -125,7 +134,8 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
         }
         const cell = byKey.get(m.record.cellKey);
         if (!cell) return;
-        record(cell, m.record, { enqueuedAt: enqueuedAt.get(m.jobId) ?? NaN, jobStartedAt: m.jobStartedAt, workMs: m.workMs, jobId: m.jobId }, m.fineTunes);
+        const timing = { idleSince: m.idleSince, jobStartedAt: m.jobStartedAt, workMs: m.workMs, cellEndedAt: m.cellEndedAt };
+        record(cell, m.record, { enqueuedAt: enqueuedAt.get(m.jobId) ?? NaN, jobId: m.jobId, timing }, m.fineTunes);
       },
       { connection, prefix: QUEUE_PREFIX, concurrency: 1, lockDuration: RESULT_LOCK_MS, stalledInterval: RESULT_LOCK_MS / 2, maxStalledCount: 1000, removeOnComplete: { count: 0 }, autorun: false },
     );

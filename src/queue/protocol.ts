@@ -71,9 +71,14 @@ export type ResultMessage =
       readonly record: TrialRecord | FailureRecord;
       readonly jobId: string;
       readonly worker: string;
-      /** When the worker started the job and how long this cell's runCell took (worker clock, ms): bench/queue.ts. */
+      /**
+       * Worker clock (ms since the epoch) for bench/queue.ts: when the worker slot that took the job became free,
+       * when it took the job, how long this cell's runCell took and when the cell ended.
+       */
+      readonly idleSince: number;
       readonly jobStartedAt: number;
       readonly workMs: number;
+      readonly cellEndedAt: number;
       /** Fine-tunes this cell trained and took from the worker's training cache. */
       readonly fineTunes: { readonly trained: number; readonly reused: number };
     }

@@ -96,7 +96,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   };
   const send = (runId: string, message: ResultMessage): Promise<unknown> => results(runId).add(message.kind, message, { removeOnComplete: true, removeOnFail: 1000 });
 
+  // When each idle job slot of each provider queue became free (for the queue-overhead measurement).
+  const freeSince = new Map<string, number[]>();
   const processJob = async (job: Job<GroupJob>, token?: string): Promise<void> => {
+    const jobStartedAt = Date.now();
+    const slots = freeSince.get(job.queueName) ?? [];
+    slots.sort((a, b) => a - b);
+    const idleSince = slots.shift() ?? jobStartedAt;
+    freeSince.set(job.queueName, slots);
+    try {
+      await runJob(job, token, jobStartedAt, idleSince);
+    } finally {
+      slots.push(Date.now());
+    }
+  };
+  const runJob = async (job: Job<GroupJob>, token: string | undefined, jobStartedAt: number, idleSince: number): Promise<void> => {
     const data = job.data;
     const mismatch = data.v !== PROTOCOL_VERSION ? `job format v${String(data.v)}, this worker reads v${PROTOCOL_VERSION}` : identityMismatch(data.code, identity);
     if (mismatch) {
@@ -110,7 +124,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await job.moveToDelayed(Date.now() + REFUSE_DELAY_MS, token);
       throw new DelayedError();
     }
-    const jobStartedAt = Date.now();
     log.info(`job ${job.id}: ${data.cells.length} cell(s) of ${data.scenario} (attempt ${job.attemptsMade + 1})`);
     for (const cell of data.cells) {
       const cellStarted = Date.now();
@@ -148,7 +161,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         record = failureRecord(cell, stage, err, Date.now() - cellStarted);
         log.warn(`cell ${cell.recorded.labels.attack} / seed ${cell.spec.seed} failed in ${stage}: ${describeError(err)}`);
       }
-      await send(data.runId, { v: PROTOCOL_VERSION, kind: 'record', record, jobId: String(job.id), worker: name, jobStartedAt, workMs: Date.now() - cellStarted, fineTunes });
+      const cellEndedAt = Date.now();
+      await send(data.runId, { v: PROTOCOL_VERSION, kind: 'record', record, jobId: String(job.id), worker: name, idleSince, jobStartedAt, workMs: cellEndedAt - cellStarted, cellEndedAt, fineTunes });
       stats.cells++;
       held++;
       if (opts.holdAfterCells !== undefined && held === opts.holdAfterCells) {
@@ -159,11 +173,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stats.jobs++;
   };
 
+  const concurrency = Math.max(1, opts.concurrency ?? 1);
   const workers = catalog.providers.ids.map((provider) => {
+    freeSince.set(workQueueName(provider), Array.from({ length: concurrency }, () => Date.now()));
     const w = new Worker<GroupJob>(workQueueName(provider), processJob, {
       connection,
       prefix: QUEUE_PREFIX,
-      concurrency: Math.max(1, opts.concurrency ?? 1),
+      concurrency,
       lockDuration: lockMs,
       stalledInterval: Math.max(500, Math.round(lockMs / 2)),
       maxStalledCount: opts.maxStalls ?? 2,
@@ -179,7 +195,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   for (const w of workers) void w.run().catch((err: unknown) => log.warn(`worker stopped: ${describeError(err)}`));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  log.info(`worker ${name} listening on ${opts.address.shown} (${workers.length} provider queues, concurrency ${Math.max(1, opts.concurrency ?? 1)})`);
+  log.info(`worker ${name} listening on ${opts.address.shown} (${workers.length} provider queues, concurrency ${concurrency})`);
 
   return {
     stats,
