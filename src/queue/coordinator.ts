@@ -22,7 +22,7 @@ import { gitSha, makeManifest, packageVersions } from '../runner/manifest.js';
 import { defaultRunId, failureRecord, type RunOptions, type RunSummary } from '../runner/run.js';
 import { scenarioHash } from '../runner/scenario.js';
 import { repoRoot } from '../shared-path.js';
-import { groupJobId, IN_WORKER_PROVIDERS, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, workQueueName, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
+import { groupJobId, IN_WORKER_PROVIDERS, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, workerOnlyOptionsIn, workQueueName, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
 import { connect, parseQueueUrl } from './url.js';
 
 /** Options of a queued run: a local run's, plus the queue. */
@@ -57,6 +57,10 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
   const { scenario, catalog, log } = opts;
   const address = parseQueueUrl(opts.queue);
   if (opts.shard) throw new ConfigError('--queue and --shard do not combine: the queue hands cells to workers as they free up; use one or the other');
+  const workerOnly = workerOnlyOptionsIn(scenario.providers ?? {});
+  if (workerOnly.length > 0) {
+    throw new ConfigError(`${opts.file}: ${workerOnly.join(', ')}: with --queue, a command to run is set on each worker (VTUNE_COMMAND_TEMPLATE in its environment), never sent through the queue`);
+  }
   const runId = opts.runId ?? defaultRunId(scenario);
   const runDir = join(opts.resultsRoot ?? join(repoRoot, 'results'), scenario.name, runId);
   const recordsPath = join(runDir, RECORDS_FILE);

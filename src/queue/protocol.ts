@@ -23,6 +23,18 @@ export const PROTOCOL_VERSION = 1;
  */
 export const IN_WORKER_PROVIDERS: ReadonlySet<string> = new Set(['local', 'test-memorizer']);
 
+/**
+ * Provider options a job may not set, because they choose what a worker executes: the `command` provider's
+ * command line and its surroundings come from each worker's own environment (VTUNE_COMMAND_TEMPLATE), so
+ * whoever can write to Redis still cannot make workers run a program of their choosing.
+ */
+export const WORKER_ONLY_OPTIONS: Readonly<Record<string, readonly string[]>> = { command: ['template', 'cwd', 'env', 'workRoot'] };
+
+/** The options of `providers` that a job may not carry (as `providers.<id>.<option>`), empty when none. */
+export function workerOnlyOptionsIn(providers: Readonly<Record<string, Readonly<Record<string, unknown>>>>): string[] {
+  return Object.entries(providers).flatMap(([id, options]) => (WORKER_ONLY_OPTIONS[id] ?? []).filter((o) => options[o] !== undefined).map((o) => `providers.${id}.${o}`));
+}
+
 /** The work queue of one provider (one queue each, so a hosted provider's limit can hold pool-wide). */
 export function workQueueName(provider: string): string {
   return `work-${safe(provider)}`;

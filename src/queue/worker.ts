@@ -10,7 +10,7 @@
  * with other package versions is refused (put back for another worker) and the refusal is reported.
  */
 import { hostname } from 'node:os';
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describeError } from '../errors.js';
 import type { Catalog } from '../runner/catalog.js';
@@ -18,7 +18,7 @@ import { gitSha, packageVersions } from '../runner/manifest.js';
 import { failureRecord, trialRecord } from '../runner/run.js';
 import { DiskTrainCache } from '../runner/train-cache.js';
 import type { Logger, Provider } from '../types.js';
-import { identityMismatch, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, workQueueName, type CodeIdentity, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
+import { identityMismatch, PROTOCOL_VERSION, workerOnlyOptionsIn, QUEUE_PREFIX, resultsQueueName, workQueueName, type CodeIdentity, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
 import { redisOptions, type QueueAddress } from './url.js';
 
 /** Options of a worker process. */
@@ -113,6 +113,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const runJob = async (job: Job<GroupJob>, token: string | undefined, jobStartedAt: number, idleSince: number): Promise<void> => {
     const data = job.data;
     const mismatch = data.v !== PROTOCOL_VERSION ? `job format v${String(data.v)}, this worker reads v${PROTOCOL_VERSION}` : identityMismatch(data.code, identity);
+    const forbidden = workerOnlyOptionsIn(data.providers ?? {});
+    if (forbidden.length > 0) {
+      // Not a job a real coordinator sends (it refuses such scenarios): fail it without running anything.
+      throw new UnrecoverableError(`job ${job.id} sets ${forbidden.join(', ')}, which only a worker's own environment may set; refused`);
+    }
     if (mismatch) {
       stats.refused++;
       if (!refusedRuns.has(data.runId)) {

@@ -100,6 +100,37 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
     }
   });
 
+  it('a forged job setting the command provider\'s template fails without running anything; a coordinator refuses such a scenario', async () => {
+    const url = `${base}/9`;
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    await connection.flushdb();
+    const { scenario, file } = await loadScenario('fast', projectCatalog);
+    const cells = expandCells(scenario, projectCatalog.cellKey).slice(0, 7);
+    const queue = new Queue<GroupJob>(workQueueName('test-memorizer'), { connection, prefix: QUEUE_PREFIX });
+    const jobId = groupJobId('forged', 'g1');
+    const code = { gitSha: gitSha(), packageVersions: packageVersions() };
+    await queue.add('g1', { v: PROTOCOL_VERSION, runId: 'forged', scenario: 'fast', code, provider: 'test-memorizer', providers: { command: { template: 'touch /tmp/pwned' } }, cells, enqueuedAt: Date.now() }, { jobId, attempts: 3 });
+    const worker = await startWorker({ address: parseQueueUrl(url), catalog: projectCatalog, log: captureLog(), lockMs: 2000 });
+    try {
+      let state = '';
+      for (const until = Date.now() + 20_000; state !== 'failed' && Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        state = await (await queue.getJob(jobId))!.getState();
+      }
+      const job = (await queue.getJob(jobId))!;
+      expect(state).toBe('failed');
+      expect(job.failedReason).toContain('sets providers.command.template, which only a worker\'s own environment may set');
+      expect(job.attemptsMade).toBe(1);
+      expect(worker.stats.cells).toBe(0);
+    } finally {
+      await worker.close();
+      await queue.close();
+      connection.disconnect();
+    }
+    await expect(
+      runScenarioOnQueue({ scenario: { ...scenario, providers: { command: { template: 'python train.py {train}' } } }, file, catalog: projectCatalog, queue: url, log: captureLog() }),
+    ).rejects.toThrow('providers.command.template: with --queue, a command to run is set on each worker (VTUNE_COMMAND_TEMPLATE in its environment)');
+  });
+
   it('a job lost with its worker more often than allowed becomes one failure record per unrecorded cell, naming it', async () => {
     const url = `${base}/7`;
     const flush = new Redis(url);
