@@ -18,7 +18,9 @@ import { readRecordsFile } from '../../src/records/store.js';
 import { projectCatalog } from '../../src/runner/catalog.js';
 import { expandCells } from '../../src/runner/expand.js';
 import { gitSha, packageVersions } from '../../src/runner/manifest.js';
-import { loadScenario } from '../../src/runner/scenario.js';
+import type { Catalog } from '../../src/runner/catalog.js';
+import { loadScenario, validateScenario } from '../../src/runner/scenario.js';
+import { catalog as fakeCatalog } from '../runner/fake-catalog.js';
 import type { Logger } from '../../src/types.js';
 import { redisUnavailable, startRedis, type TestRedis } from './redis-server.js';
 
@@ -129,6 +131,52 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
     await expect(
       runScenarioOnQueue({ scenario: { ...scenario, providers: { command: { template: 'python train.py {train}' } } }, file, catalog: projectCatalog, queue: url, log: captureLog() }),
     ).rejects.toThrow('providers.command.template: with --queue, a command to run is set on each worker (VTUNE_COMMAND_TEMPLATE in its environment)');
+  });
+
+  it("a hosted provider's concurrency holds across the whole pool (BullMQ global concurrency), not per worker", async () => {
+    // FAKE pipeline (test/runner/fake-catalog.ts): provider 'fake' stands for a hosted one; cells take 150 ms.
+    const raw = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'runner', 'fixtures', 'fake-fast.json'), 'utf8'));
+    raw.attacks = ['return-base']; // trains nothing, so every cell takes the delay (no cache hit)
+    let active = 0;
+    let maxActive = 0;
+    const counting: Catalog = {
+      ...fakeCatalog,
+      runCell: async (spec, deps) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        try {
+          return await fakeCatalog.runCell(spec, deps);
+        } finally {
+          active--;
+        }
+      },
+    };
+    process.env.FAKE_CELL_DELAY_MS = '150';
+    const maxWith = async (limit: number, db: number): Promise<number> => {
+      const url = `${base}/${db}`;
+      const flush = new Redis(url);
+      await flush.flushdb();
+      flush.disconnect();
+      const scenario = validateScenario({ ...raw, concurrency: { fake: limit } }, fakeCatalog, 'fixture');
+      const address = parseQueueUrl(url);
+      // Two workers, each willing to run 3 jobs at once.
+      const workers = await Promise.all([0, 1].map(() => startWorker({ address, catalog: counting, log: captureLog(), concurrency: 3, lockMs: 2000 })));
+      maxActive = 0;
+      try {
+        const summary = await runScenarioOnQueue({ scenario, file: 'fixture', catalog: counting, resultsRoot: mkdtempSync(join(tmpdir(), 'vtune-pool-')), queue: url, log: captureLog() });
+        expect(summary.succeeded).toBe(6);
+      } finally {
+        await Promise.all(workers.map((w) => w.close()));
+      }
+      return maxActive;
+    };
+    try {
+      expect(await maxWith(1, 10)).toBe(1);
+      // The same pool without the limit does run jobs side by side: the limit above is what held them to one.
+      expect(await maxWith(6, 11)).toBeGreaterThan(1);
+    } finally {
+      delete process.env.FAKE_CELL_DELAY_MS;
+    }
   });
 
   it('a job lost with its worker more often than allowed becomes one failure record per unrecorded cell, naming it', async () => {
