@@ -22,7 +22,7 @@ import { gitSha, makeManifest, packageVersions } from '../runner/manifest.js';
 import { defaultRunId, failureRecord, type RunOptions, type RunSummary } from '../runner/run.js';
 import { scenarioHash } from '../runner/scenario.js';
 import { repoRoot } from '../shared-path.js';
-import { groupJobId, IN_WORKER_PROVIDERS, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, workerOnlyOptionsIn, workQueueName, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
+import { groupJobId, identityMismatch, IN_WORKER_PROVIDERS, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, workerOnlyOptionsIn, workQueueName, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
 import { connect, parseQueueUrl } from './url.js';
 
 /** Options of a queued run: a local run's, plus the queue. */
@@ -168,7 +168,10 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
         closers.push(() => q!.close());
         // A hosted provider's limit holds across the whole pool; an in-worker provider's is per worker.
         if (!IN_WORKER_PROVIDERS.has(provider)) await q.setGlobalConcurrency(poolLimits.get(provider) ?? 1);
-        const events = new QueueEvents(workQueueName(provider), { connection: connection.duplicate(), prefix: QUEUE_PREFIX });
+        const eventsConnection = connection.duplicate();
+        eventsConnection.on('error', () => undefined);
+        closers.push(() => quit(eventsConnection));
+        const events = new QueueEvents(workQueueName(provider), { connection: eventsConnection, prefix: QUEUE_PREFIX });
         events.on('error', () => undefined);
         events.on('progress', ({ jobId, data }) => {
           if (!jobId.startsWith(groupJobId(runId, ''))) return;
@@ -191,8 +194,10 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
       const existing = await queue.getJob(id);
       if (existing) {
         const state = await existing.getState();
+        // Left waiting by a coordinator at another commit: no worker at this commit would take it; replace it.
+        const stale = state !== 'active' && (!existing.data?.code || identityMismatch(existing.data.code, code) !== null);
         // Waiting, delayed or active: still in flight from an earlier coordinator; its results come here.
-        if (state !== 'failed' && state !== 'completed' && state !== 'unknown') {
+        if (!stale && state !== 'failed' && state !== 'completed' && state !== 'unknown') {
           enqueuedAt.set(id, existing.timestamp);
           continue;
         }

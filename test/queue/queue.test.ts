@@ -19,6 +19,7 @@ import { projectCatalog } from '../../src/runner/catalog.js';
 import { expandCells } from '../../src/runner/expand.js';
 import { gitSha, packageVersions } from '../../src/runner/manifest.js';
 import type { Catalog } from '../../src/runner/catalog.js';
+import { defaultRunId } from '../../src/runner/run.js';
 import { loadScenario, validateScenario } from '../../src/runner/scenario.js';
 import { catalog as fakeCatalog } from '../runner/fake-catalog.js';
 import type { Logger } from '../../src/types.js';
@@ -176,6 +177,36 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
       expect(await maxWith(6, 11)).toBeGreaterThan(1);
     } finally {
       delete process.env.FAKE_CELL_DELAY_MS;
+    }
+  });
+
+  it('a job left waiting by a coordinator at another commit is replaced when the run is started again, so it completes', async () => {
+    const url = `${base}/12`;
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    await connection.flushdb();
+    const { scenario, file } = await loadScenario('fast', projectCatalog);
+    const cells = expandCells(scenario, projectCatalog.cellKey);
+    const [groupKey, groupCells] = [...trainingGroups(cells).entries()][0]!;
+    const runId = defaultRunId(scenario);
+    const queue = new Queue<GroupJob>(workQueueName('test-memorizer'), { connection, prefix: QUEUE_PREFIX });
+    const old = { gitSha: '0'.repeat(40), packageVersions: packageVersions() };
+    await queue.add(groupKey, { v: PROTOCOL_VERSION, runId, scenario: 'fast', code: old, provider: 'test-memorizer', providers: {}, cells: groupCells, enqueuedAt: Date.now() }, { jobId: groupJobId(runId, groupKey) });
+    const results = mkdtempSync(join(tmpdir(), 'vtune-queue-stale-'));
+    process.env.VTUNE_CACHE = join(results, 'cache');
+    const log = captureLog();
+    const worker = await startWorker({ address: parseQueueUrl(url), catalog: projectCatalog, log, lockMs: 2000 });
+    try {
+      // Without the replacement the worker refuses the old job forever and the run never ends.
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 30_000);
+      const summary = await runScenarioOnQueue({ scenario, file, catalog: projectCatalog, resultsRoot: results, queue: url, log, signal: controller.signal });
+      clearTimeout(timer);
+      expect(summary.interrupted).toBe(false);
+      expect(summary.succeeded).toBe(21);
+    } finally {
+      await worker.close();
+      await queue.close();
+      connection.disconnect();
     }
   });
 
