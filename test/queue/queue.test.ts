@@ -248,7 +248,7 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
     }
   });
 
-  it('a queue URL with a password: never printed, recorded or put in a job; a wrong one fails without echoing it', async () => {
+  it('a queue URL with a password: never printed, recorded or put in a job; a wrong one fails without echoing it; progress flows back', async () => {
     const admin = new Redis(`${base}/8`);
     await admin.flushdb();
     const password = 'pa55-Very-Secret-9';
@@ -264,7 +264,14 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
     const monitor = new Redis(`${base}/8`);
     const jobsSeen = new Queue<GroupJob>(workQueueName('test-memorizer'), { connection: monitor, prefix: QUEUE_PREFIX });
     // The coordinator enqueues first; the jobs are read before any worker exists to take them.
-    const run = runScenarioOnQueue({ scenario, file, catalog: projectCatalog, resultsRoot: results, queue: url, log });
+    const seen = { start: 0, total: 0, progress: 0, finishedOk: 0 };
+    const progress = {
+      start: (i: { total: number }) => ((seen.start += 1), (seen.total = i.total)),
+      cellProgress: () => void (seen.progress += 1),
+      cellFinished: (_c: unknown, r: { ok: boolean }) => void (seen.finishedOk += r.ok ? 1 : 0),
+      stop: () => undefined,
+    };
+    const run = runScenarioOnQueue({ scenario, file, catalog: projectCatalog, resultsRoot: results, queue: url, log, progress });
     let waiting: Awaited<ReturnType<typeof jobsSeen.getJobs>> = [];
     for (const until = Date.now() + 20_000; waiting.length < 3 && Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
       waiting = await jobsSeen.getJobs(['waiting']);
@@ -275,6 +282,9 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
     try {
       const summary = await run;
       expect(summary.succeeded).toBe(21);
+      // The same progress display as a local run: stages arrive from the workers through BullMQ job progress.
+      expect(seen).toMatchObject({ start: 1, total: 21, finishedOk: 21 });
+      expect(seen.progress).toBeGreaterThan(0);
       const recordsText = readFileSync(summary.recordsPath, 'utf8');
       expect(recordsText).not.toContain(password);
       expect(log.lines.join('\n')).not.toContain(password);
