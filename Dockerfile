@@ -24,7 +24,6 @@ COPY src/engine/assembly ./src/engine/assembly
 RUN npm ci --include=dev && npm cache clean --force
 
 COPY . .
-RUN npm run build:wasm
 
 ARG GIT_SHA=""
 ENV VTUNE_GIT_SHA=${GIT_SHA} \
