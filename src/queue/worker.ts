@@ -129,6 +129,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await job.moveToDelayed(Date.now() + REFUSE_DELAY_MS, token);
       throw new DelayedError();
     }
+    // A provider this machine cannot open (its API key missing here) fails the attempt, not the cells: the job
+    // is retried, on another worker if one can take it, and only when every attempt fails become failures.
+    await openProvider(data.provider, data.providers[data.provider] ?? {});
     log.info(`job ${job.id}: ${data.cells.length} cell(s) of ${data.scenario} (attempt ${job.attemptsMade + 1})`);
     for (const cell of data.cells) {
       const cellStarted = Date.now();

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { ConfigError } from '../../src/errors.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenarioOnQueue } from '../../src/queue/coordinator.js';
@@ -207,6 +208,35 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
       await worker.close();
       await queue.close();
       connection.disconnect();
+    }
+  });
+
+  it('a worker that cannot open the provider (its key missing there) fails the attempt, not the cells; retries are bounded', async () => {
+    // FAKE pipeline; the worker's catalog stands for a machine without the provider's API key.
+    const url = `${base}/13`;
+    const flush = new Redis(url);
+    await flush.flushdb();
+    flush.disconnect();
+    const raw = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'runner', 'fixtures', 'fake-fast.json'), 'utf8'));
+    const scenario = validateScenario({ ...raw, attacks: ['honest'], seeds: [1], defenses: raw.defenses.slice(0, 1) }, fakeCatalog, 'fixture');
+    let opens = 0;
+    const keyless: Catalog = {
+      ...fakeCatalog,
+      openProvider: async () => {
+        opens++;
+        throw new ConfigError('FAKE_API_KEY is not set on this machine');
+      },
+    };
+    const worker = await startWorker({ address: parseQueueUrl(url), catalog: keyless, log: captureLog(), lockMs: 2000 });
+    try {
+      const summary = await runScenarioOnQueue({ scenario, file: 'fixture', catalog: fakeCatalog, resultsRoot: mkdtempSync(join(tmpdir(), 'vtune-keyless-')), queue: url, log: captureLog(), attempts: 2, pollMs: 200 });
+      expect(summary.failed).toBe(1);
+      const failure = readRecordsFile(summary.recordsPath).records.find((r): r is FailureRecord => r.kind === 'failure')!;
+      expect(failure.stage).toBe('queue');
+      expect(failure.message).toContain('failed after 2 attempt(s) and 0 lost worker(s): FAKE_API_KEY is not set on this machine');
+      expect(opens).toBe(2);
+    } finally {
+      await worker.close();
     }
   });
 
