@@ -53,6 +53,11 @@ export class SecretError extends VtuneError {
   override readonly code = 'secret';
 }
 
+/** The work queue (`run --queue`, `worker`) gave up on a job: a worker lost too often, or refusing to run it. */
+export class QueueError extends VtuneError {
+  override readonly code = 'queue';
+}
+
 const SECRET_PATTERNS: RegExp[] = [
   /\bsk-[A-Za-z0-9_-]{8,}/g, // OpenAI-style keys
   /\bhf_[A-Za-z0-9]{8,}/g, // Hugging Face tokens

@@ -11,12 +11,12 @@ import { repoRoot } from '../shared-path.js';
 import type { Scenario } from './scenario.js';
 import { scenarioHash } from './scenario.js';
 
-/** The commit the code runs from, when this is a git checkout. */
+/** The commit the code runs from, when this is a git checkout; else `VTUNE_GIT_SHA` (set in the Dockerfile). */
 export function gitSha(): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
   } catch {
-    return undefined;
+    return process.env.VTUNE_GIT_SHA || undefined;
   }
 }
 

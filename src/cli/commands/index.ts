@@ -17,6 +17,7 @@ export const commandLoaders = {
   serve: () => import('./serve.js').then((m) => m.serveCommand),
   pretrain: () => import('./pretrain.js').then((m) => m.pretrainCommand),
   calibrate: () => import('./calibrate.js').then((m) => m.calibrateCommand),
+  worker: () => import('./worker.js').then((m) => m.workerCommand),
 } satisfies Record<string, () => Promise<CliCommand>>;
 
 /** The commands to register for this invocation: only the named one when it exists, else all (for help). */

@@ -60,6 +60,7 @@ export const runCommand: CliCommand = {
     y
       .positional('scenario', { type: 'string', describe: "a name under scenarios/ (e.g. 'default') or a .ts/.json path" })
       .option('shard', { type: 'string', describe: 'run only shard i of n (e.g. 1/2); merge shards with `merge`' })
+      .option('queue', { type: 'string', describe: 'coordinate `vtune-bench worker`s through Redis: redis://host:port[/db] or rediss://…' })
       .option('results', { type: 'string', describe: 'results folder', default: 'results' })
       .option('run-id', { type: 'string', describe: 'run id (default: from the scenario content, so a re-run resumes)' })
       .option('fresh', { type: 'boolean', default: false, describe: 'start a new run (timestamped id) instead of resuming' })
@@ -87,7 +88,7 @@ export const runCommand: CliCommand = {
     const cache = new DiskTrainCache(undefined, log);
     let summary;
     try {
-      summary = await runScenario({
+      const options = {
         scenario,
         file,
         catalog,
@@ -98,7 +99,10 @@ export const runCommand: CliCommand = {
         signal: controller.signal,
         log,
         progress: barProgress(process.stderr),
-      });
+      };
+      summary = args.queue
+        ? await (await import('../../queue/coordinator.js')).runScenarioOnQueue({ ...options, queue: String(args.queue), fineTunes: cache.stats })
+        : await runScenario(options);
     } finally {
       process.off('SIGINT', onSigint);
     }
