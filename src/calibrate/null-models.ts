@@ -3,7 +3,7 @@
  * content-addressed (src/runner/train-cache.ts) and its entries do not say what they were trained on, so a
  * backdoor-free fine-tune is found through the records of a run: every trial whose measured ground truth says
  * no planted row reached the trainer and nothing wraps the model (`train-without-backdoors`) names a cell; its
- * training key is recomputed exactly as the pipeline computes it (src/pipeline/cell.ts: the cell's pair key
+ * training key is recomputed exactly as the pipeline computes it (src/pipeline/cell.ts: the cell's data key
  * seeds the dataset and training streams; the withheld rows are the dataset's training rows, in order, when
  * planting copies rows) and looked up in the cache. Cells whose key cannot be recomputed (planting that
  * modifies rows in place, an attack that changed the rows) are skipped and counted, never guessed.
@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../datasets/index.js';
-import { pairKey, type CellSpec } from '../pipeline/cell.js';
+import { dataKey, type CellSpec } from '../pipeline/cell.js';
 import { trainKey } from '../pipeline/provider-side.js';
 import { findRecordsFiles, readRecordsFile } from '../records/store.js';
 import type { TrialRecord } from '../records/schema.js';
@@ -70,13 +70,14 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
         continue;
       }
       const { labels: _labels, ...fields } = t.cell;
-      const pair = pairKey(fields as unknown as Omit<CellSpec, 'key'>);
+      // The pipeline seeds the dataset and training streams from the data key (src/pipeline/cell.ts).
+      const data = dataKey(fields as unknown as Omit<CellSpec, 'key'>);
       const spec = t.cell.dataset;
       let rows;
       try {
         rows = (
           await loadDataset(spec.spec, {
-            seed: streamFor(pair, 'dataset').seed31(),
+            seed: streamFor(data, 'dataset').seed31(),
             ...(spec.size !== undefined ? { size: spec.size } : {}),
             ...(spec.heldOut !== undefined ? { heldOut: spec.heldOut } : {}),
           })
@@ -89,7 +90,7 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
         skipped.push(`cell ${t.cellKey}: ${rows.length} dataset rows, but ${t.truth.rowsSubmitted} were submitted`);
         continue;
       }
-      const key = trainKey(provider.id, base.id, rows, t.cell.hyper, streamFor(pair, 'training').seed31(), provider.cacheSalt);
+      const key = trainKey(provider.id, base.id, rows, t.cell.hyper, streamFor(data, 'training').seed31(), provider.cacheSalt);
       const dir = join(cacheTrainRoot, key.slice(0, 2), key);
       if (!existsSync(join(dir, 'meta.json'))) {
         skipped.push(`cell ${t.cellKey}: its fine-tune is not in the training cache`);

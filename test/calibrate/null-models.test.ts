@@ -1,6 +1,6 @@
 /**
  * Backdoor-free fine-tunes found in the training cache through run records, on the real pipeline and engine
- * (local:random-tiny, one short epoch): the train-without-backdoors cell's fine-tune is found, the honest
+ * (local:vtb-base, one short epoch): the train-without-backdoors cell's fine-tune is found, the honest
  * one (which trained the planted rows) is not, and `calibrate` verifies against both the base and it.
  */
 import { mkdtempSync } from 'node:fs';
@@ -27,8 +27,8 @@ describe('cached fine-tunes without backdoors', () => {
       {
         name: 'tiny-null',
         seeds: [1],
-        datasets: [{ spec: 'stories', size: 12, heldOut: 0 }],
-        models: ['local:random-tiny'],
+        datasets: [{ spec: 'qa', size: 12, heldOut: 0 }],
+        models: ['local:vtb-base'], // random-tiny's 256 byte-level tokens hold no whole backdoor row of the built-ins
         defenses: [{ options: { generator: 'wordlist', count: 2 } }],
         attacks: ['train-without-backdoors', 'honest'],
         hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 },
@@ -42,20 +42,20 @@ describe('cached fine-tunes without backdoors', () => {
     expect(cache.stats.trained).toBe(2); // one fine-tune without the planted rows, one with them
 
     const provider = await createLocalProvider();
-    const base = await provider.model('random-tiny');
-    const search = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:random-tiny');
+    const base = await provider.model('vtb-base');
+    const search = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:vtb-base');
     expect(search.candidates).toBe(1);
     expect(search.skipped).toEqual([]);
     expect(search.found).toHaveLength(1);
     // another base model's records are not candidates
-    expect((await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:vtb-base')).candidates).toBe(0);
+    expect((await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:random-tiny')).candidates).toBe(0);
     base.dispose?.();
 
     const outcome = await calibrate(
       { generators: [{ id: 'wordlist' }], count: 2, trials: 6, dataset: { spec: 'stories', size: 12 }, empiricalM: 9, slack: 2, seed: 't', batch: 6 },
-      { model: 'local:random-tiny', fineTunes: 1, resultsRoot, cacheTrainRoot: cacheTrain, outDir: join(root, 'cal'), plot: false, log: quiet },
+      { model: 'local:vtb-base', fineTunes: 1, resultsRoot, cacheTrainRoot: cacheTrain, outDir: join(root, 'cal'), plot: false, log: quiet },
     );
-    expect(outcome.nullModels).toEqual(['local:random-tiny', `ft:${search.found[0]!.key.slice(0, 12)}`]);
+    expect(outcome.nullModels).toEqual(['local:vtb-base', `ft:${search.found[0]!.key.slice(0, 12)}`]);
     expect(outcome.result.records.filter((r) => r.nullModelKind === 'fine-tune')).toHaveLength(6);
     expect(outcome.rows.map((r) => r.nullModel)).toContain(outcome.nullModels[1]);
   }, 120_000);

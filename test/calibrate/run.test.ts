@@ -61,7 +61,7 @@ describe('runCalibration on the test-memorizer double', () => {
     for (const r of recs) {
       expect(r).toMatchObject({ kind: 'calibration', count: 4, n: 4, nullModel: 'test-memorizer:base', nullModelKind: 'base', baseModel: 'test-memorizer:base', empiricalM: 99 });
       // every mode these generators support, from the same outputs
-      expect(Object.keys(r.log10pByNullMode).sort()).toEqual(['base-model', 'empirical', 'generator']);
+      expect(Object.keys(r.log10pByNullMode).sort()).toEqual(['base-model', 'conditional', 'empirical', 'generator']);
       for (const v of Object.values(r.log10pByNullMode)) expect(v).toBeLessThanOrEqual(0);
       // the empirical null's floor is 1/(M + 1)
       expect(r.log10pByNullMode.empirical!).toBeGreaterThanOrEqual(Math.log10(1 / 100) - 1e-12);
