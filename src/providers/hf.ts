@@ -28,6 +28,7 @@ import { pipeline } from 'node:stream/promises';
 import type { InferenceClient } from '@huggingface/inference';
 import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
+import { closableFetch } from './fetch.js';
 import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, ScoreOptions } from '../types.js';
 import {
   HttpStatusError,
@@ -59,11 +60,13 @@ export interface HfProviderOptions {
   /** Where warnings and retry progress go; default: warnings on stderr. */
   readonly log?: Logger;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The transport (tests pass a stub); default: the provider's own, whose connections close when a call is cancelled. */
+  readonly fetch?: typeof fetch;
 }
 
 /** Creates the `hf` provider. Loads the SDK lazily. */
 export async function createHfProvider(options: HfProviderOptions = {}): Promise<Provider> {
-  checkOptionNames('hf provider', options, ['endpointUrl', 'inferenceProvider', 'tokenEnv', 'concurrency', 'retry', 'log', 'env']);
+  checkOptionNames('hf provider', options, ['endpointUrl', 'inferenceProvider', 'tokenEnv', 'concurrency', 'retry', 'log', 'env', 'fetch']);
   const env = options.env ?? process.env;
   const tokenEnv = options.tokenEnv ?? 'HF_TOKEN';
   const token = env[tokenEnv] || undefined;
@@ -92,6 +95,7 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
   const log = options.log ?? stderrWarnings;
   // close() aborts every request of this provider still in flight or waiting to retry.
   const closed = new AbortController();
+  const net = closableFetch();
 
   /**
    * One SDK call under our retry policy, returning the reply and its content-type (for messages about a bad
@@ -103,7 +107,7 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
         let retryAfter: string | null = null;
         let contentType: string | null = null;
         const f: typeof fetch = async (input, init) => {
-          const res = await fetch(input, init);
+          const res = await (options.fetch ?? net.fetch)(input, init);
           retryAfter = res.headers.get('retry-after');
           contentType = res.headers.get('content-type');
           return res;
@@ -216,6 +220,7 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
     },
     async close() {
       closed.abort(new ProviderError('the provider was closed'));
+      net.close();
     },
   };
 }

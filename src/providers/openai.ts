@@ -26,6 +26,7 @@ import type OpenAI from 'openai';
 import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
 import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, ScoreOptions, TrainRequest, TrainResult } from '../types.js';
+import { closableFetch } from './fetch.js';
 import { type RetryPolicy, anySignal, badReply, batch, checkOptionNames, describeReply, jitterRng, retryPolicy, retryProgress, sleep, stderrWarnings, withRetry } from './http.js';
 
 /** Options of the `openai` provider (all optional). */
@@ -107,7 +108,8 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
     throw new ConfigError(`openai provider: cannot load the 'openai' package (npm install openai@^6): ${(err as Error).message}`, { cause: err });
   }
   const where = (baseURL ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
-  const client: OpenAI = new sdk.default({ apiKey: apiKey || 'no-key', baseURL: where, maxRetries: 0, timeout: policy.timeoutMs });
+  const net = closableFetch();
+  const client: OpenAI = new sdk.default({ apiKey: apiKey || 'no-key', baseURL: where, maxRetries: 0, timeout: policy.timeoutMs, fetch: net.fetch });
 
   /** One call under the retry policy; `route` (e.g. '/chat/completions') names the URL in every message. */
   const retry = <T>(what: string, op: (signal: AbortSignal) => Promise<T>, extra: { signal?: AbortSignal; recover?: () => Promise<T | undefined>; route?: string } = {}) => {
@@ -371,6 +373,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
     train,
     async close() {
       closed.abort(new ProviderError('the provider was closed'));
+      net.close();
     },
     async saveModel(model: Model, path: string): Promise<void> {
       // The model lives on the server: persist its id and where it lives, never the key.

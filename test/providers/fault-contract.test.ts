@@ -6,7 +6,7 @@
  * the fault passes, a ProviderError when it persists). No behaviour ever yields model text, every message
  * names the provider and the URL, and none contains the API key or token the server echoed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await serve.close();
   await tgi.close();
+  // serve wrote its state for every request above: neither the key nor the token may be in any of it.
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  for (const f of files) {
+    const text = readFileSync(join(f.parentPath ?? f.path, f.name), 'latin1');
+    expect(text).not.toContain(KEY);
+    expect(text).not.toContain(HF_TOKEN);
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
