@@ -7,6 +7,9 @@
  * verifies through the matching provider (`openai` or `hf`). Optional stdout lines report progress and
  * measured totals: `PROGRESS step=<n> [total=<n>] [loss=<x>]`, `TRAINED steps=<n> tokens=<n> [loss=<x>]`.
  *
+ * A `SERVED openai` model is queried through the chat API unless `openai: { api: 'completions' }` is given (only
+ * then can it score log-probs: see openai.ts); `SERVED tgi` generates and scores raw prompts.
+ *
  * Threat model: the command is trusted code of the user's (it is not run through a shell: the template is
  * split into arguments first and placeholders are substituted per argument, so a file name can never inject
  * a command). The served model is what gets verified. The child keeps running while its model is in use and

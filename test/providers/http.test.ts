@@ -6,7 +6,7 @@
  */
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
-import { ProviderError } from '../../src/errors.js';
+import { ProviderError, describeError } from '../../src/errors.js';
 import { batch, jitterRng, retryPolicy, retryProgress, withRetry } from '../../src/providers/http.js';
 
 describe('batch: one failure stops the whole batch', () => {
@@ -84,5 +84,15 @@ describe('withRetry', () => {
     ).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/openai completion \(http:\/\/h\/v1\/completions\) failed: the reply is not valid JSON/);
     expect(calls).toBe(1);
+  });
+});
+
+describe('cancellation messages', () => {
+  it("name what was cancelled and why, once (the abort reason is the cause, not repeated by describeError)", async () => {
+    const ctl = new AbortController();
+    ctl.abort(new ProviderError('verification did not finish within 3 s (--timeout)'));
+    const err = await withRetry(async () => 1, { policy: retryPolicy({}), rng: jitterRng('t4'), what: 'openai chat completion (http://h/v1/chat/completions)', signal: ctl.signal }).catch((e: unknown) => e);
+    expect(describeError(err)).toBe('openai chat completion (http://h/v1/chat/completions) cancelled: verification did not finish within 3 s (--timeout)');
+    expect((err as Error).cause).toBeInstanceOf(ProviderError);
   });
 });
