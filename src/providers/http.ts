@@ -198,7 +198,9 @@ export interface RetryInfo {
 
 /** The progress line printed for a retry: what, which attempt of how many failed, the reason, and the wait. */
 export function retryProgress(what: string, info: RetryInfo): string {
-  return `${what}: attempt ${info.attempt + 1} of ${info.maxAttempts} failed (${info.failure.message}); retrying in ${(info.delayMs / 1000).toFixed(1)} s`;
+  const { status, message } = info.failure;
+  const reason = status !== undefined && !/\bHTTP \d{3}\b|^\d{3}\b/.test(message) ? `HTTP ${status}: ${message}` : message;
+  return `${what}: attempt ${info.attempt + 1} of ${info.maxAttempts} failed (${reason}); retrying in ${(info.delayMs / 1000).toFixed(1)} s`;
 }
 
 /** Where retry progress goes when a provider is given no logger: warnings on stderr, nothing else. */

@@ -70,6 +70,10 @@ describe('withRetry', () => {
     expect(seen).toHaveLength(2);
     expect(seen[0]).toMatch(/^hf text generation \(http:\/\/h\): attempt 1 of 3 failed \(500 boom\); retrying in \d+\.\d s$/);
     expect(seen[1]).toMatch(/attempt 2 of 3 failed/);
+    // A reason that does not state its status gets it (the hf SDK's messages do not).
+    expect(retryProgress('hf x', { attempt: 0, maxAttempts: 2, delayMs: 1500, failure: { retryable: true, ambiguous: true, status: 503, message: 'Model is loading' } })).toBe(
+      'hf x: attempt 1 of 2 failed (HTTP 503: Model is loading); retrying in 1.5 s',
+    );
     expect((err as Error).message).toMatch(/failed after retrying for \d+\.\d s \(last: HTTP 500\): 500 boom/);
   });
 
