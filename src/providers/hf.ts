@@ -91,7 +91,7 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
   }
   const root = endpointUrl?.replace(/\/+$/, '');
   const client: InferenceClient = root ? new sdk.InferenceClient(token, { endpointUrl: root }) : new sdk.InferenceClient(token);
-  const where = root ?? `Inference Providers (${options.inferenceProvider ?? 'auto'})`;
+  const where = root ?? `https://router.huggingface.co, Inference Providers: ${options.inferenceProvider ?? 'auto'}`;
   const log = options.log ?? stderrWarnings;
   // close() aborts every request of this provider still in flight or waiting to retry.
   const closed = new AbortController();

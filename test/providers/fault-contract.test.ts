@@ -1,6 +1,7 @@
 /**
  * The provider fault suite (issue 14): every networked provider — `openai` (chat and completions APIs) as the
- * client of `vtune-bench serve`, `hf` against a TGI endpoint, and `command`'s served models of both kinds —
+ * client of `vtune-bench serve`, `hf` against a TGI endpoint and through Inference Providers' chat route, and
+ * `command`'s served models of both kinds —
  * through the real SDKs, against the loopback bad server's named behaviours. Each behaviour has one outcome:
  * 'error' (a ProviderError at once, one request, never retried) or 'retry' (retried; the real answer when
  * the fault passes, a ProviderError when it persists). No behaviour ever yields model text, every message
@@ -57,6 +58,8 @@ interface Target {
   readonly provider: 'openai' | 'hf';
   readonly upstream: () => string;
   readonly scores: boolean;
+  /** The URL the provider's messages must name (default: the bad server's). */
+  readonly url?: string;
   open(proxy: FaultProxy, log: Logger): Promise<{ model: Model; provider: Provider }>;
 }
 
@@ -89,6 +92,27 @@ const targets: Target[] = [
     async open(proxy, log) {
       const provider = await createHfProvider({ endpointUrl: proxy.origin, env: { HF_TOKEN }, retry, log });
       return { provider, model: await provider.model('tgi') };
+    },
+  },
+  {
+    // Inference Providers live behind router.huggingface.co: a transport (option fetch) answers the Hub's
+    // provider mapping and sends the chat request to the bad server, in front of the TGI mock's chat route.
+    name: 'hf (Inference Providers, chat)',
+    provider: 'hf',
+    upstream: () => tgi.url,
+    scores: false,
+    url: 'https://router.huggingface.co',
+    async open(proxy, log) {
+      const transport: typeof fetch = async (input, init) => {
+        const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+        if (url.pathname.startsWith('/api/models/')) {
+          const mapping = { together: { status: 'live', providerId: 'together/m', task: 'conversational' } };
+          return new Response(JSON.stringify({ _id: 'x', id: 'owner/m', inferenceProviderMapping: mapping }), { headers: { 'content-type': 'application/json' } });
+        }
+        return fetch(`${proxy.origin}/v1/chat/completions`, init);
+      };
+      const provider = await createHfProvider({ inferenceProvider: 'together', env: { HF_TOKEN }, retry, log, fetch: transport });
+      return { provider, model: await provider.model('owner/m') };
     },
   },
   {
@@ -147,7 +171,7 @@ for (const target of targets) {
           expect(err).toBeInstanceOf(ProviderError);
           const message = (err as Error).message;
           expect(message).toContain(target.provider);
-          expect(message).toContain(r.origin);
+          expect(message).toContain(target.url ?? r.origin);
           expect(message).toMatch(b.message);
           if (b.outcome === 'error') expect(r.sent).toBe(1);
           else expect(r.sent).toBeGreaterThan(1);
@@ -164,7 +188,7 @@ for (const target of targets) {
             expect(r).toHaveProperty('value');
             expect((r as { value: unknown }).value).toEqual((clean as { value: unknown }).value);
             expect(r.sent).toBe(2);
-            expect(r.warnings.some((w) => /attempt 1 of 3 failed \(.+\); retrying in \d+\.\d s/.test(w) && w.includes(r.origin))).toBe(true);
+            expect(r.warnings.some((w) => /attempt 1 of 3 failed \(.+\); retrying in \d+\.\d s/.test(w) && w.includes(target.url ?? r.origin))).toBe(true);
           }, 30_000);
         }
       }
