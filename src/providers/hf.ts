@@ -283,6 +283,8 @@ export interface HubDownloadOptions {
   readonly signal?: AbortSignal;
   readonly retry?: Partial<RetryPolicy>;
   readonly onProgress?: (bytes: number, total?: number) => void;
+  /** Where retry progress goes; default: warnings on stderr. */
+  readonly log?: Logger;
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -353,7 +355,13 @@ export async function downloadHubFile(spec: HubFileSpec, options: HubDownloadOpt
         const size = statSync(tmp).size;
         if (Number.isFinite(total) && size !== total) throw Object.assign(new Error(`download truncated: ${size} of ${total} bytes`), { code: 'ECONNRESET' });
       },
-      { policy, rng: jitterRng(`hub|${url}`), what: `download ${label} from ${endpoint}`, ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        policy,
+        rng: jitterRng(`hub|${url}`),
+        what: `download ${label} from ${endpoint}`,
+        onRetry: (info) => (options.log ?? stderrWarnings).warn(retryProgress(`download ${label} from ${endpoint}`, info)),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
     );
     renameSync(tmp, target);
     return target;
