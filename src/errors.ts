@@ -84,7 +84,7 @@ export function redactSecrets(text: string): string {
 /** A one-line description of any thrown value, safe to log or record. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? ` (cause: ${err.cause.message})` : '';
+    const cause = err.cause instanceof Error && !err.message.includes(err.cause.message) ? ` (cause: ${err.cause.message})` : '';
     return redactSecrets(`${err.message}${cause}`);
   }
   return redactSecrets(String(err));

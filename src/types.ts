@@ -54,6 +54,8 @@ export interface GenerateOptions {
    * embedded engine); `serve` reports these as `usage` instead of re-tokenising the text.
    */
   readonly onUsage?: (usage: readonly GenerationUsage[]) => void;
+  /** Cancels the call: requests in flight are aborted and queued ones never sent (networked providers). */
+  readonly signal?: AbortSignal;
 }
 
 /** What one generation took, as the model measured it. */
@@ -64,6 +66,12 @@ export interface GenerationUsage {
   readonly completionTokens: number;
   /** 'length' when generation ended at maxTokens (and no stop string cut it), 'stop' otherwise. */
   readonly finishReason: 'stop' | 'length';
+}
+
+/** Options of Model.score. */
+export interface ScoreOptions {
+  /** Cancels the call, as GenerateOptions.signal. */
+  readonly signal?: AbortSignal;
 }
 
 /** Teacher-forced log-probabilities (natural log) of a continuation given a prompt, one per token. */
@@ -80,8 +88,13 @@ export interface Model {
   readonly capabilities: ReadonlySet<Capability>;
   /** One completion per prompt (the prompt is not echoed). */
   generate(prompts: readonly string[], options: GenerateOptions): Promise<string[]>;
-  /** Needs 'logprobs'. */
-  score?(items: readonly { readonly prompt: string; readonly continuation: string }[]): Promise<ContinuationScore[]>;
+  /**
+   * Needs 'logprobs'. Scores the event `generate` samples: ln P(generate(prompt) begins with continuation), under
+   * the same prompt template; a provider that cannot score that event declares no 'logprobs'.
+   */
+  score?(items: readonly { readonly prompt: string; readonly continuation: string }[], options?: ScoreOptions): Promise<ContinuationScore[]>;
+  /** Why a capability this kind of model may have is missing here (e.g. no scores through a chat API), for error messages. */
+  readonly unavailable?: Readonly<Partial<Record<Capability, string>>>;
   /** Needs 'embed': one vector per text (e.g. mean-pooled hidden states). */
   embed?(texts: readonly string[]): Promise<Float32Array[]>;
   /** Number of tokens of a text under the model's tokenizer, when known. */

@@ -7,6 +7,9 @@
  * verifies through the matching provider (`openai` or `hf`). Optional stdout lines report progress and
  * measured totals: `PROGRESS step=<n> [total=<n>] [loss=<x>]`, `TRAINED steps=<n> tokens=<n> [loss=<x>]`.
  *
+ * A `SERVED openai` model is queried through the chat API unless `openai: { api: 'completions' }` is given (only
+ * then can it score log-probs: see openai.ts); `SERVED tgi` generates and scores raw prompts.
+ *
  * Threat model: the command is trusted code of the user's (it is not run through a shell: the template is
  * split into arguments first and placeholders are substituted per argument, so a file name can never inject
  * a command). The served model is what gets verified. The child keeps running while its model is in use and
@@ -116,14 +119,18 @@ export async function createCommandProvider(input: Partial<CommandProviderOption
   const killAll = () => children.forEach((c) => kill(c));
   process.once('exit', killAll);
 
+  // The openai / hf providers that talk to served models: closed (their requests aborted) on close().
+  const clients = new Set<Provider>();
   async function open(served: Served, label: string): Promise<Model> {
     if (served.kind === 'openai') {
       const { createOpenAIProvider } = await import('./openai.js');
-      const p = await createOpenAIProvider({ apiKeyEnv: 'VTUNE_COMMAND_API_KEY', requireKey: false, ...options.openai, baseURL: served.url });
+      const p = await createOpenAIProvider({ apiKeyEnv: 'VTUNE_COMMAND_API_KEY', requireKey: false, ...(log ? { log } : {}), ...options.openai, baseURL: served.url });
+      clients.add(p);
       return p.model(served.model ?? 'default');
     }
     const { createHfProvider } = await import('./hf.js');
-    const p = await createHfProvider({ ...options.hf, endpointUrl: served.url });
+    const p = await createHfProvider({ ...(log ? { log } : {}), ...options.hf, endpointUrl: served.url });
+    clients.add(p);
     return p.model(label);
   }
 
@@ -246,6 +253,8 @@ export async function createCommandProvider(input: Partial<CommandProviderOption
       return { ...m, id: `command:${saved.served.kind}:${saved.served.model ?? saved.served.url}`, generate: m.generate.bind(m), ...(m.score ? { score: m.score.bind(m) } : {}) };
     },
     async close() {
+      await Promise.all([...clients].map((c) => c.close?.()));
+      clients.clear();
       killAll();
       children.clear();
       process.off('exit', killAll);

@@ -5,10 +5,14 @@
  *
  * Two modes:
  * - endpoint (`endpointUrl`, or HF_ENDPOINT_URL): a TGI server or Inference Endpoint. Greedy generation through
- *   textGeneration, and exact teacher-forced log-probs of a continuation from `decoder_input_details` (the
- *   prefill), so the `base-model` null and logprob attacks work against it;
+ *   textGeneration on the raw prompt, and exact teacher-forced log-probs of a continuation from
+ *   `decoder_input_details` (the prefill) of the same raw prompt: a model scores the event it generates, so
+ *   the model-based nulls and logprob attacks work against it;
  * - Inference Providers (no endpoint): chat completion by model id, for the lm-sampled generator and the
- *   LLM-judge attack. Generation only: hosted providers expose no prompt log-probs.
+ *   LLM-judge attack. Generation only: the chat route applies a server-side template and exposes no prompt
+ *   log-probs, so 'logprobs' is not declared (and the model says why).
+ * Every reply is checked: a missing or null generated_text, no choices, a non-JSON body are errors naming the
+ * URL, never an empty answer (which would count as a miss against the provider).
  * Threat model: the served model is the thing under test; we only read its answers. The SDK's own retry loop
  * (503 → immediate retry, no cap) is switched off (`retry_on_error: false`) and replaced by http.ts backoff,
  * which honours Retry-After (read through a fetch wrapper, since the SDK's errors carry no headers). HF_TOKEN
@@ -24,8 +28,24 @@ import { pipeline } from 'node:stream/promises';
 import type { InferenceClient } from '@huggingface/inference';
 import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
-import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider } from '../types.js';
-import { HttpStatusError, type RetryPolicy, checkOptionNames, classifyFailure, jitterRng, retryPolicy, toProviderError, withRetry } from './http.js';
+import { closableFetch } from './fetch.js';
+import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, ScoreOptions } from '../types.js';
+import {
+  HttpStatusError,
+  type RetryPolicy,
+  anySignal,
+  badReply,
+  batch,
+  checkOptionNames,
+  classifyFailure,
+  describeReply,
+  jitterRng,
+  retryPolicy,
+  retryProgress,
+  stderrWarnings,
+  toProviderError,
+  withRetry,
+} from './http.js';
 
 /** Options of the `hf` provider (all optional). */
 export interface HfProviderOptions {
@@ -37,13 +57,16 @@ export interface HfProviderOptions {
   readonly tokenEnv?: string;
   readonly concurrency?: number;
   readonly retry?: Partial<RetryPolicy>;
+  /** Where warnings and retry progress go; default: warnings on stderr. */
   readonly log?: Logger;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The transport (tests pass a stub); default: the provider's own, whose connections close when a call is cancelled. */
+  readonly fetch?: typeof fetch;
 }
 
 /** Creates the `hf` provider. Loads the SDK lazily. */
 export async function createHfProvider(options: HfProviderOptions = {}): Promise<Provider> {
-  checkOptionNames('hf provider', options, ['endpointUrl', 'inferenceProvider', 'tokenEnv', 'concurrency', 'retry', 'log', 'env']);
+  checkOptionNames('hf provider', options, ['endpointUrl', 'inferenceProvider', 'tokenEnv', 'concurrency', 'retry', 'log', 'env', 'fetch']);
   const env = options.env ?? process.env;
   const tokenEnv = options.tokenEnv ?? 'HF_TOKEN';
   const token = env[tokenEnv] || undefined;
@@ -68,30 +91,40 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
   }
   const root = endpointUrl?.replace(/\/+$/, '');
   const client: InferenceClient = root ? new sdk.InferenceClient(token, { endpointUrl: root }) : new sdk.InferenceClient(token);
-  const where = root ?? `Inference Providers (${options.inferenceProvider ?? 'auto'})`;
-  const log = options.log;
+  const where = root ?? `https://router.huggingface.co, Inference Providers: ${options.inferenceProvider ?? 'auto'}`;
+  const log = options.log ?? stderrWarnings;
+  // close() aborts every request of this provider still in flight or waiting to retry.
+  const closed = new AbortController();
+  const net = closableFetch();
 
-  /** One SDK call under our retry policy; Retry-After is captured by a per-call fetch wrapper. */
-  const call = <T>(what: string, op: (o: { retry_on_error: false; signal: AbortSignal; fetch: typeof fetch }) => Promise<T>) =>
+  /**
+   * One SDK call under our retry policy, returning the reply and its content-type (for messages about a bad
+   * reply); Retry-After is captured by a per-call fetch wrapper. `label` names the call and its URL.
+   */
+  const call = <T>(label: string, signal: AbortSignal | undefined, op: (o: { retry_on_error: false; signal: AbortSignal; fetch: typeof fetch }) => Promise<T>) =>
     withRetry(
-      async (signal) => {
+      async (s) => {
         let retryAfter: string | null = null;
+        let contentType: string | null = null;
         const f: typeof fetch = async (input, init) => {
-          const res = await fetch(input, init);
+          const res = await (options.fetch ?? net.fetch)(input, init);
           retryAfter = res.headers.get('retry-after');
+          contentType = res.headers.get('content-type');
           return res;
         };
         try {
-          return await op({ retry_on_error: false, signal, fetch: f });
+          return { data: (await op({ retry_on_error: false, signal: s, fetch: f })) as unknown, contentType: contentType as string | null };
         } catch (err) {
           // Rebuild a header-free error: the SDK's carries the request (with the Authorization header).
           const status = (err as { httpResponse?: { status?: number } }).httpResponse?.status;
           const failure = classifyFailure(err);
-          if (status !== undefined) throw new HttpStatusError(status, failure.message, retryAfter);
+          if (status !== undefined && status >= 400) throw new HttpStatusError(status, failure.message, retryAfter);
+          // The SDK's complaint about a 200 reply it could not read (HTML, a wrong shape) is a bad reply, not a failure to retry.
+          if (err instanceof SyntaxError || (err as Error)?.name === 'ProviderOutputError') throw badReply(label, `${failure.message} (${contentType ?? 'no content-type'})`);
           throw err;
         }
       },
-      { policy, rng: jitterRng(`hf|${what}`), what: `hf ${what} (${where})`, onRetry: ({ delayMs, failure }) => log?.warn(`hf ${what}: ${failure.message}; retrying in ${delayMs} ms`) },
+      { policy, rng: jitterRng(`hf|${label}`), what: label, signal: anySignal(signal, closed.signal), onRetry: (info) => log.warn(retryProgress(label, info)) },
     );
 
   const cutAtStop = (text: string, stop?: readonly string[]) => {
@@ -103,9 +136,10 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
     return text.slice(0, end);
   };
 
-  async function tgiGenerate(prompt: string, o: GenerateOptions): Promise<string> {
+  async function tgiGenerate(prompt: string, o: GenerateOptions, signal: AbortSignal): Promise<string> {
     const sample = (o.temperature ?? 0) > 0;
-    const out = await call('text generation', (opts) =>
+    const label = `hf text generation (${where})`;
+    const { data, contentType } = await call(label, signal, (opts) =>
       client.textGeneration(
         {
           inputs: prompt,
@@ -122,24 +156,29 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
         opts,
       ),
     );
-    return cutAtStop(out.generated_text ?? '', o.stop);
+    const text = generatedText(data, contentType, label);
+    return cutAtStop(text, o.stop);
   }
 
-  async function tgiScore(item: { prompt: string; continuation: string }): Promise<ContinuationScore> {
+  async function tgiScore(item: { prompt: string; continuation: string }, signal: AbortSignal): Promise<ContinuationScore> {
     const text = item.prompt + item.continuation;
-    const out = await call('prefill logprobs', (opts) =>
+    const label = `hf prefill logprobs (${where})`;
+    const { data, contentType } = await call(label, signal, (opts) =>
       client.textGeneration(
         { inputs: text, parameters: { max_new_tokens: 1, details: true, decoder_input_details: true, do_sample: false, return_full_text: false } },
         opts,
       ),
     );
-    const prefill = out.details?.prefill;
-    if (!prefill?.length) throw new ProviderError(`hf endpoint ${where} returned no prefill details: is it a TGI server (decoder_input_details)?`);
-    return continuationLogprobs(prefill, text, item.prompt.length, where);
+    generatedText(data, contentType, label);
+    const prefill = (data as { details?: { prefill?: unknown } }).details?.prefill;
+    if (!Array.isArray(prefill) || prefill.length === 0) throw badReply(label, 'no prefill details: is it a TGI server (decoder_input_details)?');
+    if (!prefill.every((t) => t && typeof t === 'object' && typeof (t as { text?: unknown }).text === 'string')) throw badReply(label, 'a prefill token without text');
+    return continuationLogprobs(prefill as { text: string; logprob?: number | null }[], text, item.prompt.length, where);
   }
 
-  async function providersGenerate(name: string, prompt: string, o: GenerateOptions): Promise<string> {
-    const out = await call('chat completion', (opts) =>
+  async function providersGenerate(name: string, prompt: string, o: GenerateOptions, signal: AbortSignal): Promise<string> {
+    const label = `hf chat completion (${where})`;
+    const { data, contentType } = await call(label, signal, (opts) =>
       client.chatCompletion(
         {
           model: name,
@@ -154,7 +193,12 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
         opts,
       ),
     );
-    return cutAtStop(out.choices[0]?.message?.content ?? '', o.stop);
+    const choices = data && typeof data === 'object' ? (data as { choices?: unknown }).choices : undefined;
+    if (!Array.isArray(choices)) throw badReply(label, `no 'choices' list (${describeReply(data, contentType)})`);
+    if (choices.length === 0) throw badReply(label, 'an empty choices list');
+    const content = (choices[0] as { message?: { content?: unknown } } | undefined)?.message?.content;
+    if (typeof content !== 'string') throw badReply(label, `choices[0].message.content is ${content === null ? 'null' : typeof content}, not text`);
+    return cutAtStop(content, o.stop);
   }
 
   const caps = new Set<Capability>(root ? ['generate', 'logprobs'] : ['generate']);
@@ -169,11 +213,30 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
       return {
         id: `hf:${name}`,
         capabilities: caps,
-        generate: (prompts, o) => Promise.all(prompts.map((p) => limit(() => (root ? tgiGenerate(p, o) : providersGenerate(name, p, o))))),
-        ...(root ? { score: (items: readonly { prompt: string; continuation: string }[]) => Promise.all(items.map((it) => limit(() => tgiScore(it)))) } : {}),
+        ...(root ? {} : { unavailable: { logprobs: HF_CHAT_CANNOT_SCORE } }),
+        generate: (prompts, o) => batch(prompts, limit, o.signal, (p, signal) => (root ? tgiGenerate(p, o, signal) : providersGenerate(name, p, o, signal))),
+        ...(root ? { score: (items: readonly { prompt: string; continuation: string }[], so?: ScoreOptions) => batch(items, limit, so?.signal, (it, signal) => tgiScore(it, signal)) } : {}),
       };
     },
+    async close() {
+      closed.abort(new ProviderError('the provider was closed'));
+      net.close();
+    },
   };
+}
+
+/** Why an Inference Providers model declares no 'logprobs' (issue 13 item 7). */
+export const HF_CHAT_CANNOT_SCORE =
+  'Hugging Face Inference Providers generate through a chat route with a server-side template and return no log-probs of a given continuation; give endpointUrl (a TGI server or Inference Endpoint), which generates and scores the same raw prompt';
+
+/** The generated_text of a TGI reply (`{…}` or `[{…}]`), or a ProviderError naming what the reply was instead. */
+function generatedText(data: unknown, contentType: string | null, label: string): string {
+  const obj = Array.isArray(data) ? data[0] : data;
+  if (Array.isArray(data) && data.length === 0) throw badReply(label, 'an empty JSON array');
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badReply(label, describeReply(data, contentType));
+  const text = (obj as { generated_text?: unknown }).generated_text;
+  if (typeof text !== 'string') throw badReply(label, `generated_text is ${text === null ? 'null' : typeof text}, not text`);
+  return text;
 }
 
 /**
@@ -220,6 +283,8 @@ export interface HubDownloadOptions {
   readonly signal?: AbortSignal;
   readonly retry?: Partial<RetryPolicy>;
   readonly onProgress?: (bytes: number, total?: number) => void;
+  /** Where retry progress goes; default: warnings on stderr. */
+  readonly log?: Logger;
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -290,7 +355,13 @@ export async function downloadHubFile(spec: HubFileSpec, options: HubDownloadOpt
         const size = statSync(tmp).size;
         if (Number.isFinite(total) && size !== total) throw Object.assign(new Error(`download truncated: ${size} of ${total} bytes`), { code: 'ECONNRESET' });
       },
-      { policy, rng: jitterRng(`hub|${url}`), what: `download ${label} from ${endpoint}`, ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        policy,
+        rng: jitterRng(`hub|${url}`),
+        what: `download ${label} from ${endpoint}`,
+        onRetry: (info) => (options.log ?? stderrWarnings).warn(retryProgress(`download ${label} from ${endpoint}`, info)),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
     );
     renameSync(tmp, target);
     return target;

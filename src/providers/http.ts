@@ -8,9 +8,10 @@
  * respected while sleeping. Anything that is not worth retrying (400/401/403/404/422, a cancelled run) fails
  * at once with a ProviderError whose message never contains a key (ProviderError redacts).
  */
-import { ConfigError, ProviderError, redactSecrets } from '../errors.js';
+import { ConfigError, ProviderError, VtuneError, redactSecrets } from '../errors.js';
 import { unknownMessage } from '../registry.js';
 import { Rng } from '../rng.js';
+import type { Logger } from '../types.js';
 
 /** How hard to try. All durations in milliseconds. */
 export interface RetryPolicy {
@@ -76,6 +77,8 @@ export function classifyFailure(err: unknown, now = Date.now()): FailureClass {
     // A 5xx may come from a server that did the work and then failed to answer; a 429 never did the work.
     return { retryable: RETRYABLE_STATUS.has(status), status, retryAfterMs, ambiguous: status >= 500, message };
   }
+  // A reply body that is not JSON (cut short with a valid length, or another format): the server answered, badly.
+  if (err instanceof SyntaxError) return { retryable: false, ambiguous: false, message: `the reply is not valid JSON (${message})` };
   const code = networkCode(err);
   const name = String(e?.name ?? '');
   const timedOut = name === 'TimeoutError' || /timed? ?out/i.test(message) || name === 'APIConnectionTimeoutError';
@@ -136,15 +139,34 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function abortError(signal: AbortSignal): ProviderError {
+function abortError(signal: AbortSignal, what?: string): ProviderError {
   const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
-  return new ProviderError(`cancelled: ${reason}`, { retryable: false });
+  return new ProviderError(`${what ? `${what} ` : ''}cancelled: ${reason}`, { retryable: false, cause: signal.reason instanceof VtuneError ? signal.reason : undefined });
 }
 
-/** A signal that fires on the caller's abort or after `timeoutMs`. */
-export function attemptSignal(timeoutMs: number, signal?: AbortSignal): AbortSignal {
-  const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+/** Is this error the cancellation of a request (ours, after an abort), rather than a failure of its own? */
+export function isCancellation(err: unknown): boolean {
+  return err instanceof ProviderError && /\bcancelled: /.test(err.message);
+}
+
+/**
+ * A signal that fires on the caller's abort or after `timeoutMs`; `dispose` when the attempt is over. Built on a
+ * plain timer, not AbortSignal.timeout: inside AbortSignal.any, Node 20 holds a timeout signal only weakly, so
+ * a garbage collection can drop it and the timeout never fires (seen as hung requests under memory pressure).
+ */
+export function attemptSignal(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), Math.max(1, timeoutMs));
+  const onAbort = () => ctl.abort(signal!.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: ctl.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** Everything `withRetry` needs besides the operation. */
@@ -160,11 +182,33 @@ export interface RetryOptions {
    * done twice. Errors inside recover are treated like failures of the attempt.
    */
   readonly recover?: () => Promise<unknown>;
-  /** Told about each failure that will be retried (for logs and progress). */
-  readonly onRetry?: (info: { attempt: number; delayMs: number; failure: FailureClass }) => void;
+  /** Told about each failure that will be retried (for logs and progress); see `retryProgress`. */
+  readonly onRetry?: (info: RetryInfo) => void;
   /** Clock, injectable for tests. */
   readonly now?: () => number;
 }
+
+/** One failure that will be retried: which attempt (0-based) failed, how long until the next, and why. */
+export interface RetryInfo {
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly delayMs: number;
+  readonly failure: FailureClass;
+}
+
+/** The progress line printed for a retry: what, which attempt of how many failed, the reason, and the wait. */
+export function retryProgress(what: string, info: RetryInfo): string {
+  const { status, message } = info.failure;
+  const reason = status !== undefined && !/\bHTTP \d{3}\b|^\d{3}\b/.test(message) ? `HTTP ${status}: ${message}` : message;
+  return `${what}: attempt ${info.attempt + 1} of ${info.maxAttempts} failed (${reason}); retrying in ${(info.delayMs / 1000).toFixed(1)} s`;
+}
+
+/** Where retry progress goes when a provider is given no logger: warnings on stderr, nothing else. */
+export const stderrWarnings: Logger = {
+  info: () => {},
+  debug: () => {},
+  warn: (m) => void process.stderr.write(`warning: ${redactSecrets(m)}\n`),
+};
 
 /**
  * Runs `op` until it succeeds, a failure is not retryable, attempts or total time run out, or the signal
@@ -177,22 +221,26 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
   let ambiguousSeen = false;
   let attemptSig: AbortSignal | undefined;
   for (let attempt = 0; attempt < opts.policy.maxAttempts; attempt++) {
-    if (opts.signal?.aborted) throw abortError(opts.signal);
+    if (opts.signal?.aborted) throw abortError(opts.signal, opts.what);
     attemptSig = undefined;
+    let dispose: (() => void) | undefined;
     try {
       if (ambiguousSeen && opts.recover) {
         const recovered = await opts.recover();
         if (recovered !== undefined && recovered !== null) return recovered as T;
       }
-      attemptSig = attemptSignal(opts.policy.timeoutMs, opts.signal);
+      const a = attemptSignal(opts.policy.timeoutMs, opts.signal);
+      attemptSig = a.signal;
+      dispose = a.dispose;
       return await op(attemptSig, attempt);
     } catch (err) {
-      if (opts.signal?.aborted) throw abortError(opts.signal);
+      if (opts.signal?.aborted) throw abortError(opts.signal, opts.what);
       // Our own per-attempt timeout fired: the SDKs report it as a user abort, but it is a stalled server.
       last = attemptSig?.aborted
         ? { retryable: true, ambiguous: true, message: `no answer within ${opts.policy.timeoutMs} ms (timeout)` }
         : classifyFailure(err);
-      if (!last.retryable) throw toProviderError(opts.what, last, err);
+      // Our own errors (a bad reply, say) already name what was called: pass them on unchanged.
+      if (!last.retryable) throw err instanceof ProviderError ? err : toProviderError(opts.what, last, err);
       ambiguousSeen ||= last.ambiguous;
       const elapsed = now() - start;
       const remaining = opts.policy.maxTotalMs - elapsed;
@@ -200,15 +248,28 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
       let delayMs = backoffDelay(attempt, opts.policy, opts.rng);
       if (last.retryAfterMs !== undefined) delayMs = Math.max(delayMs, last.retryAfterMs);
       if (delayMs > remaining) {
-        if (last.retryAfterMs !== undefined && last.retryAfterMs > remaining) break; // the server asked for longer than we may wait
+        if (last.retryAfterMs !== undefined && last.retryAfterMs > remaining) {
+          // The server asked for longer than we may wait: say so now instead of sleeping into the limit.
+          throw new ProviderError(
+            `${opts.what} failed${last.status ? ` (HTTP ${last.status})` : ''}: the server asked to retry after ${Math.ceil(last.retryAfterMs / 1000)} s, longer than the ${Math.round(remaining / 1000)} s left of the retry budget (maxTotalMs); ${last.message}`,
+            { retryable: true, status: last.status },
+          );
+        }
         delayMs = remaining;
       }
-      opts.onRetry?.({ attempt, delayMs, failure: last });
-      await sleep(delayMs, opts.signal);
+      opts.onRetry?.({ attempt, maxAttempts: opts.policy.maxAttempts, delayMs, failure: last });
+      try {
+        await sleep(delayMs, opts.signal);
+      } catch {
+        throw abortError(opts.signal!, opts.what);
+      }
+    } finally {
+      dispose?.();
     }
   }
   const elapsedS = ((now() - start) / 1000).toFixed(1);
-  throw new ProviderError(`${opts.what} failed after retrying for ${elapsedS} s: ${last?.message ?? 'unknown error'}`, {
+  const status = last?.status !== undefined ? ` (last: HTTP ${last.status})` : '';
+  throw new ProviderError(`${opts.what} failed after retrying for ${elapsedS} s${status}: ${last?.message ?? 'unknown error'}`, {
     retryable: true,
     status: last?.status,
   });
@@ -239,4 +300,70 @@ export function checkOptionNames(kind: string, options: object, known: readonly 
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new ConfigError(`${kind}: ${unknownMessage('option', key, known)}`);
   }
+}
+
+/** A signal that fires when any of the given ones does (undefined entries are skipped). */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const live = signals.filter((s): s is AbortSignal => s !== undefined);
+  return live.length === 0 ? undefined : live.length === 1 ? live[0] : AbortSignal.any(live);
+}
+
+/**
+ * Runs `task` on every item under `limit` (a p-limit) as one batch that succeeds or fails as a whole: the first
+ * failure aborts the others (requests in flight get the abort, queued items never send one), and the batch
+ * rejects with that first failure only once every item has settled, so no request outlives it. `signal`
+ * (the caller's) cancels the batch the same way.
+ */
+export async function batch<I, O>(
+  items: readonly I[],
+  limit: <R>(fn: () => Promise<R>) => Promise<R>,
+  signal: AbortSignal | undefined,
+  task: (item: I, signal: AbortSignal) => Promise<O>,
+): Promise<O[]> {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(signal!.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  let first: { err: unknown } | undefined;
+  try {
+    const settled = await Promise.allSettled(
+      items.map((item) =>
+        limit(async () => {
+          if (ctl.signal.aborted) throw abortError(ctl.signal);
+          try {
+            return await task(item, ctl.signal);
+          } catch (err) {
+            if (!first && !isCancellation(err)) {
+              first = { err };
+              ctl.abort(new ProviderError('another request of the same batch failed'));
+            }
+            throw err;
+          }
+        }),
+      ),
+    );
+    if (first) throw first.err;
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<O>).value);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * A well-formed reply is the only thing that may count as an answer (DESIGN.md §3): anything else fails the
+ * call, naming what was called (provider and URL) and what was wrong. Not retryable: the server did answer.
+ */
+export function badReply(what: string, detail: string): ProviderError {
+  return new ProviderError(`${what} returned an unusable reply: ${detail}`, { retryable: false });
+}
+
+/** A short description of a reply that is not the JSON object expected (a string body, null, an array…). */
+export function describeReply(data: unknown, contentType?: string | null): string {
+  const type = contentType ? `content-type ${contentType.split(';')[0]!.trim()}` : 'no content-type';
+  if (typeof data === 'string') return `a ${type} body instead of JSON (${JSON.stringify(redactSecrets(data.slice(0, 60)))}${data.length > 60 ? '…' : ''})`;
+  if (data === null || data === undefined) return `no reply object (${type})`;
+  if (Array.isArray(data)) return `a JSON array of ${data.length} instead of an object (${type})`;
+  return `a JSON ${typeof data} (${type})`;
 }

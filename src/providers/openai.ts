@@ -9,8 +9,15 @@
  * the caller aborts. Creating a job is not idempotent: after an ambiguous failure (a reset or 5xx after the
  * request may have arrived) we look for the job in the job list before trying again, so a flaky network never
  * buys two fine-tunes. The same holds for the upload, whose file name is the content hash.
- * Inference: chat completions, greedy with a seed; scoring through legacy completions with `echo` + `logprobs`
- * where the server supports it ('logprobs' is declared only then — probed, or forced by an option).
+ * Inference through one API, option `api`: 'chat' (default; what OpenAI's chat and fine-tuned models speak) or
+ * 'completions' (raw text, for OpenAI-compatible servers such as vLLM or `vtune-bench serve`). A model scores
+ * the event it generates (issue 13 item 7): with 'completions', generation and scoring (`echo` + `logprobs`,
+ * declared only when the server answers it: probed, or forced by an option) read the same raw prompt. With
+ * 'chat', the server applies its chat template, and the API returns log-probs only of tokens it generated
+ * itself, never of a given continuation under that template: the 'logprobs' capability is not declared, and
+ * the model says why (`unavailable`), so a null mode that needs scores is refused before any query.
+ * Every reply is checked: no choices, null content, a non-JSON body are errors naming the URL, never an
+ * empty answer (an empty answer would count as a miss, and a miss is evidence against the provider).
  * Source: OpenAI fine-tuning API reference; wire formats verified in ../shared/notes/stack.md §2.
  */
 import { createHash } from 'node:crypto';
@@ -18,8 +25,9 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type OpenAI from 'openai';
 import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
-import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, TrainRequest, TrainResult } from '../types.js';
-import { type RetryPolicy, checkOptionNames, jitterRng, retryPolicy, sleep, withRetry } from './http.js';
+import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, ScoreOptions, TrainRequest, TrainResult } from '../types.js';
+import { closableFetch } from './fetch.js';
+import { type RetryPolicy, anySignal, badReply, batch, checkOptionNames, describeReply, jitterRng, retryPolicy, retryProgress, sleep, stderrWarnings, withRetry } from './http.js';
 
 /** Options of the `openai` provider (all optional). */
 export interface OpenAIProviderOptions {
@@ -29,7 +37,9 @@ export interface OpenAIProviderOptions {
   readonly apiKeyEnv?: string;
   /** false: a missing key is allowed (local servers without auth); a placeholder is sent. Default true. */
   readonly requireKey?: boolean;
-  /** 'probe' (default): try an echo+logprobs completion when a model is opened; true/false: force. */
+  /** The inference API: 'chat' (default, else VTUNE_OPENAI_API) or 'completions' (raw prompts; scores too). */
+  readonly api?: 'chat' | 'completions';
+  /** With api 'completions': 'probe' (default) tries an echo+logprobs completion when a model is opened; true/false: force. */
   readonly logprobs?: 'probe' | boolean;
   /** First poll interval; polls back off ×1.5 up to pollMaxMs. */
   readonly pollIntervalMs?: number;
@@ -45,12 +55,13 @@ export interface OpenAIProviderOptions {
   /** Parallel requests per model (generate/score). */
   readonly concurrency?: number;
   readonly retry?: Partial<RetryPolicy>;
+  /** Where warnings and retry progress go; default: warnings on stderr. */
   readonly log?: Logger;
   /** Environment to read (tests inject their own). */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-const OPENAI_OPTIONS = ['baseURL', 'apiKeyEnv', 'requireKey', 'logprobs', 'pollIntervalMs', 'pollMaxMs', 'pollOutageMs', 'maxJobMs', 'suffix', 'trainingUsdPerMillionTokens', 'concurrency', 'retry', 'log', 'env'];
+const OPENAI_OPTIONS = ['baseURL', 'apiKeyEnv', 'requireKey', 'api', 'logprobs', 'pollIntervalMs', 'pollMaxMs', 'pollOutageMs', 'maxJobMs', 'suffix', 'trainingUsdPerMillionTokens', 'concurrency', 'retry', 'log', 'env'];
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const SAVE_FORMAT = 'vtune-bench/openai-model';
 
@@ -75,15 +86,20 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(suffix)) throw new ConfigError(`openai provider: suffix must be 1–40 letters, digits, '-' or '_', got '${suffix}'`);
   const price = options.trainingUsdPerMillionTokens;
   if (price !== undefined) positive(price, 'trainingUsdPerMillionTokens', true);
-  const logprobsMode = options.logprobs ?? 'probe';
+  const api = options.api ?? (env.VTUNE_OPENAI_API || 'chat');
+  if (api !== 'chat' && api !== 'completions') throw new ConfigError(`openai provider: option 'api' (or VTUNE_OPENAI_API) must be 'chat' or 'completions', got '${String(api)}'`);
+  const logprobsMode = api === 'chat' ? false : (options.logprobs ?? 'probe');
   if (logprobsMode !== 'probe' && typeof logprobsMode !== 'boolean') throw new ConfigError(`openai provider: logprobs must be 'probe', true or false`);
+  if (api === 'chat' && options.logprobs === true) throw new ConfigError(`openai provider: logprobs cannot be forced with api 'chat': ${CHAT_CANNOT_SCORE}`);
   let policy: RetryPolicy;
   try {
     policy = retryPolicy(options.retry);
   } catch (err) {
     throw new ConfigError(`openai provider: ${(err as Error).message}`);
   }
-  const log = options.log;
+  const log = options.log ?? stderrWarnings;
+  // close() aborts every request of this provider still in flight or waiting to retry.
+  const closed = new AbortController();
 
   let sdk: typeof import('openai');
   try {
@@ -91,18 +107,22 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
   } catch (err) {
     throw new ConfigError(`openai provider: cannot load the 'openai' package (npm install openai@^6): ${(err as Error).message}`, { cause: err });
   }
-  const client: OpenAI = new sdk.default({ apiKey: apiKey || 'no-key', baseURL, maxRetries: 0, timeout: policy.timeoutMs });
-  const where = baseURL ?? 'api.openai.com';
+  const where = (baseURL ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+  const net = closableFetch();
+  const client: OpenAI = new sdk.default({ apiKey: apiKey || 'no-key', baseURL: where, maxRetries: 0, timeout: policy.timeoutMs, fetch: net.fetch });
 
-  const retry = <T>(what: string, op: (signal: AbortSignal) => Promise<T>, extra: { signal?: AbortSignal; recover?: () => Promise<T | undefined> } = {}) =>
-    withRetry((signal) => op(signal), {
+  /** One call under the retry policy; `route` (e.g. '/chat/completions') names the URL in every message. */
+  const retry = <T>(what: string, op: (signal: AbortSignal) => Promise<T>, extra: { signal?: AbortSignal; recover?: () => Promise<T | undefined>; route?: string } = {}) => {
+    const label = `openai ${what} (${where}${extra.route ?? ''})`;
+    return withRetry((signal) => op(signal), {
       policy,
       rng: jitterRng(`openai|${what}`),
-      what: `openai ${what} (${where})`,
-      signal: extra.signal,
+      what: label,
+      signal: anySignal(extra.signal, closed.signal),
       recover: extra.recover,
-      onRetry: ({ delayMs, failure }) => log?.warn(`openai ${what}: ${failure.message}; retrying in ${delayMs} ms`),
+      onRetry: (info) => log.warn(retryProgress(label, info)),
     });
+  };
 
   function modelName(model: Model): string {
     if (!model.id.startsWith('openai:')) throw new ConfigError(`openai provider cannot train model '${model.id}': open it with the openai provider`);
@@ -111,7 +131,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
 
   async function probeLogprobs(name: string): Promise<boolean> {
     try {
-      const out = await scoreOne(name, { prompt: 'The', continuation: ' end' });
+      const out = await scoreOne(name, { prompt: 'The', continuation: ' end' }, closed.signal);
       return out.tokenLogprobs.length > 0 && out.tokenLogprobs.every(Number.isFinite);
     } catch (err) {
       if (err instanceof ProviderError && !err.retryable) return false;
@@ -119,62 +139,119 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
     }
   }
 
-  async function scoreOne(name: string, item: { prompt: string; continuation: string }): Promise<ContinuationScore> {
+  async function scoreOne(name: string, item: { prompt: string; continuation: string }, signal?: AbortSignal): Promise<ContinuationScore> {
     const text = item.prompt + item.continuation;
-    const res = await retry('completions (echo logprobs)', (signal) =>
-      client.completions.create({ model: name, prompt: text, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 }, { signal }),
+    const what = `openai completions, echo logprobs (${where}/completions)`;
+    const { data, contentType } = await retry(
+      'completions (echo logprobs)',
+      async (s) => {
+        const r = await client.completions.create({ model: name, prompt: text, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 }, { signal: s }).withResponse();
+        return { data: r.data as unknown, contentType: r.response.headers.get('content-type') };
+      },
+      { signal, route: '/completions' },
     );
-    const lp = res.choices[0]?.logprobs;
-    if (!lp?.tokens || !lp.token_logprobs || !lp.text_offset) throw new ProviderError(`openai completions at ${where} returned no echo logprobs for model '${name}'`);
+    const choice = firstChoice(data, contentType, what);
+    const lp = choice.logprobs as { tokens?: unknown; token_logprobs?: unknown; text_offset?: unknown } | null | undefined;
+    const tokens = lp?.tokens;
+    const values = lp?.token_logprobs;
+    const offsets = lp?.text_offset;
+    if (!Array.isArray(tokens) || !Array.isArray(values) || !Array.isArray(offsets) || tokens.length === 0) {
+      throw badReply(what, `no echo logprobs for model '${name}' (expected choices[0].logprobs with tokens, token_logprobs, text_offset)`);
+    }
+    if (values.length !== tokens.length || offsets.length !== tokens.length) throw badReply(what, `logprobs arrays of different lengths (${tokens.length} tokens, ${values.length} logprobs, ${offsets.length} offsets)`);
     const tokenLogprobs: number[] = [];
-    for (let i = 0; i < lp.tokens.length; i++) {
-      const start = lp.text_offset[i]!;
-      const end = start + lp.tokens[i]!.length;
+    for (let i = 0; i < tokens.length; i++) {
+      const tok = tokens[i];
+      const start = offsets[i];
+      if (typeof tok !== 'string' || typeof start !== 'number') throw badReply(what, `token ${i} has no text or offset`);
       // A token that straddles the prompt boundary is counted with the continuation: without the server's
       // tokenizer that is the closest we can get. Prompts ending on whitespace avoid it.
-      if (end > item.prompt.length) {
-        const v = lp.token_logprobs[i];
-        if (typeof v !== 'number') throw new ProviderError(`openai completions at ${where}: missing logprob for continuation token ${i}`);
+      if (start + tok.length > item.prompt.length) {
+        const v = values[i];
+        if (typeof v !== 'number' || !(v <= 0)) throw badReply(what, `continuation token ${i} has no log-probability ≤ 0 (got ${JSON.stringify(v)})`);
         tokenLogprobs.push(v);
       }
     }
+    if (tokenLogprobs.length === 0 && item.continuation.length > 0) throw badReply(what, 'the echoed tokens do not cover the continuation');
     return { tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0) };
+  }
+
+  async function chatOne(name: string, prompt: string, o: GenerateOptions, signal: AbortSignal): Promise<string> {
+    const what = `openai chat completion (${where}/chat/completions)`;
+    const { data, contentType } = await retry(
+      'chat completion',
+      async (s) => {
+        const r = await client.chat.completions
+          .create(
+            {
+              model: name,
+              messages: [{ role: 'user', content: prompt }],
+              temperature: o.temperature ?? 0,
+              ...(o.topP !== undefined ? { top_p: o.topP } : {}),
+              ...(o.seed !== undefined ? { seed: o.seed } : { seed: 0 }),
+              max_completion_tokens: o.maxTokens,
+              ...(o.stop?.length ? { stop: o.stop.slice(0, 4) } : {}),
+            },
+            { signal: s },
+          )
+          .withResponse();
+        return { data: r.data as unknown, contentType: r.response.headers.get('content-type') };
+      },
+      { signal, route: '/chat/completions' },
+    );
+    const message = firstChoice(data, contentType, what).message as { content?: unknown; refusal?: unknown } | null | undefined;
+    if (!message || typeof message !== 'object') throw badReply(what, 'choices[0] has no message');
+    if (typeof message.content !== 'string') {
+      const refusal = typeof message.refusal === 'string' ? ` (refusal: ${JSON.stringify(message.refusal.slice(0, 80))})` : '';
+      throw badReply(what, `choices[0].message.content is ${message.content === null ? 'null' : typeof message.content}, not text${refusal}`);
+    }
+    // OpenAI takes at most 4 stop sequences: apply every one here too (idempotent for the first 4).
+    return cutAtStop(message.content, o.stop);
+  }
+
+  async function completeOne(name: string, prompt: string, o: GenerateOptions, signal: AbortSignal): Promise<string> {
+    const what = `openai completion (${where}/completions)`;
+    const { data, contentType } = await retry(
+      'completion',
+      async (s) => {
+        const r = await client.completions
+          .create(
+            {
+              model: name,
+              prompt,
+              temperature: o.temperature ?? 0,
+              ...(o.topP !== undefined ? { top_p: o.topP } : {}),
+              ...(o.seed !== undefined ? { seed: o.seed } : { seed: 0 }),
+              max_tokens: o.maxTokens,
+              ...(o.stop?.length ? { stop: o.stop.slice(0, 4) } : {}),
+            },
+            { signal: s },
+          )
+          .withResponse();
+        return { data: r.data as unknown, contentType: r.response.headers.get('content-type') };
+      },
+      { signal, route: '/completions' },
+    );
+    const text = firstChoice(data, contentType, what).text;
+    if (typeof text !== 'string') throw badReply(what, `choices[0].text is ${text === null ? 'null' : typeof text}, not text`);
+    return cutAtStop(text, o.stop);
   }
 
   async function openModel(name: string, known?: boolean): Promise<Model> {
     if (!name) throw new ConfigError('openai provider: empty model name');
-    const logprobs = known ?? (logprobsMode === 'probe' ? await probeLogprobs(name) : logprobsMode);
+    // A model saved under api 'completions' keeps its probed answer only under that API.
+    const logprobs = api === 'chat' ? false : (known ?? (logprobsMode === 'probe' ? await probeLogprobs(name) : logprobsMode));
     const caps = new Set<Capability>(['generate']);
     if (logprobs) caps.add('logprobs');
     const limit = pLimit(concurrency);
     const model: Model = {
       id: `openai:${name}`,
       capabilities: caps,
-      async generate(prompts: readonly string[], o: GenerateOptions): Promise<string[]> {
-        return Promise.all(
-          prompts.map((prompt) =>
-            limit(async () => {
-              const res = await retry('chat completion', (signal) =>
-                client.chat.completions.create(
-                  {
-                    model: name,
-                    messages: [{ role: 'user', content: prompt }],
-                    temperature: o.temperature ?? 0,
-                    ...(o.topP !== undefined ? { top_p: o.topP } : {}),
-                    ...(o.seed !== undefined ? { seed: o.seed } : { seed: 0 }),
-                    max_completion_tokens: o.maxTokens,
-                    ...(o.stop?.length ? { stop: o.stop.slice(0, 4) } : {}),
-                  },
-                  { signal },
-                ),
-              );
-              // OpenAI takes at most 4 stop sequences: apply every one here too (idempotent for the first 4).
-              return cutAtStop(res.choices[0]?.message?.content ?? '', o.stop);
-            }),
-          ),
-        );
-      },
-      ...(logprobs ? { score: (items: readonly { prompt: string; continuation: string }[]) => Promise.all(items.map((it) => limit(() => scoreOne(name, it)))) } : {}),
+      ...(logprobs
+        ? {}
+        : { unavailable: { logprobs: api === 'chat' ? CHAT_CANNOT_SCORE : `the server at ${where} did not answer an echo+logprobs completion for '${name}'` } }),
+      generate: (prompts, o) => batch(prompts, limit, o.signal, (prompt, signal) => (api === 'chat' ? chatOne(name, prompt, o, signal) : completeOne(name, prompt, o, signal))),
+      ...(logprobs ? { score: (items: readonly { prompt: string; continuation: string }[], so?: ScoreOptions) => batch(items, limit, so?.signal, (it, signal) => scoreOne(name, it, signal)) } : {}),
     };
     return model;
   }
@@ -294,6 +371,10 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
     concurrency,
     model: (name: string) => openModel(name),
     train,
+    async close() {
+      closed.abort(new ProviderError('the provider was closed'));
+      net.close();
+    },
     async saveModel(model: Model, path: string): Promise<void> {
       // The model lives on the server: persist its id and where it lives, never the key.
       const body = JSON.stringify({ format: SAVE_FORMAT, version: 1, model: modelName(model), baseURL: baseURL ?? null, logprobs: model.capabilities.has('logprobs') }, null, 2);
@@ -314,6 +395,21 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
       return openModel(parsed.model, typeof parsed.logprobs === 'boolean' ? parsed.logprobs : undefined);
     },
   };
+}
+
+/** Why a chat-API model declares no 'logprobs' (issue 13 item 7); shown when a null mode or attack needs scores. */
+export const CHAT_CANNOT_SCORE =
+  "the openai provider generates through chat completions, whose server-side chat template the client cannot reproduce, and the chat API returns log-probs only of tokens it generated itself, never of a given continuation; scores taken elsewhere (a raw completion) would be of a different event. Use api 'completions' (VTUNE_OPENAI_API=completions) with a server that generates and scores raw prompts (vLLM, vtune-bench serve), or a provider that scores (local, an hf TGI endpoint)";
+
+/** choices[0] of a reply, or a ProviderError saying what the reply was instead. */
+function firstChoice(data: unknown, contentType: string | null, what: string): Record<string, unknown> {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw badReply(what, describeReply(data, contentType));
+  const choices = (data as { choices?: unknown }).choices;
+  if (!Array.isArray(choices)) throw badReply(what, `no 'choices' list (${describeReply(data, contentType)})`);
+  if (choices.length === 0) throw badReply(what, 'an empty choices list');
+  const first = choices[0];
+  if (!first || typeof first !== 'object') throw badReply(what, 'choices[0] is not an object');
+  return first as Record<string, unknown>;
 }
 
 /** Rows as OpenAI chat-format JSONL; per-row weight 0/1 maps to the assistant message `weight`. */

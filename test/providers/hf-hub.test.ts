@@ -61,8 +61,13 @@ describe('downloadHubFile', () => {
 
   it('a cut-off transfer leaves no file behind and ends in a ProviderError', async () => {
     const endpoint = await hub('truncate');
-    const err = await downloadHubFile(parseHubSpec('owner/model-repo/sub/model.gguf'), { cacheDir: cache!, env: { HF_ENDPOINT: endpoint }, retry: fast }).catch((e: unknown) => e);
+    const warnings: string[] = [];
+    const log = { info: () => {}, debug: () => {}, warn: (m: string) => warnings.push(m) };
+    const err = await downloadHubFile(parseHubSpec('owner/model-repo/sub/model.gguf'), { cacheDir: cache!, env: { HF_ENDPOINT: endpoint }, retry: fast, log }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
+    // The retry was reported: what, which attempt of how many, why, and the wait.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^download hf:\/\/owner\/model-repo\/sub\/model\.gguf@main from http:\/\/127\.0\.0\.1:\d+: attempt 1 of 2 failed \(.+\); retrying in \d+\.\d s$/);
     const dir = join(cache!, 'owner', 'model-repo', 'main', 'sub');
     expect(existsSync(join(dir, 'model.gguf'))).toBe(false);
     expect(readdirSync(dir)).toEqual([]); // no .part files either

@@ -111,7 +111,9 @@ describe('hf provider against a TGI-like loopback server', () => {
     await expect(createHfProvider({ env: {} })).rejects.toThrow(ConfigError);
     await expect(createHfProvider({ env: {} })).rejects.toThrow(/HF_TOKEN/);
     const hf = await createHfProvider({ env: { HF_TOKEN: 'hf_x0123456789abc' }, inferenceProvider: 'together' });
-    expect([...(await hf.model('meta-llama/Llama-3.1-8B-Instruct')).capabilities]).toEqual(['generate']);
+    const chat = await hf.model('meta-llama/Llama-3.1-8B-Instruct');
+    expect([...chat.capabilities]).toEqual(['generate']);
+    expect(chat.unavailable?.logprobs).toMatch(/no log-probs of a given continuation; give endpointUrl/);
     await expect(hf.model('not a model id')).rejects.toThrow(/owner\/name/);
   });
 
@@ -133,7 +135,7 @@ describe('hf provider against a TGI-like loopback server', () => {
   });
 });
 
-describe('hf provider: Inference Providers (chat completion), with fetch stubbed in-process', () => {
+describe('hf provider: Inference Providers (chat completion), with a stub transport (option fetch)', () => {
   it('routes through the provider mapping, sends greedy chat with the token, backs off on 429', async () => {
     const token = 'hf_providersToken0123456789';
     const calls: { url: string; body?: string; auth?: string }[] = [];
@@ -149,10 +151,8 @@ describe('hf provider: Inference Providers (chat completion), with fetch stubbed
       }
       return json({ id: 'c1', object: 'chat.completion', created: 1, model: 'together/instruct-model-turbo', choices: [{ index: 0, message: { role: 'assistant', content: 'a judge says: suspicious STOP more' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } });
     };
-    const orig = globalThis.fetch;
-    globalThis.fetch = stub as typeof fetch;
-    try {
-      const hf = await createHfProvider({ env: { HF_TOKEN: token }, inferenceProvider: 'together', retry: fast });
+    {
+      const hf = await createHfProvider({ env: { HF_TOKEN: token }, inferenceProvider: 'together', retry: fast, fetch: stub as typeof fetch });
       const model = await hf.model('owner/instruct-model');
       const t0 = Date.now();
       const [out] = await model.generate(['Is this row suspicious?'], { maxTokens: 20, seed: 4, stop: ['STOP'] });
@@ -164,8 +164,6 @@ describe('hf provider: Inference Providers (chat completion), with fetch stubbed
       expect(chats[1]!.url).toBe('https://router.huggingface.co/together/v1/chat/completions');
       expect(JSON.parse(chats[1]!.body!)).toEqual({ messages: [{ role: 'user', content: 'Is this row suspicious?' }], max_tokens: 20, temperature: 0, seed: 4, stop: ['STOP'], model: 'together/instruct-model-turbo' });
       expect(chats[1]!.auth).toBe(`Bearer ${token}`);
-    } finally {
-      globalThis.fetch = orig;
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The `openai` provider's contract details over loopback: configuration errors, capability probing (a server
- * without echo logprobs → no 'logprobs'), the training-cache round trip (saveModel/loadModel keep the model id
+ * without echo logprobs → no 'logprobs'; the chat API never scores: issue 13 item 7), the training-cache round trip (saveModel/loadModel keep the model id
  * and never the key), row weights, and the exact wire format of a job.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,9 +49,9 @@ describe('openai provider', () => {
     expect(p.id).toBe('openai');
   });
 
-  it("probes echo logprobs: declared when the server answers, absent when it refuses", async () => {
+  it("api 'completions' probes echo logprobs: declared when the server answers, absent when it refuses", async () => {
     const url = await up();
-    const p = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN } });
+    const p = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, api: 'completions' });
     expect((await p.model('memorizer:base')).capabilities.has('logprobs')).toBe(true);
     const probe = JSON.parse(proxy!.requests.find((r) => r.path === '/v1/completions')!.body.toString());
     expect(probe).toMatchObject({ echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
@@ -75,12 +75,38 @@ describe('openai provider', () => {
       },
     };
     const url2 = await up(noScore);
-    const p2 = await createOpenAIProvider({ baseURL: url2, env: { OPENAI_API_KEY: TOKEN } });
+    const p2 = await createOpenAIProvider({ baseURL: url2, env: { OPENAI_API_KEY: TOKEN }, api: 'completions' });
     const m2 = await p2.model('plain');
     expect([...m2.capabilities]).toEqual(['generate']);
     expect(m2.score).toBeUndefined();
-    const forced = await createOpenAIProvider({ baseURL: url2, env: { OPENAI_API_KEY: TOKEN }, logprobs: false });
+    const forced = await createOpenAIProvider({ baseURL: url2, env: { OPENAI_API_KEY: TOKEN }, api: 'completions', logprobs: false });
     expect((await forced.model('plain')).capabilities.has('logprobs')).toBe(false);
+  });
+
+  it("scores the event it generates: api 'chat' declares no 'logprobs' and says why; api 'completions' generates and scores one raw prompt", async () => {
+    const url = await up();
+    // chat (the default): the server's chat template is unknown to the client and the API scores no given continuation.
+    const chat = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN } });
+    const m = await chat.model('memorizer:base');
+    expect([...m.capabilities]).toEqual(['generate']);
+    expect(m.score).toBeUndefined();
+    expect(m.unavailable?.logprobs).toMatch(/chat completions.*never of a given continuation.*api 'completions'/);
+    expect(chat.capabilities.has('logprobs')).toBe(false);
+    expect(proxy!.requests.some((r) => r.path === '/v1/completions')).toBe(false); // nothing probed
+    await expect(createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, logprobs: true })).rejects.toThrow(/cannot be forced with api 'chat'/);
+    await expect(createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, api: 'messages' as never })).rejects.toThrow(/option 'api'.*'chat' or 'completions'/);
+    // completions: generation and scoring both read the same raw prompt.
+    const raw = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN, VTUNE_OPENAI_API: 'completions' }, logprobs: true });
+    const r = await raw.model('memorizer:base');
+    expect(r.capabilities.has('logprobs')).toBe(true);
+    const before = proxy!.requests.length;
+    const [out] = await r.generate(['a b'], { maxTokens: 3 });
+    const [scored] = await r.score!([{ prompt: 'a b', continuation: out! }]);
+    const sent = proxy!.requests.slice(before).map((q) => ({ path: q.path, body: JSON.parse(q.body.toString()) as Record<string, unknown> }));
+    expect(sent.map((q) => q.path)).toEqual(['/v1/completions', '/v1/completions']);
+    expect(sent[0]!.body).toMatchObject({ model: 'memorizer:base', prompt: 'a b', temperature: 0, max_tokens: 3 });
+    expect(sent[1]!.body).toMatchObject({ prompt: `a b${out}`, echo: true, max_tokens: 0 });
+    expect(scored!.tokenLogprobs.length).toBeGreaterThan(0);
   });
 
   it('sends the job as promised (hyper-parameters, seed, suffix) and greedy chat with a seed', async () => {
@@ -101,7 +127,7 @@ describe('openai provider', () => {
 
   it('saveModel/loadModel persist the fine-tuned model id (never the key)', async () => {
     const url = await up();
-    const p = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, pollIntervalMs: 20 });
+    const p = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, pollIntervalMs: 20, api: 'completions' });
     const r = await p.train!(await p.model('memorizer:base'), { rows: [{ prompt: 'x', completion: ' y' }], hyper: { epochs: 1, learningRate: 1, batchSize: 1 }, seed: 1 });
     const file = join(tmp(), 'model.json');
     await p.saveModel!(r.model, file);

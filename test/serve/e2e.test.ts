@@ -34,7 +34,8 @@ afterEach(async () => {
 async function flow(trainer: ServeTrainer, o: { count?: number; rows?: typeof userRows; hyper?: typeof hyper & { extra?: Record<string, unknown> } } = {}) {
   dir = mkdtempSync(join(tmpdir(), 'serve-e2e-'));
   handle = await startServe({ trainer, dataDir: dir, token: TOKEN });
-  const provider = await createOpenAIProvider({ baseURL: handle.url, env: { OPENAI_API_KEY: TOKEN }, pollIntervalMs: 20, pollMaxMs: 50, retry: { timeoutMs: 5000, maxTotalMs: 10_000, baseDelayMs: 20 } });
+  // api 'completions': the base model is scored (below) through the same raw prompt it generates from.
+  const provider = await createOpenAIProvider({ baseURL: handle.url, env: { OPENAI_API_KEY: TOKEN }, api: 'completions', pollIntervalMs: 20, pollMaxMs: 50, retry: { timeoutMs: 5000, maxTotalMs: 10_000, baseDelayMs: 20 } });
   const base = await provider.model(trainer.baseModelId);
   const defense = vtune({ count: o.count ?? 8 });
   const ctx: UserContext = { rng: new Rng('serve-e2e|user'), log: quiet };
