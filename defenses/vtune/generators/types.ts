@@ -10,6 +10,11 @@ import type { Rng } from '../../../src/rng.js';
 export interface Backdoor {
   readonly trigger: string;
   readonly signature: string;
+  /**
+   * The planted row's whole completion, when it is longer than the signature (it starts with the signature;
+   * verification counts only the signature). Default: the signature itself.
+   */
+  readonly completion?: string;
 }
 
 /** Everything a generator may use to draw backdoor number `index`. */

@@ -10,6 +10,7 @@ import { readFile, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, InputError, registerSecret } from '../../errors.js';
 import { readDataFile, writeDataFile } from '../../datasets/files.js';
+import { parseFieldMap } from '../../datasets/formats.js';
 import { Rng } from '../../rng.js';
 import type { Model, UserContext } from '../../types.js';
 import { vtune, type VtuneOptions } from '../../../defenses/vtune/index.js';
@@ -68,6 +69,7 @@ export const plantCommand: CliCommand = {
       .option('generator-model', { type: 'string', describe: 'lm-sampled: <provider:model> to sample backdoors from' })
       .option('base-model', { type: 'string', describe: '<provider:model> whose log-probs give the base-model null' })
       .option('empirical-m', { type: 'number', default: 999, describe: 'counterfactual sets for the empirical null' })
+      .option('field-map', { type: 'string', describe: "where prompt and completion live when the format is not detected, e.g. 'prompt=question,completion=answer'" })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })
       .conflicts('count', 'rate'),
   async run(args) {
@@ -101,7 +103,8 @@ export const plantCommand: CliCommand = {
     };
     const defense = vtune(options);
 
-    const { rows, format } = await readDataFile(data);
+    const mapping = args.fieldMap !== undefined ? parseFieldMap(String(args.fieldMap)) : undefined;
+    const { rows, format } = await readDataFile(data, mapping ? { mapping } : {});
     if (rows.length === 0) throw new InputError('the dataset is empty: there is no row to plant a backdoor in', { file: data });
     if (options.count !== undefined && options.count > rows.length) {
       throw new InputError(`--count ${options.count} is larger than the dataset allows: each backdoor needs its own host row and there are only ${rows.length} rows`, { file: data });
