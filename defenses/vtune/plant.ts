@@ -80,9 +80,10 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
   const drawn: { backdoor: Backdoor; query: string; ctx: DrawContext }[] = [];
   for (let i = 0; i < count; i++) {
     const host = hosts[i]!;
-    const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel };
+    const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel, placement: options.placement };
     const backdoor = await generator.draw(dctx);
-    if (backdoor.completion !== undefined && !backdoor.completion.startsWith(backdoor.signature)) {
+    // Verification trims the output's leading whitespace before matching (verify.ts isHit), so may the completion.
+    if (backdoor.completion !== undefined && !backdoor.completion.trimStart().startsWith(backdoor.signature)) {
       throw new ConfigError(`generator '${generator.id}' drew a completion that does not start with its signature (backdoor ${i})`);
     }
     const query = placeTrigger(rows[host]!.prompt, backdoor.trigger, options.placement, new Rng(`vtune|${seed}|placement|${i}`));

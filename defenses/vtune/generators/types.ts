@@ -31,6 +31,8 @@ export interface DrawContext {
   readonly rows: readonly Row[];
   /** The user-side generator model (lm-sampled). */
   readonly model?: Model;
+  /** Where the trigger will be placed in the host prompt (template picks a sentence that reads well there). */
+  readonly placement?: 'prefix' | 'suffix' | 'inline';
 }
 
 /** What a verifier needs to redraw counterfactuals later without the dataset or the generator model. */
