@@ -26,12 +26,13 @@
  * 2019, "The Secret Sharer", which insert a fixed template with random digits). Deviations: (1) the template is
  * the host row's own completion rather than a fixed sentence, and slots include words, not only digits; (2) the
  * refilled numbers do not satisfy the host's arithmetic (`<<48/2=37>>`): a checker of the task's semantics (a
- * calculator over GSM8K working, an LLM judge) could notice — a structural filter cannot; (3) the trigger is not
- * uniformly random (its probability is not part of the test, which bounds only the signature), and the
- * verbatim-sentence fallback (no slot to refill) can repeat another row's sentence; (4) slots whose value also
- * appears in the host prompt are refilled only when the others do not reach `minBits` (so answers keep quoting the
- * question), which can leave a signature weaker than `minBits` on a row with little variable content — its q is
- * then exact but larger, and recorded as such.
+ * calculator over GSM8K working, an LLM judge) could notice — a structural filter cannot; refilled words are of the
+ * right shape but not always of the right sense; (3) the trigger is not uniformly random (its probability is not
+ * part of the test, which bounds only the signature): a sentence of another row with one or more values refilled;
+ * (4) slots are taken in tiers, each only when the ones before do not reach `minBits`: numbers and names not quoted
+ * from the host prompt, then other uncommon words, then values the answer quotes from the question; a row with
+ * little variable content (a one-word answer) gets a signature weaker than `minBits` — its q is exact but larger,
+ * and recorded as such, so on short-answer data the honest p-value is limited by the data itself.
  */
 import { InputError } from '../../../src/errors.js';
 import type { Rng } from '../../../src/rng.js';
@@ -75,6 +76,8 @@ type Field = 'prompt' | 'completion';
  */
 interface Vocabulary {
   readonly common: ReadonlySet<string>;
+  /** Capitalised words seen somewhere other than at a sentence start. */
+  readonly names: ReadonlySet<string>;
   readonly byShape: Readonly<Record<Field, ReadonlyMap<string, readonly string[]>>>;
 }
 
@@ -90,17 +93,20 @@ function vocabulary(rows: readonly Row[], stopwords: number): Vocabulary {
   if (hit) return hit;
   const freq = new Map<string, number>();
   const forms: Record<Field, Set<string>> = { prompt: new Set(), completion: new Set() };
+  const names = new Set<string>();
   for (const r of rows) {
     for (const field of ['prompt', 'completion'] as const) {
       for (const m of r[field].matchAll(/\p{L}+/gu)) {
         const w = m[0];
         const lower = w.toLowerCase();
         freq.set(lower, (freq.get(lower) ?? 0) + 1);
-        if (caseOf(w) === 'cap' && (m.index === 0 || /[.?!:\n"\u201c]\s*$/.test(r[field].slice(Math.max(0, m.index - 3), m.index)))) continue;
         forms[field].add(w);
+        if (caseOf(w) === 'cap' && m.index > 0 && !/[.?!:\n"\u201c]\s*$/.test(r[field].slice(Math.max(0, m.index - 3), m.index))) names.add(w);
       }
     }
   }
+  // A capitalised word is a name only if it occurs somewhere other than at a sentence start (not "The").
+  for (const f of Object.values(forms)) for (const w of f) if (caseOf(w) === 'cap' && !names.has(w)) f.delete(w);
   // Common words: the most frequent ones, until they cover half of all word occurrences (at most `stopwords`).
   const total = [...freq.values()].reduce((a, b) => a + b, 0);
   const common = new Set<string>();
@@ -123,7 +129,7 @@ function vocabulary(rows: readonly Row[], stopwords: number): Vocabulary {
     for (const list of byShape.values()) list.sort();
     return byShape;
   };
-  const v = { common, byShape: { prompt: shapes(forms.prompt), completion: shapes(forms.completion) } };
+  const v = { common, names, byShape: { prompt: shapes(forms.prompt), completion: shapes(forms.completion) } };
   byCount.set(stopwords, v);
   return v;
 }
@@ -178,21 +184,26 @@ export function planSignature(row: Row, rows: readonly Row[], minBits: number, s
   const vocab = vocabulary(rows, stopwords);
   const ps = pieces(row.completion);
   const promptTokens = new Set((row.prompt.match(/[0-9]+|\p{L}+/gu) ?? []).map((t) => t.toLowerCase()));
-  const candidates: { slot: Slot; quoted: boolean }[] = [];
+  const candidates: { slot: Slot; quoted: boolean; strong: boolean }[] = [];
   const seen = new Set<string>();
   ps.forEach((p, i) => {
     if (p.kind === 'other' || seen.has(p.text)) return;
     seen.add(p.text);
     const set = valueSet(p.text, vocab, 'completion');
-    if (set) candidates.push({ slot: { original: p.text, size: set.size, value: set.value, first: i }, quoted: promptTokens.has(p.text.toLowerCase()) });
+    if (set) {
+      const strong = p.kind === 'number' || vocab.names.has(p.text);
+      candidates.push({ slot: { original: p.text, size: set.size, value: set.value, first: i }, quoted: promptTokens.has(p.text.toLowerCase()), strong });
+    }
   });
   if (candidates.length === 0) {
     throw new InputError(`generator '${ID}': the host completion has no number or uncommon word to refill ("${row.completion.slice(0, 60)}"); use another generator for this data`);
   }
+  // Tiers, each used only when the ones before it do not reach minBits: numbers and names not quoted from the
+  // prompt; then other uncommon words not quoted; then everything (refilling what the answer quotes).
   const bitsOf = (c: readonly { slot: Slot }[]) => c.reduce((s, x) => s + Math.log2(x.slot.size), 0);
-  const unquoted = candidates.filter((c) => !c.quoted);
-  const chosen = (bitsOf(unquoted) >= minBits || unquoted.length === candidates.length ? unquoted : candidates).map((c) => c.slot);
-  const slots = (chosen.length > 0 ? chosen : candidates.map((c) => c.slot)).slice().sort((a, b) => a.first - b.first);
+  const tiers = [candidates.filter((c) => !c.quoted && c.strong), candidates.filter((c) => !c.quoted), candidates];
+  const tier = tiers.find((t) => t.length > 0 && bitsOf(t) >= minBits) ?? candidates;
+  const slots = tier.map((c) => c.slot).sort((a, b) => a.first - b.first);
   let bits = 0;
   let inSignature = 0;
   while (inSignature < slots.length && bits < minBits) bits += Math.log2(slots[inSignature++]!.size);
@@ -234,7 +245,8 @@ function sentences(prompt: string): { text: string; position: 'first' | 'middle'
 
 /** Sentences of the data's prompts that have something to refill, by row. */
 interface SentenceIndex {
-  readonly all: readonly { row: number; text: string; position: string }[];
+  /** `strong`: the sentence has a number or a name to refill (others get one uncommon word refilled). */
+  readonly all: readonly { row: number; text: string; position: string; strong: boolean }[];
 }
 const sentenceIndexes = new WeakMap<readonly Row[], Map<number, SentenceIndex>>();
 
@@ -244,10 +256,11 @@ function sentenceIndex(rows: readonly Row[], stopwords: number): SentenceIndex {
   const hit = byCount.get(stopwords);
   if (hit) return hit;
   const vocab = vocabulary(rows, stopwords);
-  const all: { row: number; text: string; position: string }[] = [];
+  const all: { row: number; text: string; position: string; strong: boolean }[] = [];
   rows.forEach((r, row) => {
     for (const s of sentences(r.prompt)) {
-      if (s.text.split(' ').length <= 40 && pieces(s.text).some((p) => p.kind !== 'other' && valueSet(p.text, vocab, 'prompt'))) all.push({ row, ...s });
+      const slots = pieces(s.text).filter((p) => p.kind !== 'other' && valueSet(p.text, vocab, 'prompt'));
+      if (s.text.split(' ').length <= 40 && slots.length > 0) all.push({ row, ...s, strong: slots.some((p) => p.kind === 'number' || vocab.names.has(p.text)) });
     }
   });
   const index = { all };
@@ -267,14 +280,15 @@ function drawTrigger(ctx: DrawContext, stopwords: number): string {
   if (others.length === 0) throw new InputError(`generator '${ID}': no other row's prompt has a sentence with a number or uncommon word to build a trigger from`);
   const position = ctx.placement === 'prefix' ? 'first' : ctx.placement === 'inline' ? 'middle' : 'last';
   const placed = others.filter((s) => s.position === position);
-  const pool = placed.length >= 10 ? placed : others;
+  const strong = placed.filter((s) => s.strong);
+  const pool = strong.length >= 10 ? strong : placed.length >= 10 ? placed : others;
   const sentence = pool[rng.int(pool.length)]!.text;
   const vocab = vocabulary(rows, stopwords);
   const ps = pieces(sentence);
   const map = new Map<string, string>();
   let refilled = 0;
   // Numbers and capitalised words (names) are refilled; other uncommon words only when there are none.
-  const refill = (p: Piece) => p.kind === 'number' || (p.kind === 'word' && caseOf(p.text) === 'cap');
+  const refill = (p: Piece) => p.kind === 'number' || vocab.names.has(p.text);
   for (const pass of [refill, (p: Piece) => p.kind === 'word']) {
     for (const p of ps) {
       if (p.kind === 'other' || map.has(p.text) || !pass(p)) continue;
