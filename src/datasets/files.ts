@@ -183,7 +183,11 @@ export async function writeDataFile(path: string, rows: readonly Row[], format: 
     const origin = origins.get(row);
     return origin && format.source && origin.source.path === format.source.path && origin.source.mtimeMs === format.source.mtimeMs ? origin : undefined;
   };
-  const hostOrigin = (row: Row): Origin | undefined => (originOf(row) ? undefined : ((h) => (h ? originOf(h) : undefined))(hostOf(row)));
+  // A new row derived from a row of the input (a planted copy) is encoded from its host's line.
+  const hostOrigin = (row: Row): Origin | undefined => {
+    const host = originOf(row) ? undefined : hostOf(row);
+    return host ? originOf(host) : undefined;
+  };
   const written = new Set(rows);
   let fresh = 0;
   const sources = new Map<string, { handle?: FileHandle; source: Origin['source'] }>();
@@ -240,7 +244,7 @@ export async function writeDataFile(path: string, rows: readonly Row[], format: 
           const { bytesRead } = await sources.get(at.source.path)!.handle!.read(buf, 0, buf.length, at.offset);
           if (bytesRead !== buf.length) throw new InputError('the input file changed while writing', { file: at.source.path });
           const kept = written.has(host);
-          record = encodeLike(row, format, { record: JSON.parse(buf.toString('utf8')) as Record<string, unknown>, row: host, kept }, fresh);
+          record = encodeLike(row, format, { record: JSON.parse(buf.toString('utf8')) as Record<string, unknown>, kept }, fresh);
           if (kept) fresh++;
         } else record = encodeRecord(row, format);
         await writer.write(Buffer.from(stringifyStyled(record, format.json), 'utf8'));

@@ -540,8 +540,6 @@ export function splitEdit(parts: readonly string[], sep: string, next: string): 
 export interface HostRecord {
   /** The host's record as read from the file (not modified: encodeLike works on a copy). */
   readonly record: Record<string, unknown>;
-  /** The host row as decoded. */
-  readonly row: Row;
   /** Whether the host row is also in the output (then unique keys get fresh values). */
   readonly kept: boolean;
 }
