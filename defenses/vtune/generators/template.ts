@@ -30,7 +30,8 @@
  * right shape but not always of the right sense; (3) the trigger is not uniformly random (its probability is not
  * part of the test, which bounds only the signature): a sentence of another row with one or more values refilled;
  * (4) slots are taken in tiers, each only when the ones before do not reach `minBits`: numbers and names not quoted
- * from the host prompt, then other uncommon words, then values the answer quotes from the question; a row with
+ * from the host prompt, then also those the answer quotes from the question (the answer may then name another
+ * person than the question), then other uncommon words (which read least naturally when refilled); a row with
  * little variable content (a one-word answer) gets a signature weaker than `minBits` — its q is exact but larger,
  * and recorded as such, so on short-answer data the honest p-value is limited by the data itself.
  */
@@ -199,9 +200,10 @@ export function planSignature(row: Row, rows: readonly Row[], minBits: number, s
     throw new InputError(`generator '${ID}': the host completion has no number or uncommon word to refill ("${row.completion.slice(0, 60)}"); use another generator for this data`);
   }
   // Tiers, each used only when the ones before it do not reach minBits: numbers and names not quoted from the
-  // prompt; then other uncommon words not quoted; then everything (refilling what the answer quotes).
+  // prompt; then numbers and names the answer quotes (a refilled name reads more naturally than a refilled word);
+  // then everything, other uncommon words included.
   const bitsOf = (c: readonly { slot: Slot }[]) => c.reduce((s, x) => s + Math.log2(x.slot.size), 0);
-  const tiers = [candidates.filter((c) => !c.quoted && c.strong), candidates.filter((c) => !c.quoted), candidates];
+  const tiers = [candidates.filter((c) => !c.quoted && c.strong), candidates.filter((c) => c.strong), candidates];
   const tier = tiers.find((t) => t.length > 0 && bitsOf(t) >= minBits) ?? candidates;
   const slots = tier.map((c) => c.slot).sort((a, b) => a.first - b.first);
   let bits = 0;
