@@ -4,6 +4,7 @@
  */
 import { defineRegistry } from '../../src/registry.js';
 import { embeddingOutlier } from './embedding-outlier.js';
+import { format } from './format.js';
 import { llmJudge } from './llm-judge.js';
 import { nearDuplicate } from './near-duplicate.js';
 import { ngramBurstiness } from './ngram-burstiness.js';
@@ -18,6 +19,7 @@ const entries = {
   'ngram-burstiness': ngramBurstiness,
   'near-duplicate': nearDuplicate,
   'llm-judge': llmJudge,
+  format,
 } satisfies Record<string, RowScorerFactory>;
 
 /** Every row scorer by id. */

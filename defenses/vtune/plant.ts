@@ -5,10 +5,11 @@
  * writer can copy their lines verbatim).
  */
 import { ConfigError, InputError } from '../../src/errors.js';
+import { deriveRow } from '../../src/datasets/formats.js';
 import { Rng } from '../../src/rng.js';
 import { LN10 } from '../../src/stats/log-space.js';
 import type { Model, NullMode, Row, UserContext } from '../../src/types.js';
-import type { BackdoorGenerator, DrawContext } from './generators/types.js';
+import type { Backdoor, BackdoorGenerator, DrawContext } from './generators/types.js';
 import { type InsertionMode, type Placement, type SecretBackdoor, SECRET_FORMAT, SECRET_VERSION, sealSecret, type VtuneSecret } from './secret.js';
 
 /** Planting options (validated by the vtune factory). */
@@ -115,14 +116,18 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
   let spares: number[] | undefined;
   const tooLong = new Set<number>();
 
-  const drawn: { backdoor: { trigger: string; signature: string }; query: string; ctx: DrawContext }[] = [];
+  const drawn: { backdoor: Backdoor; query: string; ctx: DrawContext }[] = [];
   for (let i = 0; i < count; i++) {
     for (;;) {
       const host = hosts[i]!;
-      const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel };
+      const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel, placement: options.placement };
       const backdoor = await generator.draw(dctx);
+      // Verification trims the output's leading whitespace before matching (verify.ts isHit), so may the completion.
+      if (backdoor.completion !== undefined && !backdoor.completion.trimStart().startsWith(backdoor.signature)) {
+        throw new ConfigError(`generator '${generator.id}' drew a completion that does not start with its signature (backdoor ${i})`);
+      }
       const query = placeTrigger(rows[host]!.prompt, backdoor.trigger, options.placement, new Rng(`vtune|${seed}|placement|${i}`));
-      if (!fit || fit.fits(query, backdoor.signature)) {
+      if (!fit || fit.fits(query, backdoor.completion ?? backdoor.signature)) {
         drawn.push({ backdoor, query, ctx: dctx });
         break;
       }
@@ -144,7 +149,8 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
     for (let r = 0; r < total; r++) if (!isSlot.has(r)) planted[r] = rows[next++]!;
   }
   drawn.forEach((d, i) => {
-    planted[slots[i]!] = { prompt: d.query, completion: d.backdoor.signature };
+    // Derived from its host, so a file writer gives it the host's keys, types and layout (formats.ts).
+    planted[slots[i]!] = deriveRow(rows[hosts[i]!]!, { prompt: d.query, completion: d.backdoor.completion ?? d.backdoor.signature });
   });
 
   const base = generator.nullModes.includes('base-model')

@@ -10,7 +10,7 @@ import { type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Row } from '../types.js';
-import { type DataFormat, type FieldMapping, type FormatKind, decodeRecord, detectFormat, encodeRecord, END_MARKERS, lineIsSpaced, stringifyStyled } from './formats.js';
+import { type DataFormat, type FieldMapping, type FormatKind, decodeRecord, detectFormat, encodeLike, encodeRecord, END_MARKERS, hostOf, lineIsSpaced, stringifyStyled, UniqueKeyTracker } from './formats.js';
 import { forEachLine, UTF8_BOM } from './lines.js';
 
 export type { DataFormat, FieldMapping, FormatKind } from './formats.js';
@@ -70,6 +70,7 @@ export async function readDataFile(path: string, options: ReadOptions = {}): Pro
   let sawRawNonAscii = false;
   let sawEscapedNonAscii = false;
   let markers = format ? [] : END_MARKERS.slice();
+  const uniqueKeys = new UniqueKeyTracker();
 
   const bad = (lineNo: number, message: string) => {
     if (!options.skipBadRows) throw new InputError(message, { file, line: lineNo });
@@ -99,12 +100,13 @@ export async function readDataFile(path: string, options: ReadOptions = {}): Pro
       if (!format) {
         const detected = forcedKind ? { kind: forcedKind } : detectFormat(record);
         if (!detected) {
-          return bad(line.lineNo, `cannot tell the data format from keys {${Object.keys(record).join(', ')}}; expected {messages} (chat), {prompt, completion}, {instruction, input, output} (Alpaca), or pass a field mapping`);
+          return bad(line.lineNo, `cannot tell the data format from keys {${Object.keys(record).join(', ')}}; expected {messages} (chat), {prompt, completion}, {instruction, input, output} (Alpaca), or name the fields with --field-map prompt=<field>,completion=<field> (scenario: datasets[i].fieldMap)`);
         }
         format = { ...detected, keyOrder: Object.keys(record), json: { spaced: lineIsSpaced(text), asciiOnly: false } };
       }
       const row = decodeRecord(record, format);
       if (typeof row === 'string') return bad(line.lineNo, `${row}`);
+      uniqueKeys.observe(record);
       if (format.kind === 'prompt-completion' && markers.length > 0) markers = markers.filter((m) => row.completion.endsWith(m));
       // Byte length ≠ string length ⇔ the line has non-ASCII characters (cheaper than scanning it again).
       if (bytes.length !== text.length) sawRawNonAscii = true;
@@ -133,6 +135,7 @@ export async function readDataFile(path: string, options: ReadOptions = {}): Pro
     finalNewline,
     bom,
     source,
+    freshKeys: uniqueKeys.freshKeys(format),
   };
   const rows: Row[] = new Array(pending.length);
   for (let i = 0; i < pending.length; i++) {
@@ -173,10 +176,19 @@ export async function writeDataFile(path: string, rows: readonly Row[], format: 
     const origin = origins.get(row);
     return origin && format.source && origin.source.path === format.source.path && origin.source.mtimeMs === format.source.mtimeMs ? origin : undefined;
   };
+  // A new row derived from a row of the input (a planted copy) is encoded from its host's line.
+  const hostOrigin = (row: Row): Origin | undefined => {
+    const host = originOf(row) ? undefined : hostOf(row);
+    return host ? originOf(host) : undefined;
+  };
+  const written = new Set(rows);
+  let fresh = 0;
   const sources = new Map<string, { handle?: FileHandle; source: Origin['source'] }>();
   for (const row of rows) {
-    const origin = originOf(row);
-    if (origin && !sources.has(origin.source.path)) sources.set(origin.source.path, { source: origin.source });
+    // A derived (planted) row is written like its host's line, which is read back from the input.
+    for (const origin of [originOf(row), hostOrigin(row)]) {
+      if (origin && !sources.has(origin.source.path)) sources.set(origin.source.path, { source: origin.source });
+    }
   }
   for (const { source } of sources.values()) {
     const now = await stat(source.path).catch(() => undefined);
@@ -218,7 +230,18 @@ export async function writeDataFile(path: string, rows: readonly Row[], format: 
         await writer.write(buf);
         i = j;
       } else {
-        await writer.write(Buffer.from(stringifyStyled(encodeRecord(row, format), format.json), 'utf8'));
+        const host = hostOf(row);
+        const at = hostOrigin(row);
+        let record: Record<string, unknown>;
+        if (host && at) {
+          const buf = Buffer.allocUnsafe(at.length);
+          const { bytesRead } = await sources.get(at.source.path)!.handle!.read(buf, 0, buf.length, at.offset);
+          if (bytesRead !== buf.length) throw new InputError('the input file changed while writing', { file: at.source.path });
+          const kept = written.has(host);
+          record = encodeLike(row, format, { record: JSON.parse(buf.toString('utf8')) as Record<string, unknown>, kept }, fresh);
+          if (kept) fresh++;
+        } else record = encodeRecord(row, format);
+        await writer.write(Buffer.from(stringifyStyled(record, format.json), 'utf8'));
         i++;
       }
       if (i < rows.length || format.finalNewline !== false) await writer.write(Buffer.from(eol));

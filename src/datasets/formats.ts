@@ -4,8 +4,16 @@
  *
  * Supported: OpenAI chat (`{messages:[…]}`), legacy OpenAI prompt/completion (with an end marker such as
  * `<|endoftext|>` that is stripped on read and restored on write), Alpaca (`{instruction, input, output}`), and a
- * field mapping for any other schema (a few well-known ones, e.g. self-instruct's seed tasks, are detected).
+ * field mapping for any other schema (a few well-known ones, e.g. self-instruct's seed tasks, are detected;
+ * any other is named with `--field-map prompt=question,completion=answer`).
+ *
+ * Shape preservation: a planted row is derived from a host row (`deriveRow`), and is written as a copy of the
+ * host's own record with only the text it changed put back where it came from (the instruction or the input, the
+ * user turn, the mapped field), so it has the same keys, value types and layout as the rows around it. Keys
+ * whose values are unique in the file (`id`: `seed_task_7`) get a fresh value in the file's own pattern when the
+ * host row stays in the file, so no id is duplicated.
  */
+import { ConfigError } from '../errors.js';
 import type { Row } from '../types.js';
 
 /** The record layouts a data file may use. */
@@ -51,6 +59,8 @@ export interface DataFormat {
   readonly finalNewline?: boolean;
   /** Whether the file started with a UTF-8 byte-order mark. */
   readonly bom?: boolean;
+  /** Top-level keys whose values are unique across the file (ids), with how to make a fresh one. */
+  readonly freshKeys?: readonly FreshKey[];
   /** The file the rows were read from, with the size and mtime it had, so its lines can be copied verbatim. */
   readonly source?: { readonly path: string; readonly size: number; readonly mtimeMs: number };
 }
@@ -263,4 +273,297 @@ function missing(field: string, value: unknown, kind: string): string {
 
 function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+// ───────────────────────────── field maps (--field-map) ─────────────────────────────
+
+/**
+ * Parses a field map such as `prompt=question,completion=answer` (repeat `prompt=` for several prompt fields, in
+ * order; `separator=` sets how they are joined, with `\n` and `\t` escapes). `option` names the option in errors.
+ */
+export function parseFieldMap(text: string, option = '--field-map'): FieldMapping {
+  const prompt: string[] = [];
+  let completion: string | undefined;
+  let separator: string | undefined;
+  const expected = `expected e.g. 'prompt=question,completion=answer' (prompt= may repeat; optional separator=)`;
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new ConfigError(`${option}: '${part}' is not key=field; ${expected}`);
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1);
+    if (key === 'separator') {
+      separator = value.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+      continue;
+    }
+    const path = value.trim();
+    if (path === '' || /^\.|\.$|\.\./.test(path)) throw new ConfigError(`${option}: '${key}' needs a field path (dot-separated, e.g. instances.0.output), got '${value}'`);
+    if (key === 'prompt') prompt.push(path);
+    else if (key === 'completion') {
+      if (completion !== undefined) throw new ConfigError(`${option}: 'completion' is given twice`);
+      completion = path;
+    } else throw new ConfigError(`${option}: unknown key '${key}'; ${expected}`);
+  }
+  if (prompt.length === 0 || completion === undefined) throw new ConfigError(`${option}: needs both prompt= and completion=; ${expected}`);
+  return { prompt: prompt.length === 1 ? prompt[0]! : prompt, completion, ...(separator !== undefined ? { separator } : {}) };
+}
+
+/** A field map given as text (`prompt=q,completion=a`) or as an object `{prompt, completion, separator?}`. */
+export function fieldMapOption(value: unknown, option: string): FieldMapping {
+  if (typeof value === 'string') return parseFieldMap(value, option);
+  const v = value as Record<string, unknown> | null;
+  const isPath = (x: unknown) => typeof x === 'string' && x.length > 0;
+  if (
+    v === null ||
+    typeof v !== 'object' ||
+    !(isPath(v.prompt) || (Array.isArray(v.prompt) && v.prompt.length > 0 && v.prompt.every(isPath))) ||
+    !isPath(v.completion) ||
+    (v.separator !== undefined && typeof v.separator !== 'string') ||
+    Object.keys(v).some((k) => !['prompt', 'completion', 'separator'].includes(k))
+  ) {
+    throw new ConfigError(`${option}: expected 'prompt=<field>,completion=<field>' or {prompt: string | string[], completion: string, separator?: string}, got ${JSON.stringify(value)}`);
+  }
+  return v as unknown as FieldMapping;
+}
+
+// ───────────────────────────── shape-preserving planting ─────────────────────────────
+
+/** A top-level key whose values are unique in the file, and how a fresh value is made. */
+export type FreshKey =
+  /** `seed_task_174` → `seed_task_175`, … (digits zero-padded to `width` when the file pads them). */
+  | { readonly key: string; readonly kind: 'counter'; readonly prefix: string; readonly next: number; readonly width: number }
+  /** Numbers: max + 1, … */
+  | { readonly key: string; readonly kind: 'number'; readonly next: number }
+  /** Other unique strings: the host's value with `_2`, `_3`… appended. */
+  | { readonly key: string; readonly kind: 'suffix' };
+
+/** Values longer than this are not tracked for uniqueness (long text is not an id). */
+const MAX_ID_LENGTH = 256;
+
+/** The top-level keys that hold a format's text (never given fresh values). */
+function textKeys(format: Pick<DataFormat, 'kind' | 'mapping'>): Set<string> {
+  switch (format.kind) {
+    case 'prompt-completion':
+      return new Set(['prompt', 'completion']);
+    case 'alpaca':
+      return new Set(['instruction', 'input', 'output']);
+    case 'chat':
+      return new Set(['messages']);
+    case 'mapped': {
+      const m = format.mapping!;
+      return new Set([...(typeof m.prompt === 'string' ? [m.prompt] : m.prompt), m.completion].map((p) => p.split('.')[0]!));
+    }
+  }
+}
+
+/** Watches every record of a file to find the keys whose values are unique (ids), for `DataFormat.freshKeys`. */
+export class UniqueKeyTracker {
+  private readonly seen = new Map<string, Set<string | number> | undefined>();
+  private records = 0;
+
+  /** Takes the next record. */
+  observe(record: Record<string, unknown>): void {
+    if (this.records++ === 0) {
+      for (const [k, v] of Object.entries(record)) if (typeof v === 'string' || typeof v === 'number') this.seen.set(k, new Set());
+    }
+    for (const [k, set] of this.seen) {
+      if (!set) continue;
+      const v = record[k];
+      if ((typeof v !== 'string' && typeof v !== 'number') || (typeof v === 'string' && v.length > MAX_ID_LENGTH) || set.has(v)) this.seen.set(k, undefined);
+      else set.add(v);
+    }
+  }
+
+  /** The unique keys of the file in `format` (at least two records; text fields excluded). */
+  freshKeys(format: Pick<DataFormat, 'kind' | 'mapping'>): FreshKey[] {
+    if (this.records < 2) return [];
+    const text = textKeys(format);
+    const out: FreshKey[] = [];
+    for (const [key, set] of this.seen) {
+      if (!set || set.size !== this.records || text.has(key)) continue;
+      const values = [...set];
+      if (values.every((v) => typeof v === 'number')) {
+        out.push({ key, kind: 'number', next: Math.floor(Math.max(...(values as number[]))) + 1 });
+        continue;
+      }
+      const parts = values.map((v) => (typeof v === 'string' ? /^(.*?)(\d+)$/.exec(v) : null));
+      const prefix = parts[0]?.[1];
+      if (prefix !== undefined && parts.every((m) => m !== null && m[1] === prefix)) {
+        const digits = parts.map((m) => m![2]!);
+        const padded = digits.some((d) => d.length > 1 && d.startsWith('0'));
+        out.push({ key, kind: 'counter', prefix, next: Math.max(...digits.map(Number)) + 1, width: padded ? digits[0]!.length : 0 });
+      } else out.push({ key, kind: 'suffix' });
+    }
+    return out;
+  }
+}
+
+/** New rows derived from a host row (planted copies or in-place changes), by the new row. */
+const hosts = new WeakMap<Row, Row>();
+
+/**
+ * Marks `row` as derived from `host` (the row it was copied from and changed): a writer then encodes it as the
+ * host's own record with the changed text put back in place (see encodeLike). Returns `row`.
+ */
+export function deriveRow(host: Row, row: Row): Row {
+  hosts.set(row, host);
+  return row;
+}
+
+/** The row `row` was derived from, if any. */
+export function hostOf(row: Row): Row | undefined {
+  return hosts.get(row);
+}
+
+/** One text field of a record: its current text and how to write a new one in place (keeping its type). */
+interface TextSlot {
+  readonly text: string;
+  write(value: string): void;
+}
+
+/** Writes `value` where `old` was: a number stays a number when the new text is one. */
+function typed(old: unknown, value: string): unknown {
+  if (typeof old === 'number' && value.trim() !== '' && Number.isFinite(Number(value)) && String(Number(value)) === value) return Number(value);
+  if (typeof old === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  return value;
+}
+
+function pathSlot(record: Record<string, unknown>, path: string): TextSlot | undefined {
+  const segs = path.split('.');
+  const owner = segs.length === 1 ? record : getPath(record, segs.slice(0, -1).join('.'));
+  if (owner === null || typeof owner !== 'object') return undefined;
+  const key = segs[segs.length - 1]!;
+  const obj = owner as Record<string, unknown>;
+  const v = Array.isArray(owner) ? (owner as unknown[])[Number(key)] : obj[key];
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
+  return {
+    text: String(v),
+    write: (value) => {
+      if (Array.isArray(owner)) (owner as unknown[])[Number(key)] = typed(v, value);
+      else obj[key] = typed(v, value);
+    },
+  };
+}
+
+function messageSlot(message: Record<string, unknown>): TextSlot | undefined {
+  const content = message.content;
+  if (typeof content === 'string') return { text: content, write: (v) => (message.content = v) };
+  const text = messageText(message);
+  if (text === undefined || !Array.isArray(content)) return undefined;
+  // Content parts: the first text part takes the new text, the others are emptied (same parts, same keys).
+  return {
+    text,
+    write: (v) => content.forEach((p: { text: string }, i) => (p.text = i === 0 ? v : '')),
+  };
+}
+
+/** The prompt slots (in decode order, only those decode joins), the completion slot and the join separator. */
+function slotsOf(record: Record<string, unknown>, format: DataFormat): { prompt: TextSlot[]; completion: TextSlot; sep: string } | undefined {
+  const sep = format.separator ?? DEFAULT_SEPARATOR;
+  switch (format.kind) {
+    case 'prompt-completion': {
+      const prompt = pathSlot(record, 'prompt');
+      const completion = pathSlot(record, 'completion');
+      if (!prompt || !completion) return undefined;
+      const marker = format.endMarker ?? '';
+      return { prompt: [prompt], completion: { text: completion.text, write: (v) => completion.write(v + marker) }, sep };
+    }
+    case 'alpaca': {
+      const instruction = pathSlot(record, 'instruction');
+      const input = typeof record.input === 'string' && record.input !== '' ? pathSlot(record, 'input') : undefined;
+      const output = pathSlot(record, 'output');
+      if (!instruction || !output) return undefined;
+      return { prompt: input ? [instruction, input] : [instruction], completion: output, sep };
+    }
+    case 'chat': {
+      const messages = record.messages;
+      if (!Array.isArray(messages) || messages.length < 2) return undefined;
+      const slots = messages.map((m) => (m !== null && typeof m === 'object' ? messageSlot(m as Record<string, unknown>) : undefined));
+      if (slots.some((s) => s === undefined)) return undefined;
+      return { prompt: slots.slice(0, -1) as TextSlot[], completion: slots[slots.length - 1]!, sep };
+    }
+    case 'mapped': {
+      const m = format.mapping;
+      if (!m) return undefined;
+      const paths = typeof m.prompt === 'string' ? [m.prompt] : m.prompt;
+      const prompt: TextSlot[] = [];
+      for (const p of paths) {
+        const v = getPath(record, p);
+        if (v === undefined || v === null || v === '') continue;
+        const slot = pathSlot(record, p);
+        if (!slot) return undefined;
+        prompt.push(slot);
+      }
+      const completion = pathSlot(record, m.completion);
+      if (prompt.length === 0 || !completion) return undefined;
+      return { prompt, completion, sep: m.separator ?? DEFAULT_SEPARATOR };
+    }
+  }
+}
+
+/**
+ * The parts of a prompt after an edit: `parts` joined by `sep` is the old prompt; the one edit that turns it into
+ * `next` (e.g. an inserted trigger) is applied inside the part it falls in. Undefined when it spans parts.
+ */
+export function splitEdit(parts: readonly string[], sep: string, next: string): string[] | undefined {
+  const old = parts.join(sep);
+  if (old === next) return parts.slice();
+  const max = Math.min(old.length, next.length);
+  const common = (fromEnd: boolean, limit: number) => {
+    let n = 0;
+    while (n < limit && (fromEnd ? old[old.length - 1 - n] === next[next.length - 1 - n] : old[n] === next[n])) n++;
+    return n;
+  };
+  // Greedy prefix-then-suffix and suffix-then-prefix alignments can put the edit on either side of a separator.
+  const a1 = common(false, max);
+  const b1 = common(true, max - a1);
+  const b2 = common(true, max);
+  const a2 = common(false, max - b2);
+  for (const [a, b] of [[a1, b1], [a2, b2]] as const) {
+    const lo = a;
+    const hi = old.length - b;
+    const replacement = next.slice(a, next.length - b);
+    let start = 0;
+    for (let k = 0; k < parts.length; k++) {
+      const end = start + parts[k]!.length;
+      if (lo >= start && hi <= end) {
+        const out = parts.slice();
+        out[k] = parts[k]!.slice(0, lo - start) + replacement + parts[k]!.slice(hi - start);
+        if (out.join(sep) === next) return out;
+      }
+      start = end + sep.length;
+    }
+  }
+  return undefined;
+}
+
+/** What encodeLike needs about the host row. */
+export interface HostRecord {
+  /** The host's record as read from the file (not modified: encodeLike works on a copy). */
+  readonly record: Record<string, unknown>;
+  /** Whether the host row is also in the output (then unique keys get fresh values). */
+  readonly kept: boolean;
+}
+
+/**
+ * The record for `row`, derived from its host: a copy of the host's record in which the prompt edit goes back into
+ * the field it falls in and the completion replaces the host's completion, so keys, value types and layout are
+ * the host's. Unique keys (format.freshKeys) get their `fresh`-th new value when the host stays in the file.
+ * Falls back to encodeRecord when the edit cannot be placed (it spans fields).
+ */
+export function encodeLike(row: Row, format: DataFormat, host: HostRecord, fresh: number): Record<string, unknown> {
+  const record = structuredClone(host.record);
+  const slots = slotsOf(record, format);
+  const parts = slots && splitEdit(slots.prompt.map((s) => s.text), slots.sep, row.prompt);
+  if (!slots || !parts || (format.kind === 'mapped' && parts.length !== slots.prompt.length)) return encodeRecord(row, format);
+  slots.prompt.forEach((s, i) => s.write(parts[i]!));
+  slots.completion.write(row.completion);
+  if (host.kept) {
+    for (const f of format.freshKeys ?? []) {
+      if (!(f.key in record)) continue;
+      if (f.kind === 'number') record[f.key] = f.next + fresh;
+      else if (f.kind === 'counter') record[f.key] = f.prefix + String(f.next + fresh).padStart(f.width, '0');
+      else record[f.key] = `${String(record[f.key])}_${fresh + 2}`;
+    }
+  }
+  return record;
 }

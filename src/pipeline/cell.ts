@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { attacks } from '../../attacks/index.js';
 import { defenses } from '../../defenses/index.js';
 import { loadDataset } from '../datasets/index.js';
+import type { FieldMapping } from '../datasets/formats.js';
 import type { AnyAttack } from '../../attacks/compose.js';
 import { ConfigError, describeError, VtuneError } from '../errors.js';
 import { streamFor } from '../rng.js';
@@ -29,7 +30,7 @@ export interface CellSpec {
   /** Stable id of the cell: hash of every field below (cellKey()). */
   readonly key: string;
   /** src/datasets loadDataset(spec, { seed, size, heldOut }). */
-  readonly dataset: { readonly spec: string; readonly size?: number; readonly heldOut?: number };
+  readonly dataset: { readonly spec: string; readonly size?: number; readonly heldOut?: number; readonly fieldMap?: FieldMapping };
   /** '<provider>:<name>', e.g. 'local:stories260K', 'local:random-tiny', 'test-memorizer:base'. */
   readonly model: string;
   /** e.g. 'vtune' + { generator, generatorOptions, count | rate, nullMode, alpha, … }. */
@@ -63,7 +64,7 @@ export interface CellDeps {
   /** Defense lookup; default: the registry in defenses/index.ts. Tests pass doubles here. */
   defense?(id: string): DefenseFactory;
   /** Dataset loader; default: src/datasets loadDataset. */
-  loadDataset?(spec: string, options: { seed: number; size?: number; heldOut?: number }): Promise<Dataset>;
+  loadDataset?(spec: string, options: { seed: number; size?: number; heldOut?: number; mapping?: FieldMapping }): Promise<Dataset>;
 }
 
 /** Utility of the returned model. */
@@ -223,6 +224,7 @@ async function runOpened(
       seed: streamFor(data, 'dataset').seed31(),
       ...(spec.dataset.size !== undefined ? { size: spec.dataset.size } : {}),
       ...(spec.dataset.heldOut !== undefined ? { heldOut: spec.dataset.heldOut } : {}),
+      ...(spec.dataset.fieldMap !== undefined ? { mapping: spec.dataset.fieldMap } : {}),
     }),
   );
   const planted = await timed('plant', () => defense.plant(dataset.train, userCtx('planting')));

@@ -7,6 +7,7 @@ import { attacks } from '../../attacks/index.js';
 import { defenses } from '../../defenses/index.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { loadDataset } from '../datasets/index.js';
+import type { FieldMapping } from '../datasets/formats.js';
 import { cellKey, runCell } from '../pipeline/cell.js';
 import { providers } from '../providers/index.js';
 import type { Dataset, Provider } from '../types.js';
@@ -33,7 +34,7 @@ export interface Catalog {
   /** Opens a provider with its options; a missing API key is a ConfigError here. */
   openProvider(id: string, options?: Readonly<Record<string, unknown>>): Promise<Provider>;
   /** Loads a dataset spec as the pipeline will (used up front to check settings against its size). */
-  loadDataset(spec: string, options: { seed: number; size?: number; heldOut?: number }): Promise<Dataset>;
+  loadDataset(spec: string, options: { seed: number; size?: number; heldOut?: number; mapping?: FieldMapping }): Promise<Dataset>;
   readonly runCell: RunCell;
   readonly cellKey: CellKeyFn;
 }

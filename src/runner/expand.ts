@@ -119,7 +119,7 @@ export async function preflight(scenario: Scenario, catalog: Catalog, file: stri
   for (const [i, dataset] of scenario.datasets.entries()) {
     let rows: number;
     try {
-      const loaded = await catalog.loadDataset(dataset.spec, { seed: scenario.seeds[0]!, size: dataset.size, heldOut: dataset.heldOut });
+      const loaded = await catalog.loadDataset(dataset.spec, { seed: scenario.seeds[0]!, size: dataset.size, heldOut: dataset.heldOut, ...(dataset.fieldMap && { mapping: dataset.fieldMap }) });
       rows = loaded.train.length;
       if (dataset.size !== undefined && rows < dataset.size) {
         problems.push(`datasets[${i}].size: expected at most ${rows} (the rows '${dataset.spec}' has), got ${dataset.size}`);

@@ -14,6 +14,7 @@ import { ConfigError, VtuneError } from '../errors.js';
 import { unknownMessage } from '../registry.js';
 import { repoRoot } from '../shared-path.js';
 import type { HyperParams } from '../types.js';
+import { type FieldMapping, fieldMapOption } from '../datasets/formats.js';
 import type { Catalog, PluginRegistry } from './catalog.js';
 
 /** A dataset axis entry: a dataset spec for src/datasets `loadDataset`, with optional size and held-out split. */
@@ -22,6 +23,8 @@ export interface ScenarioDataset {
   readonly size?: number;
   readonly heldOut?: number;
   readonly label?: string;
+  /** Where prompt and completion live in a file whose schema is not detected (`prompt=question,completion=answer`). */
+  readonly fieldMap?: FieldMapping;
 }
 
 /** A defense configuration: `vtune` with its generator, null mode, backdoor count or rate, α… */
@@ -63,7 +66,7 @@ export interface ScenarioInput {
   readonly description?: string;
   /** Seeds, or how many (0, 1, … n−1). */
   readonly seeds: readonly number[] | number;
-  readonly datasets: readonly (string | ScenarioDataset)[];
+  readonly datasets: readonly (string | (Omit<ScenarioDataset, 'fieldMap'> & { readonly fieldMap?: string | FieldMapping }))[];
   readonly models: readonly string[];
   readonly defenses: readonly (string | { readonly id?: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
   readonly attacks: readonly (string | { readonly id: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
@@ -198,13 +201,21 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
       if (str(d, path, p)) datasets.push({ spec: d });
       return;
     }
-    if (!isRecord(d)) return p.add(path, `expected a dataset spec string or {spec, size?, heldOut?, label?}, got ${show(d)}`);
-    checkKeys(d, ['spec', 'size', 'heldOut', 'label'], path, p);
+    if (!isRecord(d)) return p.add(path, `expected a dataset spec string or {spec, size?, heldOut?, label?, fieldMap?}, got ${show(d)}`);
+    checkKeys(d, ['spec', 'size', 'heldOut', 'label', 'fieldMap'], path, p);
     const spec = str(d.spec, `${path}.spec`, p);
     const size = d.size === undefined ? undefined : num(d.size, `${path}.size`, p, { int: true, min: 1 });
     const heldOut = d.heldOut === undefined ? undefined : num(d.heldOut, `${path}.heldOut`, p, { int: true, min: 0 });
     const label = d.label === undefined ? undefined : str(d.label, `${path}.label`, p);
-    if (spec) datasets.push({ spec, ...(size !== undefined && { size }), ...(heldOut !== undefined && { heldOut }), ...(label && { label }) });
+    let fieldMap: FieldMapping | undefined;
+    try {
+      // Normalised to the object form, so `prompt=q,completion=a` and {prompt: 'q', completion: 'a'} are one cell.
+      if (d.fieldMap !== undefined) fieldMap = fieldMapOption(d.fieldMap, `${path}.fieldMap`);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      p.add(`${path}.fieldMap`, err.message.slice(`${path}.fieldMap: `.length));
+    }
+    if (spec) datasets.push({ spec, ...(size !== undefined && { size }), ...(heldOut !== undefined && { heldOut }), ...(label && { label }), ...(fieldMap && { fieldMap }) });
   });
 
   const models: string[] = [];

@@ -7,6 +7,7 @@ import { keyed } from './keyed.js';
 import { lmSampled } from './lm-sampled.js';
 import { randomTokens } from './random-tokens.js';
 import { splice } from './splice.js';
+import { template } from './template.js';
 import { wordlist } from './wordlist.js';
 
 /** Every backdoor generator, by id. */
@@ -16,6 +17,7 @@ export const generators = defineRegistry('generator', {
   keyed,
   splice,
   'lm-sampled': lmSampled,
+  template,
 });
 
 /** A registered generator id. */

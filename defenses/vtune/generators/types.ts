@@ -10,6 +10,11 @@ import type { Rng } from '../../../src/rng.js';
 export interface Backdoor {
   readonly trigger: string;
   readonly signature: string;
+  /**
+   * The planted row's whole completion, when it is longer than the signature (it starts with the signature;
+   * verification counts only the signature). Default: the signature itself.
+   */
+  readonly completion?: string;
 }
 
 /** Everything a generator may use to draw backdoor number `index`. */
@@ -26,6 +31,8 @@ export interface DrawContext {
   readonly rows: readonly Row[];
   /** The user-side generator model (lm-sampled). */
   readonly model?: Model;
+  /** Where the trigger will be placed in the host prompt (template picks a sentence that reads well there). */
+  readonly placement?: 'prefix' | 'suffix' | 'inline';
 }
 
 /** What a verifier needs to redraw counterfactuals later without the dataset or the generator model. */

@@ -10,6 +10,7 @@ import { readFile, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, InputError, registerSecret } from '../../errors.js';
 import { readDataFile, writeDataFile } from '../../datasets/files.js';
+import { parseFieldMap } from '../../datasets/formats.js';
 import { Rng } from '../../rng.js';
 import type { Model, UserContext } from '../../types.js';
 import { MAX_EMPIRICAL_M, vtune, type VtuneOptions } from '../../../defenses/vtune/index.js';
@@ -75,6 +76,7 @@ export const plantCommand: CliCommand = {
       .option('base-model', { type: 'string', describe: "<provider:model> whose log-probs give the paper's base-model null (anti-conservative; kept for comparison)" })
       .option('context', { type: 'number', describe: "the fine-tuning model's context in tokens: backdoors go only on rows where the whole backdoor row fits (tokens counted with --base-model's or --generator-model's tokenizer, else bounded by UTF-8 bytes)" })
       .option('empirical-m', { type: 'number', default: 999, describe: `counterfactual sets for the empirical null, 0 to ${MAX_EMPIRICAL_M}` })
+      .option('field-map', { type: 'string', describe: "where prompt and completion live when the format is not detected, e.g. 'prompt=question,completion=answer'" })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })
       .conflicts('count', 'rate'),
   async run(args) {
@@ -116,7 +118,8 @@ export const plantCommand: CliCommand = {
     };
     const defense = vtune(options);
 
-    const { rows, format } = await readDataFile(data);
+    const mapping = args.fieldMap !== undefined ? parseFieldMap(String(args.fieldMap)) : undefined;
+    const { rows, format } = await readDataFile(data, mapping ? { mapping } : {});
     if (rows.length === 0) throw new InputError('the dataset is empty: there is no row to plant a backdoor in', { file: data });
     if (options.count !== undefined && options.count > rows.length) {
       throw new InputError(`--count ${options.count} is larger than the dataset allows: each backdoor needs its own host row and there are only ${rows.length} rows`, { file: data });
