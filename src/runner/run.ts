@@ -78,6 +78,21 @@ export function checkRunId(runId: string, what = 'run id'): string {
 }
 
 /**
+ * The cells of a run folder's records file that already have a trial (resume: they are skipped), warning
+ * when its last line was torn (that cell runs again) or when another version of the scenario wrote it.
+ * Shared by the local runner and the queue coordinator.
+ */
+export function recordedCells(recordsPath: string, scenario: Scenario, log: Logger): Set<string> {
+  if (!existsSync(recordsPath)) return new Set();
+  const existing = readRecordsFile(recordsPath);
+  if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
+  if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
+    log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
+  }
+  return new Set(latestByCell(existing.records).trials.map((t) => t.cellKey));
+}
+
+/**
  * Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run, or when
  * another live process is running into the same run folder (see ./lock.ts).
  */
@@ -95,15 +110,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   let writer: RecordWriter | undefined;
   try {
     providers = await preflight(scenario, catalog, opts.file);
-    let done = new Set<string>();
-    if (existsSync(recordsPath)) {
-      const existing = readRecordsFile(recordsPath);
-      if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
-      if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
-        log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
-      }
-      done = new Set(latestByCell(existing.records).trials.map((t) => t.cellKey));
-    }
+    const done = recordedCells(recordsPath, scenario, log);
     const pending = mine.filter((c) => !done.has(c.spec.key));
     const w = RecordWriter.open(recordsPath);
     writer = w;
