@@ -398,7 +398,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
 }
 
 /** Why a chat-API model declares no 'logprobs' (issue 13 item 7); shown when a null mode or attack needs scores. */
-export const CHAT_CANNOT_SCORE =
+const CHAT_CANNOT_SCORE =
   "the openai provider generates through chat completions, whose server-side chat template the client cannot reproduce, and the chat API returns log-probs only of tokens it generated itself, never of a given continuation; scores taken elsewhere (a raw completion) would be of a different event. Use api 'completions' (VTUNE_OPENAI_API=completions) with a server that generates and scores raw prompts (vLLM, vtune-bench serve), or a provider that scores (local, an hf TGI endpoint)";
 
 /** choices[0] of a reply, or a ProviderError saying what the reply was instead. */

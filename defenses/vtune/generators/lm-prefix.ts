@@ -90,7 +90,7 @@ export function normalizeSample(text: string): string {
 }
 
 /** Decoded text that later tokens cannot change: the text without a trailing (possibly incomplete) U+FFFD run. */
-export function stableText(decoded: string): string {
+function stableText(decoded: string): string {
   return decoded.replace(/\uFFFD+$/, '');
 }
 
