@@ -101,4 +101,10 @@ describe('calibration records', () => {
     expect(() => readCalibrationFile(f)).toThrow(/schema version 99 is newer/);
     expect(findCalibrationFiles(dir)).toEqual([f]);
   });
+
+  it('reads a calibration file saved with a UTF-8 byte order mark, as records files are read', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'vtb-calbom-')), 'calibration.jsonl');
+    writeFileSync(f, `\uFEFF${JSON.stringify(rec(0, { generator: 0 }))}\n`);
+    expect(readCalibrationFile(f)).toEqual([rec(0, { generator: 0 })]);
+  });
 });
