@@ -9,13 +9,12 @@
  * gives up on (lost with its worker too often, or failing to start) becomes a `failure` record per cell. Redis
  * restarts are waited out (url.ts reconnects forever); Redis must keep its data across the restart (appendonly).
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConfigError, describeError, QueueError } from '../errors.js';
 import type { FailureRecord, TrialRecord } from '../records/schema.js';
-import { readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
+import { RECORDS_FILE, RecordWriter } from '../records/store.js';
 import type { CellOutcome } from '../runner/contract.js';
 import { expandCells, preflight, type PlannedCell } from '../runner/expand.js';
 import { gitSha, makeManifest, packageVersions } from '../runner/manifest.js';
@@ -72,7 +71,7 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
   for (const [id, provider] of opened) poolLimits.set(id, Math.max(1, scenario.concurrency?.[id] ?? provider.concurrency));
   await Promise.all([...opened.values()].map((p) => p.close?.()));
 
-  const done = recordedCells(recordsPath, scenario, log);
+  const { done, hasManifest } = recordedCells(recordsPath, scenario, log);
   const outstanding = new Set(all.filter((c) => !done.has(c.spec.key)).map((c) => c.spec.key));
   const skipped = all.length - outstanding.size;
 
@@ -86,7 +85,7 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
   const allRecorded = new Promise<void>((resolve) => (finish = resolve));
   const refusals = new Set<string>();
   try {
-    if (!existsSync(recordsPath) || readRecordsFile(recordsPath).records.length === 0) {
+    if (!hasManifest) {
       writer.append(makeManifest({ scenario, file: opts.file, runId, cellCount: all.length }));
     }
     opts.progress?.start({ total: all.length, alreadyDone: skipped, runDir });
