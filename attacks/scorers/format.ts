@@ -20,6 +20,7 @@
  * Source: vtune-bench (issue 15), in the spirit of per-feature surprisal outlier scores (e.g. HBOS, Goldstein &
  * Dengel 2012: a histogram per feature, scores summed); the feature set is our own.
  */
+import { firstIndex } from '../../src/search.js';
 import type { Row, RowScores } from '../../src/types.js';
 import { checkKeys, num } from './lib/options.js';
 import { type RowScorer, type RowScorerFactory, flagByRule, parseFlagRule } from './types.js';
@@ -134,26 +135,8 @@ function categoricalFeatures(texts: readonly string[], field: Field, minSupport:
 function tailSurprisal(values: readonly number[]): number[] {
   const n = values.length;
   const sorted = values.slice().sort((a, b) => a - b);
-  const lowerBound = (x: number) => {
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const upperBound = (x: number) => {
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid]! <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const lowerBound = (x: number) => firstIndex(n, (i) => sorted[i]! < x);
+  const upperBound = (x: number) => firstIndex(n, (i) => sorted[i]! <= x);
   return values.map((x) => {
     const atMost = upperBound(x);
     const atLeast = n - lowerBound(x);

@@ -41,7 +41,7 @@ export interface VtuneVerdict extends Verdict {
 }
 
 /** The label of the paper's `base-model` null wherever it is printed. */
-export const BASE_MODEL_CAVEAT =
+const BASE_MODEL_CAVEAT =
   "the 'base-model' null is the paper's and ANTI-CONSERVATIVE: qᵢ = P_base(Sᵢ | query) scores the random secret instead of the counted event, so a " +
   'missed backdoor gets a qᵢ far below its real chance of a hit, even with the base model itself as generator at τ = 1 (measured with lm-sampled on stories260K, 10 backdoors, ' +
   "an untrained base: P(p ≤ 1e-3) = 0.010, ten times α). Kept for comparison; decide with the 'conditional', 'generator' or 'empirical' null (DESIGN.md §3; measured Type-I: `vtune-bench calibrate`)";

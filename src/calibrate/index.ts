@@ -101,7 +101,7 @@ export async function calibrate(options: CalibrationOptions, setup: CalibrateSet
 }
 
 /** Writes the Type-I table (Markdown, CSV) and the calibration plot of `records` into `outDir`. */
-export async function writeCalibrationOutputs(
+async function writeCalibrationOutputs(
   records: readonly CalibrationRecord[],
   outDir: string,
   o: { alphas?: readonly number[]; nullModes?: readonly string[]; plot?: boolean } = {},

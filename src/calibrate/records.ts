@@ -6,9 +6,9 @@
  * dropped and its trial re-run on resume. A record holds no trigger, signature or model output: only the
  * planting seed, which re-derives a throwaway secret that was never uploaded anywhere.
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { findFilesNamed, readJsonLines } from '../records/store.js';
 
 /** Bumped when a field changes meaning; readers refuse newer versions. */
 export const CALIBRATION_SCHEMA_VERSION = 1;
@@ -68,52 +68,15 @@ function check(value: unknown, file: string, line: number): CalibrationRecord {
   return value as CalibrationRecord;
 }
 
-/**
- * Cuts an unfinished last line (no newline: the writer was killed mid-write) off the end of a records file
- * before appending to it, so the next record starts on a line of its own. Returns the bytes removed.
- */
-export function dropTornTail(path: string): number {
-  if (!existsSync(path)) return 0;
-  const buf = readFileSync(path);
-  const keep = buf.lastIndexOf(0x0a) + 1;
-  if (keep === buf.length) return 0;
-  truncateSync(path, keep);
-  return buf.length - keep;
-}
-
 /** Reads one calibration file; a final line without its newline is an unfinished write and is dropped. */
 export function readCalibrationFile(path: string): CalibrationRecord[] {
-  if (!existsSync(path)) return [];
-  const buf = readFileSync(path);
-  const text = buf.subarray(0, buf.lastIndexOf(0x0a) + 1).toString('utf8');
-  const out: CalibrationRecord[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (cause) {
-      throw new InputError(`malformed calibration record (not JSON): ${line.slice(0, 60)}`, { file: path, line: i + 1, cause });
-    }
-    out.push(check(value, path, i + 1));
-  });
-  return out;
+  return existsSync(path) ? readJsonLines(path, 'calibration record', check).values : [];
 }
 
 /** Every `calibration.jsonl` at or below `path` (a file or a folder), sorted. */
 export function findCalibrationFiles(path: string): string[] {
   if (!existsSync(path)) return [];
-  if (statSync(path).isFile()) return [path];
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (name === CALIBRATION_FILE) out.push(p);
-    }
-  };
-  walk(path);
-  return out;
+  return statSync(path).isFile() ? [path] : findFilesNamed(path, CALIBRATION_FILE);
 }
 
 /** The records of every calibration file under `paths`, in file order. */

@@ -21,8 +21,9 @@ import { generators } from '../../defenses/vtune/generators/index.js';
 import { plantBackdoors } from '../../defenses/vtune/plant.js';
 import { canonicalJson } from '../../defenses/vtune/secret.js';
 import { verifyBackdoors } from '../../defenses/vtune/verify.js';
+import { dropTornTail } from '../records/store.js';
 import { batchingModel, type BatchingModel } from './batching-model.js';
-import { appendCalibrationRecords, CALIBRATION_SCHEMA_VERSION, dropTornTail, readCalibrationFile, type CalibrationRecord, type NullModelKind } from './records.js';
+import { appendCalibrationRecords, CALIBRATION_SCHEMA_VERSION, readCalibrationFile, type CalibrationRecord, type NullModelKind } from './records.js';
 
 /** A generator configuration to calibrate. */
 export interface GeneratorConfig {

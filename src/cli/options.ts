@@ -29,7 +29,7 @@ export function describeRange(r: NumberRange): string {
 }
 
 /** Whether `v` is a number inside `r`. */
-export function inRange(v: unknown, r: NumberRange): v is number {
+function inRange(v: unknown, r: NumberRange): v is number {
   return (
     typeof v === 'number' &&
     Number.isFinite(v) &&

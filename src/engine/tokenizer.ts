@@ -11,6 +11,7 @@
  *
  * Source: karpathy/llama2.c run.c (`encode`, `decode`); ggml-org/llama.cpp llama-vocab.cpp (`llm_tokenizer_spm`).
  */
+import { MaxHeap } from '../heap.js';
 import { EngineError } from '../errors.js';
 import type { Tokenizer } from './types.js';
 
@@ -181,7 +182,7 @@ export class SpmTokenizer implements Tokenizer {
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;
     }
-    const heap = new PairHeap();
+    const heap = new MaxHeap<PairEntry>(pairBefore);
     const tryPair = (l: number, r: number): void => {
       if (l < 0 || r < 0 || !mergeable[l] || !mergeable[r]) return;
       const id = this.pieces.get(texts[l]! + texts[r]!);
@@ -237,44 +238,7 @@ interface PairEntry {
 }
 
 /** Max-heap by score, then leftmost position (llama2.c merges the leftmost of equally scored pairs). */
-class PairHeap {
-  private readonly items: PairEntry[] = [];
-  private static before(a: PairEntry, b: PairEntry): boolean {
-    return a.score > b.score || (a.score === b.score && a.left < b.left);
-  }
-  push(e: PairEntry): void {
-    const h = this.items;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!PairHeap.before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-  pop(): PairEntry | undefined {
-    const h = this.items;
-    if (h.length === 0) return undefined;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && PairHeap.before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && PairHeap.before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
+const pairBefore = (a: PairEntry, b: PairEntry): boolean => a.score > b.score || (a.score === b.score && a.left < b.left);
 
 /** A reference O(n²) implementation of llama2.c's `encode` merge loop, used by tests to check the heap version. */
 export function encodeNaive(data: TokenizerData, text: string, prefixSpace = true): number[] {

@@ -9,7 +9,7 @@ import type { RowFit } from '../types.js';
 const LISTED = 8;
 
 /** Row numbers (0-based, as `#i`), the first LISTED of them, then "and N more". */
-export function listRows(rows: readonly number[]): string {
+function listRows(rows: readonly number[]): string {
   const shown = rows.slice(0, LISTED).map((r) => `#${r}`).join(', ');
   return rows.length > LISTED ? `${shown} and ${rows.length - LISTED} more` : shown;
 }

@@ -226,7 +226,7 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
 }
 
 /** Why an Inference Providers model declares no 'logprobs' (issue 13 item 7). */
-export const HF_CHAT_CANNOT_SCORE =
+const HF_CHAT_CANNOT_SCORE =
   'Hugging Face Inference Providers generate through a chat route with a server-side template and return no log-probs of a given continuation; give endpointUrl (a TGI server or Inference Endpoint), which generates and scores the same raw prompt';
 
 /** The generated_text of a TGI reply (`{…}` or `[{…}]`), or a ProviderError naming what the reply was instead. */

@@ -145,7 +145,7 @@ function abortError(signal: AbortSignal, what?: string): ProviderError {
 }
 
 /** Is this error the cancellation of a request (ours, after an abort), rather than a failure of its own? */
-export function isCancellation(err: unknown): boolean {
+function isCancellation(err: unknown): boolean {
   return err instanceof ProviderError && /\bcancelled: /.test(err.message);
 }
 

@@ -363,7 +363,7 @@ export function startsText(prompt: string): boolean {
  * argmax when greedy; else p_j ∝ exp((l_j − max)/τ) in double precision, restricted to the nucleus `pick` keeps
  * (tokens by decreasing p, ties by id, up to the first cumulative mass ≥ topP) and renormalised over it.
  */
-export function samplingLogprobs(logits: Float32Array, temperature: number, topP: number): Float64Array {
+function samplingLogprobs(logits: Float32Array, temperature: number, topP: number): Float64Array {
   const V = logits.length;
   let best = 0;
   for (let j = 1; j < V; j++) if (logits[j]! > logits[best]!) best = j;

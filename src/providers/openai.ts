@@ -176,6 +176,16 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
     return { tokenLogprobs, logprob: tokenLogprobs.reduce((a, b) => a + b, 0) };
   }
 
+  /** The sampling fields chat and completions requests share (OpenAI takes at most 4 stop sequences). */
+  function samplingFields(o: GenerateOptions): { temperature: number; top_p?: number; seed: number; stop?: string[] } {
+    return {
+      temperature: o.temperature ?? 0,
+      ...(o.topP !== undefined ? { top_p: o.topP } : {}),
+      seed: o.seed ?? 0,
+      ...(o.stop?.length ? { stop: o.stop.slice(0, 4) } : {}),
+    };
+  }
+
   async function chatOne(name: string, prompt: string, o: GenerateOptions, signal: AbortSignal): Promise<string> {
     const what = `openai chat completion (${where}/chat/completions)`;
     const { data, contentType } = await retry(
@@ -186,11 +196,8 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
             {
               model: name,
               messages: [{ role: 'user', content: prompt }],
-              temperature: o.temperature ?? 0,
-              ...(o.topP !== undefined ? { top_p: o.topP } : {}),
-              ...(o.seed !== undefined ? { seed: o.seed } : { seed: 0 }),
+              ...samplingFields(o),
               max_completion_tokens: o.maxTokens,
-              ...(o.stop?.length ? { stop: o.stop.slice(0, 4) } : {}),
             },
             { signal: s },
           )
@@ -219,11 +226,8 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
             {
               model: name,
               prompt,
-              temperature: o.temperature ?? 0,
-              ...(o.topP !== undefined ? { top_p: o.topP } : {}),
-              ...(o.seed !== undefined ? { seed: o.seed } : { seed: 0 }),
+              ...samplingFields(o),
               max_tokens: o.maxTokens,
-              ...(o.stop?.length ? { stop: o.stop.slice(0, 4) } : {}),
             },
             { signal: s },
           )
@@ -398,7 +402,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
 }
 
 /** Why a chat-API model declares no 'logprobs' (issue 13 item 7); shown when a null mode or attack needs scores. */
-export const CHAT_CANNOT_SCORE =
+const CHAT_CANNOT_SCORE =
   "the openai provider generates through chat completions, whose server-side chat template the client cannot reproduce, and the chat API returns log-probs only of tokens it generated itself, never of a given continuation; scores taken elsewhere (a raw completion) would be of a different event. Use api 'completions' (VTUNE_OPENAI_API=completions) with a server that generates and scores raw prompts (vLLM, vtune-bench serve), or a provider that scores (local, an hf TGI endpoint)";
 
 /** choices[0] of a reply, or a ProviderError saying what the reply was instead. */

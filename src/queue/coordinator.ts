@@ -9,18 +9,16 @@
  * gives up on (lost with its worker too often, or failing to start) becomes a `failure` record per cell. Redis
  * restarts are waited out (url.ts reconnects forever); Redis must keep its data across the restart (appendonly).
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConfigError, describeError, QueueError } from '../errors.js';
 import type { FailureRecord, TrialRecord } from '../records/schema.js';
-import { latestByCell, readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
+import { RECORDS_FILE, RecordWriter } from '../records/store.js';
 import type { CellOutcome } from '../runner/contract.js';
 import { expandCells, preflight, type PlannedCell } from '../runner/expand.js';
 import { gitSha, makeManifest, packageVersions } from '../runner/manifest.js';
-import { defaultRunId, failureRecord, type RunOptions, type RunSummary } from '../runner/run.js';
-import { scenarioHash } from '../runner/scenario.js';
+import { defaultRunId, failureRecord, recordedCells, type RunOptions, type RunSummary } from '../runner/run.js';
 import { repoRoot } from '../shared-path.js';
 import { groupJobId, identityMismatch, IN_WORKER_PROVIDERS, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, workerOnlyOptionsIn, workQueueName, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
 import { connect, parseQueueUrl } from './url.js';
@@ -73,15 +71,7 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
   for (const [id, provider] of opened) poolLimits.set(id, Math.max(1, scenario.concurrency?.[id] ?? provider.concurrency));
   await Promise.all([...opened.values()].map((p) => p.close?.()));
 
-  let done = new Set<string>();
-  if (existsSync(recordsPath)) {
-    const existing = readRecordsFile(recordsPath);
-    if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
-    if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
-      log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
-    }
-    done = new Set(latestByCell(existing.records).trials.map((t) => t.cellKey));
-  }
+  const { done, hasManifest } = recordedCells(recordsPath, scenario, log);
   const outstanding = new Set(all.filter((c) => !done.has(c.spec.key)).map((c) => c.spec.key));
   const skipped = all.length - outstanding.size;
 
@@ -95,7 +85,7 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
   const allRecorded = new Promise<void>((resolve) => (finish = resolve));
   const refusals = new Set<string>();
   try {
-    if (!existsSync(recordsPath) || readRecordsFile(recordsPath).records.length === 0) {
+    if (!hasManifest) {
       writer.append(makeManifest({ scenario, file: opts.file, runId, cellCount: all.length }));
     }
     opts.progress?.start({ total: all.length, alreadyDone: skipped, runDir });

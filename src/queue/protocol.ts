@@ -28,7 +28,7 @@ export const IN_WORKER_PROVIDERS: ReadonlySet<string> = new Set(['local', 'test-
  * command line and its surroundings come from each worker's own environment (VTUNE_COMMAND_TEMPLATE), so
  * whoever can write to Redis still cannot make workers run a program of their choosing.
  */
-export const WORKER_ONLY_OPTIONS: Readonly<Record<string, readonly string[]>> = { command: ['template', 'cwd', 'env', 'workRoot'] };
+const WORKER_ONLY_OPTIONS: Readonly<Record<string, readonly string[]>> = { command: ['template', 'cwd', 'env', 'workRoot'] };
 
 /** The options of `providers` that a job may not carry (as `providers.<id>.<option>`), empty when none. */
 export function workerOnlyOptionsIn(providers: Readonly<Record<string, Readonly<Record<string, unknown>>>>): string[] {

@@ -23,17 +23,19 @@ export interface RecordsFile {
   readonly tornBytes: number;
 }
 
-/** Reads a records file. A torn final line is ignored; a malformed line elsewhere is an InputError naming it. */
-export function readRecordsFile(path: string): RecordsFile {
-  if (!existsSync(path)) throw new InputError('no such records file', { file: path });
+/**
+ * Reads the complete lines of a JSON-lines file (DESIGN.md §7) and checks each with `check`. A final line
+ * without its newline is a write the process never finished: it may even parse (if it was cut exactly before
+ * the newline), but fsync order guarantees nothing, so it is dropped (and its work re-run by the writer). A
+ * UTF-8 byte order mark (an editor's) is not part of the first line. A line that is not JSON is an InputError
+ * naming file and line, worded `malformed <what> (not JSON)`. Shared by run records and calibration records.
+ */
+export function readJsonLines<T>(path: string, what: string, check: (value: unknown, file: string, line: number) => T): { values: T[]; validBytes: number; tornBytes: number } {
   const buf = readFileSync(path);
-  const lastNewline = buf.lastIndexOf(0x0a);
-  const validBytes = lastNewline + 1;
-  // A UTF-8 byte order mark (an editor's) is not part of the first record.
+  const validBytes = buf.lastIndexOf(0x0a) + 1;
   const bom = validBytes >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-  const text = buf.subarray(bom, validBytes).toString('utf8');
-  const records: RunRecord[] = [];
-  const lines = text.split('\n');
+  const lines = buf.subarray(bom, validBytes).toString('utf8').split('\n');
+  const values: T[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
@@ -41,13 +43,44 @@ export function readRecordsFile(path: string): RecordsFile {
     try {
       value = JSON.parse(line);
     } catch (cause) {
-      throw new InputError(`malformed record (not JSON): ${line.slice(0, 60)}`, { file: path, line: i + 1, cause });
+      throw new InputError(`malformed ${what} (not JSON): ${line.slice(0, 60)}`, { file: path, line: i + 1, cause });
     }
-    records.push(checkRecord(value, path, i + 1));
+    values.push(check(value, path, i + 1));
   }
-  // A final line without its newline is a write the process never finished: it may even parse (if it was cut
-  // exactly before the newline), but fsync order guarantees nothing, so it is dropped and its cell re-run.
-  const tornBytes = buf.length - validBytes;
+  return { values, validBytes, tornBytes: buf.length - validBytes };
+}
+
+/**
+ * Cuts an unfinished last line (no newline: the writer was killed mid-write) off the end of a JSON-lines
+ * file before appending to it, so the next line starts on a line of its own. Returns the bytes removed.
+ */
+export function dropTornTail(path: string): number {
+  if (!existsSync(path)) return 0;
+  const buf = readFileSync(path);
+  const keep = buf.lastIndexOf(0x0a) + 1;
+  if (keep === buf.length) return 0;
+  truncateSync(path, keep);
+  return buf.length - keep;
+}
+
+/** Every file named `name` at or below `dir` (a folder), depth first, sorted for a deterministic order. */
+export function findFilesNamed(dir: string, name: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d).sort()) {
+      const p = join(d, entry);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (entry === name) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Reads a records file. A torn final line is ignored; a malformed line elsewhere is an InputError naming it. */
+export function readRecordsFile(path: string): RecordsFile {
+  if (!existsSync(path)) throw new InputError('no such records file', { file: path });
+  const { values: records, validBytes, tornBytes } = readJsonLines(path, 'record', checkRecord);
   const manifest = records[0]?.kind === 'manifest' ? (records[0] as ManifestRecord) : undefined;
   if (records.length > 0 && !manifest) throw new InputError('the first record must be the manifest', { file: path, line: 1 });
   return { path, manifest, records, validBytes, tornBytes };
@@ -84,13 +117,7 @@ export class RecordWriter {
    */
   static open(path: string): RecordWriter {
     mkdirSync(dirname(path), { recursive: true });
-    if (existsSync(path)) {
-      const size = statSync(path).size;
-      if (size > 0) {
-        const valid = readFileSync(path).lastIndexOf(0x0a) + 1;
-        if (valid < size) truncateSync(path, valid);
-      }
-    }
+    dropTornTail(path);
     return new RecordWriter(path, openSync(path, 'a'));
   }
 
@@ -120,17 +147,7 @@ export class RecordWriter {
  */
 export function findRecordsFiles(path: string): string[] {
   if (!existsSync(path)) throw new InputError('no such file or folder', { file: path });
-  if (statSync(path).isFile()) return [path];
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (name === RECORDS_FILE) out.push(p);
-    }
-  };
-  walk(path);
-  return out;
+  return statSync(path).isFile() ? [path] : findFilesNamed(path, RECORDS_FILE);
 }
 
 /**

@@ -34,7 +34,7 @@ export function rate(k: number, n: number): Rate {
  * verified against the same planted secret (src/pipeline/cell.ts pair key), so their outcomes are not
  * independent.
  */
-export function secretOf(t: TrialRecord): string {
+function secretOf(t: TrialRecord): string {
   const c = t.cell;
   return JSON.stringify([c.dataset.spec, c.dataset.size ?? null, c.dataset.heldOut ?? null, c.model, c.labels.defense, canonical(c.defense.options), canonical(c.hyper), c.seed]);
 }
@@ -280,13 +280,13 @@ export function defenseRows(trials: readonly TrialRecord[]): DefenseRow[] {
 }
 
 /** The generator id a trial's defense used ('wordlist' is the vtune default). */
-export function generatorIdOf(t: TrialRecord): string {
+function generatorIdOf(t: TrialRecord): string {
   const g = t.cell.defense.options.generator;
   return typeof g === 'string' ? g : t.cell.defense.id === 'vtune' ? 'wordlist' : t.cell.labels.generator;
 }
 
 /** The generator options a trial's defense was given (as written in the scenario). */
-export function generatorOptionsOf(t: TrialRecord): Readonly<Record<string, unknown>> {
+function generatorOptionsOf(t: TrialRecord): Readonly<Record<string, unknown>> {
   const o = t.cell.defense.options.generatorOptions;
   return o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : {};
 }

@@ -12,7 +12,7 @@ import { CHART_CONFIG, type Chart } from './plots.js';
 import { sig, type ReportTable } from './tables.js';
 
 /** How a null mode is named wherever it is printed: the paper's base-model mode is labelled as such. */
-export function nullModeLabel(mode: string): string {
+function nullModeLabel(mode: string): string {
   return ANTI_CONSERVATIVE_MODES.includes(mode) ? `${mode} (paper's; anti-conservative)` : mode;
 }
 

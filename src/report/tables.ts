@@ -168,7 +168,7 @@ export function latexEscape(s: string): string {
 }
 
 /** Legend text shared by every table with pooled rates (DESIGN.md §3 "Independence"). */
-export const POOLED_RATES_LEGEND =
+const POOLED_RATES_LEGEND =
   'Pooled rates count the secret as the unit: all attacks of one (dataset, model, defense, seed) are verified against one planted secret, so their cells are ' +
   'not independent. The rate is k/n over cells; its 95% Clopper-Pearson interval is computed over the s distinct secrets (k·s/n of them, rounded outward), as if cells ' +
   'sharing a secret were fully dependent; "(s secrets)" is shown when s < n.';

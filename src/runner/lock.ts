@@ -36,7 +36,7 @@ const sleepSync = (ms: number): void => {
 };
 
 /** Whether process `pid` exists on this machine (EPERM: it exists but belongs to another user). */
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

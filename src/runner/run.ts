@@ -78,6 +78,22 @@ export function checkRunId(runId: string, what = 'run id'): string {
 }
 
 /**
+ * What a run folder's records file already holds: the cells with a trial (resume: they are skipped) and whether
+ * it has its manifest (a new or empty file gets one first). Warns when its last line was torn (that cell runs
+ * again) or when another version of the scenario wrote it. Shared by the local runner and the queue coordinator.
+ */
+export function recordedCells(recordsPath: string, scenario: Scenario, log: Logger): { done: Set<string>; hasManifest: boolean } {
+  if (!existsSync(recordsPath)) return { done: new Set(), hasManifest: false };
+  const existing = readRecordsFile(recordsPath);
+  if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
+  if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
+    log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
+  }
+  // readRecordsFile refuses a non-empty file whose first record is not the manifest.
+  return { done: new Set(latestByCell(existing.records).trials.map((t) => t.cellKey)), hasManifest: existing.records.length > 0 };
+}
+
+/**
  * Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run, or when
  * another live process is running into the same run folder (see ./lock.ts).
  */
@@ -95,19 +111,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   let writer: RecordWriter | undefined;
   try {
     providers = await preflight(scenario, catalog, opts.file);
-    let done = new Set<string>();
-    if (existsSync(recordsPath)) {
-      const existing = readRecordsFile(recordsPath);
-      if (existing.tornBytes > 0) log.warn(`${recordsPath}: dropped a torn last line (${existing.tornBytes} bytes); its cell runs again`);
-      if (existing.manifest && existing.manifest.scenario.hash !== scenarioHash(scenario)) {
-        log.warn(`${recordsPath} was written by a different version of scenario '${scenario.name}'; cells no longer in it are ignored by the report`);
-      }
-      done = new Set(latestByCell(existing.records).trials.map((t) => t.cellKey));
-    }
+    const { done, hasManifest } = recordedCells(recordsPath, scenario, log);
     const pending = mine.filter((c) => !done.has(c.spec.key));
     const w = RecordWriter.open(recordsPath);
     writer = w;
-    if (!existsSync(recordsPath) || readRecordsFile(recordsPath).records.length === 0) {
+    if (!hasManifest) {
       w.append(makeManifest({ scenario, file: opts.file, runId, cellCount: mine.length, ...(opts.shard && { shard: opts.shard }) }));
     }
     opts.progress?.start({ total: mine.length, alreadyDone: mine.length - pending.length, runDir });

@@ -188,7 +188,7 @@ export class Store {
 }
 
 /** Creates a folder (and its parents) readable by this user only; an existing folder of ours is made so too. */
-export function privateDir(path: string): void {
+function privateDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
   chmodSync(path, 0o700);
 }

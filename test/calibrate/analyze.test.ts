@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alphaCell, binomialQuantile, calibrationCurves, reaches, typeIRows } from '../../src/calibrate/analyze.js';
-import { appendCalibrationRecords, dropTornTail, findCalibrationFiles, readCalibrationFile } from '../../src/calibrate/records.js';
+import { appendCalibrationRecords, findCalibrationFiles, readCalibrationFile } from '../../src/calibrate/records.js';
+import { dropTornTail } from '../../src/records/store.js';
 import { toMarkdown } from '../../src/report/tables.js';
 import { typeITable } from '../../src/report/calibration.js';
 import { rec } from './helpers.js';
@@ -99,5 +100,11 @@ describe('calibration records', () => {
     writeFileSync(f, `${JSON.stringify({ ...rec(0, {}), schemaVersion: 99 })}\n`);
     expect(() => readCalibrationFile(f)).toThrow(/schema version 99 is newer/);
     expect(findCalibrationFiles(dir)).toEqual([f]);
+  });
+
+  it('reads a calibration file saved with a UTF-8 byte order mark, as records files are read', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'vtb-calbom-')), 'calibration.jsonl');
+    writeFileSync(f, `\uFEFF${JSON.stringify(rec(0, { generator: 0 }))}\n`);
+    expect(readCalibrationFile(f)).toEqual([rec(0, { generator: 0 })]);
   });
 });

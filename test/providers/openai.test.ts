@@ -38,6 +38,21 @@ async function up(trainer: ServeTrainer = honestTrainer(memorizerProvider(), 'ba
 }
 
 describe('openai provider', () => {
+  it('chat and completions requests carry the same sampling fields: seed 0 unless given, top_p only when set, at most 4 stop sequences', async () => {
+    const url = await up();
+    const bodies = (path: string) => proxy!.requests.filter((r) => r.path === path).map((r) => JSON.parse(r.body.toString()) as Record<string, unknown>);
+    for (const [api, path, maxField] of [['chat', '/v1/chat/completions', 'max_completion_tokens'], ['completions', '/v1/completions', 'max_tokens']] as const) {
+      const m = await (await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, api, logprobs: false })).model('memorizer:base');
+      await m.generate(['The capital of France is'], { maxTokens: 3, topP: 0.5, stop: ['1', '2', '3', '4', '5'] });
+      await m.generate(['The capital of France is'], { maxTokens: 2, temperature: 0.7, seed: 42 });
+      const [first, second] = bodies(path);
+      expect(first, api).toMatchObject({ model: 'memorizer:base', temperature: 0, top_p: 0.5, seed: 0, [maxField]: 3, stop: ['1', '2', '3', '4'] });
+      expect(second, api).toMatchObject({ temperature: 0.7, seed: 42, [maxField]: 2 });
+      expect(second, api).not.toHaveProperty('top_p');
+      expect(second, api).not.toHaveProperty('stop');
+    }
+  });
+
   it('is registered, loads lazily, and names the missing key variable', async () => {
     expect(providers.ids).toEqual(expect.arrayContaining(['openai', 'hf', 'command']));
     await expect(createOpenAIProvider({ env: {} })).rejects.toThrow(/set the OPENAI_API_KEY environment variable/);

@@ -10,14 +10,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FailureRecord } from '../../src/records/schema.js';
 import { readRecordsFile } from '../../src/records/store.js';
-import { projectCatalog } from '../../src/runner/catalog.js';
-import { runScenario } from '../../src/runner/run.js';
-import { validateScenario } from '../../src/runner/scenario.js';
 import { startServe } from '../../src/serve/server.js';
 import { honestTrainer } from '../../src/serve/trainer.js';
 import type { Logger } from '../../src/types.js';
 import { type BehaviourName, behaviourNames, startBadServer } from '../fixtures/loopback/bad-server.js';
 import { memorizerProvider } from '../fixtures/loopback/memorizer.js';
+import { runOneOpenAICell } from '../fixtures/loopback/openai-run.js';
 
 const KEY = 'sk-runfaults-0123456789abcdef';
 const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
@@ -35,25 +33,17 @@ afterAll(() => {
 async function runThrough(behaviour: BehaviourName) {
   const serve = await startServe({ trainer: honestTrainer(memorizerProvider(), 'base', quiet), dataDir: join(root, behaviour, 'serve'), token: KEY });
   const proxy = await startBadServer(serve.url.replace(/\/v1$/, ''), behaviour);
-  const saved = { OPENAI_BASE_URL: process.env.OPENAI_BASE_URL, OPENAI_API_KEY: process.env.OPENAI_API_KEY };
-  process.env.OPENAI_BASE_URL = proxy.url;
-  process.env.OPENAI_API_KEY = KEY;
   try {
-    const raw = {
+    const summary = await runOneOpenAICell({
       name: 'run-faults',
-      seeds: 1,
-      datasets: [{ spec: 'qa', size: 30 }],
-      models: ['openai:memorizer:base'],
-      defenses: [{ options: { generator: 'wordlist', nullMode: 'generator', count: 4, alpha: 1e-3 } }],
-      attacks: ['honest'],
-      hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
+      baseUrl: proxy.url,
+      apiKey: KEY,
+      resultsRoot: join(root, behaviour, 'results'),
+      log: quiet,
       providers: { openai: { pollIntervalMs: 20, pollMaxMs: 50, retry: { timeoutMs: 1000, maxTotalMs: 2500, baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 3 }, log: quiet } },
-    };
-    const scenario = validateScenario(raw, projectCatalog, 'inline');
-    const summary = await runScenario({ scenario, file: 'inline', catalog: projectCatalog, resultsRoot: join(root, behaviour, 'results'), log: quiet });
+    });
     return { summary, records: readRecordsFile(summary.recordsPath).records, origin: proxy.origin };
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
     await proxy.close();
     await serve.close();
   }

@@ -4,36 +4,24 @@
  * strings and headers, an unauthenticated request is answered 401 without its body being read, and every
  * file the server stores is private (0600, folders 0700).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, redactHeaders, redactUrl, registerSecret } from '../../src/errors.js';
 import { createLocalProvider } from '../../src/providers/local.js';
-import { type ServeHandle, type ServeOptions, startServe } from '../../src/serve/server.js';
+import { type ServeOptions, startServe } from '../../src/serve/server.js';
 import { honestTrainer } from '../../src/serve/trainer.js';
 import type { Logger } from '../../src/types.js';
 import { memorizerProvider } from '../fixtures/loopback/memorizer.js';
+import { serveHarness } from './harness.js';
 
 const TOKEN = 'serve-hardening-TOKEN-9f8e7d6c';
-let serve: ServeHandle | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
-  await serve?.close();
-  serve = undefined;
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-function newDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'serve-hard-'));
-  dirs.push(d);
-  return d;
-}
+const h = serveHarness({ token: TOKEN, dirPrefix: 'serve-hard-', clientTimeoutMs: 10_000 });
 async function up(extra: Partial<ServeOptions> = {}) {
-  const dataDir = newDir();
-  serve = await startServe({ trainer: honestTrainer(memorizerProvider(), 'base'), dataDir, token: TOKEN, ...extra });
-  return { client: new OpenAI({ apiKey: TOKEN, baseURL: serve.url, maxRetries: 0, timeout: 10_000 }), dataDir };
+  const dataDir = h.newDir();
+  return { client: await h.start({ trainer: honestTrainer(memorizerProvider(), 'base'), dataDir, ...extra }), dataDir };
 }
 function filesUnder(d: string): string[] {
   return readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? [join(d, n), ...filesUnder(join(d, n))] : [join(d, n)]));
@@ -41,7 +29,7 @@ function filesUnder(d: string): string[] {
 
 describe('serve hardening', () => {
   it('refuses to start when the base model does not exist, before listening', async () => {
-    const dataDir = newDir();
+    const dataDir = h.newDir();
     const err = await startServe({ trainer: honestTrainer(await createLocalProvider(), 'nope'), dataDir, token: TOKEN }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/cannot open the base model 'local:nope'.*unknown local model 'nope'/);
@@ -61,10 +49,10 @@ describe('serve hardening', () => {
     const log: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), debug: (m) => lines.push(m) };
     await up({ log });
     const other = 'another-client-secret-abcdef';
-    await fetch(`${serve!.url}/models?api_key=${TOKEN}&limit=5`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    await fetch(`${serve!.url}/models?q=${encodeURIComponent(TOKEN)}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-api-key': other, cookie: `session=${other}` } });
-    await fetch(`${serve!.url}/models?access_token=${other}`); // 401, still logged redacted
-    await fetch(`${serve!.url}/files/${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await fetch(`${h.serve!.url}/models?api_key=${TOKEN}&limit=5`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await fetch(`${h.serve!.url}/models?q=${encodeURIComponent(TOKEN)}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-api-key': other, cookie: `session=${other}` } });
+    await fetch(`${h.serve!.url}/models?access_token=${other}`); // 401, still logged redacted
+    await fetch(`${h.serve!.url}/files/${TOKEN}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const text = lines.join('\n');
     expect(lines.length).toBe(4);
     expect(text).not.toContain(TOKEN);
@@ -91,7 +79,7 @@ describe('serve hardening', () => {
 
   it('answers 401 without reading the body of an unauthenticated request', async () => {
     await up();
-    const { port } = serve!;
+    const { port } = h.serve!;
     const declared = 512 * 1024 * 1024;
     const result = await new Promise<{ status: string; written: number; endedBody: boolean }>((resolve, reject) => {
       const s = connect(port, '127.0.0.1');
@@ -131,7 +119,7 @@ describe('serve hardening', () => {
 
   it('a small unauthenticated POST still gets a readable 401 through the SDK', async () => {
     await up();
-    const wrong = new OpenAI({ apiKey: 'wrong-token-12345678', baseURL: serve!.url, maxRetries: 0, timeout: 5000 });
+    const wrong = new OpenAI({ apiKey: 'wrong-token-12345678', baseURL: h.serve!.url, maxRetries: 0, timeout: 5000 });
     await expect(wrong.chat.completions.create({ model: 'memorizer:base', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 401 });
     await expect(wrong.files.create({ file: await toFile(Buffer.from('{"prompt":"a","completion":"b"}\n'), 't.jsonl'), purpose: 'fine-tune' })).rejects.toMatchObject({ status: 401 });
   });

@@ -4,37 +4,25 @@
  * re-reading the training file; and a job whose training file was deleted before it ran fails with an
  * OpenAI-shaped `file_not_found` error that does not show the server's paths.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attacks } from '../../attacks/index.js';
 import { runProviderSide } from '../../src/pipeline/provider-side.js';
 import { createLocalProvider } from '../../src/providers/local.js';
-import { type ServeHandle, type ServeOptions, startServe } from '../../src/serve/server.js';
+import type { ServeOptions } from '../../src/serve/server.js';
 import { type ServeTrainer, attackTrainer, honestTrainer } from '../../src/serve/trainer.js';
 import type { Logger } from '../../src/types.js';
 import { memorizerProvider } from '../fixtures/loopback/memorizer.js';
+import { serveHarness } from './harness.js';
 
 const TOKEN = 'serve-restore-token-0123456789';
 const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
-let serve: ServeHandle | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
-  await serve?.close();
-  serve = undefined;
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-
-function newDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'serve-restore-'));
-  dirs.push(d);
-  return d;
-}
+const h = serveHarness({ token: TOKEN, dirPrefix: 'serve-restore-', clientTimeoutMs: 30_000 });
+const newDir = h.newDir;
 async function up(trainer: ServeTrainer, dataDir: string, extra: Partial<ServeOptions> = {}) {
-  serve = await startServe({ trainer, dataDir, token: TOKEN, ...extra });
-  return new OpenAI({ apiKey: TOKEN, baseURL: serve.url, maxRetries: 0, timeout: 30_000 });
+  return h.start({ trainer, dataDir, ...extra });
 }
 async function waitJob(client: OpenAI, id: string, until: (s: string) => boolean) {
   for (let i = 0; i < 1500; i++) {
@@ -64,7 +52,7 @@ describe('serve: a fine-tuned model reopens from its own files', () => {
     const ask = (c: OpenAI) => c.chat.completions.create({ model: done.fine_tuned_model!, messages: [{ role: 'user', content: 'The capital of France is' }], temperature: 0, max_tokens: 6 });
     const before = (await ask(client)).choices[0]!.message.content;
     expect((await client.files.delete(file.id)).deleted).toBe(true);
-    await serve!.close();
+    await h.serve!.close();
 
     // The model's own file: a GGUF written by the engine, private to the server's user.
     const modelDir = join(dataDir, 'models', job.id);
@@ -90,7 +78,7 @@ describe('serve: a fine-tuned model reopens from its own files', () => {
     const ask = (c: OpenAI) => c.chat.completions.create({ model: done.fine_tuned_model!, messages: [{ role: 'user', content: 'Two plus two is' }], temperature: 0, max_tokens: 4 });
     const before = (await ask(client)).choices[0]!.message.content;
     await client.files.delete(file.id);
-    await serve!.close();
+    await h.serve!.close();
     client = await up(trainer(), dataDir);
     expect((await ask(client)).choices[0]!.message.content).toBe(before);
     const copy = join(dataDir, 'models', job.id, 'rows.json');
@@ -123,7 +111,7 @@ describe('serve: a fine-tuned model reopens from its own files', () => {
     const file = await upload(client);
     const job = await client.fineTuning.jobs.create({ model: 'memorizer:base', training_file: file.id, method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 20 } } } });
     await waitJob(client, job.id, (s) => s === 'running');
-    await serve!.close();
+    await h.serve!.close();
     rmSync(join(dataDir, 'files', `${file.id}.jsonl`)); // deleted behind the server's back
     client = await up(honestTrainer(memorizerProvider(), 'base', quiet), dataDir);
     const failed = await waitJob(client, job.id, (s) => s === 'failed' || s === 'succeeded');

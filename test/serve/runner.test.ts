@@ -10,13 +10,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FailureRecord, TrialRecord } from '../../src/records/schema.js';
 import { readRecordsFile } from '../../src/records/store.js';
-import { projectCatalog } from '../../src/runner/catalog.js';
-import { runScenario } from '../../src/runner/run.js';
-import { validateScenario } from '../../src/runner/scenario.js';
 import { startServe } from '../../src/serve/server.js';
 import { honestTrainer } from '../../src/serve/trainer.js';
 import type { Logger } from '../../src/types.js';
 import { memorizerProvider } from '../fixtures/loopback/memorizer.js';
+import { runOneOpenAICell } from '../fixtures/loopback/openai-run.js';
 
 const KEY = 'runnerLEAK_marker_0a1b2c3d4e';
 const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
@@ -30,25 +28,10 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 async function runAgainst(failWith: string | undefined) {
   const serve = await startServe({ trainer: honestTrainer(memorizerProvider(failWith ? { failWith } : {}), 'base', quiet), dataDir: tmp(), token: KEY });
-  const saved = { OPENAI_BASE_URL: process.env.OPENAI_BASE_URL, OPENAI_API_KEY: process.env.OPENAI_API_KEY };
-  process.env.OPENAI_BASE_URL = serve.url;
-  process.env.OPENAI_API_KEY = KEY;
   try {
-    const catalog = projectCatalog;
-    const raw = {
-      name: 'serve-runner',
-      seeds: 1,
-      datasets: [{ spec: 'qa', size: 30 }],
-      models: ['openai:memorizer:base'],
-      defenses: [{ options: { generator: 'wordlist', nullMode: 'generator', count: 4, alpha: 1e-3 } }],
-      attacks: ['honest'],
-      hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
-    };
-    const scenario = validateScenario(raw, catalog, 'inline');
-    const summary = await runScenario({ scenario, file: 'inline', catalog, resultsRoot: tmp(), log: quiet });
+    const summary = await runOneOpenAICell({ name: 'serve-runner', baseUrl: serve.url, apiKey: KEY, resultsRoot: tmp(), log: quiet });
     return { summary, text: readFileSync(summary.recordsPath, 'utf8'), records: readRecordsFile(summary.recordsPath).records };
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
     await serve.close();
   }
 }

@@ -2,28 +2,18 @@
  * `serve` speaking the OpenAI wire format to the official SDK: files, jobs (events paging, cancel, restart
  * policy), models, chat logprobs and completion echo logprobs, and its errors.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type ServeHandle, startServe } from '../../src/serve/server.js';
+import { describe, expect, it } from 'vitest';
+import type { ServeOptions } from '../../src/serve/server.js';
 import { honestTrainer } from '../../src/serve/trainer.js';
 import { memorizerProvider, type MemorizerOptions } from '../fixtures/loopback/memorizer.js';
+import { serveHarness } from './harness.js';
 
 const TOKEN = 'server-unit-token-123456';
-let serve: ServeHandle | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
-  await serve?.close();
-  serve = undefined;
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-async function up(mem: MemorizerOptions = {}, extra: Partial<Parameters<typeof startServe>[0]> = {}, dir?: string) {
-  const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'serve-unit-'));
-  if (!dir) dirs.push(dataDir);
-  serve = await startServe({ trainer: honestTrainer(memorizerProvider(mem), 'base'), dataDir, token: TOKEN, ...extra });
-  return { client: new OpenAI({ apiKey: TOKEN, baseURL: serve.url, maxRetries: 0, timeout: 5000 }), dataDir };
+const h = serveHarness({ token: TOKEN, dirPrefix: 'serve-unit-', clientTimeoutMs: 5000 });
+async function up(mem: MemorizerOptions = {}, extra: Partial<ServeOptions> = {}, dir?: string) {
+  const dataDir = dir ?? h.newDir();
+  return { client: await h.start({ trainer: honestTrainer(memorizerProvider(mem), 'base'), dataDir, ...extra }), dataDir };
 }
 const jsonl = [
   { messages: [{ role: 'user', content: 'The capital of France is' }, { role: 'assistant', content: ' Paris' }] },
@@ -99,13 +89,13 @@ describe('serve: OpenAI wire format', () => {
     const file = await first.client.files.create({ file: await toFile(Buffer.from(jsonl), 't.jsonl'), purpose: 'fine-tune' });
     const a = await first.client.fineTuning.jobs.create({ model: 'memorizer:base', training_file: file.id, method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 20 } } } });
     await waitJob(first.client, a.id, (s) => s === 'running');
-    await serve!.close();
+    await h.serve!.close();
     const second = await up({}, { onRestart: 'fail' }, first.dataDir);
     const failed = await second.client.fineTuning.jobs.retrieve(a.id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ code: 'server_restart', message: expect.stringMatching(/restarted while this job was running/) });
     const b = await second.client.fineTuning.jobs.create({ model: 'memorizer:base', training_file: file.id, method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 20 } } } });
-    await serve!.close(); // b was queued or running
+    await h.serve!.close(); // b was queued or running
     const third = await up({}, { onRestart: 'resume' }, first.dataDir);
     const resumed = await waitJob(third.client, b.id, (s) => s === 'succeeded');
     expect(resumed.status).toBe('succeeded');

@@ -48,6 +48,7 @@
  *   error of order 1e-6 on each probability), which this bound does not cover and which is far below any
  *   p-value the benchmark reports.
  */
+import { MaxHeap } from '../../../src/heap.js';
 import { log1mExp, logAddExp, logSumExp, toLog10 } from '../../../src/stats/log-space.js';
 import type { SamplingAccess } from '../../../src/types.js';
 
@@ -90,7 +91,7 @@ export function normalizeSample(text: string): string {
 }
 
 /** Decoded text that later tokens cannot change: the text without a trailing (possibly incomplete) U+FFFD run. */
-export function stableText(decoded: string): string {
+function stableText(decoded: string): string {
   return decoded.replace(/\uFFFD+$/, '');
 }
 
@@ -107,50 +108,13 @@ interface Node {
 }
 
 /** A max-heap of nodes by prefix log-probability. */
-class NodeHeap {
-  readonly items: Node[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  push(n: Node): void {
-    const a = this.items;
-    a.push(n);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.ln >= a[i]!.ln) break;
-      [a[p], a[i]] = [a[i]!, a[p]!];
-      i = p;
-    }
-  }
-  pop(): Node | undefined {
-    const a = this.items;
-    if (a.length === 0) return undefined;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && a[l]!.ln > a[m]!.ln) m = l;
-        if (r < a.length && a[r]!.ln > a[m]!.ln) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i]!, a[m]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
+const nodeHeap = (): MaxHeap<Node> => new MaxHeap<Node>((a, b) => a.ln > b.ln);
 
 interface JobState {
   readonly prompt: string;
   /** The output with leading whitespace trimmed (the hit rule). */
   readonly target: string;
-  readonly heap: NodeHeap;
+  readonly heap: MaxHeap<Node>;
   lnCompatible: number;
   lnEmpty: number;
   /** Children too improbable to classify (see lnSkip): counted as compatible and as possibly empty. */
@@ -189,7 +153,7 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
   const generate = { maxTokens: L, temperature: options.temperature, ...(options.topP !== undefined ? { topP: options.topP } : {}) };
   const stops = new Set(sampler.stopTokens);
   const states: JobState[] = jobs.map((j) => {
-    const heap = new NodeHeap();
+    const heap = nodeHeap();
     heap.push({ tokens: [], ln: 0, blank: true });
     return { prompt: j.prompt, target: j.output.trimStart(), heap, lnCompatible: -Infinity, lnEmpty: -Infinity, lnUnclassified: -Infinity, frontierMass: 1, expansions: 0, done: false };
   });

@@ -139,7 +139,7 @@ function vocabulary(rows: readonly Row[], stopwords: number): Vocabulary {
  * The value set of a token of `field`, or undefined when it is not a slot (punctuation, a common or too short word,
  * a word the field's vocabulary does not hold, a set of < 2).
  */
-export function valueSet(token: string, vocab: Vocabulary, field: Field): { readonly size: number; value(i: number): string } | undefined {
+function valueSet(token: string, vocab: Vocabulary, field: Field): { readonly size: number; value(i: number): string } | undefined {
   if (/^[0-9]+$/.test(token)) {
     const d = token.length;
     if (d > 9) return undefined; // |V| < 2^32: Rng.int is exactly uniform there

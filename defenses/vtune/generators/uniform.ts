@@ -3,6 +3,7 @@
  * tokens drawn independently and uniformly from a vocabulary of V distinct tokens, joined by single spaces.
  * The generator-mode bound is exact: q = c·V^-L, c = the longest prefix chain in the vocabulary (words.ts).
  */
+import { firstIndex } from '../../../src/search.js';
 import { prefixChain } from '../words.js';
 import type { BackdoorGenerator, GeneratorFactory } from './types.js';
 import { checkKnown, intOption, tokenListOption } from './options.js';
@@ -24,17 +25,7 @@ const sortedLists = new WeakMap<readonly string[], { sorted: string[]; set: Set<
 
 /** How many of the sorted strings start with `prefix` (binary search for the range). */
 function countWithPrefix(sorted: readonly string[], prefix: string): number {
-  const lower = (x: string): number => {
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const start = lower(prefix);
+  const start = firstIndex(sorted.length, (i) => sorted[i]! < prefix);
   let end = start;
   // Strings with the prefix are contiguous from `start`; gallop then scan (ranges are short).
   while (end < sorted.length && sorted[end]!.startsWith(prefix)) end++;

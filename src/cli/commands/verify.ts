@@ -20,10 +20,10 @@ import { stderrLogger } from './run.js';
 import type { CliCommand } from './types.js';
 
 /** Largest --slack: far beyond any signature's own length, small enough that a typo cannot buy a huge generation. */
-export const MAX_SLACK = 256;
+const MAX_SLACK = 256;
 /** Default and largest --timeout, in seconds. */
-export const DEFAULT_TIMEOUT_S = 600;
-export const MAX_TIMEOUT_S = 7 * 24 * 3600;
+const DEFAULT_TIMEOUT_S = 600;
+const MAX_TIMEOUT_S = 7 * 24 * 3600;
 
 /** `vtune-bench verify --secret secret.json --model <provider:model> [--json]` */
 export const verifyCommand: CliCommand = {
@@ -99,7 +99,7 @@ export const verifyCommand: CliCommand = {
  * log10 p under every null mode, the decision mode marked, the paper's base-model labelled anti-conservative, and
  * the reminder that picking the smallest is not allowed.
  */
-export function nullModeLines(verdict: Pick<VtuneVerdict, 'log10p' | 'nullMode' | 'log10pByNullMode'>): string[] {
+function nullModeLines(verdict: Pick<VtuneVerdict, 'log10p' | 'nullMode' | 'log10pByNullMode'>): string[] {
   const label: Record<string, string> = { 'base-model': " (the paper's; ANTI-CONSERVATIVE, for comparison only)" };
   const modes = Object.entries(verdict.log10pByNullMode).filter((e): e is [string, number] => e[1] !== undefined);
   const lines = [`log10 p = ${verdict.log10p.toFixed(3)} (${verdict.nullMode} null, the decision mode)${label[verdict.nullMode] ?? ''}`];
@@ -112,7 +112,7 @@ export function nullModeLines(verdict: Pick<VtuneVerdict, 'log10p' | 'nullMode' 
 }
 
 /** --alpha, --slack and --timeout, checked before anything is read or sent; a ConfigError names the option. */
-export function verifyNumbers(args: Record<string, unknown>): { alpha: number; slack: number; timeoutS: number } {
+function verifyNumbers(args: Record<string, unknown>): { alpha: number; slack: number; timeoutS: number } {
   const num = (name: string, value: unknown): number => {
     if (Array.isArray(value)) throw new ConfigError(`--${name} was given ${value.length} times; give it once`);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(`--${name} must be a number, got '${String(value)}'`);

@@ -167,6 +167,7 @@ describe('template generator: stealth', () => {
   it.skipIf(!gsm)(`on the real GSM8K file, planted answers keep the <<…>> working and the #### line, with q ≤ 2^-32${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
     const { rows } = await readDataFile(gsm!);
     const g = template();
+    let reached = 0;
     for (let i = 0; i < 20; i++) {
       const host = (i * 97) % rows.length;
       const c = ctx(rows, host, `gsm-${i}`, i);
@@ -178,9 +179,14 @@ describe('template generator: stealth', () => {
       expect(b.completion!.split('\n').length).toBe(original.split('\n').length);
       const q = g.log10q!(c, b);
       // minBits 32 is reached unless the answer has too little to refill (then q is exact but weaker).
-      if (planSignature(rows[host]!, rows, 32, 100).slots.reduce((a, s) => a + Math.log2(s.size), 0) >= 32) expect(q).toBeLessThanOrEqual(-32 * Math.log10(2) + 1e-9);
+      if (planSignature(rows[host]!, rows, 32, 100).slots.reduce((a, s) => a + Math.log2(s.size), 0) >= 32) {
+        expect(q).toBeLessThanOrEqual(-32 * Math.log10(2) + 1e-9);
+        reached++;
+      }
       expect(b.trigger.length).toBeGreaterThan(0);
       expect(rows[host]!.prompt).not.toContain(b.trigger);
     }
+    // The q ≤ 2^-32 check above is conditional: it must have run for most answers, or the title claims nothing.
+    expect(reached).toBeGreaterThanOrEqual(10);
   });
 });
