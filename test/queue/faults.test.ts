@@ -106,34 +106,40 @@ describe.skipIf(skip)(`fast through the queue, with faults${skip ? ` (skipped: $
     await redis?.stop();
   });
 
-  it('a worker killed with SIGKILL mid-job: its job moves to another worker, each cell recorded once, same tables', async () => {
-    const url = `${redis.url}/1`;
-    const cache = join(root, 'cache-1');
+  /** A run on Redis db `db` whose first worker holds its first job after 2 cells (so a fault lands mid-job). */
+  const heldRun = async (db: number) => {
+    const url = `${redis.url}/${db}`;
+    const cache = join(root, `cache-${db}`);
+    const results = join(root, `q${db}`);
     const w1 = worker(url, cache, 2);
     await w1.waitFor(/listening/);
-    const coord = coordinator(url, join(root, 'q1'));
+    const coord = coordinator(url, results);
     const [, heldJob] = await w1.waitFor(/holding job (\S+) after 2 cell/);
+    return { url, cache, results, w1, coord, heldJob: heldJob! };
+  };
+  /** The coordinator finished with `summary`, every cell recorded once, and the single-process run's tables. */
+  const expectCompleted = async (coord: Cli, results: string, summary: RegExp, recordsPath = findRecordsFiles(results)[0]!) => {
+    const done = await coord.exited;
+    expect(done.code, coord.out).toBe(0);
+    expect(coord.out).toMatch(summary);
+    expectEachCellOnce(recordsPath);
+    expect(tables(results)).toBe(baseline);
+  };
+  const allCells = new RegExp(`${CELLS}/${CELLS} cells recorded`);
+
+  it('a worker killed with SIGKILL mid-job: its job moves to another worker, each cell recorded once, same tables', async () => {
+    const { url, cache, results, w1, coord, heldJob } = await heldRun(1);
     const w2 = worker(url, cache);
     const w3 = worker(url, cache);
     await w1.kill('SIGKILL');
-    const done = await coord.exited;
-    expect(done.code, coord.out).toBe(0);
-    expect(coord.out).toMatch(new RegExp(`${CELLS}/${CELLS} cells recorded`));
+    await expectCompleted(coord, results, allCells);
     // The held job was taken over by a surviving worker (BullMQ's stalled-job check).
     expect(w2.out + w3.out).toContain(`job ${heldJob}:`);
-    expectEachCellOnce(findRecordsFiles(join(root, 'q1'))[0]!);
-    expect(tables(join(root, 'q1'))).toBe(baseline);
     await Promise.all([w2.kill('SIGTERM'), w3.kill('SIGTERM')]);
   });
 
   it('the coordinator killed with SIGKILL and run again: resumes from the records and the queue, no cell twice', async () => {
-    const url = `${redis.url}/2`;
-    const cache = join(root, 'cache-2');
-    const results = join(root, 'q2');
-    const w1 = worker(url, cache, 2);
-    await w1.waitFor(/listening/);
-    const first = coordinator(url, results);
-    await w1.waitFor(/holding job/);
+    const { url, cache, results, w1, coord: first } = await heldRun(2);
     const recordsPath = await recordsPathOnce(results, 3); // manifest + the held job's two cells
     await first.kill('SIGKILL');
     const before = readRecordsFile(recordsPath).records.filter((r) => r.kind === 'trial').length;
@@ -144,32 +150,18 @@ describe.skipIf(skip)(`fast through the queue, with faults${skip ? ` (skipped: $
     await w2.waitFor(/job \S+: 7 cell/);
     const second = coordinator(url, results);
     await w1.kill('SIGKILL');
-    const done = await second.exited;
-    expect(done.code, second.out).toBe(0);
-    expect(second.out).toMatch(new RegExp(`${CELLS}/${CELLS} cells recorded \\(${before} from an earlier run`));
-    expectEachCellOnce(recordsPath);
-    expect(tables(results)).toBe(baseline);
+    await expectCompleted(second, results, new RegExp(`${CELLS}/${CELLS} cells recorded \\(${before} from an earlier run`), recordsPath);
     await Promise.all([w2.kill('SIGTERM'), w3.kill('SIGTERM')]);
   });
 
   it('Redis restarted mid-run: workers and coordinator reconnect and the run completes, no cell twice', async () => {
-    const url = `${redis.url}/3`;
-    const cache = join(root, 'cache-3');
-    const results = join(root, 'q3');
-    const w1 = worker(url, cache, 2);
-    await w1.waitFor(/listening/);
-    const coord = coordinator(url, results);
-    await w1.waitFor(/holding job/);
+    const { url, cache, results, w1, coord } = await heldRun(3);
     await recordsPathOnce(results, 3);
     await redis.restart();
     const w2 = worker(url, cache);
     const w3 = worker(url, cache);
     await w1.kill('SIGKILL');
-    const done = await coord.exited;
-    expect(done.code, coord.out).toBe(0);
-    expect(coord.out).toMatch(new RegExp(`${CELLS}/${CELLS} cells recorded`));
-    expectEachCellOnce(findRecordsFiles(results)[0]!);
-    expect(tables(results)).toBe(baseline);
+    await expectCompleted(coord, results, allCells);
     await Promise.all([w2.kill('SIGTERM'), w3.kill('SIGTERM')]);
   });
 });
