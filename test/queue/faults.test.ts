@@ -11,10 +11,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportTables } from '../report/helpers.js';
 import type { TrialRecord } from '../../src/records/schema.js';
 import { findRecordsFiles, readRecordsFile } from '../../src/records/store.js';
-import { buildReport, loadRecords } from '../../src/report/index.js';
-import { toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 import { repoRoot } from '../../src/shared-path.js';
 import { redisUnavailable, startRedis, type TestRedis } from './redis-server.js';
 
@@ -49,12 +48,6 @@ class Cli {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     await this.exited;
   }
-}
-
-function tables(dir: string): string {
-  return buildReport(loadRecords([dir]))
-    .tables.map((t) => [toMarkdown(t), toCsv(t), toJson(t), toLatex(t)].join('\n'))
-    .join('\n');
 }
 
 const lines = (p: string): number => (existsSync(p) ? readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).length : 0);
@@ -98,7 +91,7 @@ describe.skipIf(skip)(`fast through the queue, with faults${skip ? ` (skipped: $
     const single = new Cli(['run', 'fast', '--results', join(root, 'single'), '--no-report'], { VTUNE_CACHE: join(root, 'cache-single') });
     const r = await single.exited;
     expect(r.code, single.out).toBe(0);
-    baseline = tables(join(root, 'single'));
+    baseline = reportTables([join(root, 'single')]);
   });
 
   afterAll(async () => {
@@ -123,7 +116,7 @@ describe.skipIf(skip)(`fast through the queue, with faults${skip ? ` (skipped: $
     expect(done.code, coord.out).toBe(0);
     expect(coord.out).toMatch(summary);
     expectEachCellOnce(recordsPath);
-    expect(tables(results)).toBe(baseline);
+    expect(reportTables([results])).toBe(baseline);
   };
   const allCells = new RegExp(`${CELLS}/${CELLS} cells recorded`);
 

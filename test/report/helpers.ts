@@ -1,6 +1,8 @@
 /** Synthetic trial records for report tests (a realistic shape, numbers chosen by the test). */
 import type { TrialRecord } from '../../src/records/schema.js';
 import type { AttackGoal } from '../../src/types.js';
+import { buildReport, loadRecords } from '../../src/report/index.js';
+import { toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 
 /** One trial; `over` patches any field. */
 export function trial(o: {
@@ -55,4 +57,11 @@ export function trial(o: {
     trainCached: false,
     durationMs: 1,
   };
+}
+
+/** Every report table of the records under `paths`, in every format, as one string: equal strings = identical reports. */
+export function reportTables(paths: readonly string[]): string {
+  return buildReport(loadRecords([...paths]))
+    .tables.map((t) => [toMarkdown(t), toCsv(t), toJson(t), toLatex(t)].join('\n'))
+    .join('\n');
 }

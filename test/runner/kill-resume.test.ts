@@ -7,10 +7,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { reportTables } from '../report/helpers.js';
 import type { TrialRecord } from '../../src/records/schema.js';
 import { findRecordsFiles, readRecordsFile } from '../../src/records/store.js';
-import { buildReport, loadRecords } from '../../src/report/index.js';
-import { toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 import { repoRoot } from '../../src/shared-path.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'memorizer-kill.json');
@@ -32,12 +31,6 @@ function exit(child: ReturnType<typeof spawn>): Promise<{ code: number | null; s
 }
 
 const lines = (p: string): number => (existsSync(p) ? readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).length : 0);
-
-function tables(dir: string): string {
-  return buildReport(loadRecords([dir]))
-    .tables.map((t) => [toMarkdown(t), toCsv(t), toJson(t), toLatex(t)].join('\n'))
-    .join('\n');
-}
 
 describe('kill -9 and resume (CLI)', () => {
   it('completes every cell exactly once with the same tables as an uninterrupted run', async () => {
@@ -74,7 +67,7 @@ describe('kill -9 and resume (CLI)', () => {
     const trials = readRecordsFile(recordsPath).records.filter((r): r is TrialRecord => r.kind === 'trial');
     expect(trials).toHaveLength(CELLS);
     expect(new Set(trials.map((t) => t.cellKey)).size).toBe(CELLS);
-    expect(tables(killedDir)).toBe(tables(join(root, 'whole')));
+    expect(reportTables([killedDir])).toBe(reportTables([join(root, 'whole')]));
   });
 
   it('Ctrl-C (SIGINT) stops after the record being written, exits 130 and resumes cleanly', async () => {

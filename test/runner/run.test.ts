@@ -2,12 +2,12 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadRecords } from '../../src/report/index.js';
+import { reportTables } from '../report/helpers.js';
 import { registerSecret } from '../../src/errors.js';
 import { mergeRecords } from '../../src/records/merge.js';
 import type { FailureRecord, TrialRecord } from '../../src/records/schema.js';
 import { readRecordsFile } from '../../src/records/store.js';
-import { buildReport, loadRecords } from '../../src/report/index.js';
-import { toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 import { runScenario } from '../../src/runner/run.js';
 import { loadScenario, validateScenario } from '../../src/runner/scenario.js';
 import { DiskTrainCache } from '../../src/runner/train-cache.js';
@@ -18,12 +18,6 @@ const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
 const fixture = join(import.meta.dirname, 'fixtures', 'fake-fast.json');
 
 /** Every table of a report in every format, concatenated: what "same tables" means. */
-function tablesOf(paths: string[]): string {
-  return buildReport(loadRecords(paths))
-    .tables.map((t) => [toMarkdown(t), toCsv(t), toJson(t), toLatex(t)].join('\n'))
-    .join('\n');
-}
-
 describe('runScenario with the fake pipeline', () => {
   it('runs every cell once, resumes without re-running, and reuses training', async () => {
     const root = mkdtempSync(join(tmpdir(), 'vtune-run-'));
@@ -53,7 +47,7 @@ describe('runScenario with the fake pipeline', () => {
     const root = mkdtempSync(join(tmpdir(), 'vtune-torn-'));
     const { scenario, file } = await loadScenario(fixture, catalog);
     const run1 = await runScenario({ scenario, file, catalog, resultsRoot: root, log: quiet });
-    const full = tablesOf([run1.runDir]);
+    const full = reportTables([run1.runDir]);
     // Simulate a kill mid-write of a 37th record: a partial line without its newline.
     const lines = readFileSync(run1.recordsPath, 'utf8').trimEnd().split('\n');
     const { writeFileSync } = await import('node:fs');
@@ -66,7 +60,7 @@ describe('runScenario with the fake pipeline', () => {
     const after = readRecordsFile(run1.recordsPath);
     expect(after.tornBytes).toBe(0);
     expect(after.records.filter((r) => r.kind === 'trial')).toHaveLength(36);
-    expect(tablesOf([run1.runDir])).toBe(full);
+    expect(reportTables([run1.runDir])).toBe(full);
   });
 
   it('two shards merged give byte-identical tables to one unsharded run', async () => {
@@ -81,7 +75,7 @@ describe('runScenario with the fake pipeline', () => {
     const merged = mergeRecords([s1.recordsPath, s2.recordsPath], mergedPath);
     expect(merged).toMatchObject({ trials: 36, failures: 0 });
     expect(merged.manifest.mergedFrom).toEqual([s1.runDir.split('/').at(-1), s2.runDir.split('/').at(-1)]);
-    expect(tablesOf([join(root, 'merged')])).toBe(tablesOf([whole.runDir]));
+    expect(reportTables([join(root, 'merged')])).toBe(reportTables([whole.runDir]));
     expect(() => mergeRecords([s1.recordsPath], mergedPath)).toThrow(/already exists/);
   });
 
