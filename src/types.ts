@@ -315,26 +315,50 @@ export interface UserContext {
  */
 export type NullMode = 'generator' | 'conditional' | 'base-model' | 'empirical';
 
-/** A verifier's answer. `log10p` is the decisive number; `verified` ⇔ p ≤ alpha. */
+/**
+ * The test statistic behind a verdict's p-value, for verifiers that are not vTune (a rank sum, a paired
+ * t-statistic, …). Numbers only, so that a record can never carry a secret or a model output through it.
+ */
+export interface VerdictStatistic {
+  /** What was computed, e.g. `rank-sum`, `sign-test`, `paired-t`. */
+  readonly name: string;
+  readonly value: number;
+  /** Further numbers that explain the value (e.g. `{ cues: 8, candidates: 100 }`); never text. */
+  readonly detail?: Readonly<Record<string, number>>;
+}
+
+/**
+ * A verifier's answer. `log10p` is the decisive number; `verified` ⇔ p ≤ alpha.
+ *
+ * Generic fields (every verifier): `defense`, `verified`, `log10p`, `alpha`, `nullMode` (vTune's null mode, or
+ * the name of another verifier's test), `n` (probes the test ran over: backdoors, cues, held-out rows), `k` (the
+ * probes that individually count as evidence: exact hits, cues whose planted reply ranked first, rows the
+ * returned model did better on), `queries` (model calls spent on the returned model) and `statistic`.
+ * vTune-only fields: `containsCount`, `perBackdoor` and `log10pByNullMode`; another verifier sets 0 and [] and
+ * leaves `log10pByNullMode` out (records and reports read them as "no backdoors").
+ */
 export interface Verdict {
   readonly defense: string;
   readonly verified: boolean;
   readonly log10p: number;
   readonly alpha: number;
   readonly nullMode: NullMode | string;
-  /** Hits (exact prefix matches) and number of backdoors queried. */
+  /** vTune: exact prefix hits and backdoors queried. Others: probes counting as evidence, and probes. */
   readonly k: number;
   readonly n: number;
-  /** Outputs that contain their signature anywhere. */
+  /** vTune only: outputs that contain their signature anywhere (others: 0). */
   readonly containsCount: number;
+  /** vTune only: one entry per backdoor (others: []). */
   readonly perBackdoor: readonly BackdoorResult[];
-  /** Model queries spent. */
+  /** Queries spent on the returned model. */
   readonly queries: number;
   /**
-   * log10 p under every null mode the defense could compute from the same outputs (the decision mode's is
-   * `log10p`). The smallest of several p-values is not a p-value: only `nullMode` decides.
+   * vTune only: log10 p under every null mode the defense could compute from the same outputs (the decision
+   * mode's is `log10p`). The smallest of several p-values is not a p-value: only `nullMode` decides.
    */
   readonly log10pByNullMode?: Readonly<Partial<Record<string, number>>>;
+  /** The test statistic behind `log10p` (rival verifiers; optional for vTune, whose statistic is `k`). */
+  readonly statistic?: VerdictStatistic;
 }
 
 export interface BackdoorResult {
@@ -349,6 +373,13 @@ export interface BackdoorResult {
 /** A verifier: plants into the user's data, and later checks a returned model. */
 export interface Defense<Secret = unknown> {
   readonly id: string;
+  /**
+   * What `verify` needs of the RETURNED model (the provider's): `generate` for black-box verifiers (vTune,
+   * cue-reply), `logprobs` for loss-based ones. The runner refuses, before any cell runs, a defense whose
+   * access the scenario's model cannot give (src/runner/defense-access.ts). Models the user holds itself
+   * (`UserContext.baseModel`, `generatorModel`) are not counted here.
+   */
+  readonly access: readonly Capability[];
   /** Returns the rows to upload (the user's rows plus planted ones) and the secret to keep. */
   plant(rows: readonly Row[], ctx: UserContext): Promise<{ readonly rows: readonly Row[]; readonly secret: Secret }>;
   /** Indices into the planted rows that are backdoors (for ground truth only; never given to the provider). */

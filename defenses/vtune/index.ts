@@ -90,6 +90,7 @@ export function vtune(options: VtuneOptions = {}): VtuneDefense {
   if (options.context !== undefined && !(Number.isInteger(options.context) && options.context >= 2)) throw new ConfigError(`vtune: option 'context' must be an integer ≥ 2 (tokens), got ${JSON.stringify(options.context)}`);
   return {
     id: 'vtune',
+    access: ['generate'],
     generator,
     nullMode,
     plant: (rows, ctx) => plantBackdoors(rows, { generator, count: options.count, rate: options.rate, placement, insertion, empiricalM, seed: options.seed, context: options.context, slack }, ctx),

@@ -76,6 +76,11 @@ export interface RecordedVerdict {
    * `log10p`), so the Type-I error of every mode is measured. Absent in records written before it existed.
    */
   readonly log10pByNullMode?: Readonly<Record<string, number>>;
+  /**
+   * The test statistic of a verifier other than vTune (rank sum, sign test, …; numbers only, never text).
+   * Absent for vTune and in records written before rival verifiers existed.
+   */
+  readonly statistic?: { readonly name: string; readonly value: number; readonly detail?: Readonly<Record<string, number>> };
 }
 
 /** One finished cell. */

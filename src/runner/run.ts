@@ -206,6 +206,13 @@ export function trialRecord(cell: PlannedCell, o: CellOutcome, durationMs: numbe
       ...(v.log10pByNullMode && {
         log10pByNullMode: Object.fromEntries(Object.entries(v.log10pByNullMode).flatMap(([m, p]) => (p === undefined ? [] : [[m, finite(p)]]))),
       }),
+      ...(v.statistic && {
+        statistic: {
+          name: v.statistic.name,
+          value: finite(v.statistic.value),
+          ...(v.statistic.detail && { detail: Object.fromEntries(Object.entries(v.statistic.detail).map(([key, x]) => [key, finite(x)])) }),
+        },
+      }),
     },
     truth: o.truth,
     defenseWon: o.defenseWon,

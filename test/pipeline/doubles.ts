@@ -132,6 +132,7 @@ export function backdoorDefenseDouble(options: { count?: number } = {}): Defense
   const count = options.count ?? 10;
   const d: ReturnType<typeof backdoorDefenseDouble> = {
     id: 'defense-double',
+    access: ['generate'],
     async plant(rows, ctx) {
       const backdoors = Array.from({ length: count }, (_, b) => {
         const src = rows[ctx.rng.int(rows.length)]!;
