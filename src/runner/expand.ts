@@ -7,6 +7,7 @@ import type { RecordedCell } from '../records/schema.js';
 import type { Provider } from '../types.js';
 import type { Catalog } from './catalog.js';
 import type { CellSpec } from './contract.js';
+import { defenseAccessProblems, type ModelAccess } from './defense-access.js';
 import { attackLabel, defenseLabel, type Scenario } from './scenario.js';
 
 /** A cell to run: the pipeline's spec plus what the records keep about it. */
@@ -105,17 +106,20 @@ export async function preflight(scenario: Scenario, catalog: Catalog, file: stri
     }
   }
   // Open each base model once (a missing model file or an unknown hosted model fails here, not in cell 1).
+  const access: (ModelAccess | undefined)[] = [];
   for (const [i, model] of scenario.models.entries()) {
     const provider = providers.get(model.slice(0, model.indexOf(':')));
     if (!provider) continue;
     try {
       const opened = await provider.model(model.slice(model.indexOf(':') + 1));
+      access[i] = { spec: model, capabilities: opened.capabilities, ...(opened.unavailable && { unavailable: opened.unavailable }) };
       await opened.dispose?.();
     } catch (err) {
       if (!(err instanceof VtuneError)) throw err;
       problems.push(`models[${i}]: ${err.message}`);
     }
   }
+  problems.push(...defenseAccessProblems(scenario.defenses, access, catalog.defenses));
   for (const [i, dataset] of scenario.datasets.entries()) {
     let rows: number;
     try {
