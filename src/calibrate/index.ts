@@ -18,7 +18,7 @@ import { CALIBRATION_FILE, type CalibrationRecord } from './records.js';
 import { runCalibration, type CalibrationOptions, type CalibrationProgress, type CalibrationResult, type NullModelHandle } from './run.js';
 
 export { DEFAULT_ALPHAS, typeIRows } from './analyze.js';
-export { generatorLabel, runCalibration, type CalibrationOptions, type GeneratorConfig } from './run.js';
+export { generatorLabel, runCalibration, type CalibrationOptions, type DefenseConfig, type GeneratorConfig } from './run.js';
 
 /** Everything `calibrate` needs besides the trial options. */
 export interface CalibrateSetup {

@@ -24,9 +24,14 @@ export interface CalibrationRecord {
   readonly schemaVersion: number;
   /** Hash of everything that determines the trial besides the null model and trial number (resume key). */
   readonly config: string;
-  /** The generator and its validated options; `label` names the configuration in tables. */
+  /**
+   * The generator and its validated options; `label` names the configuration in tables. For a defense other
+   * than a vTune generator configuration it repeats `defense`, so tables group it as one configuration.
+   */
   readonly generator: { readonly id: string; readonly options: Readonly<Record<string, unknown>>; readonly label: string };
-  /** Backdoors planted per secret. */
+  /** Present when a registered defense was calibrated (`calibrate --defense`): its id, options and label. */
+  readonly defense?: { readonly id: string; readonly options: Readonly<Record<string, unknown>>; readonly label: string };
+  /** Backdoors planted per secret (a defense: the probes its verdict counted, `n`). */
   readonly count: number;
   readonly dataset: string;
   /** The model verified: it never saw this secret. */
@@ -42,8 +47,10 @@ export interface CalibrationRecord {
   readonly k: number;
   /** Counterfactual sets of the empirical null (its smallest p is 1/(M + 1)). */
   readonly empiricalM: number;
-  /** log10 p under every null mode the verdict carried (same outputs). */
+  /** log10 p under every null mode the verdict carried (same outputs); a one-test verifier: its test's name. */
   readonly log10pByNullMode: Readonly<Record<string, number>>;
+  /** A defense's test statistic (name and value; numbers only), when its verdict has one. */
+  readonly statistic?: { readonly name: string; readonly value: number };
 }
 
 /** Appends records as JSON lines (one write, so a crash tears at most the last line). */

@@ -1,8 +1,15 @@
 /**
  * Null trials for measuring Type-I error (issue 13, DESIGN.md §3): plant a fresh secret (a fresh planting
- * seed per trial) with a generator configuration, verify it against a model that never saw it — the base
- * model itself, or a cached fine-tune without backdoors — and record log10 p under every null mode the
- * verdict carries. Only verification runs: no training.
+ * seed per trial) with a vTune generator configuration — or with ANY registered defense and its options (issue
+ * 19) — verify it against a model that never saw it — the base model itself, or a cached fine-tune without
+ * backdoors — and record log10 p under every null mode the verdict carries. Only verification runs: no training.
+ *
+ * A defense configuration plants through its own `plant` with a user context whose stream is seeded per trial
+ * (every defense draws its secret from that stream when given no seed: the contract's "seeded"), and verifies
+ * through its own `verify` with the base model as `UserContext.baseModel`. Its records carry `defense`, and
+ * repeat it in `generator` so the Type-I table and plot (written for vTune's generators) group it as one
+ * configuration; `log10pByNullMode` holds the verdict's modes, or `{ [nullMode]: log10p }` for a verifier with
+ * one test (cue-reply's `rank-sum`, utility-gain's `sign-test`).
  *
  * Throughput: trials run in waves of `batch` secrets; the whole wave is planted, then verified concurrently
  * through one coalescing wrapper per model (src/calibrate/batching-model.ts), so a wave's verification queries
@@ -16,7 +23,8 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadDataset } from '../datasets/index.js';
 import { Rng } from '../rng.js';
-import type { Dataset, Logger, Model, NullMode, UserContext } from '../types.js';
+import type { Dataset, Defense, Logger, Model, NullMode, UserContext, Verdict } from '../types.js';
+import { defenses } from '../../defenses/index.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { plantBackdoors } from '../../defenses/vtune/plant.js';
 import { canonicalJson } from '../../defenses/vtune/secret.js';
@@ -33,6 +41,14 @@ export interface GeneratorConfig {
   readonly label?: string;
 }
 
+/** A defense configuration to calibrate (any registered defense; its own options decide its sizes). */
+export interface DefenseConfig {
+  readonly id: string;
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** Name in tables (default: the id, with its options when any are given). */
+  readonly label?: string;
+}
+
 /** A model verified in null trials: it never saw any of the fresh secrets. */
 export interface NullModelHandle {
   readonly label: string;
@@ -42,8 +58,11 @@ export interface NullModelHandle {
 
 /** What to run. */
 export interface CalibrationOptions {
+  /** vTune generator configurations (planted with `count`, `empiricalM`, `slack` below). */
   readonly generators: readonly GeneratorConfig[];
-  /** Backdoors per secret. */
+  /** Any registered defenses, with their own options (`count`, `empiricalM`, `slack` do not apply to them). */
+  readonly defenses?: readonly DefenseConfig[];
+  /** Backdoors per secret (generator configurations). */
   readonly count: number;
   /** Null trials per (generator configuration, null model). */
   readonly trials: number;
@@ -95,8 +114,8 @@ export interface CalibrationResult {
   readonly warnings: readonly { readonly message: string; readonly trials: number }[];
 }
 
-/** The label of a generator configuration: its id, then its explicitly given options. */
-export function generatorLabel(g: GeneratorConfig): string {
+/** The label of a generator (or defense) configuration: its id, then its explicitly given options. */
+export function generatorLabel(g: GeneratorConfig | DefenseConfig): string {
   if (g.label) return g.label;
   const entries = Object.entries(g.options ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   return entries.length ? `${g.id}(${entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(',')})` : g.id;
@@ -120,7 +139,10 @@ function checkOptions(o: CalibrationOptions): void {
   int('empiricalM', o.empiricalM, 0);
   int('slack', o.slack, 0);
   int('batch', o.batch, 1);
-  if (o.generators.length === 0) throw new ConfigError('calibrate: give at least one generator');
+  if (o.generators.length === 0 && (o.defenses ?? []).length === 0) throw new ConfigError('calibrate: give at least one generator or defense');
+  for (const d of o.defenses ?? []) {
+    if (d.options && 'seed' in d.options) throw new ConfigError(`calibrate: defense '${d.id}': option 'seed' would plant the same secret in every trial; leave it out (each trial draws a fresh one)`);
+  }
   if (typeof o.seed !== 'string' || o.seed.length === 0) throw new ConfigError("calibrate: option 'seed' must be a non-empty string");
 }
 
@@ -130,10 +152,17 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
   if (deps.nullModels.length === 0) throw new ConfigError('calibrate: no null model to verify against');
   // Validate every generator configuration before any work.
   const gens = options.generators.map((g) => ({ config: g, label: generatorLabel(g), generator: generators.get(g.id)({ ...(g.options ?? {}) }) }));
+  const defs = (options.defenses ?? []).map((d) => {
+    const factory = defenses.get(d.id) as (o: Record<string, unknown>) => Defense;
+    // `alpha` is the pipeline's threshold, not a planting option (as in src/pipeline/cell.ts).
+    const { alpha: _alpha, ...opts } = d.options ?? {};
+    return { config: d, label: generatorLabel(d), options: { ...(d.options ?? {}) }, make: () => factory({ ...opts }) };
+  });
+  for (const d of defs) d.make(); // validates every defense's options before any work
   const t0 = performance.now();
   const load = deps.loadDataset ?? loadDataset;
   const dataset = await load(options.dataset.spec, { seed: new Rng(`calibrate|${options.seed}|dataset`).seed31(), ...(options.dataset.size !== undefined ? { size: options.dataset.size } : {}) });
-  if (dataset.train.length < options.count) {
+  if (gens.length > 0 && dataset.train.length < options.count) {
     throw new ConfigError(`calibrate: dataset '${options.dataset.spec}' has ${dataset.train.length} training rows, fewer than count = ${options.count} (each backdoor needs its own host row)`);
   }
   mkdirSync(dirname(deps.outFile), { recursive: true });
@@ -151,9 +180,9 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
   const wrap = (m: Model): BatchingModel => wrapped.get(m) ?? wrapped.set(m, batchingModel(m)).get(m)!;
   const ctx: UserContext = { rng: new Rng(`calibrate|${options.seed}|unused`), log: trialLog, generatorModel: base, baseModel: base };
 
-  const records: CalibrationRecord[] = [];
-  let ran = 0;
-  let reused = 0;
+  // One job per configuration: its resume key, its label, and how one trial plants, verifies and records.
+  type Trial = (trial: number, seed: string, nm: NullModelHandle, model: Model) => Promise<CalibrationRecord>;
+  const jobs: { config: string; label: string; run: Trial }[] = [];
   for (const g of gens) {
     const config = sha(
       canonicalJson({
@@ -169,10 +198,84 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
       }),
     ).slice(0, 16);
     const mode = decisionMode(g.generator.nullModes, options.empiricalM);
+    jobs.push({
+      config,
+      label: g.label,
+      run: async (trial, seed, nm, model) => {
+        const { secret } = await plantBackdoors(
+          dataset.train,
+          { generator: g.generator, count: options.count, placement: 'suffix', insertion: 'copy', empiricalM: options.empiricalM, seed },
+          ctx,
+        );
+        const verdict = await verifyBackdoors(model, secret, { alpha: 1e-3, nullMode: mode, slack: options.slack, ctx });
+        return {
+          kind: 'calibration',
+          schemaVersion: CALIBRATION_SCHEMA_VERSION,
+          config,
+          generator: { id: g.generator.id, options: g.generator.options, label: g.label },
+          count: options.count,
+          dataset: options.dataset.spec,
+          nullModel: nm.label,
+          nullModelKind: nm.kind,
+          baseModel: deps.baseLabel,
+          trial,
+          seed,
+          n: verdict.n,
+          k: verdict.k,
+          empiricalM: options.empiricalM,
+          log10pByNullMode: { ...verdict.log10pByNullMode } as Record<string, number>,
+        };
+      },
+    });
+  }
+  for (const d of defs) {
+    const config = sha(canonicalJson({ v: CALIBRATION_SCHEMA_VERSION, defense: { id: d.config.id, options: d.options }, label: d.label, dataset: options.dataset, seed: options.seed, base: deps.baseLabel })).slice(0, 16);
+    const label = { id: d.config.id, options: d.options, label: d.label };
+    jobs.push({
+      config,
+      label: d.label,
+      run: async (trial, seed, nm, model) => {
+        // A fresh secret per trial: the defense draws it from this trial's own user stream.
+        const trialCtx: UserContext = { rng: new Rng(`calibrate|${seed}`), log: trialLog, generatorModel: base, baseModel: base };
+        const defense = d.make();
+        const { secret } = await defense.plant(dataset.train, trialCtx);
+        const verdict: Verdict = await defense.verify(model, secret, { alpha: 1e-3, ctx: { ...trialCtx, rng: new Rng(`calibrate|${seed}|verification`) } });
+        // JSON has no -Infinity: a p that underflowed is recorded as the most negative finite log10 p.
+        const finite = (x: number): number => (Number.isFinite(x) ? x : -Number.MAX_VALUE);
+        const byMode = Object.fromEntries(
+          Object.entries(verdict.log10pByNullMode ?? { [String(verdict.nullMode)]: verdict.log10p }).flatMap(([m, x]) => (x === undefined ? [] : [[m, finite(x)]])),
+        );
+        return {
+          kind: 'calibration',
+          schemaVersion: CALIBRATION_SCHEMA_VERSION,
+          config,
+          generator: label,
+          defense: label,
+          count: verdict.n,
+          dataset: options.dataset.spec,
+          nullModel: nm.label,
+          nullModelKind: nm.kind,
+          baseModel: deps.baseLabel,
+          trial,
+          seed,
+          n: verdict.n,
+          k: verdict.k,
+          empiricalM: 0,
+          log10pByNullMode: byMode,
+          ...(verdict.statistic && { statistic: { name: verdict.statistic.name, value: finite(verdict.statistic.value) } }),
+        };
+      },
+    });
+  }
+
+  const records: CalibrationRecord[] = [];
+  let ran = 0;
+  let reused = 0;
+  for (const job of jobs) {
     for (const nm of deps.nullModels) {
       // The first record of a trial wins (a trial recorded twice by two overlapping runs counts once).
       const mine = new Map<number, CalibrationRecord>();
-      for (const r of existing) if (r.config === config && r.nullModel === nm.label && r.trial < options.trials && !mine.has(r.trial)) mine.set(r.trial, r);
+      for (const r of existing) if (r.config === job.config && r.nullModel === nm.label && r.trial < options.trials && !mine.has(r.trial)) mine.set(r.trial, r);
       const done = new Set(mine.keys());
       records.push(...[...mine.values()].sort((a, b) => a.trial - b.trial));
       reused += done.size;
@@ -180,39 +283,12 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
       const model = wrap(nm.model);
       for (let w = 0; w < todo.length; w += options.batch) {
         const wave = todo.slice(w, w + options.batch);
-        const out = await Promise.all(
-          wave.map(async (trial): Promise<CalibrationRecord> => {
-            const seed = sha(`calibrate|${options.seed}|${config}|${nm.label}|${trial}`).slice(0, 16);
-            const { secret } = await plantBackdoors(
-              dataset.train,
-              { generator: g.generator, count: options.count, placement: 'suffix', insertion: 'copy', empiricalM: options.empiricalM, seed },
-              ctx,
-            );
-            const verdict = await verifyBackdoors(model, secret, { alpha: 1e-3, nullMode: mode, slack: options.slack, ctx });
-            return {
-              kind: 'calibration',
-              schemaVersion: CALIBRATION_SCHEMA_VERSION,
-              config,
-              generator: { id: g.generator.id, options: g.generator.options, label: g.label },
-              count: options.count,
-              dataset: options.dataset.spec,
-              nullModel: nm.label,
-              nullModelKind: nm.kind,
-              baseModel: deps.baseLabel,
-              trial,
-              seed,
-              n: verdict.n,
-              k: verdict.k,
-              empiricalM: options.empiricalM,
-              log10pByNullMode: { ...verdict.log10pByNullMode } as Record<string, number>,
-            };
-          }),
-        );
+        const out = await Promise.all(wave.map((trial) => job.run(trial, sha(`calibrate|${options.seed}|${job.config}|${nm.label}|${trial}`).slice(0, 16), nm, model)));
         appendCalibrationRecords(deps.outFile, out);
         records.push(...out);
         ran += out.length;
         deps.onProgress?.({
-          generator: g.label,
+          generator: job.label,
           nullModel: nm.label,
           done: done.size + w + wave.length,
           total: options.trials,

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { calibrateCommand, parseGeneratorSpec } from '../../src/cli/commands/calibrate.js';
+import { calibrateCommand, parseDefenseSpec, parseGeneratorSpec } from '../../src/cli/commands/calibrate.js';
 
 const args = (out: string, over: Record<string, unknown> = {}) => ({
   generator: ['wordlist'],
@@ -47,6 +47,27 @@ describe('vtune-bench calibrate', () => {
     await calibrateCommand.run(args(out, { trials: 15, plot: false }));
     expect(printed.join('')).toContain('3 trials run now, 12 reused');
   }, 60_000);
+
+  it('calibrates any registered defense with --defense (no vTune generator then), into a folder named after it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vtb-cal-cli-'));
+    const printed: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (printed.push(String(s)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const a = { ...args(root, { defense: ['cue-reply:{"candidates":99}'], trials: 10 }), generator: undefined, out: undefined };
+    expect(await calibrateCommand.run(a)).toBe(0);
+    const text = printed.join('');
+    expect(text).toContain('|cue-reply(candidates=99)|4|test-memorizer:base (base)|rank-sum|10|');
+    expect(text).not.toContain('wordlist');
+    expect(text).toContain('10 trials run now, 0 reused');
+    expect(existsSync(join(root, 'calibration', 'cue-reply-test-memorizer_base', 'calibration.jsonl'))).toBe(true);
+  }, 60_000);
+
+  it('parses defense specs with JSON options, and names a bad one', () => {
+    expect(parseDefenseSpec('cue-reply:{"cues":8}')).toEqual({ id: 'cue-reply', options: { cues: 8 } });
+    expect(parseDefenseSpec('utility-gain')).toEqual({ id: 'utility-gain' });
+    expect(() => parseDefenseSpec('cue-reply:{cues')).toThrow(/--defense: expected a JSON object/);
+    expect(() => parseDefenseSpec('utility-gian')).toThrow(/unknown defense 'utility-gian'/);
+  });
 
   it('parses generator specs with JSON options, and names a bad one', () => {
     expect(parseGeneratorSpec('lm-sampled:{"temperature":1,"signatureLength":8}', {})).toEqual({ id: 'lm-sampled', options: { temperature: 1, signatureLength: 8 } });

@@ -2,11 +2,12 @@
  * `calibrate`'s null trials on test-memorizer (A TEST DOUBLE: a deterministic word-level "model", never a
  * result) and on the embedded engine's tiny random model: records, batching, resume, fresh secrets.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCalibration, type CalibrationOptions } from '../../src/calibrate/run.js';
+import { typeIRows } from '../../src/calibrate/analyze.js';
 import { readCalibrationFile } from '../../src/calibrate/records.js';
 import { createLocalProvider } from '../../src/providers/local.js';
 import { createTestMemorizerProvider } from '../../src/providers/test-memorizer.js';
@@ -143,5 +144,59 @@ describe('runCalibration on the embedded engine (local:random-tiny)', () => {
     } finally {
       await tiny.dispose?.();
     }
+  }, 60_000);
+});
+
+describe('runCalibration of any registered defense (issue 19)', () => {
+  it('plants fresh secrets through the defense itself, records its test as the null mode, and resumes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vtb-cal-'));
+    const out = join(dir, 'calibration.jsonl');
+    const base = await memorizer();
+    const deps = { base, baseLabel: 'test-memorizer:base', nullModels: [{ label: 'test-memorizer:base', kind: 'base' as const, model: base }], outFile: out, log: quiet };
+    const o = options({ generators: [], defenses: [{ id: 'cue-reply', options: { candidates: 99 } }, { id: 'utility-gain', options: { heldOut: 5, alpha: 0.01 } }], trials: 12, batch: 6 });
+    const res = await runCalibration(o, deps);
+    expect(res.ran).toBe(24);
+    const recs = readCalibrationFile(out);
+    const cue = recs.filter((r) => r.defense?.id === 'cue-reply');
+    const ug = recs.filter((r) => r.defense?.id === 'utility-gain');
+    expect(cue).toHaveLength(12);
+    expect(ug).toHaveLength(12);
+    for (const r of cue) {
+      expect(r).toMatchObject({ generator: { id: 'cue-reply', label: 'cue-reply(candidates=99)' }, count: 4, n: 4, empiricalM: 0, statistic: { name: 'rank-sum' } });
+      expect(Object.keys(r.log10pByNullMode)).toEqual(['rank-sum']);
+    }
+    // the base model returned unchanged: every private row ties, p = 1
+    for (const r of ug) expect(r.log10pByNullMode).toEqual({ 'sign-test': 0 });
+    expect(new Set(recs.map((r) => r.seed)).size).toBe(24);
+    // the Type-I table groups each defense as one configuration
+    const rows = typeIRows(recs, [0.05, 0.01]);
+    expect(rows.map((r) => [r.generator, r.nullMode, r.trials])).toEqual([
+      ['cue-reply(candidates=99)', 'rank-sum', 12],
+      ['utility-gain(alpha=0.01,heldOut=5)', 'sign-test', 12],
+    ]);
+    const again = await runCalibration({ ...o, trials: 15 }, deps);
+    expect(again).toMatchObject({ reused: 24, ran: 6 });
+  }, 60_000);
+
+  it('refuses a fixed seed (every trial would plant the same secret), an unknown defense and bad options before any work', async () => {
+    const base = await memorizer();
+    const deps = { base, baseLabel: 'b', nullModels: [{ label: 'b', kind: 'base' as const, model: base }], outFile: join(tmpdir(), 'never.jsonl'), log: quiet };
+    await expect(runCalibration(options({ generators: [], defenses: [{ id: 'cue-reply', options: { seed: 'x' } }] }), deps)).rejects.toThrow(/option 'seed' would plant the same secret/);
+    await expect(runCalibration(options({ generators: [], defenses: [{ id: 'cue-replay' }] }), deps)).rejects.toThrow(/unknown defense 'cue-replay'. Did you mean 'cue-reply'/);
+    await expect(runCalibration(options({ generators: [], defenses: [{ id: 'cue-reply', options: { cues: 0 } }] }), deps)).rejects.toThrow(/'cues'/);
+    await expect(runCalibration(options({ generators: [] }), deps)).rejects.toThrow(/at least one generator or defense/);
+    expect(base.generateCalls).toBe(0);
+  });
+
+  it('the committed vTune calibration records still resume under the CLI defaults: every trial reused, none re-run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vtb-cal-'));
+    const out = join(dir, 'calibration.jsonl');
+    copyFileSync(join(import.meta.dirname, '../../results/calibration/random-tokens+wordlist-n4-local_vtb-base/calibration.jsonl'), out);
+    const never: Model = { id: 'never', capabilities: new Set(['generate', 'logprobs']), generate: async () => { throw new Error('no trial may run'); }, score: async () => { throw new Error('no trial may run'); } };
+    const res = await runCalibration(
+      { generators: [{ id: 'random-tokens' }, { id: 'wordlist' }], count: 4, trials: 3000, dataset: { spec: 'stories', size: 60 }, empiricalM: 999, slack: 4, seed: 'calibrate', batch: 256 },
+      { base: never, baseLabel: 'local:vtb-base', nullModels: [{ label: 'local:vtb-base', kind: 'base', model: never }, { label: 'ft:291dfb0b867d', kind: 'fine-tune', model: never }], outFile: out, log: quiet },
+    );
+    expect(res).toMatchObject({ ran: 0, reused: 12_000 });
   }, 60_000);
 });

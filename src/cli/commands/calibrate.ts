@@ -1,14 +1,16 @@
 /**
  * `vtune-bench calibrate`: cheap null trials that measure the Type-I error of every null mode (issue 13,
- * DESIGN.md §3). Fresh secrets are planted and verified against models that never saw them — the base model
- * and backdoor-free fine-tunes from the training cache — so only verification runs. Writes
+ * DESIGN.md §3) — of vTune's generator configurations (`--generator`) and of any registered defense with its
+ * options (`--defense`, issue 19). Fresh secrets are planted and verified against models that never saw them —
+ * the base model and backdoor-free fine-tunes from the training cache — so only verification runs. Writes
  * `calibration.jsonl` (one record per trial; resumable), the Type-I table and the calibration plot into
  * `<results>/calibration/<name>/`, where `report` and `run --publish` find them.
  */
 import { join, resolve } from 'node:path';
 import { cacheRoot } from '../../runner/train-cache.js';
 import { ConfigError } from '../../errors.js';
-import { calibrate, DEFAULT_ALPHAS, type GeneratorConfig } from '../../calibrate/index.js';
+import { calibrate, DEFAULT_ALPHAS, type DefenseConfig, type GeneratorConfig } from '../../calibrate/index.js';
+import { defenses } from '../../../defenses/index.js';
 import { generators } from '../../../defenses/vtune/generators/index.js';
 import { shownPath, stderrLogger } from './run.js';
 import type { CliCommand } from './types.js';
@@ -34,6 +36,18 @@ export function parseGeneratorSpec(spec: string, common: Record<string, unknown>
   return Object.keys(options).length ? { id, options } : { id };
 }
 
+/** `id` or `id:{json options}` of a registered defense. */
+export function parseDefenseSpec(spec: string): DefenseConfig {
+  const at = spec.indexOf(':');
+  const id = at < 0 ? spec : spec.slice(0, at);
+  if (!defenses.ids.includes(id as never)) defenses.get(id); // throws "unknown defense … Did you mean"
+  const options = at < 0 ? {} : jsonObject(spec.slice(at + 1), 'defense');
+  return Object.keys(options).length ? { id, options } : { id };
+}
+
+/** The generators run by default when neither --generator nor --defense is given. */
+const DEFAULT_GENERATORS = ['random-tokens', 'wordlist'];
+
 /** `vtune-bench calibrate`. */
 export const calibrateCommand: CliCommand = {
   command: 'calibrate',
@@ -43,8 +57,12 @@ export const calibrateCommand: CliCommand = {
       .option('generator', {
         type: 'string',
         array: true,
-        default: ['random-tokens', 'wordlist'],
-        describe: `generators to calibrate: <id> or <id>:<JSON options> (${generators.ids.join(', ')})`,
+        describe: `vTune generators to calibrate: <id> or <id>:<JSON options> (${generators.ids.join(', ')}; default ${DEFAULT_GENERATORS.join(' and ')} when no --defense is given)`,
+      })
+      .option('defense', {
+        type: 'string',
+        array: true,
+        describe: `defenses to calibrate, with their own options: <id> or <id>:<JSON options> (${defenses.ids.join(', ')}); --count, --empirical-m and --slack apply to --generator only`,
       })
       .option('generator-options', { type: 'string', describe: 'JSON options for every generator (a generator\'s own options win)' })
       .option('count', { type: 'number', default: 4, describe: 'backdoors per secret (the default scenario plants 4)' })
@@ -67,9 +85,11 @@ export const calibrateCommand: CliCommand = {
   async run(args) {
     const log = stderrLogger(Boolean(args.verbose));
     const common = args.generatorOptions !== undefined ? jsonObject(String(args.generatorOptions), 'generator-options') : {};
-    const gens = (args.generator as string[]).map((g) => parseGeneratorSpec(String(g), common));
+    const defs = ((args.defense as string[] | undefined) ?? []).map((d) => parseDefenseSpec(String(d)));
+    const gens = ((args.generator as string[] | undefined) ?? (defs.length ? [] : DEFAULT_GENERATORS)).map((g) => parseGeneratorSpec(String(g), common));
     const model = String(args.model);
-    const name = args.name ? String(args.name) : `${[...new Set(gens.map((g) => g.id))].join('+')}-n${Number(args.count)}-${model.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
+    const parts = [...(gens.length ? [`${[...new Set(gens.map((g) => g.id))].join('+')}-n${Number(args.count)}`] : []), ...new Set(defs.map((d) => d.id))];
+    const name = args.name ? String(args.name) : `${parts.join('+')}-${model.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
     if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new ConfigError(`--name must be a plain folder name, got '${name}'`);
     const resultsRoot = resolve(String(args.results));
     const outDir = args.out ? resolve(String(args.out)) : join(resultsRoot, 'calibration', name);
@@ -77,6 +97,7 @@ export const calibrateCommand: CliCommand = {
     const outcome = await calibrate(
       {
         generators: gens,
+        ...(defs.length ? { defenses: defs } : {}),
         count: Number(args.count),
         trials: Number(args.trials),
         dataset: { spec: String(args.dataset), size: Number(args.size) },
