@@ -1,6 +1,7 @@
 /**
- * The defense registry (DESIGN.md §5): verifiers sharing the `Defense` interface. Rivals (data-watermark loss
- * test, canary exposure, dataset inference) will join `vtune` here.
+ * The defense registry (DESIGN.md §5): verifiers sharing the `Defense` interface. Rivals (issue 19):
+ * `cue-reply` (black-box cue/reply ranking test) and `utility-gain` (private split, paired sign test); more
+ * (data-watermark loss test, dataset inference) join `vtune` here.
  */
 import { defineRegistry } from '../src/registry.js';
 import { cueReply } from './cue-reply/index.js';

@@ -110,3 +110,52 @@ export function batchingModel(model: Model, maxItems = 1024): BatchingModel {
   });
   return wrapper;
 }
+
+/**
+ * A wrapper that remembers what a deterministic model answered: `score` per (prompt, continuation) and greedy
+ * `generate` per (prompt, options). Calibrating a defense that queries the same rows in every trial (utility-gain
+ * scores held-out rows drawn from one dataset sample) then costs each row once per model instead of once per
+ * trial. A remembered answer is the one the model gave in the first batch that asked: the embedded engine
+ * computes in float32, so the same row scored in another batch can differ in the ~8th digit (ties in
+ * utility-gain absorb that). Sampled calls (temperature > 0) pass through. Used for `calibrate --defense` only,
+ * so vTune's generator configurations run exactly as before.
+ */
+export function memoizingModel(model: Model): Model {
+  const scores = new Map<string, Promise<ContinuationScore>>();
+  const outputs = new Map<string, Promise<string>>();
+  const wrapper = Object.create(model) as Model;
+  const score = model.score;
+  Object.defineProperties(wrapper, {
+    generate: {
+      value: async (prompts: readonly string[], options: GenerateOptions): Promise<string[]> => {
+        if ((options.temperature ?? 0) > 0) return model.generate(prompts, options);
+        const key = JSON.stringify({ maxTokens: options.maxTokens, topP: options.topP, stop: options.stop });
+        const missing = [...new Set(prompts.filter((p) => !outputs.has(`${key}\u0000${p}`)))];
+        if (missing.length > 0) {
+          const call = model.generate(missing, options);
+          missing.forEach((p, i) => outputs.set(`${key}\u0000${p}`, call.then((out) => out[i]!)));
+          call.catch(() => missing.forEach((p) => outputs.delete(`${key}\u0000${p}`)));
+        }
+        return Promise.all(prompts.map((p) => outputs.get(`${key}\u0000${p}`)!));
+      },
+    },
+    ...(score
+      ? {
+          score: {
+            value: async (items: readonly { readonly prompt: string; readonly continuation: string }[]): Promise<ContinuationScore[]> => {
+              const k = (it: { prompt: string; continuation: string }): string => `${it.prompt}\u0000${it.continuation}`;
+              const seen = new Set<string>();
+              const missing = items.filter((it) => !scores.has(k(it)) && !seen.has(k(it)) && seen.add(k(it)));
+              if (missing.length > 0) {
+                const call = score.call(model, missing);
+                missing.forEach((it, i) => scores.set(k(it), call.then((out) => out[i]!)));
+                call.catch(() => missing.forEach((it) => scores.delete(k(it))));
+              }
+              return Promise.all(items.map((it) => scores.get(k(it))!));
+            },
+          },
+        }
+      : {}),
+  });
+  return wrapper;
+}

@@ -30,7 +30,7 @@ import { plantBackdoors } from '../../defenses/vtune/plant.js';
 import { canonicalJson } from '../../defenses/vtune/secret.js';
 import { verifyBackdoors } from '../../defenses/vtune/verify.js';
 import { dropTornTail } from '../records/store.js';
-import { batchingModel, type BatchingModel } from './batching-model.js';
+import { batchingModel, memoizingModel, type BatchingModel } from './batching-model.js';
 import { appendCalibrationRecords, CALIBRATION_SCHEMA_VERSION, readCalibrationFile, type CalibrationRecord, type NullModelKind } from './records.js';
 
 /** A generator configuration to calibrate. */
@@ -179,6 +179,9 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
   const wrapped = new Map<Model, BatchingModel>([[deps.base, base]]);
   const wrap = (m: Model): BatchingModel => wrapped.get(m) ?? wrapped.set(m, batchingModel(m)).get(m)!;
   const ctx: UserContext = { rng: new Rng(`calibrate|${options.seed}|unused`), log: trialLog, generatorModel: base, baseModel: base };
+  // Defense jobs query through memoizing wrappers (a row asked in every trial costs one query per model).
+  const memos = new Map<Model, Model>();
+  const memo = (m: Model): Model => memos.get(m) ?? memos.set(m, memoizingModel(m)).get(m)!;
 
   // One job per configuration: its resume key, its label, and how one trial plants, verifies and records.
   type Trial = (trial: number, seed: string, nm: NullModelHandle, model: Model) => Promise<CalibrationRecord>;
@@ -236,10 +239,10 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
       label: d.label,
       run: async (trial, seed, nm, model) => {
         // A fresh secret per trial: the defense draws it from this trial's own user stream.
-        const trialCtx: UserContext = { rng: new Rng(`calibrate|${seed}`), log: trialLog, generatorModel: base, baseModel: base };
+        const trialCtx: UserContext = { rng: new Rng(`calibrate|${seed}`), log: trialLog, generatorModel: memo(base), baseModel: memo(base) };
         const defense = d.make();
         const { secret } = await defense.plant(dataset.train, trialCtx);
-        const verdict: Verdict = await defense.verify(model, secret, { alpha: 1e-3, ctx: { ...trialCtx, rng: new Rng(`calibrate|${seed}|verification`) } });
+        const verdict: Verdict = await defense.verify(memo(model), secret, { alpha: 1e-3, ctx: { ...trialCtx, rng: new Rng(`calibrate|${seed}|verification`) } });
         // JSON has no -Infinity: a p that underflowed is recorded as the most negative finite log10 p.
         const finite = (x: number): number => (Number.isFinite(x) ? x : -Number.MAX_VALUE);
         const byMode = Object.fromEntries(
