@@ -1,12 +1,16 @@
 /**
- * The defense registry (DESIGN.md §5): verifiers sharing the `Defense` interface. Rivals (data-watermark loss
- * test, canary exposure, dataset inference) will join `vtune` here.
+ * The defense registry (DESIGN.md §5): verifiers sharing the `Defense` interface — `vtune` and its rivals
+ * (issue 19; each folder's README cites its paper and lists its deviations).
  */
 import { defineRegistry } from '../src/registry.js';
 import { vtune } from './vtune/index.js';
+import { dataWatermark } from './data-watermark/index.js';
 
 /** Every defense factory, by id. */
-export const defenses = defineRegistry('defense', { vtune });
+export const defenses = defineRegistry('defense', {
+  vtune,
+  'data-watermark': dataWatermark,
+});
 
 /** A registered defense id. */
 export type DefenseId = (typeof defenses.ids)[number];
