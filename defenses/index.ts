@@ -5,11 +5,13 @@
 import { defineRegistry } from '../src/registry.js';
 import { vtune } from './vtune/index.js';
 import { dataWatermark } from './data-watermark/index.js';
+import { datasetInference } from './dataset-inference/index.js';
 
 /** Every defense factory, by id. */
 export const defenses = defineRegistry('defense', {
   vtune,
   'data-watermark': dataWatermark,
+  'dataset-inference': datasetInference,
 });
 
 /** A registered defense id. */

@@ -75,12 +75,14 @@ export async function checkPureAndSeeded(make: (options: Record<string, unknown>
 
 /**
  * Runs one real cell of `defenseId` (honest attack, test-memorizer, built-in qa) with every provider-side hook
- * argument recorded, and checks the barrier. Returns the outcome and the secret for further checks.
+ * argument recorded, and checks the barrier. Returns the outcome and the secret for further checks. `factory`
+ * replaces the registered one (to show that a leaky defense fails the check).
  */
 export async function checkBarrier(
   defenseId: string,
   options: Record<string, unknown>,
-  hidden: (secret: unknown) => readonly string[],
+  hidden: (secret: unknown, uploaded: readonly Row[]) => readonly string[],
+  factory: DefenseFactory = defenses.get(defenseId) as DefenseFactory,
 ): Promise<{ outcome: CellOutcome; secret: unknown; uploaded: readonly Row[] }> {
   const entries = attacks.entries as Record<string, AttackFactory>;
   const original = entries.honest!;
@@ -103,7 +105,7 @@ export async function checkBarrier(
       log: memoryLogger(),
       openProvider: () => provider,
       defense: () => (o) => {
-        const real = (defenses.get(defenseId) as DefenseFactory)(o);
+        const real = factory(o);
         return {
           ...real,
           plant: async (rows, ctx) => {
@@ -130,7 +132,7 @@ export async function checkBarrier(
     const seen = walk(args);
     expect(seen.objects.has(secret)).toBe(false);
     for (const v of Object.values(secret as object)) if (typeof v === 'object' && v !== null) expect(seen.objects.has(v)).toBe(false);
-    const parts = hidden(secret);
+    const parts = hidden(secret, uploaded);
     expect(parts.length).toBeGreaterThan(0);
     // The walk did reach the uploaded rows' text (so a leak through them would be found) …
     expect(seen.strings.has(uploaded[0]!.completion)).toBe(true);
