@@ -10,7 +10,7 @@
  *
  * Deviations (all written down in README.md as well):
  * - Fine-tuning rows, not pretraining documents: the watermark goes into the COMPLETION of a seeded fraction
- *   of the rows (`rate`, default 0.1, at least one row), because the trainers compute their loss on completions
+ *   of the rows (`rate`, default 0.1), because the trainers compute their loss on completions
  *   only; `placement: 'end'` (default) appends it after a space, `'inside'` puts it at a seeded word boundary
  *   of the completion. The rows keep their order and count (the host row is modified in place).
  * - Decision by the RANK test: p = (1 + #{m : loss(nullₘ) ≤ loss(watermark)}) / (M + 1), exact under
@@ -42,7 +42,7 @@ export const PRINTABLE = Array.from({ length: 94 }, (_, i) => String.fromCharCod
 
 /** Options of the data-watermark defense (all optional). */
 export interface DataWatermarkOptions {
-  /** Fraction of the rows that get the watermark (default 0.1; at least one row). */
+  /** Fraction of the rows that get the watermark (default 0.1; refused when it rounds to no row). */
   readonly rate?: number;
   /** Characters in the watermark (default 10, the length of the paper's Figure 1 example). */
   readonly length?: number;
@@ -190,7 +190,9 @@ export function dataWatermark(options: DataWatermarkOptions = {}): DataWatermark
       const watermark = drawWatermark(new Rng(`data-watermark|watermark|${seed}`), alphabet, length);
       // The null seed is a one-way function of the seed and a separate stream from the watermark's.
       const nullSeed = createHash('sha256').update(`data-watermark|null-seed|${seed}`).digest('hex').slice(0, 32);
-      const count = Math.max(1, Math.round(rate * rows.length));
+      const count = Math.round(rate * rows.length);
+      // As the scenario preflight reads `rate` (src/runner/expand.ts): a rate that rounds to no row is refused.
+      if (count < 1) throw new ConfigError(`data-watermark: option 'rate' ${rate} of ${rows.length} rows watermarks no row; expected at least ${(1 / rows.length).toPrecision(2)}`);
       const chosen = new Rng(`data-watermark|rows|${seed}`).sampleIndices(rows.length, count).sort((a, b) => a - b);
       const where = new Rng(`data-watermark|placement|${seed}`);
       const marked = new Set(chosen);
@@ -231,10 +233,12 @@ export function dataWatermark(options: DataWatermarkOptions = {}): DataWatermark
         containsCount: 0,
         perBackdoor: [],
         queries: nullTexts.length + 1,
+        // Records make numbers finite (NaN would read as −MAX_VALUE): an unscoreable watermark reads as an
+        // infinite loss (no evidence, as its p = 1 says), and an undefined z is left out.
         statistic: {
           name: 'watermark-loss-rank',
-          value: observed!,
-          detail: { nulls: nullLosses.length, nullsAtOrBelow: atOrBelow, zScore: z.z, zLog10p: z.log10p },
+          value: Number.isNaN(observed!) ? Infinity : observed!,
+          detail: { nulls: nullLosses.length, nullsAtOrBelow: atOrBelow, ...(Number.isFinite(z.z) && Number.isFinite(z.log10p) ? { zScore: z.z, zLog10p: z.log10p } : {}) },
         },
       };
     },

@@ -282,7 +282,8 @@ export function datasetInference(options: DatasetInferenceOptions = {}): Dataset
       const testP = pick(privateF, pTest);
       const base = { defense: 'dataset-inference', alpha, nullMode: 'welch-t', containsCount: 0, perBackdoor: [], queries: items.length } as const;
       if (trainS.length < 1 || trainP.length < 1 || testS.length < 2 || testP.length < 2) {
-        return { ...base, verified: false, log10p: 0, k: 0, n: testS.length + testP.length, statistic: { name: 'welch-t', value: NaN, detail: { suspectTest: testS.length, privateTest: testP.length } } };
+        // Too few scoreable rows for the test: no evidence (t reported as 0; records cannot hold NaN).
+        return { ...base, verified: false, log10p: 0, k: 0, n: testS.length + testP.length, statistic: { name: 'welch-t', value: 0, detail: { suspectTest: testS.length, privateTest: testP.length, untestable: 1 } } };
       }
       const scorer = fitLogistic([...trainS, ...trainP], [...trainS.map(() => 1), ...trainP.map(() => 0)]);
       const scoreS = testS.map((f) => applyScorer(scorer, f));
@@ -290,7 +291,8 @@ export function datasetInference(options: DatasetInferenceOptions = {}): Dataset
       const welch = welchTTest(scoreS, scoreP);
       const meanP = scoreP.reduce((a, b) => a + b, 0) / scoreP.length;
       const log10p = Math.min(0, welch.log10p);
-      const detail: Record<string, number> = { df: welch.df, suspectTest: scoreS.length, privateTest: scoreP.length, suspectTrain: trainS.length, privateTrain: trainP.length };
+      // A t without spread (every score equal) is undefined: reported as 0 with `untestable`, p = 1.
+      const detail: Record<string, number> = { ...(Number.isFinite(welch.t) ? { df: welch.df } : { untestable: 1 }), suspectTest: scoreS.length, privateTest: scoreP.length, suspectTrain: trainS.length, privateTrain: trainP.length };
       FEATURES.forEach((name, j) => (detail[`weight.${name}`] = scorer.weights[j]!));
       // Generic Verdict mapping (src/types.ts): n = rows of the test half (suspect + private); k = suspect test
       // rows scoring above the private test rows' mean (each such row is, on its own, evidence of membership).
@@ -300,7 +302,7 @@ export function datasetInference(options: DatasetInferenceOptions = {}): Dataset
         log10p,
         k: scoreS.filter((s) => s > meanP).length,
         n: scoreS.length + scoreP.length,
-        statistic: { name: 'welch-t', value: welch.t, detail },
+        statistic: { name: 'welch-t', value: Number.isFinite(welch.t) ? welch.t : 0, detail },
       };
     },
   };

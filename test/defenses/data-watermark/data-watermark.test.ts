@@ -58,8 +58,8 @@ describe('data-watermark options and planting', () => {
     expect(mask.filter(Boolean)).toHaveLength(10);
     // Ground-truth markers: the watermark is the signature of exactly the masked rows.
     expect(d.backdoorMarkers(secret, planted.length).map((m) => m?.signature === secret.watermark)).toEqual(mask);
-    // At least one row even when rate × rows rounds to 0.
-    expect((await dataWatermark({ seed: 'p', rate: 0.01 }).plant(rows.slice(0, 5), userCtx('u'))).secret.rows).toHaveLength(1);
+    // A rate that rounds to no row is refused, as the scenario preflight refuses it.
+    await expect(dataWatermark({ seed: 'p', rate: 0.01 }).plant(rows.slice(0, 5), userCtx('u'))).rejects.toThrow(/option 'rate' 0.01 of 5 rows watermarks no row; expected at least 0.20/);
     await expect(d.plant([], userCtx('u'))).rejects.toThrow(/empty dataset/);
   });
 
@@ -128,6 +128,18 @@ describe('data-watermark verification guards', () => {
     await expect(d.verify(m, { ...secret, nulls: 0 }, { alpha: 0.05, ctx: userCtx('v') })).rejects.toThrow(/field 'nulls'/);
     expect(() => checkSecret({ ...secret, defense: 'vtune' })).toThrow(/field 'version\/defense'/);
     expect(m.calls).toBe(0);
+  });
+});
+
+describe('data-watermark degenerate scores', () => {
+  it('a watermark the model scores as nothing reads as an infinite loss with p = 1, and an undefined z is left out (records cannot hold NaN)', async () => {
+    const d = dataWatermark({ seed: 'nothing', nulls: 9 });
+    const { secret } = await d.plant(sampleRows(10), userCtx('u'));
+    // A double that scores every continuation as zero tokens.
+    const empty: Model = { id: 'double:empty-scores', capabilities: new Set(['logprobs']), generate: async (p) => p.map(() => ''), score: async (items) => items.map(() => ({ tokenLogprobs: [], logprob: 0 })) };
+    const v = await d.verify(empty, secret, { alpha: 0.05, ctx: userCtx('v') });
+    expect([v.log10p, v.verified, v.statistic!.value]).toEqual([0, false, Infinity]);
+    expect(v.statistic!.detail).toEqual({ nulls: 9, nullsAtOrBelow: 9 });
   });
 });
 

@@ -134,6 +134,22 @@ describe('dataset-inference verification guards', () => {
   });
 });
 
+describe('dataset-inference degenerate scores', () => {
+  it('scores without any spread give an untestable verdict: t reported as 0, p = 1, nothing NaN', async () => {
+    const d = datasetInference({ seed: 'flat' });
+    // 30 copies of one row: every feature is the same for every row (zlib sizes too).
+    const { secret } = await d.plant(Array.from({ length: 30 }, () => ({ prompt: 'same prompt', completion: 'the same answer' })), userCtx('u'));
+    const flat: Model = { id: 'double:flat', capabilities: new Set(['logprobs']), generate: async (p) => p.map(() => ''), score: async (items) => items.map(() => scoreOf([-1, -1])) };
+    const v = await d.verify(flat, secret, { alpha: 0.05, ctx: userCtx('v') });
+    expect([v.log10p, v.verified, v.statistic!.value, v.statistic!.detail!.untestable]).toEqual([0, false, 0, 1]);
+    expect(Object.values(v.statistic!.detail!).every(Number.isFinite)).toBe(true);
+    // A model that cannot score any row (−∞ log-probs): too few rows for the test, the same answer.
+    const none: Model = { ...flat, id: 'double:none', score: async (items) => items.map(() => scoreOf([-Infinity])) };
+    const w = await d.verify(none, secret, { alpha: 0.05, ctx: userCtx('v') });
+    expect([w.log10p, w.verified, w.statistic!.value, w.statistic!.detail!.untestable]).toEqual([0, false, 0, 1]);
+  });
+});
+
 describe('dataset-inference defense contract', () => {
   it('plans purely and is seeded', async () => {
     await checkPureAndSeeded((o) => datasetInference(o as never));
