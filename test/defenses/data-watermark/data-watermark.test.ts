@@ -200,6 +200,8 @@ describe('data-watermark on the real engine (local:vtb-base)', () => {
     expect([v.k, v.n, v.queries]).toEqual([1, 1, 100]);
     // The paper's z-test agrees in direction (reported only).
     expect(v.statistic!.detail!.zScore).toBeGreaterThan(3);
+    // Verification is deterministic in the secret (the nulls are redrawn from its seed).
+    expect(await d.verify(trained, planted.secret, { alpha: 0.05, ctx: userCtx('another') })).toEqual(v);
     await trained.dispose?.();
   });
 });

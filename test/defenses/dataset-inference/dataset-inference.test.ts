@@ -248,6 +248,8 @@ describe('dataset-inference on the real engine (local:vtb-base)', () => {
     expect(v.log10p).toBeLessThanOrEqual(-2);
     expect(v.statistic!.value).toBeGreaterThan(0);
     expect([v.n, v.queries]).toEqual([8, 32]);
+    // Verification is deterministic in the secret (halves and perturbations follow its seed).
+    expect(await d.verify(trained, planted.secret, { alpha: 0.01, ctx: userCtx('another') })).toEqual(v);
     await trained.dispose?.();
   });
 });
