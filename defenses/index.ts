@@ -1,15 +1,22 @@
 /**
- * The defense registry (DESIGN.md §5): verifiers sharing the `Defense` interface. Rivals (issue 19):
- * `cue-reply` (black-box cue/reply ranking test) and `utility-gain` (private split, paired sign test); more
- * (data-watermark loss test, dataset inference) join `vtune` here.
+ * The defense registry (DESIGN.md §5): verifiers sharing the `Defense` interface — `vtune` and its rivals
+ * (issue 19; each folder's README cites its paper and lists its deviations).
  */
 import { defineRegistry } from '../src/registry.js';
 import { cueReply } from './cue-reply/index.js';
 import { utilityGain } from './utility-gain/index.js';
 import { vtune } from './vtune/index.js';
+import { dataWatermark } from './data-watermark/index.js';
+import { datasetInference } from './dataset-inference/index.js';
 
 /** Every defense factory, by id. */
-export const defenses = defineRegistry('defense', { vtune, 'cue-reply': cueReply, 'utility-gain': utilityGain });
+export const defenses = defineRegistry('defense', {
+  vtune,
+  'data-watermark': dataWatermark,
+  'dataset-inference': datasetInference,
+  'cue-reply': cueReply,
+  'utility-gain': utilityGain,
+});
 
 /** A registered defense id. */
 export type DefenseId = (typeof defenses.ids)[number];

@@ -1,0 +1,146 @@
+/**
+ * Contract checks shared by the rival verifiers' tests (issue 19: data-watermark, dataset-inference):
+ * - pure planning: plant on deep-frozen rows never mutates them (a mutation throws);
+ * - seeded: the same seed gives the same rows and secret, another seed another secret, and a seed drawn from
+ *   the user context's stream is reproducible from that stream;
+ * - the secret never reachable from the provider side: one real cell (runCell, the `honest` attack, the
+ *   test-memorizer double as provider) with every hook argument recorded; walking everything the provider side
+ *   received never reaches the secret object or any of its arrays, and no string it received contains any of
+ *   `hidden(secret)` (the parts of the secret that are not in the planted rows by design).
+ */
+import { expect } from 'vitest';
+import { attacks } from '../../attacks/index.js';
+import { defenses } from '../../defenses/index.js';
+import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
+import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
+import { createTestMemorizerProvider } from '../../src/providers/test-memorizer.js';
+import { Rng } from '../../src/rng.js';
+import type { Defense, Row } from '../../src/types.js';
+import { deepFreeze, memoryLogger } from '../pipeline/doubles.js';
+import { quiet, sampleRows } from './fixtures.js';
+
+/** Every object and every string reachable from `roots` (own properties, getters, Map/Set entries). */
+export function walk(roots: unknown[]): { objects: Set<unknown>; strings: Set<string> } {
+  const objects = new Set<unknown>();
+  const strings = new Set<string>();
+  const skip = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype, Map.prototype, Set.prototype]);
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      strings.add(v);
+      continue;
+    }
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function') || objects.has(v) || skip.has(v)) continue;
+    objects.add(v);
+    if (ArrayBuffer.isView(v)) continue;
+    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
+    if (v instanceof Set) for (const x of v) stack.push(x);
+    stack.push(Object.getPrototypeOf(v));
+    for (const key of Reflect.ownKeys(v as object)) {
+      const d = Object.getOwnPropertyDescriptor(v, key)!;
+      if ('value' in d) stack.push(d.value);
+      else if (d.get) {
+        try {
+          stack.push(d.get.call(v));
+        } catch {
+          /* a throwing getter exposes nothing */
+        }
+      }
+    }
+  }
+  return { objects, strings };
+}
+
+/** Pure and seeded planting (see the header). */
+export async function checkPureAndSeeded(make: (options: Record<string, unknown>) => Defense<unknown>, rows = sampleRows(40, 'contract')): Promise<void> {
+  const frozenRows = deepFreeze(rows.map((r) => ({ ...r })));
+  const before = JSON.stringify(frozenRows);
+  const a = await make({ seed: 'one' }).plant(frozenRows, { rng: new Rng('ctx'), log: quiet });
+  expect(JSON.stringify(frozenRows)).toBe(before);
+  const again = await make({ seed: 'one' }).plant(frozenRows, { rng: new Rng('another ctx'), log: quiet });
+  expect(again).toEqual(a);
+  const other = await make({ seed: 'two' }).plant(frozenRows, { rng: new Rng('ctx'), log: quiet });
+  expect(other.secret).not.toEqual(a.secret);
+  // Without a seed option the seed comes from the context's stream: same stream, same planting.
+  const s1 = await make({}).plant(frozenRows, { rng: new Rng('stream'), log: quiet });
+  const s2 = await make({}).plant(frozenRows, { rng: new Rng('stream'), log: quiet });
+  const s3 = await make({}).plant(frozenRows, { rng: new Rng('other stream'), log: quiet });
+  expect(s2).toEqual(s1);
+  expect(s3.secret).not.toEqual(s1.secret);
+  // The planted rows are plain rows: exactly { prompt, completion } strings, nothing else to carry a secret.
+  for (const r of a.rows) expect(Object.keys(r).sort()).toEqual(['completion', 'prompt']);
+  for (const r of a.rows) expect([typeof r.prompt, typeof r.completion]).toEqual(['string', 'string']);
+}
+
+/**
+ * Runs one real cell of `defenseId` (honest attack, test-memorizer, built-in qa) with every provider-side hook
+ * argument recorded, and checks the barrier. Returns the outcome and the secret for further checks. `factory`
+ * replaces the registered one (to show that a leaky defense fails the check).
+ */
+export async function checkBarrier(
+  defenseId: string,
+  options: Record<string, unknown>,
+  hidden: (secret: unknown, uploaded: readonly Row[]) => readonly string[],
+  factory: DefenseFactory = defenses.get(defenseId) as DefenseFactory,
+): Promise<{ outcome: CellOutcome; secret: unknown; uploaded: readonly Row[] }> {
+  const entries = attacks.entries as Record<string, AttackFactory>;
+  const original = entries.honest!;
+  const args: unknown[] = [];
+  entries.honest = (o) => {
+    const a = original(o) as AnyAttack & Record<string, unknown>;
+    const spied: Record<string, unknown> = { ...a };
+    for (const hook of ['onData', 'onTraining', 'onModel', 'onInference'] as const) {
+      const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
+      if (fn) spied[hook] = (...x: unknown[]) => (args.push(...x), fn.apply(a, x));
+      else if (hook !== 'onTraining') spied[hook] = async (...x: unknown[]) => (args.push(...x), x[0]);
+    }
+    return spied as unknown as AnyAttack;
+  };
+  let secret: unknown;
+  let uploaded: readonly Row[] = [];
+  try {
+    const provider = createTestMemorizerProvider();
+    const deps: CellDeps = {
+      log: memoryLogger(),
+      openProvider: () => provider,
+      defense: () => (o) => {
+        const real = factory(o);
+        return {
+          ...real,
+          plant: async (rows, ctx) => {
+            const planted = await real.plant(rows, ctx);
+            secret = planted.secret;
+            uploaded = planted.rows;
+            return planted;
+          },
+        };
+      },
+    };
+    const fields: Omit<CellSpec, 'key'> = {
+      dataset: { spec: 'qa', size: 60, heldOut: 2 },
+      model: 'test-memorizer:base',
+      defense: { id: defenseId, options },
+      attack: { id: 'honest', options: {} },
+      hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
+      seed: 3,
+      utility: false,
+    };
+    const outcome = await runCell({ key: cellKey(fields), ...fields }, deps);
+    expect(secret).toBeDefined();
+    expect(args.length).toBeGreaterThan(0);
+    const seen = walk(args);
+    expect(seen.objects.has(secret)).toBe(false);
+    for (const v of Object.values(secret as object)) if (typeof v === 'object' && v !== null) expect(seen.objects.has(v)).toBe(false);
+    const parts = hidden(secret, uploaded);
+    expect(parts.length).toBeGreaterThan(0);
+    // The walk did reach the uploaded rows' text (so a leak through them would be found) …
+    expect(seen.strings.has(uploaded[0]!.completion)).toBe(true);
+    // … and none of the hidden parts.
+    const texts = [...seen.strings];
+    for (const part of parts) expect(texts.some((t) => t.includes(part)), `provider side saw a hidden part of the secret`).toBe(false);
+    return { outcome, secret, uploaded };
+  } finally {
+    entries.honest = original;
+  }
+}
