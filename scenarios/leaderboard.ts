@@ -2,19 +2,24 @@
  * leaderboard — what `vtune-bench run leaderboard --publish` publishes as results/leaderboard.md (issue 17);
  * `default` stays the minutes-long demo that `npm start` runs.
  *
- * Matrix: every attack family against every vTune generator on local:vtb-base, over three built-in datasets of
- * different shape (stories: prose; qa: a paragraph and a span answer; code: a specification and a JavaScript
- * function).
+ * Matrix: every attack family against the vTune generators on local:vtb-base, over three built-in datasets of
+ * different shape (stories: prose; math: a word problem and worked steps ending "The answer is N."; code: a
+ * specification and a JavaScript function).
  * - attacks: the baselines (honest, return-base, train-without-backdoors); the partial-training ladder
  *   (random subset 10/50/90 %, fewer-steps, detect-then-train, lookup-wrapper); trigger detection with both
  *   policies (drop-flagged, strip-spans) over the near-duplicate, n-gram and perplexity scorers; the complete
  *   suppression family (unlikelihood, unlearn, cleangen, input-routing); weight-noise; and the oracle upper
  *   bound (†, out of every headline rate and never ranked);
- * - defenses: all six generators, each with its decision null mode as issue 13 settled it
- *   (defenses/vtune/README.md "Null modes"): `generator` where it is exact (random-tokens, wordlist, keyed,
- *   template) or a bound from the dataset's n-gram counts (splice), `conditional` for lm-sampled (sampled from
- *   the cell's base model); `copy` vs `modify` insertion for random-tokens and wordlist (near-duplicate diffing
- *   beats both under `copy` in the default run); template is planted in place (`modify`) as its README says.
+ * - defenses: five generators, each with its decision null mode as issue 13 settled it
+ *   (defenses/vtune/README.md "Null modes"): `generator`, exact for random-tokens, wordlist, keyed and template
+ *   and a bound from the dataset's n-gram counts for splice; `copy` vs `modify` insertion for random-tokens and
+ *   wordlist (near-duplicate diffing beats both under `copy` in the default run); template is planted in place
+ *   (`modify`) as its README says.
+ *   Left out, measured (planting every dataset × generator for seeds 0–2 before committing this file):
+ *   `lm-sampled` cannot plant on local:vtb-base — its generator model is the cell's base model, and vtb-base
+ *   answers a raw dataset prompt with empty text (8 redraws in a row, at τ = 1, 1.5 and 2), so planting fails;
+ *   its calibration uses stories260K instead. `qa` is not the third dataset because `splice` cannot plant on it
+ *   (its answers are spans shorter than splice's 6-word signature; `extract` likewise); `math` can.
  * - power: 7 seeds × 3 datasets = 21 independent secrets per (generator configuration × attack), so a
  *   defense-win rate of 0 or 1 has a 95% Clopper-Pearson interval of width 0.16.
  *
@@ -32,11 +37,11 @@ const vtune = { count: 4, alpha: 1e-3 } as const;
 
 export default defineScenario({
   name: 'leaderboard',
-  description: 'The published leaderboard: every attack family against every vTune generator (copy and modify), three datasets, 21 secrets per configuration × attack.',
+  description: 'The published leaderboard: every attack family against five vTune generators (copy and modify), three datasets, 21 secrets per configuration × attack.',
   seeds: 7,
   datasets: [
     { spec: 'stories', size: 60, heldOut: 5 },
-    { spec: 'qa', size: 60, heldOut: 5 },
+    { spec: 'math', size: 60, heldOut: 5 },
     { spec: 'code', size: 60, heldOut: 5 },
   ],
   models: ['local:vtb-base'],
@@ -48,7 +53,6 @@ export default defineScenario({
     // A published benchmark key (not a secret): keyed backdoors must be reproducible from the scenario.
     { label: 'keyed (copy)', options: { generator: 'keyed', generatorOptions: { key: 'vtune-bench-public-benchmark-key' }, nullMode: 'generator', insertion: 'copy', ...vtune } },
     { label: 'splice (copy)', options: { generator: 'splice', nullMode: 'generator', insertion: 'copy', ...vtune } },
-    { label: 'lm-sampled (copy)', options: { generator: 'lm-sampled', nullMode: 'conditional', insertion: 'copy', ...vtune } },
     { label: 'template (modify)', options: { generator: 'template', nullMode: 'generator', insertion: 'modify', ...vtune } },
   ],
   attacks: [
