@@ -2,8 +2,8 @@
  * `vtune-bench run <scenario>`: validates the scenario, runs (or resumes) its cells with a live progress
  * display, then writes the report and prints where. Ctrl-C finishes the record being written and exits; the
  * same command resumes. `--shard i/n` runs every n-th cell (merge the shards with `vtune-bench merge`);
- * `--publish` regenerates results/leaderboard.md and its charts and commits the run's records beside them
- * (results/leaderboard/<scenario>/records.jsonl.gz). `--plan` prints the cells and fine-tunes and runs nothing.
+ * `--publish` writes the published page results/<scenario>.md (the `leaderboard` scenario: results/leaderboard.md)
+ * and its charts, and the run's records compressed beside them (results/<scenario>/<run>/records.jsonl.gz) to commit. `--plan` prints the cells and fine-tunes and runs nothing.
  */
 import { join, relative, resolve } from 'node:path';
 import { loadRecords, publishLeaderboard, writeReport } from '../../report/index.js';
@@ -69,7 +69,7 @@ export const runCommand: CliCommand = {
       .option('run-id', { type: 'string', describe: 'run id (default: from the scenario content, so a re-run resumes)' })
       .option('fresh', { type: 'boolean', default: false, describe: 'start a new run (timestamped id) instead of resuming' })
       .option('report', { type: 'boolean', default: true, describe: 'write the report when the run completes (--no-report to skip)' })
-      .option('publish', { type: 'boolean', default: false, describe: 'also regenerate results/leaderboard.md, its PNG charts and its committed records (results/leaderboard/)' })
+      .option('publish', { type: 'boolean', default: false, describe: 'also write results/<scenario>.md (leaderboard → results/leaderboard.md), its PNG charts and its records to commit (results/<scenario>/<run>/records.jsonl.gz)' })
       .option('plan', { type: 'boolean', default: false, describe: 'print the cells, secrets and fine-tunes the run would do (and an estimate), then exit without running' })
       .option('verbose', { type: 'boolean', default: false }),
   async run(args) {
@@ -142,8 +142,8 @@ export const runCommand: CliCommand = {
       const report = await writeReport(records, join(summary.runDir, 'report'));
       process.stdout.write(`report: ${shown(report.html)}\n        ${shown(report.markdown)}\n`);
       if (args.publish) {
-        const files = await publishLeaderboard(records, join(repoRoot, 'results'), shown(summary.recordsPath));
-        process.stdout.write(`leaderboard: ${shown(files[0]!)} (+ ${files.length - 1} charts)\n`);
+        const published = await publishLeaderboard(records, join(repoRoot, 'results'));
+        process.stdout.write(`published: ${shown(published.markdown)} (+ ${published.charts.length} charts); its records, to commit: ${shown(published.records)}\n`);
       }
     }
     return summary.failed > 0 ? 1 : 0;
