@@ -201,9 +201,11 @@ export function findings(trials: readonly TrialRecord[]): string[] {
     const first = top.map((g) => `${g.defense} (worst case ${r(g.worstCase)} against ${g.worstAttack}${nulls(g.defense)})`).join(', ');
     const last = board.at(-1)!;
     out.push(
-      `Most robust by worst case: ${first}${top.length > 1 ? ', tied' : ''}` +
-        (board.length > top.length ? `; least robust: ${last.defense} (worst case ${r(last.worstCase)} against ${last.worstAttack})` : '') +
-        '.',
+      top.length === board.length && board.length > 1
+        ? `By worst case no configuration is more robust than another: ${first}.`
+        : `Most robust by worst case: ${first}${top.length > 1 ? ', tied' : ''}` +
+            (board.length > top.length ? `; least robust: ${last.defense} (worst case ${r(last.worstCase)} against ${last.worstAttack})` : '') +
+            '.',
     );
   }
   out.push(...modifySentences(trials, all));

@@ -84,6 +84,16 @@ describe('generated findings', () => {
     expect(lookup.success).toMatchObject({ k: 21, n: 21 });
   });
 
+  it('when every configuration has the same worst case, none is called the most robust', () => {
+    const flat = board.filter((t) => t.cell.labels.defense === COPY);
+    const twin = flat.map((t) => ({ ...t, cellKey: `twin/${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'keyed (copy)' } } }));
+    const text = findings([...flat, ...twin]);
+    expect(text.some((p) => p.startsWith('Most robust'))).toBe(false);
+    expect(text).toContain(
+      'By worst case no configuration is more robust than another: keyed (copy) (worst case 0.00 [0.00, 0.16] n=21 against lookup), wordlist (copy) (worst case 0.00 [0.00, 0.16] n=21 against lookup).',
+    );
+  });
+
   it('no dishonest attack, no findings', () => {
     expect(findings(board.filter((t) => t.attack.id === 'honest'))).toEqual([]);
     expect(findingsMarkdown([])).toBe('');
