@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { InputError } from '../../src/errors.js';
 import { RECORD_SCHEMA_VERSION, type ManifestRecord, type RunRecord } from '../../src/records/schema.js';
 import { gunzipSync } from 'node:zlib';
 import { deterministicGzip, findRecordsFiles, latestByCell, readRecordsFile, RecordWriter, writeCompressedRecords } from '../../src/records/store.js';
+import { repoRoot } from '../../src/shared-path.js';
 import { trial } from '../report/helpers.js';
 
 const manifest = { kind: 'manifest', schemaVersion: RECORD_SCHEMA_VERSION, runId: 'r', scenario: { name: 's', hash: 'h', definition: {} }, seeds: [0], cellCount: 2, packageVersions: {}, machine: { platform: 'linux', arch: 'x64', cpuModel: 'x', cpuCount: 2, memoryBytes: 1, node: 'v20' }, startedAt: '2026-01-01T00:00:00.000Z' } satisfies ManifestRecord;
@@ -149,5 +151,21 @@ describe('compressed records (records.jsonl.gz)', () => {
     w.append(manifest);
     w.close();
     expect(findRecordsFiles(root).map((f) => f.slice(root.length))).toEqual(['/live/records.jsonl', '/published/records.jsonl.gz']);
+  });
+});
+
+describe('.gitignore: published records are committed, live run folders are not', () => {
+  const ignored = (path: string): boolean => spawnSync('git', ['check-ignore', '-q', path], { cwd: repoRoot }).status === 0;
+  const inGit = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: repoRoot }).stdout?.toString().trim() === 'true';
+
+  it.runIf(inGit)('results/{leaderboard,verifiers}/**/records.jsonl.gz and the pages are committable; live records and reports are ignored', () => {
+    for (const page of ['leaderboard', 'verifiers']) {
+      expect(ignored(`results/${page}/run-1/records.jsonl.gz`), page).toBe(false);
+      expect(ignored(`results/${page}.md`), page).toBe(false);
+      expect(ignored(`results/${page}-defense-wins.png`), page).toBe(false);
+      expect(ignored(`results/${page}/run-1/records.jsonl`), page).toBe(true);
+      expect(ignored(`results/${page}/run-1/report/report.md`), page).toBe(true);
+    }
+    expect(ignored('results/default/run-1/records.jsonl')).toBe(true);
   });
 });
