@@ -5,13 +5,51 @@
  * with O_APPEND, so every line lands at the end of the file as it is at that write, never over another
  * writer's line (one run per folder is the runner's lock; this keeps a stray second writer from overwriting).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { InputError } from '../errors.js';
 import { RECORD_SCHEMA_VERSION, type FailureRecord, type ManifestRecord, type RunRecord, type TrialRecord } from './schema.js';
 
 /** The conventional file name of a run's records. */
 export const RECORDS_FILE = 'records.jsonl';
+/** The name of a compressed (gzip) records file: published records (results/leaderboard/<run>/) are committed so. */
+export const COMPRESSED_RECORDS_FILE = 'records.jsonl.gz';
+
+const isGzipPath = (path: string): boolean => path.endsWith('.gz');
+
+/**
+ * Gzip with a header that depends on nothing but the bytes: mtime 0 (Node writes 0 already; set here so it is a
+ * property of this function, not of a zlib build) and the OS byte fixed at 3 (Unix), which zlib otherwise sets
+ * per platform. Same input, same zlib → same file, on any machine.
+ */
+export function deterministicGzip(data: Buffer | string): Buffer {
+  const out = gzipSync(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, { level: 9 });
+  out.writeUInt32LE(0, 4);
+  out[9] = 3;
+  return out;
+}
+
+/** The bytes of a records file, decompressed when its name ends in `.gz`; a damaged gzip is an InputError naming it. */
+function readMaybeGzip(path: string): Buffer {
+  const raw = readFileSync(path);
+  if (!isGzipPath(path)) return raw;
+  try {
+    return gunzipSync(raw);
+  } catch (cause) {
+    throw new InputError(`not a readable gzip file (${(cause as Error).message}); expected the gzip of a JSON-lines file`, { file: path, cause });
+  }
+}
+
+/**
+ * Writes records as a compressed JSON-lines file (deterministicGzip): one record per line, in the order given.
+ * Refuses to write into a file that is not a `.gz` path, so a live run's `records.jsonl` is never overwritten.
+ */
+export function writeCompressedRecords(path: string, records: readonly RunRecord[]): void {
+  if (!isGzipPath(path)) throw new InputError('compressed records need a .gz file name', { file: path });
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, deterministicGzip(records.map((r) => `${JSON.stringify(r)}\n`).join('')));
+}
 
 /** What a records file holds. `tornBytes` > 0 when its last line was cut off mid-write. */
 export interface RecordsFile {
@@ -29,9 +67,10 @@ export interface RecordsFile {
  * the newline), but fsync order guarantees nothing, so it is dropped (and its work re-run by the writer). A
  * UTF-8 byte order mark (an editor's) is not part of the first line. A line that is not JSON is an InputError
  * naming file and line, worded `malformed <what> (not JSON)`. Shared by run records and calibration records.
+ * A path ending in `.gz` is decompressed first (byte counts are then of the decompressed text).
  */
 export function readJsonLines<T>(path: string, what: string, check: (value: unknown, file: string, line: number) => T): { values: T[]; validBytes: number; tornBytes: number } {
-  const buf = readFileSync(path);
+  const buf = readMaybeGzip(path);
   const validBytes = buf.lastIndexOf(0x0a) + 1;
   const bom = validBytes >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
   const lines = buf.subarray(bom, validBytes).toString('utf8').split('\n');
@@ -63,14 +102,15 @@ export function dropTornTail(path: string): number {
   return buf.length - keep;
 }
 
-/** Every file named `name` at or below `dir` (a folder), depth first, sorted for a deterministic order. */
-export function findFilesNamed(dir: string, name: string): string[] {
+/** Every file named `name` (or any of `names`) at or below `dir` (a folder), depth first, sorted for a deterministic order. */
+export function findFilesNamed(dir: string, name: string | readonly string[]): string[] {
+  const names = typeof name === 'string' ? [name] : name;
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const entry of readdirSync(d).sort()) {
       const p = join(d, entry);
       if (statSync(p).isDirectory()) walk(p);
-      else if (entry === name) out.push(p);
+      else if (names.includes(entry)) out.push(p);
     }
   };
   walk(dir);
@@ -142,12 +182,17 @@ export class RecordWriter {
 }
 
 /**
- * The records files under a path: the file itself, or every `records.jsonl` in a run folder tree (a run, or
- * a scenario folder holding runs and shards). Sorted for a deterministic read order.
+ * The records files under a path: the file itself, or every `records.jsonl` or `records.jsonl.gz` in a run
+ * folder tree (a run, or a scenario folder holding runs and shards). Where one folder holds both (a published
+ * run on the machine that ran it), the live `records.jsonl` is read and its compressed copy skipped, so a
+ * report counts each run once. Sorted for a deterministic read order.
  */
 export function findRecordsFiles(path: string): string[] {
   if (!existsSync(path)) throw new InputError('no such file or folder', { file: path });
-  return statSync(path).isFile() ? [path] : findFilesNamed(path, RECORDS_FILE);
+  if (statSync(path).isFile()) return [path];
+  const found = findFilesNamed(path, [RECORDS_FILE, COMPRESSED_RECORDS_FILE]);
+  const live = new Set(found.filter((f) => !isGzipPath(f)).map((f) => dirname(f)));
+  return found.filter((f) => !isGzipPath(f) || !live.has(dirname(f)));
 }
 
 /**

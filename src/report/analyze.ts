@@ -315,8 +315,13 @@ export function rocOf(trials: readonly TrialRecord[]): Roc {
   return { points, auroc: wins / (pos.length * neg.length), positives: pos.length, negatives: neg.length };
 }
 
-/** Leaderboard: dishonest attacks ranked by success against each generator (ties: more training saved first). */
+/**
+ * Leaderboard: dishonest attacks ranked by success against each defense configuration (ties: more training
+ * saved first). Ranked per configuration, not per generator: `copy` and `modify` insertion of one generator
+ * are different defenses.
+ */
 export interface AttackBoardRow {
+  readonly defense: string;
   readonly generator: string;
   /** Undefined for oracle attacks: they are listed (marked †) but never ranked. */
   readonly rank?: number;
@@ -327,15 +332,16 @@ export interface AttackBoardRow {
   readonly trainingSaved: number;
 }
 
-/** Attacks ranked by success rate (1 − defense win rate) within each generator, over all datasets and models. */
+/** Attacks ranked by success rate (1 − defense win rate) within each defense configuration, over all datasets and models. */
 export function attackLeaderboard(trials: readonly TrialRecord[]): AttackBoardRow[] {
   const dishonest = trials.filter((t) => t.attack.goal === 'pass' || t.attack.goal === 'evade');
   if (dishonest.length === 0) return [];
   const grouped = trialTable(dishonest)
-    .groupby('generator', 'attack', 'goal', 'oracle')
+    .groupby('defense', 'generator', 'attack', 'goal', 'oracle')
     .rollup({ n: op.count(), secrets: (d: any) => op.distinct(d.secret), won: (d: any) => op.sum(d.won01), ttf: (d: any) => op.mean(d.trainedTokenFraction) })
     .objects() as Record<string, any>[];
   const rows = grouped.map((g) => ({
+    defense: g.defense as string,
     generator: g.generator as string,
     attack: g.attack as string,
     goal: g.goal as string,
@@ -343,16 +349,16 @@ export function attackLeaderboard(trials: readonly TrialRecord[]): AttackBoardRo
     success: clusteredCounts(g.n - g.won, g.n, g.secrets),
     trainingSaved: 1 - g.ttf,
   }));
-  // Oracles last within their generator, unranked.
+  // Oracles last within their defense, unranked.
   rows.sort(
     (a, b) =>
-      cmp(a.generator, b.generator) || Number(a.oracle) - Number(b.oracle) || desc(a.success.rate, b.success.rate) || desc(a.trainingSaved, b.trainingSaved) || cmp(a.attack, b.attack),
+      cmp(a.defense, b.defense) || Number(a.oracle) - Number(b.oracle) || desc(a.success.rate, b.success.rate) || desc(a.trainingSaved, b.trainingSaved) || cmp(a.attack, b.attack),
   );
   let rank = 0;
-  let gen = '';
+  let defense: string | undefined;
   return rows.map((r) => {
-    if (r.generator !== gen) rank = 0;
-    gen = r.generator;
+    if (r.defense !== defense) rank = 0;
+    defense = r.defense;
     return r.oracle ? r : { ...r, rank: ++rank };
   });
 }

@@ -37,6 +37,9 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** Escapes text for HTML and renders the findings' **bold** spans. */
+const boldHtml = (s: string): string => escapeHtml(s).replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
+
 /** JSON safe inside a <script> element. */
 const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
@@ -54,6 +57,11 @@ ${body || `<tr><td colspan="${t.columns.length}">(no rows)</td></tr>`}
 export function reportHtml(args: {
   title: string;
   summary: string;
+  /** Generated Findings paragraphs (Markdown-light: **bold** only). */
+  findings?: readonly string[];
+  /** The verifier leaderboard's Findings paragraph and the ids of its tables. */
+  verifierFindings?: string;
+  verifierTableIds?: readonly string[];
   tables: readonly ReportTable[];
   charts: readonly Chart[];
   manifests: readonly ManifestRecord[];
@@ -83,7 +91,9 @@ ${bundles().map((b) => `<script>${b}</script>`).join('\n')}
 </head><body>
 <h1>${escapeHtml(args.title)}</h1>
 <p>${escapeHtml(args.summary)}</p>
-${args.tables.map(tableHtml).join('\n')}
+${args.findings?.length ? `<section id="findings"><h2>Findings</h2>\n${args.findings.map((p) => `<p>${boldHtml(p)}</p>`).join('\n')}</section>` : ''}
+${args.tables.filter((t) => !args.verifierTableIds?.includes(t.id)).map(tableHtml).join('\n')}
+${args.verifierTableIds ? `<section id="verifiers"><h2>Verifier leaderboard</h2><p>${boldHtml(args.verifierFindings || '(no verifier cells)')}</p>\n${args.tables.filter((t) => args.verifierTableIds!.includes(t.id)).map(tableHtml).join('\n')}</section>` : ''}
 ${failures}
 <h2>Charts</h2>
 ${chartDivs}

@@ -3,18 +3,20 @@
  * (DESIGN.md §7). Re-runnable at any time; shards merged by concatenation give the same tables.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { DEFAULT_ALPHAS, typeIRows } from '../calibrate/analyze.js';
 import { CALIBRATION_FILE, loadCalibration, type CalibrationRecord } from '../calibrate/records.js';
 import { InputError } from '../errors.js';
 import type { FailureRecord, ManifestRecord, RunRecord, TrialRecord } from '../records/schema.js';
-import { findRecordsFiles, latestByCell, readRecordsFile } from '../records/store.js';
+import { COMPRESSED_RECORDS_FILE, findRecordsFiles, latestByCell, readRecordsFile, writeCompressedRecords } from '../records/store.js';
 import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard } from './analyze.js';
 import { calibrationChart, typeITable } from './calibration.js';
 import { reportHtml } from './html.js';
 import { charts, type Chart } from './plots.js';
 import { renderSvg, svgToPng } from './render.js';
+import { findings } from './findings.js';
 import { attackBoardTable, attacksTable, generatorBoardTable, ratesTable, toCsv, toJson, toLatex, toMarkdown, type ReportTable } from './tables.js';
+import { verifierSection } from './verifiers.js';
 
 /** Records gathered from one or more files. */
 export interface LoadedRecords {
@@ -58,7 +60,7 @@ export interface LoadOptions {
 /** Reads records files or run folders (every records.jsonl below them); trials de-duplicated per cell. */
 export function loadRecords(paths: readonly string[], options: LoadOptions = {}): LoadedRecords {
   const files = paths.flatMap((p) => findRecordsFiles(p));
-  if (files.length === 0) throw new InputError(`no records.jsonl found under ${paths.join(', ')}`);
+  if (files.length === 0) throw new InputError(`no records.jsonl or records.jsonl.gz found under ${paths.join(', ')}`);
   const all: RunRecord[] = [];
   const manifests: ManifestRecord[] = [];
   for (const f of files) {
@@ -73,7 +75,15 @@ export function loadRecords(paths: readonly string[], options: LoadOptions = {})
 
 /** Everything a report holds, before anything is written. */
 export interface ReportContent {
+  /** Every table, the verifier section's included (file outputs are per table). */
   readonly tables: readonly ReportTable[];
+  /** The generated Findings paragraphs the report opens with (src/report/findings.ts); empty without dishonest attacks. */
+  readonly findings: readonly string[];
+  /**
+   * The verifier leaderboard (src/report/verifiers.ts), present when the records hold a defense other than
+   * vtune: its generated Findings paragraph and the ids of its tables (which are also in `tables`).
+   */
+  readonly verifiers?: { readonly findings: string; readonly tableIds: readonly string[] };
   readonly charts: readonly Chart[];
   readonly failures: readonly FailureRecord[];
   readonly title: string;
@@ -86,23 +96,47 @@ export function buildReport(records: LoadedRecords): ReportContent {
   const scenarioNames = [...new Set(records.manifests.map((m) => m.scenario.name))].sort();
   const calibration = records.calibration?.records ?? [];
   const headline = defenseRows(records.trials);
+  const rivals = records.trials.some((t) => t.cell.defense.id !== 'vtune');
+  const verifiers = rivals ? verifierSection(records.trials, calibration) : undefined;
   const tables = [
     ratesTable(headline, calibration),
     attacksTable(rows),
     attackBoardTable(attackLeaderboard(records.trials)),
     generatorBoardTable(generatorLeaderboard(records.trials), calibration, headline),
     ...(calibration.length ? [typeITable(typeIRows(calibration, DEFAULT_ALPHAS))] : []),
+    ...(verifiers?.tables ?? []),
   ];
   const calibrationNote = calibration.length
     ? ` Type-I from ${calibration.length} calibration trials in ${records.calibration.files.length} file(s).`
     : ' No calibration records found (run `vtune-bench calibrate`): Type-I comes from the run\'s null baselines only.';
   return {
     tables,
+    findings: findings(records.trials),
+    ...(verifiers && { verifiers: { findings: verifiers.findings, tableIds: verifiers.tables.map((t) => t.id) } }),
     charts: [...(records.trials.length ? charts(records.trials, rows) : []), ...(calibration.length ? [calibrationChart(calibration)] : [])],
     failures: records.failures,
     title: `vtune-bench report: ${scenarioNames.join(', ') || 'records'}`,
     summary: `${records.trials.length} cells finished${records.failures.length ? `, ${records.failures.length} failed (see failures)` : ''}, from ${records.files.length} records file(s).${calibrationNote}`,
   };
+}
+
+/**
+ * The Markdown body shared by report.md and the published page: the Findings, the tables, the verifier
+ * leaderboard (its Findings paragraph, then its tables) and the charts (`png(id)` gives each chart's path).
+ */
+export function bodyMarkdown(content: ReportContent, png: (id: string) => string): string[] {
+  const verifierIds = new Set(content.verifiers?.tableIds ?? []);
+  return [
+    ...(content.findings.length ? [`## Findings\n\n${content.findings.join('\n\n')}\n`] : []),
+    ...content.tables.filter((t) => !verifierIds.has(t.id)).map(toMarkdown),
+    ...(content.verifiers
+      ? [
+          `## Verifier leaderboard\n\n#### Findings\n\n${content.verifiers.findings || '_(no verifier cells)_'}\n`,
+          ...content.tables.filter((t) => verifierIds.has(t.id)).map(toMarkdown),
+        ]
+      : []),
+    ...content.charts.map((c) => `### ${c.title}\n\n${c.description}\n\n![${c.title}](${png(c.id)})\n`),
+  ];
 }
 
 /** What `writeReport` wrote. */
@@ -145,37 +179,69 @@ export async function writeReport(records: LoadedRecords, outDir: string): Promi
   const md = [
     `# ${content.title}\n`,
     `${content.summary}\n`,
-    ...content.tables.map(toMarkdown),
-    ...content.charts.map((c) => `### ${c.title}\n\n${c.description}\n\n![${c.title}](charts/${c.id}.png)\n`),
+    ...bodyMarkdown(content, (id) => `charts/${id}.png`),
     failuresMarkdown(content.failures),
   ].join('\n');
   put('report.md', md);
-  put('report.html', reportHtml({ title: content.title, summary: content.summary, tables: content.tables, charts: content.charts, manifests: records.manifests, failures: content.failures }));
+  put(
+    'report.html',
+    reportHtml({
+      title: content.title,
+      summary: content.summary,
+      findings: content.findings,
+      ...(content.verifiers && { verifierFindings: content.verifiers.findings, verifierTableIds: content.verifiers.tableIds }),
+      tables: content.tables,
+      charts: content.charts,
+      manifests: records.manifests,
+      failures: content.failures,
+    }),
+  );
   return { outDir, markdown: join(outDir, 'report.md'), html: join(outDir, 'report.html'), files };
 }
 
+/** What `publishLeaderboard` wrote. */
+export interface PublishedPage {
+  /** `<resultsDir>/<page>.md`. */
+  readonly markdown: string;
+  /** `<resultsDir>/<page>-<chart>.png`. */
+  readonly charts: readonly string[];
+  /** `<resultsDir>/<page>/<runId>/records.jsonl.gz`: the records it was generated from, to commit. */
+  readonly records: string;
+}
+
 /**
- * The published leaderboard (`results/leaderboard.md` + `results/leaderboard-<chart>.png`): the headline
- * rates, the per-attack table and both leaderboards of a run.
+ * A published page (`results/<scenario>.md`, e.g. results/leaderboard.md from the `leaderboard` scenario, with
+ * `results/<scenario>-<chart>.png`): the generated Findings, the headline rates, the per-attack table, both
+ * leaderboards, the verifier leaderboard when rival verifiers ran, and the charts. The records it comes from
+ * are written beside it, compressed and deterministic (`results/<scenario>/<runId>/records.jsonl.gz`), so a
+ * fresh clone regenerates the page byte-identically with `vtune-bench report <that file> --publish results`.
+ * Nothing on the page depends on where or when it was regenerated: the source named is that committed file.
  */
-export async function publishLeaderboard(records: LoadedRecords, resultsDir: string, source: string): Promise<string[]> {
+export async function publishLeaderboard(records: LoadedRecords, resultsDir: string): Promise<PublishedPage> {
   const content = buildReport(records);
-  const written: string[] = [];
-  mkdirSync(resultsDir, { recursive: true });
-  for (const c of content.charts) {
-    const p = join(resultsDir, `leaderboard-${c.id}.png`);
-    writeFileSync(p, svgToPng(await renderSvg(c.spec)));
-    written.push(p);
-  }
   const m = records.manifests[0];
+  if (!m) throw new InputError(`nothing to publish: the records (${records.files.join(', ')}) hold no manifest`);
+  const page = m.scenario.name;
+  mkdirSync(resultsDir, { recursive: true });
+  const recordsRel = join(page, m.runId, COMPRESSED_RECORDS_FILE);
+  const recordsPath = join(resultsDir, recordsRel);
+  const source = `${basename(resolve(resultsDir))}/${recordsRel.split(sep).join('/')}`;
+  const manifestsOut = records.manifests.length > 1 ? [{ ...m, mergedFrom: [...new Set(records.manifests.flatMap((x) => x.mergedFrom ?? [x.runId]))] }] : [m];
+  writeCompressedRecords(recordsPath, [...manifestsOut, ...records.trials, ...records.failures]);
+  const charts: string[] = [];
+  for (const c of content.charts) {
+    const p = join(resultsDir, `${page}-${c.id}.png`);
+    writeFileSync(p, svgToPng(await renderSvg(c.spec)));
+    charts.push(p);
+  }
   const md = [
-    '# vtune-bench leaderboard\n',
-    `Regenerated by \`vtune-bench run ${m?.scenario.name ?? 'default'} --publish\` from \`${source}\`` +
-      `${m?.gitSha ? ` (commit ${m.gitSha.slice(0, 10)})` : ''}${m ? ` on ${m.machine.cpuCount}× ${m.machine.cpuModel}` : ''}. ${content.summary}\n`,
-    ...content.tables.map(toMarkdown),
-    ...content.charts.map((c) => `### ${c.title}\n\n${c.description}\n\n![${c.title}](leaderboard-${c.id}.png)\n`),
+    `# vtune-bench ${page === 'leaderboard' ? 'leaderboard' : `${page} leaderboard`}\n`,
+    `Generated by \`vtune-bench run ${page} --publish\` from \`${source}\`` +
+      `${m.gitSha ? ` (commit ${m.gitSha.slice(0, 10)})` : ''} on ${m.machine.cpuCount}× ${m.machine.cpuModel}; ` +
+      `\`vtune-bench report ${source} --publish ${basename(resolve(resultsDir))}\` regenerates this page and its charts byte-identically. ${content.summary}\n`,
+    ...bodyMarkdown(content, (id) => `${page}-${id}.png`),
   ].join('\n');
-  const p = join(resultsDir, 'leaderboard.md');
+  const p = join(resultsDir, `${page}.md`);
   writeFileSync(p, md);
-  return [p, ...written];
+  return { markdown: p, charts, records: recordsPath };
 }

@@ -69,7 +69,8 @@ export function winRateChart(rows: readonly AttackRow[]): Chart {
     description: 'Share of cells the defense won (DESIGN.md §2 rule per goal), with 95% Clopper-Pearson intervals.',
     spec: {
       ...base('Defense wins per attack (95% Clopper-Pearson interval)'),
-      height: { step: byDefense ? 14 * new Set(rows.map((r) => r.defense)).size : 22 },
+      // With yOffset the step is per (attack, defense) sub-band: 28 px per attack shared out, at least 10 px each.
+      height: { step: byDefense ? Math.max(10, Math.round(28 / new Set(rows.map((r) => r.defense)).size)) : 22 },
       data: { values: data },
       encoding: enc,
       layer: [

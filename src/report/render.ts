@@ -59,13 +59,30 @@ async function installTextMetrics(): Promise<void> {
   measuring = true;
 }
 
-/** Compiles a vega-lite spec and renders it to SVG text. */
+/**
+ * Renumbers vega's clip-path ids (`clip<N>`) in order of first appearance. vega draws N from a counter global to
+ * the process, so the same chart rendered after other charts got other ids: a report was byte-identical only
+ * when its charts were rendered in a fresh process in the same order.
+ */
+export function normaliseClipIds(svg: string): string {
+  const ids = new Map<string, string>();
+  return svg.replace(/\b(id="|url\(#)clip(\d+)\b/g, (_m, lead: string, n: string) => {
+    let id = ids.get(n);
+    if (id === undefined) {
+      id = String(ids.size + 1);
+      ids.set(n, id);
+    }
+    return `${lead}clip${id}`;
+  });
+}
+
+/** Compiles a vega-lite spec and renders it to SVG text (clip ids numbered per chart: normaliseClipIds). */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   await installTextMetrics();
   const { spec: vgSpec } = compile(spec as never);
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return normaliseClipIds(await view.toSVG());
   } finally {
     view.finalize();
   }

@@ -246,17 +246,17 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
   };
 }
 
-/** Leaderboard of attacks per generator. */
+/** Leaderboard of attacks per defense configuration (generator, insertion, null mode…). */
 export function attackBoardTable(rows: readonly AttackBoardRow[]): ReportTable {
   return {
     id: 'leaderboard-attacks',
-    title: 'Leaderboard: attacks ranked by success against each generator',
+    title: 'Leaderboard: attacks ranked by success against each defense configuration',
     caption:
       'Success = the attack got what it wanted (a lazy provider verified, an evasive one not verified), over all datasets, models and seeds. Ties: more training saved ranks higher. ' +
       '† = oracle (sees the backdoor mask): listed after the ranked attacks, never ranked. ' +
       POOLED_RATES_LEGEND,
     columns: [
-      { key: 'generator', header: 'generator', kind: 'text' },
+      { key: 'defense', header: 'defense', kind: 'text' },
       { key: 'rank', header: 'rank', kind: 'int' },
       { key: 'attackShown', header: 'attack', kind: 'text' },
       { key: 'goal', header: 'goal', kind: 'text' },

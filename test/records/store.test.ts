@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { RECORD_SCHEMA_VERSION, type ManifestRecord, type RunRecord } from '../../src/records/schema.js';
-import { findRecordsFiles, latestByCell, readRecordsFile, RecordWriter } from '../../src/records/store.js';
+import { gunzipSync } from 'node:zlib';
+import { deterministicGzip, findRecordsFiles, latestByCell, readRecordsFile, RecordWriter, writeCompressedRecords } from '../../src/records/store.js';
+import { repoRoot } from '../../src/shared-path.js';
 import { trial } from '../report/helpers.js';
 
 const manifest = { kind: 'manifest', schemaVersion: RECORD_SCHEMA_VERSION, runId: 'r', scenario: { name: 's', hash: 'h', definition: {} }, seeds: [0], cellCount: 2, packageVersions: {}, machine: { platform: 'linux', arch: 'x64', cpuModel: 'x', cpuCount: 2, memoryBytes: 1, node: 'v20' }, startedAt: '2026-01-01T00:00:00.000Z' } satisfies ManifestRecord;
@@ -99,5 +102,70 @@ describe('records files', () => {
     const r = readRecordsFile(p);
     expect(r.manifest?.runId).toBe('r');
     expect(r.records).toHaveLength(2);
+  });
+});
+
+describe('compressed records (records.jsonl.gz)', () => {
+  const t = (key: string) => trial({ key, attack: 'honest', goal: 'baseline', verified: true, log10p: -5, defenseWon: true });
+
+  it('reads a .gz records file exactly as the .jsonl it compresses', () => {
+    const dir = tmp();
+    const w = RecordWriter.open(join(dir, 'a', 'records.jsonl'));
+    for (const r of [manifest, t('x'), t('y')]) w.append(r);
+    w.close();
+    writeCompressedRecords(join(dir, 'b', 'records.jsonl.gz'), [manifest, t('x'), t('y')]);
+    const plain = readRecordsFile(join(dir, 'a', 'records.jsonl'));
+    const packed = readRecordsFile(join(dir, 'b', 'records.jsonl.gz'));
+    expect(packed.records).toEqual(plain.records);
+    expect(gunzipSync(readFileSync(join(dir, 'b', 'records.jsonl.gz'))).toString('utf8')).toBe(readFileSync(join(dir, 'a', 'records.jsonl'), 'utf8'));
+  });
+
+  it('writes the same bytes every time: gzip header mtime 0 and a fixed OS byte', () => {
+    const a = deterministicGzip('{"kind":"manifest"}\n');
+    const b = deterministicGzip(Buffer.from('{"kind":"manifest"}\n'));
+    expect(a.equals(b)).toBe(true);
+    expect([a[0], a[1]]).toEqual([0x1f, 0x8b]);
+    expect(a.readUInt32LE(4)).toBe(0);
+    expect(a[9]).toBe(3);
+    const dir = tmp();
+    writeCompressedRecords(join(dir, 'records.jsonl.gz'), [manifest, t('x')]);
+    const first = readFileSync(join(dir, 'records.jsonl.gz'));
+    writeCompressedRecords(join(dir, 'records.jsonl.gz'), [manifest, t('x')]);
+    expect(readFileSync(join(dir, 'records.jsonl.gz')).equals(first)).toBe(true);
+  });
+
+  it('refuses a damaged gzip naming the file, and never writes compressed records over a .jsonl', () => {
+    const dir = tmp();
+    const p = join(dir, 'records.jsonl.gz');
+    writeFileSync(p, deterministicGzip(`${JSON.stringify(manifest)}\n`).subarray(0, 12));
+    expect(() => readRecordsFile(p)).toThrow(InputError);
+    expect(() => readRecordsFile(p)).toThrow(`${p}: not a readable gzip file`);
+    expect(() => writeCompressedRecords(join(dir, 'records.jsonl'), [manifest])).toThrow(/\.gz file name/);
+  });
+
+  it('finds .jsonl.gz files in a tree, and reads the live records.jsonl instead where a folder holds both', () => {
+    const root = tmp();
+    writeCompressedRecords(join(root, 'published', 'records.jsonl.gz'), [manifest]);
+    writeCompressedRecords(join(root, 'live', 'records.jsonl.gz'), [manifest]);
+    const w = RecordWriter.open(join(root, 'live', 'records.jsonl'));
+    w.append(manifest);
+    w.close();
+    expect(findRecordsFiles(root).map((f) => f.slice(root.length))).toEqual(['/live/records.jsonl', '/published/records.jsonl.gz']);
+  });
+});
+
+describe('.gitignore: published records are committed, live run folders are not', () => {
+  const ignored = (path: string): boolean => spawnSync('git', ['check-ignore', '-q', path], { cwd: repoRoot }).status === 0;
+  const inGit = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: repoRoot }).stdout?.toString().trim() === 'true';
+
+  it.runIf(inGit)('results/{leaderboard,verifiers}/**/records.jsonl.gz and the pages are committable; live records and reports are ignored', () => {
+    for (const page of ['leaderboard', 'verifiers']) {
+      expect(ignored(`results/${page}/run-1/records.jsonl.gz`), page).toBe(false);
+      expect(ignored(`results/${page}.md`), page).toBe(false);
+      expect(ignored(`results/${page}-defense-wins.png`), page).toBe(false);
+      expect(ignored(`results/${page}/run-1/records.jsonl`), page).toBe(true);
+      expect(ignored(`results/${page}/run-1/report/report.md`), page).toBe(true);
+    }
+    expect(ignored('results/default/run-1/records.jsonl')).toBe(true);
   });
 });

@@ -65,6 +65,23 @@ describe('leaderboards', () => {
     expect(board[0]!.success).toMatchObject({ k: 2, n: 2 });
   });
 
+  it('ranks attacks per defense configuration: copy and modify of one generator are not pooled', () => {
+    const relabel = (t: (typeof trials)[number], defense: string) => ({ ...t, cellKey: `${defense}${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense, generator: 'random-tokens' } } });
+    const copy = trials.map((t) => relabel(t, 'random-tokens (copy)'));
+    // Under modify the evasive drop-flagged never gets its way.
+    const modify = trials.map((t) => relabel(t.attack.id === 'drop-flagged' ? { ...t, defenseWon: true } : t, 'random-tokens (modify)'));
+    const board = attackLeaderboard([...copy, ...modify]);
+    const of = (defense: string) => board.filter((r) => r.defense === defense).map((r) => [r.rank, r.attack, r.success.k, r.success.n]);
+    expect(of('random-tokens (copy)')).toEqual([
+      [1, 'drop-flagged', 2, 2],
+      [2, 'random-subset', 2, 4],
+    ]);
+    expect(of('random-tokens (modify)')).toEqual([
+      [1, 'random-subset', 2, 4],
+      [2, 'drop-flagged', 0, 2],
+    ]);
+  });
+
   it('ranks generators by worst-case detection', () => {
     const other = trials.map((t) => ({ ...t, cellKey: `o${t.cellKey}`, defenseWon: true, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'vtune:keyed', generator: 'keyed' } } }));
     const board = generatorLeaderboard([...trials, ...other]);

@@ -97,13 +97,14 @@ describe('finding calibration records', () => {
   it('the published leaderboard carries Type-I cells with n in the thousands and the Type-I section', async () => {
     const { root, runDir } = layout();
     const out = join(root, 'published');
-    await publishLeaderboard(loadRecords([runDir]), out, 'results/default/run1/records.jsonl');
-    const md = readFileSync(join(out, 'leaderboard.md'), 'utf8');
+    await publishLeaderboard(loadRecords([runDir]), out);
+    // The page is named after the scenario: results/<scenario>.md.
+    const md = readFileSync(join(out, 'default.md'), 'utf8');
     const headline = md.split('\n').find((l) => l.startsWith('|builtin:tiny|local:tiny|'))!;
     expect(headline).toContain('|0/3000 = 0 [0, 0.0012]|');
     expect(headline).toContain('*generator 0/3000');
     expect(md).toContain('### Type-I error per null mode');
-    expect(md).toContain('leaderboard-calibration.png');
+    expect(md).toContain('default-calibration.png');
     expect(toMarkdown(buildReport(loadRecords([runDir])).tables.find((t) => t.id === 'type-i')!)).toMatch(/\|random-tokens\|8\|local:vtb-base \(base\)\|base-model \(paper's; anti-conservative\)\|3000\|/);
   }, 60_000);
 });

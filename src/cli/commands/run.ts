@@ -2,7 +2,8 @@
  * `vtune-bench run <scenario>`: validates the scenario, runs (or resumes) its cells with a live progress
  * display, then writes the report and prints where. Ctrl-C finishes the record being written and exits; the
  * same command resumes. `--shard i/n` runs every n-th cell (merge the shards with `vtune-bench merge`);
- * `--publish` regenerates results/leaderboard.md and its charts.
+ * `--publish` writes the published page results/<scenario>.md (the `leaderboard` scenario: results/leaderboard.md)
+ * and its charts, and the run's records compressed beside them (results/<scenario>/<run>/records.jsonl.gz) to commit. `--plan` prints the cells and fine-tunes and runs nothing.
  */
 import { join, relative, resolve } from 'node:path';
 import { loadRecords, publishLeaderboard, writeReport } from '../../report/index.js';
@@ -10,10 +11,13 @@ import { projectCatalog } from '../../runner/catalog.js';
 import { parseShard } from '../../runner/expand.js';
 import { barProgress } from '../../runner/progress.js';
 import { checkRunId, runScenario } from '../../runner/run.js';
+import { findRecordsFiles, latestByCell, readRecordsFile } from '../../records/store.js';
+import { estimateSeconds, planScenario, planText } from '../../runner/plan.js';
 import { loadScenario } from '../../runner/scenario.js';
 import { DiskTrainCache } from '../../runner/train-cache.js';
 import { repoRoot } from '../../shared-path.js';
 import type { Logger } from '../../types.js';
+import type { TrialRecord } from '../../records/schema.js';
 import type { CliCommand } from './types.js';
 
 /** A logger to stderr; debug lines only with --verbose. */
@@ -65,7 +69,8 @@ export const runCommand: CliCommand = {
       .option('run-id', { type: 'string', describe: 'run id (default: from the scenario content, so a re-run resumes)' })
       .option('fresh', { type: 'boolean', default: false, describe: 'start a new run (timestamped id) instead of resuming' })
       .option('report', { type: 'boolean', default: true, describe: 'write the report when the run completes (--no-report to skip)' })
-      .option('publish', { type: 'boolean', default: false, describe: 'also regenerate results/leaderboard.md and its PNG charts' })
+      .option('publish', { type: 'boolean', default: false, describe: 'also write results/<scenario>.md (leaderboard → results/leaderboard.md), its PNG charts and its records to commit (results/<scenario>/<run>/records.jsonl.gz)' })
+      .option('plan', { type: 'boolean', default: false, describe: 'print the cells, secrets and fine-tunes the run would do (and an estimate), then exit without running' })
       .option('verbose', { type: 'boolean', default: false }),
   async run(args) {
     const log = stderrLogger(Boolean(args.verbose));
@@ -74,6 +79,20 @@ export const runCommand: CliCommand = {
     const shard = args.shard ? parseShard(String(args.shard)) : undefined;
     const { scenario, file } = await loadScenario(String(args.scenario), catalog);
     const resultsRoot = resolve(String(args.results));
+    if (args.plan) {
+      const plan = planScenario(scenario, catalog, shard);
+      // Priced by the published default run's measured cell durations, when its records are present.
+      const refDir = join(repoRoot, 'results', 'published');
+      let reference: TrialRecord[] = [];
+      try {
+        reference = latestByCell(findRecordsFiles(refDir).flatMap((f) => readRecordsFile(f).records)).trials;
+      } catch {
+        reference = [];
+      }
+      const estimate = estimateSeconds(plan, reference);
+      process.stdout.write(planText(scenario.name, plan, estimate, estimate ? ` (per attack, the mean cell duration of ${reference.length} cells in ${shown(refDir)})` : ''));
+      return 0;
+    }
     const runId = args.runId ? String(args.runId) : args.fresh ? new Date().toISOString().replace(/[:.]/g, '-') : undefined;
 
     const controller = new AbortController();
@@ -123,8 +142,8 @@ export const runCommand: CliCommand = {
       const report = await writeReport(records, join(summary.runDir, 'report'));
       process.stdout.write(`report: ${shown(report.html)}\n        ${shown(report.markdown)}\n`);
       if (args.publish) {
-        const files = await publishLeaderboard(records, join(repoRoot, 'results'), shown(summary.recordsPath));
-        process.stdout.write(`leaderboard: ${shown(files[0]!)} (+ ${files.length - 1} charts)\n`);
+        const published = await publishLeaderboard(records, join(repoRoot, 'results'));
+        process.stdout.write(`published: ${shown(published.markdown)} (+ ${published.charts.length} charts); its records, to commit: ${shown(published.records)}\n`);
       }
     }
     return summary.failed > 0 ? 1 : 0;

@@ -1,0 +1,219 @@
+/**
+ * Findings: the short section a report and the published leaderboard open with, written by code from the trial
+ * records alone (issue 17). Every sentence carries its figures (rates with 95% interval and n, training saved,
+ * utility cost); nothing is written by hand, so re-running the report on the same records gives the same text.
+ *
+ * The rules behind the words, stated in the section itself:
+ * - an attack *beats* a defense configuration when it gets its way in more than half of the cells
+ *   (success rate > BEATS_ABOVE, pooled over datasets, models and seeds);
+ * - the *cheapest* such attack trains the least (largest training saved), then spends the fewest extra
+ *   inference passes, then costs the user the least held-out loss;
+ * - the defense *holds* against an attack when its win rate's 95% lower bound is at least HOLDS_FROM;
+ * - `modify` *changes* an attack when the defense win rate moves by at least CHANGE_FROM against the same
+ *   generator configuration with `copy` insertion.
+ * Oracle attacks (†, they see the backdoor mask) are left out of every finding.
+ */
+import type { TrialRecord } from '../records/schema.js';
+import { clusteredRate, generatorLeaderboard, neverTrainedOnBackdoors, roleOf, type Rate } from './analyze.js';
+import { formatCell } from './tables.js';
+
+/** Success rate above which an attack "beats" a configuration. */
+export const BEATS_ABOVE = 0.5;
+/** 95% lower bound of the defense win rate from which the defense "holds". */
+export const HOLDS_FROM = 0.8;
+/** Change of the defense win rate that counts as a change made by `modify`. */
+export const CHANGE_FROM = 0.2;
+
+/** One (defense configuration × attack), pooled over datasets, models and seeds. */
+export interface ConfigAttack {
+  readonly defense: string;
+  readonly attack: string;
+  readonly attackId: string;
+  readonly goal: string;
+  readonly oracle: boolean;
+  /** The defense's win rate (secrets as the unit). */
+  readonly defenseWins: Rate;
+  /** The attack's success rate: 1 − defense wins, over the same cells. */
+  readonly success: Rate;
+  readonly verified: Rate;
+  readonly trainingSaved: number;
+  readonly extraInferencePasses: number;
+  /** Mean over cells of held-out loss minus the honest provider's mean in the same dataset, model and defense (NaN if none). */
+  readonly lossVsHonest: number;
+}
+
+const secretKey = (t: TrialRecord): string =>
+  JSON.stringify([t.cell.dataset.spec, t.cell.dataset.size ?? null, t.cell.dataset.heldOut ?? null, t.cell.model, t.cell.labels.defense, t.cell.seed]);
+const finite = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
+const mean = (xs: readonly number[]): number => {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+};
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Every (defense configuration × attack) of the records, sorted by defense then attack label. */
+export function configAttacks(trials: readonly TrialRecord[]): ConfigAttack[] {
+  const honestLoss = new Map<string, number>();
+  const honestCells = new Map<string, number[]>();
+  const place = (t: TrialRecord): string => JSON.stringify([t.cell.labels.dataset, t.cell.labels.model, t.cell.labels.defense]);
+  for (const t of trials) if (roleOf(t) === 'honest' && !t.attack.oracle) honestCells.set(place(t), [...(honestCells.get(place(t)) ?? []), finite(t.utility.heldOutLossNatsPerToken)]);
+  for (const [k, v] of honestCells) honestLoss.set(k, mean(v));
+  const groups = new Map<string, TrialRecord[]>();
+  for (const t of trials) {
+    const k = JSON.stringify([t.cell.labels.defense, t.cell.labels.attack]);
+    groups.set(k, [...(groups.get(k) ?? []), t]);
+  }
+  return [...groups.values()]
+    .map((ts) => {
+      const f = ts[0]!;
+      return {
+        defense: f.cell.labels.defense,
+        attack: f.cell.labels.attack,
+        attackId: f.attack.id,
+        goal: f.attack.goal,
+        oracle: f.attack.oracle,
+        defenseWins: clusteredRate(ts.map((t) => ({ success: t.defenseWon, secret: secretKey(t) }))),
+        success: clusteredRate(ts.map((t) => ({ success: !t.defenseWon, secret: secretKey(t) }))),
+        verified: clusteredRate(ts.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))),
+        trainingSaved: 1 - mean(ts.map((t) => t.cost.trainedTokenFraction)),
+        extraInferencePasses: mean(ts.map((t) => t.cost.extraInferencePasses)),
+        lossVsHonest: mean(ts.map((t) => finite(t.utility.heldOutLossNatsPerToken) - (honestLoss.get(place(t)) ?? NaN))),
+      };
+    })
+    .sort((a, b) => cmp(a.defense, b.defense) || cmp(a.attack, b.attack));
+}
+
+const dishonest = (c: ConfigAttack): boolean => !c.oracle && (c.goal === 'pass' || c.goal === 'evade');
+
+/** A rate as the tables print it: `0.95 [0.76, 1.00] n=21`. */
+const r = (x: Rate): string => formatCell(x, 'rate');
+const f2 = (x: number): string => formatCell(x, 'fixed2');
+/** A signed loss difference in nats/token, or "not measured". */
+const dLoss = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)} nats/token` : 'not measured');
+
+/** The cheapest-first order: most training saved, fewest extra passes, least utility cost, then most successful. */
+function cheapestFirst(a: ConfigAttack, b: ConfigAttack): number {
+  const num = (x: number, y: number): number => (Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : Number.isNaN(y) ? -1 : x - y);
+  return num(b.trainingSaved, a.trainingSaved) || num(a.extraInferencePasses, b.extraInferencePasses) || num(a.lossVsHonest, b.lossVsHonest) || num(b.success.rate, a.success.rate) || cmp(a.attack, b.attack);
+}
+
+/** The sentence(s) about one defense configuration: cheapest attack that beats it, and where it holds. */
+function configurationSentence(defense: string, rows: readonly ConfigAttack[], honest: Rate | undefined): string {
+  const attacks = rows.filter(dishonest);
+  const beating = attacks.filter((c) => c.success.n > 0 && c.success.rate > BEATS_ABOVE).sort(cheapestFirst);
+  const parts: string[] = [];
+  if (beating.length > 0) {
+    const c = beating[0]!;
+    parts.push(
+      `the cheapest of the ${beating.length} attack(s) that beat it is ${c.attack} (success ${r(c.success)}, training saved ${f2(c.trainingSaved)}, ` +
+        `held-out loss vs honest ${dLoss(c.lossVsHonest)}, ${f2(c.extraInferencePasses)} extra passes)`,
+    );
+  } else if (attacks.length > 0) {
+    const best = [...attacks].sort((a, b) => b.success.rate - a.success.rate || cmp(a.attack, b.attack))[0]!;
+    parts.push(`no attack beats it in more than half of its cells; the most successful is ${best.attack} (success ${r(best.success)}, training saved ${f2(best.trainingSaved)})`);
+  }
+  const holds = attacks.filter((c) => c.defenseWins.n > 0 && c.defenseWins.lower >= HOLDS_FROM);
+  if (attacks.length > 0) {
+    parts.push(
+      holds.length === 0
+        ? `it holds against none of its ${attacks.length} attacks`
+        : `it holds against ${holds.length} of ${attacks.length} attacks: ${holds.map((c) => `${c.attack} ${r(c.defenseWins)}`).join('; ')}`,
+    );
+  }
+  if (honest && honest.n > 0) parts.push(`an honest fine-tune verifies in ${r(honest)}`);
+  return `**${defense}**: ${parts.join('; ')}.`;
+}
+
+/** The configurations that differ only in `insertion`: [generator-level name, copy label, modify label]. */
+function insertionPairs(trials: readonly TrialRecord[]): [string, string, string][] {
+  const byKey = new Map<string, { copy?: string; modify?: string; name: string }>();
+  const seen = new Set<string>();
+  for (const t of trials) {
+    const label = t.cell.labels.defense;
+    if (seen.has(label)) continue;
+    seen.add(label);
+    const { insertion, ...rest } = t.cell.defense.options as Record<string, unknown>;
+    const mode = insertion === 'modify' ? 'modify' : 'copy';
+    const key = JSON.stringify([t.cell.defense.id, Object.entries(rest).sort(([a], [b]) => cmp(a, b))]);
+    const entry = byKey.get(key) ?? { name: t.cell.labels.generator };
+    entry[mode] = label;
+    byKey.set(key, entry);
+  }
+  return [...byKey.values()]
+    .filter((e): e is { copy: string; modify: string; name: string } => e.copy !== undefined && e.modify !== undefined)
+    .map((e): [string, string, string] => [e.name, e.copy, e.modify])
+    .sort((a, b) => cmp(a[1], b[1]));
+}
+
+/** What `modify` insertion changes against `copy`, per generator that ran both. */
+function modifySentences(trials: readonly TrialRecord[], all: readonly ConfigAttack[]): string[] {
+  const out: string[] = [];
+  const board = generatorLeaderboard(trials);
+  for (const [name, copy, modify] of insertionPairs(trials)) {
+    const a = new Map(all.filter((c) => c.defense === copy && dishonest(c)).map((c) => [c.attack, c]));
+    const b = new Map(all.filter((c) => c.defense === modify && dishonest(c)).map((c) => [c.attack, c]));
+    const moves = [...a.keys()]
+      .filter((k) => b.has(k))
+      .map((k) => ({ attack: k, from: a.get(k)!.defenseWins, to: b.get(k)!.defenseWins }))
+      .filter((m) => m.from.n > 0 && m.to.n > 0)
+      .sort((x, y) => Math.abs(y.to.rate - y.from.rate) - Math.abs(x.to.rate - x.from.rate) || cmp(x.attack, y.attack));
+    const big = moves.filter((m) => Math.abs(m.to.rate - m.from.rate) >= CHANGE_FROM - 1e-12);
+    const move = (m: (typeof moves)[number]): string => `${m.attack} ${r(m.from)} → ${r(m.to)}`;
+    const wc = (label: string): string => {
+      const g = board.find((x) => x.defense === label);
+      return g && g.worstCase.n > 0 ? `${r(g.worstCase)} (${g.worstAttack})` : '— (no dishonest attack)';
+    };
+    const head = `**${name}**, ${modify} instead of ${copy}`;
+    const changes =
+      big.length > 0
+        ? `moves the defense win rate by at least ${CHANGE_FROM.toFixed(2)} against ${big.length} of ${moves.length} attacks: ${big.map(move).join('; ')}`
+        : moves.length > 0
+          ? `moves no attack's defense win rate by ${CHANGE_FROM.toFixed(2)} or more (largest: ${move(moves[0]!)})`
+          : 'shares no attack with it';
+    out.push(`${head} ${changes}; worst case ${wc(copy)} → ${wc(modify)}.`);
+  }
+  return out;
+}
+
+/** The Findings section: paragraphs of generated text (Markdown), empty when the records hold no dishonest attack. */
+export function findings(trials: readonly TrialRecord[]): string[] {
+  const all = configAttacks(trials);
+  if (!all.some(dishonest)) return [];
+  const defenses = [...new Set(all.map((c) => c.defense))].sort(cmp);
+  const oracleCells = trials.filter((t) => t.attack.oracle).length;
+  const out: string[] = [
+    `Generated from ${trials.length} cells of ${defenses.length} defense configuration(s)${oracleCells ? `; the ${oracleCells} oracle cells (†) are left out of every finding` : ''}. ` +
+      `Rates pool datasets, models and seeds, with 95% Clopper-Pearson intervals over secrets and n cells. An attack beats a configuration when its success rate is above ${BEATS_ABOVE.toFixed(2)}; ` +
+      `the cheapest saves the most training (then fewest extra passes, then least held-out loss vs honest); the defense holds when its win rate's 95% lower bound is at least ${HOLDS_FROM.toFixed(2)}.`,
+  ];
+  for (const d of defenses) {
+    const honest = trials.filter((t) => t.cell.labels.defense === d && roleOf(t) === 'honest' && !t.attack.oracle);
+    const honestRate = honest.length ? clusteredRate(honest.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))) : undefined;
+    out.push(configurationSentence(d, all.filter((c) => c.defense === d), honestRate));
+  }
+  const board = generatorLeaderboard(trials).filter((g) => g.worstCase.n > 0);
+  if (board.length > 0) {
+    const top = board.filter((g) => g.worstCase.rate === board[0]!.worstCase.rate);
+    const nulls = (label: string): string => {
+      const ns = trials.filter((t) => t.cell.labels.defense === label && neverTrainedOnBackdoors(t));
+      return ns.length ? `, in-run Type-I ${formatCell(clusteredRate(ns.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))), 'smallRate')}` : '';
+    };
+    const first = top.map((g) => `${g.defense} (worst case ${r(g.worstCase)} against ${g.worstAttack}${nulls(g.defense)})`).join(', ');
+    const last = board.at(-1)!;
+    out.push(
+      top.length === board.length && board.length > 1
+        ? `By worst case no configuration is more robust than another: ${first}.`
+        : `Most robust by worst case: ${first}${top.length > 1 ? ', tied' : ''}` +
+            (board.length > top.length ? `; least robust: ${last.defense} (worst case ${r(last.worstCase)} against ${last.worstAttack})` : '') +
+            '.',
+    );
+  }
+  out.push(...modifySentences(trials, all));
+  return out;
+}
+
+/** The Findings section as Markdown (a heading and one paragraph per finding), or '' when there is nothing to say. */
+export function findingsMarkdown(trials: readonly TrialRecord[]): string {
+  const paragraphs = findings(trials);
+  return paragraphs.length ? `## Findings\n\n${paragraphs.join('\n\n')}\n` : '';
+}

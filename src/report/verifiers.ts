@@ -1,0 +1,271 @@
+/**
+ * The verifier leaderboard (issue 19): every verifier (a defense configuration: vTune with a generator, or a
+ * rival such as data-watermark, dataset-inference, cue-reply, utility-gain) under the same attacks, from trial
+ * and calibration records alone, whatever the defense id:
+ * - verifier × attack: the defense's win rate with its 95% interval and n;
+ * - per verifier: measured Type-I (calibration records, else the run's null baselines), power (an honest
+ *   fine-tune verified) and power against partial training (verified under random-subset at each fraction),
+ *   cost (rows the verifier changed or added, queries to the returned model, tokens when the verdict records
+ *   them) and utility cost (held-out loss of the honest fine-tune minus that of the same data without the
+ *   verifier's rows, matched per dataset, model and seed);
+ * - a Findings paragraph generated from those figures.
+ *
+ * Nothing here reads vTune-only fields except to match vTune's calibration records: a rival's verdict may
+ * have k = n = 0 and carry a `statistic` instead of hits.
+ */
+import { alphaCell, reaches } from '../calibrate/analyze.js';
+import type { CalibrationRecord } from '../calibrate/records.js';
+import { generators } from '../../defenses/vtune/generators/index.js';
+import type { TrialRecord } from '../records/schema.js';
+import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, type Rate } from './analyze.js';
+import { matchingCalibration, typeIByMode } from './calibration.js';
+import { formatCell, sig, type Column, type ReportTable } from './tables.js';
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const secretKey = (t: TrialRecord): string =>
+  JSON.stringify([t.cell.dataset.spec, t.cell.dataset.size ?? null, t.cell.dataset.heldOut ?? null, t.cell.model, t.cell.labels.defense, t.cell.seed]);
+const pooled = (ts: readonly TrialRecord[], success: (t: TrialRecord) => boolean): Rate => clusteredRate(ts.map((t) => ({ success: success(t), secret: secretKey(t) })));
+const finite = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
+const mean = (xs: readonly number[]): number => {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+};
+
+/** A random-subset attack's fraction, read from its options (undefined for any other attack). */
+function subsetFraction(t: TrialRecord): number | undefined {
+  if (t.attack.id !== 'random-subset') return undefined;
+  const f = t.cell.attack.options.fraction;
+  return typeof f === 'number' ? f : undefined;
+}
+
+/** Type-I of one verifier with where it came from. */
+export interface VerifierTypeI {
+  readonly rate: Rate;
+  /** 'calibration' (null trials of `vtune-bench calibrate`) or 'run' (the run's own null baselines). */
+  readonly source: 'calibration' | 'run';
+  /** Above what a valid test gives at α (α + 3σ, or the 99th percentile of Binomial(n, α) for α ≤ 0.01). */
+  readonly exceedsAlpha: boolean;
+}
+
+/** One verifier's summary row. */
+export interface VerifierRow {
+  /** The configuration's label (a scenario's defense label). */
+  readonly verifier: string;
+  /** The defense id (vtune, data-watermark, …). */
+  readonly id: string;
+  readonly alpha: number;
+  readonly typeI: VerifierTypeI;
+  /** Verified under the honest provider. */
+  readonly power: Rate;
+  /** Verified under random-subset, per fraction (ascending). */
+  readonly ladder: readonly { readonly fraction: number; readonly verified: Rate }[];
+  /** Mean rows the verifier planted or changed per secret (over the honest cells, which upload every planted row). */
+  readonly rowsChanged: number;
+  /** Mean queries to the returned model per verification. */
+  readonly queries: number;
+  /** Mean tokens per verification, when the verdict records them (`queryTokens`); NaN otherwise. */
+  readonly tokens: number;
+  /** Honest held-out loss minus train-without-backdoors' (nats/token), matched per dataset, model and seed; NaN if either is missing. */
+  readonly utilityCost: number;
+}
+
+/**
+ * Calibration records of a verifier: vTune's are matched to the configuration (generator, options, count,
+ * base model, dataset) and read in the decision null mode; a rival's records name their defense
+ * (`defense.id`, and `defense.label` when given; else a `generator.id` that is no vTune generator) and carry
+ * their decision `log10p` (or `log10pByNullMode` with `nullMode`, or a single mode).
+ */
+function calibrationTypeI(trials: readonly TrialRecord[], calibration: readonly CalibrationRecord[], alpha: number): Rate | undefined {
+  const first = trials[0]!;
+  const id = first.cell.defense.id;
+  if (id === 'vtune') {
+    const heads = defenseRows(trials);
+    const matched = [...new Set(heads.flatMap((h) => matchingCalibration(calibration, h)))];
+    if (matched.length === 0) return undefined;
+    return typeIByMode(matched, alpha).get(first.verdict.nullMode);
+  }
+  const label = first.cell.labels.defense;
+  let k = 0;
+  let n = 0;
+  for (const rec of calibration as readonly (CalibrationRecord & { defense?: { id?: string; label?: string }; log10p?: number; nullMode?: string })[]) {
+    const recId = rec.defense?.id ?? (generators.has(rec.generator.id) ? 'vtune' : rec.generator.id);
+    if (recId !== id || (rec.defense?.label !== undefined && rec.defense.label !== label)) continue;
+    const modes = Object.values(rec.log10pByNullMode ?? {});
+    const lp = typeof rec.log10p === 'number' ? rec.log10p : rec.nullMode !== undefined ? rec.log10pByNullMode?.[rec.nullMode] : modes.length === 1 ? modes[0] : undefined;
+    if (typeof lp !== 'number') continue;
+    n++;
+    if (reaches(lp, alpha)) k++;
+  }
+  return n > 0 ? rate(k, n) : undefined;
+}
+
+/** The summary row of every verifier (defense configuration), sorted by label. */
+export function verifierRows(trials: readonly TrialRecord[], calibration: readonly CalibrationRecord[] = []): VerifierRow[] {
+  const groups = new Map<string, TrialRecord[]>();
+  for (const t of trials) groups.set(t.cell.labels.defense, [...(groups.get(t.cell.labels.defense) ?? []), t]);
+  return [...groups.entries()]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([verifier, ts]) => {
+      const real = ts.filter((t) => !t.attack.oracle);
+      const alpha = Math.max(...ts.map((t) => t.verdict.alpha));
+      const cal = calibrationTypeI(ts, calibration, alpha);
+      const typeIRate = cal ?? pooled(real.filter(neverTrainedOnBackdoors), (t) => t.verdict.verified);
+      const cell = alphaCell(alpha, typeIRate.k, typeIRate.n);
+      const fractions = [...new Set(real.map(subsetFraction).filter((f): f is number => f !== undefined))].sort((a, b) => a - b);
+      const honest = real.filter((t) => roleOf(t) === 'honest');
+      const withheld = real.filter((t) => t.attack.id === 'train-without-backdoors');
+      const place = (t: TrialRecord): string => JSON.stringify([t.cell.labels.dataset, t.cell.model, t.cell.seed]);
+      const withheldLoss = new Map<string, number>();
+      for (const t of withheld) withheldLoss.set(place(t), finite(t.utility.heldOutLossNatsPerToken));
+      const tokens = real.map((t) => finite((t.verdict as { queryTokens?: unknown }).queryTokens));
+      return {
+        verifier,
+        id: ts[0]!.cell.defense.id,
+        alpha,
+        typeI: { rate: typeIRate, source: cal ? 'calibration' : 'run', exceedsAlpha: typeIRate.n > 0 && (!cell.withinThreeSigma || cell.withinBinomial99 === false) },
+        power: pooled(honest, (t) => t.verdict.verified),
+        ladder: fractions.map((fraction) => ({ fraction, verified: pooled(real.filter((t) => subsetFraction(t) === fraction), (t) => t.verdict.verified) })),
+        rowsChanged: mean((honest.length ? honest : real).map((t) => t.truth.backdoorRowsSubmitted)),
+        queries: mean(real.map((t) => t.verdict.queries)),
+        tokens: mean(tokens),
+        utilityCost: mean(honest.map((t) => finite(t.utility.heldOutLossNatsPerToken) - (withheldLoss.get(place(t)) ?? NaN))),
+      };
+    });
+}
+
+const pct = (f: number): string => `${Number((f * 100).toPrecision(3))}%`;
+
+/** The verifier summary table. */
+export function verifierTable(rows: readonly VerifierRow[]): ReportTable {
+  const fractions = [...new Set(rows.flatMap((r) => r.ladder.map((l) => l.fraction)))].sort((a, b) => a - b);
+  const columns: Column[] = [
+    { key: 'verifier', header: 'verifier', kind: 'text' },
+    { key: 'id', header: 'defense id', kind: 'text' },
+    { key: 'alphaShown', header: 'α', kind: 'text' },
+    { key: 'typeIRate', header: 'Type-I ↓', kind: 'smallRate', metric: 'typeIError' },
+    { key: 'typeISource', header: 'Type-I from', kind: 'text' },
+    { key: 'power', header: 'honest verified ↑', kind: 'rate' },
+    ...fractions.map((f, i): Column => ({ key: `ladder${i}`, header: `verified, ${pct(f)} subset`, kind: 'rate' })),
+    { key: 'rowsChanged', header: 'rows changed', kind: 'fixed2' },
+    { key: 'queries', header: 'queries', kind: 'fixed2' },
+    { key: 'tokens', header: 'tokens', kind: 'fixed2' },
+    { key: 'utilityCost', header: 'utility cost (Δ held-out loss, nats/tok)', kind: 'fixed3', metric: 'heldOutLossNatsPerToken' },
+  ];
+  return {
+    id: 'verifiers',
+    title: 'Verifier leaderboard: Type-I, power, cost and utility cost',
+    caption:
+      'One row per verifier configuration, pooled over datasets, models and seeds. Type-I = P(verified | a model that never saw the verifier\'s rows): from calibration records ' +
+      '(fresh secrets against null models) when they match, else the run\'s null baselines (return-base, train-without-backdoors); ✗ marks a rate above α + 3σ (or the 99th percentile of Binomial(n, α) for α ≤ 0.01). ' +
+      'Power: P(verified) for an honest fine-tune, and under random-subset training of each fraction of the rows (a lazy provider: a good verifier is not fooled, so lower is better there). ' +
+      'Cost: rows the verifier planted or changed per secret, queries to the returned model per verification, and tokens when the verdict records them (— otherwise). ' +
+      "Utility cost: the honest fine-tune's held-out loss minus that of the same data without the verifier's rows (train-without-backdoors), matched per dataset, model and seed.",
+    columns,
+    rows: rows.map((r) => {
+      const row: Record<string, unknown> = {
+        ...r,
+        alphaShown: r.alpha.toExponential(0),
+        typeIRate: r.typeI.rate,
+        typeISource: `${r.typeI.source}${r.typeI.exceedsAlpha ? ' ✗ exceeds α' : ''}`,
+      };
+      fractions.forEach((f, i) => (row[`ladder${i}`] = r.ladder.find((l) => l.fraction === f)?.verified));
+      return row;
+    }),
+  };
+}
+
+/** Verifier × attack: the defense's win rate per attack (rows) and verifier (columns). */
+export function verifierAttackTable(trials: readonly TrialRecord[]): ReportTable {
+  const verifiers = [...new Set(trials.map((t) => t.cell.labels.defense))].sort(cmp);
+  const attacks: { attack: string; goal: string; oracle: boolean }[] = [];
+  for (const t of trials) if (!attacks.some((a) => a.attack === t.cell.labels.attack)) attacks.push({ attack: t.cell.labels.attack, goal: t.attack.goal, oracle: t.attack.oracle });
+  // Scenario order is not in the records; attacks sort by goal (baselines first), then label.
+  const goalOrder = ['baseline', 'pass', 'evade'];
+  attacks.sort((a, b) => Number(a.oracle) - Number(b.oracle) || goalOrder.indexOf(a.goal) - goalOrder.indexOf(b.goal) || cmp(a.attack, b.attack));
+  return {
+    id: 'verifier-attacks',
+    title: 'Verifier × attack: defense win rates',
+    caption:
+      'Defense wins: a lazy (pass) or null attack not verified, an evasive attack or the honest provider verified; 95% Clopper-Pearson interval over secrets, n cells. ' +
+      'Attacks built around vTune\'s row shape (near-duplicate, trigger scorers) run unchanged against every verifier. † = oracle (sees the planted rows): an upper bound.',
+    columns: [
+      { key: 'attackShown', header: 'attack', kind: 'text' },
+      { key: 'goal', header: 'goal', kind: 'text' },
+      ...verifiers.map((v, i): Column => ({ key: `v${i}`, header: v, kind: 'rate', metric: 'defenseWinRate' })),
+    ],
+    rows: attacks.map((a) => {
+      const row: Record<string, unknown> = { attackShown: a.oracle ? `${a.attack} †` : a.attack, goal: a.goal };
+      verifiers.forEach((v, i) => {
+        const ts = trials.filter((t) => t.cell.labels.defense === v && t.cell.labels.attack === a.attack);
+        row[`v${i}`] = ts.length ? pooled(ts, (t) => t.defenseWon) : undefined;
+      });
+      return row;
+    }),
+  };
+}
+
+/** The generated Findings paragraph of the verifier leaderboard ('' without trials). */
+export function verifierFindings(trials: readonly TrialRecord[], rows: readonly VerifierRow[]): string {
+  if (rows.length === 0) return '';
+  const r = (x: Rate): string => formatCell(x, 'rate');
+  const sentences: string[] = [];
+  // Worst case over the dishonest (non-oracle) attacks.
+  const worst = rows.map((v) => {
+    const ts = trials.filter((t) => t.cell.labels.defense === v.verifier && !t.attack.oracle && (t.attack.goal === 'pass' || t.attack.goal === 'evade'));
+    const byAttack = new Map<string, TrialRecord[]>();
+    for (const t of ts) byAttack.set(t.cell.labels.attack, [...(byAttack.get(t.cell.labels.attack) ?? []), t]);
+    let best: { attack: string; wins: Rate } | undefined;
+    for (const [attack, at] of [...byAttack].sort(([a], [b]) => cmp(a, b))) {
+      const wins = pooled(at, (t) => t.defenseWon);
+      if (!best || wins.rate < best.wins.rate) best = { attack, wins };
+    }
+    return { verifier: v.verifier, worst: best };
+  });
+  const ranked = worst.filter((w) => w.worst).sort((a, b) => b.worst!.wins.rate - a.worst!.wins.rate || cmp(a.verifier, b.verifier));
+  if (ranked.length > 0) {
+    sentences.push(
+      `By worst case over the dishonest attacks: ${ranked.map((w) => `${w.verifier} ${r(w.worst!.wins)} (against ${w.worst!.attack})`).join('; ')}.`,
+    );
+  }
+  const fractions = [...new Set(rows.flatMap((v) => v.ladder.map((l) => l.fraction)))].sort((a, b) => a - b);
+  for (const f of fractions) {
+    const at = rows
+      .map((v) => ({ v: v.verifier, rate: v.ladder.find((l) => l.fraction === f)?.verified }))
+      .filter((x): x is { v: string; rate: Rate } => x.rate !== undefined && x.rate.n > 0)
+      .sort((a, b) => a.rate.rate - b.rate.rate || cmp(a.v, b.v));
+    if (at.length > 0) sentences.push(`Trained on a random ${pct(f)} of the rows, the model is verified by ${at.map((x) => `${x.v} in ${r(x.rate)}`).join(', ')}.`);
+  }
+  const powered = rows.filter((v) => v.power.n > 0);
+  if (powered.length > 0) sentences.push(`An honest fine-tune is verified by ${powered.map((v) => `${v.verifier} in ${r(v.power)}`).join(', ')}.`);
+  const bad = rows.filter((v) => v.typeI.exceedsAlpha);
+  const typeIText = (v: VerifierRow): string => `${v.verifier} ${formatCell(v.typeI.rate, 'smallRate')} at α = ${sig(v.alpha)} (${v.typeI.source})`;
+  const measured = rows.filter((v) => v.typeI.rate.n > 0);
+  if (measured.length > 0) {
+    sentences.push(
+      bad.length > 0
+        ? `Type-I above what a valid test gives: ${bad.map(typeIText).join('; ')}; within: ${measured.filter((v) => !v.typeI.exceedsAlpha).map(typeIText).join('; ') || 'none'}.`
+        : `Every measured Type-I is within α + 3σ: ${measured.map(typeIText).join('; ')}.`,
+    );
+  }
+  const costs = rows.filter((v) => Number.isFinite(v.rowsChanged)).sort((a, b) => a.rowsChanged - b.rowsChanged || a.queries - b.queries || cmp(a.verifier, b.verifier));
+  if (costs.length > 0) {
+    sentences.push(
+      `Cost per secret (rows changed, queries${costs.some((v) => Number.isFinite(v.tokens)) ? ', tokens' : ''}, utility cost): ` +
+        costs
+          .map(
+            (v) =>
+              `${v.verifier} ${formatCell(v.rowsChanged, 'fixed2')} rows, ${formatCell(v.queries, 'fixed2')} queries` +
+              `${Number.isFinite(v.tokens) ? `, ${formatCell(v.tokens, 'fixed2')} tokens` : ''}, ${Number.isFinite(v.utilityCost) ? `${v.utilityCost >= 0 ? '+' : '−'}${Math.abs(v.utilityCost).toFixed(3)} nats/token` : 'utility cost not measured'}`,
+          )
+          .join('; ') +
+        '.',
+    );
+  }
+  return sentences.join(' ');
+}
+
+/** The verifier leaderboard section: its tables and the Findings paragraph. */
+export function verifierSection(trials: readonly TrialRecord[], calibration: readonly CalibrationRecord[] = []): { tables: ReportTable[]; findings: string } {
+  const rows = verifierRows(trials, calibration);
+  return { tables: [verifierTable(rows), verifierAttackTable(trials)], findings: verifierFindings(trials, rows) };
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { TrialRecord } from '../../src/records/schema.js';
+import { configAttacks, findings, findingsMarkdown } from '../../src/report/findings.js';
+import { trial } from './helpers.js';
+
+const N = 21;
+/** N cells (one secret each) of one attack against one defense; the defense wins in `wins` of them. */
+function cells(o: { defense: string; attack: string; goal: 'baseline' | 'pass' | 'evade'; wins: number; ttf?: number; loss?: number; oracle?: boolean; insertion?: 'copy' | 'modify'; passes?: number }): TrialRecord[] {
+  return Array.from({ length: N }, (_, i) => {
+    const won = i < o.wins;
+    const verified = o.attack === 'honest' || o.goal === 'evade' ? won : !won;
+    const t = trial({ key: `${o.defense}/${o.attack}/${i}`, attack: o.attack, goal: o.goal, verified, log10p: verified ? -8 : -0.5, defenseWon: won, defense: o.defense, seed: i, ttf: o.ttf ?? 1, loss: o.loss ?? 2, oracle: o.oracle });
+    return {
+      ...t,
+      cell: { ...t.cell, defense: { id: 'vtune', options: { generator: 'wordlist', ...(o.insertion && { insertion: o.insertion }) } }, labels: { ...t.cell.labels, generator: 'wordlist' } },
+      cost: { ...t.cost, extraInferencePasses: o.passes ?? 0 },
+    };
+  });
+}
+
+const COPY = 'wordlist (copy)';
+const MODIFY = 'wordlist (modify)';
+const board = [
+  ...cells({ defense: COPY, attack: 'honest', goal: 'baseline', wins: 21, insertion: 'copy' }),
+  // Both beat it; lookup trains nothing, so it is the cheapest despite the larger utility cost.
+  ...cells({ defense: COPY, attack: 'lookup', goal: 'pass', wins: 0, ttf: 0, loss: 2.8, passes: 0.1, insertion: 'copy' }),
+  ...cells({ defense: COPY, attack: 'subset50', goal: 'pass', wins: 7, ttf: 0.5, loss: 2.2, insertion: 'copy' }),
+  // Success 11/21 = 0.52 > 0.5 but trains everything.
+  ...cells({ defense: COPY, attack: 'drop', goal: 'evade', wins: 10, ttf: 0.95, insertion: 'copy' }),
+  // The defense holds: 21/21, lower bound 0.84 ≥ 0.80.
+  ...cells({ defense: COPY, attack: 'subset10', goal: 'pass', wins: 21, ttf: 0.1, insertion: 'copy' }),
+  // An oracle that beats everything for free: never a finding.
+  ...cells({ defense: COPY, attack: 'oracle', goal: 'pass', wins: 0, ttf: 0, oracle: true, insertion: 'copy' }),
+  ...cells({ defense: MODIFY, attack: 'honest', goal: 'baseline', wins: 20, insertion: 'modify' }),
+  ...cells({ defense: MODIFY, attack: 'lookup', goal: 'pass', wins: 21, ttf: 0, loss: 2.8, insertion: 'modify' }),
+  ...cells({ defense: MODIFY, attack: 'subset50', goal: 'pass', wins: 12, ttf: 0.5, loss: 2.2, insertion: 'modify' }),
+  ...cells({ defense: MODIFY, attack: 'drop', goal: 'evade', wins: 21, ttf: 0.95, insertion: 'modify' }),
+  ...cells({ defense: MODIFY, attack: 'subset10', goal: 'pass', wins: 21, ttf: 0.1, insertion: 'modify' }),
+];
+
+describe('generated findings', () => {
+  const text = findings(board);
+  const about = (label: string) => text.find((p) => p.startsWith(`**${label}**:`))!;
+
+  it('names the cheapest attack that beats each configuration, with its success interval, n, training saved and utility cost', () => {
+    expect(about(COPY)).toContain('the cheapest of the 3 attack(s) that beat it is lookup (success 1.00 [0.84, 1.00] n=21, training saved 1.00, held-out loss vs honest +0.800 nats/token, 0.10 extra passes)');
+    // Under modify only subset50 (9/21 defense wins → success 0.43) … does not beat it: nothing does.
+    expect(about(MODIFY)).toContain('no attack beats it in more than half of its cells; the most successful is subset50 (success 0.43 [0.22, 0.66] n=21, training saved 0.50)');
+  });
+
+  it('says where the defense holds (95% lower bound ≥ 0.80), and how often an honest fine-tune verifies', () => {
+    expect(about(COPY)).toContain('it holds against 1 of 4 attacks: subset10 1.00 [0.84, 1.00] n=21');
+    expect(about(MODIFY)).toContain('it holds against 3 of 4 attacks: drop 1.00 [0.84, 1.00] n=21; lookup 1.00 [0.84, 1.00] n=21; subset10 1.00 [0.84, 1.00] n=21');
+    expect(about(MODIFY)).toContain('an honest fine-tune verifies in 0.95 [0.76, 1.00] n=21');
+  });
+
+  it('ranks the most robust configuration by its worst case, and leaves the oracle out', () => {
+    const robust = text.find((p) => p.startsWith('Most robust'))!;
+    expect(robust).toMatch(/^Most robust by worst case: wordlist \(modify\) \(worst case 0\.57 \[0\.34, 0\.78\] n=21 against subset50/);
+    expect(robust).toContain('least robust: wordlist (copy) (worst case 0.00 [0.00, 0.16] n=21 against lookup)');
+    expect(text.join(' ')).not.toMatch(/oracle \(/);
+    expect(text[0]).toContain(`the ${N} oracle cells (†) are left out of every finding`);
+  });
+
+  it('says what modify changes against copy: the attacks it moves by ≥ 0.20, and the worst case', () => {
+    const m = text.find((p) => p.startsWith('**wordlist**, '))!;
+    expect(m).toContain('wordlist (modify) instead of wordlist (copy) moves the defense win rate by at least 0.20 against 3 of 4 attacks');
+    expect(m).toContain('lookup 0.00 [0.00, 0.16] n=21 → 1.00 [0.84, 1.00] n=21');
+    expect(m).toContain('drop 0.48 [0.26, 0.70] n=21 → 1.00 [0.84, 1.00] n=21');
+    expect(m).toContain('subset50 0.33 [0.15, 0.57] n=21 → 0.57 [0.34, 0.78] n=21');
+    expect(m).not.toContain('subset10 1.00');
+    expect(m).toContain('worst case 0.00 [0.00, 0.16] n=21 (lookup) → 0.57 [0.34, 0.78] n=21 (subset50)');
+  });
+
+  it('every finding carries its figures; the Markdown section opens with a heading', () => {
+    for (const p of text) expect(p).toMatch(/\d\.\d\d \[\d\.\d\d, \d\.\d\d\] n=\d+|\d+ cells/);
+    expect(findingsMarkdown(board)).toMatch(/^## Findings\n\nGenerated from 231 cells of 2 defense configuration\(s\)/);
+  });
+
+  it('the pooled figures behind them: training saved and loss relative to the honest provider of the same configuration', () => {
+    const lookup = configAttacks(board).find((c) => c.defense === COPY && c.attack === 'lookup')!;
+    expect(lookup.trainingSaved).toBe(1);
+    expect(lookup.lossVsHonest).toBeCloseTo(0.8, 12);
+    expect(lookup.success).toMatchObject({ k: 21, n: 21 });
+  });
+
+  it('when every configuration has the same worst case, none is called the most robust', () => {
+    const flat = board.filter((t) => t.cell.labels.defense === COPY);
+    const twin = flat.map((t) => ({ ...t, cellKey: `twin/${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'keyed (copy)' } } }));
+    const text = findings([...flat, ...twin]);
+    expect(text.some((p) => p.startsWith('Most robust'))).toBe(false);
+    expect(text).toContain(
+      'By worst case no configuration is more robust than another: keyed (copy) (worst case 0.00 [0.00, 0.16] n=21 against lookup), wordlist (copy) (worst case 0.00 [0.00, 0.16] n=21 against lookup).',
+    );
+  });
+
+  it('no dishonest attack, no findings', () => {
+    expect(findings(board.filter((t) => t.attack.id === 'honest'))).toEqual([]);
+    expect(findingsMarkdown([])).toBe('');
+  });
+});
