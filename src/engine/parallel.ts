@@ -179,37 +179,123 @@ interface Lane {
   op: OpCode;
   /** Set by the worker's error/exit events (seen when the main thread yields while waiting). */
   dead?: EngineError;
+  readonly onError: (err: Error) => void;
+  readonly onExit: (code: number) => void;
 }
 
 /** How long the main thread blocks before yielding to its event loop to notice a crashed worker (ms). */
 const WAIT_SLICE_MS = 250;
 
-/** A fixed set of worker threads, each with its own activation scratch and share of the optimizer work. */
-export class ShardPool {
-  private constructor(private readonly lanes: Lane[]) {}
+/** Atomics.waitAsync (ES2024; Node ≥ 16), typed here because the project's lib is ES2023. */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, index: number, value: number, timeout: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+}).waitAsync.bind(Atomics);
 
-  /** Starts one worker per init and waits until each has instantiated its kernels. */
-  static async start(inits: readonly Omit<WorkerInit, 'control'>[]): Promise<ShardPool> {
-    const here = fileURLToPath(import.meta.url);
-    const ext = extname(here);
-    const entry = new URL(`./parallel-worker${ext}`, import.meta.url).href;
-    const boot = new URL('./parallel-boot.mjs', import.meta.url);
-    const lanes: Lane[] = inits.map((init) => {
-      const control = new SharedArrayBuffer(CONTROL_BYTES);
-      const worker = new Worker(boot, { workerData: { entry, init: { ...init, control } } });
-      const lane: Lane = { worker, c: controlViews(control), seq: 0, op: Op.Exit };
-      worker.on('error', (err) => (lane.dead ??= new EngineError(`training worker crashed: ${err.message}`, { cause: err })));
-      worker.on('exit', (code) => (lane.dead ??= new EngineError(`training worker exited with code ${code}`)));
-      return lane;
-    });
-    const pool = new ShardPool(lanes);
+/**
+ * Booted workers between runs. A worker serves one run at a time and then waits for the next init message
+ * (parallel-worker.ts), so fine-tunes after the first do not pay a thread's start-up (under tsx about half a
+ * second: a new isolate, the loader, the engine's modules). Idle workers are unref'd: they never keep the
+ * process alive.
+ */
+const idle: Worker[] = [];
+/** Most idle workers kept (more are terminated when their run ends). */
+const MAX_IDLE = 4;
+/** Workers started in this thread (for tests and the throughput bench: reuse shows as fewer boots than runs). */
+export const workerStats = { booted: 0, reused: 0 };
+
+function bootWorker(): Promise<Worker> {
+  const here = fileURLToPath(import.meta.url);
+  const entry = new URL(`./parallel-worker${extname(here)}`, import.meta.url).href;
+  const worker = new Worker(new URL('./parallel-boot.mjs', import.meta.url), { workerData: { entry } });
+  workerStats.booted++;
+  return new Promise<Worker>((resolve, reject) => {
+    const done = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = () => {
+      done();
+      resolve(worker);
+    };
+    const onError = (err: Error) => {
+      done();
+      void worker.terminate();
+      reject(new EngineError(`training worker failed to start: ${err.message}`, { cause: err }));
+    };
+    const onExit = (code: number) => {
+      done();
+      reject(new EngineError(`training worker exited with code ${code} while starting`));
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
+
+/** Terminates the idle workers (tests; a process that ends does not need it: idle workers are unref'd). */
+export async function closeIdleWorkers(): Promise<void> {
+  await Promise.all(idle.splice(0).map((w) => w.terminate()));
+}
+
+/**
+ * A fixed set of worker threads, each with its own activation scratch and share of the optimizer work.
+ * `asyncWait`: the calling thread waits for the workers with Atomics.waitAsync, so its event loop keeps
+ * running (another cell's verification, another fine-tune's hand-offs) while they compute; otherwise it
+ * blocks in Atomics.wait (lowest latency when it computes shards itself).
+ */
+export class ShardPool {
+  private constructor(private readonly lanes: Lane[], private readonly asyncWait: boolean) {}
+
+  /** Takes an idle worker (or boots one) per init and waits until each has instantiated its kernels. */
+  static async start(inits: readonly Omit<WorkerInit, 'control'>[], options: { asyncWait?: boolean } = {}): Promise<ShardPool> {
+    const lanes: Lane[] = [];
+    const pool = new ShardPool(lanes, options.asyncWait ?? false);
     try {
-      // The worker posts once it is ready, then only listens to its control block.
-      await Promise.all(lanes.map((l) => new Promise<void>((resolve, reject) => {
-        l.worker.once('message', () => resolve());
-        l.worker.once('error', reject);
-        l.worker.once('exit', (code) => reject(new EngineError(`training worker exited with code ${code} while starting`)));
-      })));
+      const workers = await Promise.all(
+        inits.map(() => {
+          const reused = idle.pop();
+          if (reused) workerStats.reused++;
+          return reused ?? bootWorker();
+        }),
+      );
+      for (const [i, worker] of workers.entries()) {
+        worker.ref();
+        const control = new SharedArrayBuffer(CONTROL_BYTES);
+        const lane: Lane = {
+          worker,
+          c: controlViews(control),
+          seq: 0,
+          op: Op.Exit,
+          onError: (err) => (lane.dead ??= new EngineError(`training worker crashed: ${err.message}`, { cause: err })),
+          onExit: (code) => (lane.dead ??= new EngineError(`training worker exited with code ${code}`)),
+        };
+        worker.on('error', lane.onError);
+        worker.on('exit', lane.onExit);
+        lanes.push(lane);
+        worker.postMessage({ init: { ...inits[i]!, control } });
+      }
+      // Each worker posts once it has instantiated the kernels on this run's memory, then only listens to its
+      // control block.
+      await Promise.all(
+        lanes.map(
+          (lane) =>
+            new Promise<void>((resolve, reject) => {
+              const poll = setInterval(() => {
+                if (!lane.dead) return;
+                clearInterval(poll);
+                reject(lane.dead);
+              }, WAIT_SLICE_MS);
+              lane.worker.once('message', (m: { ready?: boolean; failed?: string }) => {
+                clearInterval(poll);
+                if (m.ready) return resolve();
+                // It never entered the run's command loop: not reusable (close terminates it).
+                lane.dead ??= new EngineError(`training worker failed to start: ${m.failed ?? 'no ready message'}`);
+                reject(lane.dead);
+              });
+            }),
+        ),
+      );
     } catch (err) {
       await pool.close();
       throw err instanceof EngineError ? err : new EngineError(`training worker failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -249,8 +335,8 @@ export class ShardPool {
 
   /**
    * Waits until worker i has finished its last command; returns the shard losses of a shard job (in job
-   * order). Blocks the calling thread (the wait is short and the main thread has nothing else to do), yielding
-   * to the event loop every WAIT_SLICE_MS so that a crashed worker is noticed.
+   * order). Blocking (not asyncWait) yields to the event loop every WAIT_SLICE_MS so that a crashed worker is
+   * noticed.
    */
   async wait(i: number): Promise<number[]> {
     const lane = this.lanes[i]!;
@@ -259,7 +345,12 @@ export class ShardPool {
       const done = Atomics.load(i32, CTL.done);
       if (done === lane.seq) break;
       if (lane.dead) throw lane.dead;
-      if (Atomics.wait(i32, CTL.done, done, WAIT_SLICE_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
+      if (this.asyncWait) {
+        const r = waitAsync(i32, CTL.done, done, WAIT_SLICE_MS);
+        if (r.async) await r.value;
+      } else if (Atomics.wait(i32, CTL.done, done, WAIT_SLICE_MS) === 'timed-out') {
+        await new Promise((r) => setImmediate(r));
+      }
     }
     if (i32[CTL.failed]) {
       i32[CTL.failed] = 0;
@@ -285,11 +376,30 @@ export class ShardPool {
     Atomics.notify(i32, CTL.seq);
   }
 
-  /** Stops every worker. */
+  /**
+   * Ends the run on every worker: a live worker that acknowledges goes back to the idle set (up to MAX_IDLE),
+   * any other is terminated.
+   */
   async close(): Promise<void> {
-    this.lanes.forEach((lane, i) => {
-      if (!lane.dead) this.send(i, Op.Exit);
-    });
-    await Promise.all(this.lanes.map((l) => l.worker.terminate()));
+    for (const [i, lane] of this.lanes.entries()) {
+      let reusable = !lane.dead;
+      if (reusable) {
+        try {
+          this.send(i, Op.Exit);
+          await this.wait(i);
+        } catch {
+          reusable = false;
+        }
+      }
+      lane.worker.off('error', lane.onError);
+      lane.worker.off('exit', lane.onExit);
+      if (reusable && !lane.dead && idle.length < MAX_IDLE) {
+        lane.worker.unref();
+        idle.push(lane.worker);
+      } else {
+        await lane.worker.terminate();
+      }
+    }
+    this.lanes.length = 0;
   }
 }

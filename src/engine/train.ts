@@ -6,7 +6,8 @@
  * Determinism: every batch is split into a fixed number of shards (independent of the thread count), each
  * shard's gradient goes to its own buffer, and the buffers are summed in shard order; the optimizer's
  * elementwise work is split between the threads by tensor ranges, and the gradient norm is summed on one
- * thread in index order. A seed therefore gives bit-identical weights on 1 or 2 threads.
+ * thread in index order. A seed therefore gives bit-identical weights on 1 or 2 threads, with the calling
+ * thread computing or not (`offload`).
  */
 import { ConfigError, EngineError } from '../errors.js';
 import { Rng } from '../rng.js';
@@ -53,6 +54,12 @@ export interface TrainConfig {
   gradAccumulation?: number;
   lora?: { rank: number; alpha?: number };
   threads?: number;
+  /**
+   * Runs every gradient shard and all of the optimizer on `threads` worker threads, so the calling thread
+   * stays free while the model trains (it only hands out batches and sums the gradient norm): two fine-tunes
+   * of one process can then train at once, each on its own core. The same bits as on the calling thread.
+   */
+  offload?: boolean;
   /** Longest accepted example (default and maximum: the model's context length). */
   maxSeqLen?: number;
   onStep?: (s: StepInfo) => void;
@@ -324,19 +331,32 @@ export interface AdamConfig {
  * fineTune and the pretraining loop share.
  */
 export class StepRunner {
-  private constructor(readonly state: TrainState, readonly threads: number, private readonly plan: UpdatePlan, private readonly pool?: ShardPool) {}
+  /** Workers are compute threads 1… (the calling thread is thread 0), or 0… when offloaded. */
+  private readonly first: number;
 
-  /** Starts the worker threads (threads − 1 of them; TrainState must hold that many activation sets). */
-  static async start(state: TrainState, threads: number): Promise<StepRunner> {
+  private constructor(readonly state: TrainState, readonly threads: number, private readonly plan: UpdatePlan, private readonly pool: ShardPool | undefined, readonly offload: boolean) {
+    this.first = offload ? 0 : 1;
+  }
+
+  /**
+   * Starts the worker threads: threads − 1 of them, the calling thread being the first compute thread, or
+   * `threads` of them when `offload` (the calling thread then computes nothing; TrainState must hold
+   * `threads` activation sets either way).
+   */
+  static async start(state: TrainState, threads: number, offload = false): Promise<StepRunner> {
     if (threads > state.acts.length) throw new EngineError(`internal: ${threads} threads but ${state.acts.length} activation sets`);
     // Gradients must be zero at a step's start; afterwards each step clears them itself.
     state.zeroGrads();
     const plan = state.updatePlan(threads);
     const c = state.base.config;
-    const pool = threads > 1
-      ? await ShardPool.start(state.acts.slice(1, threads).map((acts, i) => ({ module: state.module, memory: state.arena.memory, config: c, nets: state.nets, ios: state.ios, acts, plan, part: i + 1 })))
+    const first = offload ? 0 : 1;
+    const pool = threads > first
+      ? await ShardPool.start(
+          state.acts.slice(first, threads).map((acts, i) => ({ module: state.module, memory: state.arena.memory, config: c, nets: state.nets, ios: state.ios, acts, plan, part: i + first })),
+          { asyncWait: offload },
+        )
       : undefined;
-    return new StepRunner(state, threads, plan, pool);
+    return new StepRunner(state, threads, plan, pool, offload);
   }
 
   /**
@@ -344,23 +364,25 @@ export class StepRunner {
    * Returns each shard's weighted loss sum, in shard order whatever thread finished first.
    */
   async accumulate(shards: readonly (readonly Example[])[], T: number, invNorm: number): Promise<number[]> {
-    const { state, threads, pool } = this;
+    const { state, threads, pool, first } = this;
     const byThread: { shard: number; B: number }[][] = Array.from({ length: threads }, () => []);
     shards.forEach((exs, s) => {
       if (exs.length > 0) byThread[s % threads]!.push({ shard: s, B: exs.length });
     });
     // The workers' inputs first, so that they start while the main thread writes its own.
-    for (let t = 1; t < threads; t++) {
+    for (let t = first; t < threads; t++) {
       for (const j of byThread[t]!) state.writeShard(j.shard, shards[j.shard]!, T);
-      if (byThread[t]!.length > 0) pool!.runShards(t - 1, { shards: byThread[t]!, T, invNorm });
+      if (byThread[t]!.length > 0) pool!.runShards(t - first, { shards: byThread[t]!, T, invNorm });
     }
-    for (const j of byThread[0]!) state.writeShard(j.shard, shards[j.shard]!, T);
-    const k = state.arena.k;
     const perShard = new Array<number>(shards.length).fill(0);
-    for (const { shard, B } of byThread[0]!) perShard[shard] = runShard(k, state.base.config, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm);
-    for (let t = 1; t < threads; t++) {
+    if (first === 1) {
+      for (const j of byThread[0]!) state.writeShard(j.shard, shards[j.shard]!, T);
+      const k = state.arena.k;
+      for (const { shard, B } of byThread[0]!) perShard[shard] = runShard(k, state.base.config, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm);
+    }
+    for (let t = first; t < threads; t++) {
       if (byThread[t]!.length === 0) continue;
-      const ls = await pool!.wait(t - 1);
+      const ls = await pool!.wait(t - first);
       byThread[t]!.forEach((j, i) => (perShard[j.shard] = ls[i]!));
     }
     return perShard;
@@ -375,7 +397,7 @@ export class StepRunner {
     const { plan, pool, state } = this;
     const k = state.arena.k;
     for (let i = 0; i < (pool?.size ?? 0); i++) pool!.reduce(i);
-    reducePart(k, plan, plan.parts[0]!);
+    if (!this.offload) reducePart(k, plan, plan.parts[0]!);
     await pool?.waitAll();
     // A sum in one fixed order (index order, f64): the norm, the clip and so every update are reproducible.
     const gnorm = Math.sqrt(k.sumsq(plan.grads[0]!, plan.total));
@@ -384,7 +406,7 @@ export class StepRunner {
       ? { gradScale: o.clip > 0 && gnorm > o.clip ? o.clip / gnorm : 1, lr, b1: o.b1, b2: o.b2, eps: o.eps, wd: o.wd, bc1: 1 - Math.pow(o.b1, t), bc2: 1 - Math.pow(o.b2, t) }
       : undefined;
     for (let i = 0; i < (pool?.size ?? 0); i++) pool!.apply(i, step);
-    applyPart(k, plan, plan.parts[0]!, step);
+    if (!this.offload) applyPart(k, plan, plan.parts[0]!, step);
     await pool?.waitAll();
     return gnorm;
   }
@@ -433,7 +455,7 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
     return idx.map((i) => data[i]!);
   };
 
-  const runner = await StepRunner.start(state, threads);
+  const runner = await StepRunner.start(state, threads, cfg.offload ?? false);
   const adam: AdamConfig = { b1: r.b1, b2: r.b2, eps: r.eps, wd: r.wd, clip: r.clip };
   const losses: number[] = [];
   let tokensTrained = 0;

@@ -74,7 +74,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   let held = 0;
 
   const openProvider = (id: string, options: Readonly<Record<string, unknown>>): Promise<Provider> => {
-    const merged = id === 'local' && opts.threads !== undefined ? { ...options, threads: opts.threads } : options;
+    // The local provider's own concurrency chooses its threading (providers/local.ts): a worker runs
+    // `concurrency` jobs at once, so that is the provider's unless the scenario sets it.
+    const merged = id === 'local' ? { concurrency: opts.concurrency ?? 1, ...options, ...(opts.threads !== undefined && { threads: opts.threads }) } : options;
     const key = `${id} ${JSON.stringify(merged)}`;
     let p = providers.get(key);
     if (!p) {

@@ -56,6 +56,44 @@ export interface RunSummary {
   /** True when stopped by the signal before every cell finished. */
   readonly interrupted: boolean;
   readonly durationMs: number;
+  /**
+   * Wall milliseconds per stage, summed over the cells run (trials and failures): see StageClock. With more
+   * than one cell at a time the stages of different cells overlap, so these add up to more than durationMs.
+   * (The queue coordinator, whose cells run in workers, leaves it out.)
+   */
+  readonly stageMs?: Readonly<Record<string, number>>;
+}
+
+/**
+ * Splits a cell's wall time into stages as its progress reports them: the time from one reported stage to the
+ * next different one belongs to the first. The cell's own stages ('dataset', 'plant', 'verify', 'utility')
+ * and the provider side's ('data': the attack's row scoring, 'train': fine-tuning or the training cache,
+ * 'tokenize', 'model', 'inference') are named as reported; the time before the first report is 'open'
+ * (opening the provider's base model).
+ */
+export class StageClock {
+  private stage = 'open';
+  private since = performance.now();
+  readonly spans: Record<string, number> = {};
+
+  /** A progress report of the cell. */
+  report(stage: string): void {
+    if (stage === this.stage) return;
+    this.close();
+    this.stage = stage;
+  }
+
+  /** Ends the current stage (at the cell's end); returns the spans in whole milliseconds. */
+  finish(): Record<string, number> {
+    this.close();
+    return Object.fromEntries(Object.entries(this.spans).map(([k, v]) => [k, Math.round(v)]));
+  }
+
+  private close(): void {
+    const now = performance.now();
+    this.spans[this.stage] = (this.spans[this.stage] ?? 0) + (now - this.since);
+    this.since = now;
+  }
 }
 
 /** The default run id: the scenario's content hash, plus the shard. */
@@ -140,12 +178,17 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
 
     let succeeded = 0;
     let failed = 0;
+    const stageMs: Record<string, number> = {};
+    const addStages = (spans: Record<string, number>): void => {
+      for (const [k, v] of Object.entries(spans)) stageMs[k] = (stageMs[k] ?? 0) + v;
+    };
     await Promise.all(
       pending.map((cell) =>
         limitFor(cell.provider, providers.get(cell.provider))(async () => {
           if (opts.signal?.aborted) return;
           const cellStarted = Date.now();
           let stage = 'setup';
+          const clock = new StageClock();
           try {
             const outcome = await catalog.runCell(cell.spec, {
               openProvider,
@@ -153,16 +196,20 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
               log,
               onProgress: (p) => {
                 stage = p.stage;
+                clock.report(p.stage);
                 opts.progress?.cellProgress(cell, p);
               },
               ...(opts.signal && { signal: opts.signal }),
             });
-            w.append(trialRecord(cell, outcome, Date.now() - cellStarted));
+            const spans = clock.finish();
+            addStages(spans);
+            w.append(trialRecord(cell, { ...outcome, timingsMs: withStages(outcome.timingsMs, spans) }, Date.now() - cellStarted));
             succeeded++;
             opts.progress?.cellFinished(cell, { ok: true, outcome });
           } catch (err) {
             // Interrupted cells leave no record: the next run of the same command runs them from scratch.
             if (opts.signal?.aborted) return;
+            addStages(clock.finish());
             w.append(failureRecord(cell, stage, err, Date.now() - cellStarted));
             failed++;
             log.warn(`cell ${cell.recorded.labels.attack} / ${cell.recorded.labels.defense} / seed ${cell.spec.seed} failed in ${stage}: ${describeError(err)}`);
@@ -172,13 +219,21 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       ),
     );
     const interrupted = Boolean(opts.signal?.aborted) && succeeded + failed < pending.length;
-    return { runDir, recordsPath, total: mine.length, skipped: mine.length - pending.length, succeeded, failed, interrupted, durationMs: Date.now() - started };
+    return { runDir, recordsPath, total: mine.length, skipped: mine.length - pending.length, succeeded, failed, interrupted, durationMs: Date.now() - started, stageMs };
   } finally {
     opts.progress?.stop();
     writer?.close();
     await Promise.all([...providers.values()].map((p) => p.close?.()));
     lock.release();
   }
+}
+
+/**
+ * A cell's timings: the pipeline's own (dataset, plant, provider, verify, utility) and, under names it does not
+ * use, the runner's finer stages (open, data, train, tokenize, model, inference: the provider side split up).
+ */
+export function withStages(pipeline: Readonly<Record<string, number>>, spans: Readonly<Record<string, number>>): Record<string, number> {
+  return { ...Object.fromEntries(Object.entries(spans).filter(([k]) => !(k in pipeline))), ...pipeline };
 }
 
 const finite = (x: number): number => (Number.isFinite(x) ? x : x > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);

@@ -27,8 +27,11 @@ export function cacheRoot(): string {
 /** A TrainCache persisted under `<root>/train/<key[0..2]>/<key>/`. */
 export class DiskTrainCache implements TrainCache {
   private readonly inFlight = new Map<string, Promise<TrainResult & { cached: boolean }>>();
-  /** Fine-tunes run and reused in this process. */
-  readonly stats = { trained: 0, reused: 0 };
+  /**
+   * Fine-tunes run and reused in this process, and wall milliseconds spent training, loading entries (reused)
+   * and saving them (the cache's own I/O: GGUF write and read).
+   */
+  readonly stats = { trained: 0, reused: 0, trainMs: 0, loadMs: 0, saveMs: 0 };
 
   constructor(
     readonly root: string = join(cacheRoot(), 'train'),
@@ -53,7 +56,9 @@ export class DiskTrainCache implements TrainCache {
       try {
         const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CacheMeta;
         if (meta.providerId === provider.id) {
+          const t0 = performance.now();
           const model = await provider.loadModel!(join(dir, 'model'));
+          this.stats.loadMs += performance.now() - t0;
           this.stats.reused++;
           return { model, stepsRun: meta.stepsRun, tokensTrained: meta.tokensTrained, finalLoss: meta.finalLoss, costUsd: meta.costUsd, cached: true };
         }
@@ -62,9 +67,12 @@ export class DiskTrainCache implements TrainCache {
         this.log?.warn(`training cache entry ${key} unreadable, retraining: ${(err as Error).message}`);
       }
     }
+    const t0 = performance.now();
     const result = await train();
+    this.stats.trainMs += performance.now() - t0;
     this.stats.trained++;
     if (persistent) {
+      const t1 = performance.now();
       const tmp = `${dir}.tmp-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
@@ -81,6 +89,7 @@ export class DiskTrainCache implements TrainCache {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(join(this.root, key.slice(0, 2)), { recursive: true });
       renameSync(tmp, dir);
+      this.stats.saveMs += performance.now() - t1;
     }
     return { ...result, cached: false };
   }

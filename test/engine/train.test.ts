@@ -1,9 +1,10 @@
 // Fine-tuning end to end on a small random model: it learns, it is bit-reproducible for a seed on 1 and 2
-// threads (and identical between them), LoRA trains only adapters and merges them, bad runs fail loudly.
+// threads (and identical between them, on the calling thread or offloaded to workers), LoRA trains only adapters and merges them, bad runs fail loudly.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EngineError } from '../../src/errors.js';
 import { LlamaModel, fineTune, generate, lossOf, type TokenizedExample } from '../../src/engine/index.js';
+import { workerStats } from '../../src/engine/parallel.js';
 import { learningRateAt } from '../../src/engine/train.js';
 import type { LlamaConfig } from '../../src/engine/types.js';
 
@@ -53,6 +54,37 @@ describe('fineTune', () => {
     expect(a1.losses).toEqual(a2.losses);
     const other = await fineTune(base, examples, { ...short, threads: 1, seed: 8 });
     expect(hash(other.model)).not.toBe(hash(a1.model));
+  });
+
+  it('gives the same bits offloaded to worker threads (1 or 2), also with two fine-tunes training at once', async () => {
+    const short = { ...opts, epochs: 4 };
+    const ref = await fineTune(base, examples, { ...short, threads: 1 });
+    const ref8 = await fineTune(base, examples, { ...short, threads: 1, seed: 8 });
+    const o1 = await fineTune(base, examples, { ...short, threads: 1, offload: true });
+    const o2 = await fineTune(base, examples, { ...short, threads: 2, offload: true });
+    expect(hash(o1.model)).toBe(hash(ref.model));
+    expect(hash(o2.model)).toBe(hash(ref.model));
+    expect(o1.losses).toEqual(ref.losses);
+    // Two offloaded fine-tunes of one process interleave their steps on the event loop: each still gets its own bits.
+    const [c7, c8] = await Promise.all([
+      fineTune(base, examples, { ...short, threads: 1, offload: true }),
+      fineTune(base, examples, { ...short, threads: 1, offload: true, seed: 8 }),
+    ]);
+    expect(hash(c7.model)).toBe(hash(ref.model));
+    expect(hash(c8.model)).toBe(hash(ref8.model));
+    expect(hash(c8.model)).not.toBe(hash(c7.model));
+  });
+
+  it('reuses its worker threads across fine-tunes, and a failed offloaded run leaves them usable', async () => {
+    const short = { ...opts, epochs: 1 };
+    await fineTune(base, examples, { ...short, threads: 1, offload: true });
+    const before = { ...workerStats };
+    await fineTune(base, examples, { ...short, threads: 1, offload: true });
+    expect(workerStats.booted).toBe(before.booted);
+    expect(workerStats.reused).toBe(before.reused + 1);
+    await expect(fineTune(base, examples, { ...opts, learningRate: 1e30, threads: 1, offload: true })).rejects.toThrow(/loss became (NaN|infinite)/);
+    const after = await fineTune(base, examples, { ...short, threads: 1, offload: true });
+    expect(hash(after.model)).toBe(hash((await fineTune(base, examples, { ...short, threads: 1 })).model));
   });
 
   it('LoRA trains adapters only, merges them, and is reproducible across threads', async () => {

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpmTokenizer, byteLevelTokenizerData } from '../../src/engine/tokenizer.js';
 import { ConfigError } from '../../src/errors.js';
 import { providers } from '../../src/providers/index.js';
 import { describeRowFits } from '../../src/pipeline/row-fit.js';
-import { createLocalProvider, fineTuneHash, localState, rowFits, tokenizeRow } from '../../src/providers/local.js';
+import { createLocalProvider, defaultLocalConcurrency, fineTuneHash, localState, rowFits, tokenizeRow } from '../../src/providers/local.js';
 import type { Model } from '../../src/types.js';
 
 const tok = new SpmTokenizer(byteLevelTokenizerData());
@@ -144,6 +144,23 @@ describe('local provider: opening models', () => {
     await expect(createLocalProvider({ concurrency: 0 })).rejects.toThrow(/concurrency must be a positive integer/);
     await expect(createLocalProvider({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer/);
     await expect(createLocalProvider({ thread: 2 } as never)).rejects.toThrow(/unknown option 'thread'\. Did you mean 'threads'\?/);
+  });
+
+  it('runs one cell per core by default (at most 2), and every scheduling trains the same bits', async () => {
+    expect((await createLocalProvider()).concurrency).toBe(defaultLocalConcurrency());
+    expect(defaultLocalConcurrency()).toBe(Math.min(2, availableParallelism()));
+    const rows = Array.from({ length: 6 }, (_, i) => ({ prompt: `q${i}`, completion: `answer ${i} is ${i * 7}` }));
+    const request = { rows, hyper: { epochs: 2, learningRate: 1e-2, batchSize: 4 }, seed: 3 };
+    const bits = async (options: { concurrency?: number; threads?: number }): Promise<string> => {
+      const p = await createLocalProvider(options);
+      const r = await p.train(await p.model('random-tiny'), request);
+      return Buffer.from(localState(r.model).weights.params().slice().buffer).toString('base64');
+    };
+    // one cell at a time on the calling thread and a worker (today's default before #17), 2 cells × 1 offloaded thread, 1 thread inline
+    const serial = await bits({ concurrency: 1, threads: 2 });
+    expect(await bits({ concurrency: 2 })).toBe(serial);
+    expect(await bits({ concurrency: 1, threads: 1 })).toBe(serial);
+    expect(await bits({ concurrency: 2, threads: 2 })).toBe(serial);
   });
 
   it('refuses to train or save a model it did not make', async () => {

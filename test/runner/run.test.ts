@@ -8,7 +8,7 @@ import { registerSecret } from '../../src/errors.js';
 import { mergeRecords } from '../../src/records/merge.js';
 import type { FailureRecord, TrialRecord } from '../../src/records/schema.js';
 import { readRecordsFile } from '../../src/records/store.js';
-import { runScenario } from '../../src/runner/run.js';
+import { runScenario, StageClock, withStages } from '../../src/runner/run.js';
 import { loadScenario, validateScenario } from '../../src/runner/scenario.js';
 import { DiskTrainCache } from '../../src/runner/train-cache.js';
 import type { Logger } from '../../src/types.js';
@@ -41,6 +41,32 @@ describe('runScenario with the fake pipeline', () => {
     expect(again).toMatchObject({ total: 36, skipped: 36, succeeded: 0 });
     expect(fakeTrainings.count).toBe(before);
     expect(readRecordsFile(first.recordsPath).records).toHaveLength(37);
+  });
+
+  it("records each cell's stage spans in timingsMs beside the pipeline's own, and sums them per run", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vtune-run-'));
+    const { scenario, file } = await loadScenario(fixture, catalog);
+    const r = await runScenario({ scenario, file, catalog, resultsRoot: root, trainCache: new DiskTrainCache(join(root, 'cache')), log: quiet });
+    const trials = readRecordsFile(r.recordsPath).records.filter((x): x is TrialRecord => x.kind === 'trial');
+    // The fake pipeline reports plant → (train) → verify and times itself as { total }: that key is kept as is.
+    for (const t of trials) {
+      expect(Object.keys(t.timingsMs)).toEqual(expect.arrayContaining(['open', 'plant', 'verify', 'total']));
+      expect(t.timingsMs.total).toBe(0);
+    }
+    expect(trials.some((t) => 'train' in t.timingsMs)).toBe(true);
+    expect(trials.some((t) => !('train' in t.timingsMs))).toBe(true); // cells that never train have no train span
+    for (const stage of ['open', 'plant', 'train', 'verify']) {
+      expect(r.stageMs![stage]).toBe(trials.reduce((a, t) => a + (t.timingsMs[stage] ?? 0), 0));
+    }
+  });
+
+  it('StageClock gives the time from one reported stage to the next different one to the first', () => {
+    const clock = new StageClock();
+    for (const s of ['plant', 'train', 'train', 'verify', 'plant']) clock.report(s);
+    const spans = clock.finish();
+    expect(Object.keys(spans).sort()).toEqual(['open', 'plant', 'train', 'verify']);
+    expect(Object.values(spans).every((v) => Number.isInteger(v) && v >= 0)).toBe(true);
+    expect(withStages({ verify: 7, provider: 3 }, { open: 1, verify: 99, train: 2 })).toEqual({ open: 1, train: 2, verify: 7, provider: 3 });
   });
 
   it('tolerates a torn last line and re-runs exactly that cell', async () => {

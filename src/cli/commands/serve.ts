@@ -98,7 +98,9 @@ export const serveCommand: CliCommand = {
     }
     const { provider: providerId, name } = resolveBaseModel(String(args['base-model']), args.provider as string | undefined);
     const factory = providers.get(providerId) as (o?: Record<string, unknown>) => Promise<Provider> | Provider;
-    const provider = await factory({});
+    // serve trains one job at a time (serve/jobs.ts): the local provider then trains each on every core
+    // rather than one offloaded thread per cell (its default for the runner's two cells at once).
+    const provider = await factory(providerId === 'local' ? { concurrency: 1 } : {});
     const { honestTrainer, attackTrainer } = await import('../../serve/trainer.js');
     let trainer;
     if (args.attack) {
