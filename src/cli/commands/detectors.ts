@@ -13,7 +13,7 @@ import { ConfigError, describeError, VtuneError } from '../../errors.js';
 import { createCostMeter } from '../../pipeline/cost.js';
 import { formatAuroc, gradeDetection } from '../../pipeline/detection-metrics.js';
 import { Rng, streamFor } from '../../rng.js';
-import type { ContinuationScore, Logger, Model, Provider, ProviderContext, Row } from '../../types.js';
+import type { ContinuationScore, Logger, Model, NullMode, Provider, ProviderContext, Row } from '../../types.js';
 import { MAX_ROWS, numberOption, SEED_RANGE } from '../options.js';
 import { openModelSpec } from './model-spec.js';
 import type { CliCommand } from './types.js';
@@ -88,8 +88,9 @@ export async function evaluateDetectors(o: DetectorsOptions): Promise<DetectorRe
         ...(o.count !== undefined ? { count: o.count } : {}),
         ...(o.rate !== undefined ? { rate: o.rate } : {}),
         ...(o.insertion ? { insertion: o.insertion } : {}),
-        // Counterfactual signatures are kept in the secret, never in the rows: detection does not need them.
-        empiricalM: 0,
+        // Counterfactual signatures are kept in the secret, never in the rows: detection does not need them (a
+        // null mode other than `empirical` is chosen so that none are drawn).
+        ...noCounterfactuals(generator, generatorOptions),
         seed: `detectors-${o.seed}-${generator}${suffix}`,
       });
       let planted: Awaited<ReturnType<typeof defense.plant>>;
@@ -146,6 +147,13 @@ export async function evaluateDetectors(o: DetectorsOptions): Promise<DetectorRe
     }
   }
   return results;
+}
+
+/** Options that plant without drawing counterfactuals: a null mode that needs none, and empiricalM 0 (when there is one). */
+function noCounterfactuals(generator: string, options: Readonly<Record<string, unknown>>): { nullMode?: NullMode; empiricalM?: number } {
+  const modes = generators.get(generator)(options).nullModes;
+  const mode = (['generator', 'conditional', 'base-model'] as const).find((m) => modes.includes(m));
+  return mode ? { nullMode: mode, empiricalM: 0 } : {};
 }
 
 /** Several plantings' lines as one: means of the rates, the sum of backdoors; an error if any planting had one. */
