@@ -14,7 +14,7 @@ import { datasetsCommand } from '../../src/cli/commands/datasets.js';
 import { detectorsCommand } from '../../src/cli/commands/detectors.js';
 import { plantCommand } from '../../src/cli/commands/plant.js';
 import { pretrainCommand } from '../../src/cli/commands/pretrain.js';
-import { resumeCommand, runCommand } from '../../src/cli/commands/run.js';
+import { resumeCommand, resumeNote, runCommand } from '../../src/cli/commands/run.js';
 import { verifyCommand } from '../../src/cli/commands/verify.js';
 import { checkSingleValued, numberOption } from '../../src/cli/options.js';
 import { readDataFile } from '../../src/datasets/files.js';
@@ -161,6 +161,15 @@ describe('the resume hint after an interrupt', () => {
     expect(resumeCommand({ scenario: 'fast', results: 'results', fresh: true, report: true }, '2026-12-03T10-00-00-000Z')).toBe(
       'vtune-bench run fast --run-id 2026-12-03T10-00-00-000Z',
     );
+  });
+
+  it('keeps --queue (a run through workers resumes through them), never its password', () => {
+    expect(resumeCommand({ scenario: 'fast', queue: 'redis://10.0.0.5:6379/2' }, undefined)).toBe('vtune-bench run fast --queue redis://10.0.0.5:6379/2');
+    const withPassword = { scenario: 'fast', queue: 'redis://bench:s3cr3t-pw@10.0.0.5:6379' };
+    const hint = resumeCommand(withPassword, undefined) + resumeNote(withPassword);
+    expect(hint).not.toContain('s3cr3t-pw');
+    expect(hint).toBe('vtune-bench run fast --queue redis://bench@10.0.0.5:6379 (with the queue password in VTUNE_QUEUE_PASSWORD)');
+    expect(resumeCommand({ scenario: 'fast', queue: 'not a url s3cr3t' }, undefined)).toBe("vtune-bench run fast --queue '<redis-url>'");
   });
 });
 

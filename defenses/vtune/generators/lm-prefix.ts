@@ -48,6 +48,7 @@
  *   error of order 1e-6 on each probability), which this bound does not cover and which is far below any
  *   p-value the benchmark reports.
  */
+import { ConfigError } from '../../../src/errors.js';
 import { MaxHeap } from '../../../src/heap.js';
 import { log1mExp, logAddExp, logSumExp, toLog10 } from '../../../src/stats/log-space.js';
 import type { SamplingAccess } from '../../../src/types.js';
@@ -72,6 +73,11 @@ export interface PrefixSearchOptions {
   readonly relativeTolerance?: number;
   /** Stop once the frontier mass is below e^this (default −14 ≈ 8e-7; −Infinity: search to the end). */
   readonly lnNegligible?: number;
+  /**
+   * Samples are exactly L tokens: stop tokens are masked and each step's distribution renormalised over the
+   * others (lm-sampled's `fixedLength`, see `sampleFixedLength`). Default false: a stop token ends the sample.
+   */
+  readonly maskStops?: boolean;
 }
 
 /**
@@ -83,6 +89,37 @@ export interface PrefixBound {
   readonly exact: boolean;
   readonly budgetExhausted: boolean;
   readonly expansions: number;
+}
+
+/**
+ * Samples of exactly L tokens for each prompt, drawn token by token from `sampler` (the distribution `generate`
+ * samples: temperature and topP applied) with stop tokens masked and the rest renormalised — what Hugging Face
+ * calls `min_new_tokens = max_new_tokens`. Each prompt draws from its own stream (inverse CDF over token ids in
+ * id order, one `float()` per token), so a sample depends only on its prompt and its stream. Returns the decoded
+ * texts (not normalised). All prompts advance together: one batched forward pass per token.
+ */
+export async function sampleFixedLength(sampler: SamplingAccess, prompts: readonly string[], streams: readonly { float(): number }[], options: { readonly maxTokens: number; readonly temperature: number; readonly topP?: number }): Promise<string[]> {
+  const stops = new Set(sampler.stopTokens);
+  const tokens: number[][] = prompts.map(() => []);
+  const generate = { maxTokens: options.maxTokens, temperature: options.temperature, ...(options.topP !== undefined ? { topP: options.topP } : {}) };
+  for (let step = 0; step < options.maxTokens; step++) {
+    const lps = await sampler.nextTokenLogprobs(prompts.map((prompt, i) => ({ prompt, tokens: tokens[i]! })), generate);
+    lps.forEach((lp, i) => {
+      let lnKeep = -Infinity;
+      for (let j = 0; j < lp.length; j++) if (!stops.has(j) && lp[j]! > -Infinity) lnKeep = logAddExp(lnKeep, lp[j]!);
+      if (lnKeep === -Infinity) throw new ConfigError(`lm-sampled fixedLength: the generator puts all its mass on stop tokens after ${tokens[i]!.length} tokens; a fixed-length sample is undefined there`);
+      let u = streams[i]!.float();
+      let pick = -1;
+      for (let j = 0; j < lp.length; j++) {
+        if (stops.has(j) || lp[j]! === -Infinity) continue;
+        pick = j;
+        u -= Math.exp(lp[j]! - lnKeep);
+        if (u < 0) break;
+      }
+      tokens[i]!.push(pick);
+    });
+  }
+  return prompts.map((prompt, i) => sampler.decode(prompt, tokens[i]!));
 }
 
 /** Whitespace runs collapsed to one space, trimmed: lm-sampled's normalisation of a sample. */
@@ -152,6 +189,7 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
   const lnSkip = lnNegligible - Math.log(sampler.vocabSize) - Math.log(budget);
   const generate = { maxTokens: L, temperature: options.temperature, ...(options.topP !== undefined ? { topP: options.topP } : {}) };
   const stops = new Set(sampler.stopTokens);
+  const maskStops = options.maskStops ?? false;
   const states: JobState[] = jobs.map((j) => {
     const heap = nodeHeap();
     heap.push({ tokens: [], ln: 0, blank: true });
@@ -186,14 +224,14 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
     batch.forEach(({ s, node }, b) => {
       const lp = lps[b]!;
       let lnStop = -Infinity;
+      for (let j = 0; j < lp.length; j++) if (stops.has(j) && lp[j]! > -Infinity) lnStop = logAddExp(lnStop, lp[j]!);
+      // Masked stops: the step's law is P(j) / (1 − P(stop)) over the other tokens (sampleFixedLength's rule).
+      const lnRenorm = maskStops ? log1mExp(lnStop) : 0;
+      if (maskStops && lnRenorm === -Infinity) throw new ConfigError(`lm-sampled fixedLength: the generator puts all its mass on stop tokens after ${node.tokens.length} tokens; a fixed-length sample is undefined there`);
       for (let j = 0; j < lp.length; j++) {
         const l = lp[j]!;
-        if (l === -Infinity) continue;
-        if (stops.has(j)) {
-          lnStop = logAddExp(lnStop, l);
-          continue;
-        }
-        const ln = node.ln + l;
+        if (l === -Infinity || stops.has(j)) continue;
+        const ln = node.ln + l - lnRenorm;
         if (ln < lnSkip) {
           s.lnUnclassified = logAddExp(s.lnUnclassified, ln);
           continue;
@@ -212,7 +250,7 @@ export async function lmPrefixBounds(sampler: SamplingAccess, jobs: readonly Pre
         }
         // else: no descendant can be compatible (pruned, mass 0).
       }
-      if (lnStop > -Infinity) terminal(s, sampler.decode(s.prompt, node.tokens), node.ln + lnStop);
+      if (!maskStops && lnStop > -Infinity) terminal(s, sampler.decode(s.prompt, node.tokens), node.ln + lnStop);
     });
   }
 

@@ -13,12 +13,20 @@
  * Source: vTune (Zhang, Pal, Potti, Goldblum 2024, arXiv 2411.06611) §3. Deviations: the trigger is conditioned
  * on the prompt alone and the signature on `prompt + ' ' + trigger` regardless of where the defense places the
  * trigger; whitespace in samples is collapsed to single spaces.
+ *
+ * `fixedLength: true` draws every trigger and signature as exactly L tokens, stop tokens masked (Hugging Face's
+ * `min_new_tokens = max_new_tokens`), token by token through the model's SamplingAccess; the conditional null
+ * scores the same masked law (lm-prefix.ts). It is for models that end a raw prompt at once — the project's
+ * vtb-base answers most built-in prompts with an immediate stop, so the default draw gives only empty samples
+ * there. Default false: the paper's rule (a stop token ends the sample), unchanged. With fixedLength the
+ * `empirical` null's M·n counterfactuals cost M·n·L forward passes (no KV cache): plant with a small empiricalM
+ * or none and decide with `conditional`.
  */
 import { ConfigError, ProviderError } from '../../../src/errors.js';
 import type { Model } from '../../../src/types.js';
 import type { Rng } from '../../../src/rng.js';
 import type { BackdoorGenerator, GeneratorFactory } from './types.js';
-import { lmPrefixBounds } from './lm-prefix.js';
+import { lmPrefixBounds, sampleFixedLength } from './lm-prefix.js';
 import { checkKnown, intOption, numberOption } from './options.js';
 
 const ID = 'lm-sampled';
@@ -43,28 +51,61 @@ async function sample(model: Model, prompt: string, maxTokens: number, temperatu
   throw new ProviderError(`generator '${ID}': model '${model.id}' returned empty text ${ATTEMPTS} times in a row`);
 }
 
-/** Creates the lm-sampled generator. Options: temperature τ (1), triggerLength (8), signatureLength (16), in model tokens. */
+/** One non-empty fixed-length sample per prompt (see `sample` for the redraw rule, which is the same). */
+async function sampleFixed(model: Model, prompts: readonly string[], maxTokens: number, temperature: number, rng: Rng): Promise<string[]> {
+  const sampling = model.sampling;
+  if (!sampling) throw new ConfigError(`generator '${ID}': fixedLength samples token by token and model '${model.id}' gives no sampling access (use a local model)`);
+  const out: (string | undefined)[] = prompts.map(() => undefined);
+  // One stream per prompt and attempt, taken in order from the generator's stream: reproducible per seed.
+  for (let a = 0; a < ATTEMPTS; a++) {
+    const todo = out.flatMap((o, i) => (o === undefined ? [i] : []));
+    if (todo.length === 0) break;
+    const streams = todo.map(() => rng.fork(`fixed-${a}`));
+    const texts = await sampleFixedLength(sampling, todo.map((i) => prompts[i]!), streams, { maxTokens, temperature });
+    texts.forEach((t, k) => {
+      const text = t.replace(/\s+/g, ' ').trim();
+      if (text.length > 0) out[todo[k]!] = text;
+    });
+  }
+  if (out.some((o) => o === undefined)) throw new ProviderError(`generator '${ID}': model '${model.id}' gave a blank fixed-length sample ${ATTEMPTS} times in a row`);
+  return out as string[];
+}
+
+/**
+ * Creates the lm-sampled generator. Options: temperature τ (1), triggerLength (8), signatureLength (16), in model
+ * tokens; fixedLength (false): every sample exactly that many tokens, stop tokens masked.
+ */
 export const lmSampled: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['temperature', 'triggerLength', 'signatureLength']);
+  checkKnown(ID, options, ['temperature', 'triggerLength', 'signatureLength', 'fixedLength']);
   const temperature = numberOption(ID, options, 'temperature', 1, 0, 10);
   const triggerLength = intOption(ID, options, 'triggerLength', 8, 1, 256);
   const signatureLength = intOption(ID, options, 'signatureLength', 16, 1, 1024);
+  if (options.fixedLength !== undefined && typeof options.fixedLength !== 'boolean') {
+    throw new ConfigError(`generator '${ID}': option 'fixedLength' must be true or false, got ${JSON.stringify(options.fixedLength)}`);
+  }
+  const fixedLength = options.fixedLength === true;
+  if (fixedLength && !(temperature > 0)) throw new ConfigError(`generator '${ID}': fixedLength needs temperature > 0 (greedy has nothing to sample)`);
+  const draw1 = async (m: Model, prompt: string, L: number, rng: Rng): Promise<string> =>
+    fixedLength ? (await sampleFixed(m, [prompt], L, temperature, rng))[0]! : sample(m, prompt, L, temperature, rng);
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['conditional', 'base-model', 'empirical'],
-    options: { temperature, triggerLength, signatureLength },
+    // fixedLength is recorded only when set, so the options (and every key derived from them) of existing secrets stay as they were.
+    options: { temperature, triggerLength, signatureLength, ...(fixedLength ? { fixedLength } : {}) },
     counterfactualSource: 'stored',
     usesModel: true,
     async draw({ rng, row, model }) {
       const m = needModel(model);
-      const trigger = await sample(m, row.prompt, triggerLength, temperature, rng);
-      const signature = await sample(m, `${row.prompt} ${trigger}`, signatureLength, temperature, rng);
+      const trigger = await draw1(m, row.prompt, triggerLength, rng);
+      const signature = await draw1(m, `${row.prompt} ${trigger}`, signatureLength, rng);
       return { trigger, signature };
     },
     async counterfactuals({ rng, row, model }, backdoor, count) {
       const m = needModel(model);
+      const prompt = `${row.prompt} ${backdoor.trigger}`;
+      if (fixedLength) return sampleFixed(m, Array.from({ length: count }, () => prompt), signatureLength, temperature, rng);
       const out: string[] = [];
-      for (let j = 0; j < count; j++) out.push(await sample(m, `${row.prompt} ${backdoor.trigger}`, signatureLength, temperature, rng));
+      for (let j = 0; j < count; j++) out.push(await sample(m, prompt, signatureLength, temperature, rng));
       return out;
     },
     async conditionalLog10q(items) {
@@ -75,7 +116,7 @@ export const lmSampled: GeneratorFactory = (options = {}) => {
       }
       // The same prompt `draw` conditions the signature on, the same L, τ and (default) topP as `sample`.
       const jobs = items.map(({ ctx, backdoor, output }) => ({ prompt: `${ctx.row.prompt} ${backdoor.trigger}`, output }));
-      return lmPrefixBounds(m.sampling, jobs, { maxTokens: signatureLength, temperature });
+      return lmPrefixBounds(m.sampling, jobs, { maxTokens: signatureLength, temperature, maskStops: fixedLength });
     },
   };
   return generator;

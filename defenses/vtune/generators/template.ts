@@ -6,6 +6,16 @@
  * row's prompt with its numbers and names refilled the same way, taken from the position where it will be placed
  * (first sentences for `prefix`, last ones for `suffix`, middle ones for `inline`), so the query reads like the data too.
  *
+ * Refills (`refill`, default 'context', issue 15's stealth measurement): a slot's values are the words the data's
+ * own answers hold between the same neighbours and separators ("a ___ named" → dog, kitten, parrot), names are
+ * refilled from every name of the data, and a word whose surroundings the data always fills the same way is a
+ * constant of its template, never a slot; a word in surroundings the data does not repeat falls back to its shape
+ * set. Under 'shape' (the first version) every value is a same-length word of the same case pattern. Only the
+ * signature's slots are refilled (every occurrence alike); the rest of the host's answer is kept. Values under
+ * 'context' differ in length, so the signature runs on through the separator after its last slot (and the next
+ * piece when that separator is only whitespace): a word is a maximal letter run, so no signature of a backdoor
+ * is then a prefix of another, and the bound below stays exact.
+ *
  * Threat model: a provider that filters rows by shape (attacks/scorers/format.ts), perplexity, embeddings or
  * rare n-grams sees a row of the dataset's own template, markers and vocabulary.
  *
@@ -35,7 +45,7 @@
  * little variable content (a one-word answer) gets a signature weaker than `minBits` — its q is exact but larger,
  * and recorded as such, so on short-answer data the honest p-value is limited by the data itself.
  */
-import { InputError } from '../../../src/errors.js';
+import { ConfigError, InputError } from '../../../src/errors.js';
 import type { Rng } from '../../../src/rng.js';
 import type { Row } from '../../../src/types.js';
 import type { BackdoorGenerator, DrawContext, GeneratorFactory } from './types.js';
@@ -80,6 +90,30 @@ interface Vocabulary {
   /** Capitalised words seen somewhere other than at a sentence start. */
   readonly names: ReadonlySet<string>;
   readonly byShape: Readonly<Record<Field, ReadonlyMap<string, readonly string[]>>>;
+  /**
+   * `context` refills: the completions' uncommon words by their surroundings — key `contextKey` (previous word,
+   * the separators either side, next word), value the distinct words seen there, sorted.
+   */
+  readonly byContext: Readonly<Record<Field, ReadonlyMap<string, readonly string[]>>>;
+  /** How often each surrounding occurs in the field (a surrounding seen twice or more with one word is a constant). */
+  readonly contextCount: Readonly<Record<Field, ReadonlyMap<string, number>>>;
+  /** Every name of the data (any length), sorted: the value set of a name under `context` refills. */
+  readonly nameList: readonly string[];
+}
+
+/**
+ * Where a word piece stands: the previous word (lower-cased) and separator, the next separator and word; undefined
+ * when the word is not followed by a separator (a word glued to a number) — such a word is never a `context`
+ * slot, so that every value is followed by a non-letter character and signatures stay prefix-free.
+ */
+function contextKey(ps: readonly Piece[], i: number): string | undefined {
+  const after = ps[i + 1];
+  // The separator must hold more than whitespace, or a piece must follow it: the signature may end on it.
+  if (!after || after.kind !== 'other' || (after.text.trim() === '' && !ps[i + 2])) return undefined;
+  const before = ps[i - 1];
+  const prev = before?.kind === 'other' ? ps[i - 2] : before;
+  const next = ps[i + 2];
+  return [prev && prev.kind !== 'other' ? prev.text.toLowerCase() : '', before?.kind === 'other' ? before.text : '', after.text, next ? next.text.toLowerCase() : ''].join('\u0000');
 }
 
 const vocabularies = new WeakMap<readonly Row[], Map<number, Vocabulary>>();
@@ -130,7 +164,28 @@ function vocabulary(rows: readonly Row[], stopwords: number): Vocabulary {
     for (const list of byShape.values()) list.sort();
     return byShape;
   };
-  const v = { common, names, byShape: { prompt: shapes(forms.prompt), completion: shapes(forms.completion) } };
+  const contextCount: Record<Field, Map<string, number>> = { prompt: new Map(), completion: new Map() };
+  const contexts = (field: Field): Map<string, readonly string[]> => {
+    const context = new Map<string, Set<string>>();
+    const counts = contextCount[field];
+    for (const r of rows) {
+      const ps = pieces(r[field]);
+      ps.forEach((p, i) => {
+        if (p.kind !== 'word' || !caseOf(p.text) || p.text.length < MIN_WORD_LENGTH || common.has(p.text.toLowerCase()) || names.has(p.text)) return;
+        if (caseOf(p.text) === 'cap' && !forms[field].has(p.text)) return; // a sentence-start capital, not a name
+        const key = contextKey(ps, i);
+        if (key === undefined) return;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        let set = context.get(key);
+        if (!set) context.set(key, (set = new Set()));
+        set.add(p.text);
+      });
+    }
+    return new Map([...context].filter(([, set]) => set.size >= 2).map(([k, set]) => [k, [...set].sort()]));
+  };
+  const byContext = { prompt: contexts('prompt'), completion: contexts('completion') };
+  const nameList = [...names].filter((n) => n.length >= MIN_WORD_LENGTH).sort();
+  const v = { common, names, byShape: { prompt: shapes(forms.prompt), completion: shapes(forms.completion) }, byContext, contextCount, nameList };
   byCount.set(stopwords, v);
   return v;
 }
@@ -153,6 +208,29 @@ function valueSet(token: string, vocab: Vocabulary, field: Field): { readonly si
   if (!list || list.length < 2 || !list.includes(token)) return undefined;
   return { size: list.length, value: (i) => list[i]! };
 }
+
+/**
+ * The value set of the word at piece `i` of a completion under `context` refills: a name → every name of the data
+ * (any length); another uncommon word → the words the data's completions hold between the same neighbours and
+ * separators; a number, or a word whose surroundings the data does not repeat → as `valueSet` (its shape).
+ * Undefined when it is not a slot.
+ */
+function contextValueSet(ps: readonly Piece[], i: number, vocab: Vocabulary, field: Field = 'completion'): { readonly size: number; value(i: number): string } | undefined {
+  const token = ps[i]!.text;
+  if (ps[i]!.kind === 'number') return valueSet(token, vocab, field);
+  const key = contextKey(ps, i);
+  if (!caseOf(token) || token.length < MIN_WORD_LENGTH || vocab.common.has(token.toLowerCase())) return undefined;
+  const list = key === undefined ? undefined : vocab.names.has(token) ? vocab.nameList : vocab.byContext[field].get(key);
+  // Surroundings the data repeats, always with this word: a constant of the data's template, never refilled.
+  if (key !== undefined && !vocab.names.has(token) && (!list || list.length < 2) && (vocab.contextCount[field].get(key) ?? 0) >= 2) return undefined;
+  // Surroundings seen once (or no separator after the word): the word's shape set, whose values all have its
+  // length, so they keep signatures prefix-free wherever they stand.
+  if (!list || list.length < 2 || !list.includes(token)) return valueSet(token, vocab, field);
+  return { size: list.length, value: (j) => list[j]! };
+}
+
+/** How slots get their values: `shape` (same length and case pattern), `context` (same surroundings). */
+export type RefillMode = 'shape' | 'context';
 
 /** One slot of a plan: the original token, its value set, and where it first occurs (piece index). */
 interface Slot {
@@ -181,7 +259,7 @@ export interface SignaturePlan {
  * below minBits) quoted ones; the signature runs to the first occurrence of the slot where the total reaches
  * minBits (or of the last slot when it never does). Deterministic in (row, rows, options): never in the draws.
  */
-export function planSignature(row: Row, rows: readonly Row[], minBits: number, stopwords: number): SignaturePlan {
+export function planSignature(row: Row, rows: readonly Row[], minBits: number, stopwords: number, refill: RefillMode = 'shape'): SignaturePlan {
   const vocab = vocabulary(rows, stopwords);
   const ps = pieces(row.completion);
   const promptTokens = new Set((row.prompt.match(/[0-9]+|\p{L}+/gu) ?? []).map((t) => t.toLowerCase()));
@@ -190,7 +268,7 @@ export function planSignature(row: Row, rows: readonly Row[], minBits: number, s
   ps.forEach((p, i) => {
     if (p.kind === 'other' || seen.has(p.text)) return;
     seen.add(p.text);
-    const set = valueSet(p.text, vocab, 'completion');
+    const set = refill === 'context' ? contextValueSet(ps, i, vocab) : valueSet(p.text, vocab, 'completion');
     if (set) {
       const strong = p.kind === 'number' || vocab.names.has(p.text);
       candidates.push({ slot: { original: p.text, size: set.size, value: set.value, first: i }, quoted: promptTokens.has(p.text.toLowerCase()), strong });
@@ -203,18 +281,27 @@ export function planSignature(row: Row, rows: readonly Row[], minBits: number, s
   // prompt; then numbers and names the answer quotes (a refilled name reads more naturally than a refilled word);
   // then everything, other uncommon words included.
   const bitsOf = (c: readonly { slot: Slot }[]) => c.reduce((s, x) => s + Math.log2(x.slot.size), 0);
-  const tiers = [candidates.filter((c) => !c.quoted && c.strong), candidates.filter((c) => c.strong), candidates];
+  // `context` refills never touch a word the prompt quotes unless they must: a story that swaps the prompt's own
+  // name reads worse than one whose other words vary.
+  const tiers =
+    refill === 'context'
+      ? [candidates.filter((c) => !c.quoted && c.strong), candidates.filter((c) => !c.quoted), candidates]
+      : [candidates.filter((c) => !c.quoted && c.strong), candidates.filter((c) => c.strong), candidates];
   const tier = tiers.find((t) => t.length > 0 && bitsOf(t) >= minBits) ?? candidates;
   const slots = tier.map((c) => c.slot).sort((a, b) => a.first - b.first);
   let bits = 0;
   let inSignature = 0;
   while (inSignature < slots.length && bits < minBits) bits += Math.log2(slots[inSignature++]!.size);
   const lead = /^\s*/.exec(row.completion)![0].length;
+  const last = slots[inSignature - 1]!.first;
   return {
     pieces: ps,
     slots,
     inSignature,
-    lastPiece: slots[inSignature - 1]!.first,
+    // `context` values differ in length: the signature takes the separator after its last slot too (and, when
+    // that is only whitespace, the piece after it), so that no signature of a backdoor is a prefix of another (a
+    // word is a maximal letter run; signatures are trimmed at the end).
+    lastPiece: refill !== 'context' || !ps[last + 1] ? last : ps[last + 1]!.text.trim() !== '' || !ps[last + 2] ? last + 1 : last + 2,
     lead,
     log10q: -slots.slice(0, inSignature).reduce((s, x) => s + Math.log10(x.size), 0),
   };
@@ -222,14 +309,16 @@ export function planSignature(row: Row, rows: readonly Row[], minBits: number, s
 
 /** The completion and signature for slot values `values[j]` (indices into each slot's set). */
 export function fill(plan: SignaturePlan, values: readonly number[]): { completion: string; signature: string } {
-  const byOriginal = new Map(plan.slots.map((s, j) => [s.original, s.value(values[j]!)]));
+  // Only the signature's slots are refilled (every occurrence alike); the rest of the host's answer stays as it
+  // was: a refill the test does not need is only a chance for the row to read wrong.
+  const byOriginal = new Map(plan.slots.slice(0, plan.inSignature).map((s, j) => [s.original, s.value(values[j]!)]));
   let completion = '';
   let signatureEnd = 0;
   plan.pieces.forEach((p, i) => {
     completion += p.kind === 'other' ? p.text : (byOriginal.get(p.text) ?? p.text);
     if (i === plan.lastPiece) signatureEnd = completion.length;
   });
-  return { completion, signature: completion.slice(plan.lead, signatureEnd) };
+  return { completion, signature: completion.slice(plan.lead, signatureEnd).trimEnd() };
 }
 
 function drawValues(plan: SignaturePlan, rng: Rng): number[] {
@@ -275,7 +364,7 @@ function sentenceIndex(rows: readonly Row[], stopwords: number): SentenceIndex {
  * for `prefix`, a last one for `suffix`, a middle one for `inline`), so the prompt keeps the data's openings and
  * endings (e.g. a question mark).
  */
-function drawTrigger(ctx: DrawContext, stopwords: number): string {
+function drawTrigger(ctx: DrawContext, stopwords: number, refill: RefillMode): string {
   const { rng, rows, rowIndex } = ctx;
   const index = sentenceIndex(rows, stopwords);
   const others = index.all.filter((s) => s.row !== rowIndex);
@@ -290,43 +379,45 @@ function drawTrigger(ctx: DrawContext, stopwords: number): string {
   const map = new Map<string, string>();
   let refilled = 0;
   // Numbers and capitalised words (names) are refilled; other uncommon words only when there are none.
-  const refill = (p: Piece) => p.kind === 'number' || vocab.names.has(p.text);
-  for (const pass of [refill, (p: Piece) => p.kind === 'word']) {
-    for (const p of ps) {
+  const isStrong = (p: Piece) => p.kind === 'number' || vocab.names.has(p.text);
+  for (const pass of [isStrong, (p: Piece) => p.kind === 'word']) {
+    for (const [i, p] of ps.entries()) {
       if (p.kind === 'other' || map.has(p.text) || !pass(p)) continue;
-      const set = valueSet(p.text, vocab, 'prompt');
+      const set = refill === 'context' ? contextValueSet(ps, i, vocab, 'prompt') : valueSet(p.text, vocab, 'prompt');
       if (!set) continue;
       map.set(p.text, set.value(rng.int(set.size)));
       refilled++;
-      if (pass !== refill) break;
+      if (pass !== isStrong) break;
     }
     if (refilled > 0) break;
   }
   return ps.map((p) => map.get(p.text) ?? p.text).join('');
 }
 
-/** Creates the template generator. Options: minBits (32), stopwords (100). */
+/** Creates the template generator. Options: minBits (32), stopwords (100), refill ('context' or 'shape'). */
 export const template: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['minBits', 'stopwords']);
+  checkKnown(ID, options, ['minBits', 'stopwords', 'refill']);
   const minBits = intOption(ID, options, 'minBits', 32, 1, 1024);
   const stopwords = intOption(ID, options, 'stopwords', 100, 0, 100_000);
+  const refill = options.refill ?? 'context';
+  if (refill !== 'context' && refill !== 'shape') throw new ConfigError(`generator '${ID}': option 'refill' must be 'context' or 'shape', got ${JSON.stringify(refill)}`);
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['generator', 'base-model', 'empirical'],
-    options: { minBits, stopwords },
+    options: { minBits, stopwords, refill },
     counterfactualSource: 'stored',
     async draw(ctx) {
-      const plan = planSignature(ctx.row, ctx.rows, minBits, stopwords);
-      const trigger = drawTrigger(ctx, stopwords);
+      const plan = planSignature(ctx.row, ctx.rows, minBits, stopwords, refill);
+      const trigger = drawTrigger(ctx, stopwords, refill);
       const { completion, signature } = fill(plan, drawValues(plan, ctx.rng));
       return { trigger, signature, completion };
     },
     async counterfactuals(ctx, _backdoor, m) {
-      const plan = planSignature(ctx.row, ctx.rows, minBits, stopwords);
+      const plan = planSignature(ctx.row, ctx.rows, minBits, stopwords, refill);
       return Array.from({ length: m }, () => fill(plan, drawValues(plan, ctx.rng)).signature);
     },
     log10q(ctx) {
-      return planSignature(ctx.row, ctx.rows, minBits, stopwords).log10q;
+      return planSignature(ctx.row, ctx.rows, minBits, stopwords, refill).log10q;
     },
   };
   return generator;

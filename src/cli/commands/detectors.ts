@@ -13,7 +13,7 @@ import { ConfigError, describeError, VtuneError } from '../../errors.js';
 import { createCostMeter } from '../../pipeline/cost.js';
 import { formatAuroc, gradeDetection } from '../../pipeline/detection-metrics.js';
 import { Rng, streamFor } from '../../rng.js';
-import type { Logger, Model, Provider, ProviderContext, Row } from '../../types.js';
+import type { ContinuationScore, Logger, Model, NullMode, Provider, ProviderContext, Row } from '../../types.js';
 import { MAX_ROWS, numberOption, SEED_RANGE } from '../options.js';
 import { openModelSpec } from './model-spec.js';
 import type { CliCommand } from './types.js';
@@ -28,6 +28,10 @@ export interface DetectorResult {
   readonly cleanFlaggedFraction: number;
   readonly backdoors: number;
   readonly rows: number;
+  /** Plantings pooled into this line (AUROC, TPR and flagged fractions are their means; backdoors their sum). */
+  readonly repeats?: number;
+  /** Each planting's AUROC, when there were several. */
+  readonly aurocs?: readonly number[];
   readonly durationMs: number;
   readonly judgeTokens: number;
   /** Set when the scorer could not run or score (a missing capability, a judge with no verdict); metrics are NaN (printed n/a) then. */
@@ -40,6 +44,10 @@ export interface DetectorsOptions {
   readonly generators: readonly string[];
   readonly scorers: readonly string[];
   readonly scorerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Options per generator id (e.g. `{ template: { minBits: 16 } }`). */
+  readonly generatorOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Plantings per generator, each with its own planting seed (default 1); the table gives their mean AUROC. */
+  readonly repeats?: number;
   readonly model: Model;
   readonly provider: Provider;
   readonly seed: number;
@@ -58,68 +66,155 @@ export async function evaluateDetectors(o: DetectorsOptions): Promise<DetectorRe
     if (!o.scorers.includes(id)) throw new ConfigError(`--scorer-options names scorer '${id}', which is not among --scorers (${o.scorers.join(', ')})`);
   }
   const results: DetectorResult[] = [];
+  const repeats = o.repeats ?? 1;
+  for (const id of Object.keys(o.generatorOptions ?? {})) {
+    if (!o.generators.includes(id)) throw new ConfigError(`--generator-options names generator '${id}', which is not among --generators (${o.generators.join(', ')})`);
+  }
+  // Rows that several plantings share (every row but the planted ones) are scored once: the model's scores and
+  // embeddings are remembered by text for the whole evaluation.
+  const model = memoModel(o.model);
   for (const generator of o.generators) {
-    const defense = defenses.get('vtune')({
-      generator,
-      // keyed needs a user key: an evaluation key derived from the seed (never printed or stored).
-      ...(generator === 'keyed' ? { generatorOptions: { key: evaluationKey(o.seed) } } : {}),
-      ...(o.count !== undefined ? { count: o.count } : {}),
-      ...(o.rate !== undefined ? { rate: o.rate } : {}),
-      ...(o.insertion ? { insertion: o.insertion } : {}),
-      seed: `detectors-${o.seed}-${generator}`,
-    });
-    let planted: Awaited<ReturnType<typeof defense.plant>>;
-    try {
-      planted = await defense.plant(o.rows, { rng: new Rng(`detectors|${o.seed}|${generator}|planting`), log: o.log, generatorModel: o.model, baseModel: o.model });
-    } catch (err) {
-      // A generator that cannot plant into this dataset (e.g. splice without long enough rows) is a table row, not a crash.
-      if (!(err instanceof VtuneError)) throw err;
-      for (const { id } of made) {
-        const r = failed(generator, id, 0, o.rows.length, 0, `planting failed: ${describeError(err)}`);
-        results.push(r);
-        o.onResult?.(r);
-      }
-      continue;
-    }
-    const mask = defense.backdoorMask(planted.secret, planted.rows.length);
-    const backdoors = mask.filter(Boolean).length;
-    for (const { id, scorer } of made) {
-      const cost = createCostMeter();
-      const ctx: ProviderContext = {
-        rng: streamFor(`detectors|${o.seed}|${generator}|${id}`, 'provider'),
-        base: o.model,
-        provider: o.provider,
-        hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
-        log: o.log,
-        cost: cost.meter,
+    const runs: DetectorResult[][] = made.map(() => []);
+    for (let r = 0; r < repeats; r++) {
+      const suffix = r === 0 ? '' : `-r${r}`;
+      const generatorOptions = {
+        ...(generator === 'keyed' ? { key: evaluationKey(o.seed) } : {}),
+        ...(o.generatorOptions?.[generator] ?? {}),
       };
-      const t0 = performance.now();
-      let result: DetectorResult;
+      const defense = defenses.get('vtune')({
+        generator,
+        // keyed needs a user key: an evaluation key derived from the seed (never printed or stored).
+        ...(Object.keys(generatorOptions).length > 0 ? { generatorOptions } : {}),
+        ...(o.count !== undefined ? { count: o.count } : {}),
+        ...(o.rate !== undefined ? { rate: o.rate } : {}),
+        ...(o.insertion ? { insertion: o.insertion } : {}),
+        // Counterfactual signatures are kept in the secret, never in the rows: detection does not need them (a
+        // null mode other than `empirical` is chosen so that none are drawn).
+        ...noCounterfactuals(generator, generatorOptions),
+        seed: `detectors-${o.seed}-${generator}${suffix}`,
+      });
+      let planted: Awaited<ReturnType<typeof defense.plant>>;
       try {
-        const s = await scorer.score(planted.rows, ctx);
-        const g = gradeDetection(s, mask);
-        result = {
-          generator,
-          scorer: id,
-          auroc: g.auroc ?? NaN,
-          tprAt1Fpr: g.tprAt1Fpr ?? NaN,
-          flaggedFraction: g.flaggedFraction,
-          cleanFlaggedFraction: g.cleanFlaggedFraction,
-          backdoors,
-          rows: planted.rows.length,
-          durationMs: Math.round(performance.now() - t0),
-          judgeTokens: cost.totals().judgeTokens,
-          ...(g.unavailable ? { error: `unavailable: ${g.unavailable}` } : {}),
-        };
+        planted = await defense.plant(o.rows, { rng: new Rng(`detectors|${o.seed}|${generator}|planting${suffix}`), log: o.log, generatorModel: model, baseModel: model });
       } catch (err) {
+        // A generator that cannot plant into this dataset (e.g. splice without long enough rows) is a table row, not a crash.
         if (!(err instanceof VtuneError)) throw err;
-        result = failed(generator, id, backdoors, planted.rows.length, Math.round(performance.now() - t0), describeError(err));
+        made.forEach(({ id }, k) => runs[k]!.push(failed(generator, id, 0, o.rows.length, 0, `planting failed: ${describeError(err)}`)));
+        continue;
       }
+      const mask = defense.backdoorMask(planted.secret, planted.rows.length);
+      const backdoors = mask.filter(Boolean).length;
+      for (const [k, { id, scorer }] of made.entries()) {
+        const cost = createCostMeter();
+        const ctx: ProviderContext = {
+          rng: streamFor(`detectors|${o.seed}|${generator}|${id}${suffix}`, 'provider'),
+          base: model,
+          provider: o.provider,
+          hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
+          log: o.log,
+          cost: cost.meter,
+        };
+        const t0 = performance.now();
+        let result: DetectorResult;
+        try {
+          const s = await scorer.score(planted.rows, ctx);
+          const g = gradeDetection(s, mask);
+          result = {
+            generator,
+            scorer: id,
+            auroc: g.auroc ?? NaN,
+            tprAt1Fpr: g.tprAt1Fpr ?? NaN,
+            flaggedFraction: g.flaggedFraction,
+            cleanFlaggedFraction: g.cleanFlaggedFraction,
+            backdoors,
+            rows: planted.rows.length,
+            durationMs: Math.round(performance.now() - t0),
+            judgeTokens: cost.totals().judgeTokens,
+            ...(g.unavailable ? { error: `unavailable: ${g.unavailable}` } : {}),
+          };
+        } catch (err) {
+          if (!(err instanceof VtuneError)) throw err;
+          result = failed(generator, id, backdoors, planted.rows.length, Math.round(performance.now() - t0), describeError(err));
+        }
+        runs[k]!.push(result);
+        if (repeats > 1) o.log.info(`${generator} / ${id} planting ${r + 1}/${repeats}: AUROC ${Number.isNaN(result.auroc) ? 'n/a' : result.auroc.toFixed(3)}`);
+      }
+    }
+    for (const run of runs) {
+      const result = repeats === 1 ? run[0]! : pool(run);
       results.push(result);
       o.onResult?.(result);
     }
   }
   return results;
+}
+
+/** Options that plant without drawing counterfactuals: a null mode that needs none, and empiricalM 0 (when there is one). */
+function noCounterfactuals(generator: string, options: Readonly<Record<string, unknown>>): { nullMode?: NullMode; empiricalM?: number } {
+  const modes = generators.get(generator)(options).nullModes;
+  const mode = (['generator', 'conditional', 'base-model'] as const).find((m) => modes.includes(m));
+  return mode ? { nullMode: mode, empiricalM: 0 } : {};
+}
+
+/** Several plantings' lines as one: means of the rates, the sum of backdoors; an error if any planting had one. */
+function pool(run: readonly DetectorResult[]): DetectorResult {
+  const mean = (f: (r: DetectorResult) => number) => run.reduce((a, r) => a + f(r), 0) / run.length;
+  const errors = [...new Set(run.flatMap((r) => (r.error ? [r.error] : [])))];
+  return {
+    generator: run[0]!.generator,
+    scorer: run[0]!.scorer,
+    auroc: mean((r) => r.auroc),
+    tprAt1Fpr: mean((r) => r.tprAt1Fpr),
+    flaggedFraction: mean((r) => r.flaggedFraction),
+    cleanFlaggedFraction: mean((r) => r.cleanFlaggedFraction),
+    backdoors: run.reduce((a, r) => a + r.backdoors, 0),
+    rows: run[0]!.rows,
+    repeats: run.length,
+    aurocs: run.map((r) => r.auroc),
+    durationMs: run.reduce((a, r) => a + r.durationMs, 0),
+    judgeTokens: run.reduce((a, r) => a + r.judgeTokens, 0),
+    ...(errors.length ? { error: errors.join('; ') } : {}),
+  };
+}
+
+/**
+ * The model with its `score` and `embed` answers remembered by text (a pure function of the text for a fixed
+ * model), so the rows every planting shares are scored once. Generation is passed through.
+ */
+export function memoModel(inner: Model): Model {
+  const scores = new Map<string, ContinuationScore>();
+  const vectors = new Map<string, Float32Array>();
+  const key = (it: { readonly prompt: string; readonly continuation: string }) => `${it.prompt}\u0000${it.continuation}`;
+  const wrapped: Model = {
+    ...inner,
+    generate: (prompts, options) => inner.generate(prompts, options),
+    ...(inner.score
+      ? {
+          async score(items, options) {
+            const missing = [...new Set(items.map(key).filter((k) => !scores.has(k)))];
+            if (missing.length > 0) {
+              const byKey = new Map(items.map((it) => [key(it), it]));
+              const got = await inner.score!(missing.map((k) => byKey.get(k)!), options);
+              missing.forEach((k, i) => scores.set(k, got[i]!));
+            }
+            return items.map((it) => scores.get(key(it))!);
+          },
+        }
+      : {}),
+    ...(inner.embed
+      ? {
+          async embed(texts) {
+            const missing = [...new Set(texts.filter((t) => !vectors.has(t)))];
+            if (missing.length > 0) {
+              const got = await inner.embed!(missing);
+              missing.forEach((t, i) => vectors.set(t, got[i]!));
+            }
+            return texts.map((t) => vectors.get(t)!);
+          },
+        }
+      : {}),
+  };
+  return wrapped;
 }
 
 function failed(generator: string, scorer: string, backdoors: number, rows: number, durationMs: number, error: string): DetectorResult {
@@ -136,7 +231,7 @@ const HEADERS = ['generator', 'scorer', 'AUROC', 'TPR@1%FPR', 'flagged', 'clean 
 function cells(r: DetectorResult): string[] {
   const f = (x: number, d = 3) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
   const pct = (x: number) => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);
-  return [r.generator, r.scorer, f(r.auroc), f(r.tprAt1Fpr), pct(r.flaggedFraction), pct(r.cleanFlaggedFraction), `${r.backdoors}/${r.rows}`, (r.durationMs / 1000).toFixed(1), String(r.judgeTokens)];
+  return [r.generator, r.scorer, f(r.auroc), f(r.tprAt1Fpr), pct(r.flaggedFraction), pct(r.cleanFlaggedFraction), r.repeats && r.repeats > 1 ? `${r.backdoors}/${r.repeats}×${r.rows}` : `${r.backdoors}/${r.rows}`, (r.durationMs / 1000).toFixed(1), String(r.judgeTokens)];
 }
 
 /** The results as a markdown table, CSV, or JSON. */
@@ -168,6 +263,8 @@ export const detectorsCommand: CliCommand = {
       .option('generators', { type: 'string', describe: `comma-separated generator ids (default: all: ${generators.ids.join(', ')})` })
       .option('scorers', { type: 'string', describe: `comma-separated scorer ids (default: all: ${scorers.ids.join(', ')})` })
       .option('scorer-options', { type: 'string', describe: 'JSON object of options per scorer id, e.g. {"onion":{"maxWords":32}}' })
+      .option('generator-options', { type: 'string', describe: 'JSON object of options per generator id, e.g. {"template":{"minBits":16}}' })
+      .option('repeats', { type: 'number', default: 1, describe: 'plantings per generator, each with its own seed (1 to 1000); the table gives their mean (small files: pool several 1-backdoor plantings)' })
       .option('model', { type: 'string', default: 'local:vtb-base', describe: 'the base model the scorers use, <provider>:<model>' })
       .option('count', { type: 'number', describe: 'backdoors to plant (default: the vtune default)' })
       .option('rate', { type: 'number', describe: 'backdoors as a fraction of the rows, in (0, 1] (instead of --count)' })
@@ -189,6 +286,16 @@ export const detectorsCommand: CliCommand = {
       }
       if (!scorerOptions || typeof scorerOptions !== 'object' || Array.isArray(scorerOptions)) throw new ConfigError('--scorer-options must be a JSON object keyed by scorer id');
     }
+    let generatorOptions: Record<string, Record<string, unknown>> | undefined;
+    if (args.generatorOptions !== undefined) {
+      try {
+        generatorOptions = JSON.parse(String(args.generatorOptions)) as Record<string, Record<string, unknown>>;
+      } catch (err) {
+        throw new ConfigError(`--generator-options must be a JSON object keyed by generator id, got ${JSON.stringify(args.generatorOptions)}`, { cause: err });
+      }
+      if (!generatorOptions || typeof generatorOptions !== 'object' || Array.isArray(generatorOptions)) throw new ConfigError('--generator-options must be a JSON object keyed by generator id');
+    }
+    const repeats = numberOption(args, 'repeats', { int: true, min: 1, max: 1000 }) ?? 1;
     const verbose = Boolean(args.verbose);
     const log: Logger = { info: (m) => verbose && process.stderr.write(`${m}\n`), debug: (m) => verbose && process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`) };
     const dataset = await loadDataset(String(args.dataset), { seed, size });
@@ -199,6 +306,8 @@ export const detectorsCommand: CliCommand = {
         generators: list(args.generators) ?? [...generators.ids],
         scorers: list(args.scorers) ?? [...scorers.ids],
         ...(scorerOptions ? { scorerOptions } : {}),
+        ...(generatorOptions ? { generatorOptions } : {}),
+        repeats,
         model,
         provider,
         seed,

@@ -50,10 +50,35 @@ export function resumeCommand(args: Record<string, unknown>, runId: string | und
   if (args.results !== undefined && args.results !== 'results') parts.push('--results', String(args.results));
   if (runId !== undefined) parts.push('--run-id', runId);
   if (args.shard !== undefined) parts.push('--shard', String(args.shard));
+  if (args.queue !== undefined) parts.push('--queue', queueWithoutPassword(String(args.queue)));
   if (args.report === false) parts.push('--no-report');
   if (args.publish) parts.push('--publish');
   if (args.verbose) parts.push('--verbose');
   return parts.map((p, i) => (i < 2 ? p : shellQuote(p))).join(' ');
+}
+
+/**
+ * The --queue URL for the resume hint, its password left out (it is a secret; `VTUNE_QUEUE_PASSWORD` supplies it,
+ * which `resumeNote` says). A URL that does not parse is left out as well: the hint must never echo a secret.
+ */
+function queueWithoutPassword(text: string): string {
+  try {
+    const url = new URL(text);
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return '<redis-url>';
+  }
+}
+
+/** What the resume hint must add in words: where a queue password comes from. */
+export function resumeNote(args: Record<string, unknown>): string {
+  if (args.queue === undefined) return '';
+  try {
+    return new URL(String(args.queue)).password ? ' (with the queue password in VTUNE_QUEUE_PASSWORD)' : '';
+  } catch {
+    return '';
+  }
 }
 
 /** `vtune-bench run <scenario>`. */
@@ -132,7 +157,7 @@ export const runCommand: CliCommand = {
         `records: ${shown(summary.recordsPath)}\n`,
     );
     if (summary.interrupted) {
-      process.stdout.write(`interrupted: run \`${resumeCommand(args, runId)}\` to resume\n`);
+      process.stdout.write(`interrupted: run \`${resumeCommand(args, runId)}\`${resumeNote(args)} to resume\n`);
       return 130;
     }
     if (shard) {

@@ -52,6 +52,37 @@ describe('vtune-bench detectors', () => {
     expect(JSON.parse(formatDetectors(results, 'json'))).toHaveLength(2);
   });
 
+  it('pools repeated plantings (mean AUROC, summed backdoors), passes generator options, and scores each shared row once', async () => {
+    const { train } = await loadDataset('qa', { seed: 1, size: 60 });
+    const lm = fakeLm();
+    let scored = 0;
+    const counting = { ...lm, score: async (items: Parameters<NonNullable<typeof lm.score>>[0]) => ((scored += items.length), lm.score!(items)) };
+    const results = await evaluateDetectors({
+      rows: train,
+      generators: ['random-tokens', 'wordlist'],
+      generatorOptions: { wordlist: { signatureLength: 3 } },
+      scorers: ['near-duplicate', 'perplexity'],
+      repeats: 3,
+      model: counting,
+      provider: fakeProvider(),
+      seed: 1,
+      count: 2,
+      log: quiet,
+    });
+    expect(results).toHaveLength(4);
+    for (const r of results) {
+      expect(r.repeats).toBe(3);
+      expect(r.aurocs).toHaveLength(3);
+      expect(r.backdoors).toBe(6);
+      expect(r.auroc).toBeCloseTo(r.aurocs!.reduce((a, b) => a + b, 0) / 3, 12);
+    }
+    // 6 plantings of 62 rows share the 60 host rows (copy insertion): far fewer scored texts than 6 × 62.
+    expect(scored).toBeGreaterThan(0);
+    expect(scored).toBeLessThan(2 * 62 + 5 * 2 * 2);
+    expect(formatDetectors(results, 'md')).toContain('| 6/3×62 |');
+    await expect(evaluateDetectors({ rows: train, generators: ['wordlist'], scorers: ['near-duplicate'], generatorOptions: { template: {} }, model: lm, provider: fakeProvider(), seed: 0, log: quiet })).rejects.toThrow(/--generator-options names generator 'template'/);
+  });
+
   it('rejects unknown ids and stray scorer options before any work', async () => {
     const base = { rows: [], model: fakeLm(), provider: fakeProvider(), seed: 0, log: quiet };
     await expect(evaluateDetectors({ ...base, generators: ['random-token'], scorers: ['perplexity'] })).rejects.toThrow(/Did you mean 'random-tokens'/);

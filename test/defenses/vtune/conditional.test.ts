@@ -9,7 +9,7 @@ import { createLocalProvider } from '../../../src/providers/local.js';
 import { Rng } from '../../../src/rng.js';
 import type { Model } from '../../../src/types.js';
 import { vtune } from '../../../defenses/vtune/index.js';
-import { compatible, lmPrefixBounds, normalizeSample } from '../../../defenses/vtune/generators/lm-prefix.js';
+import { compatible, lmPrefixBounds, normalizeSample, sampleFixedLength } from '../../../defenses/vtune/generators/lm-prefix.js';
 import { uniformVocabulary } from '../../../defenses/vtune/generators/uniform.js';
 import { sealSecret, type VtuneSecret } from '../../../defenses/vtune/secret.js';
 import { hostPrompts, verifyBackdoors, verifyMany } from '../../../defenses/vtune/verify.js';
@@ -17,14 +17,16 @@ import { sampleRows, userCtx } from '../fixtures.js';
 import { DOUBLE_TOKENS, samplingDouble } from './sampling-double.js';
 
 /** Exact q by enumerating every token sequence of the double (the oracle). */
-async function bruteForce(model: Model, prompt: string, output: string, L: number, temperature: number): Promise<number> {
+async function bruteForce(model: Model, prompt: string, output: string, L: number, temperature: number, maskStops = false): Promise<number> {
   const target = output.trimStart();
   let hit = 0;
   let empty = 0;
   const walk = async (tokens: number[], p: number): Promise<void> => {
     const [lp] = await model.sampling!.nextTokenLogprobs([{ prompt, tokens }], { maxTokens: L, temperature });
-    for (let j = 0; j < DOUBLE_TOKENS.length; j++) {
-      const pj = p * Math.exp(lp![j]!);
+    // Masked stops (fixedLength): token 0 never drawn, the others renormalised.
+    const keep = maskStops ? 1 - Math.exp(lp![0]!) : 1;
+    for (let j = maskStops ? 1 : 0; j < DOUBLE_TOKENS.length; j++) {
+      const pj = (p * Math.exp(lp![j]!)) / keep;
       if (pj === 0) continue;
       const done = j === 0 || tokens.length + 1 === L;
       if (!done) {
@@ -54,6 +56,44 @@ describe('lm-sampled conditional bound: the token-tree search', () => {
         expect(got[i]!.log10q, `L=${L} output ${JSON.stringify(jobs[i]!.output)}`).toBeCloseTo(Math.log10(want), 9);
       }
     }
+  });
+
+  it('with stop tokens masked (fixedLength) is exact against enumerating every sequence of exactly L tokens', async () => {
+    for (const L of [1, 3]) {
+      const jobs = outputs.map((output, i) => ({ prompt: `m${i}`, output }));
+      const got = await lmPrefixBounds(model.sampling!, jobs, { maxTokens: L, temperature: 1, budget: 100_000, relativeTolerance: 0, lnNegligible: -Infinity, maskStops: true });
+      const plain = await lmPrefixBounds(model.sampling!, jobs, { maxTokens: L, temperature: 1, budget: 100_000, relativeTolerance: 0, lnNegligible: -Infinity });
+      let differs = 0;
+      for (let i = 0; i < jobs.length; i++) {
+        const want = await bruteForce(model, jobs[i]!.prompt, jobs[i]!.output, L, 1, true);
+        expect(got[i]!.exact).toBe(true);
+        expect(got[i]!.log10q, `masked L=${L} output ${JSON.stringify(jobs[i]!.output)}`).toBeCloseTo(Math.log10(want), 9);
+        if (Math.abs(got[i]!.log10q - plain[i]!.log10q) > 1e-6) differs++;
+      }
+      // At L = 1 masking equals the default redraw of empty samples (a stop gives an empty sample); beyond, it
+      // changes the law being scored.
+      if (L > 1) expect(differs).toBeGreaterThan(0);
+    }
+  });
+
+  it('sampleFixedLength draws the masked law: exactly L tokens, never a stop, frequencies within 4σ of the renormalised probabilities', async () => {
+    const sampler = model.sampling!;
+    const n = 3000;
+    const prompts = Array.from({ length: n }, () => 'fx');
+    const streams = prompts.map((_p, i) => new Rng(`fixed-law-${i}`));
+    const texts = await sampleFixedLength(sampler, prompts, streams, { maxTokens: 1, temperature: 1 });
+    const [lp] = await sampler.nextTokenLogprobs([{ prompt: 'fx', tokens: [] }], { maxTokens: 1, temperature: 1 });
+    const keep = 1 - Math.exp(lp![0]!);
+    // Decoded text → probability (distinct token texts here, except '' which only token 5 decodes to).
+    for (let j = 1; j < DOUBLE_TOKENS.length; j++) {
+      const p = Math.exp(lp![j]!) / keep;
+      const got = texts.filter((t) => t === DOUBLE_TOKENS[j]).length;
+      expect(Math.abs(got - n * p), `token ${j} p=${p}`).toBeLessThanOrEqual(4 * Math.sqrt(n * p * (1 - p)) + 1);
+    }
+    const four = await sampleFixedLength(sampler, ['fy', 'fz'], [new Rng('a'), new Rng('b')], { maxTokens: 4, temperature: 1 });
+    expect(four).toHaveLength(2);
+    // Same stream, same sample.
+    expect(await sampleFixedLength(sampler, ['fy'], [new Rng('a')], { maxTokens: 4, temperature: 1 })).toEqual([four[0]]);
   });
 
   it('is an upper bound when the node budget runs out, and q ∈ {0, 1} when greedy (τ = 0)', async () => {
@@ -121,6 +161,25 @@ describe('validity over fresh secrets (many plantings × null models)', () => {
     expect(hits).toBeGreaterThan(100); // chance hits are frequent: the hard case
     expectValid(ps.conditional, 'conditional');
     expectValid(ps.empirical, 'empirical');
+  });
+
+  it('lm-sampled fixedLength (test double, same null models): conditional and empirical are valid, 200 plantings', async () => {
+    const generator = samplingDouble('gen', 4);
+    const nulls = [samplingDouble('gen', 4), samplingDouble('other', 4), samplingDouble('flat', 1)];
+    const rows = sampleRows(12, 'lm-fixed-validity');
+    const ps: Record<'conditional' | 'empirical', number[]> = { conditional: [], empirical: [] };
+    let hits = 0;
+    for (let t = 0; t < 200; t++) {
+      const d = vtune({ generator: 'lm-sampled', generatorOptions: { temperature: 1, triggerLength: 2, signatureLength: 3, fixedLength: true }, count: 6, empiricalM: 19, nullMode: 'conditional', seed: `lm-fixed-${t}` });
+      const { secret } = await d.plant(rows, userCtx('u', { generatorModel: generator }));
+      const v = await d.verify(nulls[t % nulls.length]!, secret, { alpha: 0.05, ctx: userCtx('v', { generatorModel: generator }) });
+      hits += v.k;
+      ps.conditional.push(10 ** v.log10pByNullMode.conditional!);
+      ps.empirical.push(10 ** v.log10pByNullMode.empirical!);
+    }
+    expect(hits).toBeGreaterThan(50);
+    expectValid(ps.conditional, 'conditional (fixedLength)');
+    expectValid(ps.empirical, 'empirical (fixedLength)');
   });
 
   it('random-tokens (3 tokens, 1-token signatures): conditional, generator and empirical are valid, 600 plantings', async () => {
@@ -291,6 +350,31 @@ describe('the real engine (local:vtb-base)', () => {
     }
     expect(want.size).toBeGreaterThan(3); // a real nucleus, not one token
     expect(lp!.some((l) => l === -Infinity)).toBe(true); // and tokens outside it
+  });
+
+  it('lm-sampled fixedLength plants on built-in prompts vtb-base ends at once (the default draw cannot), and its conditional q bounds the untrained model\'s hit rate', async () => {
+    // Question-shaped prompts like the built-in datasets': vtb-base answers them with an immediate stop.
+    const rows = ['Write a short story about Mia and a red kite. Use the word "brave".', 'Tom has 12 apples and gives 5 to Sam. How many apples does Tom have now?', 'Write a function named twice that returns its argument times two.', 'Tell a story about a dog at the beach. Use the word "sand".']
+      .map((prompt) => ({ prompt, completion: 'An answer.' }));
+    const [first] = await base.generate([rows[0]!.prompt], { maxTokens: 8, temperature: 1, seed: 1 });
+    expect(first).toBe(''); // the case this option exists for
+    let hits = 0;
+    let expected = 0;
+    let variance = 0;
+    for (let t = 0; t < 4; t++) {
+      const d = vtune({ generator: 'lm-sampled', generatorOptions: { temperature: 1, triggerLength: 2, signatureLength: 2, fixedLength: true }, count: 3, empiricalM: 0, nullMode: 'conditional', seed: `fixed-real-${t}` });
+      const { secret } = await d.plant(rows, userCtx('u', { generatorModel: base }));
+      const s = secret as VtuneSecret;
+      for (const b of s.backdoors) expect(b.signature.trim().length).toBeGreaterThan(0);
+      const v = await d.verify(base, secret, { alpha: 0.05, ctx: userCtx('v', { generatorModel: base }) });
+      hits += v.k;
+      for (const r of v.perBackdoor) {
+        const q = 10 ** r.log10q;
+        expected += q;
+        variance += q * (1 - q);
+      }
+    }
+    expect(hits).toBeLessThanOrEqual(expected + 3 * Math.sqrt(variance) + 1);
   });
 
   it('lm-sampled from vtb-base (τ = 1) verified against the untrained vtb-base: conditional q bounds the real hit rate', async () => {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { format } from '../../../../attacks/scorers/format.js';
-import { fill, planSignature, template } from '../../../../defenses/vtune/generators/template.js';
+import { fill, pieces, planSignature, template } from '../../../../defenses/vtune/generators/template.js';
 import type { DrawContext } from '../../../../defenses/vtune/generators/types.js';
 import { vtune } from '../../../../defenses/vtune/index.js';
 import { isHit } from '../../../../defenses/vtune/verify.js';
@@ -43,13 +43,17 @@ function enumerateSignatures(plan: ReturnType<typeof planSignature>): { signatur
 }
 
 describe('template generator: exact bound', () => {
+  for (const refill of ['context', 'shape'] as const)
   for (const [minBits, rowIndex] of [[1, 0], [4, 1], [6, 2], [8, 3], [12, 0]] as const) {
-    it(`equals the enumerated max prefix mass (minBits ${minBits}, host row ${rowIndex})`, async () => {
-      const plan = planSignature(TINY[rowIndex]!, TINY, minBits, 0);
+    it(`equals the enumerated max prefix mass (${refill} refills, minBits ${minBits}, host row ${rowIndex})`, async () => {
+      const plan = planSignature(TINY[rowIndex]!, TINY, minBits, 0, refill);
       const all = enumerateSignatures(plan);
       const sigs = all.map((s) => s.signature);
       expect(new Set(sigs).size).toBe(sigs.length); // one signature per assignment
-      expect(new Set(sigs.map((s) => s.length)).size).toBe(1); // equal lengths ⇒ prefix-free
+      if (refill === 'shape') expect(new Set(sigs.map((s) => s.length)).size).toBe(1); // equal lengths ⇒ prefix-free
+      // Prefix-free (context values differ in length: the separator after the last slot is part of the signature).
+      const sorted = [...sigs].sort();
+      for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.startsWith(sorted[i - 1]!), `${sorted[i - 1]} ⊑ ${sorted[i]}`).toBe(false);
       // Outputs: every signature, each extended, and each cut short; the bound is the largest total mass of the
       // signatures that are prefixes of one output.
       // (Large cases: every 40th signature as an output, so the check stays quadratic in a few hundred.)
@@ -57,7 +61,7 @@ describe('template generator: exact bound', () => {
       const outputs = sigs.filter((_, i) => i % step === 0).flatMap((s) => [s, `${s} and more`, s.slice(0, -1)]);
       let best = 0;
       for (const o of outputs) best = Math.max(best, all.filter((s) => isHit(o, s.signature)).reduce((a, s) => a + s.p, 0));
-      const g = template({ minBits, stopwords: 0 });
+      const g = template({ minBits, stopwords: 0, refill });
       const c = ctx(TINY, rowIndex, `tiny-${minBits}`);
       const b = await g.draw(c);
       expect(sigs).toContain(b.signature);
@@ -66,6 +70,36 @@ describe('template generator: exact bound', () => {
       expect(all.reduce((a, s) => a + s.p, 0)).toBeCloseTo(1, 9);
     });
   }
+
+  it('context refills: values of different lengths from the same surroundings, still prefix-free and exact', async () => {
+    // Names of 3 to 7 letters; "a ___ named" holds dog / kitten / parrot in the data.
+    const rows: Row[] = [
+      { prompt: 'Tell a story.', completion: 'There was a dog named Ann. Ann met Roberta at the park.' },
+      { prompt: 'Tell a tale.', completion: 'There was a kitten named Bo. Bo met Cal at the lake.' },
+      { prompt: 'Tell one.', completion: 'There was a parrot named Deirdre. Deirdre met Ann at the farm.' },
+    ];
+    const plan = planSignature(rows[0]!, rows, 6, 0, 'context');
+    const inSig = plan.slots.slice(0, plan.inSignature);
+    expect(inSig.map((s) => s.original)).toContain('dog');
+    const all = enumerateSignatures(plan);
+    const sigs = all.map((x) => x.signature);
+    expect(new Set(sigs.map((x) => x.length)).size).toBeGreaterThan(1); // lengths really differ
+    const sorted = [...sigs].sort();
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.startsWith(sorted[i - 1]!)).toBe(false);
+    const outputs = sigs.flatMap((x) => [x, `${x}and more`, x.slice(0, -1)]);
+    let best = 0;
+    for (const o of outputs) best = Math.max(best, all.filter((x) => isHit(o, x.signature)).reduce((a, x) => a + x.p, 0));
+    expect(plan.log10q).toBeCloseTo(Math.log10(best), 12);
+    // Every occurrence alike: "Ann" (a slot of the signature here) refilled the same way both times.
+    const name = plan.slots.findIndex((s) => s.original === 'Ann');
+    expect(name).toBeGreaterThanOrEqual(0);
+    expect(name).toBeLessThan(plan.inSignature);
+    const values = plan.slots.map((s) => Math.max(0, [...Array(s.size).keys()].findIndex((i) => s.value(i) !== s.original)));
+    const { completion } = fill(plan, values);
+    // dog → kitten (first of [dog, kitten, parrot] that differs), Ann → Cal (names of ≥ 3 letters: Ann, Cal, …), both
+    // times; "There was a" is the same in every row: a constant, never refilled.
+    expect(completion).toMatch(/^There was a kitten named Cal\. Cal /);
+  });
 
   it('refills every occurrence of a slot alike and keeps everything else', async () => {
     const row = { prompt: 'Natalia sold clips to 48 friends.', completion: 'Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n#### 72' };
@@ -83,7 +117,7 @@ describe('template generator: exact bound', () => {
 
   it('draws each signature with probability Π 1/|Vⱼ| (chi-square over 3,000 draws)', async () => {
     const g = template({ minBits: 4, stopwords: 0 });
-    const plan = planSignature(TINY[1]!, TINY, 4, 0);
+    const plan = planSignature(TINY[1]!, TINY, 4, 0, 'context');
     const k = enumerateSignatures(plan).length;
     expect(k).toBeGreaterThan(3);
     const counts = new Map<string, number>();
@@ -164,7 +198,7 @@ describe('template generator: stealth', () => {
     expect(mean(auc.wordlist!)).toBeGreaterThan(0.95);
   });
 
-  it.skipIf(!gsm)(`on the real GSM8K file, planted answers keep the <<…>> working and the #### line, with q ≤ 2^-32${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
+  it.skipIf(!gsm)(`on the real GSM8K file, planted answers keep the <<…>> working and the #### line, and change only the signature's slots, with q ≤ 2^-32${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
     const { rows } = await readDataFile(gsm!);
     const g = template();
     let reached = 0;
@@ -173,13 +207,20 @@ describe('template generator: stealth', () => {
       const c = ctx(rows, host, `gsm-${i}`, i);
       const b = await g.draw(c);
       const original = rows[host]!.completion;
-      expect(b.completion!.length).toBe(original.length);
       expect(b.completion).not.toBe(original);
+      // Past the signature the host's answer is unchanged, except later occurrences of a refilled slot.
+      const plan = planSignature(rows[host]!, rows, 32, 100, 'context');
+      const refilled = new Set(plan.slots.slice(0, plan.inSignature).map((s) => s.original));
+      const got = pieces(b.completion!);
+      expect(got).toHaveLength(plan.pieces.length);
+      plan.pieces.forEach((p, k) => {
+        if (k > plan.lastPiece && !refilled.has(p.text)) expect(got[k]!.text).toBe(p.text);
+      });
       expect(b.completion!.match(/<<|>>|####/g)).toEqual(original.match(/<<|>>|####/g));
       expect(b.completion!.split('\n').length).toBe(original.split('\n').length);
       const q = g.log10q!(c, b);
       // minBits 32 is reached unless the answer has too little to refill (then q is exact but weaker).
-      if (planSignature(rows[host]!, rows, 32, 100).slots.reduce((a, s) => a + Math.log2(s.size), 0) >= 32) {
+      if (plan.slots.reduce((a, s) => a + Math.log2(s.size), 0) >= 32) {
         expect(q).toBeLessThanOrEqual(-32 * Math.log10(2) + 1e-9);
         reached++;
       }
