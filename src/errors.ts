@@ -109,16 +109,64 @@ export class ConfigError extends VtuneError {
   }
 }
 
-/** A provider (embedded engine, hosted API) failed or refused; `retryable` says whether backing off may help. */
+/**
+ * A provider (embedded engine, hosted API) failed or refused; `retryable` says whether backing off may help,
+ * `cancelled` that the work was called off (an abort, a deadline) rather than failing of its own.
+ */
 export class ProviderError extends VtuneError {
   override readonly code = 'provider';
   readonly retryable: boolean;
   readonly status?: number;
-  constructor(message: string, options: { cause?: unknown; retryable?: boolean; status?: number } = {}) {
+  readonly cancelled: boolean;
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean; status?: number; cancelled?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.retryable = options.retryable ?? false;
     this.status = options.status;
+    this.cancelled = options.cancelled ?? false;
   }
+}
+
+/**
+ * An HTTP status with a message. Two places make them: `serve` answers every failed request with one (the
+ * OpenAI-shaped body carries `errorCode` and `param`), and the networked providers turn a remote server's
+ * status into one (with its `Retry-After`), which the retry machinery classifies by `status` and then keeps as
+ * the `cause` of the ProviderError it throws. Never built from a foreign error object directly: an SDK's error
+ * carries the request and its Authorization header, so only its status and redacted message cross over
+ * (see `remoteCause`).
+ */
+export class HttpError extends VtuneError {
+  override readonly code = 'http';
+  readonly status: number;
+  /** Machine-readable reason, the `code` of an OpenAI error body (`invalid_messages`, `model_not_found`). */
+  readonly errorCode: string;
+  /** The request field at fault, the `param` of an OpenAI error body. */
+  readonly param: string | null;
+  /** The server's `Retry-After` header, when it sent one. */
+  readonly retryAfter?: string | null;
+  constructor(status: number, message: string, options: { errorCode?: string; param?: string | null; retryAfter?: string | null; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.status = status;
+    this.errorCode = options.errorCode ?? (status >= 500 ? 'server_error' : 'http_error');
+    this.param = options.param ?? null;
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+  }
+}
+
+/**
+ * A foreign error (an SDK's, fetch's, a socket's) reduced to what is safe to keep as a `cause`: our own
+ * VtuneErrors pass as they are (their messages are redacted and their causes were made safe the same way);
+ * anything else becomes an HttpError (when it has an HTTP status) or a VtuneError with its name, redacted
+ * message and network code — never its request, headers or body.
+ */
+export function remoteCause(err: unknown): VtuneError {
+  if (err instanceof VtuneError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown; status?: unknown; httpResponse?: { status?: unknown }; code?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const status = typeof e.status === 'number' ? e.status : typeof e.httpResponse?.status === 'number' ? e.httpResponse.status : undefined;
+  const name = typeof e.name === 'string' && e.name !== 'Error' ? `${e.name}: ` : '';
+  if (status !== undefined) return new HttpError(status, `${name}${message}`);
+  const code = typeof e.code === 'string' && /^[A-Z_]+$/.test(e.code) ? ` (${e.code})` : '';
+  return new VtuneError(`${name}${message}${code}`);
 }
 
 /** The embedded engine met something it cannot compute: a malformed model file, NaN loss, context overflow. */

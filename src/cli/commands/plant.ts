@@ -44,6 +44,7 @@ function parseJsonOption(value: unknown, option: string): Record<string, unknown
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch {
+    // No cause on purpose: the parser's message quotes the text, which may hold a keyed generator's key.
     throw new ConfigError(`--${option} must be a JSON object, e.g. '{"temperature": 1}'`);
   }
 }
