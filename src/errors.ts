@@ -155,18 +155,19 @@ export class HttpError extends VtuneError {
 /**
  * A foreign error (an SDK's, fetch's, a socket's) reduced to what is safe to keep as a `cause`: our own
  * VtuneErrors pass as they are (their messages are redacted and their causes were made safe the same way);
- * anything else becomes an HttpError (when it has an HTTP status) or a VtuneError with its name, redacted
- * message and network code — never its request, headers or body.
+ * anything else becomes an HttpError (when it has an HTTP status) or a VtuneError with its redacted message
+ * (and network code), its original class name in `remoteName` — never its request, headers or body. The message
+ * is the original's, so a rewrap that quotes it is not repeated by describeError.
  */
 export function remoteCause(err: unknown): VtuneError {
   if (err instanceof VtuneError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown; status?: unknown; httpResponse?: { status?: unknown }; code?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
   const status = typeof e.status === 'number' ? e.status : typeof e.httpResponse?.status === 'number' ? e.httpResponse.status : undefined;
-  const name = typeof e.name === 'string' && e.name !== 'Error' ? `${e.name}: ` : '';
-  if (status !== undefined) return new HttpError(status, `${name}${message}`);
   const code = typeof e.code === 'string' && /^[A-Z_]+$/.test(e.code) ? ` (${e.code})` : '';
-  return new VtuneError(`${name}${message}${code}`);
+  const out = status !== undefined ? new HttpError(status, message) : new VtuneError(`${message}${code}`);
+  if (typeof e.name === 'string') Object.defineProperty(out, 'remoteName', { value: e.name, enumerable: true });
+  return out;
 }
 
 /** The embedded engine met something it cannot compute: a malformed model file, NaN loss, context overflow. */

@@ -138,7 +138,8 @@ function abortError(signal: AbortSignal, what?: string): ProviderError {
   return new ProviderError(`${what ? `${what} ` : ''}cancelled: ${reason}`, {
     retryable: false,
     cancelled: true,
-    ...(signal.reason !== undefined && { cause: remoteCause(signal.reason) }),
+    // The abort reason is ours (a deadline, a failed sibling, the caller's Error), never an SDK's: kept as it is.
+    ...(signal.reason instanceof Error && { cause: signal.reason }),
   });
 }
 
@@ -239,7 +240,8 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
       last = attemptSig?.aborted
         ? { retryable: true, ambiguous: true, message: `no answer within ${opts.policy.timeoutMs} ms (timeout)` }
         : classifyFailure(err);
-      lastCause = remoteCause(err);
+      // Our timeout's reason ("no answer within … ms") rather than the SDK's "request aborted".
+      lastCause = attemptSig?.aborted ? (attemptSig.reason instanceof Error ? remoteCause(attemptSig.reason) : undefined) : remoteCause(err);
       // Our own errors (a bad reply, say) already name what was called: pass them on unchanged.
       if (!last.retryable) throw err instanceof ProviderError ? err : toProviderError(opts.what, last, err);
       ambiguousSeen ||= last.ambiguous;

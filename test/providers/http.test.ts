@@ -121,7 +121,9 @@ describe('rewraps keep a cause that is safe to keep', () => {
     expect(cause).toBeInstanceOf(HttpError);
     expect(cause).toBeInstanceOf(VtuneError);
     expect(cause.status).toBe(400);
-    expect(cause.message).toBe('InferenceClientProviderApiError: 400 from the server (key ***)');
+    expect(cause.message).toBe('400 from the server (key ***)');
+    expect(cause).toHaveProperty('remoteName', 'InferenceClientProviderApiError');
+    expect(describeError(err)).toBe('hf text generation (http://h) failed (HTTP 400): 400 from the server (key ***)'); // the cause is not repeated
     expect(cause).not.toHaveProperty('request');
     expect(cause.cause).toBeUndefined();
     expect(describeError(err)).not.toMatch(/hf_abcdef|sk-proj-abcdef/);
@@ -138,7 +140,8 @@ describe('rewraps keep a cause that is safe to keep', () => {
       (e: unknown) => e,
     )) as ProviderError;
     expect(offline.cause).toBeInstanceOf(VtuneError);
-    expect((offline.cause as Error).message).toBe('TypeError: fetch failed');
+    expect((offline.cause as Error).message).toBe('fetch failed');
+    expect(offline.cause).toHaveProperty('remoteName', 'TypeError');
   });
 
   it('a bad retry option is a ConfigError with the field path as data, every bad field at once', () => {
