@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, InputError, ProviderError, VtuneError, describeError, formatPath, prefixProblems, redactSecrets, registerSecret } from '../../src/errors.js';
+import { ConfigError, HttpError, InputError, ProviderError, VtuneError, describeError, formatPath, prefixProblems, redactSecrets, registerSecret, remoteCause } from '../../src/errors.js';
 
 describe('errors', () => {
   it('form one hierarchy with codes and causes', () => {
@@ -71,5 +71,21 @@ describe('errors', () => {
     const c = new ConfigError('bad key sk-proj-abcdefghijklmnop', { path: ['providers', 'openai', 'apiKey'] });
     expect(c.problems[0]!.message).toBe('bad key ***');
     expect(c.message).not.toContain('abcdefghijklmnop');
+  });
+
+  it('HttpError belongs to the hierarchy; remoteCause keeps only what is safe of a foreign error', () => {
+    const h = new HttpError(404, 'no such model', { errorCode: 'model_not_found', param: 'model' });
+    expect(h).toBeInstanceOf(VtuneError);
+    expect([h.code, h.status, h.errorCode, h.param, h.name]).toEqual(['http', 404, 'model_not_found', 'model', 'HttpError']);
+    expect(new HttpError(503, 'x').errorCode).toBe('server_error');
+    expect(remoteCause(h)).toBe(h); // ours pass as they are
+    const sdk = Object.assign(new Error('401 bad key sk-proj-abcdefghijklmnop'), { status: 401, headers: { authorization: 'Bearer abcdefghijklmnop' }, name: 'AuthenticationError' });
+    const safe = remoteCause(sdk);
+    expect(safe).toBeInstanceOf(HttpError);
+    expect([safe.message, (safe as HttpError).status, (safe as { remoteName?: string }).remoteName]).toEqual(['401 bad key ***', 401, 'AuthenticationError']);
+    expect(JSON.stringify(safe)).not.toContain('abcdefghijklmnop');
+    const net = remoteCause(Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' }));
+    expect(net.message).toBe('connect refused (ECONNREFUSED)');
+    expect(remoteCause('plain text').message).toBe('plain text');
   });
 });
