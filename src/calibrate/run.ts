@@ -27,7 +27,7 @@ import type { Dataset, Defense, Logger, Model, NullMode, UserContext, Verdict } 
 import { defenses } from '../../defenses/index.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { plantBackdoors } from '../../defenses/vtune/plant.js';
-import { canonicalJson } from '../../defenses/vtune/secret.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { verifyBackdoors } from '../../defenses/vtune/verify.js';
 import { dropTornTail } from '../records/store.js';
 import { batchingModel, memoizingModel, type BatchingModel } from './batching-model.js';
