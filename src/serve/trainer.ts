@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { missingAccess } from '../core/access.js';
 import type { AnyAttack } from '../core/attack.js';
 import { parseModelRef } from '../core/models.js';
 import type { TrainCache } from '../core/training.js';
@@ -135,7 +136,13 @@ export function honestTrainer(provider: Provider, baseName: string, log?: Logger
 /** The dishonest trainer: the attack's provider side, exactly as the benchmark runs it. */
 export function attackTrainer(provider: Provider, baseName: string, attack: AnyAttack, runProviderSide: ProviderSideFn, log: Logger): ServeTrainer {
   let basePromise: Promise<Model> | undefined;
-  const base = () => (basePromise ??= provider.model(baseName));
+  // The attack's declared access is checked against the provider when the base model first opens (at startup).
+  const base = () =>
+    (basePromise ??= provider.model(baseName).then((b) => {
+      const missing = missingAccess(attack, provider, b);
+      if (missing) throw new ConfigError(`attack ${missing.message}`);
+      return b;
+    }));
   const run = async (input: ServeTrainInput) => {
     const b = await base();
     let trained: TrainResult | undefined;
