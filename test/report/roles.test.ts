@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attacks } from '../../attacks/index.js';
 import type { AttackFactory } from '../../src/core/attack.js';
-import { roleOf } from '../../src/report/analyze.js';
+import { attackRows, roleOf } from '../../src/report/analyze.js';
+import { winRateChart } from '../../src/report/plots.js';
 import { loadRecords } from '../../src/report/index.js';
 import { repoRoot } from '../../src/shared-path.js';
 import { trial } from './helpers.js';
@@ -47,5 +48,21 @@ describe('roles from the declared goal', () => {
     expect(goal('return-base')).toBe('null');
     expect(goal('train-without-backdoors')).toBe('null');
     expect(goal('fewer-steps')).toBe('pass');
+  });
+});
+
+describe('the goal colours of the win-rate chart', () => {
+  const colorScale = (goal: 'baseline' | 'honest') => {
+    const rows = attackRows([
+      trial({ key: 'h', attack: 'honest', goal, verified: true, log10p: -9, defenseWon: true }),
+      trial({ key: 's', attack: 'random-subset', goal: 'pass', verified: false, log10p: -1, defenseWon: true }),
+    ]);
+    const layer = (winRateChart(rows).spec as { layer: { encoding: { color: { scale?: unknown } } }[] }).layer;
+    return layer[0]!.encoding.color.scale;
+  };
+
+  it('gives the new goals their colours, and keeps the legacy scale (and chart) for legacy records', () => {
+    expect(colorScale('honest')).toEqual({ domain: ['honest', 'null', 'pass', 'evade'], range: ['#4c78a8', '#54a24b', '#e45756', '#f58518'] });
+    expect(colorScale('baseline')).toEqual({ domain: ['baseline', 'pass', 'evade'], range: ['#4c78a8', '#e45756', '#f58518'] });
   });
 });
