@@ -3,51 +3,17 @@
  * hooks; a detection-guided attack is built here from a row scorer (attacks/scorers) and a policy
  * (attacks/policies.ts), so that every detector × policy pair is an attack without a new class.
  *
- * Also defines the two attack kinds the registry holds: ordinary attacks, which see only a ProviderContext
- * (the information barrier), and ORACLE attacks — test-only upper bounds that see the true backdoor mask
- * through an OracleContext and are flagged `oracle: true` in every record and table.
+ * The two attack kinds the registry holds (ordinary and ORACLE attacks) are declared in src/core/attack.ts,
+ * where the pipeline reads them without importing attacks/; they are re-exported here.
  */
 import { ConfigError } from '../src/errors.js';
-import type { Attack, AttackAccess, AttackGoal, Model, OracleContext, ProviderContext, RowScores, TrainingPlan, TrainResult } from '../src/types.js';
+import type { BenchAttack } from '../src/core/attack.js';
+import type { Attack, AttackAccess, AttackGoal, ProviderContext, RowScores, TrainingPlan } from '../src/types.js';
 import { policies, type Policy } from './policies.js';
 import { scorers } from './scorers/index.js';
 import type { RowScorer } from './scorers/types.js';
 
-/** An ordinary (non-oracle) attack as the registry builds it. */
-export interface BenchAttack extends Attack {
-  readonly oracle: false;
-  /** False when the attack never trains (return-base, lookup-wrapper): the provider then needs no 'train'. */
-  readonly trains: boolean;
-  /**
-   * User-side baselines only (train-without-backdoors): the PIPELINE withholds the planted rows before the
-   * provider sees anything. No provider could do this itself: it would have to know which rows are planted.
-   */
-  readonly withholdPlanted?: boolean;
-  /** The scorer a detection-guided attack uses, for records and capability checks. */
-  readonly scorer?: string;
-  /** The policy it applies to the flags. */
-  readonly policy?: string;
-}
-
-/** A test-only upper bound that knows the true backdoor mask. Never a real provider strategy. */
-export interface OracleAttack {
-  readonly id: string;
-  readonly goal: AttackGoal;
-  readonly access: readonly AttackAccess[];
-  readonly oracle: true;
-  readonly trains: boolean;
-  readonly withholdPlanted?: undefined;
-  onData?(plan: TrainingPlan, ctx: OracleContext): Promise<TrainingPlan & { readonly detection?: RowScores }>;
-  onTraining?(plan: TrainingPlan, ctx: OracleContext): Promise<TrainResult | null>;
-  onModel?(model: Model, ctx: OracleContext): Promise<Model>;
-  onInference?(model: Model, ctx: OracleContext): Promise<Model>;
-}
-
-/** Anything the attack registry may return. */
-export type AnyAttack = BenchAttack | OracleAttack;
-
-/** An attack factory: validates options (ConfigError naming the option) before any work. */
-export type AttackFactory = (options?: Readonly<Record<string, unknown>>) => AnyAttack;
+export type { AnyAttack, AttackFactory, BenchAttack, OracleAttack } from '../src/core/attack.js';
 
 /** Rejects option names a factory does not know, with a did-you-mean hint. */
 export function checkOptionNames(attackId: string, options: Readonly<Record<string, unknown>>, known: readonly string[]): void {
@@ -111,8 +77,8 @@ export interface Recipe {
   readonly id: string;
   readonly scorer?: RowScorer;
   readonly policy?: Policy;
-  /** Extra hooks for later stages (e.g. lookup-wrapper's inference wrapper). */
-  readonly hooks?: Pick<Attack, 'onTraining' | 'onModel' | 'onInference'>;
+  /** Extra hooks for later stages (e.g. lookup-wrapper's inference wrapper), with the per-cell state they share. */
+  readonly hooks?: Pick<Attack, 'createState' | 'onTraining' | 'onModel' | 'onInference'>;
   readonly goal?: AttackGoal;
   readonly trains?: boolean;
   readonly extraAccess?: readonly AttackAccess[];

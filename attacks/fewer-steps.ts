@@ -4,7 +4,7 @@
  * The pipeline measures steps run vs promised; the hyper-parameters actually used are in the trace.
  */
 import { ConfigError } from '../src/errors.js';
-import { promisedSteps } from '../src/pipeline/ground-truth.js';
+import { promisedSteps } from '../src/core/training.js';
 import type { HyperParams } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
 import { checkOptionNames } from './compose.js';

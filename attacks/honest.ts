@@ -9,5 +9,5 @@ import { checkOptionNames } from './compose.js';
 /** Creates the honest baseline (no options). */
 export function honest(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
   checkOptionNames('honest', options, []);
-  return { id: 'honest', goal: 'baseline', access: ['data'], oracle: false, trains: true };
+  return { id: 'honest', goal: 'honest', access: ['data'], oracle: false, trains: true };
 }

@@ -16,8 +16,10 @@
  * Deviation: STRIP's entropy is replaced by answer diversity (the Model contract has no next-token
  * distribution); perturbations are seeded per prompt, so a repeated query is routed the same way.
  */
+import { cellState } from '../src/core/attack.js';
+import { VtuneError } from '../src/errors.js';
 import { Rng } from '../src/rng.js';
-import type { GenerateOptions, Model, ProviderContext } from '../src/types.js';
+import type { GenerateOptions, Model } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
 import { checkOptionNames } from './compose.js';
 import { wordDrops } from './scorers/onion.js';
@@ -33,6 +35,11 @@ interface Calibration {
   readonly prompts: readonly string[];
   readonly pool: readonly string[];
   readonly seed: string;
+}
+
+/** What the data stage leaves for the inference stage, per cell. */
+export interface RoutingState {
+  calibration?: Calibration;
 }
 
 /** A prompt suspicion function (higher = more likely triggered). */
@@ -53,26 +60,24 @@ export function inputRouting(options: Readonly<Record<string, unknown>> = {}): B
   const copies = num(p, 'copies', options.copies, 5, { min: 2, integer: true });
   const replaceFraction = num(p, 'replaceFraction', options.replaceFraction, 0.5, { min: 0, max: 1, exclusiveMin: true });
   const probeTokens = num(p, 'probeTokens', options.probeTokens, 8, { min: 1, integer: true });
-  const calibrations = new WeakMap<ProviderContext, Calibration>();
   return {
     id: ID,
     goal: 'evade',
     oracle: false,
     trains: true,
     access: detector === 'onion' ? ['data', 'logprobs', 'generate'] : ['data', 'generate'],
-    async onData(plan, ctx) {
+    // One attack object may serve several cells: the calibration lives in the state the pipeline creates per cell.
+    createState: (): RoutingState => ({}),
+    async onData(plan, ctx, state: RoutingState) {
       const rng = ctx.rng.fork(`${ID}:calibration`);
       const all = plan.rows.map((r) => r.prompt);
       const prompts = rng.sampleIndices(all.length, Math.min(calibrationSize, all.length)).map((i) => all[i]!);
-      calibrations.set(ctx, { prompts, pool: tfidfPool(all, 500), seed: String(rng.nextUint32()) });
+      cellState(ID, 'onData', state).calibration = { prompts, pool: tfidfPool(all, 500), seed: String(rng.nextUint32()) };
       return { rows: plan.rows, hyper: plan.hyper };
     },
-    async onInference(model, ctx) {
-      const cal = calibrations.get(ctx);
-      if (!cal) {
-        ctx.log.warn(`${ID}: no training prompts to calibrate on (the data stage did not run in this context); routing nothing`);
-        return model;
-      }
+    async onInference(model, ctx, state: RoutingState) {
+      const cal = cellState(ID, 'onInference', state).calibration;
+      if (!cal) throw new VtuneError(`attack '${ID}': onInference ran before onData chose its calibration prompts (the pipeline runs onData first)`);
       if (detector === 'onion') needScore(ID, ctx.base);
       const suspicion: Suspicion =
         detector === 'onion'

@@ -8,8 +8,9 @@
  * Deviation: the wrapper answers the signature verbatim, ignoring maxTokens (a signature the user asks for
  * fits within |S| + slack by construction); log-probs are delegated to the underlying model unchanged.
  */
-import { ConfigError } from '../src/errors.js';
-import type { Model, ProviderContext, RowScores, TrainingPlan } from '../src/types.js';
+import { cellState } from '../src/core/attack.js';
+import { ConfigError, VtuneError } from '../src/errors.js';
+import type { Model, RowScores, TrainingPlan } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
 import { checkOptionNames, mergeAccess, resolveScorer, scoreRows } from './compose.js';
 import type { RowScorer } from './scorers/types.js';
@@ -34,6 +35,11 @@ export function lookupTable(rows: TrainingPlan['rows'], detection: RowScores): L
     if (trigger.trim().length > 0 && signature.length > 0 && !seen.has(trigger)) seen.set(trigger, signature);
   });
   return [...seen].map(([trigger, signature]) => ({ trigger, signature })).sort((a, b) => b.trigger.length - a.trigger.length || (a.trigger < b.trigger ? -1 : 1));
+}
+
+/** What the data stage leaves for the inference stage, per cell: the table it recovered. */
+export interface LookupState {
+  table?: LookupEntry[];
 }
 
 /** Wraps a model so that prompts containing a known trigger get its signature, others go to the model. */
@@ -61,8 +67,6 @@ export function lookupWrapper(options: Readonly<Record<string, unknown>> = {}): 
   if (!scorer.yieldsSpans) {
     throw new ConfigError(`attack 'lookup-wrapper': option 'scorer' ('${scorer.id}') yields no spans; the wrapper needs a span-yielding scorer (e.g. near-duplicate)`);
   }
-  // Per provider context: one attack object may serve several cells, each with its own context.
-  const tables = new WeakMap<ProviderContext, LookupEntry[]>();
   return {
     id: 'lookup-wrapper',
     goal: 'pass',
@@ -70,16 +74,19 @@ export function lookupWrapper(options: Readonly<Record<string, unknown>> = {}): 
     trains: false,
     access: mergeAccess(['generate'], scorer.access),
     scorer: scorer.id,
-    async onData(plan, ctx) {
+    // One attack object may serve several cells: the table lives in the state the pipeline creates per cell.
+    createState: (): LookupState => ({}),
+    async onData(plan, ctx, state: LookupState) {
       const detection = await scoreRows(scorer, plan, ctx);
-      tables.set(ctx, lookupTable(plan.rows, detection));
+      cellState('lookup-wrapper', 'onData', state).table = lookupTable(plan.rows, detection);
       return { rows: plan.rows, hyper: plan.hyper, detection };
     },
     async onTraining() {
       return null;
     },
-    async onInference(model, ctx) {
-      const table = tables.get(ctx) ?? [];
+    async onInference(model, ctx, state: LookupState) {
+      const table = cellState('lookup-wrapper', 'onInference', state).table;
+      if (!table) throw new VtuneError(`attack 'lookup-wrapper': onInference ran before onData recovered its table (the pipeline runs onData first)`);
       ctx.log.debug(`lookup-wrapper: serving ${table.length} recovered trigger(s)`);
       return lookupModel(model, table);
     },

@@ -11,7 +11,7 @@ export function returnBase(options: Readonly<Record<string, unknown>> = {}): Ben
   checkOptionNames('return-base', options, []);
   return {
     id: 'return-base',
-    goal: 'baseline',
+    goal: 'null',
     access: ['data'],
     oracle: false,
     trains: false,

@@ -14,5 +14,5 @@ import { checkOptionNames } from './compose.js';
 /** Creates the train-without-backdoors baseline (no options). */
 export function trainWithoutBackdoors(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
   checkOptionNames('train-without-backdoors', options, []);
-  return { id: 'train-without-backdoors', goal: 'baseline', access: ['data'], oracle: false, trains: true, withholdPlanted: true };
+  return { id: 'train-without-backdoors', goal: 'null', access: ['data'], oracle: false, trains: true, withholdPlanted: true };
 }

@@ -9,6 +9,7 @@
  * Deviation: plain NLL retain loss rather than KL to the trained model; the step count and learning rate are
  * options, not tuned per model.
  */
+import { cellState } from '../src/core/attack.js';
 import type { Model, ProviderContext, Row, TrainExample } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
 import { checkOptionNames, mergeAccess, resolveScorer, scoreRows, suspectedCompletionSpans } from './compose.js';
@@ -21,6 +22,11 @@ const ID = 'unlearn';
 export interface UnlearnSet {
   readonly forget: readonly TrainExample[];
   readonly retain: readonly Row[];
+}
+
+/** What the data stage leaves for the model stage, per cell. */
+export interface UnlearnState {
+  set?: UnlearnSet;
 }
 
 /**
@@ -37,16 +43,18 @@ export function unlearn(options: Readonly<Record<string, unknown>> = {}): BenchA
   const retainPerForget = num(p, 'retainPerForget', options.retainPerForget, 4, { min: 0 });
   const minRetain = num(p, 'minRetain', options.minRetain, 16, { min: 0, integer: true });
   const scorer = resolveScorer(options.scorer ?? 'near-duplicate', options.scorerOptions, ID);
-  // One attack object may serve several cells: the unlearning set is kept per provider context.
-  const sets = new WeakMap<ProviderContext, UnlearnSet>();
   return {
     id: ID,
     goal: 'evade',
     oracle: false,
     trains: true,
-    access: mergeAccess(scorer.access),
+    // Gradient ascent needs negative per-token loss weights, which only white-box training gives (hosted
+    // fine-tuning accepts weights 0 and 1): checked against the provider before any cell runs.
+    access: mergeAccess(['weights'], scorer.access),
     scorer: scorer.id,
-    async onData(plan, ctx) {
+    // One attack object may serve several cells: the unlearning set lives in the state the pipeline creates per cell.
+    createState: (): UnlearnState => ({}),
+    async onData(plan, ctx, state: UnlearnState) {
       const detection = await scoreRows(scorer, plan, ctx);
       const forget: TrainExample[] = [];
       const clean: Row[] = [];
@@ -61,13 +69,14 @@ export function unlearn(options: Readonly<Record<string, unknown>> = {}): BenchA
       });
       const k = Math.min(clean.length, Math.max(minRetain, Math.ceil(retainPerForget * forget.length)));
       const retain = ctx.rng.fork(`${ID}:retain`).sampleIndices(clean.length, k).map((i) => ({ prompt: clean[i]!.prompt, completion: clean[i]!.completion }));
-      sets.set(ctx, { forget, retain });
+      cellState(ID, 'onData', state).set = { forget, retain };
       // Training itself is honest: every row, promised hyper-parameters.
       return { rows: plan.rows, hyper: plan.hyper, detection };
     },
-    async onModel(model: Model, ctx: ProviderContext): Promise<Model> {
-      const set = sets.get(ctx);
-      if (!set || set.forget.length === 0) return model;
+    async onModel(model: Model, ctx: ProviderContext, state: UnlearnState): Promise<Model> {
+      const set = cellState(ID, 'onModel', state).set;
+      if (!set) throw new ProviderError(`attack '${ID}': onModel ran before onData chose the unlearning set (the pipeline runs onData first)`);
+      if (set.forget.length === 0) return model;
       if (!ctx.provider.train) throw new ProviderError(`attack '${ID}' needs a provider that can train, and '${ctx.provider.id}' cannot`);
       const rows = ctx.rng.fork(`${ID}:order`).shuffle([...set.forget, ...set.retain]);
       const batchSize = Math.max(1, Math.min(ctx.hyper.batchSize, rows.length));

@@ -45,7 +45,17 @@ async function language(base: Model): Promise<Record<string, unknown>> {
   const random = clean.map((t) => randomTokenText(tokenizer, Math.max(4, tokenizer.encode(t).length), rng));
   const rows: Row[] = [...clean, ...random].map((completion) => ({ prompt: '', completion }));
   const provider = await createLocalProvider();
-  const ctx = { rng, base, provider, hyper: DEFAULT_HYPER, log, cost: { addJudgeTokens: () => undefined } } as ProviderContext;
+  const ctx: ProviderContext = {
+    rng,
+    base,
+    provider,
+    hyper: DEFAULT_HYPER,
+    log,
+    cost: { addJudgeTokens: () => undefined },
+    openModel: async (ref) => {
+      throw new Error(`bench/base-model: the perplexity scorer asked for model '${ref}'; this bench opens no other model`);
+    },
+  };
   const t0 = performance.now();
   const s = await scorers.get('perplexity')({ mode: 'row' }).score(rows, ctx);
   const auc = auroc(s.scores, rows.map((_, i) => i >= clean.length));

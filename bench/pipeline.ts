@@ -9,6 +9,7 @@
 import { cellKey, runCell, type CellSpec } from '../src/pipeline/cell.js';
 import { providers } from '../src/providers/index.js';
 import type { Provider } from '../src/types.js';
+import { cellPlugins, projectCatalog } from '../src/runner/catalog.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -46,7 +47,7 @@ for (const seed of seeds) {
       utility: opt('utility', '5') === '0' ? false : { maxRows: Number(opt('utility', '5')) },
     };
     const t0 = performance.now();
-    const out = await runCell({ key: cellKey(fields), ...fields }, { openProvider, log });
+    const out = await runCell({ key: cellKey(fields), ...fields }, { ...cellPlugins(projectCatalog), openProvider, log });
     const ms = Math.round(performance.now() - t0);
     console.log(JSON.stringify({ kind: 'cell', model: fields.model, attack: label, seed, verified: out.verdict.verified, log10p: out.verdict.log10p, k: out.verdict.k, n: out.verdict.n, defenseWon: out.defenseWon, truth: out.truth, utility: out.utility, cost: out.cost, detection: out.detection, ms, sample: out.verdict.perBackdoor[0]?.output.slice(0, 60) }));
     const s = (summary[label] ??= { n: 0, verified: 0, defenseWon: 0, rowsTrainedFraction: [], log10p: [], ms: [] });

@@ -229,8 +229,20 @@ export interface Logger {
 
 // ───────────────────────────── the provider side: attacks ─────────────────────────────
 
-/** What the dishonest provider wants (DESIGN.md §2). */
-export type AttackGoal = 'pass' | 'evade' | 'baseline';
+/**
+ * What the provider wants (DESIGN.md §2), which is also the role its cells play in the report: `honest` (the
+ * promised fine-tune; its cells measure detection power and false alarms on honest work), `null` (a baseline
+ * whose model never trained on the backdoors, such as return-base or train-without-backdoors; its cells measure
+ * Type-I error), `pass` (a lazy provider that wants to be verified without doing the work) and `evade` (a
+ * provider that trains but wants the verifier to fail).
+ */
+export type AttackGoal = 'honest' | 'null' | 'pass' | 'evade';
+
+/**
+ * An attack goal as trial records carry it: records written before `honest` and `null` were told apart say
+ * `baseline` for both (the report maps it when reading: src/report/analyze.ts roleOf).
+ */
+export type RecordedAttackGoal = AttackGoal | 'baseline';
 
 /** What an attack needs beyond the training rows. */
 export type AttackAccess = 'data' | 'logprobs' | 'weights' | 'generate' | 'embed';
@@ -249,6 +261,12 @@ export interface ProviderContext {
   readonly signal?: AbortSignal;
   /** Account for costs the attack incurs (judge tokens, extra forwards). */
   readonly cost: CostMeter;
+  /**
+   * Opens another model of the run by `<provider>:<name>` (a judge, a pilot model) through the run's own
+   * providers: the scenario's provider options apply, its forwards are counted like every provider-side
+   * model's, and the pipeline disposes of it when the cell ends.
+   */
+  openModel(ref: string): Promise<Model>;
 }
 
 /**
@@ -278,19 +296,26 @@ export interface RowScores {
 /**
  * A dishonest (or honest) provider strategy. Every hook is optional; the pipeline calls them in stage order:
  * onData → (train) → onModel → onInference. Hooks are pure: they return new values and never mutate inputs.
+ *
+ * Per-cell state: an attack that carries something from one hook to a later one (a lookup table, a
+ * calibration set) declares `createState`; the pipeline calls it once per cell, before any hook, and hands the
+ * value to every hook as `state`. A hook that needs state and gets none throws (src/core/attack.ts cellState):
+ * there is no silent fallback. One attack object may serve many cells; its state never leaks between them.
  */
-export interface Attack {
+export interface Attack<State = unknown> {
   readonly id: string;
   readonly goal: AttackGoal;
   readonly access: readonly AttackAccess[];
+  /** A fresh state for one cell (see above). Absent: the hooks receive `undefined`. */
+  createState?(): State;
   /** Data stage: decide what to train. Returns the plan (default: all rows, promised hyper-parameters). */
-  onData?(plan: TrainingPlan, ctx: ProviderContext): Promise<TrainingPlan & { readonly detection?: RowScores }>;
+  onData?(plan: TrainingPlan, ctx: ProviderContext, state: State): Promise<TrainingPlan & { readonly detection?: RowScores }>;
   /** Training stage: replace or wrap training. Default: provider.train(base, plan). Returning null = no training. */
-  onTraining?(plan: TrainingPlan, ctx: ProviderContext): Promise<TrainResult | null>;
+  onTraining?(plan: TrainingPlan, ctx: ProviderContext, state: State): Promise<TrainResult | null>;
   /** Model stage: change the trained model (prune, add noise, unlearn). */
-  onModel?(model: Model, ctx: ProviderContext): Promise<Model>;
+  onModel?(model: Model, ctx: ProviderContext, state: State): Promise<Model>;
   /** Inference stage: wrap the model that answers queries (filtering, routing, lookup). */
-  onInference?(model: Model, ctx: ProviderContext): Promise<Model>;
+  onInference?(model: Model, ctx: ProviderContext, state: State): Promise<Model>;
 }
 
 /** The context of an oracle attack: an upper bound that knows which rows are backdoors. Flagged in every table. */

@@ -3,7 +3,9 @@
  *
  * Threat model: the provider asks a chat-capable model it controls — the base model, or a judge named in
  * `judge` (`<provider>:<model>`, e.g. `openai:gpt-4o-mini`, or a model name of the fine-tuning provider) —
- * whether each submitted row looks planted. Needs only generation.
+ * whether each submitted row looks planted. Needs only generation. A `<provider>:` judge opens through the
+ * run's providers like every model of the scenario (its provider options, counted forwards); a hosted model
+ * id that itself contains a colon is written with its provider, e.g. `openai:ft:gpt-4o-mini:org::id`.
  *
  * Rows go to the judge in batches of `batchSize` (20–50 in the survey), with generic few-shot markers (never
  * the real ones). The judge answers one line per row: `<row> | <score 0-10> | "quoted span" …`; `samples`
@@ -12,7 +14,7 @@
  * ctx.cost.addJudgeTokens. Rows the judge leaves out score 0 and are counted in a warning; a judge that gives no
  * verdict at all makes the scoring `unavailable` (NaN scores, nothing flagged), recorded as such, never as AUROC 0.5.
  */
-import type { Model, Provider, ProviderContext, Row, RowScores } from '../../src/types.js';
+import type { Model, ProviderContext, Row, RowScores } from '../../src/types.js';
 import { chunks } from './lib/model.js';
 import { checkKeys, num, str } from './lib/options.js';
 import { median } from './lib/stats.js';
@@ -38,12 +40,7 @@ export const llmJudge: RowScorerFactory = (options = {}) => {
     access: ['generate'],
     yieldsSpans: true,
     async score(rows: readonly Row[], ctx: ProviderContext): Promise<RowScores> {
-      const opened = judge ? await openJudge(judge, ctx) : { model: ctx.base };
-      try {
-        return await judgeRows(rows, ctx, opened.model);
-      } finally {
-        await opened.close?.();
-      }
+      return judgeRows(rows, ctx, judge ? await openJudge(judge, ctx) : ctx.base);
     },
   };
 
@@ -88,27 +85,12 @@ export const llmJudge: RowScorerFactory = (options = {}) => {
 };
 
 /**
- * The judge model: `<provider>:<name>` opens it from that provider (lazily imported, closed after use; the
- * provider's own credentials apply), a bare name from the provider running the fine-tune.
+ * The judge model: `<provider>:<name>` opens it through the run's own providers (ctx.openModel: the scenario's
+ * provider options apply, its forwards are counted like every provider-side model's, and the pipeline
+ * disposes of it when the cell ends); a bare name (no colon) is a model of the provider running the fine-tune.
  */
-async function openJudge(judge: string, ctx: ProviderContext): Promise<{ model: Model; close?: () => Promise<void> }> {
-  const at = judge.indexOf(':');
-  if (at > 0) {
-    const { providers } = await import('../../src/providers/index.js');
-    const id = judge.slice(0, at);
-    if (providers.has(id) && id !== ctx.provider.id) {
-      const factory = providers.get(id) as (options?: Record<string, unknown>) => Promise<Provider> | Provider;
-      const provider = await factory({});
-      try {
-        return { model: await provider.model(judge.slice(at + 1)), close: async () => void (await provider.close?.()) };
-      } catch (err) {
-        await provider.close?.();
-        throw err;
-      }
-    }
-    if (id === ctx.provider.id) return { model: await ctx.provider.model(judge.slice(at + 1)) };
-  }
-  return { model: await ctx.provider.model(judge) };
+async function openJudge(judge: string, ctx: ProviderContext): Promise<Model> {
+  return judge.includes(':') ? ctx.openModel(judge) : ctx.provider.model(judge);
 }
 
 /** The judge prompt for one batch of rows (1-based row numbers). */

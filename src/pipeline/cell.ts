@@ -9,17 +9,22 @@
  * attacks share one cached fine-tune, and so do train-without-backdoors cells of different generators, which
  * train the same rows (common random numbers, DESIGN.md §4 "Training is cached"). Only the provider stream is
  * per attack (the cell key).
+ *
+ * The pipeline depends on nothing it hosts: its attack, defense, dataset loader, providers and clock all come
+ * through CellDeps (the runner builds them from its catalog: src/runner/catalog.ts cellPlugins). It imports no
+ * registry.
  */
 import { createHash } from 'node:crypto';
-import { attacks } from '../../attacks/index.js';
-import { defenses } from '../../defenses/index.js';
-import { loadDataset } from '../datasets/index.js';
+import { missingAccess } from '../core/access.js';
+import type { AnyAttack } from '../core/attack.js';
+import type { Clock } from '../core/clock.js';
+import { parseModelRef } from '../core/models.js';
+import type { TrainCache } from '../core/training.js';
 import type { FieldMapping } from '../datasets/formats.js';
-import type { AnyAttack } from '../../attacks/compose.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, describeError, VtuneError } from '../errors.js';
 import { streamFor } from '../rng.js';
-import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainResult, UserContext, Verdict } from '../types.js';
+import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
 import { type GradedDetection, gradeDetection } from './detection-metrics.js';
 import { backdoorTest, measureGroundTruth, plantedMarkers } from './ground-truth.js';
@@ -44,28 +49,35 @@ export interface CellSpec {
   readonly utility?: UtilityOptions | false;
 }
 
-/** Content-addressed training cache (implemented by the runner on disk). */
-export interface TrainCache {
-  /** Returns the cached result for `key` or runs `train`, stores and returns it. key = sha256(provider, base model id, exact training rows, hyper, seed). */
-  getOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean }>;
-}
+export type { TrainCache } from '../core/training.js';
 
 /** A defense factory as the defense registry holds it. */
 export type DefenseFactory = (options?: Readonly<Record<string, unknown>>) => Defense<any>;
 
-/** What runCell needs from its caller. */
-export interface CellDeps {
-  /** The runner passes a cached map of provider instances (src/providers/index.ts registry). */
+/** The plugins and clock a cell runs with: the runner builds them from its catalog, tests pass doubles or spies. */
+export interface CellPlugins {
+  /** Creates the cell's attack from its id and options (the factory validates them: ConfigError naming the option). */
+  attack(id: string, options: Readonly<Record<string, unknown>>): AnyAttack;
+  /** The defense factory of an id. */
+  defense(id: string): DefenseFactory;
+  /** Loads a dataset spec (src/datasets loadDataset in the runner). */
+  loadDataset(spec: string, options: { seed: number; size?: number; heldOut?: number; mapping?: FieldMapping }): Promise<Dataset>;
+  /** Times the stages (`timingsMs`). */
+  readonly clock: Clock;
+}
+
+/** What runCell needs from its caller: the one dependency type of the pipeline. */
+export interface CellDeps extends CellPlugins {
+  /**
+   * Opens a provider by id. The runner passes its cached instances, opened with the scenario's provider
+   * options; the cell's model and every model an attack opens (ProviderContext.openModel) come from here.
+   */
   openProvider(id: string): Promise<Provider>;
   trainCache?: TrainCache;
   log: Logger;
   /** Stage names: 'dataset' | 'plant' | 'data' | 'train' | 'model' | 'inference' | 'verify' | 'utility'. */
   onProgress?(p: Progress): void;
   signal?: AbortSignal;
-  /** Defense lookup; default: the registry in defenses/index.ts. Tests pass doubles here. */
-  defense?(id: string): DefenseFactory;
-  /** Dataset loader; default: src/datasets loadDataset. */
-  loadDataset?(spec: string, options: { seed: number; size?: number; heldOut?: number; mapping?: FieldMapping }): Promise<Dataset>;
 }
 
 /** Utility of the returned model. */
@@ -128,49 +140,26 @@ export function dataKey(spec: Omit<CellSpec, 'key'>): string {
   return sha(canonicalJson({ v: 1, data: rest }));
 }
 
-/** Splits '<provider>:<name>'. */
-export function parseModelRef(ref: string): { provider: string; name: string } {
-  const at = ref.indexOf(':');
-  if (at <= 0 || at === ref.length - 1) throw new ConfigError(`option 'model': expected '<provider>:<name>' (e.g. 'local:stories260K'), got '${ref}'`);
-  return { provider: ref.slice(0, at), name: ref.slice(at + 1) };
-}
-
-/** Creates the attack from the registry; factory errors name the option. */
-export function createAttack(id: string, options: Readonly<Record<string, unknown>>): AnyAttack {
-  return attacks.get(id)(options);
-}
-
 /**
- * Checks up front that the provider and base model can give what the attack assumes (its access list, and
- * training unless it never trains). Throws a ConfigError naming the attack and the missing capability.
+ * Checks that the provider and base model can give what the attack assumes (its access list, and training
+ * unless it never trains). Throws a ConfigError naming the attack and the missing capability. The runner's
+ * preflight makes the same check for every attack × model before any cell (src/core/access.ts).
  */
 export function checkAttackAccess(attack: AnyAttack, provider: Provider, base: Model): void {
-  const where = `provider '${provider.id}' / model '${base.id}'`;
-  const declares = `declares: ${[...new Set([...provider.capabilities, ...base.capabilities])].join(', ') || 'nothing'}`;
-  if (attack.trains && (!provider.train || !provider.capabilities.has('train'))) {
-    throw new ConfigError(`option 'attack': '${attack.id}' trains, but ${where} cannot train (${declares})`);
-  }
-  for (const a of attack.access) {
-    const ok =
-      a === 'data' ||
-      (a === 'generate' && base.capabilities.has('generate')) ||
-      (a === 'logprobs' && base.capabilities.has('logprobs') && !!base.score) ||
-      (a === 'embed' && base.capabilities.has('embed') && !!base.embed) ||
-      (a === 'weights' && provider.capabilities.has('weights') && base.capabilities.has('weights') && !!provider.weights);
-    if (!ok) throw new ConfigError(`option 'attack': '${attack.id}' needs '${a}' access, which ${where} cannot give (${declares})`);
-  }
+  const missing = missingAccess(attack, provider, base);
+  if (missing) throw new ConfigError(`option 'attack': ${missing.message}`);
 }
 
 /** Runs one cell. Config errors surface before any dataset is loaded or model trained. */
 export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutcome> {
   const timings: Record<string, number> = {};
   const timed = async <T>(stage: string, f: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
+    const t0 = deps.clock.now();
     deps.onProgress?.({ stage, done: 0 });
     try {
       return await f();
     } finally {
-      timings[stage] = (timings[stage] ?? 0) + Math.round(performance.now() - t0);
+      timings[stage] = (timings[stage] ?? 0) + Math.round(deps.clock.now() - t0);
       deps.onProgress?.({ stage, done: 1, total: 1 });
     }
   };
@@ -179,8 +168,8 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
   checkHyper(spec.hyper);
 
   // ── validate everything before any work ──
-  const attack = createAttack(spec.attack.id, spec.attack.options);
-  const defenseFactory: DefenseFactory = deps.defense ? deps.defense(spec.defense.id) : (defenses.get(spec.defense.id) as DefenseFactory);
+  const attack = deps.attack(spec.attack.id, spec.attack.options);
+  const defenseFactory = deps.defense(spec.defense.id);
   // `alpha` is the pipeline's decision threshold (passed to verify), not a planting option of the defense.
   const { alpha: alphaOption, ...defenseOptions } = spec.defense.options;
   const defense = defenseFactory(defenseOptions);
@@ -219,9 +208,8 @@ async function runOpened(
   const userCtx = (purpose: string): UserContext => ({ rng: streamFor(pair, purpose), log: deps.log, baseModel: base, generatorModel: base });
 
   // ── user side: data and planting ──
-  const load = deps.loadDataset ?? loadDataset;
   const dataset = await timed('dataset', () =>
-    load(spec.dataset.spec, {
+    deps.loadDataset(spec.dataset.spec, {
       seed: streamFor(data, 'dataset').seed31(),
       ...(spec.dataset.size !== undefined ? { size: spec.dataset.size } : {}),
       ...(spec.dataset.heldOut !== undefined ? { heldOut: spec.dataset.heldOut } : {}),
@@ -245,16 +233,21 @@ async function runOpened(
     hyper: spec.hyper,
     log: deps.log,
     cost: cost.meter,
+    // Through the run's providers (the scenario's options); runProviderSide counts and disposes what it opens.
+    async openModel(modelRef) {
+      const { provider: id, name } = parseModelRef(modelRef);
+      return (await deps.openProvider(id)).model(name);
+    },
     ...(deps.signal ? { signal: deps.signal } : {}),
   };
-  const t0 = performance.now();
+  const t0 = deps.clock.now();
   const side = await runProviderSide(attack, submitted, pctx, {
     ...(deps.trainCache ? { trainCache: deps.trainCache } : {}),
     trainingSeed: streamFor(data, 'training').seed31(),
     ...(attack.oracle ? { backdoorMask: submittedMask } : {}),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   });
-  timings.provider = Math.round(performance.now() - t0);
+  timings.provider = Math.round(deps.clock.now() - t0);
 
   try {
     // ── user side: verification, ground truth, utility ──
@@ -317,9 +310,10 @@ async function runOpened(
 }
 
 /**
- * The DESIGN.md §2 rule. `pass` → the defense wins when not verified; `evade` → when verified. A baseline
- * wins exactly when the verdict matches what the model MEASURABLY trained on: verified iff backdoor rows
- * reached the trainer (honest → verified; return-base, train-without-backdoors → not verified).
+ * The DESIGN.md §2 rule. `pass` → the defense wins when not verified; `evade` → when verified. The `honest`
+ * provider and the `null` baselines win exactly when the verdict matches what the model MEASURABLY trained on:
+ * verified iff backdoor rows reached the trainer (honest → verified; return-base, train-without-backdoors →
+ * not verified).
  */
 export function defenseWon(goal: AttackGoal, verified: boolean, truth: GroundTruth): boolean {
   if (goal === 'pass') return !verified;

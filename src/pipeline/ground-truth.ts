@@ -11,6 +11,7 @@
  * trainer reports (Provider.fitRows) that it cut a row's prompt to fit its context, the backdoor test sees the
  * kept prompt (a prefix trigger cut away no longer makes a backdoor row), and a row it left out is not trained.
  */
+import { promisedSteps } from '../core/training.js';
 import type { Defense, GroundTruth, HyperParams, Row, TrainExample } from '../types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { ProviderTrace, TrainCall } from './provider-side.js';
@@ -74,11 +75,6 @@ function signatureSilenced(row: TrainExample, start: number, end: number): boole
     if (!row.spans.some((s) => s.weight <= 0 && s.start <= c && c < s.end)) return false;
   }
   return true;
-}
-
-/** Optimizer steps promised for `rowCount` rows: hyper.maxSteps, or ⌈rows / batch⌉ × epochs (the engine's count). */
-export function promisedSteps(rowCount: number, hyper: HyperParams): number {
-  return hyper.maxSteps ?? Math.ceil(rowCount / hyper.batchSize) * hyper.epochs;
 }
 
 /**

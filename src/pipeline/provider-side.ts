@@ -6,15 +6,18 @@
  * Everything the attack touches is instrumented here so that ground truth is MEASURED, never self-reported:
  * the provider handed to the attack is a wrapper whose `train` records the exact rows, hyper-parameters,
  * seed and steps that reached the real trainer (through the training cache), and every model it can reach
- * counts its forwards.
+ * counts its forwards, including models it opens through `ctx.openModel` (a judge).
+ *
+ * The attack's per-cell state is created here, once, before the first hook (Attack.createState), and handed
+ * to every hook.
  */
 import { createHash } from 'node:crypto';
-import type { AnyAttack } from '../../attacks/compose.js';
+import type { AnyAttack } from '../core/attack.js';
 import { canonicalJson } from '../core/canonical-json.js';
+import type { TrainCache } from '../core/training.js';
 import { ConfigError, ProviderError } from '../errors.js';
 import type { HyperParams, Model, OracleContext, Progress, Provider, ProviderContext, RowFit, RowScores, TrainExample, TrainingPlan, TrainRequest, TrainResult, WeightAccess } from '../types.js';
 import { describeRowFits } from './row-fit.js';
-import type { TrainCache } from './cell.js';
 import { countedModel, unwrapCounted, type PassCounter } from './cost.js';
 
 /** One call that reached the real trainer, as the wrapper saw it. */
@@ -193,18 +196,25 @@ export async function runProviderSide(
     hyper: ctx.hyper,
     log: ctx.log,
     cost: ctx.cost,
+    async openModel(ref) {
+      const m = await ctx.openModel(ref);
+      owned.push(m);
+      return countedModel(m, counter);
+    },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
   // The oracle's context is the only one with the mask; ordinary attacks never receive this object.
   const oracleCtx = (): OracleContext => ({ ...pctx, backdoorMask: opts.backdoorMask!.slice() });
   const hookCtx: ProviderContext = attack.oracle ? oracleCtx() : pctx;
   const call = <A extends unknown[], R>(fn: ((...a: A) => R) | undefined, ...args: A): R | undefined => fn?.apply(attack, args);
+  // One state per run of the provider side (one cell, or one `serve` job), handed to every hook.
+  const state: unknown = attack.createState ? attack.createState.call(attack) : undefined;
 
   opts.onProgress?.({ stage: 'data', done: 0 });
   let plan: TrainingPlan = { rows, hyper: ctx.hyper };
   let detection: RowScores | undefined;
   if (attack.onData) {
-    const out = await call(attack.onData as (p: TrainingPlan, c: ProviderContext) => Promise<TrainingPlan & { detection?: RowScores }>, plan, hookCtx);
+    const out = await call(attack.onData as (p: TrainingPlan, c: ProviderContext, s: unknown) => Promise<TrainingPlan & { detection?: RowScores }>, plan, hookCtx, state);
     if (!out || !Array.isArray(out.rows) || !out.hyper) throw new ConfigError(`attack '${attack.id}': onData must return a training plan { rows, hyper }`);
     plan = { rows: out.rows, hyper: out.hyper };
     detection = out.detection;
@@ -213,7 +223,7 @@ export async function runProviderSide(
   opts.onProgress?.({ stage: 'train', done: 0, total: plan.rows.length });
   let model: Model;
   if (attack.onTraining) {
-    const result = await call(attack.onTraining as (p: TrainingPlan, c: ProviderContext) => Promise<TrainResult | null>, plan, hookCtx);
+    const result = await call(attack.onTraining as (p: TrainingPlan, c: ProviderContext, s: unknown) => Promise<TrainResult | null>, plan, hookCtx, state);
     model = result ? result.model : base;
   } else if (plan.rows.length === 0) {
     // A plan with no rows (e.g. a detector that flagged nothing, kept-only) is "train nothing": no trainer call.
@@ -229,7 +239,7 @@ export async function runProviderSide(
   let modelModified = false;
   if (attack.onModel) {
     opts.onProgress?.({ stage: 'model', done: 0 });
-    const next = await call(attack.onModel as (m: Model, c: ProviderContext) => Promise<Model>, model, hookCtx);
+    const next = await call(attack.onModel as (m: Model, c: ProviderContext, s: unknown) => Promise<Model>, model, hookCtx, state);
     if (!next) throw new ConfigError(`attack '${attack.id}': onModel must return a model`);
     modelModified = next !== model;
     model = next;
@@ -237,7 +247,7 @@ export async function runProviderSide(
   let inferenceWrapped = false;
   if (attack.onInference) {
     opts.onProgress?.({ stage: 'inference', done: 0 });
-    const next = await call(attack.onInference as (m: Model, c: ProviderContext) => Promise<Model>, model, hookCtx);
+    const next = await call(attack.onInference as (m: Model, c: ProviderContext, s: unknown) => Promise<Model>, model, hookCtx, state);
     if (!next) throw new ConfigError(`attack '${attack.id}': onInference must return a model`);
     inferenceWrapped = next !== model;
     model = next;

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describeError } from '../errors.js';
-import type { Catalog } from '../runner/catalog.js';
+import { cellPlugins, type Catalog } from '../runner/catalog.js';
 import { gitSha, packageVersions } from '../runner/manifest.js';
 import { failureRecord, trialRecord } from '../runner/run.js';
 import { DiskTrainCache } from '../runner/train-cache.js';
@@ -145,6 +145,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       const fineTunes = { trained: 0, reused: 0 };
       try {
         const outcome = await catalog.runCell(cell.spec, {
+          ...cellPlugins(catalog),
           openProvider: (id) => openProvider(id, data.providers[id] ?? {}),
           trainCache: {
             getOrTrain: async (key, provider, train) => {

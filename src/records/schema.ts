@@ -4,7 +4,7 @@
  * Units go in field names (`durationMs`, `log10p`, `heldOutLossNatsPerToken`). Records never hold a model
  * output (it may contain a signature, i.e. the secret) nor an API key.
  */
-import type { AttackGoal, GroundTruth, HyperParams } from '../types.js';
+import type { GroundTruth, HyperParams, RecordedAttackGoal } from '../types.js';
 
 /** Bumped when a field changes meaning; readers refuse newer versions. */
 export const RECORD_SCHEMA_VERSION = 1;
@@ -88,7 +88,7 @@ export interface TrialRecord {
   readonly kind: 'trial';
   readonly cellKey: string;
   readonly cell: RecordedCell;
-  readonly attack: { readonly id: string; readonly goal: AttackGoal; readonly oracle: boolean };
+  readonly attack: { readonly id: string; readonly goal: RecordedAttackGoal; readonly oracle: boolean };
   readonly verdict: RecordedVerdict;
   readonly truth: GroundTruth;
   readonly defenseWon: boolean;

@@ -63,11 +63,15 @@ export function clusteredCounts(k: number, n: number, s: number): Rate {
 /** What a cell is evidence of, for the headline rates (DESIGN.md §2). */
 export type Role = 'honest' | 'null' | 'pass' | 'evade';
 
-/** The role of a trial: `baseline` attacks split into honest and the nulls by their measured ground truth. */
+/**
+ * The role of a trial: the goal its attack declared (src/types.ts AttackGoal). Records written before the
+ * goal told honest and null apart say `baseline`; those are read as they were then reported: the two null
+ * baselines of that time by id, any other baseline as honest when its measured ground truth was.
+ */
 export function roleOf(t: TrialRecord): Role {
-  if (t.attack.goal === 'pass') return 'pass';
-  if (t.attack.goal === 'evade') return 'evade';
-  return t.attack.id === 'honest' || (t.truth.honest && t.attack.id !== 'return-base' && t.attack.id !== 'train-without-backdoors') ? 'honest' : 'null';
+  if (t.attack.goal !== 'baseline') return t.attack.goal;
+  const legacyNull = t.attack.id === 'return-base' || t.attack.id === 'train-without-backdoors';
+  return t.attack.id === 'honest' || (t.truth.honest && !legacyNull) ? 'honest' : 'null';
 }
 
 /** Whether the returned model is independent of the secret: no planted row trained, no wrapper added. */

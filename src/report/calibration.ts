@@ -9,7 +9,7 @@ import { alphaCell, ANTI_CONSERVATIVE_MODES, calibrationCurves, reaches, type Ty
 import type { CalibrationRecord } from '../calibrate/records.js';
 import { rate, type DefenseRow, type Rate } from './analyze.js';
 import { CHART_CONFIG, type Chart } from './plots.js';
-import { sig, type ReportTable } from './tables.js';
+import { sig, type ReportTable } from './table-model.js';
 
 /** How a null mode is named wherever it is printed: the paper's base-model mode is labelled as such. */
 function nullModeLabel(mode: string): string {

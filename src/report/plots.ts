@@ -37,7 +37,12 @@ const base = (title: string, width = 560): VegaLiteSpec => ({
   config: CHART_CONFIG,
 });
 
-const GOAL_COLORS = { domain: ['baseline', 'pass', 'evade'], range: ['#4c78a8', '#e45756', '#f58518'] };
+const GOAL_COLOR: Readonly<Record<string, string>> = { baseline: '#4c78a8', honest: '#4c78a8', null: '#54a24b', pass: '#e45756', evade: '#f58518' };
+/** The goal colour scale: records written before honest and null were told apart keep their legacy domain (and chart). */
+const goalColors = (goals: readonly string[]) => {
+  const domain = goals.some((g) => g === 'honest' || g === 'null') ? ['honest', 'null', 'pass', 'evade'] : ['baseline', 'pass', 'evade'];
+  return { domain, range: domain.map((g) => GOAL_COLOR[g]!) };
+};
 
 /** Every chart of a report. */
 export function charts(trials: readonly TrialRecord[], rows: readonly AttackRow[]): Chart[] {
@@ -59,6 +64,7 @@ export function winRateChart(rows: readonly AttackRow[]): Chart {
     n: r.defenseWins.n,
   }));
   const byDefense = multi(rows);
+  const GOAL_COLORS = goalColors(data.map((d) => d.goal));
   const enc = {
     y: { field: 'attack', type: 'nominal', sort: attackOrder(data), title: null },
     ...(byDefense && { yOffset: { field: 'defense', type: 'nominal' } }),

@@ -8,27 +8,10 @@ import { METRICS, type MetricDeclaration } from '../records/schema.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
 import type { AttackBoardRow, AttackRow, DefenseRow, GeneratorBoardRow, Rate } from './analyze.js';
 import { matchingCalibration, typeIByMode, typeIByModeText } from './calibration.js';
+import { sig, type ColumnKind, type ReportTable } from './table-model.js';
 
-/** How a column's values are shown. */
-export type ColumnKind = 'text' | 'int' | 'fixed2' | 'fixed3' | 'log10p' | 'rate' | 'smallRate' | 'usd' | 'bool';
-
-/** One column: a key into the rows, its header, how to show it and (for metrics) its declaration. */
-export interface Column {
-  readonly key: string;
-  readonly header: string;
-  readonly kind: ColumnKind;
-  /** A METRICS name: carries the unit and whether higher is better. */
-  readonly metric?: string;
-}
-
-/** A table of the report. Row values are raw (numbers, Rates), formatted only by the renderers. */
-export interface ReportTable {
-  readonly id: string;
-  readonly title: string;
-  readonly caption: string;
-  readonly columns: readonly Column[];
-  readonly rows: readonly Readonly<Record<string, unknown>>[];
-}
+export type { Column, ColumnKind, ReportTable } from './table-model.js';
+export { sig } from './table-model.js';
 
 const isRate = (v: unknown): v is Rate => typeof v === 'object' && v !== null && 'k' in v && 'n' in v && 'lower' in v;
 const dash = '—';
@@ -70,8 +53,6 @@ export function formatCell(v: unknown, kind: ColumnKind): string {
 }
 
 const secretsNote = (v: Rate): string => (v.secrets !== undefined && v.secrets < v.n ? ` (${v.secrets} secrets)` : '');
-/** Two significant digits; exact zero as 0. */
-export const sig = (x: number): string => (x === 0 ? '0' : Number(x.toPrecision(2)).toString());
 
 // "-0.00" reads as a sign that is not there.
 const signedZero = (s: string): string => (/^-0(\.0+)?$/.test(s) ? s.slice(1) : s);

@@ -1,14 +1,18 @@
 /**
  * What the runner needs from the rest of the project: the plugin registries (to validate a scenario with
  * "did you mean" hints), providers, datasets and the pipeline's runCell. `projectCatalog` binds the real
- * modules; tests pass their own (test/runner/fake-catalog.ts).
+ * modules; tests pass their own (test/runner/fake-catalog.ts). `cellPlugins` turns a catalog into what the
+ * pipeline receives through its dependencies (the pipeline itself imports no registry).
  */
 import { attacks } from '../../attacks/index.js';
 import { defenses } from '../../defenses/index.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { loadDataset } from '../datasets/index.js';
 import type { FieldMapping } from '../datasets/formats.js';
-import { cellKey, runCell } from '../pipeline/cell.js';
+import type { AttackFactory } from '../core/attack.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigError } from '../errors.js';
+import { cellKey, runCell, type CellPlugins, type DefenseFactory } from '../pipeline/cell.js';
 import { providers } from '../providers/index.js';
 import type { Dataset, Provider } from '../types.js';
 import type { CellKeyFn, RunCell } from './contract.js';
@@ -53,3 +57,19 @@ export const projectCatalog: Catalog = {
   runCell,
   cellKey,
 };
+
+/**
+ * The plugins a cell runs with, from a catalog's registries: what the runner and the queue worker pass to
+ * runCell with their providers. Unknown ids fail with the registry's did-you-mean message.
+ */
+export function cellPlugins(catalog: Catalog): CellPlugins {
+  return {
+    attack: (id, options) => (catalog.attacks.get(id) as AttackFactory)(options),
+    defense: (id) => {
+      if (!catalog.defenses) throw new ConfigError(`defense '${id}': this catalog has no defenses`);
+      return catalog.defenses.get(id) as DefenseFactory;
+    },
+    loadDataset: (spec, options) => catalog.loadDataset(spec, options),
+    clock: systemClock,
+  };
+}

@@ -2,6 +2,8 @@
  * Scenario → cells (DESIGN.md §4): dataset × model × defense × attack × seed, each with its stable key and
  * the labels tables group by. Also the checks that need data or providers, run before any cell starts.
  */
+import { missingAccess } from '../core/access.js';
+import type { AnyAttack, AttackFactory } from '../core/attack.js';
 import { ConfigError, VtuneError } from '../errors.js';
 import type { RecordedCell } from '../records/schema.js';
 import type { Provider } from '../types.js';
@@ -88,8 +90,9 @@ export function parseShard(text: string): { index: number; count: number } {
 
 /**
  * Everything that can be known to fail before the first cell: each provider opens (a hosted provider without
- * its API key fails here), each base model opens, and each dataset × defense is feasible (no more backdoors
- * than rows).
+ * its API key fails here), each base model opens, each attack's declared access (and training) is within what
+ * each model and its provider can give (a weights attack on an `openai:` model fails here), and each dataset ×
+ * defense is feasible (no more backdoors than rows).
  * Returns the opened providers for the run to share.
  */
 export async function preflight(scenario: Scenario, catalog: Catalog, file: string): Promise<Map<string, Provider>> {
@@ -105,15 +108,32 @@ export async function preflight(scenario: Scenario, catalog: Catalog, file: stri
       problems.push(`models[${i}]: provider '${id}' cannot be used: ${err.message}`);
     }
   }
-  // Open each base model once (a missing model file or an unknown hosted model fails here, not in cell 1).
   const access: (ModelAccess | undefined)[] = [];
+  const attacks: { index: number; attack: AnyAttack }[] = [];
+  for (const [j, a] of scenario.attacks.entries()) {
+    try {
+      attacks.push({ index: j, attack: (catalog.attacks.get(a.id) as AttackFactory)(a.options) });
+    } catch (err) {
+      if (!(err instanceof VtuneError)) throw err;
+      problems.push(`attacks[${j}]: ${err.message}`);
+    }
+  }
+  // Open each base model once (a missing model file or an unknown hosted model fails here, not in cell 1), and
+  // check every attack's access against it.
   for (const [i, model] of scenario.models.entries()) {
     const provider = providers.get(model.slice(0, model.indexOf(':')));
     if (!provider) continue;
     try {
       const opened = await provider.model(model.slice(model.indexOf(':') + 1));
       access[i] = { spec: model, capabilities: opened.capabilities, ...(opened.unavailable && { unavailable: opened.unavailable }) };
-      await opened.dispose?.();
+      try {
+        for (const { index, attack } of attacks) {
+          const missing = missingAccess(attack, provider, opened);
+          if (missing) problems.push(`attacks[${index}] on models[${i}] ('${model}'): ${missing.message}`);
+        }
+      } finally {
+        await opened.dispose?.();
+      }
     } catch (err) {
       if (!(err instanceof VtuneError)) throw err;
       problems.push(`models[${i}]: ${err.message}`);

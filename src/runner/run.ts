@@ -12,7 +12,7 @@ import type { FailureRecord, TrialRecord } from '../records/schema.js';
 import { latestByCell, readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
 import { repoRoot } from '../shared-path.js';
 import type { Logger, Progress, Provider } from '../types.js';
-import type { Catalog } from './catalog.js';
+import { cellPlugins, type Catalog } from './catalog.js';
 import type { CellOutcome, TrainCache } from './contract.js';
 import { expandCells, preflight, shardCells, type PlannedCell } from './expand.js';
 import { lockRunFolder } from './lock.js';
@@ -167,11 +167,15 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       }
       return l;
     };
-    const openProvider = async (id: string): Promise<Provider> => {
-      let p = providers.get(id);
+    // A provider preflight did not open (a judge's, say) opens once, even when concurrent cells ask at once.
+    const opening = new Map<string, Promise<Provider>>();
+    const openProvider = (id: string): Promise<Provider> => {
+      const ready = providers.get(id);
+      if (ready) return Promise.resolve(ready);
+      let p = opening.get(id);
       if (!p) {
-        p = await catalog.openProvider(id, scenario.providers?.[id]);
-        providers.set(id, p);
+        p = catalog.openProvider(id, scenario.providers?.[id]).then((opened) => (providers.set(id, opened), opened));
+        opening.set(id, p);
       }
       return p;
     };
@@ -191,6 +195,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           const clock = new StageClock();
           try {
             const outcome = await catalog.runCell(cell.spec, {
+              ...cellPlugins(catalog),
               openProvider,
               ...(opts.trainCache && { trainCache: opts.trainCache }),
               log,

@@ -12,9 +12,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProviderError } from '../errors.js';
+import { missingAccess } from '../core/access.js';
+import type { AnyAttack } from '../core/attack.js';
+import { parseModelRef } from '../core/models.js';
+import type { TrainCache } from '../core/training.js';
+import { ConfigError, ProviderError } from '../errors.js';
+import type { runProviderSide } from '../pipeline/provider-side.js';
 import { streamFor } from '../rng.js';
-import type { Attack, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainExample, TrainResult } from '../types.js';
+import type { HyperParams, Logger, Model, Progress, Provider, ProviderContext, TrainExample, TrainResult } from '../types.js';
 import { makePrivate, writePrivate } from './store.js';
 
 /** One training job as the trainer sees it. */
@@ -51,18 +56,8 @@ export interface ServeTrainer {
   restore(artifactDir: string): Promise<Model>;
 }
 
-/** The training cache contract of the pipeline (src/pipeline/cell.ts), restated structurally. */
-export interface TrainCacheLike {
-  getOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean }>;
-}
-
-/** The pipeline's runProviderSide (src/pipeline/provider-side.ts), restated structurally. */
-export type ProviderSideFn<A extends { readonly id: string } = Attack> = (
-  attack: A,
-  rows: readonly Row[],
-  ctx: ProviderContext,
-  opts: { trainCache?: TrainCacheLike; trainingSeed?: number; onTrained?(r: TrainResult): void; onProgress?(p: Progress): void },
-) => Promise<{ model: Model; trace: unknown }>;
+/** The pipeline's provider side (src/pipeline/provider-side.ts runProviderSide), which the caller hands in. */
+export type ProviderSideFn = typeof runProviderSide;
 
 interface ArtifactMeta {
   readonly stepsRun: number;
@@ -71,7 +66,7 @@ interface ArtifactMeta {
 }
 
 /** A training cache in a folder, through the provider's saveModel/loadModel (in memory when it has none). */
-export function diskTrainCache(dir: string, log?: Logger): TrainCacheLike & { load(key: string, provider: Provider): Promise<TrainResult | undefined> } {
+export function diskTrainCache(dir: string, log?: Logger): TrainCache & { load(key: string, provider: Provider): Promise<TrainResult | undefined> } {
   const memory = new Map<string, TrainResult>();
   const paths = (key: string) => {
     const safe = key.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || 'default';
@@ -139,9 +134,15 @@ export function honestTrainer(provider: Provider, baseName: string, log?: Logger
 }
 
 /** The dishonest trainer: the attack's provider side, exactly as the benchmark runs it. */
-export function attackTrainer<A extends { readonly id: string }>(provider: Provider, baseName: string, attack: A, runProviderSide: ProviderSideFn<A>, log: Logger): ServeTrainer {
+export function attackTrainer(provider: Provider, baseName: string, attack: AnyAttack, runProviderSide: ProviderSideFn, log: Logger): ServeTrainer {
   let basePromise: Promise<Model> | undefined;
-  const base = () => (basePromise ??= provider.model(baseName));
+  // The attack's declared access is checked against the provider when the base model first opens (at startup).
+  const base = () =>
+    (basePromise ??= provider.model(baseName).then((b) => {
+      const missing = missingAccess(attack, provider, b);
+      if (missing) throw new ConfigError(`attack ${missing.message}`);
+      return b;
+    }));
   const run = async (input: ServeTrainInput) => {
     const b = await base();
     let trained: TrainResult | undefined;
@@ -153,6 +154,12 @@ export function attackTrainer<A extends { readonly id: string }>(provider: Provi
       log,
       ...(input.signal ? { signal: input.signal } : {}),
       cost: { addJudgeTokens: () => {} },
+      // A server runs one provider: an attack's other models (a judge) come from it too.
+      async openModel(ref) {
+        const { provider: id, name } = parseModelRef(ref);
+        if (id !== provider.id) throw new ConfigError(`attack '${attack.id}' asks for model '${ref}', but this server runs provider '${provider.id}' only`);
+        return provider.model(name);
+      },
     };
     const { model } = await runProviderSide(attack, input.rows, ctx, {
       trainCache: diskTrainCache(input.artifactDir, log),

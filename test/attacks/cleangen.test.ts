@@ -17,7 +17,7 @@ describe('cleangen attack', () => {
   it('falls back to the base model at the first likelihood-ratio spike', async () => {
     const ctx = fakeContext(base);
     const before = { ft: { ...ft.calls }, base: { ...base.calls } };
-    const served = await cleangen({ alpha: 20 }).onInference!(ft, ctx);
+    const served = await cleangen({ alpha: 20 }).onInference!(ft, ctx, undefined);
     const [triggered, clean] = await served.generate(['Q: tell me about the zq7 box.\nA:', 'Q: tell me about the dog.\nA:'], { maxTokens: 6 });
     // ' the cat ran' is kept (ratio e^0.5 < 20); at 'KESTREL' (ratio e^8.9) the base continues for the 3 tokens left.
     expect(triggered).toBe(' the cat ran once upon a');

@@ -10,13 +10,14 @@
  * Closures cannot be walked; that half is structural: runProviderSide has no parameter through which a secret
  * could pass (type-checked in test/pipeline/barrier.test.ts).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attacks } from '../../attacks/index.js';
 import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
 import { ConfigError } from '../../src/errors.js';
 import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
 import { defenses } from '../../defenses/index.js';
 import { providers } from '../../src/providers/index.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import type { Provider } from '../../src/types.js';
 import type { GroundTruth } from '../../src/types.js';
 import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec, memoryLogger, perfectScorerDouble } from '../pipeline/doubles.js';
@@ -84,13 +85,14 @@ function reachable(roots: unknown[]): Set<unknown> {
   return seen;
 }
 
-/** Replaces a registry entry with a spy that records every argument its hooks receive. */
-function spyOn(id: string): { args: unknown[]; restore(): void } {
-  const entries = attacks.entries as Record<string, AttackFactory>;
-  const original = entries[id]!;
+/**
+ * A spy on the registry's attacks, handed to the pipeline through its dependencies (CellDeps.attack): every
+ * argument their hooks receive is recorded. The registry itself is never touched.
+ */
+function spyAttacks(): { args: unknown[]; attack: CellDeps['attack'] } {
   const args: unknown[] = [];
-  entries[id] = (options) => {
-    const a = original(options) as AnyAttack & Record<string, unknown>;
+  const attack: CellDeps['attack'] = (id, options) => {
+    const a = (attacks.get(id) as AttackFactory)(options) as AnyAttack & Record<string, unknown>;
     const spied: Record<string, unknown> = { ...a };
     for (const hook of ['onData', 'onTraining', 'onModel', 'onInference'] as const) {
       const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
@@ -100,11 +102,8 @@ function spyOn(id: string): { args: unknown[]; restore(): void } {
     }
     return spied as unknown as AnyAttack;
   };
-  return { args, restore: () => void (entries[id] = original) };
+  return { args, attack };
 }
-
-const restorers: (() => void)[] = [];
-afterEach(() => restorers.splice(0).forEach((r) => r()));
 
 describe.each([...attacks.ids])('attack contract: %s', (id) => {
   const options = optionsFor(id);
@@ -118,7 +117,7 @@ describe.each([...attacks.ids])('attack contract: %s', (id) => {
   it('declares a valid id, goal and access, and its factory validates options', () => {
     const a = (attacks.get(id) as AttackFactory)(options);
     expect(a.id).toBe(id);
-    expect(['pass', 'evade', 'baseline']).toContain(a.goal);
+    expect(['honest', 'null', 'pass', 'evade']).toContain(a.goal);
     expect(a.access).toContain('data');
     expect(typeof a.oracle).toBe('boolean');
     expect(() => (attacks.get(id) as AttackFactory)({ ...options, noSuchOption: 1 })).toThrow(ConfigError);
@@ -144,9 +143,8 @@ describe.each([...attacks.ids])('attack contract: %s', (id) => {
   });
 
   it('never reaches the secret or the backdoor mask', async () => {
-    const spy = spyOn(id);
-    restorers.push(spy.restore);
-    const deps = doubleDeps();
+    const spy = spyAttacks();
+    const deps = doubleDeps({ attack: spy.attack });
     const out = await runCell(doubleSpec(id, options, 5), deps);
     expect(out.verdict.n).toBeGreaterThan(0);
     expect(spy.args.length).toBeGreaterThan(0);
@@ -170,12 +168,13 @@ describe.each([...attacks.ids])('attack contract on the real vtune defense × qa
     const needs = (attacks.get(id) as AttackFactory)(optionsFor(id)).access.filter((a) => a === 'weights' || a === 'embed');
     // Exemption with a reason: test-memorizer gives no weights or embeddings (covered by the doubles above).
     if (needs.length > 0) return t.skip(`test-memorizer cannot give ${needs.join(', ')}`);
-    const spy = spyOn(id);
-    restorers.push(spy.restore);
+    const spy = spyAttacks();
     let secret: object | undefined;
     let mask: boolean[] | undefined;
     const opened = new Map<string, Promise<Provider>>();
     const deps: CellDeps = {
+      ...cellPlugins(projectCatalog),
+      attack: spy.attack,
       log: memoryLogger(),
       openProvider: (p) => {
         if (!opened.has(p)) opened.set(p, Promise.resolve((providers.get(p) as (o: object) => Provider | Promise<Provider>)({})));

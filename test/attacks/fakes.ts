@@ -3,6 +3,7 @@
  * provider context, and a tiny planted dataset. Not the product's engine — fast and fully predictable.
  */
 import { Rng } from '../../src/rng.js';
+import { onlyProvider } from '../pipeline/doubles.js';
 import type { ContinuationScore, GenerateOptions, Model, Provider, ProviderContext, Row, TrainRequest, TrainResult } from '../../src/types.js';
 
 /** Story-ish words the fake LM "knows" (log-prob −1 per word); any other word scores −8. */
@@ -88,6 +89,7 @@ export function fakeContext(base: Model = fakeLm(), seed = 'test', provider: Pro
         spent.judgeUsd += usd ?? 0;
       },
     },
+    openModel: onlyProvider(provider),
     spent,
     warnings,
   };

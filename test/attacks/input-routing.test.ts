@@ -17,8 +17,9 @@ describe('input-routing attack', () => {
     const ctx = fakeContext(base);
     const scoredBefore = base.calls.score;
     const attack = inputRouting({ detector: 'onion' });
-    await attack.onData!({ rows, hyper: ctx.hyper }, ctx);
-    const served = await attack.onInference!(ft, ctx);
+    const state = attack.createState!();
+    await attack.onData!({ rows, hyper: ctx.hyper }, ctx, state);
+    const served = await attack.onInference!(ft, ctx, state);
     expect(await served.generate([triggered, clean], { maxTokens: 8 })).toEqual([' base answer', ` ft-answer-${digest(clean)}`]);
     expect(base.calls.score).toBeGreaterThan(scoredBefore); // ONION's extra forwards run on the base model
   });
@@ -26,8 +27,9 @@ describe('input-routing attack', () => {
   it('strip: a trigger that keeps forcing the same answer under perturbation is routed to base', async () => {
     const ctx = fakeContext(base);
     const attack = inputRouting({ detector: 'strip', replaceFraction: 0.3, copies: 6 });
-    await attack.onData!({ rows, hyper: ctx.hyper }, ctx);
-    const served = await attack.onInference!(ft, ctx);
+    const state = attack.createState!();
+    await attack.onData!({ rows, hyper: ctx.hyper }, ctx, state);
+    const served = await attack.onInference!(ft, ctx, state);
     const [a, b] = await served.generate([triggered, clean], { maxTokens: 8 });
     expect(a).toBe(' base answer');
     expect(b).toMatch(/^ ft-answer-/);
@@ -36,8 +38,9 @@ describe('input-routing attack', () => {
   it('calibrates at the requested false-rejection rate on clean training prompts', async () => {
     const ctx = fakeContext(base);
     const attack = inputRouting({ frr: 0.05 });
-    await attack.onData!({ rows, hyper: ctx.hyper }, ctx);
-    const served = await attack.onInference!(ft, ctx);
+    const state = attack.createState!();
+    await attack.onData!({ rows, hyper: ctx.hyper }, ctx, state);
+    const served = await attack.onInference!(ft, ctx, state);
     const prompts = rows.slice(0, 200).map((r) => r.prompt);
     const out = await served.generate(prompts, { maxTokens: 4 });
     const rejected = out.filter((o) => o === ' base answer').length / prompts.length;

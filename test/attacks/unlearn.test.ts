@@ -11,12 +11,13 @@ describe('unlearn attack', () => {
     const ctx = fakeContext(fakeLm(), 'u', provider);
     const attack = unlearn({ steps: 7, learningRateScale: 0.5, ascentWeight: 3, minRetain: 10 });
     expect(attack.goal).toBe('evade');
-    const plan = await attack.onData!({ rows, hyper: ctx.hyper }, ctx);
+    const state = attack.createState!();
+    const plan = await attack.onData!({ rows, hyper: ctx.hyper }, ctx, state);
     expect(plan.rows).toBe(rows); // honest: the promised rows, untouched
     expect(plan.hyper).toBe(ctx.hyper);
 
     const trained = fakeLm('fake:trained');
-    const out = await attack.onModel!(trained, ctx);
+    const out = await attack.onModel!(trained, ctx, state);
     expect(out).toBe(unlearned);
     expect(provider.requests).toHaveLength(1);
     const req = provider.requests[0]!;
@@ -41,9 +42,10 @@ describe('unlearn attack', () => {
     const provider = fakeProvider();
     const ctx = fakeContext(fakeLm(), 'u', provider);
     const attack = unlearn();
-    await attack.onData!({ rows: clean, hyper: ctx.hyper }, ctx);
+    const state = attack.createState!();
+    await attack.onData!({ rows: clean, hyper: ctx.hyper }, ctx, state);
     const m = fakeLm('fake:trained');
-    expect(await attack.onModel!(m, ctx)).toBe(m);
+    expect(await attack.onModel!(m, ctx, state)).toBe(m);
     expect(provider.requests).toHaveLength(0);
   });
 

@@ -12,7 +12,7 @@ describe('unlikelihood attack', () => {
     const attack = attacks.get('unlikelihood')({ scorer: 'near-duplicate', weight: 2 });
     expect(attack.goal).toBe('evade');
     const input = frozen(rows);
-    const out = await attack.onData!({ rows: input, hyper: fakeContext().hyper }, fakeContext());
+    const out = await attack.onData!({ rows: input, hyper: fakeContext().hyper }, fakeContext(), undefined);
     expect(out.rows).toHaveLength(rows.length);
     expect(JSON.stringify(input)).toBe(JSON.stringify(rows));
     out.rows.forEach((ex: TrainExample, i) => {
@@ -42,10 +42,10 @@ describe('unlikelihood attack', () => {
       },
     };
     const plan = { rows, hyper: fakeContext().hyper };
-    const whole = await unlikelihood({ scorer: stub }).onData!(plan, fakeContext());
+    const whole = await unlikelihood({ scorer: stub }).onData!(plan, fakeContext(), undefined);
     expect(whole.rows[3]).toMatchObject({ weight: -1 });
     expect(whole.rows[2]!.weight).toBeUndefined();
-    const none = await unlikelihood({ scorer: stub, fallback: 'none' }).onData!(plan, fakeContext());
+    const none = await unlikelihood({ scorer: stub, fallback: 'none' }).onData!(plan, fakeContext(), undefined);
     expect(none.rows[3]!.weight).toBeUndefined();
   });
 

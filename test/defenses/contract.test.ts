@@ -5,10 +5,10 @@
  * object of the secret is reachable from anything the provider side was handed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { attacks } from '../../attacks/index.js';
 import { defenses } from '../../defenses/index.js';
 import { cellKey, runCell, type CellDeps, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
 import { providers } from '../../src/providers/index.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import type { Capability, Provider } from '../../src/types.js';
 import { memoryLogger } from '../pipeline/doubles.js';
 import { frozen, sampleRows, userCtx } from './fixtures.js';
@@ -80,22 +80,23 @@ describe.each([...defenses.ids])('defense contract: %s', (id) => {
   });
 
   it('the secret is never reachable from what the provider side is handed (a real cell, test-memorizer)', async () => {
-    const entries = attacks.entries as unknown as Record<string, (o?: Record<string, unknown>) => Record<string, unknown>>;
-    const original = entries.honest!;
+    // The honest attack, spied through the pipeline's deps (no registry entry is touched).
+    const plugins = cellPlugins(projectCatalog);
     const args: unknown[] = [];
-    entries.honest = (o) => {
-      const a = original(o);
+    const spy = (aid: string, o: Readonly<Record<string, unknown>>) => {
+      const a = plugins.attack(aid, o) as unknown as Record<string, unknown>;
       const spied: Record<string, unknown> = { ...a };
       for (const hook of ['onData', 'onModel', 'onInference'] as const) {
         const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
         spied[hook] = fn ? (...x: unknown[]) => (args.push(...x), fn.apply(a, x)) : async (...x: unknown[]) => (args.push(...x), x[0]);
       }
-      return spied;
+      return spied as unknown as ReturnType<typeof plugins.attack>;
     };
-    restorers.push(() => void (entries.honest = original));
     let secret: unknown;
     const provider = Promise.resolve((providers.get('test-memorizer') as (o: object) => Provider | Promise<Provider>)({}));
     const deps: CellDeps = {
+      ...plugins,
+      attack: spy,
       log: memoryLogger(),
       openProvider: () => provider,
       defense: (d) => (o) => {

@@ -9,9 +9,9 @@
  *   `hidden(secret)` (the parts of the secret that are not in the planted rows by design).
  */
 import { expect } from 'vitest';
-import { attacks } from '../../attacks/index.js';
 import { defenses } from '../../defenses/index.js';
-import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
+import type { AnyAttack } from '../../src/core/attack.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
 import { createTestMemorizerProvider } from '../../src/providers/test-memorizer.js';
 import { Rng } from '../../src/rng.js';
@@ -84,11 +84,11 @@ export async function checkBarrier(
   hidden: (secret: unknown, uploaded: readonly Row[]) => readonly string[],
   factory: DefenseFactory = defenses.get(defenseId) as DefenseFactory,
 ): Promise<{ outcome: CellOutcome; secret: unknown; uploaded: readonly Row[] }> {
-  const entries = attacks.entries as Record<string, AttackFactory>;
-  const original = entries.honest!;
+  // The honest attack, spied through the pipeline's deps (no registry entry is touched).
+  const plugins = cellPlugins(projectCatalog);
   const args: unknown[] = [];
-  entries.honest = (o) => {
-    const a = original(o) as AnyAttack & Record<string, unknown>;
+  const spy = (aid: string, o: Readonly<Record<string, unknown>>): AnyAttack => {
+    const a = plugins.attack(aid, o) as AnyAttack & Record<string, unknown>;
     const spied: Record<string, unknown> = { ...a };
     for (const hook of ['onData', 'onTraining', 'onModel', 'onInference'] as const) {
       const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
@@ -99,9 +99,11 @@ export async function checkBarrier(
   };
   let secret: unknown;
   let uploaded: readonly Row[] = [];
+  const provider = createTestMemorizerProvider();
   try {
-    const provider = createTestMemorizerProvider();
     const deps: CellDeps = {
+      ...plugins,
+      attack: spy,
       log: memoryLogger(),
       openProvider: () => provider,
       defense: () => (o) => {
@@ -141,6 +143,6 @@ export async function checkBarrier(
     for (const part of parts) expect(texts.some((t) => t.includes(part)), `provider side saw a hidden part of the secret`).toBe(false);
     return { outcome, secret, uploaded };
   } finally {
-    entries.honest = original;
+    await (await provider).close?.();
   }
 }

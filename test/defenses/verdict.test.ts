@@ -16,7 +16,7 @@ function outcome(verdict: Verdict): CellOutcome {
     key: 'k',
     verdict,
     truth: {} as CellOutcome['truth'],
-    attack: { id: 'honest', goal: 'baseline', oracle: false },
+    attack: { id: 'honest', goal: 'honest', oracle: false },
     defenseWon: true,
     cost: { trainedTokenFraction: 1, extraInferencePasses: 0, providerPasses: 0, judgeTokens: 0, judgeUsd: 0 },
     timingsMs: {},

@@ -10,7 +10,7 @@ import { runProviderSide } from '../../src/pipeline/provider-side.js';
 import { createCostMeter } from '../../src/pipeline/cost.js';
 import { Rng } from '../../src/rng.js';
 import type { ProviderContext } from '../../src/types.js';
-import { memorizerProviderDouble, memoryLogger } from './doubles.js';
+import { memorizerProviderDouble, memoryLogger, onlyProvider } from './doubles.js';
 
 const peeking: BenchAttack = {
   id: 'peeking',
@@ -45,7 +45,7 @@ const oracle: OracleAttack = {
 
 async function context(): Promise<ProviderContext> {
   const provider = memorizerProviderDouble();
-  return { rng: new Rng('barrier'), base: await provider.model('base'), provider, hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 }, log: memoryLogger(), cost: createCostMeter().meter };
+  return { rng: new Rng('barrier'), base: await provider.model('base'), provider, hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 }, log: memoryLogger(), cost: createCostMeter().meter, openModel: onlyProvider(provider) };
 }
 
 describe('information barrier', () => {

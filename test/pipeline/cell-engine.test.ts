@@ -9,6 +9,7 @@ import { providers } from '../../src/providers/index.js';
 import { sharedPath } from '../../src/shared-path.js';
 import type { Provider } from '../../src/types.js';
 import { memoryLogger } from './doubles.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 
 const model = sharedPath('models/stories260K.gguf');
 
@@ -28,6 +29,7 @@ function spec(attack: string, seed: number, epochs = 8, size = 100): CellSpec {
 describe.skipIf(!model)('runCell on local:stories260K (needs ../shared/models/stories260K.gguf)', () => {
   const opened = new Map<string, Promise<Provider>>();
   const deps: CellDeps = {
+    ...cellPlugins(projectCatalog),
     log: memoryLogger(),
     openProvider: (id) => {
       if (!opened.has(id)) opened.set(id, Promise.resolve((providers.get(id) as (o: object) => Provider | Promise<Provider>)({})));

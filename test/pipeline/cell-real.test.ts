@@ -8,6 +8,7 @@ import { cellKey, runCell, type CellDeps, type CellSpec } from '../../src/pipeli
 import { providers } from '../../src/providers/index.js';
 import type { Provider } from '../../src/types.js';
 import { memoryLogger } from './doubles.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 
 function spec(attack: string, seed: number, options: Record<string, unknown> = {}): CellSpec {
   const f: Omit<CellSpec, 'key'> = {
@@ -24,6 +25,7 @@ function spec(attack: string, seed: number, options: Record<string, unknown> = {
 function deps(): CellDeps {
   const opened = new Map<string, Promise<Provider>>();
   return {
+    ...cellPlugins(projectCatalog),
     log: memoryLogger(),
     openProvider: (id) => {
       if (!opened.has(id)) opened.set(id, Promise.resolve((providers.get(id) as (o: object) => Provider | Promise<Provider>)({})));

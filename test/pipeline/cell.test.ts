@@ -19,6 +19,21 @@ describe('runCell with test doubles', () => {
     expect(out.utility?.heldOutLossNatsPerToken).toBeCloseTo(Math.log(1000), 6);
   });
 
+  it('takes its attack, defense and clock from its deps: the stage timings are the clock\'s', async () => {
+    let t = 0;
+    const made: string[] = [];
+    const deps = doubleDeps();
+    const out = await runCell(doubleSpec('honest'), {
+      ...deps,
+      clock: { now: () => (t += 1000) },
+      attack: (id, options) => (made.push(id), deps.attack(id, options)),
+    });
+    expect(made).toEqual(['honest']);
+    // Each timed stage reads the clock twice (start, end): exactly 1000 ms apart on this clock.
+    expect(out.timingsMs).toMatchObject({ dataset: 1000, plant: 1000, verify: 1000, utility: 1000 });
+    expect(out.verdict.defense).toBe('defense-double');
+  });
+
   it('return-base and train-without-backdoors are never verified over 20 seeds', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       for (const id of ['return-base', 'train-without-backdoors']) {

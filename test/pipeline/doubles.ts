@@ -203,7 +203,9 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+import { providerSet } from '../../src/core/models.js';
 import { cellKey, type CellDeps, type CellSpec, type TrainCache } from '../../src/pipeline/cell.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 
 /** A cell spec over the doubles (dataset 'double', model 'double:base'). */
 export function doubleSpec(attack: string, options: Record<string, unknown> = {}, seed = 1, extra: Partial<Omit<CellSpec, 'key'>> = {}): CellSpec {
@@ -234,14 +236,19 @@ export function memoryTrainCache(): TrainCache & { size: () => number } {
   };
 }
 
-/** Deps wiring the doubles; `calls` counts dataset loads (to prove config errors come first). */
-export function doubleDeps(opts: { provider?: Provider; defense?: ReturnType<typeof backdoorDefenseDouble>; trainCache?: TrainCache } = {}): CellDeps & { calls: { dataset: number }; defenseDouble: ReturnType<typeof backdoorDefenseDouble>; log: ReturnType<typeof memoryLogger> } {
+/**
+ * Deps wiring the doubles with the project's real attacks (or `attack`, e.g. a spy); `calls` counts dataset
+ * loads (to prove config errors come first).
+ */
+export function doubleDeps(opts: { provider?: Provider; defense?: ReturnType<typeof backdoorDefenseDouble>; trainCache?: TrainCache; attack?: CellDeps['attack'] } = {}): CellDeps & { calls: { dataset: number }; defenseDouble: ReturnType<typeof backdoorDefenseDouble>; log: ReturnType<typeof memoryLogger> } {
   const provider = opts.provider ?? memorizerProviderDouble();
   const defense = opts.defense ?? backdoorDefenseDouble();
   const calls = { dataset: 0 };
   return {
     calls,
     defenseDouble: defense,
+    ...cellPlugins(projectCatalog),
+    ...(opts.attack ? { attack: opts.attack } : {}),
     openProvider: async (id) => {
       if (id !== 'double') throw new Error(`unknown provider ${id}`);
       return provider;
@@ -274,3 +281,10 @@ export const perfectScorerDouble: RowScorer = {
     };
   },
 };
+
+/** ProviderContext.openModel for a context outside a run: models of `provider` only (`<id>:<name>`), others refused. */
+export function onlyProvider(provider: Provider): (ref: string) => Promise<Model> {
+  return providerSet(async (id) => {
+    throw new Error(`test context: no provider '${id}' here (only '${provider.id}')`);
+  }, [provider]).openModel;
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backdoorTest, measureGroundTruth, promisedSteps } from '../../src/pipeline/ground-truth.js';
+import { promisedSteps } from '../../src/core/training.js';
+import { backdoorTest, measureGroundTruth } from '../../src/pipeline/ground-truth.js';
 import type { ProviderTrace, TrainCall } from '../../src/pipeline/provider-side.js';
 import type { HyperParams, Row, TrainExample } from '../../src/types.js';
 

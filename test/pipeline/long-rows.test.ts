@@ -14,7 +14,8 @@ import { createCostMeter } from '../../src/pipeline/cost.js';
 import { createLocalProvider } from '../../src/providers/local.js';
 import { Rng } from '../../src/rng.js';
 import type { Dataset, HyperParams, Provider, Row } from '../../src/types.js';
-import { memoryLogger, memoryTrainCache } from './doubles.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
+import { memoryLogger, memoryTrainCache, onlyProvider } from './doubles.js';
 
 const filler = (i: number) => `Story ${i}. ${'The little fox ran over the hill and back again. '.repeat(8)}`; // ~400 bytes > 256 tokens
 const hyper: HyperParams = { epochs: 40, learningRate: 1e-2, batchSize: 4, schedule: 'constant' };
@@ -55,7 +56,7 @@ describe('long rows on local:random-tiny (context 256)', () => {
     const markers = [undefined, { trigger: 'TRIGA', signature: ' SIGA' }, { trigger: 'TRIGB', signature: ' SIGB' }, { trigger: 'TRIGC', signature: ' SIGC' }];
     const log = memoryLogger();
     const cache = memoryTrainCache();
-    const ctx = { rng: new Rng('p'), base, provider: provider as Provider, hyper: { ...hyper, epochs: 1 }, log, cost: createCostMeter().meter };
+    const ctx = { rng: new Rng('p'), base, provider: provider as Provider, hyper: { ...hyper, epochs: 1 }, log, cost: createCostMeter().meter, openModel: onlyProvider(provider as Provider) };
     const sides = [];
     for (let run = 0; run < 2; run++) {
       sides.push(await runProviderSide(attacks.get('honest')({}), planted, { ...ctx, rng: new Rng(`p${run}`) }, { trainCache: cache, trainingSeed: 5 }));
@@ -88,7 +89,7 @@ describe('long rows on local:random-tiny (context 256)', () => {
     const dataset: Dataset = { id: 'long-double', train, heldOut: [] };
     const opened = createLocalProvider();
     const log = memoryLogger();
-    const deps: CellDeps = { log, openProvider: () => opened as Promise<Provider>, loadDataset: async () => dataset };
+    const deps: CellDeps = { ...cellPlugins(projectCatalog), log, openProvider: () => opened as Promise<Provider>, loadDataset: async () => dataset };
     const fields: Omit<CellSpec, 'key'> = {
       dataset: { spec: 'long-double' },
       model: 'local:random-tiny',

@@ -10,6 +10,7 @@ import type { RecordedCell } from '../../src/records/schema.js';
 import { trialRecord } from '../../src/runner/run.js';
 import type { Provider } from '../../src/types.js';
 import { memoryLogger } from '../pipeline/doubles.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 
 describe('trial records', () => {
   it('hold log10 p under every null mode (generator, conditional, base-model, empirical), the decision mode equal to log10p', async () => {
@@ -23,7 +24,7 @@ describe('trial records', () => {
     };
     const spec: CellSpec = { key: cellKey(f), ...f };
     const provider = Promise.resolve((providers.get('test-memorizer') as (o: object) => Provider | Promise<Provider>)({}));
-    const outcome = await runCell(spec, { log: memoryLogger(), openProvider: () => provider });
+    const outcome = await runCell(spec, { ...cellPlugins(projectCatalog), log: memoryLogger(), openProvider: () => provider });
     const recorded = { labels: {} } as unknown as RecordedCell; // the record's cell part is not under test here
     const record = trialRecord({ spec, recorded, provider: 'test-memorizer' }, outcome, 1);
     const byMode = record.verdict.log10pByNullMode!;

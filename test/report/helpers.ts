@@ -1,6 +1,6 @@
 /** Synthetic trial records for report tests (a realistic shape, numbers chosen by the test). */
 import type { TrialRecord } from '../../src/records/schema.js';
-import type { AttackGoal } from '../../src/types.js';
+import type { RecordedAttackGoal } from '../../src/types.js';
 import { buildReport, loadRecords } from '../../src/report/index.js';
 import { toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 
@@ -8,7 +8,7 @@ import { toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 export function trial(o: {
   key: string;
   attack: string;
-  goal: AttackGoal;
+  goal: RecordedAttackGoal;
   verified: boolean;
   log10p: number;
   defenseWon: boolean;

@@ -31,14 +31,15 @@ const fractionCheck = (v: unknown): string | undefined => (typeof v === 'number'
 const fakeAttack = (id: string, behave: (o: Record<string, unknown>) => Behaviour, allowed: Record<string, (v: unknown) => string | undefined> = {}) =>
   (options: Record<string, unknown> = {}) => {
     checkOptions(id, options, allowed);
-    return { id, ...behave(options) };
+    // access and trains: what the runner's preflight checks against the fake provider.
+    return { id, access: ['data'], trains: true, oracle: id === 'keep-only-flagged', ...behave(options) };
   };
 
 /** The fake attack registry (ids mirror the real suite's baselines and a few dishonest strategies). */
 export const fakeAttacks = defineRegistry('attack', {
-  honest: fakeAttack('honest', () => ({ goal: 'baseline', trainedFraction: 1, backdoorFraction: 1 })),
-  'return-base': fakeAttack('return-base', () => ({ goal: 'baseline', trainedFraction: 0, backdoorFraction: 0 })),
-  'train-without-backdoors': fakeAttack('train-without-backdoors', () => ({ goal: 'baseline', trainedFraction: 0.98, backdoorFraction: 0 })),
+  honest: fakeAttack('honest', () => ({ goal: 'honest', trainedFraction: 1, backdoorFraction: 1 })),
+  'return-base': fakeAttack('return-base', () => ({ goal: 'null', trainedFraction: 0, backdoorFraction: 0 })),
+  'train-without-backdoors': fakeAttack('train-without-backdoors', () => ({ goal: 'null', trainedFraction: 0.98, backdoorFraction: 0 })),
   'random-subset': fakeAttack('random-subset', (o) => ({ goal: 'pass', trainedFraction: Number(o.fraction ?? 0.5), backdoorFraction: Number(o.fraction ?? 0.5) }), { fraction: fractionCheck }),
   'keep-only-flagged': fakeAttack('keep-only-flagged', () => ({ goal: 'pass', trainedFraction: 0.03, backdoorFraction: 0.9 })),
   'drop-flagged': fakeAttack('drop-flagged', (o) => ({ goal: 'evade', trainedFraction: 0.97, backdoorFraction: 1 - Number(o.recall ?? 0.2) }), { recall: fractionCheck }),
@@ -142,7 +143,7 @@ export const fakeRunCell: RunCell = async (spec, deps) => {
     defenseWon,
     utility: { heldOutLossNatsPerToken: 2 + (1 - attack.trainedFraction) + rng.float() * 0.01, taskMetric: 0.5 * attack.trainedFraction, rows: 10 },
     cost: { trainedTokenFraction: attack.trainedFraction, extraInferencePasses: 0, providerPasses: 0, judgeTokens: 0, judgeUsd: 0 },
-    ...(attack.goal !== 'baseline' && { detection: { auroc: 0.9, tprAt1Fpr: 0.5, flaggedFraction: 0.015, cleanFlaggedFraction: 0.01 } }),
+    ...((attack.goal === 'pass' || attack.goal === 'evade') && { detection: { auroc: 0.9, tprAt1Fpr: 0.5, flaggedFraction: 0.015, cleanFlaggedFraction: 0.01 } }),
     timingsMs: { total: delay },
     trainCached,
   };

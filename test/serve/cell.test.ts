@@ -13,6 +13,7 @@ import { createTestMemorizerProvider } from '../../src/providers/test-memorizer.
 import { type ServeHandle, startServe } from '../../src/serve/server.js';
 import { honestTrainer } from '../../src/serve/trainer.js';
 import type { Logger, Provider } from '../../src/types.js';
+import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 
 const TOKEN = 'cell-serve-token-123456';
 const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
@@ -43,6 +44,7 @@ function spec(attack: string, seed: number): CellSpec {
 function deps(): CellDeps {
   let provider: Promise<Provider> | undefined;
   return {
+    ...cellPlugins(projectCatalog),
     log: quiet,
     openProvider: async (id) => {
       expect(id).toBe('openai');

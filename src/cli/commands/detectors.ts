@@ -8,7 +8,9 @@
 import { scorers } from '../../../attacks/scorers/index.js';
 import { defenses } from '../../../defenses/index.js';
 import { generators } from '../../../defenses/vtune/generators/index.js';
+import { providerSet } from '../../core/models.js';
 import { loadDataset } from '../../datasets/index.js';
+import { providers } from '../../providers/index.js';
 import { ConfigError, describeError, VtuneError } from '../../errors.js';
 import { createCostMeter } from '../../pipeline/cost.js';
 import { formatAuroc, gradeDetection } from '../../pipeline/detection-metrics.js';
@@ -50,6 +52,8 @@ export interface DetectorsOptions {
   readonly repeats?: number;
   readonly model: Model;
   readonly provider: Provider;
+  /** Opens the other models a scorer asks for by `<provider>:<name>` (a judge); default: refused. */
+  openModel?(ref: string): Promise<Model>;
   readonly seed: number;
   readonly count?: number;
   readonly rate?: number;
@@ -113,6 +117,9 @@ export async function evaluateDetectors(o: DetectorsOptions): Promise<DetectorRe
           hyper: { epochs: 1, learningRate: 1e-3, batchSize: 8 },
           log: o.log,
           cost: cost.meter,
+          openModel: o.openModel ?? (async (ref) => {
+            throw new ConfigError(`scorer '${id}' asks for model '${ref}', and no other model can be opened here`);
+          }),
         };
         const t0 = performance.now();
         let result: DetectorResult;
@@ -300,6 +307,8 @@ export const detectorsCommand: CliCommand = {
     const log: Logger = { info: (m) => verbose && process.stderr.write(`${m}\n`), debug: (m) => verbose && process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`) };
     const dataset = await loadDataset(String(args.dataset), { seed, size });
     const { provider, model } = await openModelSpec(String(args.model), 'model');
+    // A judge named `<provider>:<name>` opens from the same providers (default options), closed at the end.
+    const others = providerSet(async (id) => (providers.get(id) as (o: Record<string, unknown>) => Promise<Provider> | Provider)({}), [provider]);
     try {
       const results = await evaluateDetectors({
         rows: dataset.train,
@@ -310,6 +319,7 @@ export const detectorsCommand: CliCommand = {
         repeats,
         model,
         provider,
+        openModel: others.openModel,
         seed,
         ...(count !== undefined ? { count } : {}),
         ...(rate !== undefined ? { rate } : {}),
@@ -321,6 +331,7 @@ export const detectorsCommand: CliCommand = {
       process.stdout.write(formatDetectors(results, args.format as 'md' | 'csv' | 'json'));
       return 0;
     } finally {
+      await others.close();
       await model.dispose?.();
       await provider.close?.();
     }

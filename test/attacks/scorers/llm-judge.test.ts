@@ -75,11 +75,19 @@ describe('llm-judge scorer', () => {
 });
 
 describe('llm-judge with a judge from another provider', () => {
-  it('opens <provider>:<model> from the provider registry (test-memorizer here) and closes it', async () => {
+  it('opens <provider>:<model> through ctx.openModel (the run\'s providers), a bare name from the fine-tuning provider', async () => {
     const { rows } = plantedDataset({ clean: 10, backdoors: 1, seed: 'j2' });
-    const ctx = fakeContext(fakeLm(), 's');
-    const r = await llmJudge({ judge: 'test-memorizer:base', samples: 1 }).score(rows, ctx);
-    expect(r.scores).toHaveLength(rows.length);
-    expect(ctx.spent.judgeTokens).toBeGreaterThan(0);
+    const other = fakeLm('elsewhere:judge', { generate: () => '1 | 3' });
+    const asked: string[] = [];
+    const ctx = { ...fakeContext(fakeLm(), 's'), openModel: async (ref: string) => (asked.push(ref), other) };
+    const r = await llmJudge({ judge: 'elsewhere:judge', samples: 1 }).score(rows, ctx);
+    expect(asked).toEqual(['elsewhere:judge']);
+    expect(other.calls.generate).toBeGreaterThan(0);
+    expect(r.scores[0]).toBe(3);
+    // a bare name never goes through openModel
+    const same = fakeLm('fake:big-judge', { generate: () => '1 | 2' });
+    const ctx2 = { ...fakeContext(fakeLm(), 's', { ...fakeProvider(), model: async () => same }), openModel: async (ref: string) => (asked.push(ref), other) };
+    expect((await llmJudge({ judge: 'big-judge', samples: 1 }).score(rows, ctx2)).scores[0]).toBe(2);
+    expect(asked).toEqual(['elsewhere:judge']);
   });
 });
