@@ -160,7 +160,7 @@ describe('runCell with test doubles', () => {
       ['fraction 0', 'random-subset', { fraction: 0 }, /'fraction'.*\(0, 1\]/],
       ['fraction 1.5', 'random-subset', { fraction: 1.5 }, /'fraction'/],
       ['unknown scorer', 'detect-then-train', { scorer: 'perplexty' }, /'scorer'.*Did you mean 'perplexity'/],
-      ['policy without scorer', 'detect-then-filter', { policy: 'drop-flagged' }, /'scorer' is required/],
+      ['policy without scorer', 'detect-then-filter', { policy: 'drop-flagged' }, /'scorer': required: expected a row scorer id/],
       ['wrong policy for goal', 'detect-then-train', { scorer: 'perplexity', policy: 'drop-flagged' }, /'policy'.*does not fit/],
       ['unknown option', 'honest', { fracton: 1 }, /unknown option 'fracton'/],
       ['unknown attack', 'honset', {}, /Did you mean 'honest'/],
