@@ -16,13 +16,14 @@ import { defenses } from '../../defenses/index.js';
 import { loadDataset } from '../datasets/index.js';
 import type { FieldMapping } from '../datasets/formats.js';
 import type { AnyAttack } from '../../attacks/compose.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, describeError, VtuneError } from '../errors.js';
 import { streamFor } from '../rng.js';
 import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainResult, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
 import { type GradedDetection, gradeDetection } from './detection-metrics.js';
 import { backdoorTest, measureGroundTruth, plantedMarkers } from './ground-truth.js';
-import { canonicalJson, runProviderSide } from './provider-side.js';
+import { runProviderSide } from './provider-side.js';
 import { measureUtility, type UtilityOptions } from './utility.js';
 
 /** One cell of a scenario matrix (DESIGN.md §4). */

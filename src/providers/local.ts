@@ -19,6 +19,7 @@ import { saveModelFile, loadModelBytes } from '../engine/load.js';
 import { SpmTokenizer, byteLevelTokenizerData } from '../engine/tokenizer.js';
 import { describeRowFits } from '../pipeline/row-fit.js';
 import type { LlamaConfig, LlamaTensors } from '../engine/types.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, EngineError, ProviderError } from '../errors.js';
 import { unknownMessage } from '../registry.js';
 import { repoRoot, sharedPath } from '../shared-path.js';
@@ -513,12 +514,7 @@ function validateHyper(h: HyperParams): HyperParams {
 
 /** First 8 hex digits of SHA-256 over the base id, rows, hyper-parameters and seed (canonical JSON). */
 export function fineTuneHash(baseId: string, request: Pick<TrainRequest, 'rows' | 'hyper' | 'seed'>): string {
-  const canonical = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(canonical);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-    return v;
-  };
   const h = createHash('sha256');
-  h.update(JSON.stringify(canonical({ base: baseId, rows: request.rows, hyper: request.hyper, seed: request.seed })));
+  h.update(canonicalJson({ base: baseId, rows: request.rows, hyper: request.hyper, seed: request.seed }));
   return h.digest('hex').slice(0, 8);
 }

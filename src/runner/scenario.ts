@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stripBom } from '../datasets/lines.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, VtuneError } from '../errors.js';
 import { unknownMessage } from '../registry.js';
 import { repoRoot } from '../shared-path.js';
@@ -394,19 +395,6 @@ function compactOptions(o: Readonly<Record<string, unknown>>): string {
 /** A stable hash of a validated scenario (the run id of an unsharded run is derived from it). */
 export function scenarioHash(s: Scenario): string {
   return createHash('sha256').update(canonicalJson(s)).digest('hex').slice(0, 12);
-}
-
-/** JSON with object keys sorted, so equal values always hash equally. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isRecord(v)) {
-    return `{${Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 /** The scenario files shipped in scenarios/ (their names, without extension). */

@@ -11,7 +11,7 @@ import { defineRegistry } from '../../src/registry.js';
 import { streamFor } from '../../src/rng.js';
 import type { CellOutcome, CellSpec, RunCell } from '../../src/runner/contract.js';
 import type { Catalog } from '../../src/runner/catalog.js';
-import { canonicalJson } from '../../src/runner/scenario.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
 import { binomialLog10Sf } from '../../src/stats/binomial.js';
 import type { AttackGoal, Dataset, Model, Provider, TrainResult } from '../../src/types.js';
 

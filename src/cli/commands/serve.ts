@@ -109,7 +109,7 @@ export const serveCommand: CliCommand = {
         try {
           attackOptions = JSON.parse(String(args['attack-options']));
         } catch (err) {
-          throw new ConfigError(`--attack-options must be a JSON object: ${(err as Error).message}`);
+          throw new ConfigError(`--attack-options must be a JSON object: ${(err as Error).message}`, { cause: err });
         }
         if (!attackOptions || typeof attackOptions !== 'object' || Array.isArray(attackOptions)) throw new ConfigError('--attack-options must be a JSON object');
       }
