@@ -15,25 +15,19 @@
  * valibot's smaller bundle matters for browsers, not for a CLI.
  */
 import { z } from 'zod';
+import { type FieldPath, type Problem as OptionProblem, formatPath } from '../errors.js';
 import { didYouMean, unknownMessage } from '../registry.js';
 
-/** A path into an options object: keys and list indices. */
-export type FieldPath = readonly (string | number)[];
-
-/** One problem of a value against its schema: where (as data) and what. */
-export interface OptionProblem {
-  readonly path: FieldPath;
-  readonly message: string;
-}
+/** A path into an options object (keys and list indices) and one problem at it: the project's error types. */
+export type { FieldPath, Problem as OptionProblem } from '../errors.js';
 
 /** The outcome of checking a value: the parsed value (defaults applied) or every problem. */
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly OptionProblem[] };
 
-/** `a.b[2].c` — how a path is shown in messages. */
+/** `a.b[2].c` — how a path is shown in messages (src/errors.ts formatPath), after an optional prefix. */
 export function showPath(path: FieldPath, prefix = ''): string {
-  let out = prefix;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out;
+  const rest = formatPath(path);
+  return prefix === '' ? rest : rest === '' ? prefix : rest.startsWith('[') ? `${prefix}${rest}` : `${prefix}.${rest}`;
 }
 
 /** A value as quoted in messages. */
