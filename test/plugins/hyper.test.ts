@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { serveCommand } from '../../src/cli/commands/serve.js';
 import { ConfigError } from '../../src/errors.js';
 import { checkHyper, parseHyper } from '../../src/plugins/hyper.js';
+import { createCommandProvider } from '../../src/providers/command.js';
 import { createLocalProvider } from '../../src/providers/local.js';
 import { validateScenario } from '../../src/runner/scenario.js';
 import { catalog } from '../runner/fake-catalog.js';
@@ -51,5 +52,9 @@ describe('the one hyper-parameter schema', () => {
       serveCommand.run({ token: 'a-serve-token-long-enough', epochs: 1.5, 'learning-rate': 1e-3, 'batch-size': 4, 'max-upload-mb': 64, host: '127.0.0.1', 'base-model': 'test-memorizer:base' } as never),
     );
     expect(serve.message).toBe('--epochs expected an integer ≥ 1, got 1.5');
+    // The command provider refuses before writing or running anything (the template would fail if run).
+    const command = await createCommandProvider({ template: 'false {train} {epochs}' });
+    const refused = await caught(async () => command.train!(await command.model('base'), { rows: [{ prompt: 'a', completion: 'b' }], hyper: { epochs: 1.5, learningRate: 1e-3, batchSize: 2 }, seed: 1 }));
+    expect(refused.message).toBe('command provider: hyper.epochs: expected an integer ≥ 1, got 1.5');
   });
 });
