@@ -23,6 +23,7 @@ import type { TrainCache } from '../core/training.js';
 import type { FieldMapping } from '../datasets/formats.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, describeError, VtuneError } from '../errors.js';
+import { parseHyper } from '../plugins/hyper.js';
 import { streamFor } from '../rng.js';
 import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
@@ -165,7 +166,7 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
   };
   const expected = cellKey(spec);
   if (spec.key !== expected) throw new ConfigError(`cell key '${spec.key}' does not match its fields (expected '${expected}'): build specs with cellKey()`);
-  checkHyper(spec.hyper);
+  parseHyper(spec.hyper);
 
   // ── validate everything before any work ──
   const attack = deps.attack(spec.attack.id, spec.attack.options);
@@ -319,12 +320,4 @@ export function defenseWon(goal: AttackGoal, verified: boolean, truth: GroundTru
   if (goal === 'pass') return !verified;
   if (goal === 'evade') return verified;
   return verified === truth.backdoorRowsTrained > 0;
-}
-
-function checkHyper(h: HyperParams): void {
-  const bad = (name: string, want: string, got: unknown) => new ConfigError(`option 'hyper.${name}': expected ${want}, got ${JSON.stringify(got)}`);
-  if (!(Number.isInteger(h.epochs) && h.epochs >= 1)) throw bad('epochs', 'a positive integer', h.epochs);
-  if (!(typeof h.learningRate === 'number' && h.learningRate > 0)) throw bad('learningRate', 'a positive number', h.learningRate);
-  if (!(Number.isInteger(h.batchSize) && h.batchSize >= 1)) throw bad('batchSize', 'a positive integer', h.batchSize);
-  if (h.maxSteps !== undefined && !(Number.isInteger(h.maxSteps) && h.maxSteps >= 1)) throw bad('maxSteps', 'a positive integer', h.maxSteps);
 }

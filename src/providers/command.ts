@@ -25,6 +25,7 @@ import { ConfigError, ProviderError, redactSecrets } from '../errors.js';
 import type { Capability, Logger, Model, Provider, TrainRequest, TrainResult } from '../types.js';
 import type { HfProviderOptions } from './hf.js';
 import type { OpenAIProviderOptions } from './openai.js';
+import { parseHyper } from '../plugins/hyper.js';
 import { checkOptionNames } from './http.js';
 import { toChatJsonl } from './openai.js';
 
@@ -138,6 +139,7 @@ export async function createCommandProvider(input: Partial<CommandProviderOption
   if (options.base && !baseServed) throw new ConfigError(`command provider: option 'base' must look like 'openai <url> <model>' or 'tgi <url>', got '${options.base}'`);
 
   async function train(base: Model, req: TrainRequest): Promise<TrainResult> {
+    parseHyper(req.hyper, { subject: 'command provider' });
     const out = mkdtempSync(join(options.workRoot ?? tmpdir(), 'vtune-command-'));
     const trainPath = join(out, 'train.jsonl');
     writeFileSync(trainPath, toChatJsonl(req.rows));

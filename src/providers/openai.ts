@@ -27,6 +27,7 @@ import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
 import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, ScoreOptions, TrainRequest, TrainResult } from '../types.js';
 import { closableFetch } from './fetch.js';
+import { parseHyper } from '../plugins/hyper.js';
 import { type RetryPolicy, anySignal, badReply, batch, checkOptionNames, describeReply, jitterRng, retryPolicy, retryProgress, sleep, stderrWarnings, withRetry } from './http.js';
 
 /** Options of the `openai` provider (all optional). */
@@ -291,6 +292,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
   }
 
   async function train(base: Model, req: TrainRequest): Promise<TrainResult> {
+    parseHyper(req.hyper, { subject: 'openai provider' });
     const name = modelName(base);
     if (req.shouldStop) log?.warn('openai provider: shouldStop hooks cannot stop a hosted job early; ignored');
     const jsonl = toChatJsonl(req.rows);

@@ -17,6 +17,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, describeError, HttpError, redactHeaders, redactSecrets, redactUrl, registerSecret } from '../errors.js';
+import { parseHyper } from '../plugins/hyper.js';
 import type { HyperParams, Logger, Model } from '../types.js';
 import { JobQueue } from './jobs.js';
 import { type FileRecord, type JobRecord, Store, checkFileId, checkJobId, newId } from './store.js';
@@ -79,7 +80,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     throw new ConfigError(`serve: cannot open the base model '${options.trainer.baseModelId}': ${describeError(err)}`, { cause: err });
   }
   const store = new Store(options.dataDir);
-  const defaults: HyperParams = { epochs: 3, learningRate: 1e-3, batchSize: 4, ...options.defaults };
+  // The one hyper-parameter schema (src/plugins/hyper.ts): defaults a job falls back to must be valid promises.
+  const defaults: HyperParams = parseHyper({ epochs: 3, learningRate: 1e-3, batchSize: 4, ...options.defaults }, { at: ['defaults'], subject: 'serve' });
   const queue = new JobQueue({ store, trainer: options.trainer, defaults, onRestart: options.onRestart ?? 'resume', log });
   const maxUpload = options.maxUploadBytes ?? 64 * 1024 * 1024;
   const maxJson = options.maxJsonBytes ?? 1024 * 1024;
