@@ -162,12 +162,12 @@ export function linesLogger(): Logger & { readonly lines: string[] } {
   return { lines, info: (m) => void lines.push(m), warn: (m) => void lines.push(m), debug: (m) => void lines.push(m) };
 }
 
-/** The standard setup (see the module comment); `defenseOptions` are vtune's (a generator to check, say). */
-export function standardAttackSetup(defenseOptions: Readonly<Record<string, unknown>> = { count: 6 }): AttackCheckSetup {
+/** The standard setup (see the module comment); `defenseOptions` are vtune's (a generator to check, say), `dataset` a built-in. */
+export function standardAttackSetup(defenseOptions: Readonly<Record<string, unknown>> = { count: 6 }, dataset = 'qa'): AttackCheckSetup {
   return {
     spec(attackId, options, seed) {
       const fields: Omit<CellSpec, 'key'> = {
-        dataset: { spec: 'qa', size: 120, heldOut: 2 },
+        dataset: { spec: dataset, size: 120, heldOut: 2 },
         model: 'test-memorizer:base',
         defense: { id: 'vtune', options: defenseOptions },
         attack: { id: attackId, options },

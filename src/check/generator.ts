@@ -97,7 +97,11 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
     await g.counterfactuals(ctx('purity-cf', 1, 2, frozenRows), b, 3);
   } catch (err) {
     if (isFrozenWrite(err)) purity.push(`draw wrote to the frozen dataset (${(err as Error).message})`);
-    else purity.push(`a draw over a frozen dataset failed: ${describeError(err)}`);
+    else {
+      // Not a purity problem: the generator cannot draw on this data at all, so no draw rule can be judged.
+      for (const rule of ['purity', 'seeding', 'shape', 'bound', 'barrier'] as const) v.fail(rule, `drawing failed on the check's dataset: ${describeError(err)}`);
+      return v.results;
+    }
   }
   const copy = snapshot(rows) as Row[];
   try {
@@ -191,7 +195,7 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
  */
 export async function generatorBarrier(id: string, generatorOptions: Readonly<Record<string, unknown>>): Promise<RuleResult[]> {
   const v = new Verdicts('generator', id);
-  const setup = standardAttackSetup({ count: 6, generator: id, generatorOptions });
+  const setup = standardAttackSetup({ count: 6, generator: id, generatorOptions }, 'stories');
   const captured: Captured = {};
   const probe = instrumentAttack((attacks.get('honest') as AttackFactory)({}));
   try {

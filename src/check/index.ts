@@ -36,9 +36,12 @@ export { deepFreeze, firstDifference, reachable, snapshot, withoutMathRandom } f
 
 const silent = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
-/** The standard generator environment: 40 rows of `qa`, the test-memorizer base model (a TEST DOUBLE). */
+/**
+ * The standard generator environment: 40 rows of `stories` (completions long enough for splice and template to
+ * draw from), the test-memorizer base model (a TEST DOUBLE).
+ */
 export async function standardGeneratorEnv(options: Readonly<Record<string, unknown>> = {}): Promise<GeneratorCheckEnv> {
-  const rows = (await loadDataset('qa', { seed: 1, size: 40, heldOut: 0 })).train;
+  const rows = (await loadDataset('stories', { seed: 1, size: 40, heldOut: 0 })).train;
   const model = await (await createTestMemorizerProvider()).model('base');
   // A key option's value must never reach the generator's recorded options (they go into the secret file).
   const secretTexts = Object.entries(options).filter(([k, v]) => /key|secret|token|password/i.test(k) && typeof v === 'string').map(([, v]) => v as string);

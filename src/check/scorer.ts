@@ -56,6 +56,19 @@ export async function checkScorer(id: string, factory: RowScorerFactory, env: Sc
   }
   v.judge('declares', declared, `access [${scorer.access.join(', ')}], yieldsSpans ${scorer.yieldsSpans}, option validation`);
 
+  // A scorer needing what the check's model cannot give (embeddings of test-memorizer) is not at fault.
+  const probeCtx = await env.context('seed-1');
+  const missing = scorer.access.filter((a) => (a === 'embed' && !probeCtx.base.embed) || (a === 'logprobs' && !probeCtx.base.score) || a === 'weights');
+  if (missing.length > 0) {
+    for (const rule of ['purity', 'seeding', 'shape'] as const) v.skip(rule, `the check's model '${probeCtx.base.id}' cannot give ${missing.join(', ')}`);
+  } else await scoreRules(v, factory, options, env);
+  if (env.barrier === false) v.skip('barrier', 'not run here');
+  else v.results.push(...(await scorerBarrier(id, options)));
+  return v.results;
+}
+
+/** The purity, shape and seeding rules: the scorer is run three times on the env's rows. */
+async function scoreRules(v: Verdicts, factory: RowScorerFactory, options: Readonly<Record<string, unknown>>, env: ScorerCheckEnv): Promise<void> {
   const input = deepFreeze(snapshot(env.rows) as Row[]);
   const run = await withoutMathRandom(async () => {
     const a = await factory(options).score(input, await env.context('seed-1'));
@@ -77,18 +90,15 @@ export async function checkScorer(id: string, factory: RowScorerFactory, env: Sc
     if (a.scores.length !== n) shape.push(`${a.scores.length} scores for ${n} rows`);
     if (a.flagged.length !== n) shape.push(`${a.flagged.length} flags for ${n} rows`);
     if (a.spans && a.spans.length !== n) shape.push(`spans for ${a.spans.length} of ${n} rows`);
-    if (!a.scores.every((s) => typeof s === 'number' && !Number.isNaN(s))) shape.push('a score is NaN or not a number');
+    // NaN is allowed only when the scorer says it could not really score (`unavailable`, e.g. a silent judge).
+    if (!a.scores.every((s) => typeof s === 'number' && (!Number.isNaN(s) || a.unavailable !== undefined))) shape.push('a score is NaN or not a number (and the answer gives no `unavailable` reason)');
     if (!a.flagged.every((f) => typeof f === 'boolean')) shape.push('a flag is not true or false');
-    v.judge('shape', shape, `one score and flag for each of ${n} rows`);
+    v.judge('shape', shape, `one score and flag for each of ${n} rows${a.unavailable ? ` (scores unavailable: ${a.unavailable})` : ''}`);
     const diff = firstDifference(snapshot(a), snapshot(b));
     const seeding = diff ? [`the same rows and stream gave different answers (first at ${diff})`] : [];
     if (run.mathRandomCalls > 0) seeding.push(`called Math.random ${run.mathRandomCalls} time(s)`);
     v.judge('seeding', seeding, 'same rows and stream → same answer; no Math.random');
   }
-
-  if (env.barrier === false) v.skip('barrier', 'not run here');
-  else v.results.push(...(await scorerBarrier(id, options)));
-  return v.results;
 }
 
 /**
