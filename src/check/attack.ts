@@ -273,6 +273,7 @@ export async function checkAttack(id: string, factory: AttackFactory, opts: Atta
     for (const rule of ['purity', 'seeding', 'barrier', 'trace'] as const) {
       if (v.has(rule)) continue;
       if (cannot) v.skip(rule, `the check's provider cannot run this attack: ${reason}`);
+      else if (purity.length > 0) v.skip(rule, 'not judged: the cell stopped at the purity failure');
       else v.fail(rule, `the cell failed, so this rule could not be judged: ${reason}`);
     }
     return v.results;
