@@ -118,7 +118,13 @@ function exportedDefinitions(mod: Record<string, unknown>): AnyDefinition[] {
 
 /** Loads one plugin module and registers what it declares (once per module). */
 export function loadPlugin(spec: string, ctx: LoadContext): Promise<LoadedModule> {
-  const { url, shown } = resolveSpec(spec, ctx);
+  let resolved: { url: string; shown: string };
+  try {
+    resolved = resolveSpec(spec, ctx);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const { url, shown } = resolved;
   const known = loaded.get(url);
   if (known) return known;
   const promise = register(url, spec, shown, ctx);
