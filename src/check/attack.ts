@@ -14,6 +14,7 @@
 import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
 import { attacks } from '../../attacks/index.js';
 import { defenses } from '../../defenses/index.js';
+import { loadDataset } from '../datasets/index.js';
 import { ConfigError, describeError } from '../errors.js';
 import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../pipeline/cell.js';
 import { providers } from '../providers/index.js';
@@ -81,7 +82,8 @@ export async function runCellWithAttack(spec: CellSpec, deps: CellDeps, attack: 
   const original = entries[spec.attack.id];
   entries[spec.attack.id] = () => attack;
   try {
-    return await runCell(spec, deps);
+    // A pipeline that receives its attack through its deps (`attack(id, options)`) gets it there too.
+    return await runCell(spec, { ...deps, attack: () => attack } as CellDeps);
   } finally {
     if (had) entries[spec.attack.id] = original!;
     else delete entries[spec.attack.id];
@@ -178,14 +180,19 @@ export function standardAttackSetup(defenseOptions: Readonly<Record<string, unkn
     },
     deps(captured) {
       const opened = new Map<string, Promise<Provider>>();
-      return {
+      const deps = {
         log: linesLogger(),
-        openProvider: (p) => {
+        openProvider: (p: string) => {
           if (!opened.has(p)) opened.set(p, Promise.resolve((providers.get(p) as (o: object) => Provider | Promise<Provider>)({})));
           return opened.get(p)!;
         },
-        defense: (d) => (o) => capturing((defenses.get(d) as DefenseFactory)(o), captured),
+        defense: (d: string) => (o?: Readonly<Record<string, unknown>>) => capturing((defenses.get(d) as DefenseFactory)(o), captured),
+        // What a pipeline that takes all its plugins through its deps also asks for.
+        attack: (id: string, o: Readonly<Record<string, unknown>>) => (attacks.get(id) as AttackFactory)(o),
+        loadDataset,
+        clock: { now: () => performance.now() },
       };
+      return deps as CellDeps & { readonly log: Logger & { readonly lines: readonly string[] } };
     },
   };
 }
