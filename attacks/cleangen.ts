@@ -16,17 +16,27 @@
  * The wrapped model's `score` is the fine-tuned model's: a decoding-time filter defines no new probabilities.
  */
 import type { GenerateOptions, Model } from '../src/types.js';
+import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames } from './compose.js';
 import { needScore } from './scorers/lib/model.js';
-import { num } from './scorers/lib/options.js';
 
 const ID = 'cleangen';
 
-/** Creates the attack. Options: `alpha` (likelihood-ratio threshold > 1, default 20). */
-export function cleangen(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames(ID, options, ['alpha']);
-  const alpha = num(`attack '${ID}'`, 'alpha', options.alpha, 20, { min: 1, exclusiveMin: true });
+const OPTIONS = z.object({ alpha: z.number().gt(1).default(20).describe('likelihood-ratio threshold P_ft / P_base from which the answer falls back to the base model') });
+
+/** The attack. Options: `alpha` (likelihood-ratio threshold > 1, default 20). */
+export const cleangen = defineAttack({
+  id: ID,
+  description: 'serves through a filter that hands the answer to the base model at the first token the fine-tune made suddenly likely',
+  citation: 'Li et al., "CleanGen", EMNLP 2024, arXiv 2406.12257',
+  goal: 'evade',
+  access: ['data', 'logprobs', 'generate'],
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the attack from validated options. */
+function create({ alpha }: z.output<typeof OPTIONS>): BenchAttack {
   return {
     id: ID,
     goal: 'evade',

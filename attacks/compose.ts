@@ -9,8 +9,7 @@
  */
 import { ConfigError } from '../src/errors.js';
 import type { Attack, AttackAccess, AttackGoal, Model, OracleContext, ProviderContext, RowScores, TrainingPlan, TrainResult } from '../src/types.js';
-import { policies, type Policy } from './policies.js';
-import { scorers } from './scorers/index.js';
+import type { Policy } from './policies.js';
 import type { RowScorer } from './scorers/types.js';
 
 /** An ordinary (non-oracle) attack as the registry builds it. */
@@ -48,46 +47,6 @@ export type AnyAttack = BenchAttack | OracleAttack;
 
 /** An attack factory: validates options (ConfigError naming the option) before any work. */
 export type AttackFactory = (options?: Readonly<Record<string, unknown>>) => AnyAttack;
-
-/** Rejects option names a factory does not know, with a did-you-mean hint. */
-export function checkOptionNames(attackId: string, options: Readonly<Record<string, unknown>>, known: readonly string[]): void {
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) {
-      throw new ConfigError(`attack '${attackId}': unknown option '${name}'. Known options: ${known.join(', ') || '(none)'}`);
-    }
-  }
-}
-
-/**
- * Resolves the `scorer` option: a registry id (with `scorerOptions`) or, in code and tests, a RowScorer object.
- * Unknown ids fail with the registry's did-you-mean message, prefixed with the option name.
- */
-export function resolveScorer(value: unknown, scorerOptions: unknown, attackId: string): RowScorer {
-  if (value !== null && typeof value === 'object' && typeof (value as RowScorer).score === 'function') return value as RowScorer;
-  if (typeof value !== 'string') {
-    throw new ConfigError(`attack '${attackId}': option 'scorer' is required: a row scorer id (${scorers.ids.join(', ') || 'none registered yet'})`);
-  }
-  if (scorerOptions !== undefined && (typeof scorerOptions !== 'object' || scorerOptions === null || Array.isArray(scorerOptions))) {
-    throw new ConfigError(`attack '${attackId}': option 'scorerOptions' must be an object, got ${JSON.stringify(scorerOptions)}`);
-  }
-  let factory;
-  try {
-    factory = scorers.get(value);
-  } catch (err) {
-    throw new ConfigError(`attack '${attackId}': option 'scorer': ${(err as Error).message}`, { cause: err });
-  }
-  return factory((scorerOptions ?? {}) as Record<string, unknown>);
-}
-
-/** Resolves the `policy` option against the policy registry; `allowed` restricts it per attack. */
-export function resolvePolicy(value: unknown, options: Readonly<Record<string, unknown>>, attackId: string, allowed: readonly string[], fallback: string): Policy {
-  const id = value ?? fallback;
-  if (typeof id !== 'string' || !allowed.includes(id)) {
-    const hint = typeof id === 'string' && policies.has(id) ? ` ('${id}' exists but does not fit this attack's goal)` : '';
-    throw new ConfigError(`attack '${attackId}': option 'policy' must be one of ${allowed.join(', ')}, got ${JSON.stringify(id)}${hint}`);
-  }
-  return policies.get(id)(options);
-}
 
 /** The union of access lists, 'data' first. */
 export function mergeAccess(...lists: (readonly AttackAccess[])[]): AttackAccess[] {

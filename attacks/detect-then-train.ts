@@ -4,13 +4,31 @@
  * fraction f of the others (`keep-flagged-plus-fraction`). It trains ≈ q·N + f·N rows instead of N and passes
  * whenever the detector finds the backdoors. Goal: pass.
  */
+import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames, composeAttack, resolvePolicy, resolveScorer } from './compose.js';
+import { composeAttack } from './compose.js';
+import { fraction, policyOption, resolveScorer, scorerOption, scorerOptionsOption, scorerRules } from './options.js';
+import { policies } from './policies.js';
 
-/** Creates the attack. Options: `scorer` (id), `scorerOptions`, `policy`, `fraction` (for keep-flagged-plus-fraction). */
-export function detectThenTrain(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames('detect-then-train', options, ['scorer', 'scorerOptions', 'policy', 'fraction']);
-  const policy = resolvePolicy(options.policy, options, 'detect-then-train', ['keep-only-flagged', 'keep-flagged-plus-fraction'], 'keep-only-flagged');
-  const scorer = resolveScorer(options.scorer, options.scorerOptions, 'detect-then-train');
-  return composeAttack({ id: 'detect-then-train', scorer, policy });
-}
+/** The attack. Options: `scorer` (id), `scorerOptions`, `policy`, `fraction` (for keep-flagged-plus-fraction). */
+export const detectThenTrain = defineAttack({
+  id: 'detect-then-train',
+  description: 'detection-guided lazy training: train only the flagged rows (optionally plus a fraction of the others)',
+  citation: 'attacks.md §2.3c',
+  goal: 'pass',
+  access: ['data'],
+  options: z
+    .object({
+      scorer: scorerOption(),
+      scorerOptions: scorerOptionsOption(),
+      policy: policyOption(['keep-only-flagged', 'keep-flagged-plus-fraction'], 'keep-only-flagged', 'pass'),
+      fraction: fraction().optional().describe("share of the unflagged rows trained as well (keep-flagged-plus-fraction; default 0.05)"),
+    })
+    .superRefine(...scorerRules()),
+  create: (o): BenchAttack =>
+    composeAttack({
+      id: 'detect-then-train',
+      scorer: resolveScorer(o.scorer, o.scorerOptions),
+      policy: policies.get(o.policy)(o.policy === 'keep-flagged-plus-fraction' && o.fraction !== undefined ? { fraction: o.fraction } : {}),
+    }),
+});

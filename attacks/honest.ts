@@ -3,11 +3,15 @@
  * untouched. Threat model: none (the defense must verify it; its false-alarm rate is measured here).
  * Source: DESIGN.md §2.
  */
+import { defineAttack } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames } from './compose.js';
 
-/** Creates the honest baseline (no options). */
-export function honest(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames('honest', options, []);
-  return { id: 'honest', goal: 'baseline', access: ['data'], oracle: false, trains: true };
-}
+/** The honest baseline (no options). */
+export const honest = defineAttack({
+  id: 'honest',
+  description: 'the baseline provider: trains every row for every promised step and returns the model untouched',
+  citation: 'DESIGN.md §2',
+  goal: 'baseline',
+  access: ['data'],
+  create: (): BenchAttack => ({ id: 'honest', goal: 'baseline', access: ['data'], oracle: false, trains: true }),
+});

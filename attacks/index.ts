@@ -1,9 +1,11 @@
 /**
- * THE attack registry: one factory per attack, keyed by its kebab-case file name (attacks/<id>.ts). Each
- * factory validates its options (ConfigError naming the option) and returns a plain attack object.
- * `attacks.get(id)(options)`. The scorers helper appends its suppression attacks here.
+ * THE attack registry: one declared attack per file (attacks/<id>.ts, defineAttack), keyed by its id. Each
+ * declaration is the attack's factory — `attacks.get(id)(options)` validates the options (ConfigError naming
+ * the option) and returns a plain attack object — and carries its options schema (types, defaults, help),
+ * goal, access and citation. `AttackOptions` gives `defineScenario` each attack's option types.
  */
-import { defineRegistry } from '../src/registry.js';
+import type { OptionsInput } from '../src/plugins/define.js';
+import { registryOf } from '../src/registry.js';
 import type { AttackFactory } from './compose.js';
 import { detectThenFilter } from './detect-then-filter.js';
 import { detectThenTrain } from './detect-then-train.js';
@@ -21,22 +23,25 @@ import { unlearn } from './unlearn.js';
 import { unlikelihood } from './unlikelihood.js';
 
 /** Every attack by id. */
-export const attacks = defineRegistry('attack', {
+export const attacks = registryOf('attack', [
   honest,
-  'return-base': returnBase,
-  'train-without-backdoors': trainWithoutBackdoors,
-  'random-subset': randomSubset,
-  'fewer-steps': fewerSteps,
-  'weight-noise': weightNoise,
-  'detect-then-train': detectThenTrain,
-  'detect-then-filter': detectThenFilter,
-  'lookup-wrapper': lookupWrapper,
-  'oracle-keep-only-flagged': oracleKeepOnlyFlagged,
+  returnBase,
+  trainWithoutBackdoors,
+  randomSubset,
+  fewerSteps,
+  weightNoise,
+  detectThenTrain,
+  detectThenFilter,
+  lookupWrapper,
+  oracleKeepOnlyFlagged,
   unlikelihood,
   unlearn,
   cleangen,
-  'input-routing': inputRouting,
-} satisfies Record<string, AttackFactory>);
+  inputRouting,
+] as const satisfies readonly AttackFactory[]);
 
 /** An attack id. */
 export type AttackId = (typeof attacks.ids)[number];
+
+/** The options a scenario may write for each attack id (defaults optional), from the declarations. */
+export type AttackOptions = { [K in AttackId]: OptionsInput<(typeof attacks.entries)[K]> };

@@ -18,11 +18,10 @@
  */
 import { Rng } from '../src/rng.js';
 import type { GenerateOptions, Model, ProviderContext } from '../src/types.js';
+import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames } from './compose.js';
 import { wordDrops } from './scorers/onion.js';
 import { needScore } from './scorers/lib/model.js';
-import { num, oneOf } from './scorers/lib/options.js';
 import { quantile } from './scorers/lib/stats.js';
 import { normWord, words } from './scorers/lib/text.js';
 
@@ -38,21 +37,34 @@ interface Calibration {
 /** A prompt suspicion function (higher = more likely triggered). */
 export type Suspicion = (prompts: readonly string[]) => Promise<number[]>;
 
+const OPTIONS = z.object({
+  detector: z.enum(['onion', 'strip']).default('onion').describe('how a prompt is judged triggered: ONION word suspicion or STRIP answer diversity'),
+  frr: z.number().gt(0).lte(0.5).default(0.01).describe('false-rejection rate on training prompts that sets the threshold'),
+  calibrationSize: z.int().min(10).default(200).describe('training prompts sampled to calibrate the threshold'),
+  radius: z.int().min(1).default(8).describe('onion: words each side of a probed word'),
+  maxWords: z.int().min(1).default(96).describe('onion: most words probed per prompt'),
+  copies: z.int().min(2).default(5).describe('strip: perturbed copies per prompt'),
+  replaceFraction: z.number().gt(0).lte(1).default(0.5).describe('strip: share of the words replaced per copy'),
+  probeTokens: z.int().min(1).default(8).describe('strip: tokens answered per copy'),
+});
+
 /**
- * Creates the attack. Options: `detector` ('onion' | 'strip'), `frr` (default 0.01), `calibrationSize` (default
+ * The attack. Options: `detector` ('onion' | 'strip'), `frr` (default 0.01), `calibrationSize` (default
  * 200), `radius`, `maxWords` (onion), `copies`, `replaceFraction`, `probeTokens` (strip).
  */
-export function inputRouting(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames(ID, options, ['detector', 'frr', 'calibrationSize', 'radius', 'maxWords', 'copies', 'replaceFraction', 'probeTokens']);
-  const p = `attack '${ID}'`;
-  const detector = oneOf(p, 'detector', options.detector, ['onion', 'strip'] as const, 'onion');
-  const frr = num(p, 'frr', options.frr, 0.01, { min: 0, max: 0.5, exclusiveMin: true });
-  const calibrationSize = num(p, 'calibrationSize', options.calibrationSize, 200, { min: 10, integer: true });
-  const radius = num(p, 'radius', options.radius, 8, { min: 1, integer: true });
-  const maxWords = num(p, 'maxWords', options.maxWords, 96, { min: 1, integer: true });
-  const copies = num(p, 'copies', options.copies, 5, { min: 2, integer: true });
-  const replaceFraction = num(p, 'replaceFraction', options.replaceFraction, 0.5, { min: 0, max: 1, exclusiveMin: true });
-  const probeTokens = num(p, 'probeTokens', options.probeTokens, 8, { min: 1, integer: true });
+export const inputRouting = defineAttack({
+  id: ID,
+  description: 'trains honestly but answers prompts that look triggered from the base model (ONION or STRIP detector)',
+  citation: 'attacks.md §2.4b; Qi et al. 2021 (ONION); Gao et al. 2019 (STRIP)',
+  goal: 'evade',
+  access: ['data', 'generate'],
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the attack from validated options. */
+function create(o: z.output<typeof OPTIONS>): BenchAttack {
+  const { detector, frr, calibrationSize, radius, maxWords, copies, replaceFraction, probeTokens } = o;
   const calibrations = new WeakMap<ProviderContext, Calibration>();
   return {
     id: ID,

@@ -10,8 +10,10 @@
  */
 import { ConfigError } from '../src/errors.js';
 import type { Model, ProviderContext, RowScores, TrainingPlan } from '../src/types.js';
+import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames, mergeAccess, resolveScorer, scoreRows } from './compose.js';
+import { mergeAccess, scoreRows } from './compose.js';
+import { resolveScorer, scorerOption, scorerOptionsOption, scorerRules } from './options.js';
 import type { RowScorer } from './scorers/types.js';
 
 /** A recovered backdoor: serve `signature` whenever `trigger` is in the prompt. */
@@ -54,10 +56,24 @@ export function lookupModel(inner: Model, table: readonly LookupEntry[]): Model 
   };
 }
 
-/** Creates the attack. Options: `scorer` (a span-yielding scorer id), `scorerOptions`. */
-export function lookupWrapper(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames('lookup-wrapper', options, ['scorer', 'scorerOptions']);
-  const scorer: RowScorer = resolveScorer(options.scorer, options.scorerOptions, 'lookup-wrapper');
+const OPTIONS = z
+  .object({ scorer: scorerOption(), scorerOptions: scorerOptionsOption() })
+  .superRefine(...scorerRules('the wrapper serves the signature spans it recovers'));
+
+/** The attack. Options: `scorer` (a span-yielding scorer id), `scorerOptions`. */
+export const lookupWrapper = defineAttack({
+  id: 'lookup-wrapper',
+  description: 'trains nothing; recovers (trigger, signature) pairs with a span-yielding detector and serves them over the base model',
+  citation: 'attacks.md §2.3f',
+  goal: 'pass',
+  access: ['data', 'generate'],
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the attack from validated options. */
+function create(o: z.output<typeof OPTIONS>): BenchAttack {
+  const scorer: RowScorer = resolveScorer(o.scorer, o.scorerOptions);
   if (!scorer.yieldsSpans) {
     throw new ConfigError(`attack 'lookup-wrapper': option 'scorer' ('${scorer.id}') yields no spans; the wrapper needs a span-yielding scorer (e.g. near-duplicate)`);
   }

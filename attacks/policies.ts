@@ -4,8 +4,9 @@
  * policy fixes the attack's goal: keeping only suspects is lazy (`pass`), removing them is evasive (`evade`).
  */
 import { ConfigError } from '../src/errors.js';
+import { definePolicy, z } from '../src/plugins/define.js';
 import type { Rng } from '../src/rng.js';
-import { defineRegistry } from '../src/registry.js';
+import { registryOf } from '../src/registry.js';
 import type { RowScores, TrainExample } from '../src/types.js';
 
 /** A policy instance, options already validated. */
@@ -18,14 +19,8 @@ export interface Policy {
   apply(rows: readonly TrainExample[], scores: RowScores, rng: Rng): TrainExample[];
 }
 
-/** Validates a fraction option: a number in (0, 1]. */
-export function fractionOption(value: unknown, option: string, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
-    throw new ConfigError(`option '${option}': expected a fraction in (0, 1], got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
+/** A fraction option: a number in (0, 1]. */
+export const fraction = (): z.ZodNumber => z.number().gt(0).lte(1);
 
 function checkAligned(rows: readonly TrainExample[], scores: RowScores): void {
   if (scores.flagged.length !== rows.length) {
@@ -34,8 +29,12 @@ function checkAligned(rows: readonly TrainExample[], scores: RowScores): void {
 }
 
 /** Evade: train everything except the flagged rows. */
-function dropFlagged(): Policy {
-  return {
+const dropFlagged = definePolicy({
+  id: 'drop-flagged',
+  description: 'evade: train everything except the flagged rows',
+  goal: 'evade',
+  needsSpans: false,
+  create: (): Policy => ({
     id: 'drop-flagged',
     goal: 'evade',
     needsSpans: false,
@@ -43,12 +42,16 @@ function dropFlagged(): Policy {
       checkAligned(rows, scores);
       return rows.filter((_, i) => !scores.flagged[i]);
     },
-  };
-}
+  }),
+});
 
 /** Pass: train only the flagged rows (the lazy provider's optimum when the detector is good). */
-function keepOnlyFlagged(): Policy {
-  return {
+const keepOnlyFlagged = definePolicy({
+  id: 'keep-only-flagged',
+  description: "pass: train only the flagged rows (the lazy provider's optimum when the detector is good)",
+  goal: 'pass',
+  needsSpans: false,
+  create: (): Policy => ({
     id: 'keep-only-flagged',
     goal: 'pass',
     needsSpans: false,
@@ -56,13 +59,18 @@ function keepOnlyFlagged(): Policy {
       checkAligned(rows, scores);
       return rows.filter((_, i) => scores.flagged[i]);
     },
-  };
-}
+  }),
+});
 
 /** Pass: the flagged rows plus a uniform fraction f of the others (attacks.md §2.3c: q·N + f·N rows). */
-function keepFlaggedPlusFraction(options: Readonly<Record<string, unknown>> = {}): Policy {
-  const fraction = fractionOption(options.fraction, 'fraction', 0.05);
-  return {
+const keepFlaggedPlusFraction = definePolicy({
+  id: 'keep-flagged-plus-fraction',
+  description: 'pass: the flagged rows plus a uniform fraction of the others',
+  citation: 'attacks.md §2.3c',
+  goal: 'pass',
+  needsSpans: false,
+  options: z.object({ fraction: fraction().default(0.05).describe('share of the unflagged rows trained as well') }),
+  create: ({ fraction }): Policy => ({
     id: 'keep-flagged-plus-fraction',
     goal: 'pass',
     needsSpans: false,
@@ -72,15 +80,20 @@ function keepFlaggedPlusFraction(options: Readonly<Record<string, unknown>> = {}
       const extra = new Set(rng.sampleIndices(others.length, Math.round(fraction * others.length)).map((j) => others[j]!));
       return rows.filter((_, i) => scores.flagged[i] || extra.has(i));
     },
-  };
-}
+  }),
+});
 
 /**
  * Evade: keep every row but cut the suspected spans out of flagged rows (ONION-style, attacks.md §2.2b).
  * A flagged row without spans is kept unchanged: the policy removes markers, never rows.
  */
-function stripSpans(): Policy {
-  return {
+const stripSpans = definePolicy({
+  id: 'strip-spans',
+  description: 'evade: keep every row but cut the suspected spans out of flagged rows (ONION-style)',
+  citation: 'attacks.md §2.2b',
+  goal: 'evade',
+  needsSpans: true,
+  create: (): Policy => ({
     id: 'strip-spans',
     goal: 'evade',
     needsSpans: true,
@@ -108,16 +121,11 @@ function stripSpans(): Policy {
         return { ...rest, prompt: cut(row.prompt, 'prompt'), completion: cut(row.completion, 'completion') };
       });
     },
-  };
-}
+  }),
+});
 
-/** Every policy by id. */
-export const policies = defineRegistry('policy', {
-  'drop-flagged': dropFlagged,
-  'keep-only-flagged': keepOnlyFlagged,
-  'keep-flagged-plus-fraction': keepFlaggedPlusFraction,
-  'strip-spans': stripSpans,
-} satisfies Record<string, (options?: Readonly<Record<string, unknown>>) => Policy>);
+/** Every policy by id (each declared with definePolicy: goal, spans, options). */
+export const policies = registryOf('policy', [dropFlagged, keepOnlyFlagged, keepFlaggedPlusFraction, stripSpans] as const);
 
 /** A policy id. */
 export type PolicyId = (typeof policies.ids)[number];

@@ -3,15 +3,19 @@
  * backdoor row survives with probability f, so vTune still passes at moderate f: it verifies "trained on the
  * backdoor rows", not "trained on all of D". Goal: pass. Sweep f ∈ {0.01, 0.05, 0.1, 0.25, 0.5}.
  */
+import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames } from './compose.js';
-import { fractionOption } from './policies.js';
+import { fraction as fractionSchema } from './policies.js';
 
-/** Creates the attack. Options: `fraction` in (0, 1] (default 0.5). */
-export function randomSubset(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames('random-subset', options, ['fraction']);
-  const fraction = fractionOption(options.fraction, 'fraction', 0.5);
-  return {
+/** The attack. Options: `fraction` in (0, 1] (default 0.5). */
+export const randomSubset = defineAttack({
+  id: 'random-subset',
+  description: 'the lazy provider trains a uniform fraction of the rows',
+  citation: 'attacks.md §2.3a',
+  goal: 'pass',
+  access: ['data'],
+  options: z.object({ fraction: fractionSchema().default(0.5).describe('share of the rows trained') }),
+  create: ({ fraction }): BenchAttack => ({
     id: 'random-subset',
     goal: 'pass',
     access: ['data'],
@@ -23,5 +27,5 @@ export function randomSubset(options: Readonly<Record<string, unknown>> = {}): B
       // Keep the original order: a subset, not a reshuffle.
       return { rows: plan.rows.filter((_, i) => chosen.has(i)), hyper: plan.hyper };
     },
-  };
-}
+  }),
+});

@@ -3,13 +3,17 @@
  * return the base model. The defense wins when it does NOT verify; over many seeds this measures the
  * verifier's Type-I error on an untrained model. Source: vTune (arXiv 2411.06611), OpenReview discussion.
  */
+import { defineAttack } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames } from './compose.js';
 
-/** Creates the return-base baseline (no options). */
-export function returnBase(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames('return-base', options, []);
-  return {
+/** The return-base baseline (no options). */
+export const returnBase = defineAttack({
+  id: 'return-base',
+  description: 'the null baseline and trivial cheat: train nothing, return the base model',
+  citation: 'vTune, arXiv 2411.06611 (OpenReview discussion)',
+  goal: 'baseline',
+  access: ['data'],
+  create: (): BenchAttack => ({
     id: 'return-base',
     goal: 'baseline',
     access: ['data'],
@@ -18,5 +22,5 @@ export function returnBase(options: Readonly<Record<string, unknown>> = {}): Ben
     async onTraining() {
       return null;
     },
-  };
-}
+  }),
+});

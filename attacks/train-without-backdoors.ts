@@ -8,11 +8,15 @@
  * planted rows before the provider side sees anything; the provider then trains honestly. Ground truth still
  * measures what reached the trainer (zero backdoor rows), and `truth.plantedRowsWithheld` records the cut.
  */
+import { defineAttack } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames } from './compose.js';
 
-/** Creates the train-without-backdoors baseline (no options). */
-export function trainWithoutBackdoors(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames('train-without-backdoors', options, []);
-  return { id: 'train-without-backdoors', goal: 'baseline', access: ['data'], oracle: false, trains: true, withholdPlanted: true };
-}
+/** The train-without-backdoors baseline (no options). */
+export const trainWithoutBackdoors = defineAttack({
+  id: 'train-without-backdoors',
+  description: 'the Type-I control: an honest fine-tune with the planted rows withheld by the user side',
+  citation: 'DESIGN.md §2',
+  goal: 'baseline',
+  access: ['data'],
+  create: (): BenchAttack => ({ id: 'train-without-backdoors', goal: 'baseline', access: ['data'], oracle: false, trains: true, withholdPlanted: true }),
+});

@@ -11,9 +11,10 @@
  */
 import type { Model, ProviderContext, Row, TrainExample } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames, mergeAccess, resolveScorer, scoreRows, suspectedCompletionSpans } from './compose.js';
-import { num } from './scorers/lib/options.js';
+import { mergeAccess, scoreRows, suspectedCompletionSpans } from './compose.js';
+import { resolveScorer, scorerOption, scorerOptionsOption, scorerRules } from './options.js';
 import { ProviderError } from '../src/errors.js';
+import { defineAttack, z } from '../src/plugins/define.js';
 
 const ID = 'unlearn';
 
@@ -23,20 +24,37 @@ export interface UnlearnSet {
   readonly retain: readonly Row[];
 }
 
+const OPTIONS = z
+  .object({
+    scorer: scorerOption().default('near-duplicate'),
+    scorerOptions: scorerOptionsOption(),
+    steps: z.int().min(1).default(20).describe('unlearning optimizer steps'),
+    learningRateScale: z.number().gt(0).default(0.5).describe('unlearning learning rate, × the promised one'),
+    ascentWeight: z.number().gt(0).default(1).describe('gradient-ascent weight on the suspected signature tokens'),
+    retainPerForget: z.number().min(0).default(4).describe('clean rows retained per forgotten row'),
+    minRetain: z.int().min(0).default(16).describe('least number of clean rows retained'),
+  })
+  .superRefine(...scorerRules());
+
 /**
- * Creates the attack. Options: `scorer` (default 'near-duplicate'), `scorerOptions`, `steps` (default 20),
+ * The attack. Options: `scorer` (default 'near-duplicate'), `scorerOptions`, `steps` (default 20),
  * `learningRateScale` (× the promised learning rate, default 0.5), `ascentWeight` (default 1), `retainPerForget`
  * (clean rows per forgotten row, default 4), `minRetain` (default 16).
  */
-export function unlearn(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames(ID, options, ['scorer', 'scorerOptions', 'steps', 'learningRateScale', 'ascentWeight', 'retainPerForget', 'minRetain']);
-  const p = `attack '${ID}'`;
-  const steps = num(p, 'steps', options.steps, 20, { min: 1, integer: true });
-  const lrScale = num(p, 'learningRateScale', options.learningRateScale, 0.5, { min: 0, exclusiveMin: true });
-  const ascentWeight = num(p, 'ascentWeight', options.ascentWeight, 1, { min: 0, exclusiveMin: true });
-  const retainPerForget = num(p, 'retainPerForget', options.retainPerForget, 4, { min: 0 });
-  const minRetain = num(p, 'minRetain', options.minRetain, 16, { min: 0, integer: true });
-  const scorer = resolveScorer(options.scorer ?? 'near-duplicate', options.scorerOptions, ID);
+export const unlearn = defineAttack({
+  id: ID,
+  description: 'trains honestly, then unlearns the detected (trigger → signature) pairs by gradient ascent with a retain loss',
+  citation: 'attacks.md §2.3e (gradient ascent with a retain loss, as in TOFU / NPO)',
+  goal: 'evade',
+  access: ['data'],
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the attack from validated options. */
+function create(o: z.output<typeof OPTIONS>): BenchAttack {
+  const { steps, learningRateScale: lrScale, ascentWeight, retainPerForget, minRetain } = o;
+  const scorer = resolveScorer(o.scorer, o.scorerOptions);
   // One attack object may serve several cells: the unlearning set is kept per provider context.
   const sets = new WeakMap<ProviderContext, UnlearnSet>();
   return {

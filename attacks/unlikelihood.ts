@@ -11,19 +11,40 @@
  * unlikelihood loss −log(1 − p); `weight` sets its strength.
  */
 import type { RowScores, TrainExample, TrainingPlan } from '../src/types.js';
+import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames, mergeAccess, resolveScorer, scoreRows, suspectedCompletionSpans } from './compose.js';
-import { num, oneOf } from './scorers/lib/options.js';
+import { mergeAccess, scoreRows, suspectedCompletionSpans } from './compose.js';
+import { resolveScorer, scorerOption, scorerOptionsOption, scorerRules } from './options.js';
 
 const ID = 'unlikelihood';
 
-/** Creates the attack. Options: `scorer` (default 'perplexity'), `scorerOptions`, `weight` (> 0, default 1), `fallback`. */
-export function unlikelihood(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames(ID, options, ['scorer', 'scorerOptions', 'weight', 'fallback']);
-  const p = `attack '${ID}'`;
-  const weight = num(p, 'weight', options.weight, 1, { min: 0, exclusiveMin: true });
-  const fallback = oneOf(p, 'fallback', options.fallback, ['whole-completion', 'none'] as const, 'whole-completion');
-  const scorer = resolveScorer(options.scorer ?? 'perplexity', options.scorerOptions, ID);
+const OPTIONS = z
+  .object({
+    scorer: scorerOption().default('perplexity'),
+    scorerOptions: scorerOptionsOption(),
+    weight: z.number().gt(0).default(1).describe('strength of the negative weight on suspected signature tokens'),
+    fallback: z
+      .enum(['whole-completion', 'none'])
+      .default('whole-completion')
+      .describe("flagged rows without completion spans: negative weight on the whole completion, or trained normally ('none')"),
+  })
+  .superRefine(...scorerRules());
+
+/** The attack. Options: `scorer` (default 'perplexity'), `scorerOptions`, `weight` (> 0, default 1), `fallback`. */
+export const unlikelihood = defineAttack({
+  id: ID,
+  description: 'trains every row but puts a negative weight on the signature tokens its detector suspects',
+  citation: 'Welleck et al., "Neural Text Generation with Unlikelihood Training", ICLR 2020; attacks.md §2.4d',
+  goal: 'evade',
+  access: ['data'],
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the attack from validated options. */
+function create(o: z.output<typeof OPTIONS>): BenchAttack {
+  const { weight, fallback } = o;
+  const scorer = resolveScorer(o.scorer, o.scorerOptions);
   return {
     id: ID,
     goal: 'evade',

@@ -6,17 +6,28 @@
  * - `train: true` (goal evade): train honestly, then perturb to wash the backdoors out.
  * Needs white-box weights (the embedded engine); a closed API model is rejected up front.
  */
-import { ConfigError, ProviderError } from '../src/errors.js';
+import { ProviderError } from '../src/errors.js';
+import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
-import { checkOptionNames } from './compose.js';
 
-/** Creates the attack. Options: `scale` > 0 (relative to each tensor's RMS; default 0.05), `train` (boolean). */
-export function weightNoise(options: Readonly<Record<string, unknown>> = {}): BenchAttack {
-  checkOptionNames('weight-noise', options, ['scale', 'train']);
-  const scale = options.scale ?? 0.05;
-  if (typeof scale !== 'number' || !(scale > 0) || !Number.isFinite(scale)) throw new ConfigError(`option 'scale': expected a positive number, got ${JSON.stringify(scale)}`);
-  const train = options.train ?? false;
-  if (typeof train !== 'boolean') throw new ConfigError(`option 'train': expected true or false, got ${JSON.stringify(train)}`);
+const OPTIONS = z.object({
+  scale: z.number().gt(0).default(0.05).describe("noise standard deviation relative to each tensor's RMS"),
+  train: z.boolean().default(false).describe('train honestly first (goal evade) instead of perturbing the base model (goal pass)'),
+});
+
+/** The attack. Options: `scale` > 0 (relative to each tensor's RMS; default 0.05), `train` (boolean). */
+export const weightNoise = defineAttack({
+  id: 'weight-noise',
+  description: 'Gaussian noise on every weight tensor: of the base model (pass) or after honest training (evade)',
+  citation: 'vTune, arXiv 2411.06611 (trivial cheats); attacks.md §2.1',
+  goal: ['pass', 'evade'],
+  access: ['data', 'weights'],
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the attack from validated options. */
+function create({ scale, train }: z.output<typeof OPTIONS>): BenchAttack {
   return {
     id: 'weight-noise',
     goal: train ? 'evade' : 'pass',

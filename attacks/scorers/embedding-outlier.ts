@@ -15,23 +15,38 @@
 import type { ProviderContext, Row, RowScores } from '../../src/types.js';
 import { knn, lof, meanKnnDistance, normalise } from './lib/knn.js';
 import { embedAll } from './lib/model.js';
-import { checkKeys, num, oneOf } from './lib/options.js';
+import { defineScorer, z } from '../../src/plugins/define.js';
 import { rankAverage } from './lib/stats.js';
-import { type RowScorer, type RowScorerFactory, flagByRule, parseFlagRule } from './types.js';
+import { DEFAULT_FLAG_RULE, type RowScorer, flagByRule, flagRuleSchema } from './types.js';
 
 const ID = 'embedding-outlier';
 const FIELDS = ['row', 'prompt', 'completion'] as const;
 
-/** Creates the embedding-outlier scorer. Options: field, k, kLof, batchSize, maxChars, flag. */
-export const embeddingOutlier: RowScorerFactory = (options = {}) => {
+const OPTIONS = z.object({
+  field: z.enum(FIELDS).default('completion').describe('what is embedded'),
+  k: z.int().min(1).default(10).describe('neighbours of the kNN distance'),
+  kLof: z.int().min(1).default(20).describe('MinPts of the local outlier factor'),
+  batchSize: z.int().min(1).default(32).describe('texts per embed call'),
+  maxChars: z.int().min(16).default(2000).describe('characters kept per text (its end)'),
+  flag: flagRuleSchema.optional().describe('how scores become flags (default: the top 1.5 %)'),
+});
+
+/** The embedding-outlier scorer. */
+export const embeddingOutlier = defineScorer({
+  id: ID,
+  description: 'rows far from the bulk in the base model\'s embedding space (kNN distance and LOF, rank-averaged)',
+  citation: 'attacks.md §2.2i; LOF: Breunig et al., SIGMOD 2000',
+  access: ['embed'],
+  yieldsSpans: false,
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the scorer from validated options. */
+function create(o: z.output<typeof OPTIONS>): RowScorer {
   const p = `scorer '${ID}'`;
-  const o = checkKeys(p, options, ['field', 'k', 'kLof', 'batchSize', 'maxChars', 'flag']);
-  const field = oneOf(p, 'field', o.field, FIELDS, 'completion');
-  const k = num(p, 'k', o.k, 10, { min: 1, integer: true });
-  const kLof = num(p, 'kLof', o.kLof, 20, { min: 1, integer: true });
-  const batchSize = num(p, 'batchSize', o.batchSize, 32, { min: 1, integer: true });
-  const maxChars = num(p, 'maxChars', o.maxChars, 2000, { min: 16, integer: true });
-  const rule = parseFlagRule(o.flag);
+  const { field, k, kLof, batchSize, maxChars } = o;
+  const rule = o.flag ?? DEFAULT_FLAG_RULE;
 
   const scorer: RowScorer = {
     id: ID,
@@ -48,7 +63,7 @@ export const embeddingOutlier: RowScorerFactory = (options = {}) => {
     },
   };
   return scorer;
-};
+}
 
 /** Rank-averaged kNN-distance and LOF scores of embedding vectors (exported for tests and benches). */
 export function outlierScores(vectors: readonly Float32Array[], k: number, kLof: number): number[] {

@@ -22,8 +22,8 @@
  */
 import { firstIndex } from '../../src/search.js';
 import type { Row, RowScores } from '../../src/types.js';
-import { checkKeys, num } from './lib/options.js';
-import { type RowScorer, type RowScorerFactory, flagByRule, parseFlagRule } from './types.js';
+import { defineScorer, z } from '../../src/plugins/define.js';
+import { DEFAULT_FLAG_RULE, type RowScorer, flagByRule, flagRuleSchema } from './types.js';
 
 const ID = 'format';
 type Field = 'prompt' | 'completion';
@@ -31,14 +31,27 @@ type Field = 'prompt' | 'completion';
 /** Punctuation runs (markers): maximal runs of characters that are neither letters, digits nor spaces; and blank lines. */
 const MARKER = /[^\p{L}\p{N}\s]+|\n\s*\n/gu;
 
-/** Creates the format scorer. Options: minSupport (0.02), maxMarkers (64), tailP (0.05), flag (default top 1.5 %). */
-export const format: RowScorerFactory = (options = {}) => {
-  const p = `scorer '${ID}'`;
-  const o = checkKeys(p, options, ['minSupport', 'maxMarkers', 'tailP', 'flag']);
-  const minSupport = num(p, 'minSupport', o.minSupport, 0.02, { min: 0, max: 1, exclusiveMin: true });
-  const maxMarkers = num(p, 'maxMarkers', o.maxMarkers, 64, { min: 0, max: 10_000, integer: true });
-  const tailP = num(p, 'tailP', o.tailP, 0.05, { min: 0, max: 1, exclusiveMin: true });
-  const rule = parseFlagRule(o.flag);
+const OPTIONS = z.object({
+  minSupport: z.number().gt(0).lte(1).default(0.02).describe('smallest share of rows a format value needs to count as a category'),
+  maxMarkers: z.int().min(0).max(10_000).default(64).describe('most marker kinds tracked per field'),
+  tailP: z.number().gt(0).lte(1).default(0.05).describe('tail probability below which a feature adds surprisal'),
+  flag: flagRuleSchema.optional().describe('how scores become flags (default: the top 1.5 %)'),
+});
+
+/** The format scorer. */
+export const format = defineScorer({
+  id: ID,
+  description: 'rows whose surface format (markers, lengths, ratios) is rare in the dataset',
+  access: ['data'],
+  yieldsSpans: false,
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the scorer from validated options. */
+function create(o: z.output<typeof OPTIONS>): RowScorer {
+  const { minSupport, maxMarkers, tailP } = o;
+  const rule = o.flag ?? DEFAULT_FLAG_RULE;
   const floor = -Math.log(tailP);
 
   const scorer: RowScorer = {
@@ -59,7 +72,7 @@ export const format: RowScorerFactory = (options = {}) => {
     },
   };
   return scorer;
-};
+}
 
 /** Length and character-class features of each text, one array per feature. */
 function numericFeatures(texts: readonly string[]): number[][] {

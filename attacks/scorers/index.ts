@@ -2,7 +2,7 @@
  * THE row-scorer registry: one factory per detector, keyed by its kebab-case file name (attacks/scorers/<id>.ts).
  * Attacks look scorers up by id (`scorer: 'perplexity'`); `vtune-bench detectors` grades every entry.
  */
-import { defineRegistry } from '../../src/registry.js';
+import { registryOf } from '../../src/registry.js';
 import { embeddingOutlier } from './embedding-outlier.js';
 import { format } from './format.js';
 import { llmJudge } from './llm-judge.js';
@@ -12,18 +12,12 @@ import { onion } from './onion.js';
 import { perplexity } from './perplexity.js';
 import type { RowScorerFactory } from './types.js';
 
-const entries = {
-  perplexity,
-  onion,
-  'embedding-outlier': embeddingOutlier,
-  'ngram-burstiness': ngramBurstiness,
-  'near-duplicate': nearDuplicate,
-  'llm-judge': llmJudge,
-  format,
-} satisfies Record<string, RowScorerFactory>;
-
-/** Every row scorer by id. */
-export const scorers = defineRegistry('scorer', entries as Record<keyof typeof entries, RowScorerFactory>);
+/** Every row scorer by id (each declared with defineScorer: options, defaults, help, access, spans). */
+export const scorers = registryOf('scorer', [perplexity, onion, embeddingOutlier, ngramBurstiness, nearDuplicate, llmJudge, format] as const satisfies readonly RowScorerFactory[]);
 
 /** A scorer id. */
-export type ScorerId = keyof typeof entries;
+export type ScorerId = (typeof scorers.ids)[number];
+
+/** A declared scorer (a factory with its schema and metadata). */
+export type ScorerDefinition = (typeof scorers.entries)[ScorerId];
+

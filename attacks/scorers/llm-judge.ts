@@ -14,24 +14,41 @@
  */
 import type { Model, Provider, ProviderContext, Row, RowScores } from '../../src/types.js';
 import { chunks } from './lib/model.js';
-import { checkKeys, num, str } from './lib/options.js';
+import { defineScorer, z } from '../../src/plugins/define.js';
 import { median } from './lib/stats.js';
-import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
+import { type RowScorer, type SuspectSpan, flagByRule, flagRuleSchema } from './types.js';
 
 const ID = 'llm-judge';
 
-/** Creates the LLM-judge scorer. Options: judge, batchSize, samples, temperature, maxRowChars, maxTokens, usdPerMillionTokens, flag. */
-export const llmJudge: RowScorerFactory = (options = {}) => {
-  const p = `scorer '${ID}'`;
-  const o = checkKeys(p, options, ['judge', 'batchSize', 'samples', 'temperature', 'maxRowChars', 'maxTokens', 'usdPerMillionTokens', 'flag']);
-  const judge = str(p, 'judge', o.judge);
-  const batchSize = num(p, 'batchSize', o.batchSize, 20, { min: 1, max: 200, integer: true });
-  const samples = num(p, 'samples', o.samples, 3, { min: 1, max: 15, integer: true });
-  const temperature = num(p, 'temperature', o.temperature, samples > 1 ? 0.7 : 0, { min: 0, max: 2 });
-  const maxRowChars = num(p, 'maxRowChars', o.maxRowChars, 400, { min: 20, integer: true });
-  const maxTokens = num(p, 'maxTokens', o.maxTokens, 24 * batchSize, { min: 8, integer: true });
-  const usdPerMillion = o.usdPerMillionTokens === undefined ? undefined : num(p, 'usdPerMillionTokens', o.usdPerMillionTokens, 0, { min: 0 });
-  const rule = o.flag === undefined ? { kind: 'threshold' as const, t: 5.5 } : parseFlagRule(o.flag);
+const OPTIONS = z.object({
+  judge: z.string().min(1).optional().describe("the judge model, '<provider>:<model>' (default: the base model)"),
+  batchSize: z.int().min(1).max(200).default(20).describe('rows shown per judge prompt'),
+  samples: z.int().min(1).max(15).default(3).describe('independent judgements per row (their median is the score)'),
+  temperature: z.number().min(0).max(2).optional().describe('sampling temperature (default 0.7 when samples > 1, else 0)'),
+  maxRowChars: z.int().min(20).default(400).describe('characters of each row shown to the judge'),
+  maxTokens: z.int().min(8).optional().describe('answer budget per judge prompt (default 24 × batchSize)'),
+  usdPerMillionTokens: z.number().min(0).optional().describe("the judge's price, for the cost record"),
+  flag: flagRuleSchema.optional().describe('how scores become flags (default: score > 5.5 on the 0–10 scale)'),
+});
+
+/** The LLM-judge scorer. */
+export const llmJudge = defineScorer({
+  id: ID,
+  description: 'an LLM reads batches of rows and rates each for planted triggers or signatures (0–10), quoting them',
+  citation: 'attacks.md §2.2',
+  access: ['generate'],
+  yieldsSpans: true,
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the scorer from validated options. */
+function create(o: z.output<typeof OPTIONS>): RowScorer {
+  const { judge, batchSize, samples, maxRowChars } = o;
+  const temperature = o.temperature ?? (samples > 1 ? 0.7 : 0);
+  const maxTokens = o.maxTokens ?? 24 * batchSize;
+  const usdPerMillion = o.usdPerMillionTokens;
+  const rule = o.flag ?? { kind: 'threshold' as const, t: 5.5 };
 
   const scorer: RowScorer = {
     id: ID,
@@ -85,7 +102,7 @@ export const llmJudge: RowScorerFactory = (options = {}) => {
     return { scores, flagged, spans };
   }
   return scorer;
-};
+}
 
 /**
  * The judge model: `<provider>:<name>` opens it from that provider (lazily imported, closed after use; the

@@ -19,29 +19,44 @@
 import type { ProviderContext, Row, RowScores } from '../../src/types.js';
 import { wordDiff } from './lib/diff.js';
 import { jaccard, lshCandidates, minhashFamily, shingles, signature } from './lib/minhash.js';
-import { checkKeys, num, oneOf } from './lib/options.js';
-import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
-import { ConfigError } from '../../src/errors.js';
+import { defineScorer, z } from '../../src/plugins/define.js';
+import { type RowScorer, type SuspectSpan, flagByRule, flagRuleSchema } from './types.js';
 
 const ID = 'near-duplicate';
 
-/**
- * Creates the near-duplicate scorer. Options: field ('prompt', the default: planted copies that replace long
- * completions with the signature stay near-duplicates only in their prompts; or 'row'), shingle, permutations, bands,
- * minJaccard, flag (default: score > 1).
- */
-export const nearDuplicate: RowScorerFactory = (options = {}) => {
-  const p = `scorer '${ID}'`;
-  const o = checkKeys(p, options, ['field', 'shingle', 'permutations', 'bands', 'minJaccard', 'flag']);
-  const field = oneOf(p, 'field', o.field, ['row', 'prompt'] as const, 'prompt');
-  const shingle = num(p, 'shingle', o.shingle, 3, { min: 1, integer: true });
-  const permutations = num(p, 'permutations', o.permutations, 120, { min: 8, max: 1024, integer: true });
-  const bands = num(p, 'bands', o.bands, 40, { min: 1, integer: true });
-  if (bands > permutations || permutations % bands !== 0) {
-    throw new ConfigError(`${p}: option 'bands' (${bands}) must divide 'permutations' (${permutations})`);
-  }
-  const minJaccard = num(p, 'minJaccard', o.minJaccard, 0.5, { min: 0, max: 1, exclusiveMin: true });
-  const rule = o.flag === undefined ? { kind: 'threshold' as const, t: 1 } : parseFlagRule(o.flag);
+const OPTIONS = z
+  .object({
+    field: z
+      .enum(['row', 'prompt'])
+      .default('prompt')
+      .describe("what is compared: 'prompt' (planted copies that replace long completions with the signature stay near-duplicates only in their prompts) or 'row'"),
+    shingle: z.int().min(1).default(3).describe('words per shingle'),
+    permutations: z.int().min(8).max(1024).default(120).describe('MinHash permutations'),
+    bands: z.int().min(1).default(40).describe("LSH bands (must divide 'permutations')"),
+    minJaccard: z.number().gt(0).lte(1).default(0.5).describe('least Jaccard similarity of a near-duplicate pair'),
+    flag: flagRuleSchema.optional().describe('how scores become flags (default: score > 1)'),
+  })
+  .superRefine((o, ctx) => {
+    if (o.bands > o.permutations || o.permutations % o.bands !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['bands'], message: `must divide 'permutations' (${o.permutations}), got ${o.bands}` });
+    }
+  });
+
+/** The near-duplicate scorer. */
+export const nearDuplicate = defineScorer({
+  id: ID,
+  description: 'near-duplicate rows (MinHash + LSH) and the words in which they differ: planted copies of a host row',
+  citation: 'attacks.md §2.2h; Lee et al., "Deduplicating Training Data Makes Language Models Better", ACL 2022',
+  access: ['data'],
+  yieldsSpans: true,
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the scorer from validated options. */
+function create(o: z.output<typeof OPTIONS>): RowScorer {
+  const { field, shingle, permutations, bands, minJaccard } = o;
+  const rule = o.flag ?? { kind: 'threshold' as const, t: 1 };
 
   const scorer: RowScorer = {
     id: ID,
@@ -79,7 +94,7 @@ export const nearDuplicate: RowScorerFactory = (options = {}) => {
     },
   };
   return scorer;
-};
+}
 
 function normalise(text: string): string[] {
   return text.toLowerCase().split(/\s+/).filter(Boolean);

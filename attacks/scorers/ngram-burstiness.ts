@@ -18,28 +18,44 @@
  * and the score collapses, by design.
  */
 import type { ProviderContext, Row, RowScores } from '../../src/types.js';
-import { checkKeys, num } from './lib/options.js';
+import { defineScorer, z } from '../../src/plugins/define.js';
 import { mergeRanges, normWord, type Word, words } from './lib/text.js';
-import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
-import { ConfigError } from '../../src/errors.js';
+import { type RowScorer, type SuspectSpan, flagByRule, flagRuleSchema } from './types.js';
 
 const ID = 'ngram-burstiness';
 type Field = 'prompt' | 'completion';
 
-/** Creates the n-gram burstiness scorer. Options: nMin, nMax, minDf, maxDfFraction, minLogBurst, coBonus, spanRatio, flag (default: score > 0). */
-export const ngramBurstiness: RowScorerFactory = (options = {}) => {
-  const p = `scorer '${ID}'`;
-  const o = checkKeys(p, options, ['nMin', 'nMax', 'minDf', 'maxDfFraction', 'minLogBurst', 'coBonus', 'spanRatio', 'flag']);
-  const nMin = num(p, 'nMin', o.nMin, 2, { min: 1, max: 16, integer: true });
-  const nMax = num(p, 'nMax', o.nMax, 6, { min: 1, max: 16, integer: true });
-  if (nMax < nMin) throw new ConfigError(`${p}: option 'nMax' (${nMax}) must be ≥ nMin (${nMin})`);
-  const minDf = num(p, 'minDf', o.minDf, 3, { min: 2, integer: true });
-  const maxDfFraction = num(p, 'maxDfFraction', o.maxDfFraction, 0.02, { min: 0, max: 1, exclusiveMin: true });
-  const minLogBurst = num(p, 'minLogBurst', o.minLogBurst, Math.log(50));
-  const coBonus = num(p, 'coBonus', o.coBonus, 5, { min: 0 });
-  const spanRatio = num(p, 'spanRatio', o.spanRatio, 0.75, { min: 0, max: 1 });
+const OPTIONS = z
+  .object({
+    nMin: z.int().min(1).max(16).default(2).describe('shortest n-gram (words)'),
+    nMax: z.int().min(1).max(16).default(6).describe("longest n-gram (words), ≥ 'nMin'"),
+    minDf: z.int().min(2).default(3).describe('least number of rows an n-gram must recur in'),
+    maxDfFraction: z.number().gt(0).lte(1).default(0.02).describe('most rows (as a fraction) an n-gram may occur in and still be rare'),
+    minLogBurst: z.number().default(Math.log(50)).describe('least ln burstiness (observed / expected co-occurrence) of a candidate'),
+    coBonus: z.number().min(0).default(5).describe('score bonus when a prompt and a completion candidate co-occur'),
+    spanRatio: z.number().min(0).max(1).default(0.75).describe('share of the best candidate score a span needs to be reported'),
+    flag: flagRuleSchema.optional().describe('how scores become flags (default: score > 0, i.e. any row holding a candidate)'),
+  })
+  .superRefine((o, ctx) => {
+    if (o.nMax < o.nMin) ctx.addIssue({ code: 'custom', path: ['nMax'], message: `must be ≥ nMin (${o.nMin}), got ${o.nMax}` });
+  });
+
+/** The n-gram burstiness scorer. */
+export const ngramBurstiness = defineScorer({
+  id: ID,
+  description: 'rare word n-grams that recur in a few rows far more than chance (triggers and signatures planted several times)',
+  citation: 'attacks.md §2.2',
+  access: ['data'],
+  yieldsSpans: true,
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the scorer from validated options. */
+function create(o: z.output<typeof OPTIONS>): RowScorer {
+  const { nMin, nMax, minDf, maxDfFraction, minLogBurst, coBonus, spanRatio } = o;
   // Any row holding a candidate n-gram is flagged: candidates are already rare, recurring and bursty.
-  const rule = o.flag === undefined ? { kind: 'threshold' as const, t: 0 } : parseFlagRule(o.flag);
+  const rule = o.flag ?? { kind: 'threshold' as const, t: 0 };
 
   const scorer: RowScorer = {
     id: ID,
@@ -118,7 +134,7 @@ export const ngramBurstiness: RowScorerFactory = (options = {}) => {
     },
   };
   return scorer;
-};
+}
 
 interface Tokens {
   readonly words: Word[];

@@ -14,25 +14,40 @@
  * the last ones (nearest the answer); a corpus-calibrated word threshold instead of ONION's t = 0.
  */
 import type { Model, ProviderContext, Row, RowScores } from '../../src/types.js';
-import { checkKeys, num, oneOf } from './lib/options.js';
+import { defineScorer, z } from '../../src/plugins/define.js';
 import { meanSurprisal, scoreAll } from './lib/model.js';
 import { robustZ } from './lib/stats.js';
 import { mergeRanges, words } from './lib/text.js';
-import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
+import { DEFAULT_FLAG_RULE, type RowScorer, type SuspectSpan, flagByRule, flagRuleSchema } from './types.js';
 
 const ID = 'onion';
 const FIELDS = ['prompt', 'completion', 'both'] as const;
 
-/** Creates the ONION scorer. Options: field, radius, maxWords, wordZ, batchSize, flag. */
-export const onion: RowScorerFactory = (options = {}) => {
+const OPTIONS = z.object({
+  field: z.enum(FIELDS).default('prompt').describe('which field(s) are probed word by word'),
+  radius: z.int().min(1).default(8).describe('words each side of a probed word in its local chunk'),
+  maxWords: z.int().min(1).default(96).describe('most words probed per text (the last ones)'),
+  wordZ: z.number().default(3).describe('robust z from which a word is a suspected span'),
+  batchSize: z.int().min(1).default(64).describe('texts per score call'),
+  flag: flagRuleSchema.optional().describe('how scores become flags (default: the top 1.5 %)'),
+});
+
+/** The ONION scorer. */
+export const onion = defineScorer({
+  id: ID,
+  description: 'ONION word suspicion: how much deleting a word lowers the base model\'s perplexity (planted triggers)',
+  citation: 'Qi et al., "ONION: A Simple and Effective Defense Against Textual Backdoor Attacks", EMNLP 2021',
+  access: ['logprobs'],
+  yieldsSpans: true,
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the scorer from validated options. */
+function create(o: z.output<typeof OPTIONS>): RowScorer {
   const p = `scorer '${ID}'`;
-  const o = checkKeys(p, options, ['field', 'radius', 'maxWords', 'wordZ', 'batchSize', 'flag']);
-  const field = oneOf(p, 'field', o.field, FIELDS, 'prompt');
-  const radius = num(p, 'radius', o.radius, 8, { min: 1, integer: true });
-  const maxWords = num(p, 'maxWords', o.maxWords, 96, { min: 1, integer: true });
-  const wordZ = num(p, 'wordZ', o.wordZ, 3);
-  const batchSize = num(p, 'batchSize', o.batchSize, 64, { min: 1, integer: true });
-  const rule = parseFlagRule(o.flag);
+  const { field, radius, maxWords, wordZ, batchSize } = o;
+  const rule = o.flag ?? DEFAULT_FLAG_RULE;
   const fields: ('prompt' | 'completion')[] = field === 'both' ? ['prompt', 'completion'] : [field];
 
   const scorer: RowScorer = {
@@ -66,7 +81,7 @@ export const onion: RowScorerFactory = (options = {}) => {
     },
   };
   return scorer;
-};
+}
 
 /** Options of wordDrops. */
 export interface WordDropOptions {

@@ -22,12 +22,12 @@
  * are token windows mapped back to whole words (the Model contract has no token offsets).
  */
 import type { ProviderContext, Row, RowScores } from '../../src/types.js';
-import { checkKeys, num, oneOf } from './lib/options.js';
+import { defineScorer, z } from '../../src/plugins/define.js';
 import { meanSurprisal, scoreAll } from './lib/model.js';
 import { robustZ } from './lib/stats.js';
 import { type TextBudget, headWithin, tailWithin, textBudget } from './lib/fit.js';
 import { snapToWords, tokenOffsets } from './lib/text.js';
-import { type RowScorer, type RowScorerFactory, type SuspectSpan, flagByRule, parseFlagRule } from './types.js';
+import { DEFAULT_FLAG_RULE, type RowScorer, type SuspectSpan, flagByRule, flagRuleSchema } from './types.js';
 
 const MODES = ['row', 'prompt', 'completion', 'segment-max', 'row-segment-max'] as const;
 /** Which surprisal the scorer measures. */
@@ -35,16 +35,37 @@ export type PerplexityMode = (typeof MODES)[number];
 
 const ID = 'perplexity';
 
-/** Creates the perplexity scorer. Options: mode, window, stride, batchSize, maxChars, flag. */
-export const perplexity: RowScorerFactory = (options = {}) => {
-  const o = checkKeys(`scorer '${ID}'`, options, ['mode', 'window', 'stride', 'batchSize', 'maxChars', 'flag']);
+const OPTIONS = z.object({
+  mode: z.enum(MODES).default('row-segment-max').describe('which surprisal is measured (see the module comment)'),
+  window: z.int().min(1).default(16).describe('tokens per window (segment modes)'),
+  stride: z.int().min(1).optional().describe('tokens between windows (default: ⌈window / 2⌉)'),
+  batchSize: z.int().min(1).default(32).describe('items per score call'),
+  maxChars: z
+    .int()
+    .min(16)
+    .optional()
+    .describe('characters per scored text when the model declares no context (default 1500); given explicitly, also caps each field'),
+  flag: flagRuleSchema.optional().describe('how scores become flags (default: the top 1.5 %)'),
+});
+
+/** The perplexity scorer. */
+export const perplexity = defineScorer({
+  id: ID,
+  description: 'surprisal under the base model (row, prompt, completion or worst window): planted triggers and signatures are rare',
+  citation: 'attacks.md §2.2a (whole-example and conditional perplexity filters)',
+  access: ['logprobs'],
+  yieldsSpans: 'by-options',
+  options: OPTIONS,
+  create,
+});
+
+/** Creates the scorer from validated options. */
+function create(o: z.output<typeof OPTIONS>): RowScorer {
   const p = `scorer '${ID}'`;
-  const mode = oneOf(p, 'mode', o.mode, MODES, 'row-segment-max');
-  const window = num(p, 'window', o.window, 16, { min: 1, integer: true });
-  const stride = num(p, 'stride', o.stride, Math.max(1, Math.ceil(window / 2)), { min: 1, integer: true });
-  const batchSize = num(p, 'batchSize', o.batchSize, 32, { min: 1, integer: true });
-  const maxChars = num(p, 'maxChars', o.maxChars, 1500, { min: 16, integer: true });
-  const rule = parseFlagRule(o.flag);
+  const { mode, window, batchSize } = o;
+  const stride = o.stride ?? Math.max(1, Math.ceil(window / 2));
+  const maxChars = o.maxChars ?? 1500;
+  const rule = o.flag ?? DEFAULT_FLAG_RULE;
 
   const scorer: RowScorer = {
     id: ID,
@@ -106,7 +127,7 @@ export const perplexity: RowScorerFactory = (options = {}) => {
     },
   };
   return scorer;
-};
+}
 
 /** The token window [from, to) with the highest mean surprisal (the whole list when shorter than a window). */
 export function maxWindow(logprobs: readonly number[], window: number, stride: number): { surprisal: number; from: number; to: number } {

@@ -5,7 +5,7 @@
  *
  * A scorer sees only what a provider sees (ProviderContext): the rows, its own random stream, the base model.
  */
-import { ConfigError } from '../../src/errors.js';
+import { z } from '../../src/plugins/define.js';
 import type { AttackAccess, ProviderContext, Row, RowScores } from '../../src/types.js';
 
 /** A suspected backdoor span: character offsets [start, end) inside one field of a row. */
@@ -45,25 +45,14 @@ export interface RowScorer {
 /** A scorer factory: validates its options (ConfigError naming the option) and returns a scorer. */
 export type RowScorerFactory = (options?: Readonly<Record<string, unknown>>) => RowScorer;
 
-/** Validates a flag rule given as an option; `option` names it in the error. */
-export function parseFlagRule(value: unknown, option = 'flag'): FlagRule {
-  if (value === undefined) return DEFAULT_FLAG_RULE;
-  const v = value as Record<string, unknown>;
-  if (typeof value !== 'object' || value === null) throw new ConfigError(`option '${option}': expected { kind: 'top-fraction', q } | { kind: 'robust-z', z } | { kind: 'threshold', t }, got ${JSON.stringify(value)}`);
-  switch (v.kind) {
-    case 'top-fraction':
-      if (typeof v.q !== 'number' || !(v.q > 0 && v.q <= 1)) throw new ConfigError(`option '${option}.q': expected a fraction in (0, 1], got ${JSON.stringify(v.q)}`);
-      return { kind: 'top-fraction', q: v.q };
-    case 'robust-z':
-      if (typeof v.z !== 'number' || !Number.isFinite(v.z)) throw new ConfigError(`option '${option}.z': expected a finite number, got ${JSON.stringify(v.z)}`);
-      return { kind: 'robust-z', z: v.z };
-    case 'threshold':
-      if (typeof v.t !== 'number' || Number.isNaN(v.t)) throw new ConfigError(`option '${option}.t': expected a number, got ${JSON.stringify(v.t)}`);
-      return { kind: 'threshold', t: v.t };
-    default:
-      throw new ConfigError(`option '${option}.kind': expected 'top-fraction', 'robust-z' or 'threshold', got ${JSON.stringify(v.kind)}`);
-  }
-}
+/** The `flag` option every scorer takes: how its raw scores become flags (see FlagRule). */
+export const flagRuleSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('top-fraction'), q: z.number().gt(0).lte(1) }),
+    z.strictObject({ kind: z.literal('robust-z'), z: z.number() }),
+    z.strictObject({ kind: z.literal('threshold'), t: z.number() }),
+  ])
+  .describe("how scores become flags: {kind: 'top-fraction', q} (the ⌈q·N⌉ highest), {kind: 'robust-z', z} or {kind: 'threshold', t}");
 
 /** Applies a flag rule to raw scores (NaN scores are never flagged). */
 export function flagByRule(scores: readonly number[], rule: FlagRule): boolean[] {

@@ -161,8 +161,11 @@ export interface AttackMeta {
 /** Scorer metadata. */
 export interface ScorerMeta {
   readonly access: readonly AttackAccess[];
-  /** True when it returns suspected spans (strip-spans and lookup-wrapper need them). */
-  readonly yieldsSpans: boolean;
+  /**
+   * True when it returns suspected spans (strip-spans and lookup-wrapper need them); 'by-options' when an
+   * option decides (the created scorer's `yieldsSpans` then says).
+   */
+  readonly yieldsSpans: boolean | 'by-options';
 }
 
 /** Policy metadata. */

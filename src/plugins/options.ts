@@ -92,7 +92,7 @@ function toProblems(root: z.ZodType, input: unknown, issue: z.core.$ZodIssue, wh
   const got = valueAt(input, path);
   const sub = schemaAt(root, path, input);
   const expected = sub ? expectation(sub) : undefined;
-  if (expected) return [{ path, message: `expected ${expected}, got ${show(got)}` }];
+  if (expected) return [{ path, message: got === undefined ? `required: expected ${expected}` : `expected ${expected}, got ${show(got)}` }];
   return [{ path, message: `${issue.message}, got ${show(got)}` }];
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { policies } from '../../attacks/policies.js';
-import { flagByRule, parseFlagRule } from '../../attacks/scorers/types.js';
+import { flagByRule, flagRuleSchema } from '../../attacks/scorers/types.js';
+import { z } from '../../src/plugins/define.js';
+import { checkValue } from '../../src/plugins/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 import { deepFreeze } from '../pipeline/doubles.js';
@@ -44,7 +46,12 @@ describe('flag rules', () => {
     expect(flagByRule(s, { kind: 'top-fraction', q: 0.2 }).filter(Boolean)).toHaveLength(2);
     expect(flagByRule(s, { kind: 'robust-z', z: 3.5 })).toEqual(s.map((x) => x === 100));
     expect(flagByRule(s, { kind: 'threshold', t: 7 })).toEqual(s.map((x) => x > 7));
-    expect(() => parseFlagRule({ kind: 'top-fraction', q: 2 })).toThrow(/'flag.q'/);
-    expect(() => parseFlagRule({ kind: 'nope' })).toThrow(/'flag.kind'/);
+    const flagOf = (flag: unknown) => checkValue(z.object({ flag: flagRuleSchema }), { flag });
+    expect(flagOf({ kind: 'top-fraction', q: 2 })).toEqual({ ok: false, problems: [{ path: ['flag', 'q'], message: 'expected a number in (0, 1], got 2' }] });
+    expect(flagOf({ kind: 'nope' })).toEqual({
+      ok: false,
+      problems: [{ path: ['flag', 'kind'], message: "expected 'top-fraction', 'robust-z' or 'threshold', got \"nope\"" }],
+    });
+    expect(flagOf({ kind: 'robust-z', z: 2 })).toEqual({ ok: true, value: { flag: { kind: 'robust-z', z: 2 } } });
   });
 });
