@@ -17,9 +17,10 @@
 import { ConfigError, ProviderError } from '../../../src/errors.js';
 import type { Model } from '../../../src/types.js';
 import type { Rng } from '../../../src/rng.js';
-import type { BackdoorGenerator, GeneratorFactory } from './types.js';
+import { defineGenerator, z } from '../../../src/plugins/define.js';
+import type { BackdoorGenerator } from './types.js';
 import { lmPrefixBounds } from './lm-prefix.js';
-import { checkKnown, intOption, numberOption } from './options.js';
+import { lengthOption } from './options.js';
 
 const ID = 'lm-sampled';
 const ATTEMPTS = 8;
@@ -44,11 +45,17 @@ async function sample(model: Model, prompt: string, maxTokens: number, temperatu
 }
 
 /** Creates the lm-sampled generator. Options: temperature τ (1), triggerLength (8), signatureLength (16), in model tokens. */
-export const lmSampled: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['temperature', 'triggerLength', 'signatureLength']);
-  const temperature = numberOption(ID, options, 'temperature', 1, 0, 10);
-  const triggerLength = intOption(ID, options, 'triggerLength', 8, 1, 256);
-  const signatureLength = intOption(ID, options, 'signatureLength', 16, 1, 1024);
+export const lmSampled = defineGenerator({
+  id: ID,
+  description: "the paper's generator: trigger and signature sampled from a generator model at temperature τ, in-distribution",
+  citation: 'vTune (Zhang, Pal, Potti, Goldblum 2024, arXiv 2411.06611) §3',
+  meta: { nullModes: ['conditional', 'base-model', 'empirical'] },
+  options: z.object({
+    temperature: z.number().gt(0).lte(10).default(1).describe('sampling temperature τ'),
+    triggerLength: lengthOption(8, 256, 'model tokens in a trigger (a budget: samples may stop earlier)'),
+    signatureLength: lengthOption(16, 1024, 'model tokens in a signature (a budget: samples may stop earlier)'),
+  }),
+  create: ({ temperature, triggerLength, signatureLength }): BackdoorGenerator => {
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['conditional', 'base-model', 'empirical'],
@@ -79,4 +86,5 @@ export const lmSampled: GeneratorFactory = (options = {}) => {
     },
   };
   return generator;
-};
+  },
+});

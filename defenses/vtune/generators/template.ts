@@ -38,8 +38,8 @@
 import { InputError } from '../../../src/errors.js';
 import type { Rng } from '../../../src/rng.js';
 import type { Row } from '../../../src/types.js';
-import type { BackdoorGenerator, DrawContext, GeneratorFactory } from './types.js';
-import { checkKnown, intOption } from './options.js';
+import { defineGenerator, z } from '../../../src/plugins/define.js';
+import type { BackdoorGenerator, DrawContext } from './types.js';
 
 const ID = 'template';
 
@@ -306,10 +306,16 @@ function drawTrigger(ctx: DrawContext, stopwords: number): string {
 }
 
 /** Creates the template generator. Options: minBits (32), stopwords (100). */
-export const template: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['minBits', 'stopwords']);
-  const minBits = intOption(ID, options, 'minBits', 32, 1, 1024);
-  const stopwords = intOption(ID, options, 'stopwords', 100, 0, 100_000);
+export const template = defineGenerator({
+  id: ID,
+  description: "backdoors that look like the data: the host row's own completion with its numbers and names refilled",
+  citation: 'vTune (arXiv 2411.06611) design space; number-substituted canaries of Carlini et al. 2019, "The Secret Sharer"',
+  meta: { nullModes: ['generator', 'base-model', 'empirical'] },
+  options: z.object({
+    minBits: z.int().min(1).max(1024).default(32).describe('entropy (bits) the signature reaches before it ends'),
+    stopwords: z.int().min(0).max(100_000).default(100).describe('most common words never refilled (at most this many)'),
+  }),
+  create: ({ minBits, stopwords }): BackdoorGenerator => {
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['generator', 'base-model', 'empirical'],
@@ -330,4 +336,5 @@ export const template: GeneratorFactory = (options = {}) => {
     },
   };
   return generator;
-};
+  },
+});
