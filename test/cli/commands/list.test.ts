@@ -42,6 +42,17 @@ describe('vtune-bench list', () => {
     expect(keyed.options?.map((o) => [o.name, o.default])).toEqual([['key', undefined], ['keyFingerprint', undefined], ['triggerLength', 3], ['signatureLength', 6], ['words', undefined]]);
   });
 
+  it('providers and datasets are declared too: options with help, capabilities, and validation through the registry', async () => {
+    const openai = pluginInfo('providers', 'openai');
+    expect(openai.meta).toEqual({ capabilities: ['train', 'generate', 'logprobs'] });
+    expect(openai.options?.find((o) => o.name === 'api')).toMatchObject({ expected: "'chat' or 'completions'", required: false });
+    expect(pluginInfo('datasets', 'qa').description).toMatch(/question/);
+    const { providers } = await import('../../../src/providers/index.js');
+    await expect(Promise.resolve().then(() => providers.get('local')({ thread: 2 }))).rejects.toThrow(/provider 'local': option 'thread': unknown option 'thread'. Did you mean 'threads'/);
+    await expect(Promise.resolve().then(() => providers.get('test-memorizer')({ x: 1 }))).rejects.toThrow(/provider 'test-memorizer': option 'x': unknown option 'x'/);
+    await expect(Promise.resolve().then(() => providers.get('openai')({ api: 'chatt' }))).rejects.toThrow(/option 'api': expected 'chat' or 'completions', got "chatt". Did you mean 'chat'/);
+  });
+
   it('--json gives the same, and an unknown kind or id gets a did-you-mean', async () => {
     capture();
     await listCommand.run({ kind: 'generators', id: 'wordlist', json: true });
