@@ -34,7 +34,7 @@ export function policyOption<const P extends readonly [string, ...string[]]>(all
   return z
     .enum(allowed)
     .default(fallback as never)
-    .meta({ expected: `${words}${others.length > 0 ? ` (a policy that ${goal}s; ${others.join(', ')} do not fit)` : ''}` })
+    .meta({ expected: `${words}${others.length > 0 ? ` (${others.join(' and ')} exist, but their goal does not fit this attack's ('${goal}'))` : ''}` })
     .describe('what is done with the flagged rows');
 }
 

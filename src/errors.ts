@@ -13,34 +13,160 @@ export class VtuneError extends Error {
   }
 }
 
-/** Bad user input: a data file, a secret file, a CLI value. Carries where it was found. */
+/** One step of a field path: an object key or an array index. */
+export type PathSegment = string | number;
+
+/** Where a field sits inside a structure (a scenario, a plugin's options, a JSON row): `['attacks', 2, 'options', 'fraction']`. */
+export type FieldPath = readonly PathSegment[];
+
+/** One thing wrong with a configuration: the path of the field at fault (empty when about no single field) and what was expected. */
+export interface Problem {
+  readonly path: FieldPath;
+  readonly message: string;
+}
+
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+
+/**
+ * A field path as it reads in messages: `attacks[2].options.fraction`. Keys that are not plain identifiers (kebab-case
+ * ids are) are quoted: `providers["my provider"]`. The empty path reads as ''.
+ */
+export function formatPath(path: FieldPath): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (PLAIN_KEY.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** `path: message`, or the message alone when the path is empty. */
+export function formatProblem(problem: Problem): string {
+  return problem.path.length > 0 ? `${formatPath(problem.path)}: ${problem.message}` : problem.message;
+}
+
+/** The same problems moved under `prefix` (a plugin's options checked on their own, then placed inside a scenario). */
+export function prefixProblems(prefix: FieldPath, problems: readonly Problem[]): Problem[] {
+  return problems.map((p) => ({ path: [...prefix, ...p.path], message: p.message }));
+}
+
+/** Bad user input: a data file, a secret file, a CLI value. Carries where it was found (file, line, field path). */
 export class InputError extends VtuneError {
   override readonly code = 'input';
   readonly file?: string;
   readonly line?: number;
-  constructor(message: string, where: { file?: string; line?: number; cause?: unknown } = {}) {
+  /** The field at fault inside the row or document, as data (empty when the problem is the row as a whole). */
+  readonly path: FieldPath;
+  /** The message without file, line or path (what `message` is derived from). */
+  readonly detail: string;
+  constructor(message: string, where: { file?: string; line?: number; path?: FieldPath; cause?: unknown } = {}) {
     const prefix = where.file ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ` : '';
-    super(prefix + message, { cause: where.cause });
+    const path = Object.freeze([...(where.path ?? [])]);
+    super(prefix + formatProblem({ path, message }), { cause: where.cause });
     this.file = where.file;
     this.line = where.line;
+    this.path = path;
+    this.detail = redactSecrets(message);
   }
 }
 
-/** A bad option, scenario field or plugin id, detected before any work starts. */
+/**
+ * A bad option, scenario field or plugin id, detected before any work starts. The field paths travel as data in
+ * `problems` (never parse them back out of `message`); the message is derived from them:
+ * - one problem: `[<file>: ][<subject>: ][<path>: ]<message>`
+ * - several: `[<file>: ][<subject>: ]N problems:` then one indented line per problem, `  [<file>: ][<subject>: ][<path>: ]<message>`.
+ *
+ * `new ConfigError('text')` is one problem with an empty path; `new ConfigError('expected …', { path: ['hyper', 'epochs'] })`
+ * one with a path; `new ConfigError([...problems], { file })` several. `subject` names whose options the paths are
+ * relative to (`attack 'x'`) and is not part of any path.
+ */
 export class ConfigError extends VtuneError {
   override readonly code = 'config';
+  /** Every problem found (at least one); each message without its path, file or subject. */
+  readonly problems: readonly Problem[];
+  /** The file the problems were found in (a scenario file), when known. */
+  readonly file?: string;
+  /** Whose options or fields the paths are relative to (`attack 'x'`, `--attack-options`), when not the file itself. */
+  readonly subject?: string;
+  constructor(problems: string | readonly Problem[], options: { path?: FieldPath; file?: string; subject?: string; cause?: unknown } = {}) {
+    const list: Problem[] = (typeof problems === 'string' ? [{ path: options.path ?? [], message: problems }] : problems).map((p) =>
+      Object.freeze({ path: Object.freeze([...p.path]), message: redactSecrets(p.message) }),
+    );
+    if (list.length === 0) throw new TypeError('ConfigError needs at least one problem');
+    const lead = `${options.file ? `${options.file}: ` : ''}${options.subject ? `${options.subject}: ` : ''}`;
+    const message =
+      list.length === 1 ? lead + formatProblem(list[0]!) : `${lead}${list.length} problems:\n${list.map((p) => `  ${lead}${formatProblem(p)}`).join('\n')}`;
+    super(message, { cause: options.cause });
+    this.problems = Object.freeze(list);
+    this.file = options.file;
+    this.subject = options.subject;
+  }
+
+  /** These problems placed under `prefix` (for a caller that checked a nested part on its own). */
+  within(prefix: FieldPath): Problem[] {
+    return prefixProblems(prefix, this.problems);
+  }
 }
 
-/** A provider (embedded engine, hosted API) failed or refused; `retryable` says whether backing off may help. */
+/**
+ * A provider (embedded engine, hosted API) failed or refused; `retryable` says whether backing off may help,
+ * `cancelled` that the work was called off (an abort, a deadline) rather than failing of its own.
+ */
 export class ProviderError extends VtuneError {
   override readonly code = 'provider';
   readonly retryable: boolean;
   readonly status?: number;
-  constructor(message: string, options: { cause?: unknown; retryable?: boolean; status?: number } = {}) {
+  readonly cancelled: boolean;
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean; status?: number; cancelled?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.retryable = options.retryable ?? false;
     this.status = options.status;
+    this.cancelled = options.cancelled ?? false;
   }
+}
+
+/**
+ * An HTTP status with a message. Two places make them: `serve` answers every failed request with one (the
+ * OpenAI-shaped body carries `errorCode` and `param`), and the networked providers turn a remote server's
+ * status into one (with its `Retry-After`), which the retry machinery classifies by `status` and then keeps as
+ * the `cause` of the ProviderError it throws. Never built from a foreign error object directly: an SDK's error
+ * carries the request and its Authorization header, so only its status and redacted message cross over
+ * (see `remoteCause`).
+ */
+export class HttpError extends VtuneError {
+  override readonly code = 'http';
+  readonly status: number;
+  /** Machine-readable reason, the `code` of an OpenAI error body (`invalid_messages`, `model_not_found`). */
+  readonly errorCode: string;
+  /** The request field at fault, the `param` of an OpenAI error body. */
+  readonly param: string | null;
+  /** The server's `Retry-After` header, when it sent one. */
+  readonly retryAfter?: string | null;
+  constructor(status: number, message: string, options: { errorCode?: string; param?: string | null; retryAfter?: string | null; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.status = status;
+    this.errorCode = options.errorCode ?? (status >= 500 ? 'server_error' : 'http_error');
+    this.param = options.param ?? null;
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+  }
+}
+
+/**
+ * A foreign error (an SDK's, fetch's, a socket's) reduced to what is safe to keep as a `cause`: our own
+ * VtuneErrors pass as they are (their messages are redacted and their causes were made safe the same way);
+ * anything else becomes an HttpError (when it has an HTTP status) or a VtuneError with its name, redacted
+ * message and network code — never its request, headers or body.
+ */
+export function remoteCause(err: unknown): VtuneError {
+  if (err instanceof VtuneError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown; status?: unknown; httpResponse?: { status?: unknown }; code?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const status = typeof e.status === 'number' ? e.status : typeof e.httpResponse?.status === 'number' ? e.httpResponse.status : undefined;
+  const name = typeof e.name === 'string' && e.name !== 'Error' ? `${e.name}: ` : '';
+  if (status !== undefined) return new HttpError(status, `${name}${message}`);
+  const code = typeof e.code === 'string' && /^[A-Z_]+$/.test(e.code) ? ` (${e.code})` : '';
+  return new VtuneError(`${name}${message}${code}`);
 }
 
 /** The embedded engine met something it cannot compute: a malformed model file, NaN loss, context overflow. */

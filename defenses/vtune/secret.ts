@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { canonicalJson } from '../../src/core/canonical-json.js';
 import { InputError, SecretError } from '../../src/errors.js';
 import type { NullMode } from '../../src/types.js';
 
@@ -68,18 +69,6 @@ export interface VtuneSecret {
   readonly checksum: string;
 }
 
-/** JSON with object keys sorted at every level: the checksummed form. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** The checksum of a secret's content (every field but `checksum`). */
 export function secretChecksum(secret: Omit<VtuneSecret, 'checksum'> | VtuneSecret): string {
   const { checksum: _ignored, ...content } = secret as VtuneSecret;
@@ -132,7 +121,7 @@ export async function readSecretFile(path: string): Promise<VtuneSecret> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read the secret file: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, { file: path });
+    throw new InputError(`cannot read the secret file: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, { file: path, cause: err });
   }
   let parsed: unknown;
   try {
@@ -186,9 +175,9 @@ async function publish(tmp: string, out: string, shown: string): Promise<void> {
     await link(tmp, out);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new InputError(REFUSE_OVERWRITE, { file: shown });
+    if (code === 'EEXIST') throw new InputError(REFUSE_OVERWRITE, { file: shown, cause: err });
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
-    if (await stat(out).then(() => true, () => false)) throw new InputError(REFUSE_OVERWRITE, { file: shown });
+    if (await stat(out).then(() => true, () => false)) throw new InputError(REFUSE_OVERWRITE, { file: shown, cause: err });
     await rename(tmp, out);
     return;
   }

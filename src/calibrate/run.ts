@@ -19,7 +19,7 @@ import { Rng } from '../rng.js';
 import type { Dataset, Logger, Model, NullMode, UserContext } from '../types.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { plantBackdoors } from '../../defenses/vtune/plant.js';
-import { canonicalJson } from '../../defenses/vtune/secret.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { verifyBackdoors } from '../../defenses/vtune/verify.js';
 import { dropTornTail } from '../records/store.js';
 import { batchingModel, type BatchingModel } from './batching-model.js';

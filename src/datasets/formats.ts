@@ -13,7 +13,7 @@
  * whose values are unique in the file (`id`: `seed_task_7`) get a fresh value in the file's own pattern when the
  * host row stays in the file, so no id is duplicated.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, type FieldPath } from '../errors.js';
 import type { Row } from '../types.js';
 
 /** The record layouts a data file may use. */
@@ -278,17 +278,27 @@ function typeName(v: unknown): string {
 // ───────────────────────────── field maps (--field-map) ─────────────────────────────
 
 /**
- * Parses a field map such as `prompt=question,completion=answer` (repeat `prompt=` for several prompt fields, in
- * order; `separator=` sets how they are joined, with `\n` and `\t` escapes). `option` names the option in errors.
+ * Where a field map came from, for its errors: a CLI option's name (`--field-map`, the errors' subject) or a
+ * scenario field's path (`['datasets', 0, 'fieldMap']`, carried as data in ConfigError.problems).
  */
-export function parseFieldMap(text: string, option = '--field-map'): FieldMapping {
+export type FieldMapSource = string | FieldPath;
+
+function fieldMapError(option: FieldMapSource, message: string): ConfigError {
+  return typeof option === 'string' ? new ConfigError(message, { subject: option }) : new ConfigError(message, { path: option });
+}
+
+/**
+ * Parses a field map such as `prompt=question,completion=answer` (repeat `prompt=` for several prompt fields, in
+ * order; `separator=` sets how they are joined, with `\n` and `\t` escapes). `option` says where it came from.
+ */
+export function parseFieldMap(text: string, option: FieldMapSource = '--field-map'): FieldMapping {
   const prompt: string[] = [];
   let completion: string | undefined;
   let separator: string | undefined;
   const expected = `expected e.g. 'prompt=question,completion=answer' (prompt= may repeat; optional separator=)`;
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');
-    if (eq < 0) throw new ConfigError(`${option}: '${part}' is not key=field; ${expected}`);
+    if (eq < 0) throw fieldMapError(option, `'${part}' is not key=field; ${expected}`);
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1);
     if (key === 'separator') {
@@ -296,19 +306,19 @@ export function parseFieldMap(text: string, option = '--field-map'): FieldMappin
       continue;
     }
     const path = value.trim();
-    if (path === '' || /^\.|\.$|\.\./.test(path)) throw new ConfigError(`${option}: '${key}' needs a field path (dot-separated, e.g. instances.0.output), got '${value}'`);
+    if (path === '' || /^\.|\.$|\.\./.test(path)) throw fieldMapError(option, `'${key}' needs a field path (dot-separated, e.g. instances.0.output), got '${value}'`);
     if (key === 'prompt') prompt.push(path);
     else if (key === 'completion') {
-      if (completion !== undefined) throw new ConfigError(`${option}: 'completion' is given twice`);
+      if (completion !== undefined) throw fieldMapError(option, `'completion' is given twice`);
       completion = path;
-    } else throw new ConfigError(`${option}: unknown key '${key}'; ${expected}`);
+    } else throw fieldMapError(option, `unknown key '${key}'; ${expected}`);
   }
-  if (prompt.length === 0 || completion === undefined) throw new ConfigError(`${option}: needs both prompt= and completion=; ${expected}`);
+  if (prompt.length === 0 || completion === undefined) throw fieldMapError(option, `needs both prompt= and completion=; ${expected}`);
   return { prompt: prompt.length === 1 ? prompt[0]! : prompt, completion, ...(separator !== undefined ? { separator } : {}) };
 }
 
 /** A field map given as text (`prompt=q,completion=a`) or as an object `{prompt, completion, separator?}`. */
-export function fieldMapOption(value: unknown, option: string): FieldMapping {
+export function fieldMapOption(value: unknown, option: FieldMapSource): FieldMapping {
   if (typeof value === 'string') return parseFieldMap(value, option);
   const v = value as Record<string, unknown> | null;
   const isPath = (x: unknown) => typeof x === 'string' && x.length > 0;
@@ -320,7 +330,7 @@ export function fieldMapOption(value: unknown, option: string): FieldMapping {
     (v.separator !== undefined && typeof v.separator !== 'string') ||
     Object.keys(v).some((k) => !['prompt', 'completion', 'separator'].includes(k))
   ) {
-    throw new ConfigError(`${option}: expected 'prompt=<field>,completion=<field>' or {prompt: string | string[], completion: string, separator?: string}, got ${JSON.stringify(value)}`);
+    throw fieldMapError(option, `expected 'prompt=<field>,completion=<field>' or {prompt: string | string[], completion: string, separator?: string}, got ${JSON.stringify(value)}`);
   }
   return v as unknown as FieldMapping;
 }

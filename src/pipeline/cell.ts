@@ -16,13 +16,15 @@ import { defenses } from '../../defenses/index.js';
 import { loadDataset } from '../datasets/index.js';
 import type { FieldMapping } from '../datasets/formats.js';
 import type { AnyAttack } from '../../attacks/compose.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, describeError, VtuneError } from '../errors.js';
+import { parseHyper } from '../plugins/hyper.js';
 import { streamFor } from '../rng.js';
 import type { AttackGoal, Dataset, Defense, GroundTruth, HyperParams, Logger, Model, Progress, Provider, ProviderContext, Row, TrainResult, UserContext, Verdict } from '../types.js';
 import { createCostMeter } from './cost.js';
 import { type GradedDetection, gradeDetection } from './detection-metrics.js';
 import { backdoorTest, measureGroundTruth, plantedMarkers } from './ground-truth.js';
-import { canonicalJson, runProviderSide } from './provider-side.js';
+import { runProviderSide } from './provider-side.js';
 import { measureUtility, type UtilityOptions } from './utility.js';
 
 /** One cell of a scenario matrix (DESIGN.md §4). */
@@ -175,7 +177,7 @@ export async function runCell(spec: CellSpec, deps: CellDeps): Promise<CellOutco
   };
   const expected = cellKey(spec);
   if (spec.key !== expected) throw new ConfigError(`cell key '${spec.key}' does not match its fields (expected '${expected}'): build specs with cellKey()`);
-  checkHyper(spec.hyper);
+  parseHyper(spec.hyper);
 
   // ── validate everything before any work ──
   const attack = createAttack(spec.attack.id, spec.attack.options);
@@ -324,12 +326,4 @@ export function defenseWon(goal: AttackGoal, verified: boolean, truth: GroundTru
   if (goal === 'pass') return !verified;
   if (goal === 'evade') return verified;
   return verified === truth.backdoorRowsTrained > 0;
-}
-
-function checkHyper(h: HyperParams): void {
-  const bad = (name: string, want: string, got: unknown) => new ConfigError(`option 'hyper.${name}': expected ${want}, got ${JSON.stringify(got)}`);
-  if (!(Number.isInteger(h.epochs) && h.epochs >= 1)) throw bad('epochs', 'a positive integer', h.epochs);
-  if (!(typeof h.learningRate === 'number' && h.learningRate > 0)) throw bad('learningRate', 'a positive number', h.learningRate);
-  if (!(Number.isInteger(h.batchSize) && h.batchSize >= 1)) throw bad('batchSize', 'a positive integer', h.batchSize);
-  if (h.maxSteps !== undefined && !(Number.isInteger(h.maxSteps) && h.maxSteps >= 1)) throw bad('maxSteps', 'a positive integer', h.maxSteps);
 }

@@ -12,7 +12,8 @@
  * kept prompt (a prefix trigger cut away no longer makes a backdoor row), and a row it left out is not trained.
  */
 import type { Defense, GroundTruth, HyperParams, Row, TrainExample } from '../types.js';
-import { canonicalJson, type ProviderTrace, type TrainCall } from './provider-side.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import type { ProviderTrace, TrainCall } from './provider-side.js';
 
 /** The trigger and signature of one planted backdoor row. */
 export interface BackdoorMarker {

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AnyAttack } from '../../attacks/compose.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, ProviderError } from '../errors.js';
 import type { HyperParams, Model, OracleContext, Progress, Provider, ProviderContext, RowFit, RowScores, TrainExample, TrainingPlan, TrainRequest, TrainResult, WeightAccess } from '../types.js';
 import { describeRowFits } from './row-fit.js';
@@ -82,15 +83,6 @@ export function trainKey(providerId: string, baseModelId: string, rows: readonly
   h.update(canonicalJson({ provider: providerId, base: baseModelId, hyper, seed, rowCount: rows.length, ...(salt ? { salt } : {}) }));
   for (const r of rows) h.update('\n' + canonicalJson({ p: r.prompt, c: r.completion, w: r.weight ?? 1, s: r.spans ?? [] }));
   return h.digest('hex');
-}
-
-/** JSON with object keys sorted, so equal values always hash equally. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 /** Runs the provider side of one cell. See the module comment for what is measured. */

@@ -26,7 +26,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { AttackAccess, AttackGoal } from '../types.js';
-import { type Checked, type OptionHelp, type OptionProblem, checkValue, inputJsonSchema, optionsHelp, showPath } from './options.js';
+import { type Checked, type OptionHelp, type OptionProblem, checkValue, inputJsonSchema, optionsHelp } from './options.js';
 
 export { z };
 export type { Checked, FieldPath, OptionHelp, OptionProblem } from './options.js';
@@ -84,20 +84,17 @@ export type OptionsInput<D> = D extends PluginDefinition<PluginKind, string, inf
 export type OptionsOutput<D> = D extends PluginDefinition<PluginKind, string, infer S, unknown, object> ? z.output<S> : never;
 
 /**
- * A ConfigError for bad plugin options. `problems` carries each field path (relative to the options) as
- * data; the message reads "attack 'random-subset': option 'fraction': expected a number in (0, 1], got 1.5".
+ * A ConfigError for bad plugin options: its `problems` carry each field path (relative to the options) as
+ * data, its `subject` names the plugin; the message reads "attack 'random-subset': fraction: expected a number
+ * in (0, 1], got 1.5".
  */
 export function optionsError(kind: PluginKind, id: string, problems: readonly OptionProblem[], cause?: unknown): ConfigError {
-  const lines = problems.map((p) => (p.path.length > 0 ? `option '${showPath(p.path)}': ${p.message}` : p.message));
-  const err = new ConfigError(`${kind} '${id}': ${lines.join('; ')}`, cause === undefined ? undefined : { cause });
-  Object.defineProperty(err, 'problems', { value: problems, enumerable: false });
-  return err;
+  return new ConfigError(problems, { subject: `${kind} '${id}'`, ...(cause === undefined ? {} : { cause }) });
 }
 
-/** The problems an error carries as data (from `optionsError`), if any. */
+/** The problems an error carries as data (a ConfigError's), if any. */
 export function problemsOf(err: unknown): readonly OptionProblem[] | undefined {
-  const p = (err as { problems?: unknown } | null)?.problems;
-  return Array.isArray(p) ? (p as OptionProblem[]) : undefined;
+  return err instanceof ConfigError ? err.problems : undefined;
 }
 
 const EMPTY = z.object({});

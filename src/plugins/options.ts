@@ -15,25 +15,19 @@
  * valibot's smaller bundle matters for browsers, not for a CLI.
  */
 import { z } from 'zod';
+import { type FieldPath, type Problem as OptionProblem, formatPath } from '../errors.js';
 import { didYouMean, unknownMessage } from '../registry.js';
 
-/** A path into an options object: keys and list indices. */
-export type FieldPath = readonly (string | number)[];
-
-/** One problem of a value against its schema: where (as data) and what. */
-export interface OptionProblem {
-  readonly path: FieldPath;
-  readonly message: string;
-}
+/** A path into an options object (keys and list indices) and one problem at it: the project's error types. */
+export type { FieldPath, Problem as OptionProblem } from '../errors.js';
 
 /** The outcome of checking a value: the parsed value (defaults applied) or every problem. */
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly OptionProblem[] };
 
-/** `a.b[2].c` — how a path is shown in messages. */
+/** `a.b[2].c` — how a path is shown in messages (src/errors.ts formatPath), after an optional prefix. */
 export function showPath(path: FieldPath, prefix = ''): string {
-  let out = prefix;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out;
+  const rest = formatPath(path);
+  return prefix === '' ? rest : rest === '' ? prefix : rest.startsWith('[') ? `${prefix}${rest}` : `${prefix}.${rest}`;
 }
 
 /** A value as quoted in messages. */
@@ -84,7 +78,9 @@ function toProblems(root: z.ZodType, input: unknown, issue: z.core.$ZodIssue, wh
       const got = valueAt(input, path);
       const allowed = issue.values.map((v) => String(v));
       const hint = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
-      return [{ path, message: `expected ${oneOf(issue.values)}, got ${show(got)}${hint ? `. Did you mean '${hint}'?` : ''}` }];
+      const sub = schemaAt(root, path, input);
+      const words = (sub && metaExpected(sub)) ?? oneOf(issue.values);
+      return [{ path, message: `expected ${words}, got ${show(got)}${hint ? `. Did you mean '${hint}'?` : ''}` }];
     }
     default:
       break;
@@ -139,7 +135,10 @@ export function schemaAt(root: z.ZodType, path: FieldPath, input?: unknown): z.Z
     else return undefined;
     v = v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[key] : undefined;
   }
-  return s ? pickUnionOption(unwrap(s), v) : undefined;
+  if (!s) return undefined;
+  // Keep the wrappers (their meta and description) unless the input picks one option of a union.
+  const picked = pickUnionOption(unwrap(s), v);
+  return picked === unwrap(s) ? s : picked;
 }
 
 /** For a union: the option the input was meant for (the discriminator's match, else the first object option). */
@@ -176,11 +175,16 @@ export function inputJsonSchema(s: z.ZodType): Record<string, unknown> {
  * the words and `list` agree.
  */
 export function expectation(s: z.ZodType): string | undefined {
-  const meta = s.meta() as { expected?: unknown } | undefined;
-  if (typeof meta?.expected === 'string') return meta.expected;
-  const inner = unwrap(s).meta() as { expected?: unknown } | undefined;
-  if (typeof inner?.expected === 'string') return inner.expected;
-  return describeJson(inputJsonSchema(s));
+  return metaExpected(s) ?? describeJson(inputJsonSchema(s));
+}
+
+/** The words a schema declares for itself (`.meta({ expected })`), on it or on what it wraps. */
+function metaExpected(s: z.ZodType): string | undefined {
+  for (const x of [s, unwrap(s)]) {
+    const meta = x.meta() as { expected?: unknown } | undefined;
+    if (typeof meta?.expected === 'string') return meta.expected;
+  }
+  return undefined;
 }
 
 const HUGE = Number.MAX_SAFE_INTEGER;

@@ -131,8 +131,8 @@ async function restore(path: string, runHash: string, state: TrainState): Promis
   let h: { magic?: string; runHash?: string; step?: number; params?: number; moments?: number };
   try {
     h = JSON.parse(buf.subarray(0, 256).toString('utf8')) as typeof h;
-  } catch {
-    throw new ConfigError(`${path}: not a pretraining checkpoint (bad header); delete it to start over`);
+  } catch (cause) {
+    throw new ConfigError(`${path}: not a pretraining checkpoint (bad header); delete it to start over`, { cause });
   }
   const n = state.layout.total;
   const m = state.trainable.total;

@@ -172,7 +172,7 @@ export async function createCommandProvider(input: Partial<CommandProviderOption
         } else resolve(s!);
       };
       const timer = setTimeout(() => done(new ProviderError(`command '${argv[0]}' printed no SERVED line within ${Math.round(timeoutMs / 1000)} s; killed it`, { retryable: false })), timeoutMs);
-      const onAbort = () => done(new ProviderError(`command '${argv[0]}' cancelled: ${req.signal?.reason instanceof Error ? req.signal.reason.message : 'aborted'}`));
+      const onAbort = () => done(new ProviderError(`command '${argv[0]}' cancelled: ${req.signal?.reason instanceof Error ? req.signal.reason.message : 'aborted'}`, { cancelled: true }));
       req.signal?.addEventListener('abort', onAbort, { once: true });
       if (req.signal?.aborted) onAbort();
       createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -27,11 +27,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { InferenceClient } from '@huggingface/inference';
 import pLimit from 'p-limit';
-import { ConfigError, ProviderError, registerSecret } from '../errors.js';
+import { ConfigError, HttpError, ProviderError, registerSecret } from '../errors.js';
 import { closableFetch } from './fetch.js';
 import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, ScoreOptions } from '../types.js';
 import {
-  HttpStatusError,
   type RetryPolicy,
   anySignal,
   badReply,
@@ -81,13 +80,14 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
   try {
     policy = retryPolicy(options.retry);
   } catch (err) {
-    throw new ConfigError(`hf provider: ${(err as Error).message}`);
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.problems, { subject: 'hf provider', cause: err });
   }
   let sdk: typeof import('@huggingface/inference');
   try {
     sdk = await import('@huggingface/inference');
   } catch (err) {
-    throw new ConfigError(`hf provider: cannot load '@huggingface/inference' (npm install @huggingface/inference@4.13.16): ${(err as Error).message}`);
+    throw new ConfigError(`hf provider: cannot load '@huggingface/inference' (npm install @huggingface/inference@4.13.16): ${(err as Error).message}`, { cause: err });
   }
   const root = endpointUrl?.replace(/\/+$/, '');
   const client: InferenceClient = root ? new sdk.InferenceClient(token, { endpointUrl: root }) : new sdk.InferenceClient(token);
@@ -118,7 +118,8 @@ export async function createHfProvider(options: HfProviderOptions = {}): Promise
           // Rebuild a header-free error: the SDK's carries the request (with the Authorization header).
           const status = (err as { httpResponse?: { status?: number } }).httpResponse?.status;
           const failure = classifyFailure(err);
-          if (status !== undefined && status >= 400) throw new HttpStatusError(status, failure.message, retryAfter);
+          // No cause on purpose: the SDK's error is exactly what must not travel; its status and redacted message do.
+          if (status !== undefined && status >= 400) throw new HttpError(status, failure.message, { retryAfter });
           // The SDK's complaint about a 200 reply it could not read (HTML, a wrong shape) is a bad reply, not a failure to retry.
           if (err instanceof SyntaxError || (err as Error)?.name === 'ProviderOutputError') throw badReply(label, `${failure.message} (${contentType ?? 'no content-type'})`);
           throw err;
@@ -335,7 +336,7 @@ export async function downloadHubFile(spec: HubFileSpec, options: HubDownloadOpt
         const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal, redirect: 'follow' });
         if (!res.ok || !res.body) {
           const hint = res.status === 401 || res.status === 403 ? ' (gated or private: set HF_TOKEN)' : res.status === 404 ? ' (check the repo, file and revision)' : '';
-          throw new HttpStatusError(res.status, `HTTP ${res.status}${hint}`, res.headers.get('retry-after'));
+          throw new HttpError(res.status, `HTTP ${res.status}${hint}`, { retryAfter: res.headers.get('retry-after') });
         }
         const total = Number(res.headers.get('content-length') ?? NaN);
         let bytes = 0;
@@ -369,10 +370,10 @@ export async function downloadHubFile(spec: HubFileSpec, options: HubDownloadOpt
     rmSync(tmp, { force: true });
     const f = classifyFailure(err);
     if (err instanceof ProviderError && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|fetch failed/.test(err.message)) {
-      throw new ProviderError(`${err.message}. Offline? Cannot reach ${endpoint}: connect to the network, set HF_ENDPOINT to a mirror, or place the file at ${target}`, { retryable: true });
+      throw new ProviderError(`${err.message}. Offline? Cannot reach ${endpoint}: connect to the network, set HF_ENDPOINT to a mirror, or place the file at ${target}`, { retryable: true, cause: err });
     }
     if (err instanceof ProviderError) throw err;
-    throw toProviderError(`download ${label}`, f);
+    throw toProviderError(`download ${label}`, f, err);
   }
 }
 

@@ -8,7 +8,7 @@
  * respected while sleeping. Anything that is not worth retrying (400/401/403/404/422, a cancelled run) fails
  * at once with a ProviderError whose message never contains a key (ProviderError redacts).
  */
-import { ConfigError, ProviderError, VtuneError, redactSecrets } from '../errors.js';
+import { ConfigError, type Problem, ProviderError, VtuneError, redactSecrets, remoteCause } from '../errors.js';
 import { unknownMessage } from '../registry.js';
 import { Rng } from '../rng.js';
 import type { Logger } from '../types.js';
@@ -29,13 +29,18 @@ export interface RetryPolicy {
 /** Defaults for hosted APIs: 6 attempts within 2 minutes, 1 s base, 30 s cap, 60 s per request. */
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 6, maxTotalMs: 120_000, baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 60_000 };
 
-/** Validates a partial policy from user options and fills in defaults; names the bad field. */
+/**
+ * Validates a partial policy from user options (a provider's `retry` option) and fills in defaults. A bad field
+ * is a ConfigError whose problems carry its path (`['retry', 'maxAttempts']`), every bad field at once.
+ */
 export function retryPolicy(partial: Partial<RetryPolicy> | undefined, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
   const p = { ...base, ...(partial ?? {}) };
+  const problems: Problem[] = [];
   for (const [k, v] of Object.entries(p)) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ProviderError(`retry option '${k}' must be a finite number ≥ 0, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) problems.push({ path: ['retry', k], message: `expected a finite number ≥ 0, got ${String(v)}` });
+    else if (k === 'maxAttempts' && v < 1) problems.push({ path: ['retry', k], message: `expected ≥ 1, got ${v}` });
   }
-  if (p.maxAttempts < 1) throw new ProviderError(`retry option 'maxAttempts' must be ≥ 1, got ${p.maxAttempts}`);
+  if (problems.length > 0) throw new ConfigError(problems);
   return p;
 }
 
@@ -46,17 +51,6 @@ export interface FailureClass {
   readonly retryAfterMs?: number;
   readonly ambiguous: boolean;
   readonly message: string;
-}
-
-/** An HTTP status from our own fetch-based calls (hub downloads, raw TGI routes). */
-export class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly retryAfter?: string | null,
-  ) {
-    super(message);
-  }
 }
 
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
@@ -141,12 +135,16 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function abortError(signal: AbortSignal, what?: string): ProviderError {
   const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
-  return new ProviderError(`${what ? `${what} ` : ''}cancelled: ${reason}`, { retryable: false, cause: signal.reason instanceof VtuneError ? signal.reason : undefined });
+  return new ProviderError(`${what ? `${what} ` : ''}cancelled: ${reason}`, {
+    retryable: false,
+    cancelled: true,
+    ...(signal.reason !== undefined && { cause: remoteCause(signal.reason) }),
+  });
 }
 
 /** Is this error the cancellation of a request (ours, after an abort), rather than a failure of its own? */
 function isCancellation(err: unknown): boolean {
-  return err instanceof ProviderError && /\bcancelled: /.test(err.message);
+  return err instanceof ProviderError && err.cancelled;
 }
 
 /**
@@ -218,6 +216,8 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
   const now = opts.now ?? Date.now;
   const start = now();
   let last: FailureClass | undefined;
+  /** The last failure itself, made safe to keep (remoteCause): the cause of the error that ends the retries. */
+  let lastCause: VtuneError | undefined;
   let ambiguousSeen = false;
   let attemptSig: AbortSignal | undefined;
   for (let attempt = 0; attempt < opts.policy.maxAttempts; attempt++) {
@@ -239,6 +239,7 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
       last = attemptSig?.aborted
         ? { retryable: true, ambiguous: true, message: `no answer within ${opts.policy.timeoutMs} ms (timeout)` }
         : classifyFailure(err);
+      lastCause = remoteCause(err);
       // Our own errors (a bad reply, say) already name what was called: pass them on unchanged.
       if (!last.retryable) throw err instanceof ProviderError ? err : toProviderError(opts.what, last, err);
       ambiguousSeen ||= last.ambiguous;
@@ -252,7 +253,7 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
           // The server asked for longer than we may wait: say so now instead of sleeping into the limit.
           throw new ProviderError(
             `${opts.what} failed${last.status ? ` (HTTP ${last.status})` : ''}: the server asked to retry after ${Math.ceil(last.retryAfterMs / 1000)} s, longer than the ${Math.round(remaining / 1000)} s left of the retry budget (maxTotalMs); ${last.message}`,
-            { retryable: true, status: last.status },
+            { retryable: true, status: last.status, cause: lastCause },
           );
         }
         delayMs = remaining;
@@ -272,21 +273,26 @@ export async function withRetry<T>(op: (signal: AbortSignal, attempt: number) =>
   throw new ProviderError(`${opts.what} failed after retrying for ${elapsedS} s${status}: ${last?.message ?? 'unknown error'}`, {
     retryable: true,
     status: last?.status,
+    cause: lastCause,
   });
 }
 
-/** A ProviderError for a non-retryable failure, with a hint for the common statuses. */
-export function toProviderError(what: string, failure: FailureClass, _err?: unknown): ProviderError {
+/**
+ * A ProviderError for a non-retryable failure, with a hint for the common statuses. Its `cause` is `err` made
+ * safe by remoteCause: the SDK errors carry request headers (HF: Authorization), so a foreign error is never
+ * attached itself, only its status and redacted message (as an HttpError) or its name and redacted message.
+ */
+export function toProviderError(what: string, failure: FailureClass, err?: unknown): ProviderError {
   const hint =
     failure.status === 401 || failure.status === 403
       ? ' (check the API key or token: it was rejected)'
       : failure.status === 404
         ? ' (not found: check the model name, job id or base URL)'
         : '';
-  // The SDK errors carry request headers (HF: Authorization) — never attach them as `cause`.
   return new ProviderError(`${what} failed${failure.status ? ` (HTTP ${failure.status})` : ''}: ${failure.message}${hint}`, {
     retryable: failure.retryable,
     status: failure.status,
+    ...(err !== undefined && { cause: remoteCause(err) }),
   });
 }
 

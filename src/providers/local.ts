@@ -19,7 +19,9 @@ import { saveModelFile, loadModelBytes } from '../engine/load.js';
 import { SpmTokenizer, byteLevelTokenizerData } from '../engine/tokenizer.js';
 import { describeRowFits } from '../pipeline/row-fit.js';
 import type { LlamaConfig, LlamaTensors } from '../engine/types.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, EngineError, ProviderError } from '../errors.js';
+import { parseHyper } from '../plugins/hyper.js';
 import { unknownMessage } from '../registry.js';
 import { repoRoot, sharedPath } from '../shared-path.js';
 import type {
@@ -195,7 +197,7 @@ export async function createLocalProvider(options: LocalProviderOptions = {}): P
 
     async train(base: Model, request: TrainRequest): Promise<TrainResult> {
       const state = localState(base);
-      const hyper = validateHyper(request.hyper);
+      const hyper = parseHyper(request.hyper, { subject: 'local provider' });
       if (!Number.isInteger(request.seed)) throw new ConfigError(`local provider: train seed must be an integer, got ${String(request.seed)}`);
       if (request.rows.length === 0) throw new ConfigError('local provider: cannot fine-tune on zero rows');
       const ctx = state.weights.config.contextLength;
@@ -495,30 +497,10 @@ export function rowFits(tokenized: readonly TokenizedRow[]): RowFit[] {
   return out;
 }
 
-/** Checks the hyper-parameters the engine needs, naming the field at fault. */
-function validateHyper(h: HyperParams): HyperParams {
-  const bad = (field: string, want: string, got: unknown): never => {
-    throw new ConfigError(`local provider: hyper.${field} must be ${want}, got ${String(got)}`);
-  };
-  if (!(Number.isFinite(h.epochs) && h.epochs > 0)) bad('epochs', 'a positive number', h.epochs);
-  if (!(Number.isFinite(h.learningRate) && h.learningRate > 0)) bad('learningRate', 'a positive number', h.learningRate);
-  if (!(Number.isInteger(h.batchSize) && h.batchSize >= 1)) bad('batchSize', 'a positive integer', h.batchSize);
-  if (h.maxSteps !== undefined && !(Number.isInteger(h.maxSteps) && h.maxSteps >= 1)) bad('maxSteps', 'a positive integer', h.maxSteps);
-  if (h.warmupSteps !== undefined && !(Number.isInteger(h.warmupSteps) && h.warmupSteps >= 0)) bad('warmupSteps', 'a non-negative integer', h.warmupSteps);
-  if (h.schedule !== undefined && !['cosine', 'linear', 'constant'].includes(h.schedule)) bad('schedule', "'cosine', 'linear' or 'constant'", h.schedule);
-  if (h.weightDecay !== undefined && !(Number.isFinite(h.weightDecay) && h.weightDecay >= 0)) bad('weightDecay', 'a non-negative number', h.weightDecay);
-  if (h.lora !== undefined && !(Number.isInteger(h.lora.rank) && h.lora.rank >= 1)) bad('lora.rank', 'a positive integer', h.lora.rank);
-  return h;
-}
 
 /** First 8 hex digits of SHA-256 over the base id, rows, hyper-parameters and seed (canonical JSON). */
 export function fineTuneHash(baseId: string, request: Pick<TrainRequest, 'rows' | 'hyper' | 'seed'>): string {
-  const canonical = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(canonical);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-    return v;
-  };
   const h = createHash('sha256');
-  h.update(JSON.stringify(canonical({ base: baseId, rows: request.rows, hyper: request.hyper, seed: request.seed })));
+  h.update(canonicalJson({ base: baseId, rows: request.rows, hyper: request.hyper, seed: request.seed }));
   return h.digest('hex').slice(0, 8);
 }

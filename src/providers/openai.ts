@@ -95,7 +95,8 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
   try {
     policy = retryPolicy(options.retry);
   } catch (err) {
-    throw new ConfigError(`openai provider: ${(err as Error).message}`);
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.problems, { subject: 'openai provider', cause: err });
   }
   const log = options.log ?? stderrWarnings;
   // close() aborts every request of this provider still in flight or waiting to retry.
@@ -316,7 +317,7 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
       } catch (err) {
         log?.warn(`openai: could not cancel job ${jobId}: ${(err as Error).message}`);
       }
-      return new ProviderError(`openai fine-tuning job ${jobId} cancelled: ${why}`, { retryable: false });
+      return new ProviderError(`openai fine-tuning job ${jobId} cancelled: ${why}`, { retryable: false, cancelled: true });
     };
     const pumpEvents = async () => {
       const page = await retry('list job events', (s) => client.fineTuning.jobs.listEvents(jobId, { limit: 100 }, { signal: s }), { signal: req.signal });

@@ -160,7 +160,7 @@ export async function createTestMemorizerProvider(options: Record<string, unknow
       parsed = JSON.parse(await readFile(path, 'utf8')) as typeof parsed;
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
-      throw new InputError(`cannot read a test-memorizer model: ${code === 'ENOENT' ? 'no such file' : code ? code : 'not valid JSON'}`, { file: path });
+      throw new InputError(`cannot read a test-memorizer model: ${code === 'ENOENT' ? 'no such file' : code ? code : 'not valid JSON'}`, { file: path, cause });
     }
     if (parsed.format !== 'test-memorizer' || typeof parsed.id !== 'string' || !Array.isArray(parsed.memory)) {
       throw new InputError('not a test-memorizer model file', { file: path });

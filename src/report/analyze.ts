@@ -6,6 +6,7 @@
  */
 import * as aq from 'arquero';
 import { op } from 'arquero';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { TrialRecord } from '../records/schema.js';
 import { clopperPearson } from '../stats/index.js';
 
@@ -36,13 +37,7 @@ export function rate(k: number, n: number): Rate {
  */
 function secretOf(t: TrialRecord): string {
   const c = t.cell;
-  return JSON.stringify([c.dataset.spec, c.dataset.size ?? null, c.dataset.heldOut ?? null, c.model, c.labels.defense, canonical(c.defense.options), canonical(c.hyper), c.seed]);
-}
-
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
-  );
+  return JSON.stringify([c.dataset.spec, c.dataset.size ?? null, c.dataset.heldOut ?? null, c.model, c.labels.defense, canonicalJson(c.defense.options), canonicalJson(c.hyper), c.seed]);
 }
 
 /**

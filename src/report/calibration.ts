@@ -3,7 +3,7 @@
  * (generator configuration × null model × null mode) at several α, the calibration plot (null p-values against
  * the uniform), and the lookup that gives the headline tables their Type-I cells — per null mode, with n.
  */
-import { canonicalJson } from '../../defenses/vtune/secret.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { alphaCell, ANTI_CONSERVATIVE_MODES, calibrationCurves, reaches, type TypeIRow } from '../calibrate/analyze.js';
 import type { CalibrationRecord } from '../calibrate/records.js';

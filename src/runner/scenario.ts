@@ -1,20 +1,28 @@
 /**
  * Scenario files (DESIGN.md §4–5, STYLE rule 9): the matrix a run expands into cells, typed once here and
- * validated once at load. Every error names the file and the field path (`attacks[2].options.fraction:
- * expected …, got …`); unknown plugin ids get "did you mean" from the registries. Settings that need the
- * data or the providers (more backdoors than rows, a missing API key) are checked by `preflight` before any
- * cell runs.
+ * validated once at load. `defineScenario` type-checks attack ids and their options at compile time (from the
+ * attacks' declarations, attacks/index.ts); at load, every plugin's options are checked against its declared
+ * schema (src/plugins/define.ts) and the hyper-parameters against the one schema (src/plugins/hyper.ts). Every
+ * problem is collected with its field path as DATA (ConfigError.problems: `['attacks', 2, 'options',
+ * 'fraction']`) and the message names it (`attacks[2].options.fraction: expected …, got …`); unknown ids and
+ * options get "did you mean". Nothing is parsed out of an error message. Settings that need the data or the
+ * providers (more backdoors than rows, a missing API key) are checked by `preflight` before any cell runs.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stripBom } from '../datasets/lines.js';
-import { ConfigError, VtuneError } from '../errors.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { ConfigError, type FieldPath, type Problem, VtuneError } from '../errors.js';
+import { isDefinition } from '../plugins/define.js';
+import { checkHyper } from '../plugins/hyper.js';
+import { show } from '../plugins/options.js';
 import { unknownMessage } from '../registry.js';
 import { repoRoot } from '../shared-path.js';
 import type { HyperParams } from '../types.js';
 import { type FieldMapping, fieldMapOption } from '../datasets/formats.js';
+import type { AttackOptions } from '../../attacks/index.js';
 import type { Catalog, PluginRegistry } from './catalog.js';
 
 /** A dataset axis entry: a dataset spec for src/datasets `loadDataset`, with optional size and held-out split. */
@@ -62,8 +70,18 @@ export interface Scenario {
   readonly plugins?: readonly string[];
 }
 
+/**
+ * An attack entry a scenario may write: a bare id, or `{id, label?, options?}` whose options are typed by that
+ * attack's declaration (attacks/index.ts `AttackOptions`): a misspelt id or a wrongly typed option fails
+ * `npm run typecheck`. `A` maps ids to option types; plugins from outside add theirs
+ * (`defineScenario<AttackOptions & { 'my-attack': MyOptions }>({...})`).
+ */
+export type ScenarioAttackInput<A = AttackOptions> =
+  | (keyof A & string)
+  | { [K in keyof A & string]: { readonly id: K; readonly label?: string; readonly options?: A[K] } }[keyof A & string];
+
 /** What a scenario file may write: shorthands (a bare id string, options omitted) are allowed. */
-export interface ScenarioInput {
+export interface ScenarioInput<A = AttackOptions> {
   readonly name: string;
   readonly description?: string;
   /** Seeds, or how many (0, 1, … n−1). */
@@ -71,7 +89,8 @@ export interface ScenarioInput {
   readonly datasets: readonly (string | (Omit<ScenarioDataset, 'fieldMap'> & { readonly fieldMap?: string | FieldMapping }))[];
   readonly models: readonly string[];
   readonly defenses: readonly (string | { readonly id?: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
-  readonly attacks: readonly (string | { readonly id: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
+  readonly attacks: readonly ScenarioAttackInput<A>[];
+  /** The promised hyper-parameters (src/plugins/hyper.ts, the one schema). */
   readonly hyper: HyperParams;
   readonly concurrency?: Readonly<Record<string, number>>;
   readonly providers?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
@@ -83,42 +102,41 @@ export interface ScenarioInput {
   readonly plugins?: readonly string[];
 }
 
-/** Types a scenario file's default export (like vitest's defineConfig); validation happens at load. */
-export function defineScenario(input: ScenarioInput): ScenarioInput {
-  return input;
+/**
+ * Types a scenario file's default export (like vitest's defineConfig): attack ids and their options are
+ * checked at compile time against the attacks' declarations. Validation (every plugin's options, the hyper
+ * schema) happens again at load, for JSON scenarios and values only known at run time.
+ */
+export function defineScenario<A = AttackOptions>(input: ScenarioInput<NoInfer<A>>): ScenarioInput<A> {
+  return input as ScenarioInput<A>;
 }
 
-/** Collects every problem of a scenario before failing, so one run of the loader lists them all. */
+/** Collects every problem of a scenario (its field path as data) before failing, so one load lists them all. */
 class Problems {
-  readonly list: string[] = [];
-  add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
+  readonly list: Problem[] = [];
+  add(path: FieldPath, message: string): void {
+    this.list.push({ path, message });
+  }
+  addAll(at: FieldPath, problems: readonly Problem[]): void {
+    for (const q of problems) this.add([...at, ...q.path], q.message);
   }
 }
 
-const show = (v: unknown): string => {
-  if (typeof v === 'string') return JSON.stringify(v);
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-};
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string, p: Problems): void {
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], path: FieldPath, p: Problems): void {
   for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) p.add(`${path}.${key}`.replace(/^\./, ''), unknownMessage('field', key, allowed));
+    if (!allowed.includes(key)) p.add([...path, key], unknownMessage('field', key, allowed));
   }
 }
 
-function str(v: unknown, path: string, p: Problems): string | undefined {
+function str(v: unknown, path: FieldPath, p: Problems): string | undefined {
   if (typeof v === 'string' && v.trim() !== '') return v;
   p.add(path, `expected a non-empty string, got ${show(v)}`);
   return undefined;
 }
 
-function num(v: unknown, path: string, p: Problems, check: { int?: boolean; min?: number; minExclusive?: number; max?: number } = {}): number | undefined {
+function num(v: unknown, path: FieldPath, p: Problems, check: { int?: boolean; min?: number; minExclusive?: number; max?: number } = {}): number | undefined {
   const ok =
     typeof v === 'number' &&
     Number.isFinite(v) &&
@@ -134,7 +152,7 @@ function num(v: unknown, path: string, p: Problems, check: { int?: boolean; min?
   return undefined;
 }
 
-function lookup(registry: PluginRegistry | undefined, id: string, path: string, p: Problems): boolean {
+function lookup(registry: PluginRegistry | undefined, id: string, path: FieldPath, p: Problems): boolean {
   if (!registry) return true; // not available in this build: the pipeline will say so when it runs
   if (registry.has(id)) return true;
   p.add(path, unknownMessage(registry.kind, id, registry.ids));
@@ -142,92 +160,77 @@ function lookup(registry: PluginRegistry | undefined, id: string, path: string, 
 }
 
 /**
- * Runs a plugin factory on the scenario's options so its own validation speaks now, not in the middle of a
- * run; its message is re-homed under the field path (`attacks[2].options.fraction: …`).
+ * Checks a plugin's options now, not in the middle of a run. A declared plugin (src/plugins/define.ts) is
+ * checked against its schema — every problem, each with its field path as data — and then created, so rules
+ * its `create` enforces speak too. A bare factory is called; the paths its ConfigError carries (as data) are
+ * placed under `<path>.options`. Never is a path recovered from a message.
  */
-function tryFactory(registry: PluginRegistry, id: string, options: Record<string, unknown>, path: string, p: Problems): void {
-  const factory = registry.get(id);
-  if (typeof factory !== 'function') return;
+function checkPlugin(registry: PluginRegistry, id: string, options: Record<string, unknown>, path: FieldPath, p: Problems): void {
+  const entry = registry.get(id);
+  const at = [...path, 'options'];
+  if (isDefinition(entry)) {
+    const checked = entry.check(options);
+    if (!checked.ok) return p.addAll(at, checked.problems);
+  }
+  if (typeof entry !== 'function') return;
   try {
-    (factory as (o: Record<string, unknown>) => unknown)(options);
+    (entry as (o: Record<string, unknown>) => unknown)(options);
   } catch (err) {
-    if (!(err instanceof VtuneError)) throw err;
-    p.add(...rehome(err.message, options, `${path}.options`));
+    if (err instanceof ConfigError) p.addAll(at, err.problems.map((q) => (err.subject && q.path.length === 0 ? { path: q.path, message: `${err.subject}: ${q.message}` } : q)));
+    else if (err instanceof VtuneError) p.add(at, err.message);
+    else throw err;
   }
-}
-
-/**
- * Moves a factory's message under the field path of the option it names: "attack 'x': option 'fraction':
- * expected …" → ["<path>.fraction", "expected …"]; "unknown option 'fracton'. Known options: …" gains a
- * did-you-mean. Messages naming no option stay on `<path>`.
- */
-export function rehome(message: string, options: Record<string, unknown>, path: string): [string, string] {
-  // vtune passes `generatorOptions` on to its generator, whose messages start "generator '<id>': …".
-  if (/^generator '[^']+':/.test(message)) {
-    path = `${path}.generatorOptions`;
-    options = isRecord(options.generatorOptions) ? options.generatorOptions : {};
-  }
-  const unknown = /unknown option ['"`]([\w.-]+)['"`]/.exec(message);
-  if (unknown) {
-    const known = /Known(?: options)?:\s*(.*)$/s.exec(message)?.[1]?.split(/,\s*/).filter((k) => /^[\w.-]+$/.test(k)) ?? [];
-    return [`${path}.${unknown[1]}`, unknownMessage('option', unknown[1]!, known)];
-  }
-  const named = /option ['"`]([\w.-]+)['"`]:?\s*(.*)$/s.exec(message);
-  if (named) return [`${path}.${named[1]}`, named[2]!];
-  const lead = /^([A-Za-z_][\w.]*):\s*(.*)$/s.exec(message);
-  if (lead && lead[1]! in options) return [`${path}.${lead[1]}`, lead[2]!];
-  return [path, message];
 }
 
 /** Validates raw scenario data (a file's default export or parsed JSON). `file` prefixes every message. */
 export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' | 'defenses' | 'generators' | 'providers'>, file = 'scenario'): Scenario {
   const p = new Problems();
-  if (!isRecord(raw)) throw new ConfigError(`${file}: expected a scenario object (defineScenario({...})), got ${show(raw)}`);
-  checkKeys(raw, ['name', 'description', 'seeds', 'datasets', 'models', 'defenses', 'attacks', 'hyper', 'concurrency', 'providers', 'utility', 'plugins'], '', p);
+  if (!isRecord(raw)) throw new ConfigError(`expected a scenario object (defineScenario({...})), got ${show(raw)}`, { file });
+  checkKeys(raw, ['name', 'description', 'seeds', 'datasets', 'models', 'defenses', 'attacks', 'hyper', 'concurrency', 'providers', 'utility', 'plugins'], [], p);
 
-  const name = str(raw.name, 'name', p);
-  if (name && !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) p.add('name', `expected a file-name-safe id (letters, digits, . _ -), got ${show(name)}`);
-  const description = raw.description === undefined ? undefined : str(raw.description, 'description', p);
+  const name = str(raw.name, ['name'], p);
+  if (name && !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) p.add(['name'], `expected a file-name-safe id (letters, digits, . _ -), got ${show(name)}`);
+  const description = raw.description === undefined ? undefined : str(raw.description, ['description'], p);
 
   let seeds: number[] = [];
   if (typeof raw.seeds === 'number') {
-    const n = num(raw.seeds, 'seeds', p, { int: true, min: 1 });
+    const n = num(raw.seeds, ['seeds'], p, { int: true, min: 1 });
     if (n !== undefined) seeds = Array.from({ length: n }, (_, i) => i);
   } else if (Array.isArray(raw.seeds) && raw.seeds.length > 0) {
     raw.seeds.forEach((s, i) => {
-      const v = num(s, `seeds[${i}]`, p, { int: true, min: 0 });
+      const v = num(s, ['seeds', i], p, { int: true, min: 0 });
       if (v !== undefined) seeds.push(v);
     });
-    if (new Set(seeds).size !== seeds.length) p.add('seeds', 'seeds must be distinct');
-  } else p.add('seeds', `expected a positive count or a non-empty list of integers, got ${show(raw.seeds)}`);
+    if (new Set(seeds).size !== seeds.length) p.add(['seeds'], 'seeds must be distinct');
+  } else p.add(['seeds'], `expected a positive count or a non-empty list of integers, got ${show(raw.seeds)}`);
 
   const datasets: ScenarioDataset[] = [];
   list(raw.datasets, 'datasets', p).forEach((d, i) => {
-    const path = `datasets[${i}]`;
+    const path = ['datasets', i];
     if (typeof d === 'string') {
       if (str(d, path, p)) datasets.push({ spec: d });
       return;
     }
     if (!isRecord(d)) return p.add(path, `expected a dataset spec string or {spec, size?, heldOut?, label?, fieldMap?}, got ${show(d)}`);
     checkKeys(d, ['spec', 'size', 'heldOut', 'label', 'fieldMap'], path, p);
-    const spec = str(d.spec, `${path}.spec`, p);
-    const size = d.size === undefined ? undefined : num(d.size, `${path}.size`, p, { int: true, min: 1 });
-    const heldOut = d.heldOut === undefined ? undefined : num(d.heldOut, `${path}.heldOut`, p, { int: true, min: 0 });
-    const label = d.label === undefined ? undefined : str(d.label, `${path}.label`, p);
+    const spec = str(d.spec, [...path, 'spec'], p);
+    const size = d.size === undefined ? undefined : num(d.size, [...path, 'size'], p, { int: true, min: 1 });
+    const heldOut = d.heldOut === undefined ? undefined : num(d.heldOut, [...path, 'heldOut'], p, { int: true, min: 0 });
+    const label = d.label === undefined ? undefined : str(d.label, [...path, 'label'], p);
     let fieldMap: FieldMapping | undefined;
     try {
       // Normalised to the object form, so `prompt=q,completion=a` and {prompt: 'q', completion: 'a'} are one cell.
-      if (d.fieldMap !== undefined) fieldMap = fieldMapOption(d.fieldMap, `${path}.fieldMap`);
+      if (d.fieldMap !== undefined) fieldMap = fieldMapOption(d.fieldMap, [...path, 'fieldMap']);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      p.add(`${path}.fieldMap`, err.message.slice(`${path}.fieldMap: `.length));
+      p.addAll([], err.problems);
     }
     if (spec) datasets.push({ spec, ...(size !== undefined && { size }), ...(heldOut !== undefined && { heldOut }), ...(label && { label }), ...(fieldMap && { fieldMap }) });
   });
 
   const models: string[] = [];
   list(raw.models, 'models', p).forEach((m, i) => {
-    const path = `models[${i}]`;
+    const path = ['models', i];
     const s = str(m, path, p);
     if (!s) return;
     const colon = s.indexOf(':');
@@ -237,48 +240,58 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
 
   const defenses: ScenarioDefense[] = [];
   list(raw.defenses, 'defenses', p).forEach((d, i) => {
-    const path = `defenses[${i}]`;
+    const path = ['defenses', i];
     const entry = typeof d === 'string' ? { id: d } : d;
     if (!isRecord(entry)) return p.add(path, `expected a defense id or {id?, label?, options}, got ${show(d)}`);
     checkKeys(entry, ['id', 'label', 'options'], path, p);
-    const id = entry.id === undefined ? 'vtune' : str(entry.id, `${path}.id`, p);
-    const label = entry.label === undefined ? undefined : str(entry.label, `${path}.label`, p);
+    const id = entry.id === undefined ? 'vtune' : str(entry.id, [...path, 'id'], p);
+    const label = entry.label === undefined ? undefined : str(entry.label, [...path, 'label'], p);
     const options = entry.options === undefined ? {} : entry.options;
-    if (!isRecord(options)) return p.add(`${path}.options`, `expected an object, got ${show(options)}`);
+    if (!isRecord(options)) return p.add([...path, 'options'], `expected an object, got ${show(options)}`);
     if (!id) return;
-    if (typeof options.generator === 'string') lookup(catalog.generators, options.generator, `${path}.options.generator`, p);
-    if (options.count !== undefined) num(options.count, `${path}.options.count`, p, { int: true, min: 1 });
-    if (options.rate !== undefined) num(options.rate, `${path}.options.rate`, p, { minExclusive: 0, max: 1 });
-    if (options.alpha !== undefined) num(options.alpha, `${path}.options.alpha`, p, { minExclusive: 0, max: 1 });
-    if (catalog.defenses && lookup(catalog.defenses, id, `${path}.id`, p)) tryFactory(catalog.defenses, id, options, path, p);
+    const declared = catalog.defenses?.has(id) && isDefinition(catalog.defenses.get(id));
+    if (!declared) {
+      // A defense without a declaration (a bare factory): the vtune options every defense shares are checked here.
+      const at = [...path, 'options'];
+      if (typeof options.generator === 'string') lookup(catalog.generators, options.generator, [...at, 'generator'], p);
+      if (options.count !== undefined) num(options.count, [...at, 'count'], p, { int: true, min: 1 });
+      if (options.rate !== undefined) num(options.rate, [...at, 'rate'], p, { minExclusive: 0, max: 1 });
+      if (options.alpha !== undefined) num(options.alpha, [...at, 'alpha'], p, { minExclusive: 0, max: 1 });
+    }
+    if (catalog.defenses && lookup(catalog.defenses, id, [...path, 'id'], p)) checkPlugin(catalog.defenses, id, options, path, p);
     defenses.push({ id, ...(label && { label }), options });
   });
 
   const attacks: ScenarioAttack[] = [];
   list(raw.attacks, 'attacks', p).forEach((a, i) => {
-    const path = `attacks[${i}]`;
+    const path = ['attacks', i];
     const entry = typeof a === 'string' ? { id: a } : a;
     if (!isRecord(entry)) return p.add(path, `expected an attack id or {id, label?, options?}, got ${show(a)}`);
     checkKeys(entry, ['id', 'label', 'options'], path, p);
-    const id = str(entry.id, `${path}.id`, p);
-    const label = entry.label === undefined ? undefined : str(entry.label, `${path}.label`, p);
+    const id = str(entry.id, [...path, 'id'], p);
+    const label = entry.label === undefined ? undefined : str(entry.label, [...path, 'label'], p);
     const options = entry.options === undefined ? {} : entry.options;
-    if (!isRecord(options)) return p.add(`${path}.options`, `expected an object, got ${show(options)}`);
+    if (!isRecord(options)) return p.add([...path, 'options'], `expected an object, got ${show(options)}`);
     if (!id) return;
-    if (lookup(catalog.attacks, id, typeof a === 'string' ? path : `${path}.id`, p)) tryFactory(catalog.attacks, id, options, path, p);
+    // The options are kept as written (defaults are not filled in): cell keys and run ids derive from them.
+    if (lookup(catalog.attacks, id, typeof a === 'string' ? path : [...path, 'id'], p)) checkPlugin(catalog.attacks, id, options, path, p);
     attacks.push({ id, ...(label && { label }), options });
   });
 
-  const hyper = checkHyper(raw.hyper, p);
+  // The one hyper-parameter schema (src/plugins/hyper.ts): what passes here passes every cell.
+  let hyper: HyperParams | undefined;
+  const checkedHyper = checkHyper(raw.hyper);
+  if (checkedHyper.ok) hyper = raw.hyper as HyperParams;
+  else p.addAll(['hyper'], checkedHyper.problems);
 
   let concurrency: Record<string, number> | undefined;
   if (raw.concurrency !== undefined) {
-    if (!isRecord(raw.concurrency)) p.add('concurrency', `expected {<provider>: <max concurrent cells>}, got ${show(raw.concurrency)}`);
+    if (!isRecord(raw.concurrency)) p.add(['concurrency'], `expected {<provider>: <max concurrent cells>}, got ${show(raw.concurrency)}`);
     else {
       concurrency = {};
       for (const [provider, n] of Object.entries(raw.concurrency)) {
-        if (!lookup(catalog.providers, provider, `concurrency.${provider}`, p)) continue;
-        const v = num(n, `concurrency.${provider}`, p, { int: true, min: 1 });
+        if (!lookup(catalog.providers, provider, ['concurrency', provider], p)) continue;
+        const v = num(n, ['concurrency', provider], p, { int: true, min: 1 });
         if (v !== undefined) concurrency[provider] = v;
       }
     }
@@ -286,16 +299,23 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
 
   let providerOptions: Record<string, Record<string, unknown>> | undefined;
   if (raw.providers !== undefined) {
-    if (!isRecord(raw.providers)) p.add('providers', `expected {<provider>: {options}}, got ${show(raw.providers)}`);
+    if (!isRecord(raw.providers)) p.add(['providers'], `expected {<provider>: {options}}, got ${show(raw.providers)}`);
     else {
       providerOptions = {};
       for (const [provider, o] of Object.entries(raw.providers)) {
-        if (!lookup(catalog.providers, provider, `providers.${provider}`, p)) continue;
-        if (!isRecord(o)) p.add(`providers.${provider}`, `expected an options object, got ${show(o)}`);
+        if (!lookup(catalog.providers, provider, ['providers', provider], p)) continue;
+        if (!isRecord(o)) p.add(['providers', provider], `expected an options object, got ${show(o)}`);
         else if (Object.keys(o).some((k) => /key|token|secret|password/i.test(k))) {
           // Keys live in the environment (OPENAI_API_KEY, HF_TOKEN), never in a file that gets committed or recorded.
-          p.add(`providers.${provider}`, 'API keys and tokens do not belong in a scenario file; set them in the environment');
-        } else providerOptions[provider] = o;
+          p.add(['providers', provider], 'API keys and tokens do not belong in a scenario file; set them in the environment');
+        } else {
+          const def = catalog.providers.get(provider);
+          if (isDefinition(def)) {
+            const checked = def.check(o);
+            if (!checked.ok) p.addAll(['providers', provider], checked.problems);
+          }
+          providerOptions[provider] = o;
+        }
       }
     }
   }
@@ -303,12 +323,12 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
   let utility: Scenario['utility'];
   if (raw.utility !== undefined) {
     if (raw.utility === false) utility = false;
-    else if (!isRecord(raw.utility)) p.add('utility', `expected false or {maxRows?, task?, slackTokens?}, got ${show(raw.utility)}`);
+    else if (!isRecord(raw.utility)) p.add(['utility'], `expected false or {maxRows?, task?, slackTokens?}, got ${show(raw.utility)}`);
     else {
-      checkKeys(raw.utility, ['maxRows', 'task', 'slackTokens'], 'utility', p);
-      if (raw.utility.maxRows !== undefined) num(raw.utility.maxRows, 'utility.maxRows', p, { int: true, min: 1 });
-      if (raw.utility.slackTokens !== undefined) num(raw.utility.slackTokens, 'utility.slackTokens', p, { int: true, min: 0 });
-      if (raw.utility.task !== undefined && typeof raw.utility.task !== 'boolean') p.add('utility.task', `expected true or false, got ${show(raw.utility.task)}`);
+      checkKeys(raw.utility, ['maxRows', 'task', 'slackTokens'], ['utility'], p);
+      if (raw.utility.maxRows !== undefined) num(raw.utility.maxRows, ['utility', 'maxRows'], p, { int: true, min: 1 });
+      if (raw.utility.slackTokens !== undefined) num(raw.utility.slackTokens, ['utility', 'slackTokens'], p, { int: true, min: 0 });
+      if (raw.utility.task !== undefined && typeof raw.utility.task !== 'boolean') p.add(['utility', 'task'], `expected true or false, got ${show(raw.utility.task)}`);
       utility = raw.utility;
     }
   }
@@ -316,8 +336,8 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
   let plugins: string[] | undefined;
   if (raw.plugins !== undefined) {
     plugins = [];
-    if (!Array.isArray(raw.plugins)) p.add('plugins', `expected a list of module paths or package names, got ${show(raw.plugins)}`);
-    else raw.plugins.forEach((m, i) => str(m, `plugins[${i}]`, p) && plugins!.push(m as string));
+    if (!Array.isArray(raw.plugins)) p.add(['plugins'], `expected a list of module paths or package names, got ${show(raw.plugins)}`);
+    else raw.plugins.forEach((m, i) => str(m, ['plugins', i], p) && plugins!.push(m as string));
   }
 
   for (const [path, values] of [
@@ -327,15 +347,12 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
   ] as const) {
     const seen = new Set<string>();
     for (const v of values) {
-      if (seen.has(v)) p.add(path, `two entries share the label ${show(v)}; give one a distinct 'label'`);
+      if (seen.has(v)) p.add([path], `two entries share the label ${show(v)}; give one a distinct 'label'`);
       seen.add(v);
     }
   }
 
-  if (p.list.length > 0) {
-    if (p.list.length === 1) throw new ConfigError(`${file}: ${p.list[0]}`);
-    throw new ConfigError(`${file}: ${p.list.length} problems:\n${p.list.map((x) => `  ${file}: ${x}`).join('\n')}`);
-  }
+  if (p.list.length > 0) throw new ConfigError(p.list, { file });
   return {
     name: name!,
     ...(description && { description }),
@@ -354,30 +371,8 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
 
 function list(v: unknown, path: string, p: Problems): unknown[] {
   if (Array.isArray(v) && v.length > 0) return v;
-  p.add(path, `expected a non-empty list, got ${show(v)}`);
+  p.add([path], `expected a non-empty list, got ${show(v)}`);
   return [];
-}
-
-function checkHyper(v: unknown, p: Problems): HyperParams | undefined {
-  if (!isRecord(v)) {
-    p.add('hyper', `expected {epochs, learningRate, batchSize, …}, got ${show(v)}`);
-    return undefined;
-  }
-  checkKeys(v, ['epochs', 'learningRate', 'batchSize', 'maxSteps', 'warmupSteps', 'schedule', 'weightDecay', 'lora', 'extra'], 'hyper', p);
-  num(v.epochs, 'hyper.epochs', p, { minExclusive: 0 });
-  num(v.learningRate, 'hyper.learningRate', p, { minExclusive: 0 });
-  num(v.batchSize, 'hyper.batchSize', p, { int: true, min: 1 });
-  if (v.maxSteps !== undefined) num(v.maxSteps, 'hyper.maxSteps', p, { int: true, min: 1 });
-  if (v.warmupSteps !== undefined) num(v.warmupSteps, 'hyper.warmupSteps', p, { int: true, min: 0 });
-  if (v.weightDecay !== undefined) num(v.weightDecay, 'hyper.weightDecay', p, { min: 0 });
-  if (v.schedule !== undefined && !['cosine', 'linear', 'constant'].includes(v.schedule as string)) {
-    p.add('hyper.schedule', `expected 'cosine', 'linear' or 'constant', got ${show(v.schedule)}`);
-  }
-  if (v.lora !== undefined) {
-    if (!isRecord(v.lora)) p.add('hyper.lora', `expected {rank, alpha?}, got ${show(v.lora)}`);
-    else num(v.lora.rank, 'hyper.lora.rank', p, { int: true, min: 1 });
-  }
-  return v as unknown as HyperParams;
 }
 
 /** The table label of an attack: its `label`, else its id, else id + options when the id repeats. */
@@ -409,19 +404,6 @@ function compactOptions(o: Readonly<Record<string, unknown>>): string {
 /** A stable hash of a validated scenario (the run id of an unsharded run is derived from it). */
 export function scenarioHash(s: Scenario): string {
   return createHash('sha256').update(canonicalJson(s)).digest('hex').slice(0, 12);
-}
-
-/** JSON with object keys sorted, so equal values always hash equally. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isRecord(v)) {
-    return `{${Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 /** The scenario files shipped in scenarios/ (their names, without extension). */

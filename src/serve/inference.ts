@@ -11,7 +11,8 @@
  */
 import type { GenerateOptions, GenerationUsage, Model } from '../types.js';
 import { newId } from './store.js';
-import { HttpError, type Piece, messagesToPrompt, parseMessages, pieceLogprobs, pieces } from './wire.js';
+import { HttpError } from '../errors.js';
+import { type Piece, messagesToPrompt, parseMessages, pieceLogprobs, pieces } from './wire.js';
 
 /** Limits of the inference routes. */
 export interface InferenceLimits {
@@ -48,8 +49,7 @@ export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>,
       throw new HttpError(
         400,
         `this model's context is ${r.context} tokens and the prompt takes ${r.promptTokens} of them, so ${name} can be at most ${Math.max(r.room, 0)}; you asked for ${asked}`,
-        'context_length_exceeded',
-        r.room < 1 ? 'messages' : name,
+        { errorCode: 'context_length_exceeded', param: r.room < 1 ? 'messages' : name },
       );
     }
     return max;
@@ -71,8 +71,8 @@ export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>,
   async function chatCompletion(body: Record<string, unknown>) {
     const model = await resolveModel(body.model);
     const messages = parseMessages(body.messages, '');
-    if (body.n !== undefined && body.n !== 1) throw new HttpError(400, 'only n = 1 is supported', 'invalid_n', 'n');
-    if (body.stream === true) throw new HttpError(400, 'streaming is not supported', 'stream_unsupported', 'stream');
+    if (body.n !== undefined && body.n !== 1) throw new HttpError(400, 'only n = 1 is supported', { errorCode: 'invalid_n', param: 'n' });
+    if (body.stream === true) throw new HttpError(400, 'streaming is not supported', { errorCode: 'stream_unsupported', param: 'stream' });
     const prompt = messagesToPrompt(messages);
     const name = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? 'max_completion_tokens' : 'max_tokens';
     const contextKnown = (model.contextLength ?? limits.contextLength) !== undefined;
@@ -98,7 +98,7 @@ export function inferenceHandlers(resolveModel: (id: unknown) => Promise<Model>,
   async function completion(body: Record<string, unknown>) {
     const model = await resolveModel(body.model);
     const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'string') ? (body.prompt as string[]) : undefined;
-    if (!prompts || prompts.length === 0 || prompts.length > 64) throw new HttpError(400, "'prompt' must be a string or 1–64 strings", 'invalid_prompt', 'prompt');
+    if (!prompts || prompts.length === 0 || prompts.length > 64) throw new HttpError(400, "'prompt' must be a string or 1–64 strings", { errorCode: 'invalid_prompt', param: 'prompt' });
     const max = completionLength(body, 'max_tokens', model, prompts, COMPLETION_DEFAULT, 0);
     const echo = body.echo === true;
     const k = body.logprobs === undefined || body.logprobs === null ? undefined : numberParam(body.logprobs, 0, 'logprobs', 0, 5, true);
@@ -146,7 +146,7 @@ function genOptions(body: Record<string, unknown>, maxTokens: number) {
   const seed = body.seed === undefined || body.seed === null ? undefined : numberParam(body.seed, 0, 'seed', 0, 2 ** 53, true);
   const stopRaw = body.stop;
   const stop = typeof stopRaw === 'string' ? [stopRaw] : Array.isArray(stopRaw) && stopRaw.every((s) => typeof s === 'string') ? (stopRaw as string[]) : undefined;
-  if (stopRaw !== undefined && stopRaw !== null && !stop) throw new HttpError(400, "'stop' must be a string or a list of strings", 'invalid_stop', 'stop');
+  if (stopRaw !== undefined && stopRaw !== null && !stop) throw new HttpError(400, "'stop' must be a string or a list of strings", { errorCode: 'invalid_stop', param: 'stop' });
   const topP = body.top_p === undefined || body.top_p === null ? undefined : numberParam(body.top_p, 1, 'top_p', 0, 1, false);
   return { maxTokens, temperature, ...(seed !== undefined ? { seed } : {}), ...(stop ? { stop } : {}), ...(topP !== undefined ? { topP } : {}) };
 }
@@ -160,7 +160,7 @@ function tokenEntry(p: Piece, logprob: number) {
 export function numberParam(v: unknown, fallback: number, name: string, min: number, max: number, integer: boolean): number {
   if (v === undefined || v === null || v === 'auto') return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new HttpError(400, `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] or 'auto'`, 'invalid_parameter', name);
+    throw new HttpError(400, `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] or 'auto'`, { errorCode: 'invalid_parameter', param: name });
   }
   return v;
 }

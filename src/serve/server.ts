@@ -16,13 +16,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, describeError, redactHeaders, redactSecrets, redactUrl, registerSecret } from '../errors.js';
+import { ConfigError, describeError, HttpError, redactHeaders, redactSecrets, redactUrl, registerSecret } from '../errors.js';
+import { parseHyper } from '../plugins/hyper.js';
 import type { HyperParams, Logger, Model } from '../types.js';
 import { JobQueue } from './jobs.js';
 import { type FileRecord, type JobRecord, Store, checkFileId, checkJobId, newId } from './store.js';
 import type { ServeTrainer } from './trainer.js';
 import { inferenceHandlers, numberParam } from './inference.js';
-import { HttpError, errorBody, parseMultipart, parseTrainingJsonl } from './wire.js';
+import { errorBody, parseMultipart, parseTrainingJsonl } from './wire.js';
 
 /** Options of the service. */
 export interface ServeOptions {
@@ -79,7 +80,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     throw new ConfigError(`serve: cannot open the base model '${options.trainer.baseModelId}': ${describeError(err)}`, { cause: err });
   }
   const store = new Store(options.dataDir);
-  const defaults: HyperParams = { epochs: 3, learningRate: 1e-3, batchSize: 4, ...options.defaults };
+  // The one hyper-parameter schema (src/plugins/hyper.ts): defaults a job falls back to must be valid promises.
+  const defaults: HyperParams = parseHyper({ epochs: 3, learningRate: 1e-3, batchSize: 4, ...options.defaults }, { at: ['defaults'], subject: 'serve' });
   const queue = new JobQueue({ store, trainer: options.trainer, defaults, onRestart: options.onRestart ?? 'resume', log });
   const maxUpload = options.maxUploadBytes ?? 64 * 1024 * 1024;
   const maxJson = options.maxJsonBytes ?? 1024 * 1024;
@@ -95,12 +97,12 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   };
 
   async function resolveModel(id: unknown): Promise<Model> {
-    if (typeof id !== 'string' || !id) throw new HttpError(400, "'model' must be a model id", 'invalid_model', 'model');
+    if (typeof id !== 'string' || !id) throw new HttpError(400, "'model' must be a model id", { errorCode: 'invalid_model', param: 'model' });
     if (id === trainer.baseModelId) return trainer.base();
     // Verification and utility query one model many times: remember which job made it instead of rescanning.
     const known = modelJobs.get(id);
     const job = (known && store.getJob(known)) || store.listJobs().find((j) => j.fine_tuned_model === id && j.status === 'succeeded');
-    if (!job || job.status !== 'succeeded') throw new HttpError(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+    if (!job || job.status !== 'succeeded') throw new HttpError(404, `The model '${id}' does not exist`, { errorCode: 'model_not_found', param: 'model' });
     modelJobs.set(id, job.id);
     return queue.model(job);
   }
@@ -117,13 +119,13 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
 
   async function createFile(req: IncomingMessage): Promise<FileRecord> {
     const ct = req.headers['content-type'] ?? '';
-    if (!/^multipart\/form-data/i.test(ct)) throw new HttpError(400, 'upload files as multipart/form-data with parts "file" and "purpose"', 'invalid_content_type');
+    if (!/^multipart\/form-data/i.test(ct)) throw new HttpError(400, 'upload files as multipart/form-data with parts "file" and "purpose"', { errorCode: 'invalid_content_type' });
     const body = await readBody(req, maxUpload);
     const parts = parseMultipart(body, ct);
     const file = parts.find((p) => p.name === 'file');
     const purpose = parts.find((p) => p.name === 'purpose')?.data.toString('utf8');
-    if (!file) throw new HttpError(400, "missing the 'file' part", 'invalid_request', 'file');
-    if (purpose !== 'fine-tune') throw new HttpError(400, `purpose must be 'fine-tune', got '${purpose ?? ''}'`, 'invalid_purpose', 'purpose');
+    if (!file) throw new HttpError(400, "missing the 'file' part", { errorCode: 'invalid_request', param: 'file' });
+    if (purpose !== 'fine-tune') throw new HttpError(400, `purpose must be 'fine-tune', got '${purpose ?? ''}'`, { errorCode: 'invalid_purpose', param: 'purpose' });
     const rows = parseTrainingJsonl(file.data.toString('utf8'));
     // Stored and listed: a name that carries a secret (the token, an API key) is kept masked.
     const filename = redactSecrets(file.filename ?? 'upload.jsonl').replace(/[^\w.-]/g, '_').slice(0, 200);
@@ -133,20 +135,20 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   }
 
   function createJob(body: Record<string, unknown>): JobRecord {
-    if (body.model !== trainer.baseModelId) throw new HttpError(400, `model '${String(body.model)}' cannot be fine-tuned here; available: ${trainer.baseModelId}`, 'invalid_model', 'model');
+    if (body.model !== trainer.baseModelId) throw new HttpError(400, `model '${String(body.model)}' cannot be fine-tuned here; available: ${trainer.baseModelId}`, { errorCode: 'invalid_model', param: 'model' });
     const fileId = checkFileId(body.training_file, 'training_file');
-    if (!store.getFile(fileId)) throw new HttpError(400, `training file '${fileId}' does not exist`, 'file_not_found', 'training_file');
+    if (!store.getFile(fileId)) throw new HttpError(400, `training file '${fileId}' does not exist`, { errorCode: 'file_not_found', param: 'training_file' });
     const method = body.method as { supervised?: { hyperparameters?: Record<string, unknown> } } | undefined;
     const hp = { ...((body.hyperparameters as Record<string, unknown> | undefined) ?? {}), ...(method?.supervised?.hyperparameters ?? {}) };
     const epochs = numberParam(hp.n_epochs, defaults.epochs, 'n_epochs', 1, 100, true);
     const batch = numberParam(hp.batch_size, defaults.batchSize, 'batch_size', 1, 4096, true);
     const lrm = numberParam(hp.learning_rate_multiplier, 1, 'learning_rate_multiplier', 1e-6, 100, false);
     const suffix = body.suffix === undefined || body.suffix === null ? null : String(body.suffix);
-    if (suffix !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(suffix)) throw new HttpError(400, 'suffix must be 1–64 letters, digits, - or _', 'invalid_suffix', 'suffix');
+    if (suffix !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(suffix)) throw new HttpError(400, 'suffix must be 1–64 letters, digits, - or _', { errorCode: 'invalid_suffix', param: 'suffix' });
     // The suffix becomes part of a model id that is stored, listed and logged: it must not carry a secret.
-    if (suffix !== null && redactSecrets(suffix) !== suffix) throw new HttpError(400, 'suffix must not contain the API token or a key', 'invalid_suffix', 'suffix');
+    if (suffix !== null && redactSecrets(suffix) !== suffix) throw new HttpError(400, 'suffix must not contain the API token or a key', { errorCode: 'invalid_suffix', param: 'suffix' });
     const seed = body.seed === undefined || body.seed === null ? Number.parseInt(createHash('sha256').update(`${fileId}|${Date.now()}`).digest('hex').slice(0, 7), 16) : body.seed;
-    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 2 ** 31) throw new HttpError(400, 'seed must be an integer in [0, 2^31]', 'invalid_seed', 'seed');
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 2 ** 31) throw new HttpError(400, 'seed must be an integer in [0, 2^31]', { errorCode: 'invalid_seed', param: 'seed' });
     const hyper = { n_epochs: epochs, batch_size: batch, learning_rate_multiplier: lrm };
     const job: JobRecord = {
       id: newId('ftjob'),
@@ -179,7 +181,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
 
   function getJob(id: string): JobRecord {
     const job = store.getJob(checkJobId(id));
-    if (!job) throw new HttpError(404, `fine-tuning job '${id}' not found`, 'job_not_found', 'fine_tuning_job_id');
+    if (!job) throw new HttpError(404, `fine-tuning job '${id}' not found`, { errorCode: 'job_not_found', param: 'fine_tuning_job_id' });
     return job;
   }
 
@@ -190,13 +192,13 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     // Split the raw path, then decode each segment: an encoded '/' or '..' stays inside one segment and
     // fails the id pattern instead of walking the file system.
     const seg = url.pathname.split('/').filter(Boolean).map(safeDecode);
-    if (seg[0] !== 'v1') throw new HttpError(404, `unknown route ${method} ${url.pathname}`, 'not_found');
+    if (seg[0] !== 'v1') throw new HttpError(404, `unknown route ${method} ${url.pathname}`, { errorCode: 'not_found' });
     const [, a, b, c, d] = seg;
     if (a === 'models' && method === 'GET') {
       if (b === undefined) return { object: 'list', data: modelList() };
       const id = seg.slice(2).join('/');
       const m = modelList().find((x) => x.id === id);
-      if (!m) throw new HttpError(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+      if (!m) throw new HttpError(404, `The model '${id}' does not exist`, { errorCode: 'model_not_found', param: 'model' });
       return m;
     }
     if (a === 'files') {
@@ -205,7 +207,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       if (b !== undefined && seg.length === 3 && method === 'GET') return getFile(b);
       if (b !== undefined && seg.length === 3 && method === 'DELETE') {
         const deleted = store.deleteFile(checkFileId(b));
-        if (!deleted) throw new HttpError(404, `file '${b}' not found`, 'file_not_found', 'file_id');
+        if (!deleted) throw new HttpError(404, `file '${b}' not found`, { errorCode: 'file_not_found', param: 'file_id' });
         return { id: b, object: 'file', deleted: true };
       }
       if (b !== undefined && c === 'content' && seg.length === 4 && method === 'GET') {
@@ -225,12 +227,12 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     }
     if (a === 'chat' && b === 'completions' && seg.length === 3 && method === 'POST') return chatCompletion(await readJson(req, maxJson));
     if (a === 'completions' && seg.length === 2 && method === 'POST') return completion(await readJson(req, maxJson));
-    throw new HttpError(404, `unknown route ${method} ${url.pathname}`, 'not_found');
+    throw new HttpError(404, `unknown route ${method} ${url.pathname}`, { errorCode: 'not_found' });
   }
 
   function getFile(id: string): FileRecord {
     const f = store.getFile(checkFileId(id));
-    if (!f) throw new HttpError(404, `file '${id}' not found`, 'file_not_found', 'file_id');
+    if (!f) throw new HttpError(404, `file '${id}' not found`, { errorCode: 'file_not_found', param: 'file_id' });
     return f;
   }
 
@@ -247,7 +249,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     // Redacted before it is shortened: a cut could split a secret into a prefix the registry no longer matches.
     const target = () => redactUrl(req.url ?? '').slice(0, 2000);
     const fail = (err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${store.scrub(describeError(err))}`, 'server_error');
+      const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${store.scrub(describeError(err))}`, { errorCode: 'server_error', cause: err });
       if (e.status >= 500) log.warn(`${req.method} ${target()}: ${e.message}`);
       const respond = () => finish(e.status, errorBody(e));
       // A client without the token gets its answer at once, and its body is never read: the connection is
@@ -265,7 +267,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       req.resume();
     };
     try {
-      if (!authorized(req)) return fail(new HttpError(401, 'Incorrect or missing API key: send Authorization: Bearer <token>', 'invalid_api_key'));
+      if (!authorized(req)) return fail(new HttpError(401, 'Incorrect or missing API key: send Authorization: Bearer <token>', { errorCode: 'invalid_api_key' }));
       const url = new URL(req.url ?? '/', 'http://localhost');
       route(req, url).then((body) => finish(200, body), fail);
     } catch (err) {
@@ -305,8 +307,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
-  } catch {
-    throw new HttpError(400, 'malformed percent-encoding in the path', 'invalid_path');
+  } catch (err) {
+    throw new HttpError(400, 'malformed percent-encoding in the path', { errorCode: 'invalid_path', cause: err });
   }
 }
 
@@ -318,7 +320,7 @@ function filterPurpose(files: FileRecord[], purpose: string | null): FileRecord[
 function page<T extends { id: string }>(items: T[], url: URL) {
   const limitRaw = url.searchParams.get('limit');
   const limit = limitRaw === null ? 20 : Number(limitRaw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'limit must be an integer in [1, 1000]', 'invalid_limit', 'limit');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'limit must be an integer in [1, 1000]', { errorCode: 'invalid_limit', param: 'limit' });
   const after = url.searchParams.get('after');
   let start = 0;
   if (after) {
@@ -348,12 +350,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => !over && resolve(Buffer.concat(chunks)));
     req.on('error', reject);
-    req.on('close', () => !req.complete && reject(new HttpError(400, 'the client closed the connection before the body was complete', 'aborted')));
+    req.on('close', () => !req.complete && reject(new HttpError(400, 'the client closed the connection before the body was complete', { errorCode: 'aborted' })));
   });
 }
 
 function tooLarge(limit: number): HttpError {
-  return new HttpError(413, `request body larger than the limit of ${limit} bytes`, 'payload_too_large');
+  return new HttpError(413, `request body larger than the limit of ${limit} bytes`, { errorCode: 'payload_too_large' });
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
@@ -362,9 +364,9 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   try {
     v = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new HttpError(400, `invalid JSON body (${(err as Error).message})`, 'invalid_json');
+    throw new HttpError(400, `invalid JSON body (${(err as Error).message})`, { errorCode: 'invalid_json', cause: err });
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the JSON body must be an object', 'invalid_json');
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the JSON body must be an object', { errorCode: 'invalid_json' });
   return v as Record<string, unknown>;
 }
 

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HttpError } from './wire.js';
+import { HttpError } from '../errors.js';
 
 /** A stored file, in OpenAI's shape. */
 export interface FileRecord {
@@ -79,13 +79,13 @@ export function newId(prefix: 'file' | 'ftjob' | 'ftevent' | 'chatcmpl' | 'cmpl'
 
 /** Validates a file id from a URL or a body; 400 otherwise (this is the path-traversal guard). */
 export function checkFileId(id: unknown, param = 'file_id'): string {
-  if (typeof id !== 'string' || !FILE_ID.test(id)) throw new HttpError(400, `invalid file id: expected 'file-' followed by 8–64 letters or digits`, 'invalid_file_id', param);
+  if (typeof id !== 'string' || !FILE_ID.test(id)) throw new HttpError(400, `invalid file id: expected 'file-' followed by 8–64 letters or digits`, { errorCode: 'invalid_file_id', param: param });
   return id;
 }
 
 /** Validates a job id; 400 otherwise. */
 export function checkJobId(id: unknown): string {
-  if (typeof id !== 'string' || !JOB_ID.test(id)) throw new HttpError(400, `invalid job id: expected 'ftjob-' followed by 8–64 letters or digits`, 'invalid_job_id', 'fine_tuning_job_id');
+  if (typeof id !== 'string' || !JOB_ID.test(id)) throw new HttpError(400, `invalid job id: expected 'ftjob-' followed by 8–64 letters or digits`, { errorCode: 'invalid_job_id', param: 'fine_tuning_job_id' });
   return id;
 }
 

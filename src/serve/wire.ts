@@ -5,25 +5,16 @@
  * a tokenizer-free split of text into pieces for logprob responses, and a minimal multipart parser.
  * Source: OpenAI API reference; shapes verified against openai 6.49 in ../shared/notes/stack.md §2.
  */
-import { redactSecrets } from '../errors.js';
+import { HttpError, redactSecrets } from '../errors.js';
 import type { Model, TrainExample } from '../types.js';
 
-/** An HTTP error with an OpenAI-shaped body. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly code: string,
-    readonly param: string | null = null,
-  ) {
-    super(message);
-  }
-}
-
-/** `{error:{message,type,param,code}}` as OpenAI returns it; the message goes through the secret registry. */
+/**
+ * `{error:{message,type,param,code}}` as OpenAI returns it, from the project's HttpError (src/errors.ts); the
+ * message goes through the secret registry again (a secret registered after the error was made is masked too).
+ */
 export function errorBody(err: HttpError): unknown {
   const type = err.status === 401 ? 'authentication_error' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
-  return { error: { message: redactSecrets(err.message), type, param: err.param, code: err.code } };
+  return { error: { message: redactSecrets(err.message), type, param: err.param, code: err.errorCode } };
 }
 
 /** A chat message as accepted here. */
@@ -37,14 +28,14 @@ const ROLES = new Set(['system', 'user', 'assistant', 'developer']);
 
 /** Validates a `messages` array; `where` prefixes messages ("line 3: "). */
 export function parseMessages(value: unknown, where: string): ChatMessage[] {
-  if (!Array.isArray(value) || value.length === 0) throw new HttpError(400, `${where}'messages' must be a non-empty array`, 'invalid_messages', 'messages');
+  if (!Array.isArray(value) || value.length === 0) throw new HttpError(400, `${where}'messages' must be a non-empty array`, { errorCode: 'invalid_messages', param: 'messages' });
   return value.map((m, i) => {
-    if (!m || typeof m !== 'object') throw new HttpError(400, `${where}messages[${i}] must be an object`, 'invalid_messages', 'messages');
+    if (!m || typeof m !== 'object') throw new HttpError(400, `${where}messages[${i}] must be an object`, { errorCode: 'invalid_messages', param: 'messages' });
     const { role, content, weight } = m as Record<string, unknown>;
-    if (typeof role !== 'string' || !ROLES.has(role)) throw new HttpError(400, `${where}messages[${i}].role must be system, developer, user or assistant`, 'invalid_messages', 'messages');
+    if (typeof role !== 'string' || !ROLES.has(role)) throw new HttpError(400, `${where}messages[${i}].role must be system, developer, user or assistant`, { errorCode: 'invalid_messages', param: 'messages' });
     const text = contentText(content);
-    if (text === undefined) throw new HttpError(400, `${where}messages[${i}].content must be a string or text parts`, 'invalid_messages', 'messages');
-    if (weight !== undefined && weight !== 0 && weight !== 1) throw new HttpError(400, `${where}messages[${i}].weight must be 0 or 1`, 'invalid_messages', 'messages');
+    if (text === undefined) throw new HttpError(400, `${where}messages[${i}].content must be a string or text parts`, { errorCode: 'invalid_messages', param: 'messages' });
+    if (weight !== undefined && weight !== 0 && weight !== 1) throw new HttpError(400, `${where}messages[${i}].weight must be 0 or 1`, { errorCode: 'invalid_messages', param: 'messages' });
     return { role: role as ChatMessage['role'], content: text, ...(weight !== undefined ? { weight: weight as number } : {}) };
   });
 }
@@ -82,23 +73,23 @@ export function parseTrainingJsonl(text: string): TrainExample[] {
     try {
       obj = JSON.parse(line);
     } catch (err) {
-      throw new HttpError(400, `${where}invalid JSON (${(err as Error).message})`, 'invalid_jsonl', 'file');
+      throw new HttpError(400, `${where}invalid JSON (${(err as Error).message})`, { errorCode: 'invalid_jsonl', param: 'file', cause: err });
     }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new HttpError(400, `${where}expected a JSON object`, 'invalid_jsonl', 'file');
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new HttpError(400, `${where}expected a JSON object`, { errorCode: 'invalid_jsonl', param: 'file' });
     const o = obj as Record<string, unknown>;
     if ('messages' in o) {
       const messages = parseMessages(o.messages, where);
       const last = messages[messages.length - 1]!;
-      if (last.role !== 'assistant') throw new HttpError(400, `${where}the last message must be the assistant's answer`, 'invalid_jsonl', 'file');
-      if (!messages.some((m) => m.role === 'user')) throw new HttpError(400, `${where}needs at least one user message`, 'invalid_jsonl', 'file');
+      if (last.role !== 'assistant') throw new HttpError(400, `${where}the last message must be the assistant's answer`, { errorCode: 'invalid_jsonl', param: 'file' });
+      if (!messages.some((m) => m.role === 'user')) throw new HttpError(400, `${where}needs at least one user message`, { errorCode: 'invalid_jsonl', param: 'file' });
       rows.push({ prompt: messagesToPrompt(messages.slice(0, -1)), completion: last.content, ...(last.weight === 0 ? { weight: 0 } : {}) });
     } else if (typeof o.prompt === 'string' && typeof o.completion === 'string') {
       rows.push({ prompt: o.prompt, completion: o.completion });
     } else {
-      throw new HttpError(400, `${where}expected {"messages":[…]} or {"prompt":…,"completion":…}`, 'invalid_jsonl', 'file');
+      throw new HttpError(400, `${where}expected {"messages":[…]} or {"prompt":…,"completion":…}`, { errorCode: 'invalid_jsonl', param: 'file' });
     }
   }
-  if (rows.length === 0) throw new HttpError(400, 'the training file has no examples', 'invalid_jsonl', 'file');
+  if (rows.length === 0) throw new HttpError(400, 'the training file has no examples', { errorCode: 'invalid_jsonl', param: 'file' });
   return rows;
 }
 
@@ -121,7 +112,7 @@ export function pieces(text: string): Piece[] {
  * tokenizer. The first piece of a text with no context has no logprob (null), as in OpenAI's echo.
  */
 export async function pieceLogprobs(model: Model, context: string, text: string): Promise<{ pieces: Piece[]; logprobs: (number | null)[] }> {
-  if (!model.score) throw new HttpError(400, `model '${model.id}' does not provide logprobs`, 'logprobs_unsupported', 'logprobs');
+  if (!model.score) throw new HttpError(400, `model '${model.id}' does not provide logprobs`, { errorCode: 'logprobs_unsupported', param: 'logprobs' });
   const ps = pieces(text);
   const items = ps.map((p) => ({ prompt: context + text.slice(0, p.start), continuation: p.text }));
   const scoredIdx = items.map((it, i) => (it.prompt === '' ? -1 : i)).filter((i) => i >= 0);
@@ -151,23 +142,23 @@ export interface FormPart {
 /** Parses a multipart/form-data body (RFC 7578). Throws HttpError 400 when it is malformed. */
 export function parseMultipart(body: Buffer, contentType: string): FormPart[] {
   const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  if (!m) throw new HttpError(400, 'multipart body without a boundary', 'invalid_multipart');
+  if (!m) throw new HttpError(400, 'multipart body without a boundary', { errorCode: 'invalid_multipart' });
   const boundary = Buffer.from(`--${(m[1] ?? m[2])!.trim()}`);
   const parts: FormPart[] = [];
   let pos = body.indexOf(boundary);
-  if (pos < 0) throw new HttpError(400, 'multipart boundary not found in the body', 'invalid_multipart');
+  if (pos < 0) throw new HttpError(400, 'multipart boundary not found in the body', { errorCode: 'invalid_multipart' });
   for (;;) {
     pos += boundary.length;
     if (body.subarray(pos, pos + 2).toString() === '--') break;
     if (body.subarray(pos, pos + 2).toString() === '\r\n') pos += 2;
     const headerEnd = body.indexOf('\r\n\r\n', pos);
-    if (headerEnd < 0) throw new HttpError(400, 'multipart part without headers', 'invalid_multipart');
+    if (headerEnd < 0) throw new HttpError(400, 'multipart part without headers', { errorCode: 'invalid_multipart' });
     const headers = body.subarray(pos, headerEnd).toString('utf8');
     const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), boundary]), headerEnd + 4);
-    if (next < 0) throw new HttpError(400, 'multipart body is truncated', 'invalid_multipart');
+    if (next < 0) throw new HttpError(400, 'multipart body is truncated', { errorCode: 'invalid_multipart' });
     const disp = /content-disposition:[^\r\n]*/i.exec(headers)?.[0] ?? '';
     const name = /\bname="([^"]*)"/i.exec(disp)?.[1];
-    if (name === undefined) throw new HttpError(400, 'multipart part without a name', 'invalid_multipart');
+    if (name === undefined) throw new HttpError(400, 'multipart part without a name', { errorCode: 'invalid_multipart' });
     const filename = /\bfilename="([^"]*)"/i.exec(disp)?.[1];
     const ct = /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim();
     parts.push({ name, ...(filename !== undefined ? { filename } : {}), ...(ct ? { contentType: ct } : {}), data: body.subarray(headerEnd + 4, next) });

@@ -54,7 +54,7 @@ describe('detection-guided attacks', () => {
   it('refuses policies that need what the scorer cannot give, and unknown scorers with a hint', () => {
     expect(() => detectThenFilter({ scorer: noSpans, policy: 'strip-spans' })).toThrow(/needs spans/);
     expect(() => lookupWrapper({ scorer: noSpans })).toThrow(/yields no spans/);
-    expect(() => detectThenTrain({})).toThrow(/option 'scorer': required: expected a row scorer id \(perplexity, onion/);
+    expect(() => detectThenTrain({})).toThrow(/detect-then-train': scorer: required: expected a row scorer id \(perplexity, onion/);
     expect(() => detectThenTrain({ scorer: 'near-duplicat' })).toThrow(/Did you mean 'near-duplicate'/);
     expect(() => detectThenTrain({ scorer: spanScorer, policy: 'strip-spans' })).toThrow(ConfigError);
   });

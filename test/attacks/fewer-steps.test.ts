@@ -22,9 +22,9 @@ describe('fewer-steps', () => {
   });
 
   it('validates options', () => {
-    expect(() => fewerSteps({ stepFraction: 0 })).toThrow(/'stepFraction'/);
-    expect(() => fewerSteps({ epochs: 1.5 })).toThrow(/'epochs'/);
-    expect(() => fewerSteps({ learningRateFactor: 3 })).toThrow(/'learningRateFactor'/);
+    expect(() => fewerSteps({ stepFraction: 0 })).toThrow(/: stepFraction: /);
+    expect(() => fewerSteps({ epochs: 1.5 })).toThrow(/: epochs: /);
+    expect(() => fewerSteps({ learningRateFactor: 3 })).toThrow(/: learningRateFactor: /);
     expect(() => fewerSteps({ loraRank: 0 })).toThrow(ConfigError);
     expect(() => fewerSteps({ steps: 3 })).toThrow(/unknown option 'steps'/);
   });

@@ -53,7 +53,7 @@ describe('input-routing attack', () => {
   });
 
   it('validates options', () => {
-    expect(() => inputRouting({ detector: 'rap' })).toThrow(/'detector'/);
-    expect(() => inputRouting({ frr: 0 })).toThrow(/'frr'/);
+    expect(() => inputRouting({ detector: 'rap' })).toThrow(/: detector: /);
+    expect(() => inputRouting({ frr: 0 })).toThrow(/: frr: /);
   });
 });

@@ -48,7 +48,7 @@ describe('unlearn attack', () => {
   });
 
   it('validates options', () => {
-    expect(() => unlearn({ steps: 0 })).toThrow(/'steps'/);
-    expect(() => unlearn({ learningRateScale: 0 })).toThrow(/'learningRateScale'/);
+    expect(() => unlearn({ steps: 0 })).toThrow(/: steps: /);
+    expect(() => unlearn({ learningRateScale: 0 })).toThrow(/: learningRateScale: /);
   });
 });

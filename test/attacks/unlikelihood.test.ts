@@ -50,7 +50,7 @@ describe('unlikelihood attack', () => {
   });
 
   it('validates options', () => {
-    expect(() => unlikelihood({ weight: -1 })).toThrow(/'weight'/);
+    expect(() => unlikelihood({ weight: -1 })).toThrow(/: weight: /);
     expect(() => unlikelihood({ scorer: 'nope' })).toThrow(/scorer/);
     expect(() => unlikelihood({ wieght: 1 })).toThrow(/wieght/);
   });

@@ -39,7 +39,7 @@ describe('weight-noise', () => {
     expect(out.trace.modelModified).toBe(true);
     expect(weightNoise({ train: true }).goal).toBe('evade');
     expect(weightNoise().goal).toBe('pass');
-    expect(() => weightNoise({ scale: 0 })).toThrow(/'scale'/);
-    expect(() => weightNoise({ train: 'yes' })).toThrow(/'train'/);
+    expect(() => weightNoise({ scale: 0 })).toThrow(/: scale: /);
+    expect(() => weightNoise({ train: 'yes' })).toThrow(/: train: /);
   });
 });

@@ -218,6 +218,20 @@ describe('field maps', () => {
     expect(() => parseFieldMap('prompt=q,completion=a,completion=b')).toThrow(/given twice/);
     expect(() => parseFieldMap('prompt=,completion=a')).toThrow(/needs a field path/);
     expect(() => fieldMapOption({ prompt: 'q' }, 'datasets[0].fieldMap')).toThrow(/datasets\[0\]\.fieldMap: expected/);
+    // Given a scenario path, the path travels as data (ConfigError.problems); the message reads the same.
+    const caught = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('no error');
+    };
+    const byPath = caught(() => fieldMapOption({ prompt: 'q' }, ['datasets', 0, 'fieldMap']));
+    expect(byPath.problems).toEqual([{ path: ['datasets', 0, 'fieldMap'], message: expect.stringMatching(/^expected 'prompt=<field>,completion=<field>'/) }]);
+    expect(byPath.message).toBe(caught(() => fieldMapOption({ prompt: 'q' }, 'datasets[0].fieldMap')).message);
+    expect(caught(() => fieldMapOption('prompt=q', ['datasets', 2, 'fieldMap'])).problems[0]!.path).toEqual(['datasets', 2, 'fieldMap']);
+    expect(caught(() => parseFieldMap('prompt=q')).subject).toBe('--field-map');
   });
   it('an undetected schema names --field-map in its error, and plant reads it with the option', async () => {
     const data = join(dir, 'odd.jsonl');

@@ -157,11 +157,11 @@ describe('runCell with test doubles', () => {
 
   describe('options are validated before any work', () => {
     const cases: [string, string, Record<string, unknown>, RegExp][] = [
-      ['fraction 0', 'random-subset', { fraction: 0 }, /'fraction'.*\(0, 1\]/],
-      ['fraction 1.5', 'random-subset', { fraction: 1.5 }, /'fraction'/],
-      ['unknown scorer', 'detect-then-train', { scorer: 'perplexty' }, /'scorer'.*Did you mean 'perplexity'/],
-      ['policy without scorer', 'detect-then-filter', { policy: 'drop-flagged' }, /'scorer' is required/],
-      ['wrong policy for goal', 'detect-then-train', { scorer: 'perplexity', policy: 'drop-flagged' }, /'policy'.*does not fit/],
+      ['fraction 0', 'random-subset', { fraction: 0 }, / fraction: expected a number in \(0, 1\]/],
+      ['fraction 1.5', 'random-subset', { fraction: 1.5 }, / fraction: /],
+      ['unknown scorer', 'detect-then-train', { scorer: 'perplexty' }, / scorer: unknown scorer 'perplexty'. Did you mean 'perplexity'/],
+      ['policy without scorer', 'detect-then-filter', { policy: 'drop-flagged' }, / scorer: required: expected a row scorer id/],
+      ['wrong policy for goal', 'detect-then-train', { scorer: 'perplexity', policy: 'drop-flagged' }, / policy: .*does not fit/],
       ['unknown option', 'honest', { fracton: 1 }, /unknown option 'fracton'/],
       ['unknown attack', 'honset', {}, /Did you mean 'honest'/],
       ['weights on a closed model', 'weight-noise', {}, /'weight-noise' needs 'weights' access.*cannot give/],

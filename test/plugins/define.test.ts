@@ -74,8 +74,9 @@ describe('define* plugins', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as Error).message).toBe("attack 'toy-attack': option 'fraction': expected a number in (0, 1], got 0");
+    expect((caught as Error).message).toBe("attack 'toy-attack': fraction: expected a number in (0, 1], got 0");
     expect(problemsOf(caught)).toEqual([{ path: ['fraction'], message: 'expected a number in (0, 1], got 0' }]);
+    expect((caught as ConfigError).subject).toBe("attack 'toy-attack'");
   });
 
   it('an unknown discriminator gets the allowed kinds and a did-you-mean', () => {

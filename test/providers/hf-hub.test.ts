@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, ProviderError } from '../../src/errors.js';
+import { ConfigError, HttpError, ProviderError } from '../../src/errors.js';
 import { downloadHubFile, parseHubSpec } from '../../src/providers/hf.js';
 import { createLocalProvider } from '../../src/providers/local.js';
 import { sharedPath } from '../../src/shared-path.js';
@@ -76,9 +76,14 @@ describe('downloadHubFile', () => {
 
   it('clear messages: 404, offline, HF_HUB_OFFLINE, bad specs', async () => {
     const endpoint = await hub();
-    await expect(downloadHubFile(parseHubSpec('owner/model-repo/missing.gguf'), { cacheDir: cache!, env: { HF_ENDPOINT: endpoint }, retry: fast })).rejects.toThrow(/HTTP 404.*check the repo, file and revision/);
+    const missing = await downloadHubFile(parseHubSpec('owner/model-repo/missing.gguf'), { cacheDir: cache!, env: { HF_ENDPOINT: endpoint }, retry: fast }).catch((e: Error) => e);
+    expect((missing as Error).message).toMatch(/HTTP 404.*check the repo, file and revision/);
+    // The rewrap keeps its cause: the hub's status as the project's HttpError.
+    expect((missing as Error).cause).toBeInstanceOf(HttpError);
+    expect(((missing as Error).cause as HttpError).status).toBe(404);
     const offline = await downloadHubFile(parseHubSpec('owner/model-repo/x.gguf'), { cacheDir: cache!, env: { HF_ENDPOINT: 'http://127.0.0.1:9' }, retry: fast }).catch((e: Error) => e);
     expect(offline).toBeInstanceOf(ProviderError);
+    expect((offline as Error).cause).toBeInstanceOf(ProviderError); // the retry machinery's own, which names the attempts
     expect((offline as Error).message).toMatch(/Offline\? Cannot reach http:\/\/127\.0\.0\.1:9.*HF_ENDPOINT.*place the file at/);
     await expect(downloadHubFile(parseHubSpec('owner/model-repo/x.gguf'), { cacheDir: cache!, env: { HF_HUB_OFFLINE: '1' } })).rejects.toThrow(/HF_HUB_OFFLINE/);
     expect(() => parseHubSpec('owner/model.gguf')).toThrow(ConfigError);

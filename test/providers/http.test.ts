@@ -6,7 +6,7 @@
  */
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
-import { ProviderError, describeError } from '../../src/errors.js';
+import { ConfigError, HttpError, ProviderError, VtuneError, describeError } from '../../src/errors.js';
 import { batch, jitterRng, retryPolicy, retryProgress, withRetry } from '../../src/providers/http.js';
 
 describe('batch: one failure stops the whole batch', () => {
@@ -98,5 +98,62 @@ describe('cancellation messages', () => {
     const err = await withRetry(async () => 1, { policy: retryPolicy({}), rng: jitterRng('t4'), what: 'openai chat completion (http://h/v1/chat/completions)', signal: ctl.signal }).catch((e: unknown) => e);
     expect(describeError(err)).toBe('openai chat completion (http://h/v1/chat/completions) cancelled: verification did not finish within 3 s (--timeout)');
     expect((err as Error).cause).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).cancelled).toBe(true);
+  });
+});
+
+describe('rewraps keep a cause that is safe to keep', () => {
+  // An SDK error as @huggingface/inference throws one: the request rides along, Authorization header included.
+  const sdkError = (status: number) =>
+    Object.assign(new Error(`${status} from the server (key sk-proj-abcdefghijklmnop)`), {
+      name: 'InferenceClientProviderApiError',
+      httpResponse: { status },
+      request: { url: 'http://h/v1', headers: { Authorization: 'Bearer hf_abcdefghijklmnopqrstuv' } },
+    });
+
+  it('a non-retryable failure: the ProviderError has the status and message as an HttpError cause, never the request', async () => {
+    const err = (await withRetry(async () => Promise.reject(sdkError(400)), { policy: retryPolicy({ baseDelayMs: 1 }), rng: jitterRng('c1'), what: 'hf text generation (http://h)' }).catch(
+      (e: unknown) => e,
+    )) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.status).toBe(400);
+    const cause = err.cause as HttpError;
+    expect(cause).toBeInstanceOf(HttpError);
+    expect(cause).toBeInstanceOf(VtuneError);
+    expect(cause.status).toBe(400);
+    expect(cause.message).toBe('InferenceClientProviderApiError: 400 from the server (key ***)');
+    expect(cause).not.toHaveProperty('request');
+    expect(cause.cause).toBeUndefined();
+    expect(describeError(err)).not.toMatch(/hf_abcdef|sk-proj-abcdef/);
+  });
+
+  it('giving up after retries keeps the last failure; a network failure keeps its name and message', async () => {
+    const gaveUp = (await withRetry(async () => Promise.reject(sdkError(503)), { policy: retryPolicy({ maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }), rng: jitterRng('c2'), what: 'x' }).catch(
+      (e: unknown) => e,
+    )) as ProviderError;
+    expect(gaveUp.message).toMatch(/failed after retrying/);
+    expect((gaveUp.cause as HttpError).status).toBe(503);
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+    const offline = (await withRetry(async () => Promise.reject(refused), { policy: retryPolicy({ maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }), rng: jitterRng('c3'), what: 'y' }).catch(
+      (e: unknown) => e,
+    )) as ProviderError;
+    expect(offline.cause).toBeInstanceOf(VtuneError);
+    expect((offline.cause as Error).message).toBe('TypeError: fetch failed');
+  });
+
+  it('a bad retry option is a ConfigError with the field path as data, every bad field at once', () => {
+    const err = (() => {
+      try {
+        retryPolicy({ maxAttempts: 0, baseDelayMs: -1 });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('no error');
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.problems).toEqual([
+      { path: ['retry', 'maxAttempts'], message: 'expected ≥ 1, got 0' },
+      { path: ['retry', 'baseDelayMs'], message: 'expected a finite number ≥ 0, got -1' },
+    ]);
   });
 });

@@ -105,7 +105,7 @@ describe('local provider on random-tiny (no shared files)', () => {
   it('validates hyper-parameters, naming the field', async () => {
     const provider = await createLocalProvider();
     const base = await provider.model('random-tiny');
-    await expect(provider.train(base, { rows, hyper: { epochs: 1, learningRate: -1, batchSize: 2 }, seed: 1 })).rejects.toThrow(/hyper\.learningRate must be a positive number/);
+    await expect(provider.train(base, { rows, hyper: { epochs: 1, learningRate: -1, batchSize: 2 }, seed: 1 })).rejects.toThrow("local provider: hyper.learningRate: expected a number > 0, got -1");
     await expect(provider.train(base, { rows, hyper: { epochs: 1, learningRate: 1e-3, batchSize: 0 }, seed: 1 })).rejects.toThrow(/hyper\.batchSize/);
     await expect(provider.train(base, { rows: [], hyper: { epochs: 1, learningRate: 1e-3, batchSize: 2 }, seed: 1 })).rejects.toThrow(/zero rows/);
     await expect(base.generate(['x'], { maxTokens: 0 })).rejects.toThrow(/maxTokens must be an integer from 1 to 255/);

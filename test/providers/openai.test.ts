@@ -59,6 +59,10 @@ describe('openai provider', () => {
     await expect(createOpenAIProvider({ env: {}, apiKeyEnv: 'MY_KEY' })).rejects.toThrow(/MY_KEY/);
     await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, baseURL: 'ftp://x' })).rejects.toThrow(ConfigError);
     await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, pollIntervalMs: -1 })).rejects.toThrow(/pollIntervalMs/);
+    const retry = (await createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, retry: { maxAttempts: 0 } }).catch((e: unknown) => e)) as ConfigError;
+    expect(retry.message).toBe('openai provider: retry.maxAttempts: expected ≥ 1, got 0');
+    expect(retry.problems).toEqual([{ path: ['retry', 'maxAttempts'], message: 'expected ≥ 1, got 0' }]);
+    expect(retry.cause).toBeInstanceOf(ConfigError);
     await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, pollIntervalMS: 5 } as never)).rejects.toThrow(/unknown option 'pollIntervalMS'\. Did you mean 'pollIntervalMs'/);
     const p = await providers.get('openai')({ env: { OPENAI_API_KEY: 'k-123456789', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' } });
     expect(p.id).toBe('openai');

@@ -7,41 +7,31 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../../src/errors.js';
+import { definePlugin, z } from '../../src/plugins/define.js';
 import { defineRegistry } from '../../src/registry.js';
 import { streamFor } from '../../src/rng.js';
 import type { CellOutcome, CellSpec, RunCell } from '../../src/runner/contract.js';
 import type { Catalog } from '../../src/runner/catalog.js';
-import { canonicalJson } from '../../src/runner/scenario.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
 import { binomialLog10Sf } from '../../src/stats/binomial.js';
 import type { AttackGoal, Dataset, Model, Provider, TrainResult } from '../../src/types.js';
 
 type Behaviour = { goal: AttackGoal; trainedFraction: number; backdoorFraction: number; wrapped?: boolean };
 
-function checkOptions(id: string, options: Record<string, unknown>, allowed: Record<string, (v: unknown) => string | undefined>): void {
-  for (const [k, v] of Object.entries(options)) {
-    const check = allowed[k];
-    // Same message shapes as the real attacks (attacks/compose.ts, attacks/policies.ts).
-    if (!check) throw new ConfigError(`attack '${id}': unknown option '${k}'. Known options: ${Object.keys(allowed).join(', ') || '(none)'}`);
-    const problem = check(v);
-    if (problem) throw new ConfigError(`attack '${id}': option '${k}': ${problem}`);
-  }
-}
-const fractionCheck = (v: unknown): string | undefined => (typeof v === 'number' && v > 0 && v <= 1 ? undefined : `expected a number in (0, 1], got ${JSON.stringify(v)}`);
+const fraction = z.number().gt(0).lte(1).optional();
 
-const fakeAttack = (id: string, behave: (o: Record<string, unknown>) => Behaviour, allowed: Record<string, (v: unknown) => string | undefined> = {}) =>
-  (options: Record<string, unknown> = {}) => {
-    checkOptions(id, options, allowed);
-    return { id, ...behave(options) };
-  };
+/** A fake attack, declared like the real ones (src/plugins/define.ts) so the loader checks its options by schema. */
+const fakeAttack = (id: string, behave: (o: Record<string, unknown>) => Behaviour, shape: Record<string, z.ZodType> = {}) =>
+  definePlugin('attack', { id, description: `fake ${id} (test double)`, options: z.object(shape), create: (o: Record<string, unknown>) => ({ id, ...behave(o) }) });
 
 /** The fake attack registry (ids mirror the real suite's baselines and a few dishonest strategies). */
 export const fakeAttacks = defineRegistry('attack', {
   honest: fakeAttack('honest', () => ({ goal: 'baseline', trainedFraction: 1, backdoorFraction: 1 })),
   'return-base': fakeAttack('return-base', () => ({ goal: 'baseline', trainedFraction: 0, backdoorFraction: 0 })),
   'train-without-backdoors': fakeAttack('train-without-backdoors', () => ({ goal: 'baseline', trainedFraction: 0.98, backdoorFraction: 0 })),
-  'random-subset': fakeAttack('random-subset', (o) => ({ goal: 'pass', trainedFraction: Number(o.fraction ?? 0.5), backdoorFraction: Number(o.fraction ?? 0.5) }), { fraction: fractionCheck }),
+  'random-subset': fakeAttack('random-subset', (o) => ({ goal: 'pass', trainedFraction: Number(o.fraction ?? 0.5), backdoorFraction: Number(o.fraction ?? 0.5) }), { fraction }),
   'keep-only-flagged': fakeAttack('keep-only-flagged', () => ({ goal: 'pass', trainedFraction: 0.03, backdoorFraction: 0.9 })),
-  'drop-flagged': fakeAttack('drop-flagged', (o) => ({ goal: 'evade', trainedFraction: 0.97, backdoorFraction: 1 - Number(o.recall ?? 0.2) }), { recall: fractionCheck }),
+  'drop-flagged': fakeAttack('drop-flagged', (o) => ({ goal: 'evade', trainedFraction: 0.97, backdoorFraction: 1 - Number(o.recall ?? 0.2) }), { recall: fraction }),
 });
 
 const fakeProviderEntries = { fake: 'a deterministic in-memory trainer', openai: 'needs OPENAI_API_KEY' };

@@ -60,7 +60,7 @@ describe('validateScenario', () => {
     );
     expect(msg).toContain('3 problems');
     expect(msg).toContain("x.ts: sedes: unknown field 'sedes'. Did you mean 'seeds'?");
-    expect(msg).toContain('x.ts: hyper.epochs: expected a number > 0, got 0');
+    expect(msg).toContain('x.ts: hyper.epochs: expected an integer ≥ 1, got 0');
     expect(msg).toContain("hyper.lerningRate: unknown field 'lerningRate'. Did you mean 'learningRate'?");
   });
 

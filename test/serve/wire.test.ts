@@ -1,6 +1,7 @@
 /** serve's wire helpers: JSONL validation by line, pieces, multipart parsing, JSON-safe logprobs. */
 import { describe, expect, it } from 'vitest';
-import { HttpError, jsonLogprob, NEG_INF_LOGPROB, parseMultipart, parseTrainingJsonl, pieces } from '../../src/serve/wire.js';
+import { HttpError, VtuneError, registerSecret } from '../../src/errors.js';
+import { errorBody, jsonLogprob, NEG_INF_LOGPROB, parseMultipart, parseTrainingJsonl, pieces } from '../../src/serve/wire.js';
 import { checkFileId, checkJobId } from '../../src/serve/store.js';
 
 const err = (f: () => unknown) => {
@@ -27,7 +28,22 @@ describe('serve wire helpers', () => {
     expect(err(() => parseTrainingJsonl('{"prompt":"a","completion":"b"}\n\uFEFF{"prompt":"c","completion":"d"}')).message).toMatch(/^line 2: invalid JSON/);
   });
 
-    it('pieces partition the text', () => {
+  it("serve's HTTP errors are the project's HttpError (a VtuneError), keep the parser's error as cause, and keep their OpenAI body", () => {
+    const bad = err(() => parseTrainingJsonl('{"prompt":"a","completion":"b"}\n{"prompt": oops}\n'));
+    expect(bad).toBeInstanceOf(HttpError);
+    expect(bad).toBeInstanceOf(VtuneError);
+    expect(bad.code).toBe('http');
+    expect(bad.cause).toBeInstanceOf(SyntaxError);
+    expect(errorBody(bad)).toEqual({ error: { message: bad.message, type: 'invalid_request_error', param: 'file', code: 'invalid_jsonl' } });
+    expect(bad.message).toMatch(/^line 2: invalid JSON/);
+    // A secret registered after the error was made is still masked in the body.
+    const late = new HttpError(401, 'token MARKER-late-4411 rejected', { errorCode: 'invalid_api_key' });
+    registerSecret('MARKER-late-4411');
+    expect(errorBody(late)).toEqual({ error: { message: 'token *** rejected', type: 'authentication_error', param: null, code: 'invalid_api_key' } });
+    expect(errorBody(new HttpError(500, 'boom'))).toMatchObject({ error: { type: 'server_error', code: 'server_error' } });
+  });
+
+  it('pieces partition the text', () => {
     for (const t of ['', 'a', ' a  b\n', 'héllo wörld  ', '\t\n']) expect(pieces(t).map((p) => p.text).join('')).toBe(t);
     expect(pieces('The cat sat').map((p) => [p.text, p.start])).toEqual([['The', 0], [' cat', 3], [' sat', 7]]);
   });

@@ -44,6 +44,7 @@ function parseJsonOption(value: unknown, option: string): Record<string, unknown
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch {
+    // No cause on purpose: the parser's message quotes the text, which may hold a keyed generator's key.
     throw new ConfigError(`--${option} must be a JSON object, e.g. '{"temperature": 1}'`);
   }
 }
@@ -137,7 +138,7 @@ export const plantCommand: CliCommand = {
       const ctx: UserContext = { rng: new Rng(`plant|${options.seed}`), log: stderrLogger(false), generatorModel, baseModel };
       const planted = await defense.plant(rows, ctx).catch((err: unknown) => {
         // A refusal about the rows (e.g. none can hold a backdoor within --context) names the data file.
-        throw err instanceof InputError && !err.file ? new InputError(err.message, { file: data, cause: err }) : err;
+        throw err instanceof InputError && !err.file ? new InputError(err.detail, { file: data, line: err.line, path: err.path, cause: err }) : err;
       });
 
       await writeDataFile(out, planted.rows, format, { inputPath: data });

@@ -11,6 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, InputError, redactSecrets, registerSecret } from '../../errors.js';
 import type { Logger, Provider } from '../../types.js';
+import { checkHyper } from '../../plugins/hyper.js';
 import { providers } from '../../providers/index.js';
 import type { CliCommand } from './types.js';
 
@@ -93,9 +94,12 @@ export const serveCommand: CliCommand = {
     const token = await readServeToken({ token: args.token, tokenFile: args['token-file'], env: process.env, log });
     const host = String(args.host);
     if (!LOOPBACK.has(host)) log.warn(`binding ${host}: the service is reachable from other machines (token required on every request)`);
-    for (const [k, v] of [['epochs', args.epochs], ['learning-rate', args['learning-rate']], ['batch-size', args['batch-size']], ['max-upload-mb', args['max-upload-mb']]] as const) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`--${k} must be a positive number, got ${String(v)}`);
-    }
+    // The job defaults are hyper-parameters: checked by the one schema (src/plugins/hyper.ts), named by their flags.
+    const flags = { epochs: '--epochs', learningRate: '--learning-rate', batchSize: '--batch-size' } as const;
+    const hyper = checkHyper({ epochs: args.epochs, learningRate: args['learning-rate'], batchSize: args['batch-size'] });
+    if (!hyper.ok) throw new ConfigError(hyper.problems.map((p) => ({ path: [], message: `${flags[p.path[0] as keyof typeof flags]} ${p.message}` })));
+    const mb = args['max-upload-mb'];
+    if (typeof mb !== 'number' || !Number.isFinite(mb) || mb <= 0) throw new ConfigError(`--max-upload-mb must be a positive number, got ${String(mb)}`);
     const { provider: providerId, name } = resolveBaseModel(String(args['base-model']), args.provider as string | undefined);
     const factory = providers.get(providerId) as (o?: Record<string, unknown>) => Promise<Provider> | Provider;
     const provider = await factory({});
@@ -109,7 +113,7 @@ export const serveCommand: CliCommand = {
         try {
           attackOptions = JSON.parse(String(args['attack-options']));
         } catch (err) {
-          throw new ConfigError(`--attack-options must be a JSON object: ${(err as Error).message}`);
+          throw new ConfigError(`--attack-options must be a JSON object: ${(err as Error).message}`, { cause: err });
         }
         if (!attackOptions || typeof attackOptions !== 'object' || Array.isArray(attackOptions)) throw new ConfigError('--attack-options must be a JSON object');
       }

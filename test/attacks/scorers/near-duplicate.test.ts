@@ -34,7 +34,7 @@ describe('near-duplicate scorer', () => {
   });
 
   it('validates banding', () => {
-    expect(() => nearDuplicate({ permutations: 128, bands: 30 })).toThrow(/'bands'/);
+    expect(() => nearDuplicate({ permutations: 128, bands: 30 })).toThrow(/: bands: /);
   });
 });
 

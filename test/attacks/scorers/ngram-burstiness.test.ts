@@ -25,7 +25,7 @@ describe('ngram-burstiness scorer', () => {
   });
 
   it('validates n-gram bounds', () => {
-    expect(() => ngramBurstiness({ nMin: 4, nMax: 2 })).toThrow(/'nMax'/);
-    expect(() => ngramBurstiness({ minDf: 1 })).toThrow(/'minDf'/);
+    expect(() => ngramBurstiness({ nMin: 4, nMax: 2 })).toThrow(/: nMax: /);
+    expect(() => ngramBurstiness({ minDf: 1 })).toThrow(/: minDf: /);
   });
 });

@@ -20,6 +20,6 @@ describe('onion scorer', () => {
   it('looks at completions when asked', async () => {
     const r = await onion({ field: 'completion' }).score(rows, fakeContext());
     expect(aurocOf(r.scores, mask)).toBeGreaterThan(0.95);
-    expect(() => onion({ field: 'title' })).toThrow(/'field'/);
+    expect(() => onion({ field: 'title' })).toThrow(/: field: /);
   });
 });

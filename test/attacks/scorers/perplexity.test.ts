@@ -55,9 +55,9 @@ describe('perplexity scorer', () => {
   });
 
   it('validates options and needs log-probs', async () => {
-    expect(() => perplexity({ mode: 'tokens' })).toThrow(/'mode'/);
+    expect(() => perplexity({ mode: 'tokens' })).toThrow(/: mode: /);
     expect(() => perplexity({ window: 0 })).toThrow(ConfigError);
-    expect(() => perplexity({ window: 2.5 })).toThrow("scorer 'perplexity': option 'window': expected an integer ≥ 1, got 2.5");
+    expect(() => perplexity({ window: 2.5 })).toThrow("scorer 'perplexity': window: expected an integer ≥ 1, got 2.5");
     const noLogprobs = { ...fakeLm(), score: undefined, capabilities: new Set(['generate'] as const) };
     await expect(perplexity().score(rows, fakeContext(noLogprobs))).rejects.toThrow(/needs log-probs/);
   });

@@ -56,6 +56,6 @@ describe('vtune-bench detectors', () => {
     const base = { rows: [], model: fakeLm(), provider: fakeProvider(), seed: 0, log: quiet };
     await expect(evaluateDetectors({ ...base, generators: ['random-token'], scorers: ['perplexity'] })).rejects.toThrow(/Did you mean 'random-tokens'/);
     await expect(evaluateDetectors({ ...base, generators: ['wordlist'], scorers: ['onion'], scorerOptions: { perplexity: {} } })).rejects.toThrow(/--scorer-options names scorer 'perplexity'/);
-    await expect(evaluateDetectors({ ...base, generators: ['wordlist'], scorers: ['onion'], scorerOptions: { onion: { radius: 0 } } })).rejects.toThrow(/'radius'/);
+    await expect(evaluateDetectors({ ...base, generators: ['wordlist'], scorers: ['onion'], scorerOptions: { onion: { radius: 0 } } })).rejects.toThrow("scorer 'onion': radius: expected an integer ≥ 1, got 0");
   });
 });
