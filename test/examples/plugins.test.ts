@@ -34,8 +34,8 @@ describe('examples/plugins', () => {
     expect(generators.sourceOf('keyed-pseudowords')).toMatch(/examples\/plugins\/keyed-pseudowords\.ts$/);
     const attack = attacks.get('shortest-rows')({ keepFraction: 0.3 });
     expect([attack.id, attack.goal, attack.access]).toEqual(['shortest-rows', 'pass', ['data']]);
-    expect(() => attacks.get('shortest-rows')({ keepFraction: 1.5 })).toThrow(/option 'keepFraction': expected a number in \(0, 1\], got 1.5/);
-    expect(() => generators.get('keyed-pseudowords')({})).toThrow(/option 'key'/);
+    expect(() => attacks.get('shortest-rows')({ keepFraction: 1.5 })).toThrow(/attack 'shortest-rows': keepFraction: expected a number in \(0, 1\], got 1.5/);
+    expect(() => generators.get('keyed-pseudowords')({})).toThrow(/generator 'keyed-pseudowords': key: required/);
   });
 
   it('`vtune-bench check` passes the generator and the attack', () => {

@@ -48,9 +48,9 @@ describe('vtune-bench list', () => {
     expect(openai.options?.find((o) => o.name === 'api')).toMatchObject({ expected: "'chat' or 'completions'", required: false });
     expect(pluginInfo('datasets', 'qa').description).toMatch(/question/);
     const { providers } = await import('../../../src/providers/index.js');
-    await expect(Promise.resolve().then(() => providers.get('local')({ thread: 2 }))).rejects.toThrow(/provider 'local': option 'thread': unknown option 'thread'. Did you mean 'threads'/);
-    await expect(Promise.resolve().then(() => providers.get('test-memorizer')({ x: 1 }))).rejects.toThrow(/provider 'test-memorizer': option 'x': unknown option 'x'/);
-    await expect(Promise.resolve().then(() => providers.get('openai')({ api: 'chatt' }))).rejects.toThrow(/option 'api': expected 'chat' or 'completions', got "chatt". Did you mean 'chat'/);
+    await expect(Promise.resolve().then(() => providers.get('local')({ thread: 2 }))).rejects.toThrow(/provider 'local': thread: unknown option 'thread'. Did you mean 'threads'/);
+    await expect(Promise.resolve().then(() => providers.get('test-memorizer')({ x: 1 }))).rejects.toThrow(/provider 'test-memorizer': x: unknown option 'x'/);
+    await expect(Promise.resolve().then(() => providers.get('openai')({ api: 'chatt' }))).rejects.toThrow(/provider 'openai': api: expected 'chat' or 'completions', got "chatt". Did you mean 'chat'/);
   });
 
   it('--json gives the same, and an unknown kind or id gets a did-you-mean', async () => {
