@@ -60,15 +60,19 @@ const HF_DEFAULT_MAX_ROWS = 100_000;
 const MAX_SIZE = 1_000_000;
 
 /** The numeric load options, declared once (the field path of a bad one travels as data in the error). */
-const loadOptionsSchema = z.object({
-  seed: z.number().refine(Number.isSafeInteger).meta({ expected: 'an integer' }),
-  size: z.int().min(1).max(MAX_SIZE).optional(),
-  heldOut: z
-    .number()
-    .refine((h) => Number.isFinite(h) && h >= 0 && (h < 1 || Number.isInteger(h)))
-    .meta({ expected: 'a row count (integer ≥ 0) or a fraction in (0, 1)' })
-    .optional(),
-});
+const loadOptionsSchema = z
+  .object({
+    seed: z.number(),
+    size: z.int().min(1).max(MAX_SIZE).optional(),
+    heldOut: z.number().optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (!Number.isSafeInteger(o.seed)) ctx.addIssue({ code: 'custom', path: ['seed'], message: `expected an integer, got ${String(o.seed)}` });
+    const h = o.heldOut;
+    if (h !== undefined && !(Number.isFinite(h) && h >= 0 && (h < 1 || Number.isInteger(h)))) {
+      ctx.addIssue({ code: 'custom', path: ['heldOut'], message: `expected a row count (integer ≥ 0) or a fraction in (0, 1), got ${String(h)}` });
+    }
+  });
 
 /** Loads a dataset from a spec: a built-in id, `file:<path>` / `*.jsonl`, or `hf:owner/name[:config][@split]`. */
 export async function loadDataset(spec: string, options: LoadOptions): Promise<Dataset> {
