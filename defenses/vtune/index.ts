@@ -9,54 +9,16 @@
  * arXiv 2411.06611). Deviations: four null modes besides the paper's (anti-conservative) base-model bound; exact
  * Poisson-binomial tails instead of a binomial approximation; pluggable generators.
  */
-import { ConfigError } from '../../src/errors.js';
+import { EVEN_IF_INVALID, checkNested, defineDefense, isDefinition, optionsError, type OptionsInput, z } from '../../src/plugins/define.js';
+import { unknownMessage } from '../../src/registry.js';
 import type { Defense, NullMode } from '../../src/types.js';
-import { type GeneratorId, generators } from './generators/index.js';
+import { generators } from './generators/index.js';
 import type { BackdoorGenerator } from './generators/types.js';
 import { plantBackdoors } from './plant.js';
-import { type InsertionMode, MAX_EMPIRICAL_M, type Placement, type VtuneSecret } from './secret.js';
+import { MAX_EMPIRICAL_M, type VtuneSecret } from './secret.js';
 import { verifyBackdoors, type VtuneVerdict } from './verify.js';
 
-/** Options of the vtune defense (all optional). */
-export interface VtuneOptions {
-  /** Generator id (default `wordlist`) and its options. */
-  readonly generator?: GeneratorId | string;
-  readonly generatorOptions?: Record<string, unknown>;
-  /** Number of backdoors (default min(10, rows)), or a rate: a fraction of the input rows. */
-  readonly count?: number;
-  readonly rate?: number;
-  readonly placement?: Placement;
-  readonly insertion?: InsertionMode;
-  /**
-   * Null mode for the decision (default: `generator` when the generator supports it, else `empirical`; the
-   * paper's `base-model` is anti-conservative and never a default). Every other supported mode's p is reported too.
-   */
-  readonly nullMode?: NullMode;
-  /** Counterfactual sets for the empirical null (default 999, so p can reach 1e-3). */
-  readonly empiricalM?: number;
-  /** Extra tokens allowed beyond each signature at verification (default 4). */
-  readonly slack?: number;
-  /** Planting seed (default: drawn from the user context's stream). */
-  readonly seed?: string;
-  /**
-   * Significance level, as written in scenarios (the pipeline reads it and passes it to `verify`, whose
-   * `alpha` argument decides); validated here so a bad value fails before any work.
-   */
-  readonly alpha?: number;
-  /**
-   * The fine-tuning model's context in tokens: backdoors go only on rows where the whole backdoor row fits
-   * (default: the base model's context, when the user context has a base model that declares one).
-   */
-  readonly context?: number;
-}
-
-const KNOWN = ['generator', 'generatorOptions', 'count', 'rate', 'placement', 'insertion', 'nullMode', 'empiricalM', 'slack', 'seed', 'alpha', 'context'];
-
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
-  const v = value ?? fallback;
-  if (!allowed.includes(v as T)) throw new ConfigError(`vtune: option '${name}' must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  return v as T;
-}
+const NULL_MODES = ['generator', 'conditional', 'base-model', 'empirical'] as const;
 
 /** The vtune defense with validated options; its secret is a `VtuneSecret`. */
 export interface VtuneDefense extends Defense<VtuneSecret> {
@@ -65,43 +27,78 @@ export interface VtuneDefense extends Defense<VtuneSecret> {
   verify(...args: Parameters<Defense<VtuneSecret>['verify']>): Promise<VtuneVerdict>;
 }
 
+/** The defense's options, declared once: type, validation (field paths), defaults and help. */
+const vtuneOptions = z
+  .object({
+    generator: z.string().min(1).default('wordlist').meta({ expected: 'a generator id' }).describe('the backdoor generator (`vtune-bench list generators`)'),
+    generatorOptions: z.record(z.string(), z.unknown()).optional().describe("the generator's options (see `vtune-bench list generators <id>`)"),
+    count: z.int().min(1).optional().describe('number of backdoors (default: min(10, rows))'),
+    rate: z.number().gt(0).lte(1).optional().describe('or: backdoors as a fraction of the input rows'),
+    placement: z.enum(['prefix', 'suffix', 'inline']).default('suffix').describe('where the trigger goes in the host prompt'),
+    insertion: z.enum(['copy', 'modify']).default('copy').describe('plant a modified copy of the host row, or modify the row itself'),
+    nullMode: z
+      .enum(NULL_MODES)
+      .optional()
+      .describe("null mode of the decision (default: 'generator' when the generator supports it, else 'empirical'; the paper's 'base-model' is anti-conservative and never a default)"),
+    empiricalM: z.int().min(0).max(MAX_EMPIRICAL_M).default(999).describe('counterfactual sets of the empirical null (999: p can reach 1e-3)'),
+    slack: z.int().min(0).default(4).describe('extra tokens allowed beyond each signature at verification'),
+    seed: z.string().min(1).optional().describe("planting seed (default: drawn from the user context's stream)"),
+    alpha: z.number().gt(0).lt(1).optional().describe('significance level (read by the pipeline, which passes it to verify; default 1e-3)'),
+    context: z.int().min(2).optional().describe("the fine-tuning model's context in tokens: backdoors only on rows that fit whole (default: the base model's)"),
+  })
+  .superRefine((o, ctx) => {
+    if (typeof o.generator !== 'string') return;
+    if (!generators.has(o.generator)) {
+      ctx.addIssue({ code: 'custom', path: ['generator'], message: unknownMessage('generator', o.generator, generators.ids) });
+      return;
+    }
+    const def: unknown = generators.get(o.generator);
+    // A bare factory (not declared with defineGenerator) validates its options itself, in create.
+    if (!isDefinition(def)) return;
+    checkNested(ctx, def, o.generatorOptions, ['generatorOptions']);
+    const modes = (def.meta as { nullModes?: readonly string[] }).nullModes;
+    if (typeof o.nullMode === 'string' && modes && !modes.includes(o.nullMode)) {
+      ctx.addIssue({ code: 'custom', path: ['nullMode'], message: `generator '${o.generator}' supports ${modes.join(', ')}, not '${o.nullMode}'` });
+    }
+    if ((o.nullMode === 'empirical' || (o.nullMode === undefined && modes && !modes.includes('generator'))) && o.empiricalM === 0) {
+      ctx.addIssue({ code: 'custom', path: ['empiricalM'], message: "the 'empirical' null mode needs empiricalM > 0" });
+    }
+  }, EVEN_IF_INVALID);
+
 /** Creates the vtune defense. Every option is validated here, before any work. */
-export function vtune(options: VtuneOptions = {}): VtuneDefense {
-  for (const key of Object.keys(options)) if (!KNOWN.includes(key)) throw new ConfigError(`vtune: unknown option '${key}'. Known: ${KNOWN.join(', ')}`);
-  const generator = generators.get(options.generator ?? 'wordlist')(options.generatorOptions ?? {});
-  const placement = oneOf('placement', options.placement, ['prefix', 'suffix', 'inline'] as const, 'suffix');
-  const insertion = oneOf('insertion', options.insertion, ['copy', 'modify'] as const, 'copy');
-  const nullMode = oneOf('nullMode', options.nullMode, generator.nullModes, generator.nullModes.includes('generator') ? 'generator' : 'empirical');
-  const empiricalM = options.empiricalM ?? 999;
-  if (!Number.isInteger(empiricalM) || empiricalM < 0 || empiricalM > MAX_EMPIRICAL_M) {
-    throw new ConfigError(`vtune: option 'empiricalM' must be an integer from 0 to ${MAX_EMPIRICAL_M}, got ${empiricalM}`);
-  }
-  if (nullMode === 'empirical' && empiricalM === 0) throw new ConfigError("vtune: the 'empirical' null mode needs empiricalM > 0");
-  const slack = options.slack ?? 4;
-  if (!Number.isInteger(slack) || slack < 0) throw new ConfigError(`vtune: option 'slack' must be a non-negative integer, got ${slack}`);
-  if (options.count !== undefined && (!Number.isInteger(options.count) || options.count < 1)) {
-    throw new ConfigError(`vtune: option 'count' must be a positive integer, got ${options.count}`);
-  }
-  if (options.rate !== undefined && !(options.rate > 0 && options.rate <= 1)) throw new ConfigError(`vtune: option 'rate' must be in (0, 1], got ${options.rate}`);
-  if (options.alpha !== undefined && !(typeof options.alpha === 'number' && options.alpha > 0 && options.alpha < 1)) {
-    throw new ConfigError(`vtune: option 'alpha' must be a number in (0, 1), got ${JSON.stringify(options.alpha)}`);
-  }
-  if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed.length === 0)) throw new ConfigError("vtune: option 'seed' must be a non-empty string");
-  if (options.context !== undefined && !(Number.isInteger(options.context) && options.context >= 2)) throw new ConfigError(`vtune: option 'context' must be an integer ≥ 2 (tokens), got ${JSON.stringify(options.context)}`);
-  return {
-    id: 'vtune',
-    access: ['generate'],
-    generator,
-    nullMode,
-    plant: (rows, ctx) => plantBackdoors(rows, { generator, count: options.count, rate: options.rate, placement, insertion, empiricalM, seed: options.seed, context: options.context, slack }, ctx),
-    backdoorMask(secret, plantedRowCount) {
-      const mask = new Array<boolean>(plantedRowCount).fill(false);
-      for (const b of secret.backdoors) if (b.rowIndex < plantedRowCount) mask[b.rowIndex] = true;
-      return mask;
-    },
-    verify: (model, secret, { alpha, ctx }) => verifyBackdoors(model, secret, { alpha, nullMode, slack, ctx }),
-  };
-}
+export const vtune = defineDefense({
+  id: 'vtune',
+  description: 'plants rare trigger → signature backdoors and verifies the returned model answers them, with an exact p-value',
+  citation: 'Zhang, Pal, Potti, Goldblum, "vTune: Verifiable Fine-Tuning for LLMs Through Backdooring" (2024, arXiv 2411.06611)',
+  access: ['generate'],
+  options: vtuneOptions,
+  create(options): VtuneDefense {
+    const generator = generators.get(options.generator)(options.generatorOptions ?? {});
+    // A generator from outside may not declare its null modes in metadata: checked again on the built plugin.
+    if (options.nullMode !== undefined && !generator.nullModes.includes(options.nullMode)) {
+      throw optionsError('defense', 'vtune', [{ path: ['nullMode'], message: `generator '${generator.id}' supports ${generator.nullModes.join(', ')}, not '${options.nullMode}'` }]);
+    }
+    const nullMode = options.nullMode ?? (generator.nullModes.includes('generator') ? 'generator' : 'empirical');
+    if (nullMode === 'empirical' && options.empiricalM === 0) throw optionsError('defense', 'vtune', [{ path: ['empiricalM'], message: "the 'empirical' null mode needs empiricalM > 0" }]);
+    const { placement, insertion, empiricalM, slack } = options;
+    return {
+      id: 'vtune',
+      access: ['generate'],
+      generator,
+      nullMode,
+      plant: (rows, ctx) => plantBackdoors(rows, { generator, count: options.count, rate: options.rate, placement, insertion, empiricalM, seed: options.seed, context: options.context, slack }, ctx),
+      backdoorMask(secret, plantedRowCount) {
+        const mask = new Array<boolean>(plantedRowCount).fill(false);
+        for (const b of secret.backdoors) if (b.rowIndex < plantedRowCount) mask[b.rowIndex] = true;
+        return mask;
+      },
+      verify: (model, secret, { alpha, ctx }) => verifyBackdoors(model, secret, { alpha, nullMode, slack, ctx }),
+    };
+  },
+});
+
+/** Options of the vtune defense as written (all optional); `generatorOptions` are the generator's. */
+export type VtuneOptions = OptionsInput<typeof vtune>;
 
 export { plantBackdoors, placeTrigger, resolveCount } from './plant.js';
 export { isHit, planVerification, verdictsFromOutputs, verifyBackdoors, verifyMany, type VerificationPlan, type VtuneVerdict } from './verify.js';

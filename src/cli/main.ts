@@ -31,7 +31,10 @@ async function main(argv: string[]): Promise<number> {
     })
     // Before any handler: a repeated single-valued option (`--results a --results b`) is an error, never a
     // comma-joined value. The middleware sees the options of the command being run.
-    .middleware(singleValued as never);
+    .middleware(singleValued as never)
+    // Plugins from outside the repository, for every command: registered before the command looks anything up.
+    .option('plugin', { type: 'string', array: true, global: true, describe: 'a plugin module (.ts/.js path or npm package) registering generators, attacks or scorers; repeatable' })
+    .middleware(loadPluginFlags as never);
   for (const command of await loadCommands(argv)) {
     cli.command({
       ...command,
@@ -52,6 +55,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageExit extends Error {}
+
+/** Loads the `--plugin` modules (relative paths from the working folder). */
+async function loadPluginFlags(argv: Record<string, unknown>): Promise<void> {
+  const list = argv.plugin;
+  if (list === undefined || (Array.isArray(list) && list.length === 0)) return;
+  const { loadPlugins } = await import('../plugins/load.js');
+  await loadPlugins(list, { from: process.cwd(), via: '--plugin' });
+}
 
 /** yargs passes middleware the instance as a second argument (missing from @types/yargs 17). */
 function singleValued(argv: Record<string, unknown>, y: { getOptions(): { key: Record<string, unknown>; array: string[] } }): void {

@@ -4,7 +4,9 @@
  * into train and held-out rows with a task metric.
  */
 import { ConfigError } from '../errors.js';
-import { defineRegistry } from '../registry.js';
+import { defineDataset, optionsError, z } from '../plugins/define.js';
+import { checkValue } from '../plugins/options.js';
+import { registryOf } from '../registry.js';
 import { Rng } from '../rng.js';
 import type { Dataset, Row } from '../types.js';
 import { code } from './builtin/code.js';
@@ -19,8 +21,21 @@ import type { BuiltinDataset } from './types.js';
 
 export type { BuiltinDataset } from './types.js';
 
-/** Every built-in dataset, by id. */
-export const datasets = defineRegistry('dataset', { stories, qa, math, extract, code, summarize });
+/** Declares a built-in dataset (no options: size, split and seed are load options, the same for every source). */
+function builtin<const Id extends string>(id: Id, make: () => BuiltinDataset) {
+  const { description } = make();
+  return defineDataset({ id, description, create: () => make() });
+}
+
+/** Every built-in dataset, by id: `datasets.get(id)()` builds it; `list datasets <id>` shows its declaration. */
+export const datasets = registryOf('dataset', [
+  builtin('stories', stories),
+  builtin('qa', qa),
+  builtin('math', math),
+  builtin('extract', extract),
+  builtin('code', code),
+  builtin('summarize', summarize),
+] as const);
 
 /** A built-in dataset id. */
 export type BuiltinId = (typeof datasets.ids)[number];
@@ -44,15 +59,25 @@ const DEFAULT_SIZE = 1000;
 const HF_DEFAULT_MAX_ROWS = 100_000;
 const MAX_SIZE = 1_000_000;
 
+/** The numeric load options, declared once (the field path of a bad one travels as data in the error). */
+const loadOptionsSchema = z
+  .object({
+    seed: z.number(),
+    size: z.int().min(1).max(MAX_SIZE).optional(),
+    heldOut: z.number().optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (!Number.isSafeInteger(o.seed)) ctx.addIssue({ code: 'custom', path: ['seed'], message: `expected an integer, got ${String(o.seed)}` });
+    const h = o.heldOut;
+    if (h !== undefined && !(Number.isFinite(h) && h >= 0 && (h < 1 || Number.isInteger(h)))) {
+      ctx.addIssue({ code: 'custom', path: ['heldOut'], message: `expected a row count (integer ≥ 0) or a fraction in (0, 1), got ${String(h)}` });
+    }
+  });
+
 /** Loads a dataset from a spec: a built-in id, `file:<path>` / `*.jsonl`, or `hf:owner/name[:config][@split]`. */
 export async function loadDataset(spec: string, options: LoadOptions): Promise<Dataset> {
-  if (!Number.isSafeInteger(options.seed)) throw new ConfigError(`option 'seed' must be an integer, got ${String(options.seed)}`);
-  if (options.size !== undefined && (!Number.isInteger(options.size) || options.size < 1 || options.size > MAX_SIZE)) {
-    throw new ConfigError(`option 'size' must be an integer from 1 to ${MAX_SIZE}, got ${String(options.size)}`);
-  }
-  if (options.heldOut !== undefined && (!Number.isFinite(options.heldOut) || options.heldOut < 0 || (options.heldOut >= 1 && !Number.isInteger(options.heldOut)))) {
-    throw new ConfigError(`option 'heldOut' must be a row count (integer ≥ 0) or a fraction in (0, 1), got ${String(options.heldOut)}`);
-  }
+  const checked = checkValue(loadOptionsSchema, { seed: options.seed, size: options.size, heldOut: options.heldOut });
+  if (!checked.ok) throw optionsError('dataset', spec, checked.problems);
   if (spec.startsWith('hf:')) {
     const { loadHfRows } = await import('./hf.js');
     const maxRows = options.size !== undefined ? options.size + heldOutCount(options.size, options.heldOut) : HF_DEFAULT_MAX_ROWS;

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stripBom } from '../datasets/lines.js';
 import { canonicalJson } from '../core/canonical-json.js';
@@ -66,6 +66,8 @@ export interface Scenario {
   readonly providers?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** The pipeline's utility stage: options, or false to skip it (default: on, ≤ 20 held-out rows). */
   readonly utility?: Readonly<Record<string, unknown>> | false;
+  /** Plugin modules from outside the repository, as written (loaded before validation: src/plugins/load.ts). */
+  readonly plugins?: readonly string[];
 }
 
 /**
@@ -93,6 +95,11 @@ export interface ScenarioInput<A = AttackOptions> {
   readonly concurrency?: Readonly<Record<string, number>>;
   readonly providers?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly utility?: { readonly maxRows?: number; readonly task?: boolean; readonly slackTokens?: number } | false;
+  /**
+   * Plugin modules from outside the repository: paths relative to the scenario file (`./my-attack.ts`) or npm
+   * package names. They register their generators, attacks and scorers before the rest is validated.
+   */
+  readonly plugins?: readonly string[];
 }
 
 /**
@@ -179,7 +186,7 @@ function checkPlugin(registry: PluginRegistry, id: string, options: Record<strin
 export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' | 'defenses' | 'generators' | 'providers'>, file = 'scenario'): Scenario {
   const p = new Problems();
   if (!isRecord(raw)) throw new ConfigError(`expected a scenario object (defineScenario({...})), got ${show(raw)}`, { file });
-  checkKeys(raw, ['name', 'description', 'seeds', 'datasets', 'models', 'defenses', 'attacks', 'hyper', 'concurrency', 'providers', 'utility'], [], p);
+  checkKeys(raw, ['name', 'description', 'seeds', 'datasets', 'models', 'defenses', 'attacks', 'hyper', 'concurrency', 'providers', 'utility', 'plugins'], [], p);
 
   const name = str(raw.name, ['name'], p);
   if (name && !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) p.add(['name'], `expected a file-name-safe id (letters, digits, . _ -), got ${show(name)}`);
@@ -326,6 +333,13 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
     }
   }
 
+  let plugins: string[] | undefined;
+  if (raw.plugins !== undefined) {
+    plugins = [];
+    if (!Array.isArray(raw.plugins)) p.add(['plugins'], `expected a list of module paths or package names, got ${show(raw.plugins)}`);
+    else raw.plugins.forEach((m, i) => str(m, ['plugins', i], p) && plugins!.push(m as string));
+  }
+
   for (const [path, values] of [
     ['datasets', datasets.map((d) => d.label ?? d.spec)],
     ['attacks', attacks.map((a) => attackLabel(a, attacks))],
@@ -351,6 +365,7 @@ export function validateScenario(raw: unknown, catalog: Pick<Catalog, 'attacks' 
     ...(concurrency && { concurrency }),
     ...(providerOptions && { providers: providerOptions }),
     ...(utility !== undefined && { utility }),
+    ...(plugins && { plugins }),
   };
 }
 
@@ -477,6 +492,11 @@ export async function loadScenario(nameOrPath: string, catalog: Pick<Catalog, 'a
     const mod = await importScenarioModule(file, shown);
     raw = mod.default ?? mod.scenario;
     if (raw === undefined) throw new ConfigError(`${shown}: export the scenario as the default export (export default defineScenario({...}))`);
+  }
+  if (isRecord(raw) && raw.plugins !== undefined) {
+    // Before validation: the scenario's ids may name what these modules register.
+    const { loadPlugins } = await import('../plugins/load.js');
+    await loadPlugins(raw.plugins, { from: dirname(file), via: `${shown}: plugins` });
   }
   const scenario = validateScenario(raw, catalog, shown);
   if (basename(file).replace(/\.[^.]+$/, '') !== scenario.name && !/[\\/]/.test(nameOrPath)) {

@@ -20,6 +20,7 @@ import { providers } from '../../src/providers/index.js';
 import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import type { Provider } from '../../src/types.js';
 import type { GroundTruth } from '../../src/types.js';
+import { reachable, traceViolations } from '../../src/check/index.js';
 import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec, memoryLogger, perfectScorerDouble } from '../pipeline/doubles.js';
 
 const perfectScorer = perfectScorerDouble;
@@ -54,36 +55,6 @@ const expectations: Record<string, (t: GroundTruth, o: CellOutcome) => void> = {
   'lookup-wrapper': (t) => expect([t.rowsTrained, t.inferenceWrapped]).toEqual([0, true]),
   'oracle-keep-only-flagged': (t) => expect([t.rowsTrained, t.backdoorRowsTrained]).toEqual([t.backdoorRowsSubmitted, t.backdoorRowsSubmitted]),
 };
-
-/** Every object reachable from `roots` through own properties (incl. symbols, getters, Map/Set entries, prototypes). */
-function reachable(roots: unknown[]): Set<unknown> {
-  const seen = new Set<unknown>();
-  const stack = [...roots];
-  const skip = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype, Map.prototype, Set.prototype]);
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol') || seen.has(v) || skip.has(v)) continue;
-    seen.add(v);
-    if (typeof v === 'symbol') continue;
-    if (ArrayBuffer.isView(v)) continue;
-    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
-    if (v instanceof Set) for (const x of v) stack.push(x);
-    stack.push(Object.getPrototypeOf(v));
-    for (const key of Reflect.ownKeys(v as object)) {
-      if (typeof key === 'symbol') stack.push(key);
-      const d = Object.getOwnPropertyDescriptor(v, key)!;
-      if ('value' in d) stack.push(d.value);
-      else if (d.get) {
-        try {
-          stack.push(d.get.call(v));
-        } catch {
-          /* a throwing getter exposes nothing */
-        }
-      }
-    }
-  }
-  return seen;
-}
 
 /**
  * A spy on the registry's attacks, handed to the pipeline through its dependencies (CellDeps.attack): every
@@ -129,15 +100,10 @@ describe.each([...attacks.ids])('attack contract: %s', (id) => {
     const strip = (o: CellOutcome) => ({ ...o, timingsMs: {} });
     expect(strip(b)).toEqual(strip(a));
     const t = a.truth;
-    expect(t.rowsTrained).toBeLessThanOrEqual(t.rowsSubmitted);
-    expect(t.backdoorRowsTrained).toBeLessThanOrEqual(t.backdoorRowsSubmitted);
-    if (t.honest) expect(a.cost.trainedTokenFraction).toBeCloseTo(1, 9);
-    // Honest is a measurement, not a label: it must agree with the rest of the trace.
-    if (t.honest) expect([t.rowsTrained, t.modelModified, t.inferenceWrapped]).toEqual([t.rowsSubmitted, false, false]);
     const attack = (attacks.get(id) as AttackFactory)(options);
-    if (!attack.onModel) expect(t.modelModified).toBe(false);
-    if (!attack.onInference) expect(t.inferenceWrapped).toBe(false);
-    if (!attack.trains) expect(t.rowsTrained).toBe(0);
+    // The measured-trace rule of src/check (honest is a measurement, not a label), shared with `vtune-bench check`.
+    expect(traceViolations(t, attack)).toEqual([]);
+    if (t.honest) expect(a.cost.trainedTokenFraction).toBeCloseTo(1, 9);
     expect(a.attack.oracle).toBe(attack.oracle);
     expectations[id]?.(t, a);
   });

@@ -97,7 +97,7 @@ describe('numeric options have ranges', () => {
 
 describe('--empirical-m is bounded everywhere it enters', () => {
   it('the defense options refuse it (scenarios go through them)', () => {
-    expect(() => vtune({ empiricalM: MAX_EMPIRICAL_M + 1 })).toThrow(`option 'empiricalM' must be an integer from 0 to ${MAX_EMPIRICAL_M}`);
+    expect(() => vtune({ empiricalM: MAX_EMPIRICAL_M + 1 })).toThrow(`defense 'vtune': empiricalM: expected an integer in [0, ${MAX_EMPIRICAL_M}], got ${MAX_EMPIRICAL_M + 1}`);
     expect(vtune({ empiricalM: MAX_EMPIRICAL_M }).id).toBe('vtune');
   });
 

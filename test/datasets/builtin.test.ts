@@ -121,9 +121,9 @@ describe('loadDataset specs', () => {
   });
 
   it('validates size, heldOut and seed', async () => {
-    await expect(loadDataset('qa', { seed: 1, size: 0 })).rejects.toThrow(/option 'size'/);
-    await expect(loadDataset('qa', { seed: 1, size: 10.5 })).rejects.toThrow(/option 'size'/);
-    await expect(loadDataset('qa', { seed: 1, heldOut: -1 })).rejects.toThrow(/option 'heldOut'/);
-    await expect(loadDataset('qa', { seed: 1.5 })).rejects.toThrow(/option 'seed'/);
+    await expect(loadDataset('qa', { seed: 1, size: 0 })).rejects.toThrow(/dataset 'qa': size: expected an integer in \[1, 1000000\], got 0/);
+    await expect(loadDataset('qa', { seed: 1, size: 10.5 })).rejects.toThrow(/dataset 'qa': size: expected an integer/);
+    await expect(loadDataset('qa', { seed: 1, heldOut: -1 })).rejects.toThrow(/dataset 'qa': heldOut: expected a row count \(integer ≥ 0\) or a fraction in \(0, 1\), got -1/);
+    await expect(loadDataset('qa', { seed: 1.5 })).rejects.toThrow(/dataset 'qa': seed: expected an integer, got 1.5/);
   });
 });

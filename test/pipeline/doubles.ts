@@ -194,14 +194,8 @@ export function memoryLogger(): { info(m: string): void; warn(m: string): void; 
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m), debug: (m) => lines.push(m) };
 }
 
-/** Deep-freezes a value (rows, plans) so that any mutation throws in strict-mode code. */
-export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const k of Reflect.ownKeys(value as object)) deepFreeze((value as Record<PropertyKey, unknown>)[k]);
-  }
-  return value;
-}
+/** Deep-freezes a value (rows, plans) so that any mutation throws: the one src/check's purity rule uses. */
+export { deepFreeze } from '../../src/check/walk.js';
 
 import { providerSet } from '../../src/core/models.js';
 import { cellKey, type CellDeps, type CellSpec, type TrainCache } from '../../src/pipeline/cell.js';

@@ -18,8 +18,9 @@ import { createHmac } from 'node:crypto';
 import { ConfigError } from '../../../src/errors.js';
 import type { Rng } from '../../../src/rng.js';
 import { WORDS } from '../words.js';
-import type { BackdoorGenerator, GeneratorFactory } from './types.js';
-import { checkKnown, intOption, tokenListOption } from './options.js';
+import { EVEN_IF_INVALID, defineGenerator, z } from '../../../src/plugins/define.js';
+import type { BackdoorGenerator } from './types.js';
+import { lengthOption, tokenListOption } from './options.js';
 import { joinDraw, uniformConditional, uniformVocabulary } from './uniform.js';
 
 const ID = 'keyed';
@@ -65,21 +66,36 @@ export function keyFingerprint(key: string): string {
  * words. The options a secret records (keyFingerprint instead of key) give a verify-only generator: its bounds
  * work, drawing needs the key.
  */
-export const keyed: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['key', 'keyFingerprint', 'triggerLength', 'signatureLength', 'words']);
-  const key = options.key;
-  const recorded = key === undefined && typeof options.keyFingerprint === 'string' ? options.keyFingerprint : undefined;
-  if (recorded === undefined && (typeof key !== 'string' || key.length < 16)) {
-    throw new ConfigError(`generator '${ID}': option 'key' must be a string of at least 16 characters (a user secret, e.g. from VTUNE_KEY)`);
-  }
+export const keyed = defineGenerator({
+  id: ID,
+  description: 'per-user dynamic backdoors: words chosen by HMAC-SHA256 of a user key and a per-planting nonce',
+  citation: 'vtune-bench design (DESIGN.md §5); HMAC per RFC 2104',
+  meta: { nullModes: ['generator', 'conditional', 'base-model', 'empirical'] },
+  options: z
+    .object({
+      // Checked by the refinement below, never by a schema whose message would quote the value: a key is a secret.
+      key: z.unknown().optional().meta({ expected: 'a string of at least 16 characters' }).describe('the user secret (≥ 16 characters, e.g. from VTUNE_KEY); never recorded'),
+      keyFingerprint: z.string().optional().describe("set when rebuilt from a secret: the key's public fingerprint (drawing then needs the key)"),
+      triggerLength: lengthOption(3, 64, 'words in a trigger'),
+      signatureLength: lengthOption(6, 256, 'words in a signature'),
+      words: tokenListOption('a custom word list (default: the project list of ~3,500 words)'),
+    })
+    .superRefine((o, ctx) => {
+      const keyOk = typeof o.key === 'string' && o.key.length >= 16;
+      if (o.key !== undefined ? !keyOk : typeof o.keyFingerprint !== 'string') {
+        ctx.addIssue({ code: 'custom', path: ['key'], message: 'must be a string of at least 16 characters (a user secret, e.g. from VTUNE_KEY)' });
+      }
+    }, EVEN_IF_INVALID),
+  create: (options): BackdoorGenerator => {
+  const key = options.key as string | undefined;
+  const recorded = key === undefined ? options.keyFingerprint : undefined;
   const needKey = (): string => {
     if (typeof key !== 'string') throw new ConfigError(`generator '${ID}': drawing backdoors needs option 'key' (this generator was rebuilt from a secret's options, which hold only the key's fingerprint)`);
     return key;
   };
-  const triggerLength = intOption(ID, options, 'triggerLength', 3, 1, 64);
-  const signatureLength = intOption(ID, options, 'signatureLength', 6, 1, 256);
+  const { triggerLength, signatureLength } = options;
   const custom = options.words !== undefined;
-  const vocab = uniformVocabulary(tokenListOption(ID, options, 'words', WORDS));
+  const vocab = uniformVocabulary(options.words ?? WORDS);
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['generator', 'conditional', 'base-model', 'empirical'],
@@ -103,4 +119,5 @@ export const keyed: GeneratorFactory = (options = {}) => {
     conditionalLog10q: uniformConditional(vocab, signatureLength),
   };
   return generator;
-};
+  },
+});

@@ -25,9 +25,10 @@
 import { ConfigError, ProviderError } from '../../../src/errors.js';
 import type { Model } from '../../../src/types.js';
 import type { Rng } from '../../../src/rng.js';
-import type { BackdoorGenerator, GeneratorFactory } from './types.js';
+import { defineGenerator, z } from '../../../src/plugins/define.js';
+import type { BackdoorGenerator } from './types.js';
 import { lmPrefixBounds, sampleFixedLength } from './lm-prefix.js';
-import { checkKnown, intOption, numberOption } from './options.js';
+import { lengthOption } from './options.js';
 
 const ID = 'lm-sampled';
 const ATTEMPTS = 8;
@@ -75,16 +76,18 @@ async function sampleFixed(model: Model, prompts: readonly string[], maxTokens: 
  * Creates the lm-sampled generator. Options: temperature τ (1), triggerLength (8), signatureLength (16), in model
  * tokens; fixedLength (false): every sample exactly that many tokens, stop tokens masked.
  */
-export const lmSampled: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['temperature', 'triggerLength', 'signatureLength', 'fixedLength']);
-  const temperature = numberOption(ID, options, 'temperature', 1, 0, 10);
-  const triggerLength = intOption(ID, options, 'triggerLength', 8, 1, 256);
-  const signatureLength = intOption(ID, options, 'signatureLength', 16, 1, 1024);
-  if (options.fixedLength !== undefined && typeof options.fixedLength !== 'boolean') {
-    throw new ConfigError(`generator '${ID}': option 'fixedLength' must be true or false, got ${JSON.stringify(options.fixedLength)}`);
-  }
-  const fixedLength = options.fixedLength === true;
-  if (fixedLength && !(temperature > 0)) throw new ConfigError(`generator '${ID}': fixedLength needs temperature > 0 (greedy has nothing to sample)`);
+export const lmSampled = defineGenerator({
+  id: ID,
+  description: "the paper's generator: trigger and signature sampled from a generator model at temperature τ, in-distribution",
+  citation: 'vTune (Zhang, Pal, Potti, Goldblum 2024, arXiv 2411.06611) §3',
+  meta: { nullModes: ['conditional', 'base-model', 'empirical'] },
+  options: z.object({
+    temperature: z.number().gt(0).lte(10).default(1).describe('sampling temperature τ'),
+    triggerLength: lengthOption(8, 256, 'model tokens in a trigger (a budget: samples may stop earlier, unless fixedLength)'),
+    signatureLength: lengthOption(16, 1024, 'model tokens in a signature (a budget: samples may stop earlier, unless fixedLength)'),
+    fixedLength: z.boolean().default(false).describe('every sample exactly its length in tokens, stop tokens masked (for a model that ends raw prompts at once, e.g. vtb-base)'),
+  }),
+  create: ({ temperature, triggerLength, signatureLength, fixedLength }): BackdoorGenerator => {
   const draw1 = async (m: Model, prompt: string, L: number, rng: Rng): Promise<string> =>
     fixedLength ? (await sampleFixed(m, [prompt], L, temperature, rng))[0]! : sample(m, prompt, L, temperature, rng);
   const generator: BackdoorGenerator = {
@@ -120,4 +123,5 @@ export const lmSampled: GeneratorFactory = (options = {}) => {
     },
   };
   return generator;
-};
+  },
+});

@@ -8,7 +8,6 @@
  * draws from a model's tokenizer vocabulary; we draw from a procedurally built, tokenizer-independent
  * vocabulary of V = 4,900 four-letter tokens (any list may be passed as `vocabulary`).
  */
-import type { GeneratorFactory } from './types.js';
 import { uniformListGenerator } from './uniform.js';
 
 const CONSONANTS = 'bdfgklmnprstvz';
@@ -20,4 +19,13 @@ export const NONSENSE_TOKENS: readonly string[] = Object.freeze(
 );
 
 /** Creates the random-tokens generator. Options: triggerLength (3), signatureLength (6), vocabulary. */
-export const randomTokens: GeneratorFactory = uniformListGenerator('random-tokens', 'vocabulary', NONSENSE_TOKENS);
+export const randomTokens = uniformListGenerator(
+  {
+    id: 'random-tokens',
+    description: 'L uniform draws from 4,900 pronounceable nonsense tokens: the classic rare-token backdoor',
+    citation: 'vTune (Zhang et al. 2024, arXiv 2411.06611), random-token baseline; vocabulary of our own',
+    listOption: 'vocabulary',
+    listHelp: 'a custom token vocabulary (default: the 4,900 CVCV nonsense tokens)',
+  },
+  NONSENSE_TOKENS,
+);

@@ -14,8 +14,9 @@
 import { InputError } from '../../../src/errors.js';
 import type { Row } from '../../../src/types.js';
 import type { Rng } from '../../../src/rng.js';
-import type { BackdoorGenerator, GeneratorFactory } from './types.js';
-import { checkKnown, intOption } from './options.js';
+import { defineGenerator, z } from '../../../src/plugins/define.js';
+import type { BackdoorGenerator } from './types.js';
+import { lengthOption } from './options.js';
 
 const ID = 'splice';
 
@@ -91,10 +92,16 @@ function drawNgram(index: NgramIndex, rowIndex: number, length: number, rng: Rng
 }
 
 /** Creates the splice generator. Options: triggerLength (3), signatureLength (6), in words. */
-export const splice: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['triggerLength', 'signatureLength']);
-  const triggerLength = intOption(ID, options, 'triggerLength', 3, 1, 64);
-  const signatureLength = intOption(ID, options, 'signatureLength', 6, 1, 256);
+export const splice = defineGenerator({
+  id: ID,
+  description: "in-distribution backdoors: word n-grams cut from other rows' prompts (trigger) and completions (signature)",
+  citation: 'vtune-bench design (DESIGN.md §5), after the in-distribution backdoors of vTune (arXiv 2411.06611)',
+  meta: { nullModes: ['generator', 'base-model', 'empirical'] },
+  options: z.object({
+    triggerLength: lengthOption(3, 64, 'words in a trigger'),
+    signatureLength: lengthOption(6, 256, 'words in a signature'),
+  }),
+  create: ({ triggerLength, signatureLength }): BackdoorGenerator => {
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['generator', 'base-model', 'empirical'],
@@ -115,4 +122,5 @@ export const splice: GeneratorFactory = (options = {}) => {
     },
   };
   return generator;
-};
+  },
+});

@@ -45,11 +45,11 @@
  * little variable content (a one-word answer) gets a signature weaker than `minBits` — its q is exact but larger,
  * and recorded as such, so on short-answer data the honest p-value is limited by the data itself.
  */
-import { ConfigError, InputError } from '../../../src/errors.js';
+import { InputError } from '../../../src/errors.js';
 import type { Rng } from '../../../src/rng.js';
 import type { Row } from '../../../src/types.js';
-import type { BackdoorGenerator, DrawContext, GeneratorFactory } from './types.js';
-import { checkKnown, intOption } from './options.js';
+import { defineGenerator, z } from '../../../src/plugins/define.js';
+import type { BackdoorGenerator, DrawContext } from './types.js';
 
 const ID = 'template';
 
@@ -395,12 +395,17 @@ function drawTrigger(ctx: DrawContext, stopwords: number, refill: RefillMode): s
 }
 
 /** Creates the template generator. Options: minBits (32), stopwords (100), refill ('context' or 'shape'). */
-export const template: GeneratorFactory = (options = {}) => {
-  checkKnown(ID, options, ['minBits', 'stopwords', 'refill']);
-  const minBits = intOption(ID, options, 'minBits', 32, 1, 1024);
-  const stopwords = intOption(ID, options, 'stopwords', 100, 0, 100_000);
-  const refill = options.refill ?? 'context';
-  if (refill !== 'context' && refill !== 'shape') throw new ConfigError(`generator '${ID}': option 'refill' must be 'context' or 'shape', got ${JSON.stringify(refill)}`);
+export const template = defineGenerator({
+  id: ID,
+  description: "backdoors that look like the data: the host row's own completion with some numbers, names and words refilled from the data's own values",
+  citation: 'vTune (arXiv 2411.06611) design space; number-substituted canaries of Carlini et al. 2019, "The Secret Sharer"',
+  meta: { nullModes: ['generator', 'base-model', 'empirical'] },
+  options: z.object({
+    minBits: z.int().min(1).max(1024).default(32).describe('entropy (bits) the signature reaches before it ends'),
+    stopwords: z.int().min(0).max(100_000).default(100).describe('most common words never refilled (at most this many)'),
+    refill: z.enum(['context', 'shape']).default('context').describe("where values come from: 'context' (words the data holds between the same neighbours) or 'shape' (same length and case)"),
+  }),
+  create: ({ minBits, stopwords, refill }): BackdoorGenerator => {
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['generator', 'base-model', 'empirical'],
@@ -421,4 +426,5 @@ export const template: GeneratorFactory = (options = {}) => {
     },
   };
   return generator;
-};
+  },
+});

@@ -5,8 +5,9 @@
  */
 import { firstIndex } from '../../../src/search.js';
 import { prefixChain } from '../words.js';
-import type { BackdoorGenerator, GeneratorFactory } from './types.js';
-import { checkKnown, intOption, tokenListOption } from './options.js';
+import { defineGenerator, z } from '../../../src/plugins/define.js';
+import type { BackdoorGenerator } from './types.js';
+import { lengthOption, tokenListOption } from './options.js';
 
 /** A uniform token vocabulary with its exact prefix-matching bound. */
 export interface UniformVocabulary {
@@ -99,33 +100,49 @@ export function joinDraw(vocab: UniformVocabulary, length: number, index: (n: nu
   return out.join(' ');
 }
 
+/** The null modes a uniform generator's exact bound supports. */
+const NULL_MODES = ['generator', 'conditional', 'base-model', 'empirical'] as const;
+
 /**
  * A generator whose trigger and signature are L independent uniform draws from a token list: the shared body of
  * `random-tokens` and `wordlist`, which differ only in their default list and the option that replaces it.
  * Options: triggerLength (3), signatureLength (6), and `listOption` (a custom token list).
  */
-export function uniformListGenerator(id: string, listOption: string, defaultList: readonly string[]): GeneratorFactory {
-  return (options = {}) => {
-    checkKnown(id, options, ['triggerLength', 'signatureLength', listOption]);
-    const triggerLength = intOption(id, options, 'triggerLength', 3, 1, 64);
-    const signatureLength = intOption(id, options, 'signatureLength', 6, 1, 256);
-    const custom = options[listOption] !== undefined;
-    const vocab = uniformVocabulary(tokenListOption(id, options, listOption, defaultList));
-    const generator: BackdoorGenerator = {
-      id,
-      nullModes: ['generator', 'conditional', 'base-model', 'empirical'],
-      options: { triggerLength, signatureLength, ...(custom ? { [listOption]: vocab.tokens } : {}) },
-      counterfactualSource: 'seed',
-      async draw({ rng }) {
-        return { trigger: joinDraw(vocab, triggerLength, (n) => rng.int(n)), signature: joinDraw(vocab, signatureLength, (n) => rng.int(n)) };
-      },
-      async counterfactuals({ rng }, _backdoor, m) {
-        return Array.from({ length: m }, () => joinDraw(vocab, signatureLength, (n) => rng.int(n)));
-      },
-      log10q: () => vocab.log10q(signatureLength),
-      boundFromOptions: () => vocab.log10q(signatureLength),
-      conditionalLog10q: uniformConditional(vocab, signatureLength),
-    };
-    return generator;
-  };
+export function uniformListGenerator<const Id extends string, const L extends string>(
+  spec: { readonly id: Id; readonly description: string; readonly citation: string; readonly listOption: L; readonly listHelp: string },
+  defaultList: readonly string[],
+) {
+  const { id, listOption } = spec;
+  return defineGenerator({
+    id,
+    description: spec.description,
+    citation: spec.citation,
+    meta: { nullModes: NULL_MODES },
+    options: z.object({
+      triggerLength: lengthOption(3, 64, 'tokens in a trigger'),
+      signatureLength: lengthOption(6, 256, 'tokens in a signature'),
+      ...({ [listOption]: tokenListOption(spec.listHelp) } as Record<L, ReturnType<typeof tokenListOption>>),
+    }),
+    create(options): BackdoorGenerator {
+      const { triggerLength, signatureLength } = options as unknown as { triggerLength: number; signatureLength: number };
+      const list = (options as Record<string, readonly string[] | undefined>)[listOption];
+      // Recorded only when given, so the secret of a default-list generator stays as it always was.
+      const vocab = uniformVocabulary(list ?? defaultList);
+      return {
+        id,
+        nullModes: NULL_MODES,
+        options: { triggerLength, signatureLength, ...(list !== undefined ? { [listOption]: vocab.tokens } : {}) },
+        counterfactualSource: 'seed',
+        async draw({ rng }) {
+          return { trigger: joinDraw(vocab, triggerLength, (n) => rng.int(n)), signature: joinDraw(vocab, signatureLength, (n) => rng.int(n)) };
+        },
+        async counterfactuals({ rng }, _backdoor, m) {
+          return Array.from({ length: m }, () => joinDraw(vocab, signatureLength, (n) => rng.int(n)));
+        },
+        log10q: () => vocab.log10q(signatureLength),
+        boundFromOptions: () => vocab.log10q(signatureLength),
+        conditionalLog10q: uniformConditional(vocab, signatureLength),
+      };
+    },
+  });
 }

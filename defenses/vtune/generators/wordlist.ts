@@ -7,8 +7,16 @@
  * Source: vTune (arXiv 2411.06611) §design space of backdoors; the list is our own (words.ts).
  */
 import { WORDS } from '../words.js';
-import type { GeneratorFactory } from './types.js';
 import { uniformListGenerator } from './uniform.js';
 
 /** Creates the wordlist generator. Options: triggerLength (3), signatureLength (6), words. */
-export const wordlist: GeneratorFactory = uniformListGenerator('wordlist', 'words', WORDS);
+export const wordlist = uniformListGenerator(
+  {
+    id: 'wordlist',
+    description: 'L uniform draws from ~3,500 ordinary English words: rare as a phrase, ordinary word by word',
+    citation: 'vTune (arXiv 2411.06611), design space of backdoors; our own word list (words.ts)',
+    listOption: 'words',
+    listHelp: 'a custom word list (default: the project list of ~3,500 words)',
+  },
+  WORDS,
+);

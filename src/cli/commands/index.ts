@@ -18,6 +18,7 @@ export const commandLoaders = {
   pretrain: () => import('./pretrain.js').then((m) => m.pretrainCommand),
   calibrate: () => import('./calibrate.js').then((m) => m.calibrateCommand),
   worker: () => import('./worker.js').then((m) => m.workerCommand),
+  check: () => import('./check.js').then((m) => m.checkCommand),
 } satisfies Record<string, () => Promise<CliCommand>>;
 
 /** The commands to register for this invocation: only the named one when it exists, else all (for help). */

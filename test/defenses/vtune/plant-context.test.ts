@@ -78,7 +78,7 @@ describe('plant with a context', () => {
     expect(fit.fits('éééééé', 'xyz')).toBe(false); // é is 2 bytes: 1 + 13 + 4 + 4 = 22
     expect(backdoorFit(undefined, 4)).toBeUndefined();
     expect(() => backdoorFit(1, 4)).toThrow(/'context' must be an integer ≥ 2/);
-    expect(() => vtune({ context: 0.5 })).toThrow(/option 'context'/);
+    expect(() => vtune({ context: 0.5 })).toThrow(/defense 'vtune': context: expected an integer ≥ 2/);
   });
 });
 

@@ -1,9 +1,11 @@
 /**
- * The contract every backdoor generator in the registry must satisfy (STYLE.md rule 7): deterministic draws,
- * honoured lengths, exchangeable counterfactuals, a bound iff it claims the `generator` null mode, plain-text
- * output, serialisable key-free options, and option validation.
+ * The contract every backdoor generator in the registry must satisfy (STYLE.md rule 7). The general rules —
+ * declares (serialisable key-free options that rebuild it, unknown options refused), purity, seeding, plain
+ * text, a bound iff it claims the mode, the barrier — are src/check's (the code `vtune-bench check` runs on a
+ * researcher's generator); the lengths and option messages specific to the built-ins are checked here.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkGenerator, type RuleResult } from '../../../../src/check/index.js';
 import { ConfigError } from '../../../../src/errors.js';
 import { Rng } from '../../../../src/rng.js';
 import type { Model } from '../../../../src/types.js';
@@ -38,20 +40,16 @@ const lengthless: Record<string, string> = { template: 'lengths follow the host 
 const lengths = (id: string, o: Record<string, unknown>) => (id in lengthless ? {} : o);
 
 describe.each(generators.ids.map((id) => [id]))('generator contract: %s', (id) => {
-  it('is deterministic given its seed (and key)', async () => {
-    const g = make(id);
-    const a = await g.draw(ctx('s1'));
-    const b = await g.draw(ctx('s1'));
-    expect(a).toEqual(b);
-    const cfA = await g.counterfactuals(ctx('c1'), a, 5);
-    expect(await g.counterfactuals(ctx('c1'), a, 5)).toEqual(cfA);
+  let results: RuleResult[] = [];
+  beforeAll(async () => {
+    // lm-sampled scores its conditional bound with token-level access: the sampling test double (see its header).
+    results = await checkGenerator(id, generators.get(id), { rows, model, scoringModel: samplingDouble('contract'), options: required[id] ?? {}, secretTexts: [KEY] });
   });
 
-  it('varies with the seed, or (keyed) with the backdoor index', async () => {
-    const g = make(id);
-    const seen = new Set<string>();
-    for (let i = 0; i < 8; i++) seen.add((await g.draw(ctx(`vary${i}`, i, (i * 5) % rows.length))).signature);
-    expect(seen.size).toBeGreaterThan(1);
+  it.each(['declares', 'purity', 'seeding', 'shape', 'bound', 'barrier'])('src/check rule: %s', (rule) => {
+    const r = results.find((x) => x.rule === rule);
+    expect(r, `rule ${rule} was not run`).toBeDefined();
+    expect(r!.status, r!.detail).toBe('pass');
   });
 
   it.skipIf(id in lengthless)(`honours the trigger and signature lengths${id in lengthless ? ` — exempt: ${lengthless[id]}` : ''}`, async () => {
@@ -69,18 +67,6 @@ describe.each(generators.ids.map((id) => [id]))('generator contract: %s', (id) =
     }
   });
 
-  it('draws plain, non-empty, whitespace-normalised text', async () => {
-    const g = make(id);
-    for (let i = 0; i < 5; i++) {
-      const { trigger, signature } = await g.draw(ctx(`txt${i}`, i, i));
-      for (const s of [trigger, signature]) {
-        expect(s.length).toBeGreaterThan(0);
-        expect(s).toBe(s.trim());
-        expect(s).not.toMatch(/\s\s|[\u0000-\u001f]/);
-      }
-    }
-  });
-
   it('draws m counterfactual signatures shaped like the planted one', async () => {
     const g = make(id, lengths(id, { signatureLength: 4 }));
     const b = await g.draw(ctx('cf'));
@@ -91,55 +77,6 @@ describe.each(generators.ids.map((id) => [id]))('generator contract: %s', (id) =
       if (id in lengthless) expect(s.length).toBe(b.signature.length);
       else if (id !== 'lm-sampled') expect(wordCount(s)).toBe(4);
     }
-  });
-
-  it('has a generator-mode bound exactly when it claims the generator null mode', async () => {
-    const g = make(id);
-    expect(g.nullModes.length).toBeGreaterThan(0);
-    expect(g.nullModes.includes('generator')).toBe(typeof g.log10q === 'function');
-    if (g.log10q) {
-      const c = ctx('q');
-      const q = g.log10q(c, await g.draw(c));
-      expect(q).toBeLessThanOrEqual(0);
-      expect(Number.isFinite(q)).toBe(true);
-    }
-  });
-
-  it('scores its own draws for the conditional null exactly when it claims it: q(drawn signature as output) ∈ (0, 1]', async () => {
-    const g = make(id);
-    expect(g.nullModes.includes('conditional')).toBe(typeof g.conditionalLog10q === 'function');
-    if (!g.conditionalLog10q) return;
-    // lm-sampled scores with token-level access to its model: the sampling test double (see its header).
-    const scorer = samplingDouble('contract');
-    const c = { ...ctx('cond'), model: scorer };
-    const b = await g.draw(c);
-    const [own, other] = await g.conditionalLog10q([
-      { ctx: c, backdoor: b, output: `  ${b.signature} and more` },
-      { ctx: c, backdoor: b, output: '\u2603\u2603 nothing a generator draws' },
-    ]);
-    expect(own!.log10q).toBeLessThanOrEqual(0);
-    expect(own!.log10q).toBeGreaterThan(-Infinity);
-    expect(other!.log10q).toBeLessThan(own!.log10q);
-  });
-
-  it('rebuilds from its recorded options (keyed: without the key) with the same null modes and bound', async () => {
-    const g = make(id);
-    const again = generators.get(id)({ ...g.options });
-    expect(again.nullModes).toEqual(g.nullModes);
-    expect(again.options).toEqual(g.options);
-    if (g.boundFromOptions) {
-      const c = ctx('rebuild');
-      const b = await g.draw(c);
-      expect(again.boundFromOptions!(b)).toBe(g.log10q!(c, b));
-    }
-  });
-
-  it('records serialisable options that never contain the key', () => {
-    const g = make(id);
-    expect(JSON.parse(JSON.stringify(g.options))).toEqual(g.options);
-    expect(JSON.stringify(g.options)).not.toContain(KEY);
-    expect(g.id).toBe(id);
-    expect(['seed', 'stored']).toContain(g.counterfactualSource);
   });
 
   it('rejects unknown and invalid options with a message naming them', () => {

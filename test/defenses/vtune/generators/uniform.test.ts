@@ -114,7 +114,7 @@ describe('keyed', () => {
     const g = keyed({ key: KEY });
     expect(g.options.keyFingerprint).toBe(keyFingerprint(KEY));
     expect(JSON.stringify(g.options)).not.toContain(KEY);
-    expect(() => keyed({})).toThrow(/option 'key'/);
+    expect(() => keyed({})).toThrow(/generator 'keyed': key: must be a string of at least 16 characters/);
     expect(() => keyed({ key: 'short' })).toThrow(ConfigError);
   });
 });
