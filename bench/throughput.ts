@@ -20,6 +20,7 @@
  * --seeds N keeps the scenario's first N seeds (a reduced run: the same cells, keys and records as the full
  * scenario's for those seeds). Long: a full `default` run per mode. Not a test.
  */
+import { canonicalJson } from '../src/core/canonical-json.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,7 +157,17 @@ function atRef(scenario: Scenario): Measured {
 
 /** Trial fields that may differ between runs: when and how long, not what. */
 const TIMING_FIELDS = new Set(['timingsMs', 'durationMs']);
-const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+/**
+ * The one intended difference between a record written before issue 16 and after: the baselines' declared goal
+ * `baseline` became `honest` (the honest attack) or `null` (return-base, train-without-backdoors). Compared as
+ * the new goal, so that any other difference still shows.
+ */
+function newGoal(attack: unknown): unknown {
+  const a = attack as { id?: string; goal?: string } | undefined;
+  if (!a || a.goal !== 'baseline') return attack;
+  return { ...a, goal: a.id === 'honest' ? 'honest' : 'null' };
+}
+const canonical = (field: string, v: unknown): string => canonicalJson(field === 'attack' ? newGoal(v) : v);
 
 /** Cells whose trials differ in any field but the timings: `[cellKey, field names]`. */
 function compareTrials(a: Map<string, TrialRecord>, b: Map<string, TrialRecord>): [string, string[]][] {
@@ -168,7 +179,7 @@ function compareTrials(a: Map<string, TrialRecord>, b: Map<string, TrialRecord>)
       out.push([key, [x ? 'missing in the second' : 'missing in the first']]);
       continue;
     }
-    const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((f) => !TIMING_FIELDS.has(f) && canonical(x[f]) !== canonical(y[f]));
+    const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((f) => !TIMING_FIELDS.has(f) && canonical(f, x[f]) !== canonical(f, y[f]));
     if (fields.length > 0) out.push([key, fields]);
   }
   return out;

@@ -10,15 +10,14 @@
  *   policies (drop-flagged, strip-spans) over the near-duplicate, n-gram and perplexity scorers; the complete
  *   suppression family (unlikelihood, unlearn, cleangen, input-routing); weight-noise; and the oracle upper
  *   bound (†, out of every headline rate and never ranked);
- * - defenses: five generators, each with its decision null mode as issue 13 settled it
+ * - defenses: six generators, each with its decision null mode as issue 13 settled it
  *   (defenses/vtune/README.md "Null modes"): `generator`, exact for random-tokens, wordlist, keyed and template
  *   and a bound from the dataset's n-gram counts for splice; `copy` vs `modify` insertion for random-tokens and
  *   wordlist (near-duplicate diffing beats both under `copy` in the default run); template is planted in place
  *   (`modify`) as its README says.
- *   Left out, measured (planting every dataset × generator for seeds 0–2 before committing this file):
- *   `lm-sampled` cannot plant on local:vtb-base — its generator model is the cell's base model, and vtb-base
- *   answers a raw dataset prompt with empty text (8 redraws in a row, at τ = 1, 1.5 and 2), so planting fails;
- *   its calibration uses stories260K instead. `qa` is not the third dataset because `splice` cannot plant on it
+ *   `lm-sampled` plants with `fixedLength` (its generator model is the cell's base model, and vtb-base answers a
+ *   raw dataset prompt with empty text, so the paper's draw fails there: 8 redraws in a row at τ = 1, 1.5 and 2)
+ *   and is decided by the `conditional` null. `qa` is not the third dataset because `splice` cannot plant on it
  *   (its answers are spans shorter than splice's 6-word signature; `extract` likewise); `math` can.
  * - power: 7 seeds × 3 datasets = 21 independent secrets per (generator configuration × attack), so a
  *   defense-win rate of 0 or 1 has a 95% Clopper-Pearson interval of width 0.16.
@@ -37,7 +36,7 @@ const vtune = { count: 4, alpha: 1e-3 } as const;
 
 export default defineScenario({
   name: 'leaderboard',
-  description: 'The published leaderboard: every attack family against five vTune generators (copy and modify), three datasets, 21 secrets per configuration × attack.',
+  description: 'The published leaderboard: every attack family against six vTune generators (copy and modify), three datasets, 21 secrets per configuration × attack.',
   seeds: 7,
   datasets: [
     { spec: 'stories', size: 60, heldOut: 5 },
@@ -54,6 +53,9 @@ export default defineScenario({
     { label: 'keyed (copy)', options: { generator: 'keyed', generatorOptions: { key: 'vtune-bench-public-benchmark-key' }, nullMode: 'generator', insertion: 'copy', ...vtune } },
     { label: 'splice (copy)', options: { generator: 'splice', nullMode: 'generator', insertion: 'copy', ...vtune } },
     { label: 'template (modify)', options: { generator: 'template', nullMode: 'generator', insertion: 'modify', ...vtune } },
+    // The paper's generator on vtb-base: exactly L tokens per sample with stop tokens masked (vtb-base ends a raw
+    // prompt at once), decided by the conditional null (exact for that law); no stored counterfactuals needed.
+    { label: 'lm-sampled (copy)', options: { generator: 'lm-sampled', generatorOptions: { fixedLength: true }, nullMode: 'conditional', empiricalM: 0, insertion: 'copy', ...vtune } },
   ],
   attacks: [
     // Baselines: the honest provider and the two nulls (never trained on the planted rows).
