@@ -7,15 +7,17 @@
 
 /**
  * Every object reachable from `roots` through own properties (symbols included), getters, Map and Set entries
- * and prototypes. Closures cannot be walked: that half of the barrier is structural (no parameter carries a
+ * and prototypes (and, into `strings` when given, every string value reached). Closures cannot be walked: that half of the barrier is structural (no parameter carries a
  * secret; type-checked in test/pipeline/barrier.test.ts).
  */
-export function reachable(roots: readonly unknown[]): Set<unknown> {
+export function reachable(roots: readonly unknown[], strings?: Set<string>): Set<unknown> {
   const seen = new Set<unknown>();
   const stack = [...roots];
   const skip = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype, Map.prototype, Set.prototype]);
   while (stack.length > 0) {
     const v = stack.pop();
+    // `strings`, when given, collects every string value reached (a leak may be a copy of the secret's text).
+    if (typeof v === 'string') strings?.add(v);
     if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol') || seen.has(v) || skip.has(v)) continue;
     seen.add(v);
     if (typeof v === 'symbol') continue;

@@ -11,37 +11,10 @@ import { providers } from '../../src/providers/index.js';
 import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import type { Capability, Provider } from '../../src/types.js';
 import { memoryLogger } from '../pipeline/doubles.js';
+import { reachable } from '../../src/check/index.js';
 import { frozen, sampleRows, userCtx } from './fixtures.js';
 
 const CAPABILITIES: readonly Capability[] = ['train', 'generate', 'logprobs', 'embed', 'weights'];
-
-/** Every object reachable from `roots` (own properties, getters, Map/Set entries, prototypes); as in test/attacks/contract.test.ts. */
-function reachable(roots: unknown[]): Set<unknown> {
-  const seen = new Set<unknown>();
-  const stack = [...roots];
-  const skip = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype, Map.prototype, Set.prototype]);
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v) || skip.has(v)) continue;
-    seen.add(v);
-    if (ArrayBuffer.isView(v)) continue;
-    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
-    if (v instanceof Set) for (const x of v) stack.push(x);
-    stack.push(Object.getPrototypeOf(v));
-    for (const key of Reflect.ownKeys(v as object)) {
-      const d = Object.getOwnPropertyDescriptor(v, key)!;
-      if ('value' in d) stack.push(d.value);
-      else if (d.get) {
-        try {
-          stack.push(d.get.call(v));
-        } catch {
-          /* a throwing getter exposes nothing */
-        }
-      }
-    }
-  }
-  return seen;
-}
 
 /** The secret's own objects (itself and every nested object or array). */
 function secretObjects(secret: unknown): unknown[] {

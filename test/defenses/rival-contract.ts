@@ -17,39 +17,13 @@ import { createTestMemorizerProvider } from '../../src/providers/test-memorizer.
 import { Rng } from '../../src/rng.js';
 import type { Defense, Row } from '../../src/types.js';
 import { deepFreeze, memoryLogger } from '../pipeline/doubles.js';
+import { reachable } from '../../src/check/index.js';
 import { quiet, sampleRows } from './fixtures.js';
 
-/** Every object and every string reachable from `roots` (own properties, getters, Map/Set entries). */
+/** Every object and every string reachable from `roots` (src/check's walker: the rule `vtune-bench check` applies). */
 export function walk(roots: unknown[]): { objects: Set<unknown>; strings: Set<string> } {
-  const objects = new Set<unknown>();
   const strings = new Set<string>();
-  const skip = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype, Map.prototype, Set.prototype]);
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      strings.add(v);
-      continue;
-    }
-    if (v === null || (typeof v !== 'object' && typeof v !== 'function') || objects.has(v) || skip.has(v)) continue;
-    objects.add(v);
-    if (ArrayBuffer.isView(v)) continue;
-    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
-    if (v instanceof Set) for (const x of v) stack.push(x);
-    stack.push(Object.getPrototypeOf(v));
-    for (const key of Reflect.ownKeys(v as object)) {
-      const d = Object.getOwnPropertyDescriptor(v, key)!;
-      if ('value' in d) stack.push(d.value);
-      else if (d.get) {
-        try {
-          stack.push(d.get.call(v));
-        } catch {
-          /* a throwing getter exposes nothing */
-        }
-      }
-    }
-  }
-  return { objects, strings };
+  return { objects: reachable(roots, strings), strings };
 }
 
 /** Pure and seeded planting (see the header). */

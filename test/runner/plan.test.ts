@@ -13,10 +13,10 @@ describe('run --plan', () => {
     expect(planScenario(scenario, projectCatalog, { index: 1, count: 2 }).cells).toBe(24);
   });
 
-  it('the leaderboard scenario: every attack family, five generators with copy vs modify, ≥ 20 secrets per configuration × attack', async () => {
+  it('the leaderboard scenario: every attack family, all six generators (copy vs modify for two), ≥ 20 secrets per configuration × attack', async () => {
     const { scenario } = await loadScenario('leaderboard', projectCatalog);
     const plan = planScenario(scenario, projectCatalog);
-    expect(plan).toMatchObject({ cells: 3087, secrets: 147, defenses: 7, attacks: 21, datasets: 3, seeds: 7 });
+    expect(plan).toMatchObject({ cells: 3528, secrets: 168, defenses: 8, attacks: 21, datasets: 3, seeds: 7 });
     expect(plan.secretsPerConfigurationAttack).toBeGreaterThanOrEqual(20);
     const ids = new Set(scenario.attacks.map((a) => a.id));
     for (const id of ['honest', 'return-base', 'train-without-backdoors', 'unlikelihood', 'unlearn', 'cleangen', 'input-routing', 'random-subset', 'fewer-steps', 'detect-then-train', 'lookup-wrapper', 'detect-then-filter', 'weight-noise', 'oracle-keep-only-flagged']) {
@@ -27,7 +27,7 @@ describe('run --plan', () => {
     for (const policy of ['drop-flagged', 'strip-spans']) for (const scorer of ['near-duplicate', 'ngram-burstiness', 'perplexity']) expect(filters).toContain(`${policy}/${scorer}`);
     const configs = scenario.defenses.map((d) => `${String(d.options.generator)}/${String(d.options.insertion)}`);
     for (const g of ['random-tokens', 'wordlist']) expect(configs).toEqual(expect.arrayContaining([`${g}/copy`, `${g}/modify`]));
-    expect(new Set(scenario.defenses.map((d) => d.options.generator))).toEqual(new Set(['random-tokens', 'wordlist', 'keyed', 'splice', 'template']));
+    expect(new Set(scenario.defenses.map((d) => d.options.generator))).toEqual(new Set(['random-tokens', 'wordlist', 'keyed', 'splice', 'template', 'lm-sampled']));
     expect(new Set(scenario.datasets.map((d) => d.spec)).size).toBe(3);
     expect(plan.perAttack.find((a) => a.attack === 'oracle-keep-only-flagged')?.oracle).toBe(true);
   });
