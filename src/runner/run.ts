@@ -4,12 +4,13 @@
  * becomes a `failure` record, never a crash (STYLE rule 11); an aborted run records nothing for the cells it
  * interrupted, so the same command later runs exactly those.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { ConfigError, describeError, VtuneError } from '../errors.js';
 import type { FailureRecord, TrialRecord } from '../records/schema.js';
-import { latestByCell, readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
+import { COMPRESSED_RECORDS_FILE, latestByCell, readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
+import { gunzipSync } from 'node:zlib';
 import { repoRoot } from '../shared-path.js';
 import type { Logger, Progress, Provider } from '../types.js';
 import { cellPlugins, type Catalog } from './catalog.js';
@@ -135,6 +136,18 @@ export function recordedCells(recordsPath: string, scenario: Scenario, log: Logg
  * Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run, or when
  * another live process is running into the same run folder (see ./lock.ts).
  */
+/**
+ * A run folder that holds only the committed `records.jsonl.gz` (a published or part-done run on a fresh clone)
+ * resumes from it: its records are copied into a new `records.jsonl`, which the run then appends to. An
+ * existing `records.jsonl` is never touched.
+ */
+export function resumeFromCompressed(recordsPath: string, log: Logger): void {
+  const gz = join(dirname(recordsPath), COMPRESSED_RECORDS_FILE);
+  if (existsSync(recordsPath) || !existsSync(gz)) return;
+  writeFileSync(recordsPath, gunzipSync(readFileSync(gz)), { flag: 'wx' });
+  log.info(`resuming from ${gz} (its records copied into ${recordsPath})`);
+}
+
 export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const { scenario, catalog, log } = opts;
@@ -149,6 +162,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   let writer: RecordWriter | undefined;
   try {
     providers = await preflight(scenario, catalog, opts.file);
+    resumeFromCompressed(recordsPath, log);
     const { done, hasManifest } = recordedCells(recordsPath, scenario, log);
     const pending = mine.filter((c) => !done.has(c.spec.key));
     const w = RecordWriter.open(recordsPath);
