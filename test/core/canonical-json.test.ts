@@ -248,6 +248,13 @@ describe('canonicalJson: what is on disk still matches', () => {
       const records = readCalibrationFile(join(repoRoot, 'results/calibration', dir, 'calibration.jsonl'));
       const first = new Map(records.map((r) => [r.config, r] as const));
       for (const [config, r] of first) {
+        if (r.defense) {
+          // A defense calibrated through --defense (src/calibrate/run.ts): its own config shape.
+          const input = { v: CALIBRATION_SCHEMA_VERSION, defense: { id: r.defense.id, options: r.defense.options }, label: r.defense.label, dataset: { spec: r.dataset, size: 60 }, seed: 'calibrate', base: r.baseModel };
+          expect(sha(canonicalJson(input)).slice(0, 16)).toBe(config);
+          configs++;
+          continue;
+        }
         // As src/calibrate/run.ts builds it.
         const input = {
           v: CALIBRATION_SCHEMA_VERSION,
