@@ -296,6 +296,24 @@ describe('the conditional null at verification', () => {
   });
 });
 
+/** Hits and their null expectation over verdicts: under H0 hits are independent Bernoulli(qᵢ), so hits ≤ Σq + 3σ (+1). */
+class HitTally {
+  hits = 0;
+  expected = 0;
+  private variance = 0;
+  add(v: { readonly k: number; readonly perBackdoor: readonly { readonly log10q: number }[] }): void {
+    this.hits += v.k;
+    for (const r of v.perBackdoor) {
+      const q = 10 ** r.log10q;
+      this.expected += q;
+      this.variance += q * (1 - q);
+    }
+  }
+  bound(): number {
+    return this.expected + 3 * Math.sqrt(this.variance) + 1;
+  }
+}
+
 describe('the real engine (local:vtb-base)', () => {
   let base: Model;
   beforeAll(async () => {
@@ -358,46 +376,35 @@ describe('the real engine (local:vtb-base)', () => {
       .map((prompt) => ({ prompt, completion: 'An answer.' }));
     const [first] = await base.generate([rows[0]!.prompt], { maxTokens: 8, temperature: 1, seed: 1 });
     expect(first).toBe(''); // the case this option exists for
-    let hits = 0;
-    let expected = 0;
-    let variance = 0;
+    const tally = new HitTally();
     for (let t = 0; t < 4; t++) {
       const d = vtune({ generator: 'lm-sampled', generatorOptions: { temperature: 1, triggerLength: 2, signatureLength: 2, fixedLength: true }, count: 3, empiricalM: 0, nullMode: 'conditional', seed: `fixed-real-${t}` });
       const { secret } = await d.plant(rows, userCtx('u', { generatorModel: base }));
       const s = secret as VtuneSecret;
       for (const b of s.backdoors) expect(b.signature.trim().length).toBeGreaterThan(0);
       const v = await d.verify(base, secret, { alpha: 0.05, ctx: userCtx('v', { generatorModel: base }) });
-      hits += v.k;
-      for (const r of v.perBackdoor) {
-        const q = 10 ** r.log10q;
-        expected += q;
-        variance += q * (1 - q);
-      }
+      tally.add(v);
     }
-    expect(hits).toBeLessThanOrEqual(expected + 3 * Math.sqrt(variance) + 1);
+    expect(tally.hits).toBeLessThanOrEqual(tally.bound());
+    // Not vacuous: chance hits are expected and happen (measured: 8 hits, Σq = 6.36 over 12 backdoors).
+    expect(tally.expected).toBeGreaterThan(2);
+    expect(tally.hits).toBeGreaterThan(0);
   });
 
   it('lm-sampled from vtb-base (τ = 1) verified against the untrained vtb-base: conditional q bounds the real hit rate', async () => {
     // Prompts that stop mid-sentence, so the model goes on (after a question mark it mostly ends the text).
     const starts = ['Once upon a time a little fox', 'The old man walked to the', 'She opened the box and found', 'Tom and his sister went', 'In the morning the bird', 'The farmer looked at the sky and', 'A small boat sailed past the', 'After dinner the children'];
     const rows = starts.map((prompt) => ({ prompt, completion: 'and then they went home.' }));
-    let hits = 0;
-    let expected = 0;
-    let variance = 0;
+    const tally = new HitTally();
     for (let t = 0; t < 8; t++) {
       const d = vtune({ generator: 'lm-sampled', generatorOptions: { temperature: 1, triggerLength: 2, signatureLength: 2 }, count: 5, empiricalM: 4, nullMode: 'conditional', seed: `real-${t}` });
       const { secret } = await d.plant(rows, userCtx('u', { generatorModel: base }));
       const v = await d.verify(base, secret, { alpha: 0.05, ctx: userCtx('v', { generatorModel: base }) });
-      hits += v.k;
-      for (const r of v.perBackdoor) {
-        const q = 10 ** r.log10q;
-        expected += q;
-        variance += q * (1 - q);
-      }
+      tally.add(v);
     }
     // Under H0 hits are independent Bernoulli(qᵢ) with qᵢ exact (or an upper bound): hits ≤ Σq + 3σ.
-    expect(hits).toBeLessThanOrEqual(expected + 3 * Math.sqrt(variance) + 1);
-    expect(expected).toBeGreaterThan(2); // not vacuous: chance hits are expected at all (measured: Σq ≈ 0.6 per backdoor here)
-    expect(hits).toBeGreaterThan(0);
+    expect(tally.hits).toBeLessThanOrEqual(tally.bound());
+    expect(tally.expected).toBeGreaterThan(2); // not vacuous: chance hits are expected at all (measured: Σq ≈ 0.6 per backdoor here)
+    expect(tally.hits).toBeGreaterThan(0);
   });
 });
