@@ -9,7 +9,8 @@
  * through its own `verify` with the base model as `UserContext.baseModel`. Its records carry `defense`, and
  * repeat it in `generator` so the Type-I table and plot (written for vTune's generators) group it as one
  * configuration; `log10pByNullMode` holds the verdict's modes, or `{ [nullMode]: log10p }` for a verifier with
- * one test (cue-reply's `rank-sum`, utility-gain's `sign-test`).
+ * one test (cue-reply's `rank-sum`, utility-gain's `sign-test`). One builder writes every record (calibrationRecord);
+ * its numbers go through src/records/finite.ts, and a trial whose verdict holds NaN stops the run, named.
  *
  * Throughput: trials run in waves of `batch` secrets; the whole wave is planted, then verified concurrently
  * through one coalescing wrapper per model (src/calibrate/batching-model.ts), so a wave's verification queries

@@ -93,9 +93,7 @@ export function instrumentingAttacks(make: (id: string, options: Readonly<Record
   return {
     args,
     purity,
-    attack: (id, options) => {
-      return instrumentAttack(make(id, options), { args, purity }).attack;
-    },
+    attack: (id, options) => instrumentAttack(make(id, options), { args, purity }).attack,
   };
 }
 
