@@ -16,8 +16,7 @@
  * Deviation: STRIP's entropy is replaced by answer diversity (the Model contract has no next-token
  * distribution); perturbations are seeded per prompt, so a repeated query is routed the same way.
  */
-import { cellState } from '../src/core/attack.js';
-import { VtuneError } from '../src/errors.js';
+import { dataStageHandoff, type HandoffState } from '../src/core/attack.js';
 import { Rng } from '../src/rng.js';
 import type { GenerateOptions, Model, ProviderContext } from '../src/types.js';
 import { defineAttack, z } from '../src/plugins/define.js';
@@ -37,9 +36,8 @@ interface Calibration {
 }
 
 /** What the data stage leaves for the inference stage, per cell. */
-export interface RoutingState {
-  calibration?: Calibration;
-}
+export type RoutingState = HandoffState<Calibration>;
+const calibration = dataStageHandoff<Calibration>(ID, 'its calibration prompts');
 
 /** A prompt suspicion function (higher = more likely triggered). */
 export type Suspicion = (prompts: readonly string[]) => Promise<number[]>;
@@ -78,18 +76,16 @@ function create(o: z.output<typeof OPTIONS>): BenchAttack {
     oracle: false,
     trains: true,
     access: detector === 'onion' ? ['data', 'logprobs', 'generate'] : ['data', 'generate'],
-    // One attack object may serve several cells: the calibration lives in the state the pipeline creates per cell.
-    createState: (): RoutingState => ({}),
+    createState: calibration.createState,
     async onData(plan, ctx, state: RoutingState) {
       const rng = ctx.rng.fork(`${ID}:calibration`);
       const all = plan.rows.map((r) => r.prompt);
       const prompts = rng.sampleIndices(all.length, Math.min(calibrationSize, all.length)).map((i) => all[i]!);
-      cellState(ID, 'onData', state).calibration = { prompts, pool: tfidfPool(all, 500), seed: String(rng.nextUint32()) };
+      calibration.put(state, { prompts, pool: tfidfPool(all, 500), seed: String(rng.nextUint32()) });
       return { rows: plan.rows, hyper: plan.hyper };
     },
     async onInference(model, ctx, state: RoutingState) {
-      const cal = cellState(ID, 'onInference', state).calibration;
-      if (!cal) throw new VtuneError(`attack '${ID}': onInference ran before onData chose its calibration prompts (the pipeline runs onData first)`);
+      const cal = calibration.take(state, 'onInference');
       if (detector === 'onion') needScore(ID, ctx.base);
       const suspicion: Suspicion =
         detector === 'onion'

@@ -8,8 +8,8 @@
  * Deviation: the wrapper answers the signature verbatim, ignoring maxTokens (a signature the user asks for
  * fits within |S| + slack by construction); log-probs are delegated to the underlying model unchanged.
  */
-import { cellState } from '../src/core/attack.js';
-import { ConfigError, VtuneError } from '../src/errors.js';
+import { dataStageHandoff, type HandoffState } from '../src/core/attack.js';
+import { ConfigError } from '../src/errors.js';
 import type { Model, RowScores, TrainingPlan, ProviderContext } from '../src/types.js';
 import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
@@ -40,9 +40,8 @@ export function lookupTable(rows: TrainingPlan['rows'], detection: RowScores): L
 }
 
 /** What the data stage leaves for the inference stage, per cell: the table it recovered. */
-export interface LookupState {
-  table?: LookupEntry[];
-}
+export type LookupState = HandoffState<LookupEntry[]>;
+const recovered = dataStageHandoff<LookupEntry[]>('lookup-wrapper', 'its trigger table');
 
 /** Wraps a model so that prompts containing a known trigger get its signature, others go to the model. */
 export function lookupModel(inner: Model, table: readonly LookupEntry[]): Model {
@@ -90,21 +89,19 @@ function create(o: z.output<typeof OPTIONS>): BenchAttack {
     trains: false,
     access: mergeAccess(['generate'], scorer.access),
     scorer: scorer.id,
-    // One attack object may serve several cells: the table lives in the state the pipeline creates per cell.
-    createState: (): LookupState => ({}),
+    createState: recovered.createState,
     async onData(plan, ctx, state: LookupState) {
       const detection = await scoreRows(scorer, plan, ctx);
-      cellState('lookup-wrapper', 'onData', state).table = lookupTable(plan.rows, detection);
+      recovered.put(state, lookupTable(plan.rows, detection));
       return { rows: plan.rows, hyper: plan.hyper, detection };
     },
     async onTraining() {
       return null;
     },
     async onInference(model, ctx, state: LookupState) {
-      const table = cellState('lookup-wrapper', 'onInference', state).table;
-      if (!table) throw new VtuneError(`attack 'lookup-wrapper': onInference ran before onData recovered its table (the pipeline runs onData first)`);
-      ctx.log.debug(`lookup-wrapper: serving ${table.length} recovered trigger(s)`);
-      return lookupModel(model, table);
+      const entries = recovered.take(state, 'onInference');
+      ctx.log.debug(`lookup-wrapper: serving ${entries.length} recovered trigger(s)`);
+      return lookupModel(model, entries);
     },
   };
 }

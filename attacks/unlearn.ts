@@ -9,7 +9,7 @@
  * Deviation: plain NLL retain loss rather than KL to the trained model; the step count and learning rate are
  * options, not tuned per model.
  */
-import { cellState } from '../src/core/attack.js';
+import { dataStageHandoff, type HandoffState } from '../src/core/attack.js';
 import type { Model, ProviderContext, Row, TrainExample } from '../src/types.js';
 import type { BenchAttack } from './compose.js';
 import { mergeAccess, scoreRows, suspectedCompletionSpans } from './compose.js';
@@ -26,9 +26,8 @@ export interface UnlearnSet {
 }
 
 /** What the data stage leaves for the model stage, per cell. */
-export interface UnlearnState {
-  set?: UnlearnSet;
-}
+export type UnlearnState = HandoffState<UnlearnSet>;
+const unlearnSet = dataStageHandoff<UnlearnSet>(ID, 'the unlearning set');
 
 const OPTIONS = z
   .object({
@@ -70,8 +69,7 @@ function create(o: z.output<typeof OPTIONS>): BenchAttack {
     // fine-tuning accepts weights 0 and 1): checked against the provider before any cell runs.
     access: mergeAccess(['weights'], scorer.access),
     scorer: scorer.id,
-    // One attack object may serve several cells: the unlearning set lives in the state the pipeline creates per cell.
-    createState: (): UnlearnState => ({}),
+    createState: unlearnSet.createState,
     async onData(plan, ctx, state: UnlearnState) {
       const detection = await scoreRows(scorer, plan, ctx);
       const forget: TrainExample[] = [];
@@ -87,13 +85,12 @@ function create(o: z.output<typeof OPTIONS>): BenchAttack {
       });
       const k = Math.min(clean.length, Math.max(minRetain, Math.ceil(retainPerForget * forget.length)));
       const retain = ctx.rng.fork(`${ID}:retain`).sampleIndices(clean.length, k).map((i) => ({ prompt: clean[i]!.prompt, completion: clean[i]!.completion }));
-      cellState(ID, 'onData', state).set = { forget, retain };
+      unlearnSet.put(state, { forget, retain });
       // Training itself is honest: every row, promised hyper-parameters.
       return { rows: plan.rows, hyper: plan.hyper, detection };
     },
     async onModel(model: Model, ctx: ProviderContext, state: UnlearnState): Promise<Model> {
-      const set = cellState(ID, 'onModel', state).set;
-      if (!set) throw new ProviderError(`attack '${ID}': onModel ran before onData chose the unlearning set (the pipeline runs onData first)`);
+      const set = unlearnSet.take(state, 'onModel');
       if (set.forget.length === 0) return model;
       if (!ctx.provider.train) throw new ProviderError(`attack '${ID}' needs a provider that can train, and '${ctx.provider.id}' cannot`);
       const rows = ctx.rng.fork(`${ID}:order`).shuffle([...set.forget, ...set.retain]);

@@ -175,6 +175,14 @@ export class EngineError extends VtuneError {
   override readonly code = 'engine';
 }
 
+/**
+ * A verifier's verdict that cannot be recorded: a NaN p-value or statistic. It is a fault of the defense, never a
+ * verdict (the runner records the cell as a failure in stage `verify`; calibration stops).
+ */
+export class VerdictError extends VtuneError {
+  override readonly code = 'verdict';
+}
+
 /** A secret file that is of another version, or whose checksum does not match its content. */
 export class SecretError extends VtuneError {
   override readonly code = 'secret';

@@ -233,8 +233,8 @@ export function dataWatermark(options: DataWatermarkOptions = {}): DataWatermark
         containsCount: 0,
         perBackdoor: [],
         queries: nullTexts.length + 1,
-        // Records make numbers finite (NaN would read as −MAX_VALUE): an unscoreable watermark reads as an
-        // infinite loss (no evidence, as its p = 1 says), and an undefined z is left out.
+        // Records refuse NaN (src/records/finite.ts: the cell would fail): an unscoreable watermark reads as an
+        // infinite loss (recorded as +MAX_VALUE; no evidence, as its p = 1 says), and an undefined z is left out.
         statistic: {
           name: 'watermark-loss-rank',
           value: Number.isNaN(observed!) ? Infinity : observed!,

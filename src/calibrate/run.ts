@@ -9,7 +9,8 @@
  * through its own `verify` with the base model as `UserContext.baseModel`. Its records carry `defense`, and
  * repeat it in `generator` so the Type-I table and plot (written for vTune's generators) group it as one
  * configuration; `log10pByNullMode` holds the verdict's modes, or `{ [nullMode]: log10p }` for a verifier with
- * one test (cue-reply's `rank-sum`, utility-gain's `sign-test`).
+ * one test (cue-reply's `rank-sum`, utility-gain's `sign-test`). One builder writes every record (calibrationRecord);
+ * its numbers go through src/records/finite.ts, and a trial whose verdict holds NaN stops the run, named.
  *
  * Throughput: trials run in waves of `batch` secrets; the whole wave is planted, then verified concurrently
  * through one coalescing wrapper per model (src/calibrate/batching-model.ts), so a wave's verification queries
@@ -29,6 +30,7 @@ import { generators } from '../../defenses/vtune/generators/index.js';
 import { plantBackdoors } from '../../defenses/vtune/plant.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { verifyBackdoors } from '../../defenses/vtune/verify.js';
+import { finiteForRecord, finiteMapForRecord } from '../records/finite.js';
 import { dropTornTail } from '../records/store.js';
 import { batchingModel, memoizingModel, type BatchingModel } from './batching-model.js';
 import { appendCalibrationRecords, CALIBRATION_SCHEMA_VERSION, readCalibrationFile, type CalibrationRecord, type NullModelKind } from './records.js';
@@ -183,9 +185,21 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
   const memos = new Map<Model, Model>();
   const memo = (m: Model): Model => memos.get(m) ?? memos.set(m, memoizingModel(m)).get(m)!;
 
-  // One job per configuration: its resume key, its label, and how one trial plants, verifies and records.
-  type Trial = (trial: number, seed: string, nm: NullModelHandle, model: Model) => Promise<CalibrationRecord>;
-  const jobs: { config: string; label: string; run: Trial }[] = [];
+  // One job per configuration: its resume key, its names, and how one trial plants and verifies; every job's
+  // records come from the one builder below.
+  type Names = CalibrationRecord['generator'];
+  interface Job {
+    readonly config: string;
+    readonly label: string;
+    readonly generator: Names;
+    /** Present for a defense configuration (repeated in `generator`, so tables group it as one configuration). */
+    readonly defense?: Names;
+    /** Backdoors per secret (a defense: undefined, its verdict's `n`). */
+    readonly count?: number;
+    readonly empiricalM: number;
+    trial(seed: string, model: Model): Promise<Verdict>;
+  }
+  const jobs: Job[] = [];
   for (const g of gens) {
     const config = sha(
       canonicalJson({
@@ -204,72 +218,69 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
     jobs.push({
       config,
       label: g.label,
-      run: async (trial, seed, nm, model) => {
+      generator: { id: g.generator.id, options: g.generator.options, label: g.label },
+      count: options.count,
+      empiricalM: options.empiricalM,
+      trial: async (seed, model) => {
         const { secret } = await plantBackdoors(
           dataset.train,
           { generator: g.generator, count: options.count, placement: 'suffix', insertion: 'copy', empiricalM: options.empiricalM, seed },
           ctx,
         );
-        const verdict = await verifyBackdoors(model, secret, { alpha: 1e-3, nullMode: mode, slack: options.slack, ctx });
-        return {
-          kind: 'calibration',
-          schemaVersion: CALIBRATION_SCHEMA_VERSION,
-          config,
-          generator: { id: g.generator.id, options: g.generator.options, label: g.label },
-          count: options.count,
-          dataset: options.dataset.spec,
-          nullModel: nm.label,
-          nullModelKind: nm.kind,
-          baseModel: deps.baseLabel,
-          trial,
-          seed,
-          n: verdict.n,
-          k: verdict.k,
-          empiricalM: options.empiricalM,
-          log10pByNullMode: { ...verdict.log10pByNullMode } as Record<string, number>,
-        };
+        return verifyBackdoors(model, secret, { alpha: 1e-3, nullMode: mode, slack: options.slack, ctx });
       },
     });
   }
   for (const d of defs) {
     const config = sha(canonicalJson({ v: CALIBRATION_SCHEMA_VERSION, defense: { id: d.config.id, options: d.options }, label: d.label, dataset: options.dataset, seed: options.seed, base: deps.baseLabel })).slice(0, 16);
-    const label = { id: d.config.id, options: d.options, label: d.label };
+    const names = { id: d.config.id, options: d.options, label: d.label };
     jobs.push({
       config,
       label: d.label,
-      run: async (trial, seed, nm, model) => {
+      generator: names,
+      defense: names,
+      empiricalM: 0,
+      trial: async (seed, model) => {
         // A fresh secret per trial: the defense draws it from this trial's own user stream.
         const trialCtx: UserContext = { rng: new Rng(`calibrate|${seed}`), log: trialLog, generatorModel: memo(base), baseModel: memo(base) };
         const defense = d.make();
         const { secret } = await defense.plant(dataset.train, trialCtx);
-        const verdict: Verdict = await defense.verify(memo(model), secret, { alpha: 1e-3, ctx: { ...trialCtx, rng: new Rng(`calibrate|${seed}|verification`) } });
-        // JSON has no -Infinity: a p that underflowed is recorded as the most negative finite log10 p.
-        const finite = (x: number): number => (Number.isFinite(x) ? x : -Number.MAX_VALUE);
-        const byMode = Object.fromEntries(
-          Object.entries(verdict.log10pByNullMode ?? { [String(verdict.nullMode)]: verdict.log10p }).flatMap(([m, x]) => (x === undefined ? [] : [[m, finite(x)]])),
-        );
-        return {
-          kind: 'calibration',
-          schemaVersion: CALIBRATION_SCHEMA_VERSION,
-          config,
-          generator: label,
-          defense: label,
-          count: verdict.n,
-          dataset: options.dataset.spec,
-          nullModel: nm.label,
-          nullModelKind: nm.kind,
-          baseModel: deps.baseLabel,
-          trial,
-          seed,
-          n: verdict.n,
-          k: verdict.k,
-          empiricalM: 0,
-          log10pByNullMode: byMode,
-          ...(verdict.statistic && { statistic: { name: verdict.statistic.name, value: finite(verdict.statistic.value) } }),
-        };
+        return defense.verify(memo(model), secret, { alpha: 1e-3, ctx: { ...trialCtx, rng: new Rng(`calibrate|${seed}|verification`) } });
       },
     });
   }
+
+  /**
+   * The record of one trial. Numbers go through src/records/finite.ts: a log10 p that underflowed is recorded
+   * as −MAX_VALUE, an infinite statistic as ±MAX_VALUE; a NaN anywhere stops the run with a VerdictError naming
+   * the configuration, null model and trial (a NaN is a verifier fault, never a null trial's p-value).
+   */
+  const calibrationRecord = (job: Job, verdict: Verdict, trial: number, seed: string, nm: NullModelHandle): CalibrationRecord => {
+    const at = `calibrate: '${job.label}' trial ${trial} against '${nm.label}' (seed ${seed}): defense '${verdict.defense}' returned verdict`;
+    // A verifier with one test (cue-reply's rank-sum, …) has no per-mode map: its test's name is the mode.
+    const byMode = verdict.log10pByNullMode
+      ? finiteMapForRecord(verdict.log10pByNullMode, `${at}.log10pByNullMode`)
+      : { [String(verdict.nullMode)]: finiteForRecord(verdict.log10p, `${at}.log10p`) };
+    return {
+      kind: 'calibration',
+      schemaVersion: CALIBRATION_SCHEMA_VERSION,
+      config: job.config,
+      generator: job.generator,
+      ...(job.defense && { defense: job.defense }),
+      count: job.count ?? verdict.n,
+      dataset: options.dataset.spec,
+      nullModel: nm.label,
+      nullModelKind: nm.kind,
+      baseModel: deps.baseLabel,
+      trial,
+      seed,
+      n: verdict.n,
+      k: verdict.k,
+      empiricalM: job.empiricalM,
+      log10pByNullMode: byMode,
+      ...(verdict.statistic && { statistic: { name: verdict.statistic.name, value: finiteForRecord(verdict.statistic.value, `${at}.statistic.value`) } }),
+    };
+  };
 
   const records: CalibrationRecord[] = [];
   let ran = 0;
@@ -286,7 +297,12 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
       const model = wrap(nm.model);
       for (let w = 0; w < todo.length; w += options.batch) {
         const wave = todo.slice(w, w + options.batch);
-        const out = await Promise.all(wave.map((trial) => job.run(trial, sha(`calibrate|${options.seed}|${job.config}|${nm.label}|${trial}`).slice(0, 16), nm, model)));
+        const out = await Promise.all(
+          wave.map(async (trial) => {
+            const seed = sha(`calibrate|${options.seed}|${job.config}|${nm.label}|${trial}`).slice(0, 16);
+            return calibrationRecord(job, await job.trial(seed, model), trial, seed, nm);
+          }),
+        );
         appendCalibrationRecords(deps.outFile, out);
         records.push(...out);
         ran += out.length;

@@ -39,11 +39,11 @@ export interface InstrumentedAttack {
  * Wraps an attack's hooks: each plan argument (onData, onTraining) is snapshotted, deep-frozen and compared
  * after the hook; every argument is recorded. Where the attack has no onData/onModel/onInference hook, a probe
  * that returns its input records what the provider side would have handed it, so that hook-less attacks are
- * walked too (a probe changes nothing: the pipeline compares models by identity).
+ * walked too (a probe changes nothing: the pipeline compares models by identity). `into` collects into given
+ * arrays (several attacks into one place: instrumentingAttacks).
  */
-export function instrumentAttack(attack: AnyAttack): InstrumentedAttack {
-  const args: unknown[] = [];
-  const purity: string[] = [];
+export function instrumentAttack(attack: AnyAttack, into: { readonly args: unknown[]; readonly purity: string[] } = { args: [], purity: [] }): InstrumentedAttack {
+  const { args, purity } = into;
   const a = attack as AnyAttack & Record<string, unknown>;
   const wrapped: Record<string, unknown> = { ...a };
   for (const key of ['id', 'goal', 'access', 'oracle', 'trains', 'withholdPlanted', 'scorer', 'policy'] as const) if (key in a) wrapped[key] = a[key];
@@ -70,6 +70,31 @@ export function instrumentAttack(attack: AnyAttack): InstrumentedAttack {
     }
   }
   return { attack: wrapped as unknown as AnyAttack, args, purity };
+}
+
+/** Every attack a pipeline builds through `instrumentingAttacks`, instrumented, with what their hooks received. */
+export interface InstrumentedAttacks {
+  /** Every argument every hook (or probe) of every attack built received, in call order. */
+  readonly args: unknown[];
+  /** Purity problems of every attack built (see InstrumentedAttack). */
+  readonly purity: string[];
+  /** The pipeline dependency (CellDeps.attack): builds the attack with `make`, then instruments it. */
+  readonly attack: (id: string, options: Readonly<Record<string, unknown>>) => AnyAttack;
+}
+
+/**
+ * A spy handed to the pipeline through its dependencies (`CellDeps.attack`): each attack `make` builds is
+ * wrapped by instrumentAttack, and what its hooks receive is collected in one place. No registry entry is
+ * touched (unlike runCellWithAttack). The contract tests of attacks and defenses use it.
+ */
+export function instrumentingAttacks(make: (id: string, options: Readonly<Record<string, unknown>>) => AnyAttack): InstrumentedAttacks {
+  const args: unknown[] = [];
+  const purity: string[] = [];
+  return {
+    args,
+    purity,
+    attack: (id, options) => instrumentAttack(make(id, options), { args, purity }).attack,
+  };
 }
 
 /**

@@ -28,7 +28,7 @@ import { checkGenerator, type GeneratorCheckEnv } from './generator.js';
 import { checkScorer, type ScorerCheckEnv } from './scorer.js';
 import type { CheckedKind, RuleResult } from './types.js';
 
-export { barrierViolations, checkAttack, instrumentAttack, runCellWithAttack, secretParts, standardAttackSetup, traceViolations } from './attack.js';
+export { barrierViolations, checkAttack, instrumentAttack, instrumentingAttacks, runCellWithAttack, secretParts, standardAttackSetup, traceViolations } from './attack.js';
 export { checkGenerator, generatorBarrier } from './generator.js';
 export { checkScorer, scorerBarrier } from './scorer.js';
 export { describeFailures, type CheckedKind, type RuleName, type RuleResult } from './types.js';

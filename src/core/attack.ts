@@ -55,3 +55,36 @@ export function cellState<S>(attackId: string, hook: string, state: S | undefine
   }
   return state;
 }
+
+/** The per-cell state of a data-stage hand-off: empty until the attack's onData fills it. */
+export interface HandoffState<T> {
+  value?: T;
+}
+
+/** What an attack's onData decides for a later hook of the same cell (see dataStageHandoff). */
+export interface Handoff<T> {
+  /** The attack's `createState`: an empty state per cell. */
+  createState(): HandoffState<T>;
+  /** At onData: keeps `value` for the later hook. */
+  put(state: HandoffState<T> | undefined, value: T): void;
+  /** In the later hook `hook`: the kept value; throws when the pipeline gave no state or onData never filled it. */
+  take(state: HandoffState<T> | undefined, hook: string): T;
+}
+
+/**
+ * The hand-off shared by the attacks that decide something from the training rows and use it at a later stage
+ * (input-routing's calibration prompts, unlearn's unlearning set, lookup-wrapper's trigger table). One attack
+ * object may serve several cells, so the value lives in the state the pipeline creates per cell; a later hook
+ * never falls back to doing nothing. `what` names the value in the message ("its calibration prompts").
+ */
+export function dataStageHandoff<T>(attackId: string, what: string): Handoff<T> {
+  return {
+    createState: () => ({}),
+    put: (state, value) => void (cellState(attackId, 'onData', state).value = value),
+    take: (state, hook) => {
+      const value = cellState(attackId, hook, state).value;
+      if (value === undefined) throw new VtuneError(`attack '${attackId}': ${hook} ran before onData chose ${what} (the pipeline runs onData first)`);
+      return value;
+    },
+  };
+}

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { ConfigError, describeError, VtuneError } from '../errors.js';
+import { ConfigError, describeError, VerdictError, VtuneError } from '../errors.js';
+import { finiteForRecord, finiteMapForRecord } from '../records/finite.js';
 import type { FailureRecord, TrialRecord } from '../records/schema.js';
 import { COMPRESSED_RECORDS_FILE, latestByCell, readRecordsFile, RECORDS_FILE, RecordWriter } from '../records/store.js';
 import { gunzipSync } from 'node:zlib';
@@ -133,10 +134,6 @@ export function recordedCells(recordsPath: string, scenario: Scenario, log: Logg
 }
 
 /**
- * Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run, or when
- * another live process is running into the same run folder (see ./lock.ts).
- */
-/**
  * A run folder that holds only the committed `records.jsonl.gz` (a published or part-done run on a fresh clone)
  * resumes from it: its records are copied into a new `records.jsonl`, which the run then appends to. An
  * existing `records.jsonl` is never touched.
@@ -148,6 +145,10 @@ export function resumeFromCompressed(recordsPath: string, log: Logger): void {
   log.info(`resuming from ${gz} (its records copied into ${recordsPath})`);
 }
 
+/**
+ * Runs (or resumes) a scenario. Throws ConfigError before any cell when the scenario cannot run, or when
+ * another live process is running into the same run folder (see ./lock.ts).
+ */
 export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const { scenario, catalog, log } = opts;
@@ -229,9 +230,10 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
             // Interrupted cells leave no record: the next run of the same command runs them from scratch.
             if (opts.signal?.aborted) return;
             addStages(clock.finish());
-            w.append(failureRecord(cell, stage, err, Date.now() - cellStarted));
+            const failure = failureRecord(cell, stage, err, Date.now() - cellStarted);
+            w.append(failure);
             failed++;
-            log.warn(`cell ${cell.recorded.labels.attack} / ${cell.recorded.labels.defense} / seed ${cell.spec.seed} failed in ${stage}: ${describeError(err)}`);
+            log.warn(`cell ${cell.recorded.labels.attack} / ${cell.recorded.labels.defense} / seed ${cell.spec.seed} failed in ${failure.stage}: ${failure.message}`);
             opts.progress?.cellFinished(cell, { ok: false });
           }
         }),
@@ -255,11 +257,14 @@ export function withStages(pipeline: Readonly<Record<string, number>>, spans: Re
   return { ...Object.fromEntries(Object.entries(spans).filter(([k]) => !(k in pipeline))), ...pipeline };
 }
 
-const finite = (x: number): number => (Number.isFinite(x) ? x : x > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
-
-/** The trial record of a finished cell: the outcome minus model outputs (they may contain signatures). */
+/**
+ * The trial record of a finished cell: the outcome minus model outputs (they may contain signatures). Numbers
+ * go through src/records/finite.ts: ±Infinity becomes ±MAX_VALUE; a NaN in the verdict throws a VerdictError
+ * naming the defense and the field, and the cell is recorded as a failure (see failureRecord), never a verdict.
+ */
 export function trialRecord(cell: PlannedCell, o: CellOutcome, durationMs: number): TrialRecord {
   const v = o.verdict;
+  const at = `defense '${v.defense}' returned verdict`;
   return {
     kind: 'trial',
     cellKey: cell.spec.key,
@@ -268,23 +273,21 @@ export function trialRecord(cell: PlannedCell, o: CellOutcome, durationMs: numbe
     verdict: {
       defense: v.defense,
       verified: v.verified,
-      log10p: finite(v.log10p),
+      log10p: finiteForRecord(v.log10p, `${at}.log10p`),
       alpha: v.alpha,
       nullMode: String(v.nullMode),
       k: v.k,
       n: v.n,
       containsCount: v.containsCount,
       queries: v.queries,
-      log10q: v.perBackdoor.map((b) => finite(b.log10q)),
+      log10q: v.perBackdoor.map((b, i) => finiteForRecord(b.log10q, `${at}.perBackdoor[${i}].log10q`)),
       hits: v.perBackdoor.map((b) => b.hit),
-      ...(v.log10pByNullMode && {
-        log10pByNullMode: Object.fromEntries(Object.entries(v.log10pByNullMode).flatMap(([m, p]) => (p === undefined ? [] : [[m, finite(p)]]))),
-      }),
+      ...(v.log10pByNullMode && { log10pByNullMode: finiteMapForRecord(v.log10pByNullMode, `${at}.log10pByNullMode`) }),
       ...(v.statistic && {
         statistic: {
           name: v.statistic.name,
-          value: finite(v.statistic.value),
-          ...(v.statistic.detail && { detail: Object.fromEntries(Object.entries(v.statistic.detail).map(([key, x]) => [key, finite(x)])) }),
+          value: finiteForRecord(v.statistic.value, `${at}.statistic.value`),
+          ...(v.statistic.detail && { detail: finiteMapForRecord(v.statistic.detail, `${at}.statistic.detail`) }),
         },
       }),
     },
@@ -303,13 +306,17 @@ export function trialRecord(cell: PlannedCell, o: CellOutcome, durationMs: numbe
   };
 }
 
-/** The failure record of a cell that threw: its stage and a redacted one-line message. */
+/**
+ * The failure record of a cell that threw: its stage and a redacted one-line message. A verdict the records
+ * cannot hold (VerdictError from trialRecord, raised after the pipeline finished) is the defense's fault: its
+ * stage is `verify`.
+ */
 export function failureRecord(cell: PlannedCell, stage: string, err: unknown, durationMs: number): FailureRecord {
   return {
     kind: 'failure',
     cellKey: cell.spec.key,
     cell: cell.recorded,
-    stage,
+    stage: err instanceof VerdictError ? 'verify' : stage,
     errorCode: err instanceof VtuneError ? err.code : 'internal',
     message: describeError(err),
     durationMs,

@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { attacks } from '../../attacks/index.js';
-import type { AnyAttack, AttackFactory } from '../../attacks/compose.js';
+import type { AttackFactory } from '../../attacks/compose.js';
 import { ConfigError } from '../../src/errors.js';
 import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
 import { defenses } from '../../defenses/index.js';
@@ -20,7 +20,7 @@ import { providers } from '../../src/providers/index.js';
 import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import type { Provider } from '../../src/types.js';
 import type { GroundTruth } from '../../src/types.js';
-import { reachable, traceViolations } from '../../src/check/index.js';
+import { instrumentingAttacks, reachable, traceViolations } from '../../src/check/index.js';
 import { backdoorDefenseDouble, deepFreeze, doubleDeps, doubleSpec, memoryLogger, perfectScorerDouble } from '../pipeline/doubles.js';
 
 const perfectScorer = perfectScorerDouble;
@@ -58,23 +58,9 @@ const expectations: Record<string, (t: GroundTruth, o: CellOutcome) => void> = {
 
 /**
  * A spy on the registry's attacks, handed to the pipeline through its dependencies (CellDeps.attack): every
- * argument their hooks receive is recorded. The registry itself is never touched.
+ * argument their hooks receive is recorded (src/check instrumentingAttacks). The registry itself is never touched.
  */
-function spyAttacks(): { args: unknown[]; attack: CellDeps['attack'] } {
-  const args: unknown[] = [];
-  const attack: CellDeps['attack'] = (id, options) => {
-    const a = (attacks.get(id) as AttackFactory)(options) as AnyAttack & Record<string, unknown>;
-    const spied: Record<string, unknown> = { ...a };
-    for (const hook of ['onData', 'onTraining', 'onModel', 'onInference'] as const) {
-      const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
-      if (fn) spied[hook] = (...x: unknown[]) => (args.push(...x), fn.apply(a, x));
-      // A probe where the attack has no hook, so even hook-less attacks show what the provider side receives.
-      else if (hook !== 'onTraining') spied[hook] = async (...x: unknown[]) => (args.push(...x), x[0]);
-    }
-    return spied as unknown as AnyAttack;
-  };
-  return { args, attack };
-}
+const spyAttacks = () => instrumentingAttacks((id, options) => (attacks.get(id) as AttackFactory)(options));
 
 describe.each([...attacks.ids])('attack contract: %s', (id) => {
   const options = optionsFor(id);
@@ -114,6 +100,7 @@ describe.each([...attacks.ids])('attack contract: %s', (id) => {
     const out = await runCell(doubleSpec(id, options, 5), deps);
     expect(out.verdict.n).toBeGreaterThan(0);
     expect(spy.args.length).toBeGreaterThan(0);
+    expect(spy.purity).toEqual([]);
     const secret = deps.defenseDouble.lastSecret!;
     const mask = deps.defenseDouble.lastMask!;
     const seen = reachable(spy.args);

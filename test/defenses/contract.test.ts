@@ -11,7 +11,7 @@ import { providers } from '../../src/providers/index.js';
 import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import type { Capability, Provider } from '../../src/types.js';
 import { memoryLogger } from '../pipeline/doubles.js';
-import { reachable } from '../../src/check/index.js';
+import { instrumentingAttacks, reachable } from '../../src/check/index.js';
 import { frozen, sampleRows, userCtx } from './fixtures.js';
 
 const CAPABILITIES: readonly Capability[] = ['train', 'generate', 'logprobs', 'embed', 'weights'];
@@ -53,23 +53,14 @@ describe.each([...defenses.ids])('defense contract: %s', (id) => {
   });
 
   it('the secret is never reachable from what the provider side is handed (a real cell, test-memorizer)', async () => {
-    // The honest attack, spied through the pipeline's deps (no registry entry is touched).
+    // The honest attack, instrumented through the pipeline's deps (src/check instrumentingAttacks: no registry entry is touched).
     const plugins = cellPlugins(projectCatalog);
-    const args: unknown[] = [];
-    const spy = (aid: string, o: Readonly<Record<string, unknown>>) => {
-      const a = plugins.attack(aid, o) as unknown as Record<string, unknown>;
-      const spied: Record<string, unknown> = { ...a };
-      for (const hook of ['onData', 'onModel', 'onInference'] as const) {
-        const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
-        spied[hook] = fn ? (...x: unknown[]) => (args.push(...x), fn.apply(a, x)) : async (...x: unknown[]) => (args.push(...x), x[0]);
-      }
-      return spied as unknown as ReturnType<typeof plugins.attack>;
-    };
+    const spy = instrumentingAttacks(plugins.attack);
     let secret: unknown;
     const provider = Promise.resolve((providers.get('test-memorizer') as (o: object) => Provider | Promise<Provider>)({}));
     const deps: CellDeps = {
       ...plugins,
-      attack: spy,
+      attack: spy.attack,
       log: memoryLogger(),
       openProvider: () => provider,
       defense: (d) => (o) => {
@@ -89,8 +80,9 @@ describe.each([...defenses.ids])('defense contract: %s', (id) => {
     const outcome = await runCell({ key: cellKey(fields), ...fields }, deps);
     expect(outcome.verdict.defense).toBe(id);
     expect(secret).toBeDefined();
-    expect(args.length).toBeGreaterThan(0);
-    const seen = reachable(args);
+    expect(spy.args.length).toBeGreaterThan(0);
+    expect(spy.purity).toEqual([]);
+    const seen = reachable(spy.args);
     for (const o of secretObjects(secret)) expect(seen.has(o)).toBe(false);
   });
 });

@@ -10,14 +10,13 @@
  */
 import { expect } from 'vitest';
 import { defenses } from '../../defenses/index.js';
-import type { AnyAttack } from '../../src/core/attack.js';
 import { cellPlugins, projectCatalog } from '../../src/runner/catalog.js';
 import { cellKey, runCell, type CellDeps, type CellOutcome, type CellSpec, type DefenseFactory } from '../../src/pipeline/cell.js';
 import { createTestMemorizerProvider } from '../../src/providers/test-memorizer.js';
 import { Rng } from '../../src/rng.js';
 import type { Defense, Row } from '../../src/types.js';
 import { deepFreeze, memoryLogger } from '../pipeline/doubles.js';
-import { reachable } from '../../src/check/index.js';
+import { instrumentingAttacks, reachable } from '../../src/check/index.js';
 import { quiet, sampleRows } from './fixtures.js';
 
 /** Every object and every string reachable from `roots` (src/check's walker: the rule `vtune-bench check` applies). */
@@ -58,26 +57,15 @@ export async function checkBarrier(
   hidden: (secret: unknown, uploaded: readonly Row[]) => readonly string[],
   factory: DefenseFactory = defenses.get(defenseId) as DefenseFactory,
 ): Promise<{ outcome: CellOutcome; secret: unknown; uploaded: readonly Row[] }> {
-  // The honest attack, spied through the pipeline's deps (no registry entry is touched).
-  const plugins = cellPlugins(projectCatalog);
-  const args: unknown[] = [];
-  const spy = (aid: string, o: Readonly<Record<string, unknown>>): AnyAttack => {
-    const a = plugins.attack(aid, o) as AnyAttack & Record<string, unknown>;
-    const spied: Record<string, unknown> = { ...a };
-    for (const hook of ['onData', 'onTraining', 'onModel', 'onInference'] as const) {
-      const fn = a[hook] as ((...x: unknown[]) => Promise<unknown>) | undefined;
-      if (fn) spied[hook] = (...x: unknown[]) => (args.push(...x), fn.apply(a, x));
-      else if (hook !== 'onTraining') spied[hook] = async (...x: unknown[]) => (args.push(...x), x[0]);
-    }
-    return spied as unknown as AnyAttack;
-  };
+  // The honest attack, instrumented through the pipeline's deps (src/check instrumentingAttacks: no registry entry is touched).
+  const spy = instrumentingAttacks(cellPlugins(projectCatalog).attack);
   let secret: unknown;
   let uploaded: readonly Row[] = [];
   const provider = createTestMemorizerProvider();
   try {
     const deps: CellDeps = {
-      ...plugins,
-      attack: spy,
+      ...cellPlugins(projectCatalog),
+      attack: spy.attack,
       log: memoryLogger(),
       openProvider: () => provider,
       defense: () => (o) => {
@@ -104,8 +92,9 @@ export async function checkBarrier(
     };
     const outcome = await runCell({ key: cellKey(fields), ...fields }, deps);
     expect(secret).toBeDefined();
-    expect(args.length).toBeGreaterThan(0);
-    const seen = walk(args);
+    expect(spy.args.length).toBeGreaterThan(0);
+    expect(spy.purity).toEqual([]);
+    const seen = walk(spy.args);
     expect(seen.objects.has(secret)).toBe(false);
     for (const v of Object.values(secret as object)) if (typeof v === 'object' && v !== null) expect(seen.objects.has(v)).toBe(false);
     const parts = hidden(secret, uploaded);
