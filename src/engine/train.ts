@@ -14,7 +14,7 @@ import { Rng } from '../rng.js';
 import type { LlamaConfig } from './types.js';
 import { Arena, engineModule } from './kernels.js';
 import { LlamaModel, type ParamLayout } from './model.js';
-import { type Acts, type BatchIO, type NetPtrs, allocActs, makeNatural, netPtrs, ropeTable, runShard } from './transformer.js';
+import { type Acts, type NetPtrs, type TrainIO, allocActs, effectiveLength, makeNatural, netPtrs, ropeTable, runShard } from './transformer.js';
 import { LoraLayout, initLora, loraNatural, loraPtrs, maxBtSize, mergeLora } from './lora.js';
 import { type AdamStep, ShardPool, type UpdatePart, type UpdatePlan, applyPart, defaultThreads, reducePart } from './parallel.js';
 
@@ -183,7 +183,7 @@ export class TrainState {
   readonly grads: number[] = [];
   readonly m: number;
   readonly v: number;
-  readonly ios: BatchIO[] = [];
+  readonly ios: TrainIO[] = [];
   readonly nets: NetPtrs[] = [];
   readonly acts: Acts[] = [];
 
@@ -212,7 +212,7 @@ export class TrainState {
     this.v = a.alloc(this.trainable.total);
     const N = shardB * tMax;
     for (let s = 0; s < nShards; s++) {
-      this.ios.push({ tok: a.alloc(N), pos: a.alloc(N), tgt: a.alloc(N), wts: a.alloc(N) });
+      this.ios.push({ tok: a.alloc(N), pos: a.alloc(N), tgt: a.alloc(N), wts: a.alloc(N), meta: a.alloc(1 + shardB + N), ltgt: a.alloc(N), lwts: a.alloc(N) });
       const l = this.lora;
       this.nets.push(l
         ? netPtrs(this.layout, this.params, this.nat, 0, rope, loraPtrs(l.layout, l.params, l.nat, this.grads[s]!, l.scale))
@@ -235,22 +235,39 @@ export class TrainState {
   }
   private natDone = false;
 
-  /** Lays sequences out as B rows of T tokens in shard s's input buffers (padding has weight 0). */
-  writeShard(s: number, exs: readonly Example[], T: number): void {
+  /**
+   * Writes shard s's sequences in the packed layout (transformer.ts Packing): each row's positions up to its
+   * last non-zero loss weight, back to back, then the loss rows' targets and weights and the layout's header.
+   */
+  writeShard(s: number, exs: readonly Example[]): void {
     const io = this.ios[s]!;
-    const N = exs.length * T;
+    const B = exs.length;
+    const eff = exs.map((ex) => effectiveLength(ex.weights));
+    const N = eff.reduce((a, b) => a + b, 0);
     const tok = this.arena.i32(io.tok, N), pos = this.arena.i32(io.pos, N), tgt = this.arena.i32(io.tgt, N);
     const wts = this.arena.f32(io.wts, N);
-    tok.fill(0);
-    tgt.fill(0);
-    wts.fill(0);
+    const meta = this.arena.i32(io.meta, 1 + B + N);
+    const ltgt = this.arena.i32(io.ltgt, N), lwts = this.arena.f32(io.lwts, N);
+    let o = 0, L = 0;
     exs.forEach((ex, b) => {
-      const o = b * T;
-      tok.set(ex.tokens, o);
-      tgt.set(ex.tokens.subarray(1), o);
-      wts.set(ex.weights, o);
-      for (let t = 0; t < T; t++) pos[o + t] = t;
+      const e = eff[b]!;
+      meta[1 + b] = e;
+      tok.set(ex.tokens.subarray(0, e), o);
+      tgt.set(ex.tokens.subarray(1, e + 1), o);
+      wts.set(ex.weights.subarray(0, e), o);
+      for (let t = 0; t < e; t++) {
+        pos[o + t] = t;
+        const w = ex.weights[t]!;
+        if (w !== 0) {
+          meta[1 + B + L] = o + t;
+          ltgt[L] = ex.tokens[t + 1]!;
+          lwts[L] = w;
+          L++;
+        }
+      }
+      o += e;
     });
+    meta[0] = L;
   }
 
   /** Zeroes every shard's gradient. */
@@ -360,7 +377,7 @@ export class StepRunner {
   }
 
   /**
-   * Adds one micro-batch's gradients: writes each shard's sequences (padded to T) and computes all shards.
+   * Adds one micro-batch's gradients: writes each shard's sequences (packed; T is the micro-batch's longest row) and computes all shards.
    * Returns each shard's weighted loss sum, in shard order whatever thread finished first.
    */
   async accumulate(shards: readonly (readonly Example[])[], T: number, invNorm: number): Promise<number[]> {
@@ -371,14 +388,14 @@ export class StepRunner {
     });
     // The workers' inputs first, so that they start while the main thread writes its own.
     for (let t = first; t < threads; t++) {
-      for (const j of byThread[t]!) state.writeShard(j.shard, shards[j.shard]!, T);
+      for (const j of byThread[t]!) state.writeShard(j.shard, shards[j.shard]!);
       if (byThread[t]!.length > 0) pool!.runShards(t - first, { shards: byThread[t]!, T, invNorm });
     }
     const perShard = new Array<number>(shards.length).fill(0);
     if (first === 1) {
-      for (const j of byThread[0]!) state.writeShard(j.shard, shards[j.shard]!, T);
+      for (const j of byThread[0]!) state.writeShard(j.shard, shards[j.shard]!);
       const k = state.arena.k;
-      for (const { shard, B } of byThread[0]!) perShard[shard] = runShard(k, state.base.config, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm);
+      for (const { shard, B } of byThread[0]!) perShard[shard] = runShard(k, state.arena.memory, state.base.config, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm);
     }
     for (let t = first; t < threads; t++) {
       if (byThread[t]!.length === 0) continue;
@@ -515,9 +532,9 @@ export function computeGradients(model: LlamaModel, examples: readonly Tokenized
   }
   let norm = 0;
   for (const e of data) for (const w of e.weights) norm += Math.abs(w);
-  state.writeShard(0, data, T);
+  state.writeShard(0, data);
   state.zeroGrads();
-  const lossSum = runShard(a.k, c, state.nets[0]!, state.acts[0]!, state.ios[0]!, data.length, T, 1 / norm);
+  const lossSum = runShard(a.k, a.memory, c, state.nets[0]!, state.acts[0]!, state.ios[0]!, data.length, T, 1 / norm);
   const g = a.f32(state.grads[0]!, state.trainable.total);
   const grads = new Map<string, Float32Array>();
   if (state.lora) {
