@@ -14,7 +14,7 @@ import { Rng } from '../rng.js';
 import type { LlamaConfig } from './types.js';
 import { Arena, engineModule } from './kernels.js';
 import { LlamaModel, type ParamLayout } from './model.js';
-import { type Acts, type NetPtrs, type TrainIO, allocActs, effectiveLength, makeNatural, netPtrs, ropeTable, runShard } from './transformer.js';
+import { type Acts, type NetPtrs, type TrainIO, allocActs, effectiveLength, makeNatural, netPtrs, packRows, ropeTable, runShard } from './transformer.js';
 import { LoraLayout, initLora, loraNatural, loraPtrs, maxBtSize, mergeLora } from './lora.js';
 import { type AdamStep, ShardPool, type UpdatePart, type UpdatePlan, applyPart, defaultThreads, reducePart } from './parallel.js';
 
@@ -434,6 +434,86 @@ export class StepRunner {
   }
 }
 
+/**
+ * The work of the training passes, counted from the batches' shapes (not timed), as the padded computation did
+ * it (every row padded to its micro-batch's longest, every position computed: 6030a90 and before) and as the
+ * packed one does (transformer.ts Packing). Multiply-adds are those of the GEMMs: forward, data-gradient and
+ * weight-gradient products of the linear layers and the output layer (three per position and weight), and the
+ * attention's six products per computed query–key pair and head dimension; a LoRA run computes fewer (no
+ * weight gradient of the frozen base) and is counted the same way. The optimizer's work (every trainable
+ * parameter, every step) is the same in both and not counted.
+ */
+export interface TrainWork {
+  fineTunes: number;
+  steps: number;
+  microBatches: number;
+  /** Rows trained, and those with at least one non-zero loss weight (the others are not computed at all). */
+  rows: number;
+  rowsComputed: number;
+  /** Tokens of the rows, positions computed padded (B·T) and packed, positions with a non-zero loss weight. */
+  tokens: number;
+  positionsPadded: number;
+  positionsPacked: number;
+  lossPositions: number;
+  /** Rows through the output layer and the loss: every position padded, the loss positions packed. */
+  logitRowsPadded: number;
+  logitRowsPacked: number;
+  /** Query–key pairs the attention computes (per head and layer), padded and packed. */
+  attnPairsPadded: number;
+  attnPairsPacked: number;
+  macsPadded: number;
+  macsPacked: number;
+}
+
+const work: TrainWork = {
+  fineTunes: 0, steps: 0, microBatches: 0, rows: 0, rowsComputed: 0, tokens: 0, positionsPadded: 0, positionsPacked: 0, lossPositions: 0,
+  logitRowsPadded: 0, logitRowsPacked: 0, attnPairsPadded: 0, attnPairsPacked: 0, macsPadded: 0, macsPacked: 0,
+};
+
+/** This process's training work since it started (a copy): see TrainWork. */
+export function trainWork(): TrainWork {
+  return { ...work };
+}
+
+/** Query–key pairs the attention kernels compute for a row of attention length T (blocks of 16 queries, each scoring keys up to its last row). */
+function attnPairs(T: number): number {
+  let n = 0;
+  for (let t0 = 0; t0 < T; t0 += 16) {
+    const t1 = Math.min(T, t0 + 16);
+    n += (t1 - t0) * t1;
+  }
+  return n;
+}
+
+/** Counts one micro-batch (its shards at padded length T) into `work`. */
+function countWork(shards: readonly (readonly Example[])[], T: number, c: LlamaConfig): void {
+  const hd = c.dim / c.nHeads, kvDim = hd * c.nKvHeads;
+  const perPosition = c.nLayers * (2 * c.dim * c.dim + 2 * c.dim * kvDim + 3 * c.dim * c.hiddenDim);
+  const perLogitRow = c.dim * c.vocabSize;
+  const perPair = 6 * c.nLayers * c.nHeads * hd;
+  work.microBatches++;
+  for (const exs of shards) {
+    const eff = exs.map((e) => effectiveLength(e.weights));
+    let L = 0;
+    for (const e of exs) for (const w of e.weights) if (w !== 0) L++;
+    const p = packRows(exs.length, T, eff, new Int32Array(L), c.nHeads);
+    const padPairs = exs.length * attnPairs(T);
+    const packPairs = p.rows.reduce((a, r) => a + attnPairs(r.tRow), 0);
+    work.rows += exs.length;
+    work.rowsComputed += eff.filter((e) => e > 0).length;
+    work.tokens += exs.reduce((a, e) => a + e.tokens.length, 0);
+    work.positionsPadded += exs.length * T;
+    work.positionsPacked += p.N;
+    work.lossPositions += L;
+    work.logitRowsPadded += exs.length * T;
+    work.logitRowsPacked += L;
+    work.attnPairsPadded += padPairs;
+    work.attnPairsPacked += packPairs;
+    work.macsPadded += 3 * (exs.length * T * perPosition + exs.length * T * perLogitRow) + padPairs * perPair;
+    work.macsPacked += 3 * (p.N * perPosition + L * perLogitRow) + packPairs * perPair;
+  }
+}
+
 /** Splits a batch into up to SHARDS contiguous groups (the split depends only on the batch). */
 function splitShards<T>(batch: readonly T[], nShards: number): T[][] {
   const per = Math.ceil(batch.length / nShards);
@@ -473,6 +553,7 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
   };
 
   const runner = await StepRunner.start(state, threads, cfg.offload ?? false);
+  work.fineTunes++;
   const adam: AdamConfig = { b1: r.b1, b2: r.b2, eps: r.eps, wd: r.wd, clip: r.clip };
   const losses: number[] = [];
   let tokensTrained = 0;
@@ -492,7 +573,9 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
       let lossSum = 0;
       for (const batch of micro) {
         const T = batch.reduce((m, e) => Math.max(m, e.tokens.length), 0);
-        for (const l of await runner.accumulate(splitShards(batch, nShards), T, invNorm)) lossSum += l;
+        const shards = splitShards(batch, nShards);
+        countWork(shards, T, c);
+        for (const l of await runner.accumulate(shards, T, invNorm)) lossSum += l;
       }
       const loss = norm > 0 ? lossSum / norm : 0;
       const lr = learningRateAt(step, totalSteps, r);
@@ -501,6 +584,7 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
       losses.push(loss);
       tokensTrained += tokens;
       stepsRun = step + 1;
+      work.steps++;
       cfg.onStep?.({ step: stepsRun, totalSteps, loss, tokens, lr });
       if (cfg.shouldStop?.(stepsRun, loss)) break;
       if (cfg.onCheckpoint && ((r.checkpointEvery > 0 && stepsRun % r.checkpointEvery === 0) || stepsRun === totalSteps)) {
