@@ -437,7 +437,8 @@ export class StepRunner {
 /**
  * The work of the training passes, counted from the batches' shapes (not timed), as the padded computation did
  * it (every row padded to its micro-batch's longest, every position computed: 6030a90 and before) and as the
- * packed one does (transformer.ts Packing). Multiply-adds are those of the GEMMs: forward, data-gradient and
+ * packed one does (transformer.ts Packing and trainForward: kept positions, and in the last block after K and V
+ * only the loss rows). Multiply-adds are those of the GEMMs: forward, data-gradient and
  * weight-gradient products of the linear layers and the output layer (three per position and weight), and the
  * attention's six products per computed query–key pair and head dimension; a LoRA run computes fewer (no
  * weight gradient of the frozen base) and is counted the same way. The optimizer's work (every trainable
@@ -488,7 +489,13 @@ function attnPairs(T: number): number {
 /** Counts one micro-batch (its shards at padded length T) into `work`. */
 function countWork(shards: readonly (readonly Example[])[], T: number, c: LlamaConfig): void {
   const hd = c.dim / c.nHeads, kvDim = hd * c.nKvHeads;
-  const perPosition = c.nLayers * (2 * c.dim * c.dim + 2 * c.dim * kvDim + 3 * c.dim * c.hiddenDim);
+  // Per position and block: Q and O (dim × dim), K and V (dim × kvDim), gate, up and down (dim × hidden).
+  const qoFfn = 2 * c.dim * c.dim + 3 * c.dim * c.hiddenDim;
+  const kv = 2 * c.dim * kvDim;
+  const perPosition = c.nLayers * (qoFfn + kv);
+  // Packed: every kept position goes through K and V of every block and the rest of all blocks but the last;
+  // the last block's Q, O and FFN, and the output layer, run on the loss rows only.
+  const perKept = c.nLayers * kv + (c.nLayers - 1) * qoFfn;
   const perLogitRow = c.dim * c.vocabSize;
   const perPair = 6 * c.nLayers * c.nHeads * hd;
   work.microBatches++;
@@ -510,7 +517,7 @@ function countWork(shards: readonly (readonly Example[])[], T: number, c: LlamaC
     work.attnPairsPadded += padPairs;
     work.attnPairsPacked += packPairs;
     work.macsPadded += 3 * (exs.length * T * perPosition + exs.length * T * perLogitRow) + padPairs * perPair;
-    work.macsPacked += 3 * (p.N * perPosition + L * perLogitRow) + packPairs * perPair;
+    work.macsPacked += 3 * (p.N * perKept + L * (qoFfn + perLogitRow)) + packPairs * perPair;
   }
 }
 

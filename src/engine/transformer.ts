@@ -140,6 +140,8 @@ export interface Acts {
    * incoming gradient (`ado`, [·][dim]) and for the gradients it returns (`adq` [·][dim], `adk`/`adv` [·][kvDim]).
    */
   readonly ado: number; readonly adq: number; readonly adk: number; readonly adv: number;
+  /** Training only (0 otherwise): the last block's normalised input at the loss rows ([L][dim], kept for the backward pass) and a [·][dim] scratch. */
+  readonly lastXn: number; readonly rowsTmp: number;
 }
 
 /** Allocates activations (backward scratch only when `backward`; LoRA buffers when `loraRank` > 0). */
@@ -165,6 +167,7 @@ export function allocActs(arena: Arena, c: LlamaConfig, bMax: number, tMax: numb
     dgate: b(N * c.hiddenDim), dup: b(N * c.hiddenDim), dh: b(N * c.hiddenDim), tmp: b(tMax * tMax), dlu: b(N * Math.max(loraRank, 1)),
     gemmScratch: b(arena.k.gemmScratchFloats()),
     ado: b(N * c.dim), adq: b(N * c.dim), adk: b(N * kvDim), adv: b(N * kvDim),
+    lastXn: b(N * c.dim), rowsTmp: b(N * c.dim),
   };
 }
 
@@ -288,8 +291,8 @@ export interface PackedRow {
  * depend on the other rows. What sums over positions is kept in the padded order and blocking: weight
  * gradients by `segs` (mmWeightPacked), attention per row in an attention layout where row b has tRow rows,
  * eff of them real and the rest zeros, so every query block and key column of a kept position takes the
- * kernel path it took at length T. The output layer and the loss run on the L loss rows only (weight ≠ 0; the
- * others' logit gradients are zero).
+ * kernel path it took at length T. The last block after its attention, the output layer and the loss run on
+ * the L loss rows only (weight ≠ 0; the others' gradients there are zero and feed nothing: trainForward).
  */
 export interface Packing {
   readonly B: number;
@@ -368,22 +371,44 @@ function fromAttn(k: EngineExports, p: Packing, src: number, dst: number, width:
   for (const r of p.rows) if (r.eff > 0) k.copyF(src + r.att * width * 4, dst + r.off * width * 4, r.eff * width);
 }
 
+/** Gathers the loss rows of a packed [N][width] array into [L][width]. */
+function gatherLoss(k: EngineExports, p: Packing, src: number, dst: number, width: number): void {
+  for (let i = 0; i < p.lossRuns.length; i += 3) k.copyF(src + p.lossRuns[i]! * width * 4, dst + p.lossRuns[i + 1]! * width * 4, p.lossRuns[i + 2]! * width);
+}
+
+/** Scatters [L][width] loss rows into a packed [N][width] array, zeros at every other row. */
+function scatterLoss(k: EngineExports, p: Packing, src: number, dst: number, width: number): void {
+  k.zeroF(dst, p.N * width);
+  for (let i = 0; i < p.lossRuns.length; i += 3) k.copyF(src + p.lossRuns[i + 1]! * width * 4, dst + p.lossRuns[i]! * width * 4, p.lossRuns[i + 2]! * width);
+}
+
 /**
  * Training forward over a packed shard: as `forward`, with per-layer Q/K/V kept in the attention layout for
- * the backward pass, and logits for the loss rows only (their normalised states gathered into acts.dx).
+ * the backward pass. In the last block only K and V are needed at every position (later loss rows attend to
+ * them); its queries, everything after its attention, the final norm and the logits are computed for the L
+ * loss rows only, gathered ([L][·] in A.xMid … acts.xnF and acts.logits): at any other position they reach no
+ * loss and get zero gradient.
  */
 function trainForward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts, io: TrainIO, p: Packing): void {
-  const N = p.N;
+  const N = p.N, R = p.L;
   const dim = c.dim, hd = dim / c.nHeads, kvDim = hd * c.nKvHeads, hid = c.hiddenDim;
   const scale = 1 / Math.sqrt(hd);
   k.embedFwd(net.emb, c.vocabSize, dim, io.tok, N, acts.layers[0]!.xIn);
   for (let i = 0; i < c.nLayers; i++) {
     const L = net.layers[i]!;
     const A = acts.layers[i]!;
-    const xOut = i + 1 < c.nLayers ? acts.layers[i + 1]!.xIn : acts.xF;
+    const last = i + 1 === c.nLayers;
+    const xOut = last ? acts.xF : acts.layers[i + 1]!.xIn;
     k.rmsnormFwd(A.xIn, L.attnNorm, A.xn1, A.rstd1, N, dim, c.normEps);
     // Q, K, V in packed rows (the backward scratch dq/dk/dv is free), rotated, then laid out for attention.
-    linFwd(k, L.q, A.xn1, acts.dq, N, dim, dim, A.lu.q, false);
+    if (last) {
+      // Queries of the loss rows only (zero queries elsewhere: their outputs are never read).
+      gatherLoss(k, p, A.xn1, acts.lastXn, dim);
+      linFwd(k, L.q, acts.lastXn, acts.rowsTmp, R, dim, dim, A.lu.q, false);
+      scatterLoss(k, p, acts.rowsTmp, acts.dq, dim);
+    } else {
+      linFwd(k, L.q, A.xn1, acts.dq, N, dim, dim, A.lu.q, false);
+    }
     linFwd(k, L.k, A.xn1, acts.dk, N, dim, kvDim, A.lu.k, false);
     linFwd(k, L.v, A.xn1, acts.dv, N, dim, kvDim, A.lu.v, false);
     k.rope(acts.dq, N, c.nHeads, hd, dim, io.pos, net.rope, 0);
@@ -395,50 +420,66 @@ function trainForward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts
       if (r.eff === 0) continue;
       k.attnFwd(A.q + r.att * dim * 4, A.k + r.att * kvDim * 4, A.v + r.att * kvDim * 4, acts.ado + r.att * dim * 4, A.probs + r.probs * 4, acts.kt, 1, r.tRow, c.nHeads, c.nKvHeads, hd, scale);
     }
-    fromAttn(k, p, acts.ado, A.att, dim);
-    k.copyF(A.xIn, A.xMid, N * dim);
-    linFwd(k, L.o, A.att, A.xMid, N, dim, dim, A.lu.o, true);
-    k.rmsnormFwd(A.xMid, L.ffnNorm, A.xn2, A.rstd2, N, dim, c.normEps);
-    linFwd(k, L.gate, A.xn2, A.g, N, dim, hid, A.lu.gate, false);
-    linFwd(k, L.up, A.xn2, A.u, N, dim, hid, A.lu.up, false);
-    k.swigluFwd(A.g, A.u, A.h, N * hid);
-    k.copyF(A.xMid, xOut, N * dim);
-    linFwd(k, L.down, A.h, xOut, N, hid, dim, A.lu.down, true);
+    // Rows from here on: all N, or the loss rows (gathered) in the last block.
+    const M = last ? R : N;
+    if (last) {
+      fromAttn(k, p, acts.ado, acts.rowsTmp, dim);
+      gatherLoss(k, p, acts.rowsTmp, A.att, dim);
+      gatherLoss(k, p, A.xIn, A.xMid, dim);
+    } else {
+      fromAttn(k, p, acts.ado, A.att, dim);
+      k.copyF(A.xIn, A.xMid, N * dim);
+    }
+    linFwd(k, L.o, A.att, A.xMid, M, dim, dim, A.lu.o, true);
+    k.rmsnormFwd(A.xMid, L.ffnNorm, A.xn2, A.rstd2, M, dim, c.normEps);
+    linFwd(k, L.gate, A.xn2, A.g, M, dim, hid, A.lu.gate, false);
+    linFwd(k, L.up, A.xn2, A.u, M, dim, hid, A.lu.up, false);
+    k.swigluFwd(A.g, A.u, A.h, M * hid);
+    k.copyF(A.xMid, xOut, M * dim);
+    linFwd(k, L.down, A.h, xOut, M, hid, dim, A.lu.down, true);
   }
-  k.rmsnormFwd(acts.xF, net.outNorm, acts.xnF, acts.rstdF, N, dim, c.normEps);
-  for (let i = 0; i < p.lossRuns.length; i += 3) k.copyF(acts.xnF + p.lossRuns[i]! * dim * 4, acts.dx + p.lossRuns[i + 1]! * dim * 4, p.lossRuns[i + 2]! * dim);
-  mm(k, acts.dx, net.outT, acts.logits, p.L, dim, c.vocabSize, false);
+  k.rmsnormFwd(acts.xF, net.outNorm, acts.xnF, acts.rstdF, R, dim, c.normEps);
+  mm(k, acts.xnF, net.outT, acts.logits, R, dim, c.vocabSize, false);
 }
 
 /**
  * Backward after trainForward: the weighted cross-entropy gradient of the loss rows (scaled by invNorm), every
- * parameter gradient accumulated; returns Σ w·nll over the loss rows.
+ * parameter gradient accumulated; returns Σ w·nll over the loss rows. The last block's gradients below its
+ * attention are those of the loss rows, scattered into zeros (the other rows' are zero).
  */
 function trainBackward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts, io: TrainIO, p: Packing, invNorm: number): number {
-  const N = p.N;
+  const N = p.N, R = p.L;
   const dim = c.dim, hd = dim / c.nHeads, kvDim = hd * c.nKvHeads, hid = c.hiddenDim, V = c.vocabSize;
   const scale = 1 / Math.sqrt(hd);
-  const loss = k.xentFwdBwd(acts.logits, io.ltgt, io.lwts, p.L, V, invNorm);
+  const loss = k.xentFwdBwd(acts.logits, io.ltgt, io.lwts, R, V, invNorm);
   const dl = acts.logits;
-  // The loss rows' state gradient (acts.datt is free here), scattered into zeros for the other rows.
-  mmData(k, dl, net.outNat, acts.datt, p.L, V, dim, false);
-  if (net.gOut) mmWeightPacked(k, acts.dx, dl, net.gOut, p.L, dim, V, p.lossSegs);
-  k.zeroF(acts.dxn, N * dim);
-  for (let i = 0; i < p.lossRuns.length; i += 3) k.copyF(acts.datt + p.lossRuns[i + 1]! * dim * 4, acts.dxn + p.lossRuns[i]! * dim * 4, p.lossRuns[i + 2]! * dim);
-  k.zeroF(acts.dx, N * dim);
-  k.rmsnormBwd(acts.xF, net.outNorm, acts.rstdF, acts.dxn, acts.dx, net.gOutNorm, N, dim);
-  const segs = p.segs;
+  mmData(k, dl, net.outNat, acts.dxn, R, V, dim, false);
+  if (net.gOut) mmWeightPacked(k, acts.xnF, dl, net.gOut, R, dim, V, p.lossSegs);
+  k.zeroF(acts.dx, R * dim);
+  k.rmsnormBwd(acts.xF, net.outNorm, acts.rstdF, acts.dxn, acts.dx, net.gOutNorm, R, dim);
   for (let i = c.nLayers - 1; i >= 0; i--) {
     const L = net.layers[i]!;
     const A = acts.layers[i]!;
-    linBwd(k, L.down, A.h, acts.dx, acts.dh, N, hid, dim, A.lu.down, acts.dlu, false, segs);
-    k.swigluBwd(A.g, A.u, acts.dh, acts.dgate, acts.dup, N * hid);
-    linBwd(k, L.gate, A.xn2, acts.dgate, acts.dxn, N, dim, hid, A.lu.gate, acts.dlu, false, segs);
-    linBwd(k, L.up, A.xn2, acts.dup, acts.dxn, N, dim, hid, A.lu.up, acts.dlu, true, segs);
-    k.rmsnormBwd(A.xMid, L.ffnNorm, A.rstd2, acts.dxn, acts.dx, L.gFfnNorm, N, dim);
-    linBwd(k, L.o, A.att, acts.dx, acts.datt, N, dim, dim, A.lu.o, acts.dlu, false, segs);
-    // The attention's gradient in the attention layout: zero gradient on every padding row.
-    toAttn(k, p, acts.datt, acts.ado, dim);
+    const last = i + 1 === c.nLayers;
+    // Rows of the block's part after attention: the loss rows in the last block (gathered), else all N.
+    const M = last ? R : N;
+    const segs = last ? p.lossSegs : p.segs;
+    linBwd(k, L.down, A.h, acts.dx, acts.dh, M, hid, dim, A.lu.down, acts.dlu, false, segs);
+    k.swigluBwd(A.g, A.u, acts.dh, acts.dgate, acts.dup, M * hid);
+    linBwd(k, L.gate, A.xn2, acts.dgate, acts.dxn, M, dim, hid, A.lu.gate, acts.dlu, false, segs);
+    linBwd(k, L.up, A.xn2, acts.dup, acts.dxn, M, dim, hid, A.lu.up, acts.dlu, true, segs);
+    k.rmsnormBwd(A.xMid, L.ffnNorm, A.rstd2, acts.dxn, acts.dx, L.gFfnNorm, M, dim);
+    linBwd(k, L.o, A.att, acts.dx, acts.datt, M, dim, dim, A.lu.o, acts.dlu, false, segs);
+    if (last) {
+      // Back to all N rows: the residual gradient and the attention's (zeros at the other rows).
+      k.copyF(acts.dx, acts.rowsTmp, R * dim);
+      scatterLoss(k, p, acts.rowsTmp, acts.dx, dim);
+      scatterLoss(k, p, acts.datt, acts.adq, dim);
+      toAttn(k, p, acts.adq, acts.ado, dim);
+    } else {
+      // The attention's gradient in the attention layout: zero gradient on every padding row.
+      toAttn(k, p, acts.datt, acts.ado, dim);
+    }
     for (const r of p.rows) {
       if (r.eff === 0) continue;
       k.attnBwd(A.q + r.att * dim * 4, A.k + r.att * kvDim * 4, A.v + r.att * kvDim * 4, A.probs + r.probs * 4, acts.ado + r.att * dim * 4,
@@ -449,9 +490,15 @@ function trainBackward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Act
     fromAttn(k, p, acts.adv, acts.dv, kvDim);
     k.rope(acts.dq, N, c.nHeads, hd, dim, io.pos, net.rope, 1);
     k.rope(acts.dk, N, c.nKvHeads, hd, kvDim, io.pos, net.rope, 1);
-    linBwd(k, L.q, A.xn1, acts.dq, acts.dxn, N, dim, dim, A.lu.q, acts.dlu, false, segs);
-    linBwd(k, L.k, A.xn1, acts.dk, acts.dxn, N, dim, kvDim, A.lu.k, acts.dlu, true, segs);
-    linBwd(k, L.v, A.xn1, acts.dv, acts.dxn, N, dim, kvDim, A.lu.v, acts.dlu, true, segs);
+    if (last) {
+      gatherLoss(k, p, acts.dq, acts.datt, dim);
+      linBwd(k, L.q, acts.lastXn, acts.datt, acts.rowsTmp, R, dim, dim, A.lu.q, acts.dlu, false, p.lossSegs);
+      scatterLoss(k, p, acts.rowsTmp, acts.dxn, dim);
+    } else {
+      linBwd(k, L.q, A.xn1, acts.dq, acts.dxn, N, dim, dim, A.lu.q, acts.dlu, false, p.segs);
+    }
+    linBwd(k, L.k, A.xn1, acts.dk, acts.dxn, N, dim, kvDim, A.lu.k, acts.dlu, true, p.segs);
+    linBwd(k, L.v, A.xn1, acts.dv, acts.dxn, N, dim, kvDim, A.lu.v, acts.dlu, true, p.segs);
     k.rmsnormBwd(A.xIn, L.attnNorm, A.rstd1, acts.dxn, acts.dx, L.gAttnNorm, N, dim);
   }
   if (net.gEmb) k.embedBwd(net.gEmb, V, dim, io.tok, N, acts.dx);

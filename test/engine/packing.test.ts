@@ -60,9 +60,11 @@ describe('trainWork', () => {
     // Attention pairs of a row of attention length T in blocks of 16 queries: T·T when T ≤ 16. A kept row
     // keeps whole 16-query blocks up to the padded length (9 here), so only the loss-free row is saved.
     expect([d('attnPairsPadded'), d('attnPairsPacked')]).toEqual([2 * 3 * 81, 2 * 2 * 81]);
-    const perPosition = 2 * 16 * 16 + 2 * 16 * 8 + 3 * 16 * 24;
+    // One block: K and V (2·16·8) at every kept position; Q, O and the FFN (2·16·16 + 3·16·24) and the output
+    // layer (16·32) at the loss rows only.
+    const kv = 2 * 16 * 8, qoFfn = 2 * 16 * 16 + 3 * 16 * 24;
     const perPair = 6 * 2 * 8;
-    expect(d('macsPadded')).toBe(3 * 54 * (perPosition + 16 * 32) + 2 * 3 * 81 * perPair);
-    expect(d('macsPacked')).toBe(3 * (22 * perPosition + 14 * 16 * 32) + 2 * 2 * 81 * perPair);
+    expect(d('macsPadded')).toBe(3 * 54 * (kv + qoFfn + 16 * 32) + 2 * 3 * 81 * perPair);
+    expect(d('macsPacked')).toBe(3 * (22 * kv + 14 * (qoFfn + 16 * 32)) + 2 * 2 * 81 * perPair);
   });
 });
