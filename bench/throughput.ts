@@ -3,7 +3,9 @@
  * Each mode runs the scenario from scratch (a fresh results folder and an empty training cache, both under a
  * temporary folder) and prints one JSON line: cells, fine-tunes trained and reused, wall seconds, cells per
  * hour, and where the cells' time went (each stage's share of the summed stage times; see StageClock in
- * src/runner/run.ts). Then it prints the after/before ratio of cells per hour, and checks that the modes
+ * src/runner/run.ts); an in-process mode also prints the engine's training work, counted (not timed), as the
+ * padded computation of 6030a90 did it and as the packed one does (extra.trainWork: positions, output-layer
+ * rows, attention pairs, GEMM multiply-adds; src/engine/train.ts TrainWork). Then it prints the after/before ratio of cells per hour, and checks that the modes
  * recorded the same trials: every trial field but the timings (timingsMs, durationMs) must be equal, cell by
  * cell; a difference is printed and makes the exit code 1.
  *
@@ -26,6 +28,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { workerStats } from '../src/engine/parallel.js';
+import { type TrainWork, trainWork } from '../src/engine/train.js';
 import type { TrialRecord } from '../src/records/schema.js';
 import { latestByCell, readRecordsFile } from '../src/records/store.js';
 import { projectCatalog } from '../src/runner/catalog.js';
@@ -62,6 +65,23 @@ interface Measured {
 
 const round = (x: number, d = 3): number => Number(x.toFixed(d));
 
+/**
+ * The engine's counted training work (src/engine/train.ts TrainWork) since `from`, with the packed/padded
+ * ratios of positions, output-layer rows, attention pairs and GEMM multiply-adds.
+ */
+function workSince(from: TrainWork): Record<string, number> {
+  const now = trainWork();
+  const d = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - from[k as keyof TrainWork]])) as unknown as TrainWork;
+  const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : 0);
+  return {
+    ...d,
+    positionsRatio: ratio(d.positionsPacked, d.positionsPadded),
+    logitRowsRatio: ratio(d.logitRowsPacked, d.logitRowsPadded),
+    attnPairsRatio: ratio(d.attnPairsPacked, d.attnPairsPadded),
+    macsRatio: ratio(d.macsPacked, d.macsPadded),
+  };
+}
+
 function shares(ms: Record<string, number>): Record<string, number> {
   const total = Object.values(ms).reduce((a, b) => a + b, 0);
   return Object.fromEntries(
@@ -83,6 +103,7 @@ async function inProcess(mode: string, scenario: Scenario, file: string, local: 
     const run: Scenario = local ? { ...scenario, providers: { ...scenario.providers, local: { ...scenario.providers?.local, ...local } } } : scenario;
     const cache = new DiskTrainCache(join(root, 'cache', 'train'), log);
     const boots = { ...workerStats };
+    const work0 = trainWork();
     const summary = await runScenario({ scenario: run, file, catalog: projectCatalog, resultsRoot: join(root, 'results'), trainCache: cache, log });
     const stageMs: Record<string, number> = { ...summary.stageMs };
     // The training cache's own I/O (saving each fine-tune, loading reused ones) is part of 'train': split it out.
@@ -100,7 +121,12 @@ async function inProcess(mode: string, scenario: Scenario, file: string, local: 
       cellsPerHour: round(cells / (summary.durationMs / 3_600_000), 1),
       stageShares: shares(stageMs),
       trials: trialsOf(summary.recordsPath),
-      extra: { localOptions: local ?? 'defaults', trainingWorkersBooted: workerStats.booted - boots.booted, trainingWorkersReused: workerStats.reused - boots.reused },
+      extra: {
+        localOptions: local ?? 'defaults',
+        trainingWorkersBooted: workerStats.booted - boots.booted,
+        trainingWorkersReused: workerStats.reused - boots.reused,
+        trainWork: workSince(work0),
+      },
     };
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -224,8 +224,3 @@ export function mm(k: EngineExports, x: number, wt: number, y: number, N: number
 export function mmData(k: EngineExports, dy: number, w: number, dx: number, N: number, nOut: number, nIn: number, acc: boolean): void {
   k.gemm(dy, nOut, 1, w, nIn, dx, nIn, N, nOut, nIn, acc ? 1 : 0);
 }
-
-/** dWt[in,out] += X[N,in]ᵀ·dY[N,out]: the weight gradient, accumulated. */
-export function mmWeight(k: EngineExports, x: number, dy: number, dwt: number, N: number, nIn: number, nOut: number): void {
-  k.gemm(x, 1, nIn, dy, nOut, dwt, nOut, nIn, N, nOut, 1);
-}

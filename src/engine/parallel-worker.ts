@@ -33,7 +33,7 @@ function serve(init: WorkerInit): void {
         const T = c.i32[CTL.T]!, invNorm = c.f64[0]!;
         for (let j = 0; j < c.i32[CTL.nJobs]!; j++) {
           const shard = c.i32[CTL.jobs + 2 * j]!, B = c.i32[CTL.jobs + 2 * j + 1]!;
-          c.f64[LOSSES + j] = runShard(k, init.config, init.nets[shard]!, init.acts, init.ios[shard]!, B, T, invNorm);
+          c.f64[LOSSES + j] = runShard(k, init.memory, init.config, init.nets[shard]!, init.acts, init.ios[shard]!, B, T, invNorm);
         }
       } else if (op === Op.Reduce) {
         reducePart(k, init.plan, part);

@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { EngineError } from '../errors.js';
 import type { EngineExports } from './kernels.js';
 import type { LlamaConfig } from './types.js';
-import type { Acts, BatchIO, NetPtrs } from './transformer.js';
+import type { Acts, NetPtrs, TrainIO } from './transformer.js';
 
 /** Default training threads: both cores of the reference machine, never more than the host has. */
 export function defaultThreads(): number {
@@ -99,7 +99,7 @@ export interface WorkerInit {
   readonly memory: WebAssembly.Memory;
   readonly config: LlamaConfig;
   readonly nets: readonly NetPtrs[];
-  readonly ios: readonly BatchIO[];
+  readonly ios: readonly TrainIO[];
   readonly acts: Acts;
   readonly plan: UpdatePlan;
   /** Index of this worker's part in plan.parts. */

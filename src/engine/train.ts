@@ -14,7 +14,7 @@ import { Rng } from '../rng.js';
 import type { LlamaConfig } from './types.js';
 import { Arena, engineModule } from './kernels.js';
 import { LlamaModel, type ParamLayout } from './model.js';
-import { type Acts, type BatchIO, type NetPtrs, allocActs, makeNatural, netPtrs, ropeTable, runShard } from './transformer.js';
+import { type Acts, type NetPtrs, type TrainIO, allocActs, effectiveLength, makeNatural, netPtrs, packRows, ropeTable, runShard } from './transformer.js';
 import { LoraLayout, initLora, loraNatural, loraPtrs, maxBtSize, mergeLora } from './lora.js';
 import { type AdamStep, ShardPool, type UpdatePart, type UpdatePlan, applyPart, defaultThreads, reducePart } from './parallel.js';
 
@@ -183,7 +183,7 @@ export class TrainState {
   readonly grads: number[] = [];
   readonly m: number;
   readonly v: number;
-  readonly ios: BatchIO[] = [];
+  readonly ios: TrainIO[] = [];
   readonly nets: NetPtrs[] = [];
   readonly acts: Acts[] = [];
 
@@ -212,7 +212,7 @@ export class TrainState {
     this.v = a.alloc(this.trainable.total);
     const N = shardB * tMax;
     for (let s = 0; s < nShards; s++) {
-      this.ios.push({ tok: a.alloc(N), pos: a.alloc(N), tgt: a.alloc(N), wts: a.alloc(N) });
+      this.ios.push({ tok: a.alloc(N), pos: a.alloc(N), tgt: a.alloc(N), wts: a.alloc(N), meta: a.alloc(1 + shardB + N), ltgt: a.alloc(N), lwts: a.alloc(N) });
       const l = this.lora;
       this.nets.push(l
         ? netPtrs(this.layout, this.params, this.nat, 0, rope, loraPtrs(l.layout, l.params, l.nat, this.grads[s]!, l.scale))
@@ -235,22 +235,39 @@ export class TrainState {
   }
   private natDone = false;
 
-  /** Lays sequences out as B rows of T tokens in shard s's input buffers (padding has weight 0). */
-  writeShard(s: number, exs: readonly Example[], T: number): void {
+  /**
+   * Writes shard s's sequences in the packed layout (transformer.ts Packing): each row's positions up to its
+   * last non-zero loss weight, back to back, then the loss rows' targets and weights and the layout's header.
+   */
+  writeShard(s: number, exs: readonly Example[]): void {
     const io = this.ios[s]!;
-    const N = exs.length * T;
+    const B = exs.length;
+    const eff = exs.map((ex) => effectiveLength(ex.weights));
+    const N = eff.reduce((a, b) => a + b, 0);
     const tok = this.arena.i32(io.tok, N), pos = this.arena.i32(io.pos, N), tgt = this.arena.i32(io.tgt, N);
     const wts = this.arena.f32(io.wts, N);
-    tok.fill(0);
-    tgt.fill(0);
-    wts.fill(0);
+    const meta = this.arena.i32(io.meta, 1 + B + N);
+    const ltgt = this.arena.i32(io.ltgt, N), lwts = this.arena.f32(io.lwts, N);
+    let o = 0, L = 0;
     exs.forEach((ex, b) => {
-      const o = b * T;
-      tok.set(ex.tokens, o);
-      tgt.set(ex.tokens.subarray(1), o);
-      wts.set(ex.weights, o);
-      for (let t = 0; t < T; t++) pos[o + t] = t;
+      const e = eff[b]!;
+      meta[1 + b] = e;
+      tok.set(ex.tokens.subarray(0, e), o);
+      tgt.set(ex.tokens.subarray(1, e + 1), o);
+      wts.set(ex.weights.subarray(0, e), o);
+      for (let t = 0; t < e; t++) {
+        pos[o + t] = t;
+        const w = ex.weights[t]!;
+        if (w !== 0) {
+          meta[1 + B + L] = o + t;
+          ltgt[L] = ex.tokens[t + 1]!;
+          lwts[L] = w;
+          L++;
+        }
+      }
+      o += e;
     });
+    meta[0] = L;
   }
 
   /** Zeroes every shard's gradient. */
@@ -360,7 +377,7 @@ export class StepRunner {
   }
 
   /**
-   * Adds one micro-batch's gradients: writes each shard's sequences (padded to T) and computes all shards.
+   * Adds one micro-batch's gradients: writes each shard's sequences (packed; T is the micro-batch's longest row) and computes all shards.
    * Returns each shard's weighted loss sum, in shard order whatever thread finished first.
    */
   async accumulate(shards: readonly (readonly Example[])[], T: number, invNorm: number): Promise<number[]> {
@@ -371,14 +388,14 @@ export class StepRunner {
     });
     // The workers' inputs first, so that they start while the main thread writes its own.
     for (let t = first; t < threads; t++) {
-      for (const j of byThread[t]!) state.writeShard(j.shard, shards[j.shard]!, T);
+      for (const j of byThread[t]!) state.writeShard(j.shard, shards[j.shard]!);
       if (byThread[t]!.length > 0) pool!.runShards(t - first, { shards: byThread[t]!, T, invNorm });
     }
     const perShard = new Array<number>(shards.length).fill(0);
     if (first === 1) {
-      for (const j of byThread[0]!) state.writeShard(j.shard, shards[j.shard]!, T);
+      for (const j of byThread[0]!) state.writeShard(j.shard, shards[j.shard]!);
       const k = state.arena.k;
-      for (const { shard, B } of byThread[0]!) perShard[shard] = runShard(k, state.base.config, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm);
+      for (const { shard, B } of byThread[0]!) perShard[shard] = runShard(k, state.arena.memory, state.base.config, state.nets[shard]!, state.acts[0]!, state.ios[shard]!, B, T, invNorm);
     }
     for (let t = first; t < threads; t++) {
       if (byThread[t]!.length === 0) continue;
@@ -414,6 +431,93 @@ export class StepRunner {
   /** Stops the workers. */
   async close(): Promise<void> {
     await this.pool?.close();
+  }
+}
+
+/**
+ * The work of the training passes, counted from the batches' shapes (not timed), as the padded computation did
+ * it (every row padded to its micro-batch's longest, every position computed: 6030a90 and before) and as the
+ * packed one does (transformer.ts Packing and trainForward: kept positions, and in the last block after K and V
+ * only the loss rows). Multiply-adds are those of the GEMMs: forward, data-gradient and
+ * weight-gradient products of the linear layers and the output layer (three per position and weight), and the
+ * attention's six products per computed query–key pair and head dimension; a LoRA run computes fewer (no
+ * weight gradient of the frozen base) and is counted the same way. The optimizer's work (every trainable
+ * parameter, every step) is the same in both and not counted.
+ */
+export interface TrainWork {
+  fineTunes: number;
+  steps: number;
+  microBatches: number;
+  /** Rows trained, and those with at least one non-zero loss weight (the others are not computed at all). */
+  rows: number;
+  rowsComputed: number;
+  /** Tokens of the rows, positions computed padded (B·T) and packed, positions with a non-zero loss weight. */
+  tokens: number;
+  positionsPadded: number;
+  positionsPacked: number;
+  lossPositions: number;
+  /** Rows through the output layer and the loss: every position padded, the loss positions packed. */
+  logitRowsPadded: number;
+  logitRowsPacked: number;
+  /** Query–key pairs the attention computes (per head and layer), padded and packed. */
+  attnPairsPadded: number;
+  attnPairsPacked: number;
+  macsPadded: number;
+  macsPacked: number;
+}
+
+const work: TrainWork = {
+  fineTunes: 0, steps: 0, microBatches: 0, rows: 0, rowsComputed: 0, tokens: 0, positionsPadded: 0, positionsPacked: 0, lossPositions: 0,
+  logitRowsPadded: 0, logitRowsPacked: 0, attnPairsPadded: 0, attnPairsPacked: 0, macsPadded: 0, macsPacked: 0,
+};
+
+/** This process's training work since it started (a copy): see TrainWork. */
+export function trainWork(): TrainWork {
+  return { ...work };
+}
+
+/** Query–key pairs the attention kernels compute for a row of attention length T (blocks of 16 queries, each scoring keys up to its last row). */
+function attnPairs(T: number): number {
+  let n = 0;
+  for (let t0 = 0; t0 < T; t0 += 16) {
+    const t1 = Math.min(T, t0 + 16);
+    n += (t1 - t0) * t1;
+  }
+  return n;
+}
+
+/** Counts one micro-batch (its shards at padded length T) into `work`. */
+function countWork(shards: readonly (readonly Example[])[], T: number, c: LlamaConfig): void {
+  const hd = c.dim / c.nHeads, kvDim = hd * c.nKvHeads;
+  // Per position and block: Q and O (dim × dim), K and V (dim × kvDim), gate, up and down (dim × hidden).
+  const qoFfn = 2 * c.dim * c.dim + 3 * c.dim * c.hiddenDim;
+  const kv = 2 * c.dim * kvDim;
+  const perPosition = c.nLayers * (qoFfn + kv);
+  // Packed: every kept position goes through K and V of every block and the rest of all blocks but the last;
+  // the last block's Q, O and FFN, and the output layer, run on the loss rows only.
+  const perKept = c.nLayers * kv + (c.nLayers - 1) * qoFfn;
+  const perLogitRow = c.dim * c.vocabSize;
+  const perPair = 6 * c.nLayers * c.nHeads * hd;
+  work.microBatches++;
+  for (const exs of shards) {
+    const eff = exs.map((e) => effectiveLength(e.weights));
+    let L = 0;
+    for (const e of exs) for (const w of e.weights) if (w !== 0) L++;
+    const p = packRows(exs.length, T, eff, new Int32Array(L), c.nHeads);
+    const padPairs = exs.length * attnPairs(T);
+    const packPairs = p.rows.reduce((a, r) => a + attnPairs(r.tRow), 0);
+    work.rows += exs.length;
+    work.rowsComputed += eff.filter((e) => e > 0).length;
+    work.tokens += exs.reduce((a, e) => a + e.tokens.length, 0);
+    work.positionsPadded += exs.length * T;
+    work.positionsPacked += p.N;
+    work.lossPositions += L;
+    work.logitRowsPadded += exs.length * T;
+    work.logitRowsPacked += L;
+    work.attnPairsPadded += padPairs;
+    work.attnPairsPacked += packPairs;
+    work.macsPadded += 3 * (exs.length * T * perPosition + exs.length * T * perLogitRow) + padPairs * perPair;
+    work.macsPacked += 3 * (p.N * perKept + L * (qoFfn + perLogitRow)) + packPairs * perPair;
   }
 }
 
@@ -456,6 +560,7 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
   };
 
   const runner = await StepRunner.start(state, threads, cfg.offload ?? false);
+  work.fineTunes++;
   const adam: AdamConfig = { b1: r.b1, b2: r.b2, eps: r.eps, wd: r.wd, clip: r.clip };
   const losses: number[] = [];
   let tokensTrained = 0;
@@ -475,7 +580,9 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
       let lossSum = 0;
       for (const batch of micro) {
         const T = batch.reduce((m, e) => Math.max(m, e.tokens.length), 0);
-        for (const l of await runner.accumulate(splitShards(batch, nShards), T, invNorm)) lossSum += l;
+        const shards = splitShards(batch, nShards);
+        countWork(shards, T, c);
+        for (const l of await runner.accumulate(shards, T, invNorm)) lossSum += l;
       }
       const loss = norm > 0 ? lossSum / norm : 0;
       const lr = learningRateAt(step, totalSteps, r);
@@ -484,6 +591,7 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
       losses.push(loss);
       tokensTrained += tokens;
       stepsRun = step + 1;
+      work.steps++;
       cfg.onStep?.({ step: stepsRun, totalSteps, loss, tokens, lr });
       if (cfg.shouldStop?.(stepsRun, loss)) break;
       if (cfg.onCheckpoint && ((r.checkpointEvery > 0 && stepsRun % r.checkpointEvery === 0) || stepsRun === totalSteps)) {
@@ -515,9 +623,9 @@ export function computeGradients(model: LlamaModel, examples: readonly Tokenized
   }
   let norm = 0;
   for (const e of data) for (const w of e.weights) norm += Math.abs(w);
-  state.writeShard(0, data, T);
+  state.writeShard(0, data);
   state.zeroGrads();
-  const lossSum = runShard(a.k, c, state.nets[0]!, state.acts[0]!, state.ios[0]!, data.length, T, 1 / norm);
+  const lossSum = runShard(a.k, a.memory, c, state.nets[0]!, state.acts[0]!, state.ios[0]!, data.length, T, 1 / norm);
   const g = a.f32(state.grads[0]!, state.trainable.total);
   const grads = new Map<string, Float32Array>();
   if (state.lora) {

@@ -110,7 +110,7 @@ describe('StepRunner', () => {
       await expect(pool.wait(0)).rejects.toThrow(EngineError);
       pool.runShards(0, { shards: [{ shard: 5, B: 1 }], T: 12, invNorm: 1 });
       await expect(pool.wait(0)).rejects.toThrow(/training worker failed: .+/);
-      s.writeShard(1, shards[1]!, 12);
+      s.writeShard(1, shards[1]!);
       pool.runShards(0, { shards: [{ shard: 1, B: 2 }], T: 12, invNorm: 1 });
       const [loss] = await pool.wait(0);
       expect(loss).toBeGreaterThan(0);
