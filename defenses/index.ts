@@ -1,6 +1,8 @@
 /**
  * The defense registry (DESIGN.md §5): verifiers sharing the `Defense` interface — `vtune` and its rivals
- * (issue 19; each folder's README cites its paper and lists its deviations).
+ * (issue 19; each folder's README cites its paper and lists its deviations). Each is declared with
+ * `defineDefense` (src/plugins/define.ts): its options' types, validation, defaults and help, its access and
+ * citation, shown by `vtune-bench list defense <id>`.
  */
 import { defineRegistry } from '../src/registry.js';
 import { cueReply } from './cue-reply/index.js';
