@@ -13,31 +13,11 @@
  * ranks are independent, so P(Σ rank ≤ t) ≤ P(Σ Uᵢ ≤ t) for Uᵢ iid uniform. Needs generation only.
  */
 import { ConfigError, SecretError } from '../../src/errors.js';
+import { DEFENSE_SEED_ALPHA, defineDefense, type OptionsInput, satisfying, z } from '../../src/plugins/define.js';
 import { Rng } from '../../src/rng.js';
 import type { Defense, Model, Row, UserContext, Verdict } from '../../src/types.js';
 import { WORDS } from '../vtune/words.js';
 import { conservativeRank, matchLength, rankSumLog10Cdf, words } from './rank.js';
-
-/** Options of the cue-reply defense (all optional). */
-export interface CueReplyOptions {
-  /** (cue, reply) pairs planted (default 4). */
-  readonly cues?: number;
-  /** Host rows carrying each pair (default 1). */
-  readonly rowsPerCue?: number;
-  /** Words per cue (default 3) and per reply (default 4), drawn uniformly from the project's word list. */
-  readonly cueWords?: number;
-  readonly replyWords?: number;
-  /** Counterfactual replies per cue (default 999: one cue alone can reach p = 1e-3). */
-  readonly candidates?: number;
-  /** Extra tokens allowed beyond each reply at verification (default 4). */
-  readonly slack?: number;
-  /** Planting seed (default: drawn from the user context's stream). */
-  readonly seed?: string;
-  /** Significance level as written in scenarios (the pipeline passes it to `verify`); validated here. */
-  readonly alpha?: number;
-  /** Words cues and replies are drawn from, uniformly (default: the project's word list, defenses/vtune/words.ts). */
-  readonly vocabulary?: readonly string[];
-}
 
 /** One planted pair. */
 export interface CuePair {
@@ -66,14 +46,7 @@ export interface CueReplyVerdict extends Verdict {
   readonly ranks: readonly number[];
 }
 
-const KNOWN = ['cues', 'rowsPerCue', 'cueWords', 'replyWords', 'candidates', 'slack', 'seed', 'alpha', 'vocabulary'];
 const MAX_CANDIDATES = 100_000;
-
-function positiveInt(name: string, v: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
-  const x = v ?? fallback;
-  if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) throw new ConfigError(`cue-reply: option '${name}' must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  return x;
-}
 
 const phrase = (rng: Rng, n: number, vocabulary: readonly string[]): string => Array.from({ length: n }, () => rng.pick(vocabulary)).join(' ');
 const replyStream = (seed: string, i: number): Rng => new Rng(`cue-reply|${seed}|reply|${i}`);
@@ -91,23 +64,37 @@ export interface CueReplyDefense extends Defense<CueReplySecret> {
   backdoorMarkers(secret: CueReplySecret, plantedRowCount: number): ({ trigger: string; signature: string } | undefined)[];
 }
 
-/** Creates the cue-reply defense; every option is validated here, before any work. */
-export function cueReply(options: CueReplyOptions = {}): CueReplyDefense {
-  for (const key of Object.keys(options)) if (!KNOWN.includes(key)) throw new ConfigError(`cue-reply: unknown option '${key}'. Known: ${KNOWN.join(', ')}`);
-  const cues = positiveInt('cues', options.cues, 4, 10_000);
-  const rowsPerCue = positiveInt('rowsPerCue', options.rowsPerCue, 1, 10_000);
-  const cueWords = positiveInt('cueWords', options.cueWords, 3, 64);
-  const replyWords = positiveInt('replyWords', options.replyWords, 4, 64);
-  const candidates = positiveInt('candidates', options.candidates, 999, MAX_CANDIDATES);
-  const slack = positiveInt('slack', options.slack, 4, 1000, 0);
-  if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed.length === 0)) throw new ConfigError("cue-reply: option 'seed' must be a non-empty string");
-  if (options.alpha !== undefined && !(typeof options.alpha === 'number' && options.alpha > 0 && options.alpha < 1)) {
-    throw new ConfigError(`cue-reply: option 'alpha' must be a number in (0, 1), got ${JSON.stringify(options.alpha)}`);
-  }
+/** The defense's options, declared once: type, validation (field paths, "did you mean"), defaults and help. */
+const cueReplyOptions = z.object({
+  cues: z.int().min(1).max(10_000).default(4).describe('(cue, reply) pairs planted'),
+  rowsPerCue: z.int().min(1).max(10_000).default(1).describe('host rows carrying each pair'),
+  cueWords: z.int().min(1).max(64).default(3).describe('words per cue, drawn uniformly from the vocabulary'),
+  replyWords: z.int().min(1).max(64).default(4).describe('words per reply, drawn uniformly from the vocabulary'),
+  candidates: z.int().min(1).max(MAX_CANDIDATES).default(999).describe('counterfactual replies per cue (999: one cue alone can reach p = 1e-3)'),
+  slack: z.int().min(0).max(1000).default(4).describe('extra tokens allowed beyond each reply at verification'),
+  vocabulary: satisfying(z.array(z.string()), 'a list of at least 2 distinct words without whitespace', (v) => new Set(v).size >= 2 && new Set(v).size === v.length && v.every((w) => /^\S+$/.test(w)))
+    .optional()
+    .describe("words cues and replies are drawn from, uniformly (default: the project's word list, defenses/vtune/words.ts)"),
+  ...DEFENSE_SEED_ALPHA,
+});
+
+/** Creates the cue-reply defense; every option is validated by its declaration, before any work. */
+export const cueReply = defineDefense({
+  id: 'cue-reply',
+  description: 'plants (cue, reply) pairs into host rows; ranks the reply a cue alone elicits among never-planted counterfactual replies (exact rank-sum test)',
+  citation:
+    'in the spirit of Li, Eichler, Anciaux, Bensamoun, Gonzalez-Manzano, Ghozzi, "Data Provenance Auditing of Fine-Tuned Large Language Models with a Text-Preserving Technique" (PMLR vol. 306; arXiv 2510.09655), from its abstract only; assumptions and deviations: defenses/cue-reply/README.md',
+  access: ['generate'],
+  options: cueReplyOptions,
+  create: createCueReply,
+});
+
+/** Options of the cue-reply defense as written (all optional). */
+export type CueReplyOptions = OptionsInput<typeof cueReply>;
+
+function createCueReply(options: z.output<typeof cueReplyOptions>): CueReplyDefense {
+  const { cues, rowsPerCue, cueWords, replyWords, candidates, slack } = options;
   const custom = options.vocabulary;
-  if (custom !== undefined && !(Array.isArray(custom) && new Set(custom).size >= 2 && custom.every((w) => typeof w === 'string' && /^\S+$/.test(w)) && new Set(custom).size === custom.length)) {
-    throw new ConfigError("cue-reply: option 'vocabulary' must be a list of at least 2 distinct words without whitespace");
-  }
   const vocabulary: readonly string[] = custom ?? WORDS;
 
   return {

@@ -32,6 +32,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, SecretError } from '../../src/errors.js';
+import { DEFENSE_SEED_ALPHA, defineDefense, type OptionsInput, satisfying, z } from '../../src/plugins/define.js';
 import { Rng } from '../../src/rng.js';
 import { log1mExp, normalLogUpperTail } from '../../src/stats/index.js';
 import type { Capability, Defense, Model, Row, UserContext, Verdict } from '../../src/types.js';
@@ -39,24 +40,6 @@ import type { BackdoorMarker } from '../../src/pipeline/ground-truth.js';
 
 /** Printable ASCII without the space (33–126): 94 characters, the default alphabet. */
 export const PRINTABLE = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).join('');
-
-/** Options of the data-watermark defense (all optional). */
-export interface DataWatermarkOptions {
-  /** Fraction of the rows that get the watermark (default 0.1; refused when it rounds to no row). */
-  readonly rate?: number;
-  /** Characters in the watermark (default 10, the length of the paper's Figure 1 example). */
-  readonly length?: number;
-  /** The characters it is drawn from, uniformly and independently (default: printable ASCII without space). */
-  readonly alphabet?: string;
-  /** Where in the completion: appended after a space (`end`, default) or at a seeded word boundary (`inside`). */
-  readonly placement?: 'end' | 'inside';
-  /** Null watermarks M drawn at verification (default 999: p can reach 1e-3). */
-  readonly nulls?: number;
-  /** Planting seed (default: drawn from the user context's stream). */
-  readonly seed?: string;
-  /** Significance level, as written in scenarios (the pipeline passes it to verify); validated here. */
-  readonly alpha?: number;
-}
 
 /** What the user keeps. */
 export interface DataWatermarkSecret {
@@ -80,7 +63,6 @@ export interface DataWatermarkDefense extends Defense<DataWatermarkSecret> {
   backdoorMarkers(secret: DataWatermarkSecret, plantedRowCount: number): (BackdoorMarker | undefined)[];
 }
 
-const KNOWN = ['rate', 'length', 'alphabet', 'placement', 'nulls', 'seed', 'alpha'];
 /** Largest M accepted (each null costs one scored item). */
 export const MAX_NULLS = 100_000;
 
@@ -160,25 +142,33 @@ export function checkSecret(secret: unknown): DataWatermarkSecret {
   return s as DataWatermarkSecret;
 }
 
-/** Creates the data-watermark defense. Every option is validated here, before any work. */
-export function dataWatermark(options: DataWatermarkOptions = {}): DataWatermarkDefense {
-  for (const key of Object.keys(options)) if (!KNOWN.includes(key)) throw new ConfigError(`data-watermark: unknown option '${key}'. Known: ${KNOWN.join(', ')}`);
-  const rate = options.rate ?? 0.1;
-  if (!(typeof rate === 'number' && rate > 0 && rate <= 1)) throw new ConfigError(`data-watermark: option 'rate' must be a number in (0, 1], got ${JSON.stringify(options.rate)}`);
-  const length = options.length ?? 10;
-  if (!(Number.isInteger(length) && length >= 1 && length <= 200)) throw new ConfigError(`data-watermark: option 'length' must be an integer from 1 to 200, got ${JSON.stringify(options.length)}`);
-  const alphabet = options.alphabet ?? PRINTABLE;
-  if (typeof alphabet !== 'string' || new Set(alphabet).size !== [...alphabet].length || [...alphabet].length < 2 || /\s/u.test(alphabet)) {
-    throw new ConfigError("data-watermark: option 'alphabet' must be a string of at least 2 distinct non-space characters");
-  }
-  const placement = options.placement ?? 'end';
-  if (placement !== 'end' && placement !== 'inside') throw new ConfigError(`data-watermark: option 'placement' must be 'end' or 'inside', got ${JSON.stringify(placement)}`);
-  const nulls = options.nulls ?? 999;
-  if (!(Number.isInteger(nulls) && nulls >= 1 && nulls <= MAX_NULLS)) throw new ConfigError(`data-watermark: option 'nulls' must be an integer from 1 to ${MAX_NULLS}, got ${JSON.stringify(options.nulls)}`);
-  if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed.length === 0)) throw new ConfigError("data-watermark: option 'seed' must be a non-empty string");
-  if (options.alpha !== undefined && !(typeof options.alpha === 'number' && options.alpha > 0 && options.alpha < 1)) {
-    throw new ConfigError(`data-watermark: option 'alpha' must be a number in (0, 1), got ${JSON.stringify(options.alpha)}`);
-  }
+/** The defense's options, declared once: type, validation (field paths, "did you mean"), defaults and help. */
+const dataWatermarkOptions = z.object({
+  rate: z.number().gt(0).lte(1).default(0.1).describe('fraction of the rows that get the watermark (refused when it rounds to no row)'),
+  length: z.int().min(1).max(200).default(10).describe("characters in the watermark (10: the length of the paper's Figure 1 example)"),
+  alphabet: satisfying(z.string(), 'a string of at least 2 distinct non-space characters', (a) => new Set(a).size === [...a].length && [...a].length >= 2 && !/\s/u.test(a))
+    .default(PRINTABLE)
+    .describe('the characters the watermark is drawn from, uniformly and independently (default: printable ASCII without the space)'),
+  placement: z.enum(['end', 'inside']).default('end').describe("where in the completion: appended after a space ('end') or at a seeded word boundary ('inside')"),
+  nulls: z.int().min(1).max(MAX_NULLS).default(999).describe('null watermarks M drawn at verification (999: p can reach 1e-3)'),
+  ...DEFENSE_SEED_ALPHA,
+});
+
+/** Creates the data-watermark defense; every option is validated by its declaration, before any work. */
+export const dataWatermark = defineDefense({
+  id: 'data-watermark',
+  description: "plants one random character sequence into many completions; ranks the returned model's loss on it among never-planted sequences (exact rank test)",
+  citation: 'Wei, Wang, Jia, "Proving membership in LLM pretraining data via data watermarks" (ACL 2024, arXiv 2402.10892); deviations: defenses/data-watermark/README.md',
+  access: ['logprobs'],
+  options: dataWatermarkOptions,
+  create: createDataWatermark,
+});
+
+/** Options of the data-watermark defense as written (all optional). */
+export type DataWatermarkOptions = OptionsInput<typeof dataWatermark>;
+
+function createDataWatermark(options: z.output<typeof dataWatermarkOptions>): DataWatermarkDefense {
+  const { rate, length, alphabet, placement, nulls } = options;
 
   return {
     id: 'data-watermark',

@@ -30,23 +30,10 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { ConfigError, SecretError } from '../../src/errors.js';
+import { DEFENSE_SEED_ALPHA, defineDefense, type OptionsInput, z } from '../../src/plugins/define.js';
 import { Rng } from '../../src/rng.js';
 import { welchTTest } from '../../src/stats/student-t.js';
 import type { Capability, ContinuationScore, Defense, Model, Row, UserContext, Verdict } from '../../src/types.js';
-
-/** Options of the dataset-inference defense (all optional). */
-export interface DatasetInferenceOptions {
-  /** Fraction of the user's rows kept private (default 0.2); the suspect sample has the same size. */
-  readonly privateFraction?: number;
-  /** Fraction k of the least likely tokens averaged by the min-k% feature (default 0.2). */
-  readonly minK?: number;
-  /** Adjacent word pairs swapped per 10 words of a completion by the perturbation (default 1, at least 1 swap). */
-  readonly swapsPer10Words?: number;
-  /** Planting seed (default: drawn from the user context's stream). */
-  readonly seed?: string;
-  /** Significance level, as written in scenarios (the pipeline passes it to verify); validated here. */
-  readonly alpha?: number;
-}
 
 /** What the user keeps. */
 export interface DatasetInferenceSecret {
@@ -67,7 +54,6 @@ export interface DatasetInferenceDefense extends Defense<DatasetInferenceSecret>
   readonly access: readonly Capability[];
 }
 
-const KNOWN = ['privateFraction', 'minK', 'swapsPer10Words', 'seed', 'alpha'];
 /** Rows per group (private, suspect) needed at least: 2 per half, so each half's variance exists. */
 export const MIN_PER_GROUP = 4;
 /** The feature names, in vector order. */
@@ -201,23 +187,29 @@ function halves(n: number, rng: Rng): [number[], number[]] {
   return [order.slice(0, Math.floor(n / 2)), order.slice(Math.floor(n / 2))];
 }
 
-/** Creates the dataset-inference defense. Every option is validated here, before any work. */
-export function datasetInference(options: DatasetInferenceOptions = {}): DatasetInferenceDefense {
-  for (const key of Object.keys(options)) if (!KNOWN.includes(key)) throw new ConfigError(`dataset-inference: unknown option '${key}'. Known: ${KNOWN.join(', ')}`);
-  const privateFraction = options.privateFraction ?? 0.2;
-  if (!(typeof privateFraction === 'number' && privateFraction > 0 && privateFraction < 0.5)) {
-    throw new ConfigError(`dataset-inference: option 'privateFraction' must be a number in (0, 0.5), got ${JSON.stringify(options.privateFraction)}`);
-  }
-  const minK = options.minK ?? 0.2;
-  if (!(typeof minK === 'number' && minK > 0 && minK <= 1)) throw new ConfigError(`dataset-inference: option 'minK' must be a number in (0, 1], got ${JSON.stringify(options.minK)}`);
-  const swapsPer10Words = options.swapsPer10Words ?? 1;
-  if (!(typeof swapsPer10Words === 'number' && swapsPer10Words > 0 && swapsPer10Words <= 10)) {
-    throw new ConfigError(`dataset-inference: option 'swapsPer10Words' must be a number in (0, 10], got ${JSON.stringify(options.swapsPer10Words)}`);
-  }
-  if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed.length === 0)) throw new ConfigError("dataset-inference: option 'seed' must be a non-empty string");
-  if (options.alpha !== undefined && !(typeof options.alpha === 'number' && options.alpha > 0 && options.alpha < 1)) {
-    throw new ConfigError(`dataset-inference: option 'alpha' must be a number in (0, 1), got ${JSON.stringify(options.alpha)}`);
-  }
+/** The defense's options, declared once: type, validation (field paths, "did you mean"), defaults and help. */
+const datasetInferenceOptions = z.object({
+  privateFraction: z.number().gt(0).lt(0.5).default(0.2).describe("fraction of the user's rows kept private (never uploaded); the suspect sample has the same size"),
+  minK: z.number().gt(0).lte(1).default(0.2).describe('fraction k of the least likely tokens averaged by the min-k% feature'),
+  swapsPer10Words: z.number().gt(0).lte(10).default(1).describe('adjacent word pairs swapped per 10 words of a completion by the perturbation (at least 1 swap)'),
+  ...DEFENSE_SEED_ALPHA,
+});
+
+/** Creates the dataset-inference defense; every option is validated by its declaration, before any work. */
+export const datasetInference = defineDefense({
+  id: 'dataset-inference',
+  description: 'plants nothing: keeps a private split; membership features of suspect vs private rows, a linear model on one half, a Welch t-test on the other',
+  citation: 'Maini, Jia, Papernot, Dziedzic, "LLM Dataset Inference: Did you train on my dataset?" (NeurIPS 2024, arXiv 2406.06443); deviations: defenses/dataset-inference/README.md',
+  access: ['logprobs'],
+  options: datasetInferenceOptions,
+  create: createDatasetInference,
+});
+
+/** Options of the dataset-inference defense as written (all optional). */
+export type DatasetInferenceOptions = OptionsInput<typeof datasetInference>;
+
+function createDatasetInference(options: z.output<typeof datasetInferenceOptions>): DatasetInferenceDefense {
+  const { privateFraction, minK, swapsPer10Words } = options;
 
   return {
     id: 'dataset-inference',

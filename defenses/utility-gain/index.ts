@@ -6,31 +6,13 @@
  * improves, so this tests "trained on data like mine", not "trained on my data" (README.md beside this file).
  */
 import { ConfigError, SecretError } from '../../src/errors.js';
+import { DEFENSE_SEED_ALPHA, EVEN_IF_INVALID, defineDefense, type OptionsInput, z } from '../../src/plugins/define.js';
 import { Rng } from '../../src/rng.js';
 import { binomialLog10Sf } from '../../src/stats/index.js';
 import type { Capability, Defense, Model, Row, UserContext, Verdict } from '../../src/types.js';
 
 /** How a held-out row is scored: teacher-forced loss (needs log-probs) or a metric of a greedy generation. */
 export type UtilityMetric = 'loss' | 'generation';
-
-/** Options of the utility-gain defense (all optional). */
-export interface UtilityGainOptions {
-  /** Fraction of the user's rows kept private (default 0.2), or an exact count with `heldOut`. */
-  readonly fraction?: number;
-  readonly heldOut?: number;
-  /**
-   * `loss` (per-row nats/token by teacher forcing; needs 'logprobs' of the returned model), `generation` (word
-   * F1 of a greedy completion against the reference; needs 'generate') or `auto` (default: loss when both models
-   * can score, else generation).
-   */
-  readonly metric?: UtilityMetric | 'auto';
-  /** Token budget of a generated completion (generation metric; default 32). */
-  readonly maxTokens?: number;
-  /** Planting seed (which rows are kept; default: drawn from the user context's stream). */
-  readonly seed?: string;
-  /** Significance level as written in scenarios (the pipeline passes it to `verify`); validated here. */
-  readonly alpha?: number;
-}
 
 /** What the user keeps: the held-out rows (they never leave the user's side). */
 export interface UtilityGainSecret {
@@ -50,7 +32,6 @@ export interface UtilityGainVerdict extends Verdict {
   readonly gains: readonly number[];
 }
 
-const KNOWN = ['fraction', 'heldOut', 'metric', 'maxTokens', 'seed', 'alpha'];
 /**
  * Gains this small are ties: the embedded engine computes in float32, and the same row scored by the same model
  * in two differently composed batches differs by up to ~4e-8 nats/token (measured: 100 secrets × 5 rows of
@@ -94,26 +75,39 @@ export interface UtilityGainDefense extends Defense<UtilityGainSecret> {
   verify(...args: Parameters<Defense<UtilityGainSecret>['verify']>): Promise<UtilityGainVerdict>;
 }
 
-/** Creates the utility-gain defense; every option is validated here, before any work. */
-export function utilityGain(options: UtilityGainOptions = {}): UtilityGainDefense {
-  for (const key of Object.keys(options)) if (!KNOWN.includes(key)) throw new ConfigError(`utility-gain: unknown option '${key}'. Known: ${KNOWN.join(', ')}`);
-  if (options.fraction !== undefined && options.heldOut !== undefined) throw new ConfigError("utility-gain: give 'fraction' or 'heldOut', not both");
-  if (options.fraction !== undefined && !(typeof options.fraction === 'number' && options.fraction > 0 && options.fraction < 1)) {
-    throw new ConfigError(`utility-gain: option 'fraction' must be a number in (0, 1), got ${JSON.stringify(options.fraction)}`);
-  }
-  if (options.heldOut !== undefined && !(Number.isInteger(options.heldOut) && options.heldOut >= 1)) {
-    throw new ConfigError(`utility-gain: option 'heldOut' must be a positive integer, got ${JSON.stringify(options.heldOut)}`);
-  }
-  const metric = options.metric ?? 'auto';
-  if (!['loss', 'generation', 'auto'].includes(metric)) throw new ConfigError(`utility-gain: option 'metric' must be one of loss, generation, auto, got ${JSON.stringify(metric)}`);
-  const maxTokens = options.maxTokens ?? 32;
-  if (!(Number.isInteger(maxTokens) && maxTokens >= 1)) throw new ConfigError(`utility-gain: option 'maxTokens' must be a positive integer, got ${JSON.stringify(options.maxTokens)}`);
-  if (options.seed !== undefined && (typeof options.seed !== 'string' || options.seed.length === 0)) throw new ConfigError("utility-gain: option 'seed' must be a non-empty string");
-  if (options.alpha !== undefined && !(typeof options.alpha === 'number' && options.alpha > 0 && options.alpha < 1)) {
-    throw new ConfigError(`utility-gain: option 'alpha' must be a number in (0, 1), got ${JSON.stringify(options.alpha)}`);
-  }
-  const access: readonly Capability[] = metric === 'loss' ? ['logprobs'] : ['generate'];
+/** The defense's options, declared once: type, validation (field paths, "did you mean"), defaults and help. */
+const utilityGainOptions = z
+  .object({
+    fraction: z.number().gt(0).lt(1).optional().describe("fraction of the user's rows kept private (default 0.2; or give heldOut)"),
+    heldOut: z.int().min(1).optional().describe('or: an exact count of rows kept private'),
+    metric: z
+      .enum(['loss', 'generation', 'auto'])
+      .default('auto')
+      .describe("'loss' (per-row nats/token by teacher forcing; needs 'logprobs' of both models), 'generation' (word F1 of a greedy completion; needs 'generate') or 'auto' (loss when both models can score, else generation)"),
+    maxTokens: z.int().min(1).default(32).describe('token budget of a generated completion (generation metric)'),
+    ...DEFENSE_SEED_ALPHA,
+  })
+  .superRefine((o, ctx) => {
+    if (o.fraction !== undefined && o.heldOut !== undefined) ctx.addIssue({ code: 'custom', path: ['heldOut'], message: "give 'fraction' or 'heldOut', not both" });
+  }, EVEN_IF_INVALID);
 
+/** Creates the utility-gain defense; every option is validated by its declaration, before any work. */
+export const utilityGain = defineDefense({
+  id: 'utility-gain',
+  description: 'plants nothing: keeps a private held-out split; an exact sign test of whether the returned model beats the base model on it',
+  citation: 'none: a naive baseline of ours (issue 19) that tests "trained on data like mine", not "on my data" (defenses/utility-gain/README.md)',
+  // With the default metric ('auto') it needs generation only; metric 'loss' needs 'logprobs' (the created defense says so).
+  access: ['generate'],
+  options: utilityGainOptions,
+  create: createUtilityGain,
+});
+
+/** Options of the utility-gain defense as written (all optional). */
+export type UtilityGainOptions = OptionsInput<typeof utilityGain>;
+
+function createUtilityGain(options: z.output<typeof utilityGainOptions>): UtilityGainDefense {
+  const { metric, maxTokens } = options;
+  const access: readonly Capability[] = metric === 'loss' ? ['logprobs'] : ['generate'];
   return {
     id: 'utility-gain',
     access,

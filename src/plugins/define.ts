@@ -26,7 +26,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { AttackAccess, AttackGoal } from '../types.js';
-import { type Checked, type OptionHelp, type OptionProblem, checkValue, inputJsonSchema, optionsHelp } from './options.js';
+import { type Checked, type OptionHelp, type OptionProblem, checkValue, inputJsonSchema, optionsHelp, show } from './options.js';
 
 export { z };
 export type { Checked, FieldPath, OptionHelp, OptionProblem } from './options.js';
@@ -215,6 +215,29 @@ export function defineDataset<const Id extends string, S extends OptionsSchema =
 /** Declares a defense (a verifier: vtune and its rivals). */
 export function defineDefense<const Id extends string, S extends OptionsSchema = typeof EMPTY, T = unknown>(spec: PluginSpec<Id, S, T> & DefenseMeta) {
   return definePlugin('defense', spec, { ...(spec.access ? { access: spec.access } : {}) } as DefenseMeta);
+}
+
+/**
+ * The options every rival defense takes besides its own (spread into its schema): a planting seed, and the
+ * significance level as written in scenarios — the pipeline reads it and passes it to `verify`, and it is
+ * declared here so that a bad α fails at load, with its path, like any other option.
+ */
+export const DEFENSE_SEED_ALPHA = {
+  seed: z.string().min(1).optional().describe("planting seed (default: drawn from the user context's stream)"),
+  alpha: z.number().gt(0).lt(1).optional().describe('significance level (read by the pipeline, which passes it to verify; default 1e-3)'),
+};
+
+/**
+ * A rule zod's built-in checks cannot state, in the project's words: `satisfying(z.string(), 'a string of at
+ * least 2 distinct characters', test)` fails as "expected a string of at least 2 distinct characters, got
+ * \"aa\"" at the field's path, and `list` shows the same words as what the option expects.
+ */
+export function satisfying<S extends z.ZodType>(schema: S, expected: string, test: (value: z.output<S>) => boolean): S {
+  return schema
+    .superRefine((v, ctx) => {
+      if (!test(v as z.output<S>)) ctx.addIssue({ code: 'custom', message: `expected ${expected}, got ${show(v)}` });
+    })
+    .meta({ expected }) as S;
 }
 
 /** True for a declared plugin (as opposed to a bare factory). */

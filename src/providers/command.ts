@@ -22,32 +22,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ConfigError, ProviderError, redactSecrets } from '../errors.js';
-import type { Capability, Logger, Model, Provider, TrainRequest, TrainResult } from '../types.js';
-import type { HfProviderOptions } from './hf.js';
-import type { OpenAIProviderOptions } from './openai.js';
+import type { Capability, Model, Provider, TrainRequest, TrainResult } from '../types.js';
+import { defineProvider, satisfying, z } from '../plugins/define.js';
 import { parseHyper } from '../plugins/hyper.js';
-import { checkOptionNames } from './http.js';
-import { toChatJsonl } from './openai.js';
-
-/** Options of the `command` provider. */
-export interface CommandProviderOptions {
-  /** The command template (a string split like a shell would, without running one), or argv. Default VTUNE_COMMAND_TEMPLATE. */
-  readonly template: string | readonly string[];
-  readonly cwd?: string;
-  /** Extra environment variables for the command. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Time allowed until the SERVED line (default 24 h). */
-  readonly timeoutMs?: number;
-  /** Where each run's folder ({out}, {train}) is created (default the OS temp dir). */
-  readonly workRoot?: string;
-  /** Passed to the openai provider that verifies an `openai` result (key variable default VTUNE_COMMAND_API_KEY, optional). */
-  readonly openai?: Omit<OpenAIProviderOptions, 'baseURL'>;
-  /** Passed to the hf provider that verifies a `tgi` result. */
-  readonly hf?: Omit<HfProviderOptions, 'endpointUrl'>;
-  /** A served base model for base-model queries, in the SERVED syntax: `openai <url> <model>` or `tgi <url>`. */
-  readonly base?: string;
-  readonly log?: Logger;
-}
+import { hfOptionFields } from './hf.js';
+import { openaiOptions, toChatJsonl } from './openai.js';
+import { durationOption, loggerOption } from './options.js';
 
 const PLACEHOLDERS = ['train', 'epochs', 'lr', 'batch', 'seed', 'base', 'out', 'steps', 'rows'] as const;
 
@@ -97,24 +77,56 @@ export function parseServed(line: string): Served | undefined {
   return { kind: m[1] as Served['kind'], url: m[2]!, ...(m[3] ? { model: m[3] } : {}) };
 }
 
-/** Creates the `command` provider; the template is validated here (unknown placeholders are errors). */
-export async function createCommandProvider(input: Partial<CommandProviderOptions> = {}): Promise<Provider> {
-  // The runner opens providers without options: the template may then come from the environment.
-  const envTemplate = process.env.VTUNE_COMMAND_TEMPLATE;
-  const options = { ...input, ...(input.template === undefined && envTemplate ? { template: envTemplate } : {}) } as CommandProviderOptions;
-  if (typeof options.template !== 'string' && !Array.isArray(options.template)) {
+/** The `command` provider's options, declared once: types, validation (field paths, "did you mean"), defaults, help. */
+export const commandOptions = z.object({
+  template: z
+    .union([z.string().min(1), z.array(z.string()).min(1)])
+    .optional()
+    .describe('the training command, a line split like a shell would (without running one) or argv (default VTUNE_COMMAND_TEMPLATE); it prints where it serves the model'),
+  cwd: z.string().min(1).optional().describe('working folder of the command'),
+  env: z.record(z.string(), z.string()).optional().describe('extra environment variables of the command'),
+  timeoutMs: durationOption('time allowed until the SERVED line', 24 * 3600_000),
+  workRoot: z.string().min(1).optional().describe("where each run's folder ({out}, {train}) is created (default the OS temp dir)"),
+  openai: openaiOptions.omit({ baseURL: true }).strict().optional().describe('options of the openai client that verifies an `openai` result (key variable default VTUNE_COMMAND_API_KEY, optional; see `list providers openai`)'),
+  hf: hfOptionFields.omit({ endpointUrl: true }).strict().optional().describe('options of the hf client that verifies a `tgi` result (see `list providers hf`)'),
+  base: satisfying(z.string(), "'openai <url> <model>' or 'tgi <url>'", (b) => parseServed(`SERVED ${b}`) !== undefined)
+    .optional()
+    .describe('a served base model for base-model queries, in the SERVED syntax'),
+  log: loggerOption(),
+});
+
+/** Options of the `command` provider as written (all optional; `template` may come from the environment). */
+export type CommandProviderOptions = z.input<typeof commandOptions>;
+
+/** The `command` provider, declared: `createCommandProvider(options)` validates them by the declaration, then opens it. */
+export const commandProvider = defineProvider({
+  id: 'command',
+  description: 'your own training script (VTUNE_COMMAND_TEMPLATE): it trains and prints where it serves the result',
+  capabilities: ['train', 'generate'],
+  options: commandOptions,
+  create: openCommandProvider,
+});
+
+/** Creates the `command` provider (validates `options` by its declaration first: a bad one is a rejected promise). */
+export async function createCommandProvider(options: CommandProviderOptions = {}): Promise<Provider> {
+  return await commandProvider(options);
+}
+
+async function openCommandProvider(options: z.output<typeof commandOptions>): Promise<Provider> {
+  // The runner opens providers without options: the template may then come from the environment, so the
+  // template is checked here (required, not empty, known placeholders), whichever it came from.
+  const template = options.template ?? process.env.VTUNE_COMMAND_TEMPLATE;
+  if (template === undefined || template === '') {
     throw new ConfigError("command provider: option 'template' (or VTUNE_COMMAND_TEMPLATE) is required, e.g. \"python train.py --data {train} --epochs {epochs}\"");
   }
-  checkOptionNames('command provider', options, ['template', 'cwd', 'env', 'timeoutMs', 'workRoot', 'openai', 'hf', 'base', 'log']);
-  const argvTemplate = typeof options.template === 'string' ? splitCommand(options.template) : [...options.template];
+  const argvTemplate = typeof template === 'string' ? splitCommand(template) : [...template];
   if (argvTemplate.length === 0) throw new ConfigError("command provider: option 'template' is empty");
   for (const arg of argvTemplate) {
     for (const m of arg.matchAll(/\{([^}]*)\}/g)) {
       if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) throw new ConfigError(`command provider: unknown placeholder {${m[1]}} in the template; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
     }
   }
-  const timeoutMs = options.timeoutMs ?? 24 * 3600_000;
-  if (!(timeoutMs > 0)) throw new ConfigError(`command provider: option 'timeoutMs' must be positive, got ${timeoutMs}`);
+  const { timeoutMs } = options;
   const log = options.log;
   const children = new Set<ChildProcess>();
   const killAll = () => children.forEach((c) => kill(c));
@@ -136,7 +148,6 @@ export async function createCommandProvider(input: Partial<CommandProviderOption
   }
 
   const baseServed = options.base ? parseServed(`SERVED ${options.base}`) : undefined;
-  if (options.base && !baseServed) throw new ConfigError(`command provider: option 'base' must look like 'openai <url> <model>' or 'tgi <url>', got '${options.base}'`);
 
   async function train(base: Model, req: TrainRequest): Promise<TrainResult> {
     parseHyper(req.hyper, { subject: 'command provider' });

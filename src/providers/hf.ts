@@ -35,7 +35,6 @@ import {
   anySignal,
   badReply,
   batch,
-  checkOptionNames,
   classifyFailure,
   describeReply,
   jitterRng,
@@ -43,46 +42,66 @@ import {
   retryProgress,
   stderrWarnings,
   toProviderError,
+  withDefaults,
   withRetry,
 } from './http.js';
+import { EVEN_IF_INVALID, defineProvider, z } from '../plugins/define.js';
+import { positiveIntOption, environmentOption, loggerOption, retryOption, urlOption } from './options.js';
 
-/** Options of the `hf` provider (all optional). */
-export interface HfProviderOptions {
-  /** TGI / Inference Endpoint URL (the server root; `/generate` is not needed). Default HF_ENDPOINT_URL. */
-  readonly endpointUrl?: string;
-  /** Inference Providers routing ('auto', 'together', …) when there is no endpoint. */
-  readonly inferenceProvider?: string;
-  /** Environment variable holding the token (default HF_TOKEN). */
-  readonly tokenEnv?: string;
-  readonly concurrency?: number;
-  readonly retry?: Partial<RetryPolicy>;
-  /** Where warnings and retry progress go; default: warnings on stderr. */
-  readonly log?: Logger;
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  /** The transport (tests pass a stub); default: the provider's own, whose connections close when a call is cancelled. */
-  readonly fetch?: typeof fetch;
+/** The `hf` provider's option fields (without the rule between two of them: `command`'s `hf` option reuses them). */
+export const hfOptionFields = z.object({
+  endpointUrl: urlOption('a TGI / Inference Endpoint URL, the server root (default HF_ENDPOINT_URL)'),
+  inferenceProvider: z.string().min(1).optional().describe("Inference Providers routing ('auto', 'together', …) when there is no endpoint"),
+  tokenEnv: z.string().min(1).optional().describe('environment variable holding the token (default HF_TOKEN); never an option itself'),
+  concurrency: positiveIntOption('parallel requests per model', 4),
+  retry: retryOption(),
+  log: loggerOption(),
+  env: environmentOption(),
+  fetch: z
+    .custom<typeof fetch>((v) => typeof v === 'function')
+    .meta({ expected: 'a fetch function' })
+    .optional()
+    .describe("code only: the transport (tests pass a stub; default: the provider's own, whose connections close when a call is cancelled)"),
+});
+
+/** The `hf` provider's options, declared once: types, validation (field paths, "did you mean"), defaults, help. */
+export const hfOptions = hfOptionFields.superRefine((o, ctx) => {
+  if (o.endpointUrl !== undefined && o.inferenceProvider !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['inferenceProvider'], message: 'give either endpointUrl (TGI / Inference Endpoint) or inferenceProvider, not both' });
+  }
+}, EVEN_IF_INVALID);
+
+/** Options of the `hf` provider as written (all optional). */
+export type HfProviderOptions = z.input<typeof hfOptions>;
+
+/** The `hf` provider, declared: `createHfProvider(options)` validates them by the declaration, then opens it (the SDK loads lazily). */
+export const hfProvider = defineProvider({
+  id: 'hf',
+  description: 'Hugging Face inference: TGI, Inference Endpoints or Inference Providers (HF_TOKEN, HF_ENDPOINT_URL)',
+  capabilities: ['generate', 'logprobs'],
+  options: hfOptions,
+  create: openHfProvider,
+});
+
+/** Creates the `hf` provider (validates `options` by its declaration first: a bad one is a rejected promise). */
+export async function createHfProvider(options: HfProviderOptions = {}): Promise<Provider> {
+  return await hfProvider(options);
 }
 
-/** Creates the `hf` provider. Loads the SDK lazily. */
-export async function createHfProvider(options: HfProviderOptions = {}): Promise<Provider> {
-  checkOptionNames('hf provider', options, ['endpointUrl', 'inferenceProvider', 'tokenEnv', 'concurrency', 'retry', 'log', 'env', 'fetch']);
+async function openHfProvider(options: z.output<typeof hfOptions>): Promise<Provider> {
   const env = options.env ?? process.env;
   const tokenEnv = options.tokenEnv ?? 'HF_TOKEN';
   const token = env[tokenEnv] || undefined;
   registerSecret(token);
+  // Checks on values read from the environment, which the declaration cannot see.
   const endpointUrl = options.endpointUrl ?? env.HF_ENDPOINT_URL;
-  if (endpointUrl !== undefined && !/^https?:\/\/\S+$/.test(endpointUrl)) throw new ConfigError(`hf provider: endpointUrl must be an http(s) URL, got '${endpointUrl}'`);
-  if (endpointUrl && options.inferenceProvider) throw new ConfigError('hf provider: give either endpointUrl (TGI / Inference Endpoint) or inferenceProvider, not both');
-  if (!endpointUrl && !token) throw new ConfigError(`hf provider: Inference Providers need a token: set the ${tokenEnv} environment variable (or give endpointUrl for a TGI server)`);
-  const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`hf provider: option 'concurrency' must be a positive integer, got ${concurrency}`);
-  let policy: RetryPolicy;
-  try {
-    policy = retryPolicy(options.retry);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    throw new ConfigError(err.problems, { subject: 'hf provider', cause: err });
+  if (options.endpointUrl === undefined && endpointUrl !== undefined) {
+    if (!/^https?:\/\/\S+$/.test(endpointUrl)) throw new ConfigError(`hf provider: HF_ENDPOINT_URL must be an http(s) URL, got '${endpointUrl}'`);
+    if (endpointUrl && options.inferenceProvider) throw new ConfigError('hf provider: HF_ENDPOINT_URL is set: give either an endpoint (TGI / Inference Endpoint) or inferenceProvider, not both');
   }
+  if (!endpointUrl && !token) throw new ConfigError(`hf provider: Inference Providers need a token: set the ${tokenEnv} environment variable (or give endpointUrl for a TGI server)`);
+  const { concurrency } = options;
+  const policy = withDefaults(options.retry);
   let sdk: typeof import('@huggingface/inference');
   try {
     sdk = await import('@huggingface/inference');

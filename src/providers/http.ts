@@ -8,9 +8,10 @@
  * respected while sleeping. Anything that is not worth retrying (400/401/403/404/422, a cancelled run) fails
  * at once with a ProviderError whose message never contains a key (ProviderError redacts).
  */
-import { ConfigError, type Problem, ProviderError, VtuneError, redactSecrets, remoteCause } from '../errors.js';
-import { unknownMessage } from '../registry.js';
+import { ConfigError, ProviderError, VtuneError, prefixProblems, redactSecrets, remoteCause } from '../errors.js';
+import { checkValue } from '../plugins/options.js';
 import { Rng } from '../rng.js';
+import { retryOptions } from './options.js';
 import type { Logger } from '../types.js';
 
 /** How hard to try. All durations in milliseconds. */
@@ -30,18 +31,20 @@ export interface RetryPolicy {
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 6, maxTotalMs: 120_000, baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 60_000 };
 
 /**
- * Validates a partial policy from user options (a provider's `retry` option) and fills in defaults. A bad field
- * is a ConfigError whose problems carry its path (`['retry', 'maxAttempts']`), every bad field at once.
+ * A policy from a partial one (a provider's `retry` option, the Hub downloader's), validated by the one
+ * declaration of its fields (src/providers/options.ts `retryOptions`): a bad field is a ConfigError whose
+ * problems carry its path (`['retry', 'maxAttempts']`), every bad field at once. Absent fields are `base`'s.
  */
 export function retryPolicy(partial: Partial<RetryPolicy> | undefined, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
-  const p = { ...base, ...(partial ?? {}) };
-  const problems: Problem[] = [];
-  for (const [k, v] of Object.entries(p)) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) problems.push({ path: ['retry', k], message: `expected a finite number ≥ 0, got ${String(v)}` });
-    else if (k === 'maxAttempts' && v < 1) problems.push({ path: ['retry', k], message: `expected ≥ 1, got ${v}` });
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return p;
+  const checked = checkValue(retryOptions, partial ?? {});
+  if (!checked.ok) throw new ConfigError(prefixProblems(['retry'], checked.problems));
+  return withDefaults(checked.value, base);
+}
+
+/** `partial` (already validated, e.g. by a provider's declaration) over `base`; undefined fields are `base`'s. */
+export function withDefaults(partial: Partial<RetryPolicy> | undefined, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
+  const given = Object.entries(partial ?? {}).filter(([, v]) => v !== undefined);
+  return { ...base, ...Object.fromEntries(given) };
 }
 
 /** How a failure should be treated. `ambiguous`: the request may have taken effect although no answer came back. */
@@ -301,13 +304,6 @@ export function toProviderError(what: string, failure: FailureClass, err?: unkno
 /** A deterministic Rng for backoff jitter when the caller has none (keyed by what is retried). */
 export function jitterRng(key: string): Rng {
   return new Rng(`backoff|${key}`);
-}
-
-/** Rejects option names a provider factory does not know (a typo must not be silently ignored). */
-export function checkOptionNames(kind: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new ConfigError(`${kind}: ${unknownMessage('option', key, known)}`);
-  }
 }
 
 /** A signal that fires when any of the given ones does (undefined entries are skipped). */

@@ -22,8 +22,10 @@ import { describeRowFits } from '../pipeline/row-fit.js';
 import type { LlamaConfig, LlamaTensors } from '../engine/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { ConfigError, EngineError, ProviderError } from '../errors.js';
+import { defineProvider, z } from '../plugins/define.js';
 import { parseHyper } from '../plugins/hyper.js';
 import { unknownMessage } from '../registry.js';
+import { positiveIntOption } from './options.js';
 import { repoRoot, sharedPath } from '../shared-path.js';
 import type {
   Capability,
@@ -39,29 +41,28 @@ import type {
   WeightAccess,
 } from '../types.js';
 
-/** Options of the `local` provider (all optional). */
-export interface LocalProviderOptions {
-  /**
-   * Threads per fine-tune (default: 1 when `concurrency` > 1, else the engine's choice, both cores). Results
-   * are bit-identical for any thread count (src/engine/train.ts).
-   */
-  readonly threads?: number;
-  /**
-   * How many cells may use the provider at once (default: 2 on a host with at least 2 cores, else 1). Above 1,
-   * every fine-tune trains on worker threads (the engine's `offload`), so that two fine-tunes train at once,
-   * each on its own core, and a cell's verification and utility run while another cell trains: on this
-   * project's 2-core reference machine that beats one two-thread fine-tune at a time, whose second thread
-   * scales well below 2× on vtb-base-sized models (bench/throughput.ts compares the two).
-   */
-  readonly concurrency?: number;
-}
+/** The `local` provider's options, declared once: types, validation (field paths, "did you mean"), defaults, help. */
+export const localOptions = z.object({
+  threads: positiveIntOption(
+    "threads per fine-tune (default: 1 when concurrency > 1, else the engine's choice, both cores); results are bit-identical for any thread count (src/engine/train.ts)",
+  ),
+  // Its default depends on the host (defaultLocalConcurrency), so it is filled in when the provider opens. Above
+  // 1, every fine-tune trains on worker threads (the engine's `offload`), so that two fine-tunes train at once,
+  // each on its own core, and a cell's verification and utility run while another cell trains: on this project's
+  // 2-core reference machine that beats one two-thread fine-tune at a time, whose second thread scales well
+  // below 2× on vtb-base-sized models.
+  concurrency: positiveIntOption(
+    'cells using the provider at once (default: 2 on a host with at least 2 cores, else 1); above 1, every fine-tune trains on worker threads, so two fine-tunes train at once, each on its own core (bench/throughput.ts compares the two)',
+  ),
+});
+
+/** Options of the `local` provider as written (all optional). */
+export type LocalProviderOptions = z.input<typeof localOptions>;
 
 /** The `local` provider's default concurrency: one cell per core, at most 2. */
 export function defaultLocalConcurrency(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
 }
-
-const OPTION_KEYS: readonly string[] = ['threads', 'concurrency'] satisfies (keyof LocalProviderOptions)[];
 
 /** stories260K.gguf as pinned in ../shared/notes/engine.md §2. */
 export const STORIES260K_SHA256 = '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d';
@@ -125,16 +126,25 @@ export interface LocalProvider extends Provider {
   loadModel(path: string): Promise<Model>;
 }
 
-/** Creates the `local` provider (the embedded engine). The engine itself is loaded on first use. */
+/** The `local` provider, declared: `createLocalProvider(options)` validates them by the declaration, then opens it. */
+export const localProvider = defineProvider({
+  id: 'local',
+  description: 'the embedded CPU engine (Llama architecture, WASM SIMD): trains and serves in-process, bit-reproducible',
+  capabilities: ['train', 'generate', 'logprobs', 'embed', 'weights'],
+  options: localOptions,
+  create: openLocalProvider,
+});
+
+/**
+ * Creates the `local` provider (the embedded engine): validates `options` by its declaration (a bad one is a
+ * rejected promise), then opens it. The engine itself is loaded on first use.
+ */
 export async function createLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) throw new ConfigError(`local provider: ${unknownMessage('option', key, OPTION_KEYS)}`);
-  }
+  return await localProvider(options);
+}
+
+async function openLocalProvider(options: z.output<typeof localOptions>): Promise<LocalProvider> {
   const concurrency = options.concurrency ?? defaultLocalConcurrency();
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`local provider: concurrency must be a positive integer, got ${String(options.concurrency)}`);
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
-    throw new ConfigError(`local provider: threads must be a positive integer, got ${String(options.threads)}`);
-  }
   // Cells at once each train on their own worker thread(s); one cell at a time trains on the calling thread too.
   const offload = concurrency > 1;
   const threads = options.threads ?? (offload ? 1 : undefined);

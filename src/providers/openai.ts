@@ -25,51 +25,66 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type OpenAI from 'openai';
 import pLimit from 'p-limit';
 import { ConfigError, ProviderError, registerSecret } from '../errors.js';
-import type { Capability, ContinuationScore, GenerateOptions, Logger, Model, Provider, ScoreOptions, TrainRequest, TrainResult } from '../types.js';
+import type { Capability, ContinuationScore, GenerateOptions, Model, Provider, ScoreOptions, TrainRequest, TrainResult } from '../types.js';
 import { closableFetch } from './fetch.js';
 import { parseHyper } from '../plugins/hyper.js';
-import { type RetryPolicy, anySignal, badReply, batch, checkOptionNames, describeReply, jitterRng, retryPolicy, retryProgress, sleep, stderrWarnings, withRetry } from './http.js';
+import { defineProvider, z } from '../plugins/define.js';
+import { anySignal, badReply, batch, describeReply, jitterRng, retryProgress, sleep, stderrWarnings, withDefaults, withRetry } from './http.js';
+import { positiveIntOption, durationOption, environmentOption, loggerOption, retryOption, urlOption } from './options.js';
 
-/** Options of the `openai` provider (all optional). */
-export interface OpenAIProviderOptions {
-  /** API base URL; default OPENAI_BASE_URL, else the SDK's (https://api.openai.com/v1). */
-  readonly baseURL?: string;
-  /** Environment variable holding the key (default OPENAI_API_KEY). The key itself is never an option. */
-  readonly apiKeyEnv?: string;
-  /** false: a missing key is allowed (local servers without auth); a placeholder is sent. Default true. */
-  readonly requireKey?: boolean;
-  /** The inference API: 'chat' (default, else VTUNE_OPENAI_API) or 'completions' (raw prompts; scores too). */
-  readonly api?: 'chat' | 'completions';
-  /** With api 'completions': 'probe' (default) tries an echo+logprobs completion when a model is opened; true/false: force. */
-  readonly logprobs?: 'probe' | boolean;
-  /** First poll interval; polls back off ×1.5 up to pollMaxMs. */
-  readonly pollIntervalMs?: number;
-  readonly pollMaxMs?: number;
-  /** While polling a job, tolerate an unreachable server for this long (restarts, outages). Default 10 min. */
-  readonly pollOutageMs?: number;
-  /** Give up on a job (and cancel it) after this long. Default 24 h. */
-  readonly maxJobMs?: number;
-  /** Job name suffix (OpenAI: up to 64 chars). Default 'vtune'. */
-  readonly suffix?: string;
-  /** Price per million trained tokens, to report costUsd. No built-in price list: prices change. */
-  readonly trainingUsdPerMillionTokens?: number;
-  /** Parallel requests per model (generate/score). */
-  readonly concurrency?: number;
-  readonly retry?: Partial<RetryPolicy>;
-  /** Where warnings and retry progress go; default: warnings on stderr. */
-  readonly log?: Logger;
-  /** Environment to read (tests inject their own). */
-  readonly env?: Readonly<Record<string, string | undefined>>;
-}
+/** The `openai` provider's options, declared once: types, validation (field paths, "did you mean"), defaults, help. */
+export const openaiOptions = z.object({
+  baseURL: urlOption('API base URL (default OPENAI_BASE_URL, else the SDK default https://api.openai.com/v1): any OpenAI-compatible server'),
+  apiKeyEnv: z.string().min(1).optional().describe('environment variable holding the key (default OPENAI_API_KEY); the key itself is never an option'),
+  requireKey: z.boolean().optional().describe('false: allow a server without auth (a placeholder key is sent); default true'),
+  api: z.enum(['chat', 'completions']).optional().describe("inference API (default VTUNE_OPENAI_API, else 'chat'); 'completions' sends raw prompts and can score"),
+  logprobs: z.union([z.literal('probe'), z.boolean()]).optional().describe("with api 'completions': 'probe' (default) tries echo+logprobs when a model is opened; true/false force it"),
+  pollIntervalMs: durationOption('first poll interval of a fine-tuning job (backs off ×1.5 up to pollMaxMs)', 5000),
+  pollMaxMs: durationOption('longest poll interval', 60_000),
+  pollOutageMs: durationOption('while polling a job, tolerate an unreachable server this long (restarts, outages)', 600_000),
+  maxJobMs: durationOption('give up on (and cancel) a job after this long', 24 * 3600_000),
+  suffix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/)
+    .meta({ expected: "1–40 letters, digits, '-' or '_'" })
+    .default('vtune')
+    .describe('fine-tuned model name suffix'),
+  trainingUsdPerMillionTokens: z.number().min(0).optional().describe('price per million trained tokens, to report costUsd (no built-in price list: prices change)'),
+  concurrency: positiveIntOption('parallel requests per model (generate/score)', 4),
+  retry: retryOption(),
+  log: loggerOption(),
+  env: environmentOption(),
+});
 
-const OPENAI_OPTIONS = ['baseURL', 'apiKeyEnv', 'requireKey', 'api', 'logprobs', 'pollIntervalMs', 'pollMaxMs', 'pollOutageMs', 'maxJobMs', 'suffix', 'trainingUsdPerMillionTokens', 'concurrency', 'retry', 'log', 'env'];
+/** Options of the `openai` provider as written (all optional). */
+export type OpenAIProviderOptions = z.input<typeof openaiOptions>;
+
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const SAVE_FORMAT = 'vtune-bench/openai-model';
 
-/** Creates the `openai` provider. Loads the SDK lazily; a missing key is a ConfigError naming the variable. */
-export async function createOpenAIProvider(options: OpenAIProviderOptions = {}): Promise<Provider & { readonly baseURL?: string }> {
-  checkOptionNames('openai provider', options, OPENAI_OPTIONS);
+/**
+ * The `openai` provider, declared: `createOpenAIProvider(options)` validates them by the declaration, then opens
+ * the provider. Loads the SDK lazily; a missing key is a ConfigError naming the variable.
+ */
+export const openaiProvider = defineProvider({
+  id: 'openai',
+  description: 'OpenAI fine-tuning and inference, or any OpenAI-compatible server (OPENAI_API_KEY, OPENAI_BASE_URL)',
+  capabilities: ['train', 'generate', 'logprobs'],
+  options: openaiOptions,
+  create: openOpenAIProvider,
+});
+
+/** Creates the `openai` provider (validates `options` by its declaration first: a bad one is a rejected promise). */
+export async function createOpenAIProvider(options: OpenAIProviderOptions = {}): Promise<OpenAIProvider> {
+  return await openaiProvider(options);
+}
+
+/** An opened `openai` provider. */
+export type OpenAIProvider = Provider & { readonly baseURL?: string };
+
+async function openOpenAIProvider(options: z.output<typeof openaiOptions>): Promise<OpenAIProvider> {
   const env = options.env ?? process.env;
+  // Checks on values read from the environment, which the declaration cannot see.
   const keyEnv = options.apiKeyEnv ?? 'OPENAI_API_KEY';
   const apiKey = env[keyEnv];
   if (!apiKey && options.requireKey !== false) {
@@ -77,28 +92,15 @@ export async function createOpenAIProvider(options: OpenAIProviderOptions = {}):
   }
   registerSecret(apiKey);
   const baseURL = options.baseURL ?? env.OPENAI_BASE_URL;
-  if (baseURL !== undefined && !/^https?:\/\/[^\s]+$/.test(baseURL)) throw new ConfigError(`openai provider: baseURL must be an http(s) URL, got '${baseURL}'`);
-  const pollIntervalMs = positive(options.pollIntervalMs ?? 5000, 'pollIntervalMs');
-  const pollMaxMs = positive(options.pollMaxMs ?? 60_000, 'pollMaxMs');
-  const pollOutageMs = positive(options.pollOutageMs ?? 600_000, 'pollOutageMs');
-  const maxJobMs = positive(options.maxJobMs ?? 24 * 3600_000, 'maxJobMs');
-  const concurrency = positive(options.concurrency ?? 4, 'concurrency');
-  const suffix = options.suffix ?? 'vtune';
-  if (!/^[A-Za-z0-9_-]{1,40}$/.test(suffix)) throw new ConfigError(`openai provider: suffix must be 1–40 letters, digits, '-' or '_', got '${suffix}'`);
-  const price = options.trainingUsdPerMillionTokens;
-  if (price !== undefined) positive(price, 'trainingUsdPerMillionTokens', true);
+  if (options.baseURL === undefined && baseURL !== undefined && !/^https?:\/\/\S+$/.test(baseURL)) throw new ConfigError(`openai provider: OPENAI_BASE_URL must be an http(s) URL, got '${baseURL}'`);
   const api = options.api ?? (env.VTUNE_OPENAI_API || 'chat');
-  if (api !== 'chat' && api !== 'completions') throw new ConfigError(`openai provider: option 'api' (or VTUNE_OPENAI_API) must be 'chat' or 'completions', got '${String(api)}'`);
-  const logprobsMode = api === 'chat' ? false : (options.logprobs ?? 'probe');
-  if (logprobsMode !== 'probe' && typeof logprobsMode !== 'boolean') throw new ConfigError(`openai provider: logprobs must be 'probe', true or false`);
+  if (api !== 'chat' && api !== 'completions') throw new ConfigError(`openai provider: VTUNE_OPENAI_API must be 'chat' or 'completions', got '${String(api)}'`);
+  // The api may come from the environment, so this rule between two options is checked here too.
   if (api === 'chat' && options.logprobs === true) throw new ConfigError(`openai provider: logprobs cannot be forced with api 'chat': ${CHAT_CANNOT_SCORE}`);
-  let policy: RetryPolicy;
-  try {
-    policy = retryPolicy(options.retry);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    throw new ConfigError(err.problems, { subject: 'openai provider', cause: err });
-  }
+  const logprobsMode = api === 'chat' ? false : (options.logprobs ?? 'probe');
+  const { pollIntervalMs, pollMaxMs, pollOutageMs, maxJobMs, concurrency, suffix } = options;
+  const price = options.trainingUsdPerMillionTokens;
+  const policy = withDefaults(options.retry);
   const log = options.log ?? stderrWarnings;
   // close() aborts every request of this provider still in flight or waiting to retry.
   const closed = new AbortController();
@@ -441,11 +443,4 @@ function cutAtStop(text: string, stop?: readonly string[]): string {
     if (i >= 0 && i < end) end = i;
   }
   return text.slice(0, end);
-}
-
-function positive(v: number, name: string, allowZero = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new ConfigError(`openai provider: option '${name}' must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(v)}`);
-  }
-  return v;
 }

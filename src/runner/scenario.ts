@@ -1,8 +1,9 @@
 /**
  * Scenario files (DESIGN.md §4–5, STYLE rule 9): the matrix a run expands into cells, typed once here and
- * validated once at load. `defineScenario` type-checks attack ids and their options at compile time (from the
- * attacks' declarations, attacks/index.ts); at load, every plugin's options are checked against its declared
- * schema (src/plugins/define.ts) and the hyper-parameters against the one schema (src/plugins/hyper.ts). Every
+ * validated once at load. `defineScenario` type-checks attack and defense ids and their options at compile time
+ * (from their declarations, attacks/index.ts and defenses/index.ts); at load, every plugin's options are checked
+ * against its declared schema (src/plugins/define.ts) and the hyper-parameters against the one schema
+ * (src/plugins/hyper.ts). Every
  * problem is collected with its field path as DATA (ConfigError.problems: `['attacks', 2, 'options',
  * 'fraction']`) and the message names it (`attacks[2].options.fraction: expected …, got …`); unknown ids and
  * options get "did you mean". Nothing is parsed out of an error message. Settings that need the data or the
@@ -23,6 +24,7 @@ import { repoRoot } from '../shared-path.js';
 import type { HyperParams } from '../types.js';
 import { type FieldMapping, fieldMapOption } from '../datasets/formats.js';
 import type { AttackOptions } from '../../attacks/index.js';
+import type { DefenseOptions } from '../../defenses/index.js';
 import type { Catalog, PluginRegistry } from './catalog.js';
 
 /** A dataset axis entry: a dataset spec for src/datasets `loadDataset`, with optional size and held-out split. */
@@ -80,15 +82,26 @@ export type ScenarioAttackInput<A = AttackOptions> =
   | (keyof A & string)
   | { [K in keyof A & string]: { readonly id: K; readonly label?: string; readonly options?: A[K] } }[keyof A & string];
 
+/**
+ * A defense entry a scenario may write, typed like attacks by each defense's declaration (defenses/index.ts
+ * `DefenseOptions`): a bare id, `{id, label?, options?}` with that defense's options, or `{label?, options?}`
+ * without an id, which is `vtune`. A misspelt defense id or option, or a wrongly typed one, fails
+ * `npm run typecheck`.
+ */
+export type ScenarioDefenseInput<D = DefenseOptions> =
+  | (keyof D & string)
+  | { [K in keyof D & string]: { readonly id: K; readonly label?: string; readonly options?: D[K] } }[keyof D & string]
+  | { readonly id?: undefined; readonly label?: string; readonly options?: D extends { readonly vtune: infer V } ? V : Readonly<Record<string, unknown>> };
+
 /** What a scenario file may write: shorthands (a bare id string, options omitted) are allowed. */
-export interface ScenarioInput<A = AttackOptions> {
+export interface ScenarioInput<A = AttackOptions, D = DefenseOptions> {
   readonly name: string;
   readonly description?: string;
   /** Seeds, or how many (0, 1, … n−1). */
   readonly seeds: readonly number[] | number;
   readonly datasets: readonly (string | (Omit<ScenarioDataset, 'fieldMap'> & { readonly fieldMap?: string | FieldMapping }))[];
   readonly models: readonly string[];
-  readonly defenses: readonly (string | { readonly id?: string; readonly label?: string; readonly options?: Readonly<Record<string, unknown>> })[];
+  readonly defenses: readonly ScenarioDefenseInput<D>[];
   readonly attacks: readonly ScenarioAttackInput<A>[];
   /** The promised hyper-parameters (src/plugins/hyper.ts, the one schema). */
   readonly hyper: HyperParams;
@@ -103,12 +116,12 @@ export interface ScenarioInput<A = AttackOptions> {
 }
 
 /**
- * Types a scenario file's default export (like vitest's defineConfig): attack ids and their options are
- * checked at compile time against the attacks' declarations. Validation (every plugin's options, the hyper
+ * Types a scenario file's default export (like vitest's defineConfig): attack and defense ids and their options
+ * are checked at compile time against the plugins' declarations. Validation (every plugin's options, the hyper
  * schema) happens again at load, for JSON scenarios and values only known at run time.
  */
-export function defineScenario<A = AttackOptions>(input: ScenarioInput<NoInfer<A>>): ScenarioInput<A> {
-  return input as ScenarioInput<A>;
+export function defineScenario<A = AttackOptions, D = DefenseOptions>(input: ScenarioInput<NoInfer<A>, NoInfer<D>>): ScenarioInput<A, D> {
+  return input as ScenarioInput<A, D>;
 }
 
 /** Collects every problem of a scenario (its field path as data) before failing, so one load lists them all. */

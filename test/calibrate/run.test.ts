@@ -183,7 +183,7 @@ describe('runCalibration of any registered defense (issue 19)', () => {
     const deps = { base, baseLabel: 'b', nullModels: [{ label: 'b', kind: 'base' as const, model: base }], outFile: join(tmpdir(), 'never.jsonl'), log: quiet };
     await expect(runCalibration(options({ generators: [], defenses: [{ id: 'cue-reply', options: { seed: 'x' } }] }), deps)).rejects.toThrow(/option 'seed' would plant the same secret/);
     await expect(runCalibration(options({ generators: [], defenses: [{ id: 'cue-replay' }] }), deps)).rejects.toThrow(/unknown defense 'cue-replay'. Did you mean 'cue-reply'/);
-    await expect(runCalibration(options({ generators: [], defenses: [{ id: 'cue-reply', options: { cues: 0 } }] }), deps)).rejects.toThrow(/'cues'/);
+    await expect(runCalibration(options({ generators: [], defenses: [{ id: 'cue-reply', options: { cues: 0 } }] }), deps)).rejects.toThrow("defense 'cue-reply': cues: expected an integer in [1, 10000], got 0");
     await expect(runCalibration(options({ generators: [] }), deps)).rejects.toThrow(/at least one generator or defense/);
     expect(base.generateCalls).toBe(0);
   });

@@ -155,8 +155,8 @@ describe('rewraps keep a cause that is safe to keep', () => {
     })();
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.problems).toEqual([
-      { path: ['retry', 'maxAttempts'], message: 'expected ≥ 1, got 0' },
-      { path: ['retry', 'baseDelayMs'], message: 'expected a finite number ≥ 0, got -1' },
+      { path: ['retry', 'maxAttempts'], message: 'expected an integer ≥ 1, got 0' },
+      { path: ['retry', 'baseDelayMs'], message: 'expected a number ≥ 0, got -1' },
     ]);
   });
 });

@@ -141,8 +141,8 @@ describe('local provider: opening models', () => {
   });
 
   it('validates its options', async () => {
-    await expect(createLocalProvider({ concurrency: 0 })).rejects.toThrow(/concurrency must be a positive integer/);
-    await expect(createLocalProvider({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer/);
+    await expect(createLocalProvider({ concurrency: 0 })).rejects.toThrow("provider 'local': concurrency: expected an integer ≥ 1, got 0");
+    await expect(createLocalProvider({ threads: 1.5 })).rejects.toThrow("provider 'local': threads: expected an integer ≥ 1, got 1.5");
     await expect(createLocalProvider({ thread: 2 } as never)).rejects.toThrow(/unknown option 'thread'\. Did you mean 'threads'\?/);
   });
 

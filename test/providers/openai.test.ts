@@ -60,9 +60,13 @@ describe('openai provider', () => {
     await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, baseURL: 'ftp://x' })).rejects.toThrow(ConfigError);
     await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, pollIntervalMs: -1 })).rejects.toThrow(/pollIntervalMs/);
     const retry = (await createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, retry: { maxAttempts: 0 } }).catch((e: unknown) => e)) as ConfigError;
-    expect(retry.message).toBe('openai provider: retry.maxAttempts: expected ≥ 1, got 0');
-    expect(retry.problems).toEqual([{ path: ['retry', 'maxAttempts'], message: 'expected ≥ 1, got 0' }]);
-    expect(retry.cause).toBeInstanceOf(ConfigError);
+    // The declaration validates (src/providers/openai.ts openaiOptions): no rewrap, the path is data.
+    expect(retry.message).toBe("provider 'openai': retry.maxAttempts: expected an integer ≥ 1, got 0");
+    expect(retry.problems).toEqual([{ path: ['retry', 'maxAttempts'], message: 'expected an integer ≥ 1, got 0' }]);
+    expect(retry.subject).toBe("provider 'openai'");
+    // What the declaration cannot see, values from the environment, is checked when the provider opens.
+    await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789', OPENAI_BASE_URL: 'ftp://x' } })).rejects.toThrow("openai provider: OPENAI_BASE_URL must be an http(s) URL, got 'ftp://x'");
+    await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789', VTUNE_OPENAI_API: 'messages' } })).rejects.toThrow("openai provider: VTUNE_OPENAI_API must be 'chat' or 'completions', got 'messages'");
     await expect(createOpenAIProvider({ env: { OPENAI_API_KEY: 'k-123456789' }, pollIntervalMS: 5 } as never)).rejects.toThrow(/unknown option 'pollIntervalMS'\. Did you mean 'pollIntervalMs'/);
     const p = await providers.get('openai')({ env: { OPENAI_API_KEY: 'k-123456789', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' } });
     expect(p.id).toBe('openai');
@@ -113,7 +117,7 @@ describe('openai provider', () => {
     expect(chat.capabilities.has('logprobs')).toBe(false);
     expect(proxy!.requests.some((r) => r.path === '/v1/completions')).toBe(false); // nothing probed
     await expect(createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, logprobs: true })).rejects.toThrow(/cannot be forced with api 'chat'/);
-    await expect(createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, api: 'messages' as never })).rejects.toThrow(/option 'api'.*'chat' or 'completions'/);
+    await expect(createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN }, api: 'messages' as never })).rejects.toThrow(`provider 'openai': api: expected 'chat' or 'completions', got "messages"`);
     // completions: generation and scoring both read the same raw prompt.
     const raw = await createOpenAIProvider({ baseURL: url, env: { OPENAI_API_KEY: TOKEN, VTUNE_OPENAI_API: 'completions' }, logprobs: true });
     const r = await raw.model('memorizer:base');

@@ -1,6 +1,6 @@
 /**
- * `defineScenario` type-checks attack ids and their options (issue 16): a .ts scenario with a misspelt attack id
- * or a wrongly typed option fails `npm run typecheck`. Proven with the TypeScript compiler on in-memory scenario
+ * `defineScenario` type-checks attack and defense ids and their options (issue 16): a .ts scenario with a
+ * misspelt attack or defense id, or a misspelt or wrongly typed option, fails `npm run typecheck`. Proven with the TypeScript compiler on in-memory scenario
  * files placed in scenarios/ (so their imports resolve as a real scenario's do), with the project's compiler
  * options: the good one compiles clean, each bad one gets the diagnostic naming what is wrong. The same
  * scenarios as JSON fail at load with the field path as data, before any cell runs.
@@ -15,13 +15,13 @@ import { projectCatalog } from '../../src/runner/catalog.js';
 import { loadScenario } from '../../src/runner/scenario.js';
 import { repoRoot } from '../../src/shared-path.js';
 
-const scenario = (attacks: string, hyper = '{ epochs: 1, learningRate: 1e-3, batchSize: 8 }') => `import { defineScenario } from '../src/runner/scenario.js';
+const scenario = (attacks: string, hyper = '{ epochs: 1, learningRate: 1e-3, batchSize: 8 }', defenses = `['vtune']`) => `import { defineScenario } from '../src/runner/scenario.js';
 export default defineScenario({
   name: 'typed',
   seeds: 1,
   datasets: ['qa'],
   models: ['test-memorizer:base'],
-  defenses: ['vtune'],
+  defenses: ${defenses},
   attacks: ${attacks},
   hyper: ${hyper},
 });
@@ -35,6 +35,17 @@ const FIXTURES: Record<string, string> = {
   unknownOption: scenario(`[{ id: 'random-subset', options: { fracton: 0.5 } }]`),
   wrongPolicy: scenario(`[{ id: 'detect-then-filter', options: { scorer: 'near-duplicate', policy: 'keep-only-flagged' } }]`),
   wrongHyper: scenario(`['honest']`, `{ epochs: '1', learningRate: 1e-3, batchSize: 8 }`),
+  // Defense entries are typed the same way: the id, and that defense's options (an entry without an id is vtune).
+  goodDefenses: scenario(
+    `['honest']`,
+    undefined,
+    `['vtune', 'cue-reply', { id: 'data-watermark', options: { rate: 0.2, placement: 'inside' } }, { id: 'utility-gain', label: 'ug', options: { metric: 'loss' } }, { label: 'v2', options: { generator: 'random-tokens', count: 8 } }]`,
+  ),
+  misspeltDefenseId: scenario(`['honest']`, undefined, `['vtune', 'data-watermarks']`),
+  misspeltDefenseOption: scenario(`['honest']`, undefined, `[{ id: 'data-watermark', options: { rat: 0.2 } }]`),
+  wrongDefenseType: scenario(`['honest']`, undefined, `[{ id: 'cue-reply', options: { cues: '4' } }]`),
+  wrongDefenseEnum: scenario(`['honest']`, undefined, `[{ id: 'utility-gain', options: { metric: 'bleu' } }]`),
+  misspeltVtuneOption: scenario(`['honest']`, undefined, `[{ label: 'v', options: { cont: 8 } }]`),
 };
 
 /** Compiles each fixture as scenarios/<name>.ts (in memory) with the project's options; returns its error diagnostics. */
@@ -59,11 +70,12 @@ function diagnostics(): Record<string, string[]> {
   return out;
 }
 
-describe('defineScenario types attack ids and options at compile time', () => {
+describe('defineScenario types attack and defense ids and options at compile time', () => {
   const d = diagnostics();
 
   it('a scenario with known ids and well-typed options compiles clean', () => {
     expect(d.good).toEqual([]);
+    expect(d.goodDefenses).toEqual([]);
   });
 
   it('a misspelt attack id is a compile error (bare and in an entry)', () => {
@@ -78,13 +90,22 @@ describe('defineScenario types attack ids and options at compile time', () => {
     expect(d.wrongPolicy!.join('\n')).toMatch(/"keep-only-flagged"/);
     expect(d.wrongHyper!.join('\n')).toMatch(/Type 'string' is not assignable to type 'number'/);
   });
+
+  it('defense entries too: a misspelt defense id or option, a wrongly typed option and a bad enum value are compile errors', () => {
+    for (const bad of ['misspeltDefenseId', 'misspeltDefenseOption', 'wrongDefenseType', 'wrongDefenseEnum', 'misspeltVtuneOption']) expect(d[bad], bad).toHaveLength(1);
+    expect(d.misspeltDefenseId!.join('\n')).toMatch(/"data-watermarks".*Did you mean '"data-watermark"'/);
+    expect(d.misspeltDefenseOption!.join('\n')).toMatch(/'rat' does not exist.*Did you mean to write 'rate'/s);
+    expect(d.wrongDefenseType!.join('\n')).toMatch(/Type 'string' is not assignable to type 'number'/);
+    expect(d.wrongDefenseEnum!.join('\n')).toMatch(/"bleu"/);
+    expect(d.misspeltVtuneOption!.join('\n')).toMatch(/'cont' does not exist.*Did you mean to write 'count'/s);
+  });
 }, 120_000);
 
 describe('the same scenarios as JSON fail at load with the field path, before any cell runs', () => {
-  const write = (name: string, attacks: unknown[], hyper: unknown = { epochs: 1, learningRate: 1e-3, batchSize: 8 }): string => {
+  const write = (name: string, attacks: unknown[], hyper: unknown = { epochs: 1, learningRate: 1e-3, batchSize: 8 }, defenses: unknown[] = ['vtune']): string => {
     const dir = mkdtempSync(join(tmpdir(), 'vtune-typed-'));
     const file = join(dir, `${name}.json`);
-    writeFileSync(file, JSON.stringify({ name, seeds: 1, datasets: ['qa'], models: ['test-memorizer:base'], defenses: ['vtune'], attacks, hyper }));
+    writeFileSync(file, JSON.stringify({ name, seeds: 1, datasets: ['qa'], models: ['test-memorizer:base'], defenses, attacks, hyper }));
     return file;
   };
   const loadError = async (file: string): Promise<ConfigError> => {
@@ -119,6 +140,25 @@ describe('the same scenarios as JSON fail at load with the field path, before an
     ]);
     expect(err.message).toContain('typed.json: attacks[2].options.fracton: ');
     expect(err.message).toContain('typed.json: hyper.epochs: expected an integer ≥ 1, got 1.5');
+  });
+
+  it('the defense mistakes: misspelt id, misspelt option, wrong type, bad enum value, misspelt vtune option', async () => {
+    const err = await loadError(
+      write('typed', ['honest'], undefined, [
+        'data-watermarks',
+        { id: 'data-watermark', options: { rat: 0.2 } },
+        { id: 'cue-reply', options: { cues: '4' } },
+        { id: 'utility-gain', options: { metric: 'bleu' } },
+        { label: 'v', options: { cont: 8 } },
+      ]),
+    );
+    expect(err.problems).toEqual([
+      { path: ['defenses', 0, 'id'], message: "unknown defense 'data-watermarks'. Did you mean 'data-watermark'? Available: " + projectCatalog.defenses!.ids.join(', ') },
+      { path: ['defenses', 1, 'options', 'rat'], message: "unknown option 'rat'. Did you mean 'rate'? Available: rate, length, alphabet, placement, nulls, seed, alpha" },
+      { path: ['defenses', 2, 'options', 'cues'], message: 'expected an integer in [1, 10000], got "4"' },
+      { path: ['defenses', 3, 'options', 'metric'], message: `expected 'loss', 'generation' or 'auto', got "bleu"` },
+      { path: ['defenses', 4, 'options', 'cont'], message: expect.stringContaining("unknown option 'cont'. Did you mean 'count'?") },
+    ]);
   });
 
   it('a bad scorer option is reported at its path under scorerOptions', async () => {

@@ -29,16 +29,16 @@ describe('data-watermark options and planting', () => {
   it('is registered, declares logprobs access, and validates every option up front', () => {
     expect(defenses.get('data-watermark')).toBe(dataWatermark);
     expect(dataWatermark().access).toEqual(['logprobs']);
-    expect(() => dataWatermark({ bogus: 1 } as never)).toThrow(/data-watermark: unknown option 'bogus'/);
+    expect(() => dataWatermark({ bogus: 1 } as never)).toThrow("defense 'data-watermark': bogus: unknown option 'bogus'. Available: rate, length, alphabet, placement, nulls, seed, alpha");
     expect(() => dataWatermark({ rate: 0 })).toThrow(ConfigError);
-    expect(() => dataWatermark({ rate: 1.5 })).toThrow(/option 'rate' must be a number in \(0, 1\]/);
-    expect(() => dataWatermark({ length: 0 })).toThrow(/option 'length'/);
-    expect(() => dataWatermark({ alphabet: 'aa' })).toThrow(/option 'alphabet'/);
-    expect(() => dataWatermark({ alphabet: 'a b' })).toThrow(/option 'alphabet'/);
-    expect(() => dataWatermark({ placement: 'middle' as never })).toThrow(/option 'placement' must be 'end' or 'inside'/);
-    expect(() => dataWatermark({ nulls: 0 })).toThrow(/option 'nulls'/);
-    expect(() => dataWatermark({ alpha: 2 })).toThrow(/option 'alpha'/);
-    expect(() => dataWatermark({ seed: '' })).toThrow(/option 'seed'/);
+    expect(() => dataWatermark({ rate: 1.5 })).toThrow("defense 'data-watermark': rate: expected a number in (0, 1], got 1.5");
+    expect(() => dataWatermark({ length: 0 })).toThrow('length: expected an integer in [1, 200], got 0');
+    expect(() => dataWatermark({ alphabet: 'aa' })).toThrow('alphabet: expected a string of at least 2 distinct non-space characters, got "aa"');
+    expect(() => dataWatermark({ alphabet: 'a b' })).toThrow('alphabet: expected a string of at least 2 distinct non-space characters, got "a b"');
+    expect(() => dataWatermark({ placement: 'middle' as never })).toThrow(`placement: expected 'end' or 'inside', got "middle"`);
+    expect(() => dataWatermark({ nulls: 0 })).toThrow('nulls: expected an integer in [1, 100000], got 0');
+    expect(() => dataWatermark({ alpha: 2 })).toThrow('alpha: expected a number in (0, 1), got 2');
+    expect(() => dataWatermark({ seed: '' })).toThrow('seed: expected a non-empty string, got ""');
   });
 
   it('appends ONE watermark to the completions of round(rate × rows) seeded rows; nothing else changes', async () => {

@@ -41,12 +41,12 @@ describe('dataset-inference options and planting', () => {
   it('is registered, declares logprobs access, and validates every option up front', () => {
     expect(defenses.get('dataset-inference')).toBe(datasetInference);
     expect(datasetInference().access).toEqual(['logprobs']);
-    expect(() => datasetInference({ bogus: 1 } as never)).toThrow(/dataset-inference: unknown option 'bogus'/);
-    expect(() => datasetInference({ privateFraction: 0.5 })).toThrow(/option 'privateFraction' must be a number in \(0, 0.5\)/);
+    expect(() => datasetInference({ bogus: 1 } as never)).toThrow("defense 'dataset-inference': bogus: unknown option 'bogus'. Available: privateFraction, minK, swapsPer10Words, seed, alpha");
+    expect(() => datasetInference({ privateFraction: 0.5 })).toThrow("defense 'dataset-inference': privateFraction: expected a number in (0, 0.5), got 0.5");
     expect(() => datasetInference({ minK: 0 })).toThrow(ConfigError);
-    expect(() => datasetInference({ swapsPer10Words: -1 })).toThrow(/option 'swapsPer10Words'/);
-    expect(() => datasetInference({ alpha: 0 })).toThrow(/option 'alpha'/);
-    expect(() => datasetInference({ seed: '' })).toThrow(/option 'seed'/);
+    expect(() => datasetInference({ swapsPer10Words: -1 })).toThrow('swapsPer10Words: expected a number in (0, 10], got -1');
+    expect(() => datasetInference({ alpha: 0 })).toThrow('alpha: expected a number in (0, 1), got 0');
+    expect(() => datasetInference({ seed: '' })).toThrow('seed: expected a non-empty string, got ""');
   });
 
   it('keeps an IID private split back, uploads the rest unchanged and in order, and samples a same-size suspect set', async () => {
