@@ -16,6 +16,8 @@ export default defineConfig({
       exclude: ['**/*.test.ts', '**/*.d.ts', 'src/engine/assembly/**'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'out/coverage',
+      // A failing test must not hide the measurement (vitest's default writes no report then).
+      reportOnFailure: true,
     },
   },
 });

@@ -245,7 +245,10 @@ export function renderReadme(inp: Inputs): string {
       `AssemblyScript kernels left out; a file no test loads counts as 0 %), running the whole suite once at ` +
       `${BEFORE} (before the refactor) and once at ${AFTER} (main after it) with this branch's \`vitest.config.ts\` ` +
       `coverage section: \`npx vitest run --coverage --reporter=default --reporter=json --outputFile.json=…\`. The ` +
-      `json-summary files and test counts are in \`before/\` and \`after/\`.`,
+      `json-summary files and test counts are in \`before/\` and \`after/\`` +
+      (inp.beforeTests.commit && inp.afterTests.commit
+        ? ` (checked-out commits: ${inp.beforeTests.commit.slice(0, 10)} and ${inp.afterTests.commit.slice(0, 10)}; \`git diff ${AFTER} ${inp.afterTests.commit.slice(0, 7)}\` shows what the second adds to ${AFTER}).`
+        : '.'),
   );
   L.push('');
   L.push('## Totals');
