@@ -6,6 +6,9 @@
  *
  *   npm run bench:coverage                       write results/coverage/README.md from the committed files
  *   npm run bench:coverage -- --import <name> --root <checkout> --summary <coverage-summary.json> --tests <vitest.json> [--commit <sha>]
+ *   npm run bench:coverage -- --import remeasure --root <checkout> --final <checkout>,<coverage-final.json> [--final …] --tests <vitest.json>
+ *                                                the summary of several runs' hits added up (the whole suite's
+ *                                                run plus a run of only the tests added since)
  *                                                copy one measurement in: the summary's absolute paths made
  *                                                relative to --root, the test counts taken from vitest's json
  *                                                reporter (name: before | after | remeasure)
@@ -305,14 +308,16 @@ export function renderReadme(inp: Inputs): string {
   L.push('');
   if (inp.remeasure) {
     const re = inp.remeasure;
-    L.push('## Re-measured after the added tests (subset run)');
+    L.push('## Re-measured with the added tests');
     L.push('');
     L.push(
-      `Only these test files ran (${re.tests.passed} passed, ${re.tests.failed} failed), so a file's figure here counts ` +
-        `what they reach, not the whole suite (which reaches at least as much): ${(re.tests.testFiles ?? []).map((f) => `\`${f}\``).join(', ')}.`,
+      `The tests added on this branch were run alone with coverage (${re.tests.passed} passed, ${re.tests.failed} failed: ` +
+        `${(re.tests.testFiles ?? []).map((f) => `\`${f}\``).join(', ')}), and their hits were added to the whole-suite ` +
+        `"after" run's (\`--final\`, both coverage-final.json; the sources measured are the same, the branch changes no ` +
+        `code file). The third figure is therefore the whole suite plus the new tests, not a whole-suite re-run.`,
     );
     L.push('');
-    L.push('| file | lines before → after → subset | branches before → after → subset | functions before → after → subset |');
+    L.push('| file | lines before → after → after + new tests | branches before → after → after + new tests | functions before → after → after + new tests |');
     L.push('| --- | --- | --- | --- |');
     for (const r of [...dropped, ...changedDropped].filter((r) => re.summary[r.move.file] !== undefined)) {
       const now = re.summary[r.move.file];
@@ -322,6 +327,74 @@ export function renderReadme(inp: Inputs): string {
     L.push('');
   }
   return L.join('\n') + '\n';
+}
+
+/** One file of an istanbul coverage-final.json (what the json reporter writes). */
+export interface FinalFile {
+  statementMap: Record<string, { start: { line: number; column: number | null }; end: { line: number; column: number | null } }>;
+  s: Record<string, number>;
+  fnMap: Record<string, { loc: unknown }>;
+  f: Record<string, number>;
+  branchMap: Record<string, { loc: unknown; locations: unknown[] }>;
+  b: Record<string, number[]>;
+}
+
+/**
+ * The union of several runs' hit counts (a run's coverage-final.json each, all of the same sources): counts of
+ * a statement, function or branch found at the same location add up. The first run's maps are kept; a location
+ * only a later run has is ignored (it cannot happen for identical sources).
+ */
+export function mergeFinal(runs: readonly Record<string, FinalFile>[]): Record<string, FinalFile> {
+  const out: Record<string, FinalFile> = {};
+  for (const run of runs) {
+    for (const [file, fc] of Object.entries(run)) {
+      const base = out[file];
+      if (!base) {
+        out[file] = structuredClone(fc);
+        continue;
+      }
+      const add = (map: Record<string, unknown>, hits: Record<string, number>, baseMap: Record<string, unknown>, baseHits: Record<string, number>) => {
+        const at = new Map(Object.entries(baseMap).map(([k, v]) => [JSON.stringify(v), k]));
+        for (const [k, v] of Object.entries(map)) {
+          const j = at.get(JSON.stringify(v));
+          if (j !== undefined) baseHits[j] = (baseHits[j] ?? 0) + (hits[k] ?? 0);
+        }
+      };
+      add(fc.statementMap, fc.s, base.statementMap, base.s);
+      add(fc.fnMap, fc.f, base.fnMap, base.f);
+      const at = new Map(Object.entries(base.branchMap).map(([k, v]) => [JSON.stringify(v), k]));
+      for (const [k, v] of Object.entries(fc.branchMap)) {
+        const j = at.get(JSON.stringify(v));
+        if (j !== undefined) base.b[j] = base.b[j]!.map((n, i) => n + (fc.b[k]?.[i] ?? 0));
+      }
+    }
+  }
+  return out;
+}
+
+/** A json-summary's four counts of one file, computed as istanbul does (a line is covered when a statement starting on it ran). */
+export function summarizeFinal(fc: FinalFile): FileCoverage {
+  const lines = new Map<number, number>();
+  for (const [k, loc] of Object.entries(fc.statementMap)) {
+    const n = fc.s[k] ?? 0;
+    lines.set(loc.start.line, Math.max(lines.get(loc.start.line) ?? 0, n));
+  }
+  const count = (xs: number[]): Count => ({ total: xs.length, covered: xs.filter((n) => n > 0).length });
+  return {
+    lines: count([...lines.values()]),
+    statements: count(Object.values(fc.s)),
+    functions: count(Object.values(fc.f)),
+    branches: count(Object.values(fc.b).flat()),
+  };
+}
+
+/** A json-summary (absolute keys, as the reporter writes them) of the merged runs. */
+export function mergedSummary(runs: readonly Record<string, FinalFile>[]): Record<string, FileCoverage> {
+  const merged = mergeFinal(runs);
+  const files = Object.fromEntries(Object.entries(merged).map(([f, fc]) => [f, summarizeFinal(fc)]));
+  const total = {} as FileCoverage;
+  for (const m of METRICS) total[m] = sum(Object.values(files), m)!;
+  return { total, ...files };
 }
 
 function readJson<T>(path: string): T {
@@ -345,9 +418,22 @@ function main(argv: string[]): void {
       return resolve(v);
     };
     const runRoot = need('root');
-    const summaryPath = need('summary');
     const testsPath = need('tests');
-    const summary = parseSummary(readFileSync(summaryPath, 'utf8'), runRoot, summaryPath);
+    // --final <checkout>,<coverage-final.json> (repeatable): the summary is the union of these runs' hits.
+    const finals = argv.flatMap((a, i) => (a === '--final' && argv[i + 1] ? [argv[i + 1]!] : []));
+    let summary: Summary;
+    if (finals.length > 0) {
+      const runs = finals.map((f) => {
+        const [checkout, path] = f.split(',');
+        if (!checkout || !path) throw new ConfigError(`expected <checkout>,<coverage-final.json>, got '${f}'`, { subject: '--final' });
+        const raw = readJson<Record<string, FinalFile>>(resolve(path));
+        return Object.fromEntries(Object.entries(raw).map(([k, v]) => [relative(resolve(checkout), k), v]));
+      });
+      summary = parseSummary(JSON.stringify(mergedSummary(runs)), runRoot, finals.join(' + '));
+    } else {
+      const summaryPath = need('summary');
+      summary = parseSummary(readFileSync(summaryPath, 'utf8'), runRoot, summaryPath);
+    }
     const tests = { ...(opt('commit') ? { commit: opt('commit') } : {}), ...parseTestCounts(readFileSync(testsPath, 'utf8'), runRoot, testsPath, name === 'remeasure') };
     mkdirSync(join(dir, name), { recursive: true });
     writeFileSync(join(dir, name, 'coverage-summary.json'), JSON.stringify(summary, null, 1) + '\n');

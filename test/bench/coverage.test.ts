@@ -7,12 +7,15 @@ import {
   drop,
   findOrigins,
   isCoveredSource,
+  mergeFinal,
+  mergedSummary,
   parseSummary,
   parseTestCounts,
   pct,
   renderReadme,
   rows,
   signatureLines,
+  summarizeFinal,
 } from '../../bench/coverage.js';
 import { InputError } from '../../src/errors.js';
 
@@ -154,9 +157,47 @@ describe('bench/coverage: which files moved', () => {
     const inp = inputs();
     inp.remeasure = { summary: { total: cov([1, 1]), 'src/new.ts': cov([16, 16], [5, 5], [3, 3]) }, tests: { files: 1, passed: 4, failed: 0, skipped: 0, testFiles: ['test/new.test.ts'] } };
     const md = renderReadme(inp);
-    expect(md).toContain('Only these test files ran (4 passed, 0 failed)');
+    expect(md).toContain('run alone with coverage (4 passed, 0 failed: `test/new.test.ts`)');
     expect(md).toContain('| src/new.ts | 90.0 (18/20) → 62.5 (10/16) → 100.0 (16/16) |');
     // old.ts and edited.ts dropped but were not in the subset run: no row.
     expect(md).not.toMatch(/\| src\/edited\.ts \| 100\.0 \(5\/5\) → 60\.0 \(3\/5\) → /);
+  });
+});
+
+describe('bench/coverage: adding runs up', () => {
+  // Two runs of one file: a statement on line 1 and two on line 2, one function, one two-way branch.
+  const run = (s: number[], f: number, b: number[]) => ({
+    'src/a.ts': {
+      statementMap: {
+        '0': { start: { line: 1, column: 0 }, end: { line: 1, column: 9 } },
+        '1': { start: { line: 2, column: 0 }, end: { line: 2, column: 4 } },
+        '2': { start: { line: 2, column: 5 }, end: { line: 2, column: 9 } },
+      },
+      s: { '0': s[0]!, '1': s[1]!, '2': s[2]! },
+      fnMap: { '0': { loc: { start: { line: 1, column: 0 } } } },
+      f: { '0': f },
+      branchMap: { '0': { loc: { start: { line: 2, column: 0 } }, locations: [{ line: 2 }, { line: 2, x: 1 }] } },
+      b: { '0': b },
+    },
+  });
+
+  it('a line is covered when a statement starting on it ran; branches count each way', () => {
+    expect(summarizeFinal(run([0, 0, 3], 0, [2, 0])['src/a.ts'])).toEqual({
+      lines: { total: 2, covered: 1 },
+      statements: { total: 3, covered: 1 },
+      functions: { total: 1, covered: 0 },
+      branches: { total: 2, covered: 1 },
+    });
+  });
+
+  it('the union of two runs adds their hits at the same locations, and the total sums the files', () => {
+    const a = run([0, 0, 3], 0, [2, 0]);
+    const b = run([1, 0, 0], 1, [0, 4]);
+    const merged = mergeFinal([a, b]);
+    expect(merged['src/a.ts']!.s).toEqual({ '0': 1, '1': 0, '2': 3 });
+    expect(merged['src/a.ts']!.b).toEqual({ '0': [2, 4] });
+    expect(a['src/a.ts'].s['0']).toBe(0); // the inputs are not changed
+    const sum = mergedSummary([a, b]);
+    expect(sum.total).toEqual({ lines: { total: 2, covered: 2 }, statements: { total: 3, covered: 2 }, functions: { total: 1, covered: 1 }, branches: { total: 2, covered: 2 } });
   });
 });
