@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCell } from '../../src/pipeline/cell.js';
 import { ConfigError, VtuneError } from '../../src/errors.js';
-import { backdoorDefenseDouble, doubleDeps, doubleSpec } from './doubles.js';
+import { backdoorDefenseDouble, doubleDeps, doubleSpec, memorizerProviderDouble } from './doubles.js';
 
 describe('runCell refuses', () => {
   it.each([0, 1, 2, -0.1, '0.01'])('defense option alpha = %j before loading any data', async (alpha) => {
@@ -29,5 +29,32 @@ describe('runCell refuses', () => {
     );
     expect(err).toBeInstanceOf(VtuneError);
     expect((err as Error).message).toMatch(/^defense '[^']+': backdoorMask has 2 entries for \d+ rows$/);
+  });
+});
+
+describe('runCell keeps the verdict when utility fails', () => {
+  it("records the utility error and warns, naming the cell; the verdict and ground truth stand", async () => {
+    // The memorizer provider double, with one change: the fine-tuned model's score (what utility's held-out loss
+    // reads) throws. Verification reads generations only, so it is unaffected.
+    const inner = memorizerProviderDouble();
+    const provider = {
+      ...inner,
+      async train(base: Parameters<NonNullable<typeof inner.train>>[0], req: Parameters<NonNullable<typeof inner.train>>[1]) {
+        const r = await inner.train!(base, req);
+        const model = Object.assign(Object.create(null) as object, r.model, {
+          score: async () => {
+            throw new Error('score failed (test double)');
+          },
+        }) as typeof r.model;
+        return { ...r, model };
+      },
+    };
+    const deps = doubleDeps({ provider });
+    const spec = doubleSpec('honest');
+    const out = await runCell(spec, deps);
+    expect(out.utility).toEqual({ rows: 0, error: expect.stringContaining('score failed (test double)') });
+    expect(deps.log.lines.some((l) => l.includes(`cell ${spec.key}: utility failed:`) && l.includes('score failed (test double)'))).toBe(true);
+    // The honest cell's verdict is still a verification of the planted backdoors.
+    expect(out.verdict.verified).toBe(true);
   });
 });
