@@ -8,12 +8,15 @@
  *   memories    WebAssembly memories created so far (counted by wrapping the constructor);
  *   engine      the engine's own count (src/engine/kernels.ts memoryStats): arenas in use, memories created,
  *               reused from its free list, and held there.
- * At the end: the per-cell growth of rss and vsz (least-squares slope over the cells), and the records file.
+ * At the end: the per-cell growth of rss and vsz (least-squares slope over all cells, and over the last half,
+ * after the first cells have made the memories a run needs at once), and the records file.
  *
- *   node --expose-gc --import tsx bench/memory.ts [--seeds 1] [--attacks honest,return-base,…] [--compare <records.jsonl[.gz]>]
+ *   node --expose-gc --import tsx bench/memory.ts [--seeds 1] [--attacks honest,return-base,…] [--epochs N] [--rows N]
+ *                                                 [--compare <records.jsonl[.gz]>]
  *
  * --attacks takes attack labels of scenarios/leaderboard.ts (default: ten of them, every kind of provider side);
- * the slice is dataset `stories`, defense `random-tokens (copy)`, the first --seeds seeds. --compare checks that
+ * the slice is dataset `stories`, defense `random-tokens (copy)`, the first --seeds seeds; --epochs and --rows
+ * shorten the recipe for many cheap cells (their cell keys then are not the leaderboard's). --compare checks that
  * every trial field but the timings and trainCached (this slice starts from an empty training cache) equals the
  * same cell's trial in a records file (default: the committed leaderboard records), cell by cell. Not a test;
  * take no timing from it.
@@ -65,10 +68,13 @@ const { scenario: full, file } = await loadScenario('leaderboard', projectCatalo
 const label = (a: { id: string; label?: string }) => a.label ?? a.id;
 const unknown = wanted.filter((w) => !full.attacks.some((a) => label(a) === w));
 if (unknown.length) throw new Error(`--attacks: no attack labelled ${unknown.join(', ')} in scenarios/leaderboard.ts`);
+// --epochs / --rows shorten the recipe (many cheap cells; their keys then differ from the leaderboard's).
+const epochs = opt('epochs', ''), rows = opt('rows', '');
 const scenario = {
   ...full,
-  seeds: full.seeds.slice(0, Number(opt('seeds', '1'))),
-  datasets: full.datasets.filter((d) => d.spec === 'stories'),
+  seeds: Array.from({ length: Number(opt('seeds', '1')) }, (_, i) => i),
+  datasets: full.datasets.filter((d) => d.spec === 'stories').map((d) => (rows ? { ...d, size: Number(rows) } : d)),
+  hyper: epochs ? { ...full.hyper, epochs: Number(epochs) } : full.hyper,
   defenses: full.defenses.filter((d) => d.label === 'random-tokens (copy)'),
   attacks: full.attacks.filter((a) => wanted.includes(label(a))),
 };
@@ -117,8 +123,11 @@ const slope = (ys: number[]) => {
   ys.forEach((y, x) => ((num += (x - mx) * (y - my)), (den += (x - mx) ** 2)));
   return den > 0 ? num / den : 0;
 };
+const half = points.slice(Math.floor(points.length / 2));
 console.log(
-  `${summary.succeeded} cells ok, ${summary.failed} failed; growth per cell (least squares): rss ${slope(points.map((p) => p.rss)).toFixed(1)} MB, vsz ${slope(points.map((p) => p.vsz)).toFixed(2)} GB; memories made ${made.n} in ${points.length} cells`,
+  `${summary.succeeded} cells ok, ${summary.failed} failed; memories made ${made.n} in ${points.length} cells; growth per cell (least squares) ` +
+    `over all cells: rss ${slope(points.map((p) => p.rss)).toFixed(1)} MB, vsz ${slope(points.map((p) => p.vsz)).toFixed(2)} GB; ` +
+    `over the last ${half.length} (after the warm-up): rss ${slope(half.map((p) => p.rss)).toFixed(1)} MB, vsz ${slope(half.map((p) => p.vsz)).toFixed(2)} GB`,
 );
 console.log(`records: ${summary.recordsPath}`);
 
