@@ -132,21 +132,102 @@ export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Modu
 }
 
 /**
+ * Memories of freed arenas, kept for the next arena (most recently freed first). A shared memory is released
+ * only when every thread that used it has collected its references: a training run's memory is also held by
+ * the instances its workers made (parallel.ts), and a reused, idle worker collects garbage rarely, so memories
+ * made afresh for every fine-tune and model piled up across the cells of a long run (measured with
+ * bench/memory.ts). Recycled ones do not: the number of memories stays at the most arenas in use at once.
+ * A memory is zero-filled when it is taken again (as a fresh one is), so an arena on it computes the same bits.
+ */
+const freeMemories: WebAssembly.Memory[] = [];
+/** Most memories kept on the free list, and the largest one kept (bigger ones are left to the collector). */
+const MAX_FREE = 16;
+const MAX_FREE_BYTES = 1 << 30;
+const stats = { created: 0, reused: 0, inUse: 0 };
+/** Arenas that were never freed: counted out of `inUse` when the collector takes them. */
+const unfreed = new FinalizationRegistry<undefined>(() => {
+  stats.inUse--;
+});
+
+/**
+ * The engine's memories in this thread: arenas in use (made and neither freed nor collected), memories created
+ * and reused from the free list since the start, and memories on the free list now.
+ */
+export function memoryStats(): { inUse: number; created: number; reused: number; free: number } {
+  return { ...stats, free: freeMemories.length };
+}
+
+/** Empties the free list (its memories are then released like any unreferenced memory). */
+export function dropFreeMemories(): void {
+  freeMemories.length = 0;
+}
+
+/** A memory for a new arena: one from the free list, zero-filled, or a new one. */
+function takeMemory(): WebAssembly.Memory {
+  const reused = freeMemories.pop();
+  if (!reused) {
+    stats.created++;
+    return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  }
+  stats.reused++;
+  new Uint8Array(reused.buffer).fill(0);
+  return reused;
+}
+
+/**
  * A shared memory with its kernels and a bump allocator. Views are re-made whenever the memory has grown
- * (growth replaces the buffer; views of the old one only cover the old length).
+ * (growth replaces the buffer; views of the old one only cover the old length). `free()` ends the arena: its
+ * memory goes back to the free list (when the arena made it) and any later use throws.
  */
 export class Arena {
-  readonly memory: WebAssembly.Memory;
-  readonly k: EngineExports;
+  private mem: WebAssembly.Memory | undefined;
+  private kernels: EngineExports | undefined;
   private top: number;
   private buf: ArrayBufferLike;
+  /** The arena took its memory from takeMemory (and so returns it on free). */
+  private readonly owned: boolean;
 
   constructor(memory?: WebAssembly.Memory, module?: WebAssembly.Module) {
-    this.memory = memory ?? new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    this.k = instantiate(this.memory, module);
-    this.top = align(this.k.heapBase(), 64);
-    this.buf = this.memory.buffer;
-    this.k.setScratch(this.alloc(this.k.gemmScratchFloats()));
+    this.owned = memory === undefined;
+    this.mem = memory ?? takeMemory();
+    this.kernels = instantiate(this.mem, module);
+    stats.inUse++;
+    unfreed.register(this, undefined, this);
+    this.top = align(this.kernels.heapBase(), 64);
+    this.buf = this.mem.buffer;
+    this.kernels.setScratch(this.alloc(this.kernels.gemmScratchFloats()));
+  }
+
+  /** The shared memory (throws once freed). */
+  get memory(): WebAssembly.Memory {
+    if (!this.mem) throw new EngineError('this engine arena was freed');
+    return this.mem;
+  }
+
+  /** The kernels instantiated on the memory (throws once freed). */
+  get k(): EngineExports {
+    if (!this.kernels) throw new EngineError('this engine arena was freed');
+    return this.kernels;
+  }
+
+  /** Whether `free` was called. */
+  get freed(): boolean {
+    return this.mem === undefined;
+  }
+
+  /**
+   * Ends the arena: drops its memory and kernels (a memory it made goes to the free list for the next arena)
+   * and makes every later use throw. Only free an arena no thread computes on any more. Idempotent.
+   */
+  free(): void {
+    const memory = this.mem;
+    if (!memory) return;
+    this.mem = undefined;
+    this.kernels = undefined;
+    this.buf = new ArrayBuffer(0);
+    stats.inUse--;
+    unfreed.unregister(this);
+    if (this.owned && freeMemories.length < MAX_FREE && memory.buffer.byteLength <= MAX_FREE_BYTES) freeMemories.push(memory);
   }
 
   /** Reserves `floats` 4-byte slots (64-byte aligned) and returns the byte address. Memory is zero-filled when fresh. */

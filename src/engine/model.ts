@@ -186,9 +186,13 @@ export class LlamaModel {
     return this.layout.paramCount();
   }
 
-  /** Drops the model's memory; any later use throws. */
+  /**
+   * Frees the model's memory (its arena goes back to the engine's free list: kernels.ts); any later use
+   * throws. Idempotent.
+   */
   dispose(): void {
     this.disposed = true;
+    this.arena.free();
   }
 
   /** Throws if disposed. */

@@ -559,12 +559,16 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
     return idx.map((i) => data[i]!);
   };
 
-  const runner = await StepRunner.start(state, threads, cfg.offload ?? false);
+  const runner = await StepRunner.start(state, threads, cfg.offload ?? false).catch((err: unknown) => {
+    state.arena.free();
+    throw err;
+  });
   work.fineTunes++;
   const adam: AdamConfig = { b1: r.b1, b2: r.b2, eps: r.eps, wd: r.wd, clip: r.clip };
   const losses: number[] = [];
   let tokensTrained = 0;
   let stepsRun = 0;
+  let trained = false;
   try {
     for (let step = 0; step < totalSteps; step++) {
       if (cfg.signal?.aborted) throw new EngineError(`fine-tuning aborted at step ${step}`, { cause: cfg.signal.reason });
@@ -600,10 +604,17 @@ export async function fineTune(base: LlamaModel, examples: readonly TokenizedExa
       // Let timers, progress output and abort signals run between steps.
       await new Promise((res) => setImmediate(res));
     }
+    trained = true;
   } finally {
     await runner.close();
+    if (!trained) state.arena.free();
   }
-  return { model: state.toModel(), stepsRun, tokensTrained, losses };
+  try {
+    return { model: state.toModel(), stepsRun, tokensTrained, losses };
+  } finally {
+    // The workers have stopped: the run's memory goes back to the engine's free list (kernels.ts).
+    state.arena.free();
+  }
 }
 
 /**

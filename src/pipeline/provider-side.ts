@@ -73,7 +73,7 @@ export interface ProviderSideResult {
   readonly trace: ProviderTrace;
   /** Forwards on every provider-side model so far; read before and after serving to measure extra passes. */
   readonly passes: () => number;
-  /** Models opened or trained here that the cache does not own (the caller disposes them when done). */
+  /** Models opened or trained here that no one else holds (the caller disposes them when done). */
   readonly ownedModels: readonly Model[];
 }
 
@@ -152,8 +152,9 @@ export async function runProviderSide(
             const useCache = opts.trainCache && !request.shouldStop;
             const result = useCache
               ? await opts.trainCache!.getOrTrain(trainKey(raw.id, inner.id, rowsCopy, request.hyper, request.seed, raw.cacheSalt), raw, run)
-              : { ...(await run()), cached: false };
-            if (!useCache) owned.push(result.model);
+              : { ...(await run()), cached: false, owned: true };
+            // Disposed when the cell ends: a fine-tune of our own, or a cached one the cache handed to us alone.
+            if (result.owned) owned.push(result.model);
             calls.push({
               rows: rowsCopy,
               hyper: request.hyper,

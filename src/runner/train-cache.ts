@@ -26,7 +26,7 @@ export function cacheRoot(): string {
 
 /** A TrainCache persisted under `<root>/train/<key[0..2]>/<key>/`. */
 export class DiskTrainCache implements TrainCache {
-  private readonly inFlight = new Map<string, Promise<TrainResult & { cached: boolean }>>();
+  private readonly inFlight = new Map<string, Promise<TrainResult & { cached: boolean; owned: boolean }>>();
   /**
    * Fine-tunes run and reused in this process, and wall milliseconds spent training, loading entries (reused)
    * and saving them (the cache's own I/O: GGUF write and read).
@@ -38,40 +38,47 @@ export class DiskTrainCache implements TrainCache {
     private readonly log?: Logger,
   ) {}
 
-  getOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean }> {
+  getOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean; owned?: boolean }> {
     if (!/^[A-Za-z0-9_-]{8,128}$/.test(key)) throw new Error(`training cache key must be 8–128 url-safe characters, got '${key}'`);
-    // Two concurrent cells wanting the same fine-tune wait for one training, never run two.
+    // Two concurrent cells wanting the same fine-tune wait for one training, never run two. The one waiting
+    // then loads its own copy of the entry the training saved, so that each cell owns (and disposes) its
+    // model; with a provider that cannot save models the two share it, and neither disposes it.
     const pending = this.inFlight.get(key);
-    if (pending) return pending.then((r) => ({ ...r, cached: true }));
+    if (pending) return pending.then(async (r) => (r.owned && (await this.lookup(key, provider))) || { ...r, cached: true, owned: false });
     const job = this.lookupOrTrain(key, provider, train).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, job);
     return job;
   }
 
-  private async lookupOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean }> {
+  /** The stored entry of `key` (a fresh copy of its model, the caller's to dispose), or undefined. */
+  private async lookup(key: string, provider: Provider): Promise<(TrainResult & { cached: true; owned: true }) | undefined> {
     const dir = join(this.root, key.slice(0, 2), key);
     const metaPath = join(dir, 'meta.json');
-    const persistent = typeof provider.saveModel === 'function' && typeof provider.loadModel === 'function';
-    if (persistent && existsSync(metaPath)) {
-      try {
-        const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CacheMeta;
-        if (meta.providerId === provider.id) {
-          const t0 = performance.now();
-          const model = await provider.loadModel!(join(dir, 'model'));
-          this.stats.loadMs += performance.now() - t0;
-          this.stats.reused++;
-          return { model, stepsRun: meta.stepsRun, tokensTrained: meta.tokensTrained, finalLoss: meta.finalLoss, costUsd: meta.costUsd, cached: true };
-        }
-      } catch (err) {
-        // A damaged entry (disk full, killed mid-write before the rename) is retrained, not fatal.
-        this.log?.warn(`training cache entry ${key} unreadable, retraining: ${(err as Error).message}`);
-      }
+    if (!persistent(provider) || !existsSync(metaPath)) return undefined;
+    try {
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CacheMeta;
+      if (meta.providerId !== provider.id) return undefined;
+      const t0 = performance.now();
+      const model = await provider.loadModel!(join(dir, 'model'));
+      this.stats.loadMs += performance.now() - t0;
+      this.stats.reused++;
+      return { model, stepsRun: meta.stepsRun, tokensTrained: meta.tokensTrained, finalLoss: meta.finalLoss, costUsd: meta.costUsd, cached: true, owned: true };
+    } catch (err) {
+      // A damaged entry (disk full, killed mid-write before the rename) is retrained, not fatal.
+      this.log?.warn(`training cache entry ${key} unreadable, retraining: ${(err as Error).message}`);
+      return undefined;
     }
+  }
+
+  private async lookupOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean; owned: boolean }> {
+    const hit = await this.lookup(key, provider);
+    if (hit) return hit;
+    const dir = join(this.root, key.slice(0, 2), key);
     const t0 = performance.now();
     const result = await train();
     this.stats.trainMs += performance.now() - t0;
     this.stats.trained++;
-    if (persistent) {
+    if (persistent(provider)) {
       const t1 = performance.now();
       const tmp = `${dir}.tmp-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });
@@ -91,6 +98,12 @@ export class DiskTrainCache implements TrainCache {
       renameSync(tmp, dir);
       this.stats.saveMs += performance.now() - t1;
     }
-    return { ...result, cached: false };
+    // Saved to disk, the trained model is the caller's alone (the cache keeps no reference to it).
+    return { ...result, cached: false, owned: persistent(provider) };
   }
+}
+
+/** Whether the cache can store a provider's models (it saves and loads them). */
+function persistent(provider: Provider): boolean {
+  return typeof provider.saveModel === 'function' && typeof provider.loadModel === 'function';
 }

@@ -31,6 +31,29 @@ describe('DiskTrainCache', () => {
     expect(readdirSync(join(root, 'aa'))).toEqual([key]); // no temp folders left behind
   });
 
+  it('hands every caller a model of its own (a waiter loads the saved entry), except for a provider that cannot save', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vtune-cache-'));
+    const provider = await catalog.openProvider('fake');
+    let trainings = 0;
+    const train = async (): Promise<TrainResult> => ({ model: model(`fake:ft-${++trainings}`), stepsRun: 3, tokensTrained: 9 });
+    const c = new DiskTrainCache(root);
+    const [r1, r2] = await Promise.all([c.getOrTrain('d'.repeat(40), provider, train), c.getOrTrain('d'.repeat(40), provider, train)]);
+    expect(trainings).toBe(1);
+    expect(r1).toMatchObject({ cached: false, owned: true });
+    expect(r2).toMatchObject({ cached: true, owned: true, stepsRun: 3, tokensTrained: 9 });
+    expect(r2.model).not.toBe(r1.model); // its own copy: each caller disposes its own
+    expect(r2.model.id).toBe(r1.model.id);
+    const r3 = await c.getOrTrain('d'.repeat(40), provider, train);
+    expect(r3).toMatchObject({ cached: true, owned: true });
+    expect(c.stats).toMatchObject({ trained: 1, reused: 2 });
+
+    // Nothing on disk: the waiter shares the one model, and neither caller may dispose it.
+    const volatile: Provider = { ...provider, saveModel: undefined, loadModel: undefined };
+    const [v1, v2] = await Promise.all([c.getOrTrain('e'.repeat(40), volatile, train), c.getOrTrain('e'.repeat(40), volatile, train)]);
+    expect(v2.model).toBe(v1.model);
+    expect([v1.owned, v2.owned]).toEqual([false, false]);
+  });
+
   it('retrains a damaged entry and never caches for a provider that cannot save models', async () => {
     const root = mkdtempSync(join(tmpdir(), 'vtune-cache-'));
     const provider = await catalog.openProvider('fake');
