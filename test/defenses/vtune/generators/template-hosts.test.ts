@@ -45,6 +45,22 @@ describe('template: hosts it cannot build on', () => {
     }
   });
 
+  it('on code, where it plants, a backdoor carries little evidence: measured over 2,000 rows, 440 refused, log10 q from −3.0 to −0.3 (mean −1.3)', async () => {
+    const { train } = await loadDataset('code', { seed: 0, size: 2000, heldOut: 5 });
+    const g = template({});
+    const q: number[] = [];
+    train.forEach((row, rowIndex) => {
+      if (g.cannotHost!(row, train) === undefined) q.push(g.log10q!({ rng: undefined as never, index: 0, row, rowIndex, rows: train }, { trigger: '', signature: '' }));
+    });
+    expect(train.length - q.length).toBe(440);
+    expect(Math.min(...q)).toBeCloseTo(-2.954, 3);
+    expect(Math.max(...q)).toBeCloseTo(-0.301, 3);
+    const mean = q.reduce((a, b) => a + b, 0) / q.length;
+    expect(mean).toBeCloseTo(-1.31, 2);
+    // So 10 backdoors that all hit give log10 p ≈ 10 × mean ≈ −13, short of the issue's −20.
+    expect(10 * mean).toBeGreaterThan(-20);
+  });
+
   it('leaves plantings whose hosts all work bit-identical (secret checksums computed before cannotHost existed)', async () => {
     const stories = (await loadDataset('stories', { seed: 0, size: 60, heldOut: 5 })).train;
     const code = (await loadDataset('code', { seed: 0, size: 60, heldOut: 5 })).train;
