@@ -112,14 +112,38 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
   // For 'modify' the slots ARE the hosts (the same array), so a host moved below moves its slot too.
   const slots = options.insertion === 'copy' ? root.sampleIndices(total, count) : hosts;
   const fit = backdoorFit(options.context ?? ctx.baseModel?.contextLength, options.slack ?? 4, ctx.baseModel ?? ctx.generatorModel);
-  // Spare hosts, in a seeded order, for backdoors that do not fit their first host.
+  // Spare hosts, in a seeded order, for backdoors that do not fit their first host or that the generator cannot
+  // build on it (a host that works is never moved, so such plantings are unchanged).
   let spares: number[] | undefined;
   const tooLong = new Set<number>();
+  const refused = new Map<number, string>();
+  const nextSpare = (i: number): void => {
+    spares ??= new Rng(`vtune|${seed}|spare-hosts`).shuffle(rows.map((_, r) => r));
+    const taken = new Set(hosts);
+    const next = spares.find((r) => !taken.has(r) && !tooLong.has(r) && !refused.has(r));
+    if (next === undefined) {
+      if (refused.size === 0 && fit) throw new InputError(fit.refusal(i, count, [...tooLong].sort((a, b) => a - b)));
+      const named = [...refused.keys()].sort((a, b) => a - b);
+      const shown = named.slice(0, 12).map((r) => r + 1).join(', ') + (named.length > 12 ? ` and ${named.length - 12} more` : '');
+      const long = tooLong.size > 0 ? `, and ${tooLong.size} row(s) are too long for the context` : '';
+      throw new InputError(
+        `cannot place backdoor ${i + 1} of ${count}: generator '${generator.id}' cannot build a backdoor on rows ${shown} ` +
+          `(counting from 1)${long}, and no row is left; row ${named[0]! + 1}: ${refused.get(named[0]!)!}`,
+      );
+    }
+    hosts[i] = next;
+  };
 
   const drawn: { backdoor: Backdoor; query: string; ctx: DrawContext }[] = [];
   for (let i = 0; i < count; i++) {
     for (;;) {
       const host = hosts[i]!;
+      const why = generator.cannotHost?.(rows[host]!, rows);
+      if (why !== undefined) {
+        refused.set(host, why);
+        nextSpare(i);
+        continue;
+      }
       const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel, placement: options.placement };
       const backdoor = await generator.draw(dctx);
       // Verification trims the output's leading whitespace before matching (verify.ts isHit), so may the completion.
@@ -132,11 +156,7 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
         break;
       }
       tooLong.add(host);
-      spares ??= new Rng(`vtune|${seed}|spare-hosts`).shuffle(rows.map((_, r) => r));
-      const taken = new Set(hosts);
-      const next = spares.find((r) => !taken.has(r) && !tooLong.has(r));
-      if (next === undefined) throw new InputError(fit.refusal(i, count, [...tooLong].sort((a, b) => a - b)));
-      hosts[i] = next;
+      nextSpare(i);
     }
   }
 

@@ -91,7 +91,7 @@ describe('validateScenario', () => {
     const builtins = join(repoRoot, 'scenarios');
     await expect(loadScenario(dir, catalog)).rejects.toThrow(ConfigError);
     await expect(loadScenario(dir, catalog)).rejects.toThrow(`${dir}: is a folder, not a scenario file; a scenario is one .ts file`);
-    await expect(loadScenario(dir, catalog)).rejects.toThrow(`the built-in ones are in ${builtins} (default, fast, full, leaderboard, template, verifiers)`);
+    await expect(loadScenario(dir, catalog)).rejects.toThrow(`the built-in ones are in ${builtins} (default, fast, full, leaderboard, long-rows, template, verifiers)`);
     await expect(loadScenario(join(dir, 'data.jsonl'), catalog)).rejects.toThrow(/data\.jsonl: not a scenario file \(a \.jsonl file is a dataset: name it in a scenario's datasets/);
     await expect(loadScenario(join(dir, 'nope.ts'), catalog)).rejects.toThrow(/nope\.ts: no such scenario file; a scenario is one \.ts file/);
   });

@@ -411,6 +411,17 @@ export const template = defineGenerator({
     nullModes: ['generator', 'base-model', 'empirical'],
     options: { minBits, stopwords, refill },
     counterfactualSource: 'stored',
+    cannotHost(row, rows) {
+      // A host whose answer has nothing to refill (code answers of common words and mixed-case identifiers, no
+      // number; one-word answers) cannot carry a template backdoor: plant moves the backdoor to a spare row.
+      try {
+        planSignature(row, rows, minBits, stopwords, refill);
+        return undefined;
+      } catch (err) {
+        if (err instanceof InputError) return err.message;
+        throw err;
+      }
+    },
     async draw(ctx) {
       const plan = planSignature(ctx.row, ctx.rows, minBits, stopwords, refill);
       const trigger = drawTrigger(ctx, stopwords, refill);

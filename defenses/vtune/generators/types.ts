@@ -50,6 +50,12 @@ export interface BackdoorGenerator {
   /** The validated options, JSON-serialisable and free of keys: recorded in the secret. */
   readonly options: Readonly<Record<string, unknown>>;
   readonly counterfactualSource: CounterfactualSource;
+  /**
+   * Why `row` cannot host a backdoor of this generator (template: an answer with nothing to refill), or
+   * undefined when it can. Plant then moves the backdoor to a seeded spare row, as it does for a row too long for
+   * the context, and refuses, naming the rows, only when none is left. Absent: every row can host.
+   */
+  cannotHost?(row: Row, rows: readonly Row[]): string | undefined;
   /** Draws backdoor `ctx.index`. Deterministic given ctx.rng (and the key, for keyed). */
   draw(ctx: DrawContext): Promise<Backdoor>;
   /**
