@@ -299,8 +299,11 @@ export interface VerifierPowerRow {
   readonly falseAccusations?: Rate;
   /** Median log10 p of the return-base cells (NaN when not run). */
   readonly medianLog10pBase: number;
-  /** 'no power' when the interval's upper bound is below NO_POWER_UPPER, 'power' when its lower bound is at least POWER_LOWER. */
-  readonly status: 'no power' | 'partial' | 'power';
+  /**
+   * 'no power' when the interval's upper bound is below NO_POWER_UPPER, 'power' when its lower bound is at least
+   * POWER_LOWER, else 'undecided' (too few secrets to tell, or a rate in between).
+   */
+  readonly status: 'no power' | 'undecided' | 'power';
 }
 
 /** Each verifier's power on the honest fine-tunes of the records (verifiers without honest cells are left out), sorted by label. */
@@ -322,14 +325,14 @@ export function verifierPower(trials: readonly TrialRecord[]): VerifierPowerRow[
       medianLog10p: median(honest.map((t) => t.verdict.log10p)),
       ...(base.length > 0 && { falseAccusations: pooled(base, (t) => t.verdict.verified) }),
       medianLog10pBase: median(base.map((t) => t.verdict.log10p)),
-      status: verified.upper < NO_POWER_UPPER ? 'no power' : verified.lower >= POWER_LOWER ? 'power' : 'partial',
+      status: verified.upper < NO_POWER_UPPER ? 'no power' : verified.lower >= POWER_LOWER ? 'power' : 'undecided',
     });
   }
   return rows;
 }
 
 const statusText = (r: VerifierPowerRow): string =>
-  r.status === 'no power' ? 'no power at default sizes' : r.status === 'power' ? 'has power' : 'partial power';
+  r.status === 'no power' ? 'no power at default sizes' : r.status === 'power' ? 'has power' : 'undecided';
 
 /** The verifier power table: honest fine-tunes verified per verifier, with the false-accusation check beside it. */
 export function verifierPowerTable(rows: readonly VerifierPowerRow[]): ReportTable {
@@ -341,7 +344,7 @@ export function verifierPowerTable(rows: readonly VerifierPowerRow[]): ReportTab
       'One row per verifier configuration: the honest provider fine-tunes on every row (planted ones included) with the run\'s recipe, and the verifier decides at its own α. ' +
       'verified: k/n honest fine-tunes verified with its 95% Clopper-Pearson interval over secrets; log10 p: the median over those cells. ' +
       `Power: "no power at default sizes" when the interval's upper bound is below ${NO_POWER_UPPER} (with 95% confidence fewer than one honest fine-tune in ${Math.round(1 / NO_POWER_UPPER)} is verified at the run's sizes), ` +
-      `"has power" when its lower bound is at least ${POWER_LOWER}, else "partial power".` +
+      `"has power" when its lower bound is at least ${POWER_LOWER}, else "undecided" (too few secrets to tell, or a rate in between).` +
       (base ? ' return-base: the untouched base model returned for the same secrets, verified = a false accusation (a valid verifier\'s rate is about α or below).' : ''),
     columns: [
       { key: 'verifier', header: 'verifier', kind: 'text' },

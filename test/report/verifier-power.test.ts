@@ -29,7 +29,7 @@ describe('verifier power table (issue 19): honest fine-tunes verified, from reco
     const rows = verifierPower(records.trials);
     expect(rows.map((r) => r.verifier)).toEqual(['data-watermark', 'wordlist (copy)']);
     const [wm, vt] = rows;
-    expect(wm).toMatchObject({ id: 'data-watermark', alpha: 0.01, secrets: 6, verified: { k: 5, n: 6 }, status: 'partial' });
+    expect(wm).toMatchObject({ id: 'data-watermark', alpha: 0.01, secrets: 6, verified: { k: 5, n: 6 }, status: 'undecided' });
     expect(wm!.verified.lower).toBeCloseTo(0.3588, 3);
     // log10 p of the honest data-watermark cells: −3.5, −3.25, −3, −2.75, −2.5, −0.7 → median (−3 − 2.75)/2.
     expect(wm!.medianLog10p).toBeCloseTo(-2.875, 12);
@@ -41,19 +41,19 @@ describe('verifier power table (issue 19): honest fine-tunes verified, from reco
   it('prints the table with the return-base false-accusation columns', () => {
     const md = toMarkdown(verifierPowerTable(verifierPower(records.trials)));
     expect(md).toContain('|verifier|defense id|α|secrets|honest verified ↑|log10 p (median)|power|return-base verified ↓|return-base log10 p (median)|');
-    expect(md).toContain('|data-watermark|data-watermark|1e-2|6|5/6 = 0.83 [0.36, 1]|-2.9|partial power|0/6 = 0 [0, 0.46]|-0.5|');
+    expect(md).toContain('|data-watermark|data-watermark|1e-2|6|5/6 = 0.83 [0.36, 1]|-2.9|undecided|0/6 = 0 [0, 0.46]|-0.5|');
     expect(md).toContain('|wordlist (copy)|vtune|1e-3|6|6/6 = 1 [0.54, 1]|-9.5|has power|0/6 = 0 [0, 0.46]|-0.5|');
   });
 
-  it('says "no power at default sizes" only when the upper bound is below the threshold (1/21 yes, 2/21 and 0/12 no)', () => {
+  it('says "no power at default sizes" only when the upper bound is below the threshold (1/21 yes; 2/21 and 0/12 undecided)', () => {
     const rows = verifierPower([...honestCells('one-of-21', 1, 21), ...honestCells('two-of-21', 2, 21), ...honestCells('none-of-12', 0, 12)]);
     const by = new Map(rows.map((r) => [r.verifier, r]));
     expect(by.get('one-of-21')!.verified.upper).toBeLessThan(NO_POWER_UPPER);
     expect(by.get('one-of-21')).toMatchObject({ secrets: 21, status: 'no power', medianLog10p: -10 });
     expect(by.get('two-of-21')!.verified.upper).toBeGreaterThan(NO_POWER_UPPER);
-    expect(by.get('two-of-21')!.status).toBe('partial');
+    expect(by.get('two-of-21')!.status).toBe('undecided');
     // 0 of 12 is not evidence of no power: its upper bound is 0.26.
-    expect(by.get('none-of-12')!.status).toBe('partial');
+    expect(by.get('none-of-12')!.status).toBe('undecided');
     const md = toMarkdown(verifierPowerTable(rows));
     expect(md).toContain('|one-of-21|data-watermark|1e-2|21|1/21 = 0.048 [0.0012, 0.24]|-10.0|no power at default sizes|');
     // Without return-base cells the table has no false-accusation columns.
