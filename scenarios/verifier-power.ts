@@ -9,7 +9,13 @@
  * scenario's (through `verifiers`), unchanged. One built-in dataset (`stories`, the leaderboard's first) × 21
  * seeds = 21 secrets per verifier. Attacks: `honest` (the power) and `return-base` (trains nothing: each
  * verifier's false-accusation check against the untouched base model, on the same secrets).
- * `vtune-bench run verifier-power --plan` counts the cells and fine-tunes.
+ * `vtune-bench run verifier-power --plan` counts the cells and fine-tunes (105 honest fine-tunes; return-base
+ * trains nothing).
+ *
+ * Cells run defense by defense; to grow every verifier's n together the committed run went seed by seed:
+ * `--shard i/21` is exactly seed i−1 of every (verifier, attack) cell (21 divides the 42 cells per verifier), one
+ * run folder `results/verifier-power/<run>-shard-iof21/` each, committed as `records.jsonl.gz` and resumed from
+ * it. `vtune-bench report results/verifier-power --out <dir>` reads every folder and prints the power table.
  */
 import { defineScenario } from '../src/runner/scenario.js';
 import verifiers from './verifiers.js';
