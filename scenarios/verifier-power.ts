@@ -15,7 +15,9 @@
  * Cells run defense by defense; to grow every verifier's n together the committed run went seed by seed:
  * `--shard i/21` is exactly seed i−1 of every (verifier, attack) cell (21 divides the 42 cells per verifier), one
  * run folder `results/verifier-power/<run>-shard-iof21/` each, committed as `records.jsonl.gz` and resumed from
- * it. `vtune-bench report results/verifier-power --out <dir>` reads every folder and prints the power table.
+ * it; `verifier-power-utility-gain` ran the utility-gain cells of the other seeds ahead (same cells and keys).
+ * `vtune-bench report results/verifier-power results/verifier-power-utility-gain --out <dir>` reads every folder
+ * and prints the power table.
  */
 import { defineScenario } from '../src/runner/scenario.js';
 import verifiers from './verifiers.js';
