@@ -145,6 +145,8 @@ export interface WrittenReport {
   readonly markdown: string;
   readonly html: string;
   readonly files: readonly string[];
+  /** What was written, as data. */
+  readonly content: ReportContent;
 }
 
 /** Failures summarised per stage and message, for the Markdown report. */
@@ -196,7 +198,7 @@ export async function writeReport(records: LoadedRecords, outDir: string): Promi
       failures: content.failures,
     }),
   );
-  return { outDir, markdown: join(outDir, 'report.md'), html: join(outDir, 'report.html'), files };
+  return { outDir, markdown: join(outDir, 'report.md'), html: join(outDir, 'report.html'), files, content };
 }
 
 /** What `publishLeaderboard` wrote. */

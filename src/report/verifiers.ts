@@ -8,7 +8,11 @@
  *   cost (rows the verifier changed or added, queries to the returned model, tokens when the verdict records
  *   them) and utility cost (held-out loss of the honest fine-tune minus that of the same data without the
  *   verifier's rows, matched per dataset, model and seed);
- * - a Findings paragraph generated from those figures.
+ * - a Findings paragraph generated from those figures;
+ * - the power table (`verifierPower`): per verifier, the honest fine-tunes verified (k/n over secrets with a 95%
+ *   Clopper-Pearson interval), their median log10 p, "no power at default sizes" when the interval's upper bound
+ *   is below NO_POWER_UPPER, and the return-base false accusations beside it (scenarios/verifier-power.ts;
+ *   `vtune-bench report` prints it).
  *
  * Nothing here reads vTune-only fields except to match vTune's calibration records: a rival's verdict may
  * have k = n = 0 and carry a `statistic` instead of hits.
@@ -264,8 +268,109 @@ export function verifierFindings(trials: readonly TrialRecord[], rows: readonly 
   return sentences.join(' ');
 }
 
+/**
+ * Below this 95% upper bound on the rate an honest fine-tune is verified, a verifier is said to have no power at
+ * the run's sizes: with 95% confidence it verifies fewer than one honest fine-tune in four (0 or 1 of 21 secrets).
+ */
+export const NO_POWER_UPPER = 0.25;
+/** Above this 95% lower bound on the same rate, a verifier is said to have power: it verifies most honest fine-tunes. */
+export const POWER_LOWER = 0.5;
+
+/** The median of the finite values (NaN when there are none). */
+function median(xs: readonly number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+/** One verifier's power on honest fine-tunes (`verifierPower`). */
+export interface VerifierPowerRow {
+  readonly verifier: string;
+  readonly id: string;
+  readonly alpha: number;
+  /** Distinct secrets behind the honest cells. */
+  readonly secrets: number;
+  /** Honest fine-tunes verified: k of n cells, 95% Clopper-Pearson interval over secrets. */
+  readonly verified: Rate;
+  /** Median log10 p of the honest cells. */
+  readonly medianLog10p: number;
+  /** The base model returned untouched (return-base) verified: a false accusation; undefined when not run. */
+  readonly falseAccusations?: Rate;
+  /** Median log10 p of the return-base cells (NaN when not run). */
+  readonly medianLog10pBase: number;
+  /**
+   * 'no power' when the interval's upper bound is below NO_POWER_UPPER, 'power' when its lower bound is at least
+   * POWER_LOWER, else 'undecided' (too few secrets to tell, or a rate in between).
+   */
+  readonly status: 'no power' | 'undecided' | 'power';
+}
+
+/** Each verifier's power on the honest fine-tunes of the records (verifiers without honest cells are left out), sorted by label. */
+export function verifierPower(trials: readonly TrialRecord[]): VerifierPowerRow[] {
+  const groups = new Map<string, TrialRecord[]>();
+  for (const t of trials) if (!t.attack.oracle) groups.set(t.cell.labels.defense, [...(groups.get(t.cell.labels.defense) ?? []), t]);
+  const rows: VerifierPowerRow[] = [];
+  for (const [verifier, ts] of [...groups.entries()].sort(([a], [b]) => cmp(a, b))) {
+    const honest = ts.filter((t) => roleOf(t) === 'honest');
+    if (honest.length === 0) continue;
+    const base = ts.filter((t) => t.attack.id === 'return-base');
+    const verified = pooled(honest, (t) => t.verdict.verified);
+    rows.push({
+      verifier,
+      id: ts[0]!.cell.defense.id,
+      alpha: Math.max(...honest.map((t) => t.verdict.alpha)),
+      secrets: new Set(honest.map(secretKey)).size,
+      verified,
+      medianLog10p: median(honest.map((t) => t.verdict.log10p)),
+      ...(base.length > 0 && { falseAccusations: pooled(base, (t) => t.verdict.verified) }),
+      medianLog10pBase: median(base.map((t) => t.verdict.log10p)),
+      status: verified.upper < NO_POWER_UPPER ? 'no power' : verified.lower >= POWER_LOWER ? 'power' : 'undecided',
+    });
+  }
+  return rows;
+}
+
+const statusText = (r: VerifierPowerRow): string =>
+  r.status === 'no power' ? 'no power at default sizes' : r.status === 'power' ? 'has power' : 'undecided';
+
+/** The verifier power table: honest fine-tunes verified per verifier, with the false-accusation check beside it. */
+export function verifierPowerTable(rows: readonly VerifierPowerRow[]): ReportTable {
+  const base = rows.some((r) => r.falseAccusations !== undefined);
+  return {
+    id: 'verifier-power',
+    title: 'Verifier power on an honest fine-tune',
+    caption:
+      'One row per verifier configuration: the honest provider fine-tunes on every row (planted ones included) with the run\'s recipe, and the verifier decides at its own α. ' +
+      'verified: k/n honest fine-tunes verified with its 95% Clopper-Pearson interval over secrets; log10 p: the median over those cells. ' +
+      `Power: "no power at default sizes" when the interval's upper bound is below ${NO_POWER_UPPER} (with 95% confidence fewer than one honest fine-tune in ${Math.round(1 / NO_POWER_UPPER)} is verified at the run's sizes), ` +
+      `"has power" when its lower bound is at least ${POWER_LOWER}, else "undecided" (too few secrets to tell, or a rate in between).` +
+      (base ? ' return-base: the untouched base model returned for the same secrets, verified = a false accusation (a valid verifier\'s rate is about α or below).' : ''),
+    columns: [
+      { key: 'verifier', header: 'verifier', kind: 'text' },
+      { key: 'id', header: 'defense id', kind: 'text' },
+      { key: 'alphaShown', header: 'α', kind: 'text' },
+      { key: 'secrets', header: 'secrets', kind: 'int' },
+      { key: 'verified', header: 'honest verified ↑', kind: 'smallRate' },
+      { key: 'medianLog10p', header: 'log10 p (median)', kind: 'log10p', metric: 'log10p' },
+      { key: 'statusShown', header: 'power', kind: 'text' },
+      ...(base
+        ? ([
+            { key: 'falseAccusations', header: 'return-base verified ↓', kind: 'smallRate' },
+            { key: 'medianLog10pBase', header: 'return-base log10 p (median)', kind: 'log10p', metric: 'log10p' },
+          ] satisfies Column[])
+        : []),
+    ],
+    rows: rows.map((r) => ({ ...r, alphaShown: r.alpha.toExponential(0), statusShown: statusText(r) })),
+  };
+}
+
 /** The verifier leaderboard section: its tables and the Findings paragraph. */
 export function verifierSection(trials: readonly TrialRecord[], calibration: readonly CalibrationRecord[] = []): { tables: ReportTable[]; findings: string } {
   const rows = verifierRows(trials, calibration);
-  return { tables: [verifierTable(rows), verifierAttackTable(trials)], findings: verifierFindings(trials, rows) };
+  const power = verifierPower(trials);
+  return {
+    tables: [verifierTable(rows), ...(power.length ? [verifierPowerTable(power)] : []), verifierAttackTable(trials)],
+    findings: verifierFindings(trials, rows),
+  };
 }

@@ -422,7 +422,7 @@ export function scenarioHash(s: Scenario): string {
 /** The scenario files shipped in scenarios/ (their names, without extension). */
 function builtinScenarios(): string[] {
   const dir = join(repoRoot, 'scenarios');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => SCENARIO_EXT.test(f)).map((f) => f.replace(/\.[^.]+$/, '')) : [];
+  return existsSync(dir) ? readdirSync(dir).filter((f) => SCENARIO_EXT.test(f)).map((f) => f.replace(/\.[^.]+$/, '')).sort() : [];
 }
 
 const SCENARIO_EXT = /\.(ts|mts|json|js|mjs)$/;

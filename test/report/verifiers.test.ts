@@ -67,7 +67,7 @@ describe('verifier leaderboard from records, whatever the defense id', () => {
 
   it('the report holds the section only when a verifier other than vtune ran', () => {
     const withRivals = buildReport(records);
-    expect(withRivals.verifiers?.tableIds).toEqual(['verifiers', 'verifier-attacks']);
+    expect(withRivals.verifiers?.tableIds).toEqual(['verifiers', 'verifier-power', 'verifier-attacks']);
     expect(withRivals.verifiers?.findings).toBe(verifierSection(records.trials, records.calibration.records).findings);
     const vtuneOnly = buildReport({ ...records, trials: records.trials.filter((t) => t.cell.defense.id === 'vtune') });
     expect(vtuneOnly.verifiers).toBeUndefined();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,7 +91,10 @@ describe('validateScenario', () => {
     const builtins = join(repoRoot, 'scenarios');
     await expect(loadScenario(dir, catalog)).rejects.toThrow(ConfigError);
     await expect(loadScenario(dir, catalog)).rejects.toThrow(`${dir}: is a folder, not a scenario file; a scenario is one .ts file`);
-    await expect(loadScenario(dir, catalog)).rejects.toThrow(`the built-in ones are in ${builtins} (default, fast, full, leaderboard, long-rows, template, verifiers)`);
+    // Every scenario file shipped in scenarios/, sorted (the list grows as scenarios are added).
+    const shipped = readdirSync(builtins).filter((f) => /\.(ts|mts|json|js|mjs)$/.test(f)).map((f) => f.replace(/\.[^.]+$/, '')).sort();
+    expect(shipped).toEqual(expect.arrayContaining(['default', 'fast', 'full', 'leaderboard', 'long-rows', 'template', 'verifier-power', 'verifiers']));
+    await expect(loadScenario(dir, catalog)).rejects.toThrow(`the built-in ones are in ${builtins} (${shipped.join(', ')})`);
     await expect(loadScenario(join(dir, 'data.jsonl'), catalog)).rejects.toThrow(/data\.jsonl: not a scenario file \(a \.jsonl file is a dataset: name it in a scenario's datasets/);
     await expect(loadScenario(join(dir, 'nope.ts'), catalog)).rejects.toThrow(/nope\.ts: no such scenario file; a scenario is one \.ts file/);
   });

@@ -2,11 +2,13 @@
  * `vtune-bench report <records…>`: (re)writes the tables, charts, leaderboards and HTML report of one or more
  * records files (.jsonl or .jsonl.gz) or run folders. A pure function of the records: run it as often as you
  * like. `--publish results` also regenerates the published page (results/<scenario>.md and its charts), e.g.
- * `vtune-bench report results/leaderboard/<run>/records.jsonl.gz --publish results`.
+ * `vtune-bench report results/leaderboard/<run>/records.jsonl.gz --publish results`. When the records hold rival
+ * verifiers' honest cells, it also prints the verifier power table.
  */
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadRecords, publishLeaderboard, writeReport } from '../../report/index.js';
+import { toMarkdown } from '../../report/tables.js';
 import { shownPath } from './run.js';
 import type { CliCommand } from './types.js';
 
@@ -29,6 +31,9 @@ export const reportCommand: CliCommand = {
       `${records.trials.length} cells (${records.failures.length} failed) from ${records.files.length} file(s)\n` +
         `report: ${shownPath(report.html)}\n        ${shownPath(report.markdown)}\n`,
     );
+    // The verifier power table (issue 19) is short enough to read in the terminal.
+    const power = report.content.tables.find((t) => t.id === 'verifier-power');
+    if (power) process.stdout.write(`\n${toMarkdown(power)}`);
     if (args.publish !== undefined) {
       const published = await publishLeaderboard(records, String(args.publish));
       process.stdout.write(`published: ${shownPath(published.markdown)} (+ ${published.charts.length} charts); records ${shownPath(published.records)}\n`);
