@@ -42,9 +42,11 @@ export class DiskTrainCache implements TrainCache {
     if (!/^[A-Za-z0-9_-]{8,128}$/.test(key)) throw new Error(`training cache key must be 8–128 url-safe characters, got '${key}'`);
     // Two concurrent cells wanting the same fine-tune wait for one training, never run two. The one waiting
     // then loads its own copy of the entry the training saved, so that each cell owns (and disposes) its
-    // model; with a provider that cannot save models the two share it, and neither disposes it.
+    // model; with a provider that cannot save models the two share it, and neither disposes it. If the saved
+    // entry cannot be read back, the waiter trains its own model rather than share one the first cell owns
+    // (and will dispose under it).
     const pending = this.inFlight.get(key);
-    if (pending) return pending.then(async (r) => (r.owned && (await this.lookup(key, provider))) || { ...r, cached: true, owned: false });
+    if (pending) return pending.then(async (r) => (r.owned ? ((await this.lookup(key, provider)) ?? (await this.trainOwn(train))) : { ...r, cached: true, owned: false }));
     const job = this.lookupOrTrain(key, provider, train).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, job);
     return job;
@@ -68,6 +70,15 @@ export class DiskTrainCache implements TrainCache {
       this.log?.warn(`training cache entry ${key} unreadable, retraining: ${(err as Error).message}`);
       return undefined;
     }
+  }
+
+  /** Trains without touching the stored entry: a model for the caller alone. */
+  private async trainOwn(train: () => Promise<TrainResult>): Promise<TrainResult & { cached: false; owned: true }> {
+    const t0 = performance.now();
+    const result = await train();
+    this.stats.trainMs += performance.now() - t0;
+    this.stats.trained++;
+    return { ...result, cached: false, owned: true };
   }
 
   private async lookupOrTrain(key: string, provider: Provider, train: () => Promise<TrainResult>): Promise<TrainResult & { cached: boolean; owned: boolean }> {

@@ -54,6 +54,23 @@ describe('DiskTrainCache', () => {
     expect([v1.owned, v2.owned]).toEqual([false, false]);
   });
 
+  it('a waiter whose saved entry cannot be read back trains a model of its own, never shares the owned one', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vtune-cache-'));
+    const fake = await catalog.openProvider('fake');
+    // A provider double whose saved models cannot be loaded back (a disk that fails reads).
+    const unreadable: Provider = { ...fake, loadModel: async () => { throw new Error('read failed (test double)'); } };
+    let trainings = 0;
+    const train = async (): Promise<TrainResult> => ({ model: model(`fake:ft-${++trainings}`), stepsRun: 3, tokensTrained: 9 });
+    const warnings: string[] = [];
+    const c = new DiskTrainCache(root, { info: () => {}, debug: () => {}, warn: (m) => warnings.push(m) });
+    const [r1, r2] = await Promise.all([c.getOrTrain('f'.repeat(40), unreadable, train), c.getOrTrain('f'.repeat(40), unreadable, train)]);
+    expect([r1.owned, r2.owned]).toEqual([true, true]);
+    expect(r2.model).not.toBe(r1.model);
+    expect(trainings).toBe(2);
+    expect(c.stats).toMatchObject({ trained: 2, reused: 0 });
+    expect(warnings.join()).toMatch(/unreadable/);
+  });
+
   it('retrains a damaged entry and never caches for a provider that cannot save models', async () => {
     const root = mkdtempSync(join(tmpdir(), 'vtune-cache-'));
     const provider = await catalog.openProvider('fake');
