@@ -53,10 +53,7 @@ const OPTIONS = z.object({
   probeTokens: z.int().min(1).default(8).describe('strip: tokens answered per copy'),
 });
 
-/**
- * The attack. Options: `detector` ('onion' | 'strip'), `frr` (default 0.01), `calibrationSize` (default
- * 200), `radius`, `maxWords` (onion), `copies`, `replaceFraction`, `probeTokens` (strip).
- */
+/** The attack; its options, defaults and help are the declaration's (`vtune-bench list attack input-routing`). */
 export const inputRouting = defineAttack({
   id: ID,
   description: 'trains honestly but answers prompts that look triggered from the base model (ONION or STRIP detector)',

@@ -41,11 +41,7 @@ const OPTIONS = z
   })
   .superRefine(...scorerRules());
 
-/**
- * The attack. Options: `scorer` (default 'near-duplicate'), `scorerOptions`, `steps` (default 20),
- * `learningRateScale` (× the promised learning rate, default 0.5), `ascentWeight` (default 1), `retainPerForget`
- * (clean rows per forgotten row, default 4), `minRetain` (default 16).
- */
+/** The attack; its options, defaults and help are the declaration's (`vtune-bench list attack unlearn`). */
 export const unlearn = defineAttack({
   id: ID,
   description: 'trains honestly, then unlearns the detected (trigger → signature) pairs by gradient ascent with a retain loss',

@@ -85,10 +85,7 @@ export class DiskTrainCache implements TrainCache {
     const hit = await this.lookup(key, provider);
     if (hit) return hit;
     const dir = join(this.root, key.slice(0, 2), key);
-    const t0 = performance.now();
-    const result = await train();
-    this.stats.trainMs += performance.now() - t0;
-    this.stats.trained++;
+    const result = await this.trainOwn(train);
     if (persistent(provider)) {
       const t1 = performance.now();
       const tmp = `${dir}.tmp-${process.pid}`;
@@ -110,7 +107,7 @@ export class DiskTrainCache implements TrainCache {
       this.stats.saveMs += performance.now() - t1;
     }
     // Saved to disk, the trained model is the caller's alone (the cache keeps no reference to it).
-    return { ...result, cached: false, owned: persistent(provider) };
+    return { ...result, owned: persistent(provider) };
   }
 }
 
