@@ -25,10 +25,17 @@ async function check(args: Record<string, unknown>): Promise<{ code: number | vo
   return { code, text: out.join('') };
 }
 
+/** Runs the command and expects exactly `lines` (each ended by a newline) on stdout, and the exit code `code`. */
+async function expectPrinted(args: Record<string, unknown>, lines: readonly string[], code: number): Promise<void> {
+  const r = await check(args);
+  expect(r.text).toBe(lines.map((l) => `${l}\n`).join(''));
+  expect(r.code).toBe(code);
+}
+
 describe('vtune-bench check, in-process', () => {
   it('passes the example generator and attack: every rule named, the count line, exit code 0', async () => {
-    const r = await check({ modules: ['examples/plugins/keyed-pseudowords.ts', 'examples/plugins/shortest-rows.ts'], options: KEY_OPTIONS });
-    expect(r.text).toBe(
+    await expectPrinted(
+      { modules: ['examples/plugins/keyed-pseudowords.ts', 'examples/plugins/shortest-rows.ts'], options: KEY_OPTIONS },
       [
         'examples/plugins/keyed-pseudowords.ts',
         "  generator 'keyed-pseudowords'",
@@ -48,15 +55,14 @@ describe('vtune-bench check, in-process', () => {
         '    pass  trace     measured: 63/126 rows trained, 8/16 steps, honest=false',
         '',
         '11 rules passed, 0 failed, 0 skipped',
-        '',
-      ].join('\n'),
+      ],
+      0,
     );
-    expect(r.code).toBe(0);
   }, 120_000);
 
   it('fails the impure attack, naming the rule and why, skips what the failure stopped, exit code 1', async () => {
-    const r = await check({ modules: ['examples/plugins/sorted-in-place.ts'] });
-    expect(r.text).toBe(
+    await expectPrinted(
+      { modules: ['examples/plugins/sorted-in-place.ts'] },
       [
         'examples/plugins/sorted-in-place.ts',
         "  attack 'sorted-in-place'",
@@ -67,10 +73,9 @@ describe('vtune-bench check, in-process', () => {
         '    skip  trace     not judged: the cell stopped at the purity failure',
         '',
         '1 rules passed, 1 failed, 3 skipped',
-        '',
-      ].join('\n'),
+      ],
+      1,
     );
-    expect(r.code).toBe(1);
   }, 120_000);
 
   it('--json prints the same verdicts as data, one entry per module, and keeps the exit code', async () => {
