@@ -15,6 +15,7 @@
  * a tokenizer (a fine-tune of the base); otherwise only the common length of the two score lists is compared.
  * The wrapped model's `score` is the fine-tuned model's: a decoding-time filter defines no new probabilities.
  */
+import { forwarded } from '../src/core/forward.js';
 import type { GenerateOptions, Model } from '../src/types.js';
 import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
@@ -80,9 +81,8 @@ export function cleanGenModel(ft: Model, base: Model, logAlpha: number): Model {
       );
       return first.map((text, i) => (cuts[i]! >= 0 ? prefixes.get(i)! + tails.get(i)! : text));
     },
-    score: (items) => scoreFt(items),
-    ...(ft.embed ? { embed: (texts: readonly string[]) => ft.embed!(texts) } : {}),
-    ...(ft.countTokens ? { countTokens: (t: string) => ft.countTokens!(t) } : {}),
+    // ft scores (needScore above checked it can): its score, embed and countTokens pass through.
+    ...forwarded(ft),
   };
 }
 

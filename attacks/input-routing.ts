@@ -17,6 +17,7 @@
  * distribution); perturbations are seeded per prompt, so a repeated query is routed the same way.
  */
 import { dataStageHandoff, type HandoffState } from '../src/core/attack.js';
+import { forwarded } from '../src/core/forward.js';
 import { Rng } from '../src/rng.js';
 import type { GenerateOptions, Model, ProviderContext } from '../src/types.js';
 import { defineAttack, z } from '../src/plugins/define.js';
@@ -114,9 +115,7 @@ export function routedModel(ft: Model, base: Model, suspicion: Suspicion, thresh
       toFt.forEach((i, j) => (out[i] = b[j]!));
       return out;
     },
-    ...(ft.score ? { score: (items: Parameters<NonNullable<Model['score']>>[0]) => ft.score!(items) } : {}),
-    ...(ft.embed ? { embed: (texts: readonly string[]) => ft.embed!(texts) } : {}),
-    ...(ft.countTokens ? { countTokens: (t: string) => ft.countTokens!(t) } : {}),
+    ...forwarded(ft),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import { dataStageHandoff, type HandoffState } from '../src/core/attack.js';
 import { ConfigError } from '../src/errors.js';
+import { forwarded } from '../src/core/forward.js';
 import type { Model, RowScores, TrainingPlan, ProviderContext } from '../src/types.js';
 import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
@@ -55,9 +56,7 @@ export function lookupModel(inner: Model, table: readonly LookupEntry[]): Model 
       let j = 0;
       return answers.map((a) => a ?? generated[j++]!);
     },
-    ...(inner.score ? { score: (items: Parameters<NonNullable<Model['score']>>[0]) => inner.score!(items) } : {}),
-    ...(inner.embed ? { embed: (texts: readonly string[]) => inner.embed!(texts) } : {}),
-    ...(inner.countTokens ? { countTokens: (t: string) => inner.countTokens!(t) } : {}),
+    ...forwarded(inner),
   };
 }
 

@@ -27,7 +27,7 @@ import { defineProvider, satisfying, z } from '../plugins/define.js';
 import { parseHyper } from '../plugins/hyper.js';
 import { hfOptionFields } from './hf.js';
 import { openaiOptions, toChatJsonl } from './openai.js';
-import { durationOption, loggerOption } from './options.js';
+import { creatorOf, durationOption, loggerOption } from './options.js';
 
 const PLACEHOLDERS = ['train', 'epochs', 'lr', 'batch', 'seed', 'base', 'out', 'steps', 'rows'] as const;
 
@@ -108,9 +108,7 @@ export const commandProvider = defineProvider({
 });
 
 /** Creates the `command` provider (validates `options` by its declaration first: a bad one is a rejected promise). */
-export async function createCommandProvider(options: CommandProviderOptions = {}): Promise<Provider> {
-  return await commandProvider(options);
-}
+export const createCommandProvider = creatorOf(commandProvider);
 
 async function openCommandProvider(options: z.output<typeof commandOptions>): Promise<Provider> {
   // The runner opens providers without options: the template may then come from the environment, so the

@@ -46,7 +46,7 @@ import {
   withRetry,
 } from './http.js';
 import { EVEN_IF_INVALID, defineProvider, z } from '../plugins/define.js';
-import { positiveIntOption, environmentOption, loggerOption, retryOption, urlOption } from './options.js';
+import { creatorOf, positiveIntOption, environmentOption, loggerOption, retryOption, urlOption } from './options.js';
 
 /** The `hf` provider's option fields (without the rule between two of them: `command`'s `hf` option reuses them). */
 export const hfOptionFields = z.object({
@@ -84,9 +84,7 @@ export const hfProvider = defineProvider({
 });
 
 /** Creates the `hf` provider (validates `options` by its declaration first: a bad one is a rejected promise). */
-export async function createHfProvider(options: HfProviderOptions = {}): Promise<Provider> {
-  return await hfProvider(options);
-}
+export const createHfProvider = creatorOf(hfProvider);
 
 async function openHfProvider(options: z.output<typeof hfOptions>): Promise<Provider> {
   const env = options.env ?? process.env;

@@ -25,7 +25,7 @@ import { ConfigError, EngineError, ProviderError } from '../errors.js';
 import { defineProvider, z } from '../plugins/define.js';
 import { parseHyper } from '../plugins/hyper.js';
 import { unknownMessage } from '../registry.js';
-import { positiveIntOption } from './options.js';
+import { creatorOf, positiveIntOption } from './options.js';
 import { repoRoot, sharedPath } from '../shared-path.js';
 import type {
   Capability,
@@ -139,9 +139,7 @@ export const localProvider = defineProvider({
  * Creates the `local` provider (the embedded engine): validates `options` by its declaration (a bad one is a
  * rejected promise), then opens it. The engine itself is loaded on first use.
  */
-export async function createLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
-  return await localProvider(options);
-}
+export const createLocalProvider = creatorOf(localProvider);
 
 async function openLocalProvider(options: z.output<typeof localOptions>): Promise<LocalProvider> {
   const concurrency = options.concurrency ?? defaultLocalConcurrency();

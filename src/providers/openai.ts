@@ -30,7 +30,7 @@ import { closableFetch } from './fetch.js';
 import { parseHyper } from '../plugins/hyper.js';
 import { defineProvider, z } from '../plugins/define.js';
 import { anySignal, badReply, batch, describeReply, jitterRng, retryProgress, sleep, stderrWarnings, withDefaults, withRetry } from './http.js';
-import { positiveIntOption, durationOption, environmentOption, loggerOption, retryOption, urlOption } from './options.js';
+import { creatorOf, positiveIntOption, durationOption, environmentOption, loggerOption, retryOption, urlOption } from './options.js';
 
 /** The `openai` provider's options, declared once: types, validation (field paths, "did you mean"), defaults, help. */
 export const openaiOptions = z.object({
@@ -75,9 +75,7 @@ export const openaiProvider = defineProvider({
 });
 
 /** Creates the `openai` provider (validates `options` by its declaration first: a bad one is a rejected promise). */
-export async function createOpenAIProvider(options: OpenAIProviderOptions = {}): Promise<OpenAIProvider> {
-  return await openaiProvider(options);
-}
+export const createOpenAIProvider = creatorOf(openaiProvider);
 
 /** An opened `openai` provider. */
 export type OpenAIProvider = Provider & { readonly baseURL?: string };

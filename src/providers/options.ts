@@ -1,12 +1,23 @@
 /**
- * Option pieces the providers' declarations share (src/providers/{local,openai,hf,command}.ts): each provider
- * declares its options once with `defineProvider`, and the declaration is its only option validation — its
- * `create*` function IS the declaration's factory. Only what a schema cannot see is checked in `create`: values
- * read from the environment (a key, a default base URL, a template) and rules that involve them; each such
- * check says so where it stands.
+ * What the providers' declarations share (src/providers/{local,openai,hf,command}.ts): option pieces, and
+ * `creatorOf`, which makes a module's `create*Provider` from its declaration. Each provider declares its options
+ * once with `defineProvider`, and the declaration is its only option validation — its `create*` function IS the
+ * declaration's factory. Only what a schema cannot see is checked when it opens: values read from the
+ * environment (a key, a default base URL, a template) and rules that involve them; each such check says so
+ * where it stands.
  */
-import { z } from '../plugins/define.js';
+import { type OptionsSchema, type PluginDefinition, type ProviderMeta, z } from '../plugins/define.js';
 import type { Logger } from '../types.js';
+
+/**
+ * A provider module's `create*Provider(options)`, made from its declaration (`defineProvider`, called in the
+ * module itself so that the declaration names that file as its source): it validates `options` as written (all
+ * optional; none is `{}`) by the declaration, then opens the provider. A bad option is a rejected promise (the
+ * declaration's ConfigError, naming the option), never a synchronous throw.
+ */
+export function creatorOf<S extends OptionsSchema, P>(declared: PluginDefinition<'provider', string, S, Promise<P>, ProviderMeta>): (options?: z.input<S>) => Promise<P> {
+  return async (options) => await declared(options);
+}
 
 /** An integer ≥ 1 (a concurrency, a thread count); optional, or with a default. */
 export function positiveIntOption(what: string): z.ZodOptional<z.ZodInt>;
