@@ -1,0 +1,108 @@
+// vtune-bench's optional native kernels (Node-API): the engine's GEMM on AVX-512 or AVX2 vectors, computing
+// every element of C with the same floating-point operations in the same order as the WebAssembly kernels
+// (gemm-impl.h), directly on the engine's shared WebAssembly memory. Built by scripts/build-native.mjs; loaded
+// and chosen by src/engine/native.ts, which falls back to the WebAssembly kernels whenever this module is
+// missing or the CPU lacks the instructions. Context-aware (no mutable global state): every worker thread may
+// load it.
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+extern "C" void vtb_gemm_avx512(const float* a, ptrdiff_t rsA, ptrdiff_t csA, const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, int M, int K, int P, int acc, int fused);
+extern "C" void vtb_gemm_avx2(const float* a, ptrdiff_t rsA, ptrdiff_t csA, const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, int M, int K, int P, int acc, int fused);
+
+namespace {
+
+enum Isa { kNone = 0, kAvx2 = 1, kAvx512 = 2 };
+
+/** The widest instruction set this CPU (and OS: __builtin_cpu_supports checks the saved register state) runs. */
+int bestIsa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kAvx2;
+  return kNone;
+}
+
+napi_value throwError(napi_env env, const char* code, const char* message) {
+  if (strcmp(code, "range") == 0) napi_throw_range_error(env, nullptr, message);
+  else napi_throw_type_error(env, nullptr, message);
+  return nullptr;
+}
+
+/** Byte address of element 0 of a typed array's buffer (an ArrayBuffer or the memory's SharedArrayBuffer), as a Number. */
+napi_value MemoryAddress(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1) return throwError(env, "type", "memoryAddress(view): expected a typed array");
+  bool is = false;
+  napi_is_typedarray(env, argv[0], &is);
+  if (!is) return throwError(env, "type", "memoryAddress(view): expected a typed array");
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, &offset) != napi_ok) return throwError(env, "type", "memoryAddress(view): cannot read the typed array");
+  napi_value out;
+  napi_create_double(env, (double)((uintptr_t)data - offset), &out);
+  return out;
+}
+
+/**
+ * gemm(isa, base, byteLength, a, rsA, csA, b, ldb, c, ldc, M, K, P, acc, fused): the wasm kernel's gemm (byte
+ * addresses a, b, c and leading dimensions in floats, as gemm.ts takes them) on the memory at `base`. Every
+ * operand's extent is checked against byteLength (a RangeError, as the wasm kernel would trap).
+ */
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 15) return throwError(env, "type", "gemm: expected 15 arguments");
+  double base = 0, len = 0;
+  int32_t v[13];
+  if (napi_get_value_double(env, argv[1], &base) != napi_ok || napi_get_value_double(env, argv[2], &len) != napi_ok) return throwError(env, "type", "gemm: base and byteLength must be numbers");
+  if (napi_get_value_int32(env, argv[0], &v[0]) != napi_ok) return throwError(env, "type", "gemm: isa must be a number");
+  for (int i = 3; i < 15; i++) {
+    if (napi_get_value_int32(env, argv[i], &v[i - 2]) != napi_ok) return throwError(env, "type", "gemm: expected integer arguments");
+  }
+  const int isa = v[0];
+  const int64_t a = (uint32_t)v[1], rsA = v[2], csA = v[3], b = (uint32_t)v[4], ldb = v[5], c = (uint32_t)v[6], ldc = v[7];
+  const int M = v[8], K = v[9], P = v[10], acc = v[11], fused = v[12];
+  if (M < 0 || K < 0 || P < 0 || rsA < 0 || csA < 0 || ldb < 0 || ldc < 0) return throwError(env, "range", "gemm: negative size or stride");
+  if (isa != kAvx512 && isa != kAvx2) return throwError(env, "range", "gemm: unknown instruction set");
+  if (isa > bestIsa()) return throwError(env, "range", "gemm: this CPU cannot run the requested instruction set");
+  const int64_t limit = (int64_t)len;
+  if (M > 0 && P > 0) {
+    // The last byte each operand touches (K = 0 reads nothing of A and B).
+    const int64_t endC = c + 4 * ((int64_t)(M - 1) * ldc + P);
+    const int64_t endA = K > 0 ? a + 4 * ((int64_t)(M - 1) * rsA + (int64_t)(K - 1) * csA + 1) : 0;
+    const int64_t endB = K > 0 ? b + 4 * ((int64_t)(K - 1) * ldb + P) : 0;
+    if (endC > limit || endA > limit || endB > limit || (a & 3) || (b & 3) || (c & 3)) return throwError(env, "range", "gemm: an operand lies outside the memory");
+  }
+  uint8_t* mem = (uint8_t*)(uintptr_t)base;
+  const float* pa = (const float*)(mem + a);
+  const float* pb = (const float*)(mem + b);
+  float* pc = (float*)(mem + c);
+  if (isa == kAvx512) vtb_gemm_avx512(pa, rsA, csA, pb, ldb, pc, ldc, M, K, P, acc, fused);
+  else vtb_gemm_avx2(pa, rsA, csA, pb, ldb, pc, ldc, M, K, P, acc, fused);
+  return nullptr;
+}
+
+/** { isa: 2 (AVX-512) | 1 (AVX2 and FMA) | 0 (neither: do not call gemm) }. */
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value out, isa;
+  napi_create_object(env, &out);
+  napi_create_int32(env, bestIsa(), &isa);
+  napi_set_named_property(env, out, "isa", isa);
+  return out;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+    {"memoryAddress", nullptr, MemoryAddress, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}

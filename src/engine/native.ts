@@ -1,0 +1,125 @@
+/**
+ * The engine's optional native GEMM: a Node-API addon (native/, compiled by scripts/build-native.mjs into
+ * native/build/vtune-engine.node) that runs the WebAssembly kernels' matrix product on 16-lane AVX-512 or
+ * 8-lane AVX2 vectors instead of WebAssembly's 128-bit ones. It computes every element of C with the same
+ * floating-point operations in the same order as the kernel build in use (native/gemm-impl.h): fused
+ * multiply-adds for the fma build, a multiply then an add for the portable one, the same K blocks and the same
+ * scalar last columns. A fine-tune therefore has the same bits on either path (test/engine/native.test.ts and
+ * the golden hashes of test/engine/train-golden*.test.ts, run on both paths).
+ *
+ * Which path runs (resolved once per thread; training workers take the path of the thread that started them):
+ * the environment variable VTUNE_ENGINE_NATIVE — `auto` (the default: the widest the CPU runs, else the
+ * WebAssembly kernels), `off` (WebAssembly only), `on` (native, an error when it cannot run), `avx512` or `avx2`
+ * (that instruction set, an error when it cannot run). Without the addon (not built: no C++ compiler or Node.js
+ * headers at install time) or on a CPU without AVX2 and FMA, `auto` falls back to the WebAssembly kernels.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { EngineError } from '../errors.js';
+import { repoRoot } from '../shared-path.js';
+
+/** What VTUNE_ENGINE_NATIVE may say. */
+export type NativeChoice = 'auto' | 'off' | 'on' | 'avx512' | 'avx2';
+/** The GEMM that runs: the WebAssembly kernel's, or the native one on this instruction set. */
+export type GemmPath = 'wasm' | 'avx512' | 'avx2';
+
+/** The addon's functions (native/engine.cc). */
+interface Addon {
+  memoryAddress(view: ArrayBufferView): number;
+  gemm(isa: number, base: number, byteLength: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number, fused: number): void;
+  info(): { isa: number };
+}
+
+/** Where scripts/build-native.mjs writes the addon. */
+export const ADDON_FILE = join(repoRoot, 'native', 'build', 'vtune-engine.node');
+const ISA: Record<Exclude<GemmPath, 'wasm'>, number> = { avx2: 1, avx512: 2 };
+/** Floats per vector of each path. */
+const LANES: Record<GemmPath, number> = { wasm: 4, avx2: 8, avx512: 16 };
+
+const loaded = new Map<string, { addon?: Addon; why?: string }>();
+
+/** Loads the addon at `file` once per thread: the addon, or why it cannot be used. */
+function loadAddon(file: string): { addon?: Addon; why?: string } {
+  let got = loaded.get(file);
+  if (!got) {
+    if (process.arch !== 'x64') got = { why: `the native kernels are for x86-64 CPUs, not ${process.arch}` };
+    else if (!existsSync(file)) got = { why: `the native kernels are not built: ${file} is missing (run \`npm run build:native\`; it needs a C++ compiler and the Node.js headers)` };
+    else {
+      try {
+        got = { addon: createRequire(import.meta.url)(file) as Addon };
+      } catch (err) {
+        got = { why: `the native kernels at ${file} do not load: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    }
+    loaded.set(file, got);
+  }
+  return got;
+}
+
+/** Parses a VTUNE_ENGINE_NATIVE value, naming the source on a bad one. */
+export function parseNativeChoice(value: string, source: string): NativeChoice {
+  if (value === 'auto' || value === 'off' || value === 'on' || value === 'avx512' || value === 'avx2') return value;
+  throw new EngineError(`${source}: unknown native kernel choice '${value}' (expected auto, off, on, avx512 or avx2)`);
+}
+
+/**
+ * The GEMM path a choice gives on this host (`addonFile`: where the addon is, for tests). auto falls back to
+ * 'wasm' with no addon or no AVX2+FMA; on, avx512 and avx2 throw an EngineError saying why they cannot run.
+ */
+export function resolveGemmPath(choice: NativeChoice, addonFile: string = ADDON_FILE): GemmPath {
+  if (choice === 'off') return 'wasm';
+  const { addon, why } = loadAddon(addonFile);
+  const best = addon ? addon.info().isa : 0;
+  const have: GemmPath = best >= ISA.avx512 ? 'avx512' : best >= ISA.avx2 ? 'avx2' : 'wasm';
+  if (choice === 'auto') return have;
+  const reason = why ?? 'this CPU has neither AVX-512F nor AVX2 with FMA';
+  if (choice === 'on') {
+    if (have === 'wasm') throw new EngineError(`VTUNE_ENGINE_NATIVE=on: ${reason}`);
+    return have;
+  }
+  if (!addon) throw new EngineError(`VTUNE_ENGINE_NATIVE=${choice}: ${reason}`);
+  if (best < ISA[choice]) throw new EngineError(`VTUNE_ENGINE_NATIVE=${choice}: this CPU cannot run ${choice === 'avx512' ? 'AVX-512F' : 'AVX2 with FMA'}`);
+  return choice;
+}
+
+let chosen: GemmPath | undefined;
+/** The GEMM path of this thread: VTUNE_ENGINE_NATIVE, else auto (resolved once). */
+export function gemmPath(): GemmPath {
+  if (!chosen) {
+    const env = process.env.VTUNE_ENGINE_NATIVE;
+    chosen = resolveGemmPath(env ? parseNativeChoice(env, 'VTUNE_ENGINE_NATIVE') : 'auto');
+  }
+  return chosen;
+}
+
+/** A path for reports: e.g. `native avx512 (16 lanes)` or `wasm simd128 (4 lanes)`. */
+export function describeGemmPath(path: GemmPath): string {
+  return path === 'wasm' ? 'wasm simd128 (4 lanes)' : `native ${path} (${LANES[path]} lanes)`;
+}
+
+/** The kernels' gemm signature (kernels.ts EngineExports.gemm). */
+export type GemmFn = (a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number) => void;
+
+/**
+ * The native gemm on `memory` (a shared WebAssembly memory: its buffer never moves when it grows), with the
+ * multiply-add of the kernel build (`fused`: the fma build's). Same arguments and the same bits as the
+ * WebAssembly kernel's gemm; an operand outside the memory is a RangeError.
+ */
+export function nativeGemm(path: Exclude<GemmPath, 'wasm'>, memory: WebAssembly.Memory, fused: boolean, addonFile: string = ADDON_FILE): GemmFn {
+  const { addon, why } = loadAddon(addonFile);
+  if (!addon) throw new EngineError(why!);
+  const isa = ISA[path];
+  const f = fused ? 1 : 0;
+  let length = -1;
+  let base = 0;
+  return (a, rsA, csA, b, ldb, c, ldc, M, K, P, acc) => {
+    const buffer = memory.buffer;
+    if (buffer.byteLength !== length) {
+      // A grown memory has a new buffer object (over the same reserved address range); re-read both.
+      length = buffer.byteLength;
+      base = addon.memoryAddress(new Uint8Array(buffer, 0, 1));
+    }
+    addon.gemm(isa, base, length, a, rsA, csA, b, ldb, c, ldc, M, K, P, acc, f);
+  };
+}

@@ -1,0 +1,112 @@
+// The native GEMM (src/engine/native.ts, native/gemm-impl.h) against the WebAssembly kernel's, bit for bit: both
+// kernel builds (portable: multiply then add; fma: fused), both instruction sets the CPU runs (16-lane AVX-512,
+// 8-lane AVX2), odd shapes (M, K, P not multiples of any tile, K across the 256-wide K blocks, P with 1–7 columns
+// past the last multiple of 8), row-major and transposed (strided) A, overwrite and accumulate. And the
+// choice of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
+// run, and an operand outside the memory (a RangeError, where the wasm kernel would trap).
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { Arena, engineModule, instantiate, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
+import { type GemmPath, describeGemmPath, nativeGemm, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
+import { EngineError } from '../../src/errors.js';
+import { Rng } from '../../src/rng.js';
+
+const best = resolveGemmPath('auto');
+const isas = (['avx512', 'avx2'] as const).filter((isa) => {
+  try {
+    return resolveGemmPath(isa) === isa;
+  } catch {
+    return false;
+  }
+});
+const fmaRuns = resolveKernels('auto') === 'fma';
+const SHAPES = [[301, 600, 37], [13, 257, 16], [4, 9, 8], [130, 70, 12], [62, 300, 44], [33, 20, 540], [9, 513, 3], [40, 128, 1029], [1, 31, 7], [17, 1, 5], [7, 0, 9]] as const;
+
+describe('native GEMM', () => {
+  for (const variant of ['portable', 'fma'] as KernelVariant[]) {
+    for (const isa of ['avx512', 'avx2'] as const) {
+      const skip = !isas.includes(isa) || (variant === 'fma' && !fmaRuns);
+      it.skipIf(skip)(`${variant} build on ${isa}: the same bits as the WebAssembly GEMM (${SHAPES.length} shapes × strided A × acc)`, () => {
+        const a = new Arena(undefined, engineModule(variant));
+        const gemm = nativeGemm(isa, a.memory, variant === 'fma');
+        const rng = new Rng(`native-gemm-${variant}-${isa}`);
+        let compared = 0;
+        for (const [M, K, P] of SHAPES) {
+          for (const transposedA of [false, true]) {
+            const mark = a.mark();
+            // B and C with a leading dimension past P (a column block of a wider matrix, as the attention uses).
+            const ldb = P + 3, ldc = P + 5;
+            const pa = a.alloc(M * K), pb = a.alloc(K * ldb), pc = a.alloc(M * ldc);
+            const fill = (ptr: number, n: number) => {
+              const v = a.f32(ptr, n);
+              for (let i = 0; i < n; i++) v[i] = rng.float() * 2 - 1;
+              return v.slice();
+            };
+            fill(pa, M * K);
+            fill(pb, K * ldb);
+            const C0 = fill(pc, M * ldc);
+            const [rsA, csA] = transposedA ? [1, M] : [K, 1];
+            for (const acc of [0, 1]) {
+              a.f32(pc, M * ldc).set(C0);
+              a.k.gemm(pa, rsA, csA, pb, ldb, pc, ldc, M, K, P, acc);
+              const wasm = a.f32(pc, M * ldc).slice();
+              a.f32(pc, M * ldc).set(C0);
+              gemm(pa, rsA, csA, pb, ldb, pc, ldc, M, K, P, acc);
+              const native = a.f32(pc, M * ldc).slice();
+              expect(Buffer.from(native.buffer).equals(Buffer.from(wasm.buffer)), `M=${M} K=${K} P=${P} transposedA=${transposedA} acc=${acc}`).toBe(true);
+              compared++;
+            }
+            a.release(mark);
+          }
+        }
+        expect(compared).toBe(SHAPES.length * 4);
+        a.free();
+      });
+    }
+  }
+
+  it.skipIf(isas.length === 0)('an operand outside the memory is a RangeError, not a crash', () => {
+    const a = new Arena(undefined, engineModule('portable'));
+    const gemm = nativeGemm(isas[0]!, a.memory, false);
+    const end = a.memory.buffer.byteLength;
+    const p = a.alloc(64);
+    expect(() => gemm(p, 8, 1, p, 8, end - 16, 8, 8, 8, 8, 0)).toThrow(RangeError);
+    expect(() => gemm(p, 8, 1, end, 8, p, 8, 8, 8, 8, 0)).toThrow(RangeError);
+    a.free();
+  });
+
+  it('falls back to the WebAssembly GEMM when the addon is absent, and says why when one is forced', () => {
+    const missing = join(tmpdir(), 'vtune-no-such-dir', 'vtune-engine.node');
+    expect(resolveGemmPath('auto', missing)).toBe('wasm');
+    expect(resolveGemmPath('off', missing)).toBe('wasm');
+    for (const forced of ['on', 'avx512', 'avx2'] as const) {
+      expect(() => resolveGemmPath(forced, missing)).toThrow(EngineError);
+      expect(() => resolveGemmPath(forced, missing)).toThrow(`VTUNE_ENGINE_NATIVE=${forced}: the native kernels are not built: ${missing} is missing`);
+    }
+    // The WebAssembly path instantiates the module's own gemm; a native path replaces only gemm.
+    const module = engineModule('portable');
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const wasm = instantiate(mem, module, { variant: 'portable', gemm: 'wasm' });
+    expect(String(wasm.gemm)).toMatch(/^function \d+\(\) \{ \[native code\] \}$/);
+    if (isas.length > 0) {
+      const native = instantiate(mem, module, { variant: 'portable', gemm: isas[0]! });
+      expect(native.gemm).not.toBe(wasm.gemm);
+      expect(String(native.gemm)).not.toMatch(/native code/);
+      expect(native.attnFwd).toBeTypeOf('function');
+    }
+  });
+
+  it('off always gives the WebAssembly GEMM; auto gives the widest path the host runs', () => {
+    expect(resolveGemmPath('off')).toBe('wasm');
+    const expected: GemmPath = isas.includes('avx512') ? 'avx512' : isas.includes('avx2') ? 'avx2' : 'wasm';
+    expect(best).toBe(expected);
+    expect(describeGemmPath('wasm')).toBe('wasm simd128 (4 lanes)');
+    expect(describeGemmPath('avx512')).toBe('native avx512 (16 lanes)');
+    expect(describeGemmPath('avx2')).toBe('native avx2 (8 lanes)');
+  });
+
+  it('rejects an unknown VTUNE_ENGINE_NATIVE value, naming it', () => {
+    expect(() => parseNativeChoice('avx1024', 'VTUNE_ENGINE_NATIVE')).toThrow("VTUNE_ENGINE_NATIVE: unknown native kernel choice 'avx1024' (expected auto, off, on, avx512 or avx2)");
+  });
+});
