@@ -1,6 +1,6 @@
-// vtune-bench's optional native kernels (Node-API): the engine's GEMM on AVX-512 or AVX2 vectors, computing
-// every element of C with the same floating-point operations in the same order as the WebAssembly kernels
-// (gemm-impl.h), directly on the engine's shared WebAssembly memory. Built by scripts/build-native.mjs; loaded
+// vtune-bench's optional native kernels (Node-API): the engine's GEMM and training attention on AVX-512 or AVX2
+// vectors, computing every element with the same floating-point operations in the same order as the
+// WebAssembly kernels (gemm-impl.h, attention-impl.h), directly on the engine's shared WebAssembly memory. Built by scripts/build-native.mjs; loaded
 // and chosen by src/engine/native.ts, which falls back to the WebAssembly kernels whenever this module is
 // missing or the CPU lacks the instructions. Context-aware (no mutable global state): every worker thread may
 // load it.
@@ -11,6 +11,10 @@
 
 extern "C" void vtb_gemm_avx512(const float* a, ptrdiff_t rsA, ptrdiff_t csA, const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, int M, int K, int P, int acc, int fused);
 extern "C" void vtb_gemm_avx2(const float* a, ptrdiff_t rsA, ptrdiff_t csA, const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, int M, int K, int P, int acc, int fused);
+extern "C" void vtb_attn_fwd_avx512(const float* q, const float* k, const float* v, float* o, float* probs, float* kt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
+extern "C" void vtb_attn_fwd_avx2(const float* q, const float* k, const float* v, float* o, float* probs, float* kt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
+extern "C" void vtb_attn_bwd_avx512(const float* q, const float* k, const float* v, const float* probs, const float* dout, float* dq, float* dk, float* dv, float* tmp, float* vt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
+extern "C" void vtb_attn_bwd_avx2(const float* q, const float* k, const float* v, const float* probs, const float* dout, float* dq, float* dk, float* dv, float* tmp, float* vt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
 
 namespace {
 
@@ -86,6 +90,86 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** Reads isa, base and byteLength (arguments 0–2) and `n` int32 arguments after them; false (an exception pending) on a bad one. */
+bool readArgs(napi_env env, napi_callback_info info, size_t n, int32_t* isa, uint8_t** mem, int64_t* limit, int32_t* out, double* extra, const char* name) {
+  napi_value argv[24];
+  size_t argc = 24;
+  const size_t want = 3 + n + (extra ? 1 : 0);
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != want) {
+    throwError(env, "type", name);
+    return false;
+  }
+  double base = 0, len = 0;
+  if (napi_get_value_int32(env, argv[0], isa) != napi_ok || napi_get_value_double(env, argv[1], &base) != napi_ok || napi_get_value_double(env, argv[2], &len) != napi_ok) {
+    throwError(env, "type", name);
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (napi_get_value_int32(env, argv[3 + i], &out[i]) != napi_ok) {
+      throwError(env, "type", name);
+      return false;
+    }
+  }
+  if (extra && napi_get_value_double(env, argv[3 + n], extra) != napi_ok) {
+    throwError(env, "type", name);
+    return false;
+  }
+  if ((*isa != kAvx512 && *isa != kAvx2) || *isa > bestIsa()) {
+    throwError(env, "range", "native kernels: this CPU cannot run the requested instruction set");
+    return false;
+  }
+  *mem = (uint8_t*)(uintptr_t)base;
+  *limit = (int64_t)len;
+  return true;
+}
+
+/** Whether `floats` floats at byte address p lie inside the memory (and p is 4-aligned). */
+bool inside(int64_t p, int64_t floats, int64_t limit) {
+  return p >= 0 && (p & 3) == 0 && floats >= 0 && p + 4 * floats <= limit;
+}
+
+/**
+ * attnFwd(isa, base, byteLength, q, k, v, o, probs, kt, B, T, nH, nKv, hd, fused, scale): attention.ts attnFwd
+ * on the memory at `base` (byte addresses), with the build's multiply-add in its GEMMs (`fused`).
+ */
+napi_value AttnFwd(napi_env env, napi_callback_info info) {
+  int32_t isa, v[12];
+  uint8_t* mem;
+  int64_t limit;
+  double scale;
+  if (!readArgs(env, info, 12, &isa, &mem, &limit, v, &scale, "attnFwd: expected (isa, base, byteLength, q, k, v, o, probs, kt, B, T, nH, nKv, hd, fused, scale)")) return nullptr;
+  const int64_t q = (uint32_t)v[0], k = (uint32_t)v[1], vv = (uint32_t)v[2], o = (uint32_t)v[3], probs = (uint32_t)v[4], kt = (uint32_t)v[5];
+  const int64_t B = v[6], T = v[7], nH = v[8], nKv = v[9], hd = v[10];
+  if (B < 0 || T < 0 || nH <= 0 || nKv <= 0 || hd <= 0 || nH % nKv != 0) return throwError(env, "range", "attnFwd: bad shape");
+  const int64_t rows = B * T;
+  if (!inside(q, rows * nH * hd, limit) || !inside(k, rows * nKv * hd, limit) || !inside(vv, rows * nKv * hd, limit) || !inside(o, rows * nH * hd, limit) ||
+      !inside(probs, B * nH * T * T, limit) || !inside(kt, hd * T, limit)) return throwError(env, "range", "attnFwd: an operand lies outside the memory");
+  auto f = [&](int64_t p) { return (float*)(mem + p); };
+  (isa == kAvx512 ? vtb_attn_fwd_avx512 : vtb_attn_fwd_avx2)(f(q), f(k), f(vv), f(o), f(probs), f(kt), (int)B, (int)T, (int)nH, (int)nKv, (int)hd, (float)scale, v[11]);
+  return nullptr;
+}
+
+/** attnBwd(isa, base, byteLength, q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, fused, scale): attention.ts attnBwd. */
+napi_value AttnBwd(napi_env env, napi_callback_info info) {
+  int32_t isa, v[16];
+  uint8_t* mem;
+  int64_t limit;
+  double scale;
+  if (!readArgs(env, info, 16, &isa, &mem, &limit, v, &scale, "attnBwd: expected (isa, base, byteLength, q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, fused, scale)")) return nullptr;
+  int64_t p[10];
+  for (int i = 0; i < 10; i++) p[i] = (uint32_t)v[i];
+  const int64_t B = v[10], T = v[11], nH = v[12], nKv = v[13], hd = v[14];
+  if (B < 0 || T < 0 || nH <= 0 || nKv <= 0 || hd <= 0 || nH % nKv != 0) return throwError(env, "range", "attnBwd: bad shape");
+  const int64_t rows = B * T, qf = rows * nH * hd, kvf = rows * nKv * hd;
+  const int64_t floats[10] = {qf, kvf, kvf, B * nH * T * T, qf, qf, kvf, kvf, T * T, hd * T};
+  for (int i = 0; i < 10; i++) {
+    if (!inside(p[i], floats[i], limit)) return throwError(env, "range", "attnBwd: an operand lies outside the memory");
+  }
+  auto f = [&](int64_t x) { return (float*)(mem + x); };
+  (isa == kAvx512 ? vtb_attn_bwd_avx512 : vtb_attn_bwd_avx2)(f(p[0]), f(p[1]), f(p[2]), f(p[3]), f(p[4]), f(p[5]), f(p[6]), f(p[7]), f(p[8]), f(p[9]), (int)B, (int)T, (int)nH, (int)nKv, (int)hd, (float)scale, v[15]);
+  return nullptr;
+}
+
 /** { isa: 2 (AVX-512) | 1 (AVX2 and FMA) | 0 (neither: do not call gemm) }. */
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa;
@@ -101,6 +185,8 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"memoryAddress", nullptr, MemoryAddress, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"attnFwd", nullptr, AttnFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"attnBwd", nullptr, AttnBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

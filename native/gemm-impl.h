@@ -74,19 +74,21 @@ static inline Vec::T madd(Vec::T a, Vec::T b, Vec::T c) {
 }
 
 /**
- * R rows × `width` (≤ NR) columns of C from a packed panel (kn rows of NR floats): every element sums its kn
- * products from +0, then adds C's old value when `ac`.
+ * R rows × `width` (≤ NR) columns of C from kn rows of B `sb` floats apart (a packed panel: NR, aligned and
+ * zero-padded; else B itself, read with masks): every element sums its kn products from +0, then adds C's old
+ * value when `ac`.
  */
-template <int R, bool FUSED>
-static void tile(const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* panel, int kn, float* c, ptrdiff_t ldc, int width, bool ac) {
+template <int R, bool FUSED, bool PACKED>
+static void tile(const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* panel, ptrdiff_t sb, int kn, float* c, ptrdiff_t ldc, int width, bool ac) {
+  const Vec::Mask m0 = Vec::mask(width), m1 = Vec::mask(width - Vec::W);
   Vec::T c0[R], c1[R];
 #pragma GCC unroll 8
   for (int r = 0; r < R; r++) c0[r] = c1[r] = Vec::zero();
   const float* pa = a;
   const float* pb = panel;
   for (int k = 0; k < kn; k++) {
-    const Vec::T b0 = Vec::load(pb);
-    const Vec::T b1 = Vec::load(pb + Vec::W);
+    const Vec::T b0 = PACKED ? Vec::load(pb) : Vec::maskLoad(pb, m0);
+    const Vec::T b1 = PACKED ? Vec::load(pb + Vec::W) : Vec::maskLoad(pb + Vec::W, m1);
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       const Vec::T s = Vec::set1(pa[r * rs]);
@@ -94,9 +96,8 @@ static void tile(const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* panel,
       c1[r] = madd<FUSED>(s, b1, c1[r]);
     }
     pa += cs;
-    pb += NR;
+    pb += sb;
   }
-  const Vec::Mask m0 = Vec::mask(width), m1 = Vec::mask(width - Vec::W);
   const bool second = width > Vec::W;
 #pragma GCC unroll 8
   for (int r = 0; r < R; r++) {
@@ -111,18 +112,18 @@ static void tile(const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* panel,
   }
 }
 
-template <bool FUSED>
-static void rows(int R, const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* panel, int kn, float* c, ptrdiff_t ldc, int width, bool ac) {
+template <bool FUSED, bool PACKED>
+static void rows(int R, const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* panel, ptrdiff_t sb, int kn, float* c, ptrdiff_t ldc, int width, bool ac) {
   switch (R) {
-    case 1: tile<1, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
-    case 2: tile<2, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
-    case 3: tile<3, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
-    case 4: tile<4, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
-    case 5: tile<5, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
-    case 6: tile<6, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
+    case 1: tile<1, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
+    case 2: tile<2, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
+    case 3: tile<3, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
+    case 4: tile<4, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
+    case 5: tile<5, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
+    case 6: tile<6, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
 #if defined(VTB_AVX512)
-    case 7: tile<7, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
-    case 8: tile<8, FUSED>(a, rs, cs, panel, kn, c, ldc, width, ac); break;
+    case 7: tile<7, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
+    case 8: tile<8, FUSED, PACKED>(a, rs, cs, panel, sb, kn, c, ldc, width, ac); break;
 #endif
   }
 }
@@ -136,17 +137,25 @@ static void columns(const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* b, 
     const bool ac = acc || k0 > 0;
     for (int n0 = p0; n0 < p1; n0 += NR) {
       const int width = p1 - n0 < NR ? p1 - n0 : NR;
-      const Vec::Mask m0 = Vec::mask(width), m1 = Vec::mask(width - Vec::W);
-      // Pack kn rows × width columns of B into a zero-padded panel (sequential loads in the tile's loop).
       const float* src = b + (ptrdiff_t)k0 * ldb + n0;
+      const float* ak = a + (ptrdiff_t)k0 * cs;
+      if (M <= 2 * Vec::MR) {
+        // Few rows (attention blocks, decode steps): packing would copy B for one or two tiles; read it in place.
+        for (int m = 0; m < M; m += Vec::MR) {
+          const int R = M - m < Vec::MR ? M - m : Vec::MR;
+          rows<FUSED, false>(R, ak + m * rs, rs, cs, src, ldb, kn, c + m * ldc + n0, ldc, width, ac);
+        }
+        continue;
+      }
+      // Pack kn rows × width columns of B into a zero-padded panel (sequential loads in the tile's loop).
+      const Vec::Mask m0 = Vec::mask(width), m1 = Vec::mask(width - Vec::W);
       for (int k = 0; k < kn; k++, src += ldb) {
         Vec::store(panel + k * NR, Vec::maskLoad(src, m0));
         Vec::store(panel + k * NR + Vec::W, Vec::maskLoad(src + Vec::W, m1));
       }
-      const float* ak = a + (ptrdiff_t)k0 * cs;
       for (int m = 0; m < M; m += Vec::MR) {
         const int R = M - m < Vec::MR ? M - m : Vec::MR;
-        rows<FUSED>(R, ak + m * rs, rs, cs, panel, kn, c + m * ldc + n0, ldc, width, ac);
+        rows<FUSED, true>(R, ak + m * rs, rs, cs, panel, NR, kn, c + m * ldc + n0, ldc, width, ac);
       }
     }
     k0 += kn;

@@ -1,11 +1,13 @@
 /**
- * The engine's optional native GEMM: a Node-API addon (native/, compiled by scripts/build-native.mjs into
- * native/build/vtune-engine.node) that runs the WebAssembly kernels' matrix product on 16-lane AVX-512 or
- * 8-lane AVX2 vectors instead of WebAssembly's 128-bit ones. It computes every element of C with the same
- * floating-point operations in the same order as the kernel build in use (native/gemm-impl.h): fused
- * multiply-adds for the fma build, a multiply then an add for the portable one, the same K blocks and the same
- * scalar last columns. A fine-tune therefore has the same bits on either path (test/engine/native.test.ts and
- * the golden hashes of test/engine/train-golden*.test.ts, run on both paths).
+ * The engine's optional native kernels: a Node-API addon (native/, compiled by scripts/build-native.mjs into
+ * native/build/vtune-engine.node) that runs the WebAssembly kernels' matrix product (gemm) and training
+ * attention (attnFwd, attnBwd) on 16-lane AVX-512 or 8-lane AVX2 vectors instead of WebAssembly's 128-bit ones.
+ * It computes every element with the same floating-point operations in the same order as the kernel build in
+ * use (native/gemm-impl.h, native/attention-impl.h): fused multiply-adds for the fma build, a multiply then an
+ * add for the portable one, the same K blocks, the same scalar last columns, the same exp polynomial and the
+ * same 4-lane row sums. A fine-tune therefore has the same bits on either path (test/engine/native.test.ts and
+ * the golden hashes of test/engine/train-golden*.test.ts, run on both paths). The other kernels (norms,
+ * SwiGLU, the loss, AdamW) stay WebAssembly.
  *
  * Which path runs (resolved once per thread; training workers take the path of the thread that started them):
  * the environment variable VTUNE_ENGINE_NATIVE — `auto` (the default: the widest the CPU runs, else the
@@ -28,6 +30,8 @@ export type GemmPath = 'wasm' | 'avx512' | 'avx2';
 interface Addon {
   memoryAddress(view: ArrayBufferView): number;
   gemm(isa: number, base: number, byteLength: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number, fused: number): void;
+  attnFwd(isa: number, base: number, byteLength: number, q: number, k: number, v: number, o: number, probs: number, kt: number, B: number, T: number, nH: number, nKv: number, hd: number, fused: number, scale: number): void;
+  attnBwd(isa: number, base: number, byteLength: number, q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, fused: number, scale: number): void;
   info(): { isa: number };
 }
 
@@ -98,28 +102,45 @@ export function describeGemmPath(path: GemmPath): string {
   return path === 'wasm' ? 'wasm simd128 (4 lanes)' : `native ${path} (${LANES[path]} lanes)`;
 }
 
-/** The kernels' gemm signature (kernels.ts EngineExports.gemm). */
-export type GemmFn = (a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number) => void;
+/** The kernels the native path replaces (kernels.ts EngineExports: same signatures, same bits). */
+export interface NativeKernels {
+  gemm(a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number): void;
+  attnFwd(q: number, k: number, v: number, o: number, probs: number, kt: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
+  attnBwd(q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
+}
 
 /**
- * The native gemm on `memory` (a shared WebAssembly memory: its buffer never moves when it grows), with the
- * multiply-add of the kernel build (`fused`: the fma build's). Same arguments and the same bits as the
- * WebAssembly kernel's gemm; an operand outside the memory is a RangeError.
+ * The native GEMM and training attention on `memory` (a shared WebAssembly memory: its buffer never moves when
+ * it grows), with the multiply-add of the kernel build (`fused`: the fma build's). Same arguments and the same
+ * bits as the WebAssembly kernels; an operand outside the memory is a RangeError.
  */
-export function nativeGemm(path: Exclude<GemmPath, 'wasm'>, memory: WebAssembly.Memory, fused: boolean, addonFile: string = ADDON_FILE): GemmFn {
+export function nativeKernels(path: Exclude<GemmPath, 'wasm'>, memory: WebAssembly.Memory, fused: boolean, addonFile: string = ADDON_FILE): NativeKernels {
   const { addon, why } = loadAddon(addonFile);
   if (!addon) throw new EngineError(why!);
   const isa = ISA[path];
   const f = fused ? 1 : 0;
   let length = -1;
   let base = 0;
-  return (a, rsA, csA, b, ldb, c, ldc, M, K, P, acc) => {
+  const sync = (): void => {
     const buffer = memory.buffer;
     if (buffer.byteLength !== length) {
       // A grown memory has a new buffer object (over the same reserved address range); re-read both.
       length = buffer.byteLength;
       base = addon.memoryAddress(new Uint8Array(buffer, 0, 1));
     }
-    addon.gemm(isa, base, length, a, rsA, csA, b, ldb, c, ldc, M, K, P, acc, f);
+  };
+  return {
+    gemm(a, rsA, csA, b, ldb, c, ldc, M, K, P, acc) {
+      sync();
+      addon.gemm(isa, base, length, a, rsA, csA, b, ldb, c, ldc, M, K, P, acc, f);
+    },
+    attnFwd(q, k, v, o, probs, kt, B, T, nH, nKv, hd, scale) {
+      sync();
+      addon.attnFwd(isa, base, length, q, k, v, o, probs, kt, B, T, nH, nKv, hd, f, scale);
+    },
+    attnBwd(q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, scale) {
+      sync();
+      addon.attnBwd(isa, base, length, q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, f, scale);
+    },
   };
 }

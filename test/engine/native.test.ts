@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { Arena, engineModule, instantiate, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
-import { type GemmPath, describeGemmPath, nativeGemm, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
+import { Arena, type EngineExports, engineModule, instantiate, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
+import { type GemmPath, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
 import { EngineError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 
@@ -21,6 +21,13 @@ const isas = (['avx512', 'avx2'] as const).filter((isa) => {
   }
 });
 const fmaRuns = resolveKernels('auto') === 'fma';
+/** The WebAssembly kernels of `variant` on the arena's memory (whatever path the arena itself runs), GEMM packing on. */
+function wasmKernels(a: Arena, variant: KernelVariant): EngineExports {
+  const k = instantiate(a.memory, engineModule(variant), { variant, gemm: 'wasm' });
+  k.setScratch(a.alloc(k.gemmScratchFloats()));
+  return k;
+}
+
 const SHAPES = [[301, 600, 37], [13, 257, 16], [4, 9, 8], [130, 70, 12], [62, 300, 44], [33, 20, 540], [9, 513, 3], [40, 128, 1029], [1, 31, 7], [17, 1, 5], [7, 0, 9]] as const;
 
 describe('native GEMM', () => {
@@ -29,7 +36,8 @@ describe('native GEMM', () => {
       const skip = !isas.includes(isa) || (variant === 'fma' && !fmaRuns);
       it.skipIf(skip)(`${variant} build on ${isa}: the same bits as the WebAssembly GEMM (${SHAPES.length} shapes × strided A × acc)`, () => {
         const a = new Arena(undefined, engineModule(variant));
-        const gemm = nativeGemm(isa, a.memory, variant === 'fma');
+        const wasm = wasmKernels(a, variant);
+        const gemm = nativeKernels(isa, a.memory, variant === 'fma').gemm;
         const rng = new Rng(`native-gemm-${variant}-${isa}`);
         let compared = 0;
         for (const [M, K, P] of SHAPES) {
@@ -49,12 +57,12 @@ describe('native GEMM', () => {
             const [rsA, csA] = transposedA ? [1, M] : [K, 1];
             for (const acc of [0, 1]) {
               a.f32(pc, M * ldc).set(C0);
-              a.k.gemm(pa, rsA, csA, pb, ldb, pc, ldc, M, K, P, acc);
-              const wasm = a.f32(pc, M * ldc).slice();
+              wasm.gemm(pa, rsA, csA, pb, ldb, pc, ldc, M, K, P, acc);
+              const fromWasm = a.f32(pc, M * ldc).slice();
               a.f32(pc, M * ldc).set(C0);
               gemm(pa, rsA, csA, pb, ldb, pc, ldc, M, K, P, acc);
               const native = a.f32(pc, M * ldc).slice();
-              expect(Buffer.from(native.buffer).equals(Buffer.from(wasm.buffer)), `M=${M} K=${K} P=${P} transposedA=${transposedA} acc=${acc}`).toBe(true);
+              expect(Buffer.from(native.buffer).equals(Buffer.from(fromWasm.buffer)), `M=${M} K=${K} P=${P} transposedA=${transposedA} acc=${acc}`).toBe(true);
               compared++;
             }
             a.release(mark);
@@ -66,13 +74,63 @@ describe('native GEMM', () => {
     }
   }
 
+  // Attention shapes [T, nH, nKv, hd]: T below, at and past a 16-row query block and past the GEMM's 256-wide K
+  // block; grouped-query heads; head sizes that are not multiples of 4 or 8.
+  const ATTN = [[1, 2, 1, 8], [21, 4, 2, 8], [48, 3, 3, 5], [300, 2, 1, 12], [37, 6, 2, 32]] as const;
+  for (const variant of ['portable', 'fma'] as KernelVariant[]) {
+    for (const isa of ['avx512', 'avx2'] as const) {
+      const skip = !isas.includes(isa) || (variant === 'fma' && !fmaRuns);
+      it.skipIf(skip)(`${variant} build on ${isa}: attention forward (outputs, probabilities) and backward (dq, dk, dv) with the WebAssembly kernels' bits`, () => {
+        const a = new Arena(undefined, engineModule(variant));
+        const wasm = wasmKernels(a, variant);
+        const nat = nativeKernels(isa, a.memory, variant === 'fma');
+        const rng = new Rng(`native-attention-${variant}-${isa}`);
+        let compared = 0;
+        for (const [T, nH, nKv, hd] of ATTN) {
+          for (const B of [1, 2]) {
+            const mark = a.mark();
+            const N = B * T, dim = nH * hd, kvDim = nKv * hd;
+            const buf = (n: number, fill: boolean) => {
+              const p = a.alloc(n);
+              if (fill) {
+                const v = a.f32(p, n);
+                for (let i = 0; i < n; i++) v[i] = (rng.float() * 2 - 1) * 3;
+              }
+              return p;
+            };
+            const q = buf(N * dim, true), k = buf(N * kvDim, true), v = buf(N * kvDim, true), dout = buf(N * dim, true);
+            const outs = (label: string) => ({ label, o: buf(N * dim, false), probs: buf(B * nH * T * T, false), dq: buf(N * dim, false), dk: buf(N * kvDim, false), dv: buf(N * kvDim, false) });
+            const runs = [outs('wasm'), outs('native')];
+            const kt = buf(hd * T, false), tmp = buf(T * T, false);
+            const scale = 1 / Math.sqrt(hd);
+            for (const [r, kern] of [[runs[0]!, wasm], [runs[1]!, nat]] as const) {
+              kern.attnFwd(q, k, v, r.o, r.probs, kt, B, T, nH, nKv, hd, scale);
+              kern.attnBwd(q, k, v, r.probs, dout, r.dq, r.dk, r.dv, tmp, kt, B, T, nH, nKv, hd, scale);
+            }
+            for (const [key, n] of [['o', N * dim], ['probs', B * nH * T * T], ['dq', N * dim], ['dk', N * kvDim], ['dv', N * kvDim]] as const) {
+              const x = Buffer.from(a.f32(runs[0]![key], n).slice().buffer), y = Buffer.from(a.f32(runs[1]![key], n).slice().buffer);
+              expect(y.equals(x), `${key}: B=${B} T=${T} nH=${nH} nKv=${nKv} hd=${hd}`).toBe(true);
+              compared++;
+            }
+            a.release(mark);
+          }
+        }
+        expect(compared).toBe(ATTN.length * 2 * 5);
+        a.free();
+      });
+    }
+  }
+
   it.skipIf(isas.length === 0)('an operand outside the memory is a RangeError, not a crash', () => {
     const a = new Arena(undefined, engineModule('portable'));
-    const gemm = nativeGemm(isas[0]!, a.memory, false);
+    const gemm = nativeKernels(isas[0]!, a.memory, false).gemm;
     const end = a.memory.buffer.byteLength;
     const p = a.alloc(64);
     expect(() => gemm(p, 8, 1, p, 8, end - 16, 8, 8, 8, 8, 0)).toThrow(RangeError);
     expect(() => gemm(p, 8, 1, end, 8, p, 8, 8, 8, 8, 0)).toThrow(RangeError);
+    const nat = nativeKernels(isas[0]!, a.memory, false);
+    expect(() => nat.attnFwd(p, p, p, p, end - 64, p, 1, 4, 2, 1, 4, 0.5)).toThrow(RangeError);
+    expect(() => nat.attnBwd(p, p, p, p, p, p, p, p, end, p, 1, 4, 2, 1, 4, 0.5)).toThrow(RangeError);
     a.free();
   });
 
