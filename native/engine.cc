@@ -1,6 +1,6 @@
-// vtune-bench's optional native kernels (Node-API): the engine's GEMM and training attention on AVX-512 or AVX2
-// vectors, computing every element with the same floating-point operations in the same order as the
-// WebAssembly kernels (gemm-impl.h, attention-impl.h), directly on the engine's shared WebAssembly memory. Built by scripts/build-native.mjs; loaded
+// vtune-bench's optional native kernels (Node-API): the engine's GEMM, training attention and SwiGLU on AVX-512
+// or AVX2 vectors, computing every element with the same floating-point operations in the same order as the
+// WebAssembly kernels (gemm-impl.h, attention-impl.h, ops-impl.h), directly on the engine's shared WebAssembly memory. Built by scripts/build-native.mjs; loaded
 // and chosen by src/engine/native.ts, which falls back to the WebAssembly kernels whenever this module is
 // missing or the CPU lacks the instructions. Context-aware (no mutable global state): every worker thread may
 // load it.
@@ -14,6 +14,10 @@ extern "C" void vtb_gemm_avx2(const float* a, ptrdiff_t rsA, ptrdiff_t csA, cons
 extern "C" void vtb_attn_fwd_avx512(const float* q, const float* k, const float* v, float* o, float* probs, float* kt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
 extern "C" void vtb_attn_fwd_avx2(const float* q, const float* k, const float* v, float* o, float* probs, float* kt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
 extern "C" void vtb_attn_bwd_avx512(const float* q, const float* k, const float* v, const float* probs, const float* dout, float* dq, float* dk, float* dv, float* tmp, float* vt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
+extern "C" void vtb_swiglu_fwd_avx512(const float* g, const float* u, float* h, int n);
+extern "C" void vtb_swiglu_fwd_avx2(const float* g, const float* u, float* h, int n);
+extern "C" void vtb_swiglu_bwd_avx512(const float* g, const float* u, const float* dh, float* dg, float* du, int n);
+extern "C" void vtb_swiglu_bwd_avx2(const float* g, const float* u, const float* dh, float* dg, float* du, int n);
 extern "C" void vtb_attn_bwd_avx2(const float* q, const float* k, const float* v, const float* probs, const float* dout, float* dq, float* dk, float* dv, float* tmp, float* vt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
 
 namespace {
@@ -170,6 +174,36 @@ napi_value AttnBwd(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** swigluFwd(isa, base, byteLength, g, u, h, n): ops.ts swigluFwd. */
+napi_value SwigluFwd(napi_env env, napi_callback_info info) {
+  int32_t isa, v[4];
+  uint8_t* mem;
+  int64_t limit;
+  if (!readArgs(env, info, 4, &isa, &mem, &limit, v, nullptr, "swigluFwd: expected (isa, base, byteLength, g, u, h, n)")) return nullptr;
+  const int64_t n = v[3];
+  for (int i = 0; i < 3; i++) {
+    if (!inside((uint32_t)v[i], n, limit)) return throwError(env, "range", "swigluFwd: an operand lies outside the memory");
+  }
+  auto f = [&](int32_t x) { return (float*)(mem + (uint32_t)x); };
+  (isa == kAvx512 ? vtb_swiglu_fwd_avx512 : vtb_swiglu_fwd_avx2)(f(v[0]), f(v[1]), f(v[2]), (int)n);
+  return nullptr;
+}
+
+/** swigluBwd(isa, base, byteLength, g, u, dh, dg, du, n): ops.ts swigluBwd. */
+napi_value SwigluBwd(napi_env env, napi_callback_info info) {
+  int32_t isa, v[6];
+  uint8_t* mem;
+  int64_t limit;
+  if (!readArgs(env, info, 6, &isa, &mem, &limit, v, nullptr, "swigluBwd: expected (isa, base, byteLength, g, u, dh, dg, du, n)")) return nullptr;
+  const int64_t n = v[5];
+  for (int i = 0; i < 5; i++) {
+    if (!inside((uint32_t)v[i], n, limit)) return throwError(env, "range", "swigluBwd: an operand lies outside the memory");
+  }
+  auto f = [&](int32_t x) { return (float*)(mem + (uint32_t)x); };
+  (isa == kAvx512 ? vtb_swiglu_bwd_avx512 : vtb_swiglu_bwd_avx2)(f(v[0]), f(v[1]), f(v[2]), f(v[3]), f(v[4]), (int)n);
+  return nullptr;
+}
+
 /** { isa: 2 (AVX-512) | 1 (AVX2 and FMA) | 0 (neither: do not call gemm) }. */
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa;
@@ -187,6 +221,8 @@ NAPI_MODULE_INIT() {
     {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"attnFwd", nullptr, AttnFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"attnBwd", nullptr, AttnBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"swigluFwd", nullptr, SwigluFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"swigluBwd", nullptr, SwigluBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

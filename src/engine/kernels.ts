@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { EngineError } from '../errors.js';
 import { repoRoot } from '../shared-path.js';
-import { type GemmPath, gemmPath, nativeKernels } from './native.js';
+import { type GemmPath, NATIVE_KERNELS, gemmPath, nativeKernels } from './native.js';
 
 /** The kernels exported by build/engine.wasm. Pointers are byte addresses; sizes are element counts. */
 export interface EngineExports {
@@ -142,8 +142,8 @@ export function kernelPaths(module: WebAssembly.Module = engineModule()): Kernel
 
 /**
  * Instantiates the kernels on a memory (every thread of a training run instantiates on the same memory). With a
- * native path (native.ts), `gemm`, `attnFwd` and `attnBwd` run natively, with the same bits; every other
- * kernel is the module's.
+ * native path (native.ts), the kernels of NATIVE_KERNELS (GEMM, training attention, SwiGLU) run natively, with
+ * the same bits; every other kernel is the module's.
  * `paths` defaults to this thread's (kernelPaths); a worker passes those of the thread that started it.
  */
 export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module = engineModule(), paths?: KernelPaths): EngineExports {
@@ -160,7 +160,9 @@ export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Modu
   if (!p) throw new EngineError('internal: instantiate needs the kernel paths of a module this thread did not compile');
   if (p.gemm === 'wasm') return wasm;
   const n = nativeKernels(p.gemm, memory, p.variant === 'fma');
-  return { ...wasm, gemm: n.gemm, attnFwd: n.attnFwd, attnBwd: n.attnBwd };
+  const k: EngineExports = { ...wasm };
+  for (const name of NATIVE_KERNELS) (k as unknown as Record<string, unknown>)[name] = n[name];
+  return k;
 }
 
 /**

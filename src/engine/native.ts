@@ -1,13 +1,14 @@
 /**
  * The engine's optional native kernels: a Node-API addon (native/, compiled by scripts/build-native.mjs into
- * native/build/vtune-engine.node) that runs the WebAssembly kernels' matrix product (gemm) and training
- * attention (attnFwd, attnBwd) on 16-lane AVX-512 or 8-lane AVX2 vectors instead of WebAssembly's 128-bit ones.
+ * native/build/vtune-engine.node) that runs the WebAssembly kernels' matrix product (gemm), training attention
+ * (attnFwd, attnBwd) and SwiGLU (swigluFwd, swigluBwd) on 16-lane AVX-512 or 8-lane AVX2 vectors instead of
+ * WebAssembly's 128-bit ones.
  * It computes every element with the same floating-point operations in the same order as the kernel build in
- * use (native/gemm-impl.h, native/attention-impl.h): fused multiply-adds for the fma build, a multiply then an
+ * use (native/gemm-impl.h, attention-impl.h, ops-impl.h): fused multiply-adds for the fma build, a multiply then an
  * add for the portable one, the same K blocks, the same scalar last columns, the same exp polynomial and the
  * same 4-lane row sums. A fine-tune therefore has the same bits on either path (test/engine/native.test.ts and
- * the golden hashes of test/engine/train-golden*.test.ts, run on both paths). The other kernels (norms,
- * SwiGLU, the loss, AdamW) stay WebAssembly.
+ * the golden hashes of test/engine/train-golden*.test.ts, run on both paths). The other kernels (norms, RoPE,
+ * the loss, AdamW) stay WebAssembly.
  *
  * Which path runs (resolved once per thread; training workers take the path of the thread that started them):
  * the environment variable VTUNE_ENGINE_NATIVE — `auto` (the default: the widest the CPU runs, else the
@@ -32,6 +33,8 @@ interface Addon {
   gemm(isa: number, base: number, byteLength: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number, fused: number): void;
   attnFwd(isa: number, base: number, byteLength: number, q: number, k: number, v: number, o: number, probs: number, kt: number, B: number, T: number, nH: number, nKv: number, hd: number, fused: number, scale: number): void;
   attnBwd(isa: number, base: number, byteLength: number, q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, fused: number, scale: number): void;
+  swigluFwd(isa: number, base: number, byteLength: number, g: number, u: number, h: number, n: number): void;
+  swigluBwd(isa: number, base: number, byteLength: number, g: number, u: number, dh: number, dg: number, du: number, n: number): void;
   info(): { isa: number };
 }
 
@@ -107,10 +110,15 @@ export interface NativeKernels {
   gemm(a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number): void;
   attnFwd(q: number, k: number, v: number, o: number, probs: number, kt: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
   attnBwd(q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
+  swigluFwd(g: number, u: number, h: number, n: number): void;
+  swigluBwd(g: number, u: number, dh: number, dg: number, du: number, n: number): void;
 }
 
+/** The kernels native.ts replaces, by name (kernels.ts instantiate swaps exactly these). */
+export const NATIVE_KERNELS = ['gemm', 'attnFwd', 'attnBwd', 'swigluFwd', 'swigluBwd'] as const satisfies readonly (keyof NativeKernels)[];
+
 /**
- * The native GEMM and training attention on `memory` (a shared WebAssembly memory: its buffer never moves when
+ * The native GEMM, training attention and SwiGLU on `memory` (a shared WebAssembly memory: its buffer never moves when
  * it grows), with the multiply-add of the kernel build (`fused`: the fma build's). Same arguments and the same
  * bits as the WebAssembly kernels; an operand outside the memory is a RangeError.
  */
@@ -141,6 +149,14 @@ export function nativeKernels(path: Exclude<GemmPath, 'wasm'>, memory: WebAssemb
     attnBwd(q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, scale) {
       sync();
       addon.attnBwd(isa, base, length, q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, f, scale);
+    },
+    swigluFwd(g, u, h, n) {
+      sync();
+      addon.swigluFwd(isa, base, length, g, u, h, n);
+    },
+    swigluBwd(g, u, dh, dg, du, n) {
+      sync();
+      addon.swigluBwd(isa, base, length, g, u, dh, dg, du, n);
     },
   };
 }

@@ -1,8 +1,8 @@
-// The native GEMM (src/engine/native.ts, native/gemm-impl.h) against the WebAssembly kernel's, bit for bit: both
+// The native kernels (src/engine/native.ts, native/*-impl.h) against the WebAssembly kernel's, bit for bit: both
 // kernel builds (portable: multiply then add; fma: fused), both instruction sets the CPU runs (16-lane AVX-512,
 // 8-lane AVX2), odd shapes (M, K, P not multiples of any tile, K across the 256-wide K blocks, P with 1–7 columns
-// past the last multiple of 8), row-major and transposed (strided) A, overwrite and accumulate. And the
-// choice of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
+// past the last multiple of 8), row-major and transposed (strided) A, overwrite and accumulate; the training
+// attention forward and backward; SwiGLU forward and backward. And the choice of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
 // run, and an operand outside the memory (a RangeError, where the wasm kernel would trap).
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -121,6 +121,36 @@ describe('native GEMM', () => {
     }
   }
 
+  for (const isa of ['avx512', 'avx2'] as const) {
+    it.skipIf(!isas.includes(isa))(`SwiGLU forward and backward on ${isa}: the WebAssembly kernels' bits (clamped exps, ±0, lengths with every tail)`, () => {
+      const a = new Arena(undefined, engineModule('portable'));
+      const wasm = wasmKernels(a, 'portable');
+      const nat = nativeKernels(isa, a.memory, false);
+      const rng = new Rng(`native-swiglu-${isa}`);
+      const special = [0, -0, 100, -100, 88.5, -87.5, 1e-40, -1e-40, 3.4e38, -3.4e38];
+      for (const n of [1, 3, 4, 15, 16, 17, 33, 1000]) {
+        const mark = a.mark();
+        const fill = (p: number) => {
+          const v = a.f32(p, n);
+          for (let i = 0; i < n; i++) v[i] = i < special.length && rng.float() < 0.5 ? special[i]! : (rng.float() * 2 - 1) * 12;
+          return p;
+        };
+        const g = fill(a.alloc(n)), u = fill(a.alloc(n)), dh = fill(a.alloc(n));
+        const outs = [0, 1].map(() => ({ h: a.alloc(n), dg: a.alloc(n), du: a.alloc(n) }));
+        wasm.swigluFwd(g, u, outs[0]!.h, n);
+        wasm.swigluBwd(g, u, dh, outs[0]!.dg, outs[0]!.du, n);
+        nat.swigluFwd(g, u, outs[1]!.h, n);
+        nat.swigluBwd(g, u, dh, outs[1]!.dg, outs[1]!.du, n);
+        for (const key of ['h', 'dg', 'du'] as const) {
+          const x = Buffer.from(a.f32(outs[0]![key], n).slice().buffer), y = Buffer.from(a.f32(outs[1]![key], n).slice().buffer);
+          expect(y.equals(x), `${key}, n=${n}`).toBe(true);
+        }
+        a.release(mark);
+      }
+      a.free();
+    });
+  }
+
   it.skipIf(isas.length === 0)('an operand outside the memory is a RangeError, not a crash', () => {
     const a = new Arena(undefined, engineModule('portable'));
     const gemm = nativeKernels(isas[0]!, a.memory, false).gemm;
@@ -131,6 +161,8 @@ describe('native GEMM', () => {
     const nat = nativeKernels(isas[0]!, a.memory, false);
     expect(() => nat.attnFwd(p, p, p, p, end - 64, p, 1, 4, 2, 1, 4, 0.5)).toThrow(RangeError);
     expect(() => nat.attnBwd(p, p, p, p, p, p, p, p, end, p, 1, 4, 2, 1, 4, 0.5)).toThrow(RangeError);
+    expect(() => nat.swigluFwd(p, p, end - 8, 4)).toThrow(RangeError);
+    expect(() => nat.swigluBwd(p, p, p, p, end, 1)).toThrow(RangeError);
     a.free();
   });
 
