@@ -67,10 +67,40 @@ static inline float wmax(float a, float b) {
   return a > b ? a : b;
 }
 
-/** ops.ts maxOf: the largest of n floats (order-independent under WebAssembly's max). */
+/**
+ * ops.ts maxOf: the largest of n floats under WebAssembly's max, which does not depend on the order. The vector
+ * max of x86 agrees on every value but a zero maximum (it may keep −0 where WebAssembly takes +0) and NaN (it may
+ * drop one): those two cases are settled by the scalar emulation.
+ */
 static inline float maxOf(const float* p, int n) {
-  float mx = p[0];
-  for (int j = 1; j < n; j++) mx = wmax(mx, p[j]);
+  Vec::T mv = Vec::set1(p[0]);
+  bool nan = false;
+  int i = 0;
+  for (; i < n; i += Vec::W) {
+    const Vec::Mask m = Vec::mask(n - i);
+    // Masked-off lanes repeat p[0], which changes no maximum.
+    Vec::T x = Vec::maskLoad(p + i, m);
+#if defined(VTB_AVX512)
+    x = _mm512_mask_blend_ps(m, Vec::set1(p[0]), x);
+    nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q) != 0;
+#else
+    x = _mm256_blendv_ps(Vec::set1(p[0]), x, _mm256_castsi256_ps(m));
+    nan |= _mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q)) != 0;
+#endif
+    mv = vmax(mv, x);
+  }
+  alignas(64) float l[Vec::W];
+#if defined(VTB_AVX512)
+  _mm512_store_ps(l, mv);
+#else
+  _mm256_store_ps(l, mv);
+#endif
+  float mx = l[0];
+  for (int j = 1; j < Vec::W; j++) mx = l[j] > mx ? l[j] : mx;
+  if (nan || mx == 0.0f) {
+    mx = p[0];
+    for (int j = 1; j < n; j++) mx = wmax(mx, p[j]);
+  }
   return mx;
 }
 
