@@ -1,5 +1,5 @@
-// vtune-bench's optional native kernels (Node-API): the engine's GEMM, training attention and SwiGLU on AVX-512
-// or AVX2 vectors, computing every element with the same floating-point operations in the same order as the
+// vtune-bench's optional native kernels (Node-API): the engine's GEMM, training attention, SwiGLU, RMSNorm
+// backward, AdamW and transpose on AVX-512 or AVX2 vectors, computing every element with the same floating-point operations in the same order as the
 // WebAssembly kernels (gemm-impl.h, attention-impl.h, ops-impl.h), directly on the engine's shared WebAssembly memory. Built by scripts/build-native.mjs; loaded
 // and chosen by src/engine/native.ts, which falls back to the WebAssembly kernels whenever this module is
 // missing or the CPU lacks the instructions. Context-aware (no mutable global state): every worker thread may
@@ -18,6 +18,12 @@ extern "C" void vtb_swiglu_fwd_avx512(const float* g, const float* u, float* h, 
 extern "C" void vtb_swiglu_fwd_avx2(const float* g, const float* u, float* h, int n);
 extern "C" void vtb_swiglu_bwd_avx512(const float* g, const float* u, const float* dh, float* dg, float* du, int n);
 extern "C" void vtb_swiglu_bwd_avx2(const float* g, const float* u, const float* dh, float* dg, float* du, int n);
+extern "C" void vtb_rmsnorm_bwd_avx512(const float* x, const float* w, const float* rstd, const float* dy, float* dx, float* dw, int N, int D);
+extern "C" void vtb_rmsnorm_bwd_avx2(const float* x, const float* w, const float* rstd, const float* dy, float* dx, float* dw, int N, int D);
+extern "C" void vtb_adamw_avx512(float* p, const float* g, float* m, float* v, int n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2);
+extern "C" void vtb_adamw_avx2(float* p, const float* g, float* m, float* v, int n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2);
+extern "C" void vtb_transpose_avx512(const float* src, float* dst, int rows, int cols);
+extern "C" void vtb_transpose_avx2(const float* src, float* dst, int rows, int cols);
 extern "C" void vtb_attn_bwd_avx2(const float* q, const float* k, const float* v, const float* probs, const float* dout, float* dq, float* dk, float* dv, float* tmp, float* vt, int B, int T, int nH, int nKv, int hd, float scale, int fused);
 
 namespace {
@@ -95,10 +101,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 }
 
 /** Reads isa, base and byteLength (arguments 0–2) and `n` int32 arguments after them; false (an exception pending) on a bad one. */
-bool readArgs(napi_env env, napi_callback_info info, size_t n, int32_t* isa, uint8_t** mem, int64_t* limit, int32_t* out, double* extra, const char* name) {
-  napi_value argv[24];
-  size_t argc = 24;
-  const size_t want = 3 + n + (extra ? 1 : 0);
+bool readArgs(napi_env env, napi_callback_info info, size_t n, int32_t* isa, uint8_t** mem, int64_t* limit, int32_t* out, double* extra, const char* name, size_t nExtra = 1) {
+  napi_value argv[32];
+  size_t argc = 32;
+  const size_t want = 3 + n + (extra ? nExtra : 0);
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != want) {
     throwError(env, "type", name);
     return false;
@@ -114,9 +120,11 @@ bool readArgs(napi_env env, napi_callback_info info, size_t n, int32_t* isa, uin
       return false;
     }
   }
-  if (extra && napi_get_value_double(env, argv[3 + n], extra) != napi_ok) {
-    throwError(env, "type", name);
-    return false;
+  for (size_t i = 0; extra && i < nExtra; i++) {
+    if (napi_get_value_double(env, argv[3 + n + i], &extra[i]) != napi_ok) {
+      throwError(env, "type", name);
+      return false;
+    }
   }
   if ((*isa != kAvx512 && *isa != kAvx2) || *isa > bestIsa()) {
     throwError(env, "range", "native kernels: this CPU cannot run the requested instruction set");
@@ -204,6 +212,54 @@ napi_value SwigluBwd(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** rmsnormBwd(isa, base, byteLength, x, w, rstd, dy, dx, dw, N, D): ops.ts rmsnormBwd (dw 0: no weight gradient). */
+napi_value RmsnormBwd(napi_env env, napi_callback_info info) {
+  int32_t isa, v[8];
+  uint8_t* mem;
+  int64_t limit;
+  if (!readArgs(env, info, 8, &isa, &mem, &limit, v, nullptr, "rmsnormBwd: expected (isa, base, byteLength, x, w, rstd, dy, dx, dw, N, D)")) return nullptr;
+  const int64_t N = v[6], D = v[7];
+  if (N < 0 || D < 0) return throwError(env, "range", "rmsnormBwd: bad shape");
+  const int64_t floats[6] = {N * D, D, N, N * D, N * D, D};
+  for (int i = 0; i < 6; i++) {
+    if (i == 5 && v[5] == 0) continue;
+    if (!inside((uint32_t)v[i], floats[i], limit)) return throwError(env, "range", "rmsnormBwd: an operand lies outside the memory");
+  }
+  auto f = [&](int32_t x) { return (float*)(mem + (uint32_t)x); };
+  (isa == kAvx512 ? vtb_rmsnorm_bwd_avx512 : vtb_rmsnorm_bwd_avx2)(f(v[0]), f(v[1]), f(v[2]), f(v[3]), f(v[4]), v[5] ? f(v[5]) : nullptr, (int)N, (int)D);
+  return nullptr;
+}
+
+/** adamw(isa, base, byteLength, p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2): ops.ts adamw (the numbers rounded to float as wasm's f32 parameters). */
+napi_value Adamw(napi_env env, napi_callback_info info) {
+  int32_t isa, v[5];
+  uint8_t* mem;
+  int64_t limit;
+  double h[7];
+  if (!readArgs(env, info, 5, &isa, &mem, &limit, v, h, "adamw: expected (isa, base, byteLength, p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2)", 7)) return nullptr;
+  const int64_t n = v[4];
+  for (int i = 0; i < 4; i++) {
+    if (!inside((uint32_t)v[i], n, limit)) return throwError(env, "range", "adamw: an operand lies outside the memory");
+  }
+  auto f = [&](int32_t x) { return (float*)(mem + (uint32_t)x); };
+  (isa == kAvx512 ? vtb_adamw_avx512 : vtb_adamw_avx2)(f(v[0]), f(v[1]), f(v[2]), f(v[3]), (int)n, (float)h[0], (float)h[1], (float)h[2], (float)h[3], (float)h[4], (float)h[5], (float)h[6]);
+  return nullptr;
+}
+
+/** transpose(isa, base, byteLength, src, dst, rows, cols): gemm.ts transpose. */
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  int32_t isa, v[4];
+  uint8_t* mem;
+  int64_t limit;
+  if (!readArgs(env, info, 4, &isa, &mem, &limit, v, nullptr, "transpose: expected (isa, base, byteLength, src, dst, rows, cols)")) return nullptr;
+  const int64_t n = (int64_t)v[2] * v[3];
+  if (v[2] < 0 || v[3] < 0) return throwError(env, "range", "transpose: bad shape");
+  if (!inside((uint32_t)v[0], n, limit) || !inside((uint32_t)v[1], n, limit)) return throwError(env, "range", "transpose: an operand lies outside the memory");
+  auto f = [&](int32_t x) { return (float*)(mem + (uint32_t)x); };
+  (isa == kAvx512 ? vtb_transpose_avx512 : vtb_transpose_avx2)(f(v[0]), f(v[1]), v[2], v[3]);
+  return nullptr;
+}
+
 /** { isa: 2 (AVX-512) | 1 (AVX2 and FMA) | 0 (neither: do not call gemm) }. */
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa;
@@ -223,6 +279,9 @@ NAPI_MODULE_INIT() {
     {"attnBwd", nullptr, AttnBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"swigluFwd", nullptr, SwigluFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"swigluBwd", nullptr, SwigluBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"rmsnormBwd", nullptr, RmsnormBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"adamw", nullptr, Adamw, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

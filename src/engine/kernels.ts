@@ -142,7 +142,7 @@ export function kernelPaths(module: WebAssembly.Module = engineModule()): Kernel
 
 /**
  * Instantiates the kernels on a memory (every thread of a training run instantiates on the same memory). With a
- * native path (native.ts), the kernels of NATIVE_KERNELS (GEMM, training attention, SwiGLU) run natively, with
+ * native path (native.ts), the kernels of NATIVE_KERNELS (GEMM, training attention, SwiGLU, RMSNorm backward, AdamW, transpose) run natively, with
  * the same bits; every other kernel is the module's.
  * `paths` defaults to this thread's (kernelPaths); a worker passes those of the thread that started it.
  */

@@ -1,14 +1,14 @@
 /**
  * The engine's optional native kernels: a Node-API addon (native/, compiled by scripts/build-native.mjs into
  * native/build/vtune-engine.node) that runs the WebAssembly kernels' matrix product (gemm), training attention
- * (attnFwd, attnBwd) and SwiGLU (swigluFwd, swigluBwd) on 16-lane AVX-512 or 8-lane AVX2 vectors instead of
- * WebAssembly's 128-bit ones.
+ * (attnFwd, attnBwd), SwiGLU (swigluFwd, swigluBwd), RMSNorm backward, AdamW and transpose (NATIVE_KERNELS)
+ * on 16-lane AVX-512 or 8-lane AVX2 vectors instead of WebAssembly's 128-bit ones.
  * It computes every element with the same floating-point operations in the same order as the kernel build in
  * use (native/gemm-impl.h, attention-impl.h, ops-impl.h): fused multiply-adds for the fma build, a multiply then an
  * add for the portable one, the same K blocks, the same scalar last columns, the same exp polynomial and the
  * same 4-lane row sums. A fine-tune therefore has the same bits on either path (test/engine/native.test.ts and
- * the golden hashes of test/engine/train-golden*.test.ts, run on both paths). The other kernels (norms, RoPE,
- * the loss, AdamW) stay WebAssembly.
+ * the golden hashes of test/engine/train-golden*.test.ts, run on both paths). The other kernels (RMSNorm
+ * forward, RoPE, embeddings, the loss, copies) stay WebAssembly.
  *
  * Which path runs (resolved once per thread; training workers take the path of the thread that started them):
  * the environment variable VTUNE_ENGINE_NATIVE — `auto` (the default: the widest the CPU runs, else the
@@ -35,6 +35,9 @@ interface Addon {
   attnBwd(isa: number, base: number, byteLength: number, q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, fused: number, scale: number): void;
   swigluFwd(isa: number, base: number, byteLength: number, g: number, u: number, h: number, n: number): void;
   swigluBwd(isa: number, base: number, byteLength: number, g: number, u: number, dh: number, dg: number, du: number, n: number): void;
+  rmsnormBwd(isa: number, base: number, byteLength: number, x: number, w: number, rstd: number, dy: number, dx: number, dw: number, N: number, D: number): void;
+  adamw(isa: number, base: number, byteLength: number, p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  transpose(isa: number, base: number, byteLength: number, src: number, dst: number, rows: number, cols: number): void;
   info(): { isa: number };
 }
 
@@ -112,13 +115,16 @@ export interface NativeKernels {
   attnBwd(q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, scale: number): void;
   swigluFwd(g: number, u: number, h: number, n: number): void;
   swigluBwd(g: number, u: number, dh: number, dg: number, du: number, n: number): void;
+  rmsnormBwd(x: number, w: number, rstd: number, dy: number, dx: number, dw: number, N: number, D: number): void;
+  adamw(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
 }
 
 /** The kernels native.ts replaces, by name (kernels.ts instantiate swaps exactly these). */
-export const NATIVE_KERNELS = ['gemm', 'attnFwd', 'attnBwd', 'swigluFwd', 'swigluBwd'] as const satisfies readonly (keyof NativeKernels)[];
+export const NATIVE_KERNELS = ['gemm', 'attnFwd', 'attnBwd', 'swigluFwd', 'swigluBwd', 'rmsnormBwd', 'adamw', 'transpose'] as const satisfies readonly (keyof NativeKernels)[];
 
 /**
- * The native GEMM, training attention and SwiGLU on `memory` (a shared WebAssembly memory: its buffer never moves when
+ * The native kernels (NATIVE_KERNELS) on `memory` (a shared WebAssembly memory: its buffer never moves when
  * it grows), with the multiply-add of the kernel build (`fused`: the fma build's). Same arguments and the same
  * bits as the WebAssembly kernels; an operand outside the memory is a RangeError.
  */
@@ -157,6 +163,18 @@ export function nativeKernels(path: Exclude<GemmPath, 'wasm'>, memory: WebAssemb
     swigluBwd(g, u, dh, dg, du, n) {
       sync();
       addon.swigluBwd(isa, base, length, g, u, dh, dg, du, n);
+    },
+    rmsnormBwd(x, w, rstd, dy, dx, dw, N, D) {
+      sync();
+      addon.rmsnormBwd(isa, base, length, x, w, rstd, dy, dx, dw, N, D);
+    },
+    adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2) {
+      sync();
+      addon.adamw(isa, base, length, p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2);
+    },
+    transpose(src, dst, rows, cols) {
+      sync();
+      addon.transpose(isa, base, length, src, dst, rows, cols);
     },
   };
 }

@@ -2,7 +2,8 @@
 // kernel builds (portable: multiply then add; fma: fused), both instruction sets the CPU runs (16-lane AVX-512,
 // 8-lane AVX2), odd shapes (M, K, P not multiples of any tile, K across the 256-wide K blocks, P with 1–7 columns
 // past the last multiple of 8), row-major and transposed (strided) A, overwrite and accumulate; the training
-// attention forward and backward; SwiGLU forward and backward. And the choice of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
+// attention forward and backward; SwiGLU forward and backward; RMSNorm backward, AdamW, transpose. And the choice
+// of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
 // run, and an operand outside the memory (a RangeError, where the wasm kernel would trap).
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -153,6 +154,63 @@ describe('native GEMM', () => {
     });
   }
 
+  for (const isa of ['avx512', 'avx2'] as const) {
+    it.skipIf(!isas.includes(isa))(`RMSNorm backward, AdamW and transpose on ${isa}: the WebAssembly kernels' bits (odd row counts and widths, AdamW's scalar tail)`, () => {
+      const a = new Arena(undefined, engineModule('portable'));
+      const wasm = wasmKernels(a, 'portable');
+      const nat = nativeKernels(isa, a.memory, false);
+      const rng = new Rng(`native-ops-${isa}`);
+      const rand = (n: number, lo = -1, hi = 1) => {
+        const p = a.alloc(n);
+        const v = a.f32(p, n);
+        for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * rng.float();
+        return p;
+      };
+      const same = (label: string, p: number, q: number, n: number) =>
+        expect(Buffer.from(a.f32(q, n).slice().buffer).equals(Buffer.from(a.f32(p, n).slice().buffer)), label).toBe(true);
+      const copy = (p: number, n: number) => {
+        const q = a.alloc(n);
+        a.f32(q, n).set(a.f32(p, n));
+        return q;
+      };
+      for (const [N, D] of [[1, 5], [3, 16], [7, 33], [13, 128], [4, 1]] as const) {
+        const mark = a.mark();
+        const x = rand(N * D, -3, 3), w = rand(D), rstd = rand(N, 0.1, 2), dy = rand(N * D);
+        for (const withDw of [true, false]) {
+          const dx0 = rand(N * D), dw0 = rand(D);
+          const dx1 = copy(dx0, N * D), dw1 = copy(dw0, D);
+          wasm.rmsnormBwd(x, w, rstd, dy, dx0, withDw ? dw0 : 0, N, D);
+          nat.rmsnormBwd(x, w, rstd, dy, dx1, withDw ? dw1 : 0, N, D);
+          same(`rmsnormBwd dx N=${N} D=${D} dw=${withDw}`, dx0, dx1, N * D);
+          same(`rmsnormBwd dw N=${N} D=${D} dw=${withDw}`, dw0, dw1, D);
+        }
+        a.release(mark);
+      }
+      // Many lengths: each leaves n mod 4 elements to the scalar tail, whose rounding differs from the body's.
+      for (const n of [...Array.from({ length: 64 }, (_, i) => i + 1), 1003]) {
+        const mark = a.mark();
+        const p0 = rand(n), g = rand(n, -0.1, 0.1), m0 = rand(n, -0.01, 0.01), v0 = rand(n, 0, 1e-4);
+        const p1 = copy(p0, n), m1 = copy(m0, n), v1 = copy(v0, n);
+        const h = [3e-3, 0.9, 0.999, 1e-8, 0.01, 1 - 0.9 ** 3, 1 - 0.999 ** 3] as const;
+        wasm.adamw(p0, g, m0, v0, n, ...h);
+        nat.adamw(p1, g, m1, v1, n, ...h);
+        same(`adamw p n=${n}`, p0, p1, n);
+        same(`adamw m n=${n}`, m0, m1, n);
+        same(`adamw v n=${n}`, v0, v1, n);
+        a.release(mark);
+      }
+      for (const [rows, cols] of [[1, 1], [5, 37], [128, 352], [33, 16]] as const) {
+        const mark = a.mark();
+        const src = rand(rows * cols), d0 = a.alloc(rows * cols), d1 = a.alloc(rows * cols);
+        wasm.transpose(src, d0, rows, cols);
+        nat.transpose(src, d1, rows, cols);
+        same(`transpose ${rows}×${cols}`, d0, d1, rows * cols);
+        a.release(mark);
+      }
+      a.free();
+    });
+  }
+
   it.skipIf(isas.length === 0)('an operand outside the memory is a RangeError, not a crash', () => {
     const a = new Arena(undefined, engineModule('portable'));
     const gemm = nativeKernels(isas[0]!, a.memory, false).gemm;
@@ -165,6 +223,9 @@ describe('native GEMM', () => {
     expect(() => nat.attnBwd(p, p, p, p, p, p, p, p, end, p, 1, 4, 2, 1, 4, 0.5)).toThrow(RangeError);
     expect(() => nat.swigluFwd(p, p, end - 8, 4)).toThrow(RangeError);
     expect(() => nat.swigluBwd(p, p, p, p, end, 1)).toThrow(RangeError);
+    expect(() => nat.rmsnormBwd(p, p, p, p, end - 4, 0, 1, 2)).toThrow(RangeError);
+    expect(() => nat.adamw(p, p, p, end, 1, 1e-3, 0.9, 0.999, 1e-8, 0, 0.1, 0.001)).toThrow(RangeError);
+    expect(() => nat.transpose(p, end - 4, 2, 2)).toThrow(RangeError);
     a.free();
   });
 
