@@ -260,12 +260,20 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-/** { isa: 2 (AVX-512) | 1 (AVX2 and FMA) | 0 (neither: do not call gemm) }. */
+/**
+ * The interface version: src/engine/native.ts NATIVE_ABI must equal it (an addon built from older sources, which
+ * may lack kernels or compute them differently, is then not used). Bump it with any change of the kernels.
+ */
+const int kAbi = 1;
+
+/** { isa: 2 (AVX-512) | 1 (AVX2 and FMA) | 0 (neither: call no kernel), abi }. */
 napi_value Info(napi_env env, napi_callback_info) {
-  napi_value out, isa;
+  napi_value out, isa, abi;
   napi_create_object(env, &out);
   napi_create_int32(env, bestIsa(), &isa);
+  napi_create_int32(env, kAbi, &abi);
   napi_set_named_property(env, out, "isa", isa);
+  napi_set_named_property(env, out, "abi", abi);
   return out;
 }
 

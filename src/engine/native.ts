@@ -38,8 +38,11 @@ interface Addon {
   rmsnormBwd(isa: number, base: number, byteLength: number, x: number, w: number, rstd: number, dy: number, dx: number, dw: number, N: number, D: number): void;
   adamw(isa: number, base: number, byteLength: number, p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
   transpose(isa: number, base: number, byteLength: number, src: number, dst: number, rows: number, cols: number): void;
-  info(): { isa: number };
+  info(): { isa: number; abi?: number };
 }
+
+/** The addon's interface version (native/engine.cc kAbi): an addon built from other sources is not used. */
+export const NATIVE_ABI = 1;
 
 /** Where scripts/build-native.mjs writes the addon. */
 export const ADDON_FILE = join(repoRoot, 'native', 'build', 'vtune-engine.node');
@@ -57,7 +60,9 @@ function loadAddon(file: string): { addon?: Addon; why?: string } {
     else if (!existsSync(file)) got = { why: `the native kernels are not built: ${file} is missing (run \`npm run build:native\`; it needs a C++ compiler and the Node.js headers)` };
     else {
       try {
-        got = { addon: createRequire(import.meta.url)(file) as Addon };
+        const addon = createRequire(import.meta.url)(file) as Addon;
+        const abi = addon.info().abi;
+        got = abi === NATIVE_ABI ? { addon } : { why: `the native kernels at ${file} were built from other sources (interface ${String(abi)}, expected ${NATIVE_ABI}): run \`npm run build:native\`` };
       } catch (err) {
         got = { why: `the native kernels at ${file} do not load: ${err instanceof Error ? err.message : String(err)}` };
       }

@@ -5,11 +5,12 @@
 // attention forward and backward; SwiGLU forward and backward; RMSNorm backward, AdamW, transpose. And the choice
 // of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
 // run, and an operand outside the memory (a RangeError, where the wasm kernel would trap).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Arena, type EngineExports, engineModule, instantiate, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
-import { type GemmPath, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
+import { type GemmPath, NATIVE_ABI, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
 import { EngineError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 
@@ -247,6 +248,19 @@ describe('native GEMM', () => {
       expect(native.gemm).not.toBe(wasm.gemm);
       expect(String(native.gemm)).not.toMatch(/native code/);
       expect(native.attnFwd).toBeTypeOf('function');
+    }
+  });
+
+  it('does not use an addon built from other sources (another interface version), and says so when one is forced', () => {
+    // A stand-in module with the addon's info() (loaded by require like the addon): interface 0, not NATIVE_ABI.
+    const dir = mkdtempSync(join(tmpdir(), 'vtune-stale-addon-'));
+    const file = join(dir, 'stale.cjs');
+    writeFileSync(file, 'module.exports = { info: () => ({ isa: 2, abi: 0 }) };\n');
+    try {
+      expect(resolveGemmPath('auto', file)).toBe('wasm');
+      expect(() => resolveGemmPath('on', file)).toThrow(`the native kernels at ${file} were built from other sources (interface 0, expected ${NATIVE_ABI}): run \`npm run build:native\``);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
