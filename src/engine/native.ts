@@ -14,7 +14,8 @@
  * the environment variable VTUNE_ENGINE_NATIVE — `auto` (the default: the widest the CPU runs, else the
  * WebAssembly kernels), `off` (WebAssembly only), `on` (native, an error when it cannot run), `avx512` or `avx2`
  * (that instruction set, an error when it cannot run). Without the addon (not built: no C++ compiler or Node.js
- * headers at install time) or on a CPU without AVX2 and FMA, `auto` falls back to the WebAssembly kernels.
+ * headers at install time), with one built from other sources (NATIVE_ABI) or on a CPU without AVX2 and FMA,
+ * `auto` falls back to the WebAssembly kernels.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
