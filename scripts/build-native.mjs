@@ -24,6 +24,9 @@ function skip(why) {
 if (process.env.VTUNE_SKIP_NATIVE_BUILD) skip('VTUNE_SKIP_NATIVE_BUILD is set');
 if (process.arch !== 'x64') skip(`the native kernels are for x86-64, this is ${process.arch}`);
 if (process.platform === 'win32') skip('the build script supports Linux and macOS compilers only');
+// (The Dockerfile runs `npm ci` before it copies native/: the image runs the WebAssembly kernels.)
+const missing = ['engine.cc', 'gemm-avx512.cc', 'gemm-avx2.cc'].filter((f) => !existsSync(join(src, f)));
+if (missing.length > 0) skip(`no sources: ${missing.map((f) => `native/${f}`).join(', ')} missing`);
 
 const headerDirs = [
   process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
