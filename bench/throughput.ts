@@ -2,8 +2,9 @@
  * Cells per hour of a scenario (issue #17 "Throughput"), before and after, one after the other on one machine.
  * Each mode runs the scenario from scratch (a fresh results folder and an empty training cache, both under a
  * temporary folder) and prints one JSON line: cells, fine-tunes trained and reused, wall seconds, cells per
- * hour, and where the cells' time went (each stage's share of the summed stage times; see StageClock in
- * src/runner/run.ts); an in-process mode also prints the engine's training work, counted (not timed), as the
+ * hour, where the cells' time went (each stage's share of the summed stage times; see StageClock in
+ * src/runner/run.ts) and which kernels the engine ran (`kernels`: the build, and native AVX-512/AVX2 or wasm with
+ * its vector width, src/engine/native.ts); an in-process mode also prints the engine's training work, counted (not timed), as the
  * padded computation of 6030a90 did it and as the packed one does (extra.trainWork: positions, output-layer
  * rows, attention pairs, GEMM multiply-adds; src/engine/train.ts TrainWork). Then it prints the after/before ratio of cells per hour, and checks that the modes
  * recorded the same trials: every trial field but the timings (timingsMs, durationMs) must be equal, cell by
@@ -27,6 +28,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { kernelVariant } from '../src/engine/kernels.js';
+import { describeGemmPath, gemmPath } from '../src/engine/native.js';
 import { workerStats } from '../src/engine/parallel.js';
 import { type TrainWork, trainWork } from '../src/engine/train.js';
 import type { TrialRecord } from '../src/records/schema.js';
@@ -60,6 +63,8 @@ interface Measured {
   /** Stage → share of the summed stage times (0–1), largest first. */
   stageShares: Record<string, number>;
   trials: Map<string, TrialRecord>;
+  /** The engine's kernel build and the path of its GEMM, attention and SwiGLU (native width or wasm): see src/engine/native.ts. */
+  kernels: { build: string; path: string };
   extra?: Record<string, unknown>;
 }
 
@@ -121,6 +126,7 @@ async function inProcess(mode: string, scenario: Scenario, file: string, local: 
       cellsPerHour: round(cells / (summary.durationMs / 3_600_000), 1),
       stageShares: shares(stageMs),
       trials: trialsOf(summary.recordsPath),
+      kernels: { build: kernelVariant(), path: describeGemmPath(gemmPath()) },
       extra: {
         localOptions: local ?? 'defaults',
         trainingWorkersBooted: workerStats.booted - boots.booted,
@@ -174,6 +180,10 @@ function atRef(scenario: Scenario): Measured {
       cellsPerHour: round(cells / (secs / 3600), 1),
       stageShares: shares(stageMs),
       trials,
+      // The ref's process resolves the build as this one does (same Node.js, same VTUNE_ENGINE_KERNELS); its tree
+      // gets this checkout's build/ (the wasm) but no native/build, so it runs the WebAssembly kernels even where
+      // it has the native path.
+      kernels: { build: kernelVariant(), path: describeGemmPath('wasm') },
     };
   } finally {
     execFileSync('git', ['-C', repoRoot, 'worktree', 'remove', '--force', tree], { stdio: 'ignore' });

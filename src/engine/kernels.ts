@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { EngineError } from '../errors.js';
 import { repoRoot } from '../shared-path.js';
+import { type GemmPath, NATIVE_KERNELS, gemmPath, nativeKernels } from './native.js';
 
 /** The kernels exported by build/engine.wasm. Pointers are byte addresses; sizes are element counts. */
 export interface EngineExports {
@@ -58,6 +59,8 @@ export type KernelVariant = Exclude<KernelChoice, 'auto'>;
 const MAX_PAGES = 65536;
 const FILES: Record<KernelVariant, string> = { portable: 'engine.wasm', fma: 'engine-fma.wasm' };
 const modules = new Map<KernelVariant, WebAssembly.Module>();
+/** The build of every module compiled in this thread (a module posted to a worker is a new object there). */
+const variants = new WeakMap<WebAssembly.Module, KernelVariant>();
 const FMA_UNAVAILABLE = "engine kernels 'fma' need WebAssembly relaxed SIMD, which this Node.js cannot run (use auto or portable)";
 let chosen: KernelVariant | undefined;
 
@@ -114,12 +117,36 @@ export function engineModule(variant: KernelVariant = kernelVariant()): WebAssem
     if (variant === 'fma' && !relaxedSimdAvailable()) throw new EngineError(FMA_UNAVAILABLE);
     m = new WebAssembly.Module(readBuild(variant));
     modules.set(variant, m);
+    variants.set(m, variant);
   }
   return m;
 }
 
-/** Instantiates the kernels on a memory (every thread of a training run instantiates on the same memory). */
-export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module = engineModule()): EngineExports {
+/** The build of a module compiled in this thread by engineModule (undefined for one received from another thread). */
+export function moduleVariant(module: WebAssembly.Module): KernelVariant | undefined {
+  return variants.get(module);
+}
+
+/** How a thread runs the kernels of a module: its build, and the GEMM path (native.ts). */
+export interface KernelPaths {
+  readonly variant: KernelVariant;
+  readonly gemm: GemmPath;
+}
+
+/** The paths this thread runs `module` on: its build, and this thread's GEMM path (VTUNE_ENGINE_NATIVE). */
+export function kernelPaths(module: WebAssembly.Module = engineModule()): KernelPaths {
+  const variant = moduleVariant(module);
+  if (!variant) throw new EngineError('internal: kernelPaths of a kernel module this thread did not compile');
+  return { variant, gemm: gemmPath() };
+}
+
+/**
+ * Instantiates the kernels on a memory (every thread of a training run instantiates on the same memory). With a
+ * native path (native.ts), the kernels of NATIVE_KERNELS (GEMM, training attention, SwiGLU, RMSNorm backward, AdamW, transpose) run natively, with
+ * the same bits; every other kernel is the module's.
+ * `paths` defaults to this thread's (kernelPaths); a worker passes those of the thread that started it.
+ */
+export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module = engineModule(), paths?: KernelPaths): EngineExports {
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
@@ -128,7 +155,14 @@ export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Modu
       },
     },
   });
-  return instance.exports as unknown as EngineExports;
+  const wasm = instance.exports as unknown as EngineExports;
+  const p = paths ?? (moduleVariant(module) ? kernelPaths(module) : undefined);
+  if (!p) throw new EngineError('internal: instantiate needs the kernel paths of a module this thread did not compile');
+  if (p.gemm === 'wasm') return wasm;
+  const n = nativeKernels(p.gemm, memory, p.variant === 'fma');
+  const k: EngineExports = { ...wasm };
+  for (const name of NATIVE_KERNELS) (k as unknown as Record<string, unknown>)[name] = n[name];
+  return k;
 }
 
 /**

@@ -15,7 +15,7 @@ function serve(init: WorkerInit): void {
   const c = controlViews(init.control);
   let k;
   try {
-    k = instantiate(init.memory, init.module);
+    k = instantiate(init.memory, init.module, init.paths);
   } catch (err) {
     parentPort!.postMessage({ failed: err instanceof Error ? err.message : String(err) });
     return;

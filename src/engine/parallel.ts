@@ -15,7 +15,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../errors.js';
-import type { EngineExports } from './kernels.js';
+import type { EngineExports, KernelPaths } from './kernels.js';
 import type { LlamaConfig } from './types.js';
 import type { Acts, NetPtrs, TrainIO } from './transformer.js';
 
@@ -96,6 +96,8 @@ export function applyPart(k: EngineExports, plan: UpdatePlan, part: UpdatePart, 
 /** What a worker needs once: the module, the memory, the pointers of everything it touches, its control block. */
 export interface WorkerInit {
   readonly module: WebAssembly.Module;
+  /** The module's build and the GEMM path of the thread that started the run (the worker computes the same way). */
+  readonly paths: KernelPaths;
   readonly memory: WebAssembly.Memory;
   readonly config: LlamaConfig;
   readonly nets: readonly NetPtrs[];

@@ -12,7 +12,7 @@
 import { ConfigError, EngineError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { LlamaConfig } from './types.js';
-import { Arena, engineModule } from './kernels.js';
+import { Arena, engineModule, kernelPaths } from './kernels.js';
 import { LlamaModel, type ParamLayout } from './model.js';
 import { type Acts, type NetPtrs, type TrainIO, allocActs, effectiveLength, makeNatural, netPtrs, packRows, ropeTable, runShard } from './transformer.js';
 import { LoraLayout, initLora, loraNatural, loraPtrs, maxBtSize, mergeLora } from './lora.js';
@@ -367,9 +367,10 @@ export class StepRunner {
     const plan = state.updatePlan(threads);
     const c = state.base.config;
     const first = offload ? 0 : 1;
+    const paths = kernelPaths(state.module);
     const pool = threads > first
       ? await ShardPool.start(
-          state.acts.slice(first, threads).map((acts, i) => ({ module: state.module, memory: state.arena.memory, config: c, nets: state.nets, ios: state.ios, acts, plan, part: i + first })),
+          state.acts.slice(first, threads).map((acts, i) => ({ module: state.module, paths, memory: state.arena.memory, config: c, nets: state.nets, ios: state.ios, acts, plan, part: i + first })),
           { asyncWait: offload },
         )
       : undefined;

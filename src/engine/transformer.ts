@@ -218,17 +218,40 @@ function linBwd(k: EngineExports, p: Proj, x: number, dy: number, dx: number, N:
   }
 }
 
-/** Forward pass over B×T rows of `io`; leaves the final normalised states in acts.xnF and (if `logits`) logits. */
-export function forward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts, io: BatchIO, B: number, T: number, logits = true): void {
-  const N = B * T;
-  const dim = c.dim, hd = dim / c.nHeads, kvDim = hd * c.nKvHeads, hid = c.hiddenDim;
-  const scale = 1 / Math.sqrt(hd);
+/**
+ * The layer loop of every forward pass (inference: forward; training: trainForward): the embeddings of the N rows
+ * of `io`, then per block the attention norm over the N rows, the attention half (`attention`: it leaves the
+ * attention output in A.att and the residual in A.xMid, for the M rows it returns), and the feed-forward half over
+ * those M rows into the next block's input (or acts.xF), then the final norm. Returns the last block's M.
+ */
+function runLayers(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts, io: BatchIO, N: number, attention: (i: number, L: LayerNet, A: LayerActs) => number): number {
+  const dim = c.dim, hid = c.hiddenDim;
   k.embedFwd(net.emb, c.vocabSize, dim, io.tok, N, acts.layers[0]!.xIn);
+  let M = N;
   for (let i = 0; i < c.nLayers; i++) {
     const L = net.layers[i]!;
     const A = acts.layers[i]!;
     const xOut = i + 1 < c.nLayers ? acts.layers[i + 1]!.xIn : acts.xF;
     k.rmsnormFwd(A.xIn, L.attnNorm, A.xn1, A.rstd1, N, dim, c.normEps);
+    M = attention(i, L, A);
+    linFwd(k, L.o, A.att, A.xMid, M, dim, dim, A.lu.o, true);
+    k.rmsnormFwd(A.xMid, L.ffnNorm, A.xn2, A.rstd2, M, dim, c.normEps);
+    linFwd(k, L.gate, A.xn2, A.g, M, dim, hid, A.lu.gate, false);
+    linFwd(k, L.up, A.xn2, A.u, M, dim, hid, A.lu.up, false);
+    k.swigluFwd(A.g, A.u, A.h, M * hid);
+    k.copyF(A.xMid, xOut, M * dim);
+    linFwd(k, L.down, A.h, xOut, M, hid, dim, A.lu.down, true);
+  }
+  k.rmsnormFwd(acts.xF, net.outNorm, acts.xnF, acts.rstdF, M, dim, c.normEps);
+  return M;
+}
+
+/** Forward pass over B×T rows of `io`; leaves the final normalised states in acts.xnF and (if `logits`) logits. */
+export function forward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts, io: BatchIO, B: number, T: number, logits = true): void {
+  const N = B * T;
+  const dim = c.dim, hd = dim / c.nHeads, kvDim = hd * c.nKvHeads;
+  const scale = 1 / Math.sqrt(hd);
+  runLayers(k, c, net, acts, io, N, (_i, L, A) => {
     linFwd(k, L.q, A.xn1, A.q, N, dim, dim, A.lu.q, false);
     linFwd(k, L.k, A.xn1, A.k, N, dim, kvDim, A.lu.k, false);
     linFwd(k, L.v, A.xn1, A.v, N, dim, kvDim, A.lu.v, false);
@@ -236,15 +259,8 @@ export function forward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Ac
     k.rope(A.k, N, c.nKvHeads, hd, kvDim, io.pos, net.rope, 0);
     k.attnFwd(A.q, A.k, A.v, A.att, A.probs, acts.kt, B, T, c.nHeads, c.nKvHeads, hd, scale);
     k.copyF(A.xIn, A.xMid, N * dim);
-    linFwd(k, L.o, A.att, A.xMid, N, dim, dim, A.lu.o, true);
-    k.rmsnormFwd(A.xMid, L.ffnNorm, A.xn2, A.rstd2, N, dim, c.normEps);
-    linFwd(k, L.gate, A.xn2, A.g, N, dim, hid, A.lu.gate, false);
-    linFwd(k, L.up, A.xn2, A.u, N, dim, hid, A.lu.up, false);
-    k.swigluFwd(A.g, A.u, A.h, N * hid);
-    k.copyF(A.xMid, xOut, N * dim);
-    linFwd(k, L.down, A.h, xOut, N, hid, dim, A.lu.down, true);
-  }
-  k.rmsnormFwd(acts.xF, net.outNorm, acts.xnF, acts.rstdF, N, dim, c.normEps);
+    return N;
+  });
   if (logits) mm(k, acts.xnF, net.outT, acts.logits, N, dim, c.vocabSize, false);
 }
 
@@ -391,15 +407,10 @@ function scatterLoss(k: EngineExports, p: Packing, src: number, dst: number, wid
  */
 function trainForward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts, io: TrainIO, p: Packing): void {
   const N = p.N, R = p.L;
-  const dim = c.dim, hd = dim / c.nHeads, kvDim = hd * c.nKvHeads, hid = c.hiddenDim;
+  const dim = c.dim, hd = dim / c.nHeads, kvDim = hd * c.nKvHeads;
   const scale = 1 / Math.sqrt(hd);
-  k.embedFwd(net.emb, c.vocabSize, dim, io.tok, N, acts.layers[0]!.xIn);
-  for (let i = 0; i < c.nLayers; i++) {
-    const L = net.layers[i]!;
-    const A = acts.layers[i]!;
+  runLayers(k, c, net, acts, io, N, (i, L, A) => {
     const last = i + 1 === c.nLayers;
-    const xOut = last ? acts.xF : acts.layers[i + 1]!.xIn;
-    k.rmsnormFwd(A.xIn, L.attnNorm, A.xn1, A.rstd1, N, dim, c.normEps);
     // Q, K, V in packed rows (the backward scratch dq/dk/dv is free), rotated, then laid out for attention.
     if (last) {
       // Queries of the loss rows only (zero queries elsewhere: their outputs are never read).
@@ -421,24 +432,16 @@ function trainForward(k: EngineExports, c: LlamaConfig, net: NetPtrs, acts: Acts
       k.attnFwd(A.q + r.att * dim * 4, A.k + r.att * kvDim * 4, A.v + r.att * kvDim * 4, acts.ado + r.att * dim * 4, A.probs + r.probs * 4, acts.kt, 1, r.tRow, c.nHeads, c.nKvHeads, hd, scale);
     }
     // Rows from here on: all N, or the loss rows (gathered) in the last block.
-    const M = last ? R : N;
     if (last) {
       fromAttn(k, p, acts.ado, acts.rowsTmp, dim);
       gatherLoss(k, p, acts.rowsTmp, A.att, dim);
       gatherLoss(k, p, A.xIn, A.xMid, dim);
-    } else {
-      fromAttn(k, p, acts.ado, A.att, dim);
-      k.copyF(A.xIn, A.xMid, N * dim);
+      return R;
     }
-    linFwd(k, L.o, A.att, A.xMid, M, dim, dim, A.lu.o, true);
-    k.rmsnormFwd(A.xMid, L.ffnNorm, A.xn2, A.rstd2, M, dim, c.normEps);
-    linFwd(k, L.gate, A.xn2, A.g, M, dim, hid, A.lu.gate, false);
-    linFwd(k, L.up, A.xn2, A.u, M, dim, hid, A.lu.up, false);
-    k.swigluFwd(A.g, A.u, A.h, M * hid);
-    k.copyF(A.xMid, xOut, M * dim);
-    linFwd(k, L.down, A.h, xOut, M, hid, dim, A.lu.down, true);
-  }
-  k.rmsnormFwd(acts.xF, net.outNorm, acts.xnF, acts.rstdF, R, dim, c.normEps);
+    fromAttn(k, p, acts.ado, A.att, dim);
+    k.copyF(A.xIn, A.xMid, N * dim);
+    return N;
+  });
   mm(k, acts.xnF, net.outT, acts.logits, R, dim, c.vocabSize, false);
 }
 

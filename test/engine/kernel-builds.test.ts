@@ -2,6 +2,9 @@
 // checked bit for bit against a float32 emulation of its summation order (so tiling and packing can never change
 // a result), packing on/off gives the same bits in both builds, and the fma build agrees with float64 to
 // rounding. The choice of build is validated with messages naming where the bad value came from.
+// These check the WebAssembly kernels themselves: the native path (src/engine/native.ts) is off here, and
+// test/engine/native.test.ts compares it with them bit for bit.
+process.env.VTUNE_ENGINE_NATIVE = 'off';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Arena, engineModule, parseKernelChoice, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';

@@ -1,6 +1,9 @@
 // The WASM GEMM against a float64 loop on shapes that hit every path: 4×8 tiles, row blocks, row and column tails
 // (4-wide and scalar), K longer than one cache block (accumulating K blocks), strided (transposed) A, acc.
 // Plus the vector exp used by softmax, SwiGLU and the cross-entropy.
+// These check the WebAssembly kernels themselves: the native path (src/engine/native.ts) is off here, and
+// test/engine/native.test.ts compares it with them bit for bit.
+process.env.VTUNE_ENGINE_NATIVE = 'off';
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../../src/engine/kernels.js';
 import { Rng } from '../../src/rng.js';

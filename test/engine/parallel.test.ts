@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/errors.js';
 import { LlamaModel } from '../../src/engine/index.js';
-import { engineModule } from '../../src/engine/kernels.js';
+import { engineModule, kernelPaths } from '../../src/engine/kernels.js';
 import { ShardPool, applyPart, reducePart, type AdamStep } from '../../src/engine/parallel.js';
 import { StepRunner, TrainState } from '../../src/engine/train.js';
 import type { LlamaConfig } from '../../src/engine/types.js';
@@ -104,7 +104,7 @@ describe('StepRunner', () => {
 
   it('reports a failing worker as an EngineError and stays usable', async () => {
     const s = new TrainState(base, 2, 12, 2, 2);
-    const pool = await ShardPool.start([{ module: engineModule(), memory: s.arena.memory, config: cfg, nets: s.nets, ios: s.ios, acts: s.acts[1]!, plan: s.updatePlan(2), part: 1 }]);
+    const pool = await ShardPool.start([{ module: engineModule(), paths: kernelPaths(), memory: s.arena.memory, config: cfg, nets: s.nets, ios: s.ios, acts: s.acts[1]!, plan: s.updatePlan(2), part: 1 }]);
     try {
       pool.runShards(0, { shards: [{ shard: 5, B: 1 }], T: 12, invNorm: 1 });
       await expect(pool.wait(0)).rejects.toThrow(EngineError);

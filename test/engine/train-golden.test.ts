@@ -1,10 +1,7 @@
-// Fine-tune bits on the portable kernels (the same on every host), pinned from the padded path: see train-golden.ts.
+// Fine-tune bits on the portable kernels (the same on every host) with the WebAssembly GEMM, pinned from the
+// padded path: see train-golden.ts. train-golden-native.test.ts checks the same hashes on the native GEMM.
 process.env.VTUNE_ENGINE_KERNELS = 'portable';
-import { goldenSuite } from './train-golden.js';
+process.env.VTUNE_ENGINE_NATIVE = 'off';
+import { GOLDEN, goldenSuite } from './train-golden.js';
 
-goldenSuite('portable', {
-  short: 'b1d8bbced00b1fa2',
-  long: 'ae993ad6f32b14ed',
-  lora: '1e903f21143e24f0',
-  accum: '8ab32ede380284e3',
-});
+goldenSuite('portable', 'wasm', GOLDEN.portable);

@@ -3,12 +3,14 @@
 // loss at all, shards of more than 256 padded positions, widths that are not multiples of 8, LoRA of rank 3,
 // gradient accumulation). The hashes were recorded with the padded training path of 6030a90 (every row padded
 // to the batch's longest and every position computed); the packed path (transformer.ts Packing: only positions
-// that can reach the loss) must reproduce them bit for bit. The test file sets VTUNE_ENGINE_KERNELS before the
-// engine first runs.
+// that can reach the loss) must reproduce them bit for bit, on the WebAssembly GEMM and on the native one
+// (src/engine/native.ts). The test file sets VTUNE_ENGINE_KERNELS and VTUNE_ENGINE_NATIVE before the engine
+// first runs.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LlamaModel, fineTune, type TokenizedExample } from '../../src/engine/index.js';
 import { type KernelVariant, kernelVariant } from '../../src/engine/kernels.js';
+import { type GemmPath, gemmPath } from '../../src/engine/native.js';
 import { Rng } from '../../src/rng.js';
 import type { LlamaConfig } from '../../src/engine/types.js';
 
@@ -40,11 +42,22 @@ export const CASES = {
 
 export type GoldenCase = keyof typeof CASES;
 
-/** Checks every case against `golden` on the kernel build `variant` (which the calling test file selected). */
-export function goldenSuite(variant: KernelVariant, golden: Record<GoldenCase, string>): void {
-  describe(`fine-tune bits (${variant} kernels, pinned from the padded path)`, () => {
-    it(`runs on the ${variant} kernels`, () => {
+/**
+ * The pinned hashes per kernel build (recorded at 6030a90 on the padded path). The fma build's were recorded on
+ * this project's x86-64 host with FMA: it fuses multiply-adds except in the GEMM's scalar last columns, so unlike
+ * the portable build it also pins which attention key columns take which path (transformer.ts Packing: tRow).
+ */
+export const GOLDEN: Record<KernelVariant, Record<GoldenCase, string>> = {
+  portable: { short: 'b1d8bbced00b1fa2', long: 'ae993ad6f32b14ed', lora: '1e903f21143e24f0', accum: '8ab32ede380284e3' },
+  fma: { short: '33c6433826010c83', long: '02332597f0bef1fc', lora: '57ae3d60f7a9d287', accum: '7eecf2e8debb1697' },
+};
+
+/** Checks every case against `golden` on the kernel build `variant` and GEMM path `gemm` (which the calling test file selected). */
+export function goldenSuite(variant: KernelVariant, gemm: GemmPath, golden: Record<GoldenCase, string>): void {
+  describe(`fine-tune bits (${variant} kernels, ${gemm} GEMM, pinned from the padded path)`, () => {
+    it(`runs on the ${variant} kernels and the ${gemm} GEMM`, () => {
       expect(kernelVariant()).toBe(variant);
+      expect(gemmPath()).toBe(gemm);
     });
     for (const name of Object.keys(CASES) as GoldenCase[]) {
       const c = CASES[name];
