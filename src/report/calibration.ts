@@ -7,7 +7,8 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { alphaCell, ANTI_CONSERVATIVE_MODES, calibrationCurves, reaches, type TypeIRow } from '../calibrate/analyze.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
-import { rate, type DefenseRow, type Rate } from './analyze.js';
+import type { TrialRecord } from '../records/schema.js';
+import { defenseRows, rate, type DefenseRow, type Rate } from './analyze.js';
 import { CHART_CONFIG, type Chart } from './plots.js';
 import { sig, type ReportTable } from './table-model.js';
 
@@ -75,6 +76,42 @@ export function matchingCalibration(records: readonly CalibrationRecord[], row: 
     (r) =>
       r.generator.id === row.generatorId && canonicalJson(r.generator.options) === options && r.count === row.backdoors && r.baseModel === row.model && r.dataset === row.datasetSpec,
   );
+}
+
+/** The defense a calibration record calibrated: its `defense` when recorded, else vtune for a vTune generator, else the generator id. */
+export function calibratedDefenseId(record: CalibrationRecord): string {
+  return record.defense?.id ?? (generators.has(record.generator.id) ? 'vtune' : record.generator.id);
+}
+
+/** Options as compared between a calibration and a trial: without α (the level a p-value is read at, not part of it). */
+const withoutAlpha = (o: Readonly<Record<string, unknown>>): string => canonicalJson(Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'alpha')));
+
+/**
+ * Whether a calibration record calibrated the (non-vTune) defense configuration of a trial: the same defense id,
+ * the same options apart from α, the same dataset and base model. Options are compared as written (a scenario
+ * that spells out a default does not match a calibration that left it out: no calibration rather than a guess).
+ */
+export function rivalCalibrationMatches(record: CalibrationRecord, t: TrialRecord): boolean {
+  return (
+    calibratedDefenseId(record) === t.cell.defense.id &&
+    withoutAlpha(record.defense?.options ?? record.generator.options) === withoutAlpha(t.cell.defense.options) &&
+    record.dataset === t.cell.dataset.spec &&
+    record.baseModel === t.cell.model
+  );
+}
+
+/**
+ * The calibration records of the configurations the trials ran: vTune's matched to a headline row
+ * (matchingCalibration), a rival's by rivalCalibrationMatches. Records of other configurations (another
+ * generator, option, model or dataset) say nothing about these trials and are left out of their report.
+ */
+export function calibrationFor(records: readonly CalibrationRecord[], trials: readonly TrialRecord[]): CalibrationRecord[] {
+  const keep = new Set<CalibrationRecord>();
+  for (const h of defenseRows(trials.filter((t) => t.cell.defense.id === 'vtune'))) for (const r of matchingCalibration(records, h)) keep.add(r);
+  const rivals = new Map<string, TrialRecord>();
+  for (const t of trials) if (t.cell.defense.id !== 'vtune') rivals.set(JSON.stringify([t.cell.defense.id, withoutAlpha(t.cell.defense.options), t.cell.dataset.spec, t.cell.model]), t);
+  for (const r of records) if (calibratedDefenseId(r) !== 'vtune' && [...rivals.values()].some((t) => rivalCalibrationMatches(r, t))) keep.add(r);
+  return records.filter((r) => keep.has(r));
 }
 
 /** Type-I at α per null mode over the given records (every null model pooled: each trial has its own secret). */

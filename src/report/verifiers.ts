@@ -19,10 +19,9 @@
  */
 import { alphaCell, reaches } from '../calibrate/analyze.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
-import { generators } from '../../defenses/vtune/generators/index.js';
 import type { TrialRecord } from '../records/schema.js';
 import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, type Rate } from './analyze.js';
-import { matchingCalibration, typeIByMode } from './calibration.js';
+import { matchingCalibration, rivalCalibrationMatches, typeIByMode } from './calibration.js';
 import { formatCell, sig, type Column, type ReportTable } from './tables.js';
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -75,25 +74,22 @@ export interface VerifierRow {
 
 /**
  * Calibration records of a verifier: vTune's are matched to the configuration (generator, options, count,
- * base model, dataset) and read in the decision null mode; a rival's records name their defense
- * (`defense.id`, and `defense.label` when given; else a `generator.id` that is no vTune generator) and carry
- * their decision `log10p` (or `log10pByNullMode` with `nullMode`, or a single mode).
+ * base model, dataset) and read in the decision null mode; a rival's are those of the same defense id, options
+ * (α aside), dataset and base model (rivalCalibrationMatches), and carry their decision `log10p` (or
+ * `log10pByNullMode` with `nullMode`, or a single mode).
  */
 function calibrationTypeI(trials: readonly TrialRecord[], calibration: readonly CalibrationRecord[], alpha: number): Rate | undefined {
   const first = trials[0]!;
-  const id = first.cell.defense.id;
-  if (id === 'vtune') {
+  if (first.cell.defense.id === 'vtune') {
     const heads = defenseRows(trials);
     const matched = [...new Set(heads.flatMap((h) => matchingCalibration(calibration, h)))];
     if (matched.length === 0) return undefined;
     return typeIByMode(matched, alpha).get(first.verdict.nullMode);
   }
-  const label = first.cell.labels.defense;
   let k = 0;
   let n = 0;
-  for (const rec of calibration as readonly (CalibrationRecord & { defense?: { id?: string; label?: string }; log10p?: number; nullMode?: string })[]) {
-    const recId = rec.defense?.id ?? (generators.has(rec.generator.id) ? 'vtune' : rec.generator.id);
-    if (recId !== id || (rec.defense?.label !== undefined && rec.defense.label !== label)) continue;
+  for (const rec of calibration as readonly (CalibrationRecord & { log10p?: number; nullMode?: string })[]) {
+    if (!trials.some((t) => rivalCalibrationMatches(rec, t))) continue;
     const modes = Object.values(rec.log10pByNullMode ?? {});
     const lp = typeof rec.log10p === 'number' ? rec.log10p : rec.nullMode !== undefined ? rec.log10pByNullMode?.[rec.nullMode] : modes.length === 1 ? modes[0] : undefined;
     if (typeof lp !== 'number') continue;
