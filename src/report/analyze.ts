@@ -364,7 +364,11 @@ export function attackLeaderboard(trials: readonly TrialRecord[]): AttackBoardRo
 
 /** Leaderboard: generators (defense configurations) ranked by their worst-case detection over the attack suite. */
 export interface GeneratorBoardRow {
-  readonly rank: number;
+  /**
+   * Competition rank (1, 1, 3, …): configurations tied on worst case and false alarm share one. Undefined for a
+   * configuration no dishonest attack has a cell against: there is nothing to rank it by.
+   */
+  readonly rank?: number;
   readonly defense: string;
   readonly generator: string;
   readonly nullMode: string;
@@ -377,7 +381,7 @@ export interface GeneratorBoardRow {
   readonly typeI: Rate;
 }
 
-/** Defense configurations ranked by worst-case detection (ties: fewer false alarms first). */
+/** Defense configurations ranked by worst-case detection (then fewer false alarms; full ties share a rank). */
 export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorBoardRow[] {
   const byDefense = new Map<string, TrialRecord[]>();
   for (const t of trials) byDefense.set(t.cell.labels.defense, [...(byDefense.get(t.cell.labels.defense) ?? []), t]);
@@ -413,8 +417,10 @@ export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorB
       typeI: clusteredRate(nulls.map((t) => ({ success: t.verdict.verified, secret: secretOf(t) }))),
     });
   }
-  rows.sort((a, b) => desc(a.worstCase.rate, b.worstCase.rate) || desc(b.falseAlarm.rate, a.falseAlarm.rate) || cmp(a.defense, b.defense));
-  return rows.map((r, i) => ({ rank: i + 1, ...r }));
+  const order = (a: (typeof rows)[number], b: (typeof rows)[number]): number => desc(a.worstCase.rate, b.worstCase.rate) || desc(b.falseAlarm.rate, a.falseAlarm.rate);
+  rows.sort((a, b) => order(a, b) || cmp(a.defense, b.defense));
+  const ranked = rows.filter((r) => r.worstCase.n > 0);
+  return rows.map((r) => (r.worstCase.n > 0 ? { rank: 1 + ranked.findIndex((o) => order(o, r) === 0), ...r } : r));
 }
 
 function cmp(a: string, b: string): number {

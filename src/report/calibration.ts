@@ -174,7 +174,9 @@ export function calibrationChart(records: readonly CalibrationRecord[]): Chart {
       padding: 12,
       config: CHART_CONFIG,
       data: { values: [...data.map((d) => ({ ...d, layer: 'curve' })), ...diagonal.map((d) => ({ ...d, layer: 'diagonal', series: 'uniform', nullMode: 'uniform', nullModel: '' }))] },
-      facet: { column: { field: 'generator', type: 'nominal', title: null, sort: generatorsShown } },
+      // Three panels a row: a page calibrating many configurations wraps instead of growing one unreadable row.
+      facet: { field: 'generator', type: 'nominal', title: null, sort: generatorsShown },
+      columns: 3,
       spec: {
         width: 280,
         height: 280,

@@ -258,6 +258,7 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibrat
     title: 'Leaderboard: generators ranked by worst-case detection over the attack suite',
     caption:
       'Worst case = the lowest defense win rate over the dishonest attacks (oracle upper bounds excluded), at the stated α. False alarm and Type-I error must stay low for a ranking to mean anything. ' +
+      'Configurations tied on worst case and false alarm share a rank; — = no dishonest attack ran against it. Configurations measured against different attacks are not comparable by worst case. ' +
       'Type-I by null mode: calibration trials at the stated α with n (* = decision mode); in run: the null baselines of the run. ' +
       POOLED_RATES_LEGEND,
     columns: [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard, rate, rocOf } from '../../src/report/analyze.js';
-import { attacksTable, formatCell, latexEscape, ratesTable, toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
+import { attacksTable, formatCell, generatorBoardTable, latexEscape, ratesTable, toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 import { trial } from './helpers.js';
 
 const trials = [
@@ -87,6 +87,20 @@ describe('leaderboards', () => {
     const board = generatorLeaderboard([...trials, ...other]);
     expect(board.map((r) => r.defense)).toEqual(['vtune:keyed', 'vtune:random-tokens']);
     expect(board[1]).toMatchObject({ worstAttack: 'drop-flagged', worstCase: { k: 0, n: 2 } });
+  });
+
+  it('configurations tied on worst case and false alarm share a rank; one without a dishonest attack is not ranked', () => {
+    const as = (label: string) => trials.map((t) => ({ ...t, cellKey: `${label}${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: label } } }));
+    const honestOnly = trials.filter((t) => t.attack.id === 'honest').map((t) => ({ ...t, cellKey: `h${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'vtune:template' } } }));
+    const better = trials.map((t) => ({ ...t, cellKey: `k${t.cellKey}`, defenseWon: true, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'vtune:keyed' } } }));
+    const board = generatorLeaderboard([...trials, ...as('vtune:wordlist'), ...better, ...honestOnly]);
+    expect(board.map((r) => [r.rank, r.defense])).toEqual([
+      [1, 'vtune:keyed'],
+      [2, 'vtune:random-tokens'],
+      [2, 'vtune:wordlist'],
+      [undefined, 'vtune:template'],
+    ]);
+    expect(toMarkdown(generatorBoardTable(board))).toMatch(/\|—\|vtune:template\|/);
   });
 });
 
