@@ -8,7 +8,7 @@ import { METRICS, type MetricDeclaration } from '../records/schema.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
 import type { AttackBoardRow, AttackRow, DefenseRow, GeneratorBoardRow, Rate } from './analyze.js';
 import { matchingCalibration, typeIByMode, typeIByModeText } from './calibration.js';
-import { sig, type ColumnKind, type ReportTable } from './table-model.js';
+import { ALPHA_COLUMN, log10pMedianColumn, PLACE_COLUMNS, sig, type ColumnKind, type ReportTable } from './table-model.js';
 
 export type { Column, ColumnKind, ReportTable } from './table-model.js';
 export { sig } from './table-model.js';
@@ -171,10 +171,8 @@ export function ratesTable(rows: readonly DefenseRow[], calibration: readonly Ca
       'Oracle attacks († in the other tables; they see the backdoor mask) are excluded from every rate here. ' +
       POOLED_RATES_LEGEND,
     columns: [
-      { key: 'dataset', header: 'dataset', kind: 'text' },
-      { key: 'model', header: 'model', kind: 'text' },
-      { key: 'defense', header: 'defense', kind: 'text' },
-      { key: 'alphaShown', header: 'α', kind: 'text' },
+      ...PLACE_COLUMNS,
+      ALPHA_COLUMN,
       { key: 'detection', header: 'detection ↑', kind: 'rate', metric: 'detectionRate' },
       { key: 'survival', header: 'survival ↑', kind: 'rate', metric: 'survivalRate' },
       { key: 'falseAlarm', header: 'false alarm ↓', kind: 'rate', metric: 'falseAlarmRate' },
@@ -201,14 +199,12 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
       'Training saved and utility are relative to the honest provider; † marks oracle attacks (they see the backdoor mask: an upper bound, out of every headline rate). ' +
       'Per-attack rates have one cell per secret (one per seed).',
     columns: [
-      { key: 'dataset', header: 'dataset', kind: 'text' },
-      { key: 'model', header: 'model', kind: 'text' },
-      { key: 'defense', header: 'defense', kind: 'text' },
+      ...PLACE_COLUMNS,
       { key: 'attackShown', header: 'attack', kind: 'text' },
       { key: 'goal', header: 'goal', kind: 'text' },
       { key: 'defenseWins', header: 'defense wins ↑', kind: 'rate', metric: 'defenseWinRate' },
       { key: 'verified', header: 'verified', kind: 'rate' },
-      { key: 'log10pMedian', header: 'log10 p (median)', kind: 'log10p', metric: 'log10p' },
+      log10pMedianColumn('log10pMedian'),
       { key: 'log10pIqr', header: 'log10 p IQR', kind: 'text', metric: 'log10p' },
       { key: 'hitRate', header: 'K/n', kind: 'fixed2', metric: 'hitRate' },
       { key: 'trainingSaved', header: 'training saved', kind: 'fixed2', metric: 'trainingSaved' },
@@ -266,7 +262,7 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibrat
       { key: 'defense', header: 'defense', kind: 'text' },
       { key: 'generator', header: 'generator', kind: 'text' },
       { key: 'nullMode', header: 'null mode', kind: 'text' },
-      { key: 'alphaShown', header: 'α', kind: 'text' },
+      ALPHA_COLUMN,
       { key: 'worstCase', header: 'worst-case defense wins ↑', kind: 'rate', metric: 'defenseWinRate' },
       { key: 'worstAttack', header: 'worst attack', kind: 'text' },
       { key: 'meanWinRate', header: 'mean defense wins', kind: 'fixed2', metric: 'defenseWinRate' },

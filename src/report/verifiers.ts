@@ -23,6 +23,7 @@ import type { TrialRecord } from '../records/schema.js';
 import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, type Rate } from './analyze.js';
 import { matchingCalibration, rivalCalibrationMatches, typeIByMode } from './calibration.js';
 import { formatCell, sig, type Column, type ReportTable } from './tables.js';
+import { log10pMedianColumn, VERIFIER_COLUMNS } from './table-model.js';
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const secretKey = (t: TrialRecord): string =>
@@ -139,9 +140,7 @@ const pct = (f: number): string => `${Number((f * 100).toPrecision(3))}%`;
 export function verifierTable(rows: readonly VerifierRow[]): ReportTable {
   const fractions = [...new Set(rows.flatMap((r) => r.ladder.map((l) => l.fraction)))].sort((a, b) => a - b);
   const columns: Column[] = [
-    { key: 'verifier', header: 'verifier', kind: 'text' },
-    { key: 'id', header: 'defense id', kind: 'text' },
-    { key: 'alphaShown', header: 'α', kind: 'text' },
+    ...VERIFIER_COLUMNS,
     { key: 'typeIRate', header: 'Type-I ↓', kind: 'smallRate', metric: 'typeIError' },
     { key: 'typeISource', header: 'Type-I from', kind: 'text' },
     { key: 'power', header: 'honest verified ↑', kind: 'rate' },
@@ -343,17 +342,15 @@ export function verifierPowerTable(rows: readonly VerifierPowerRow[]): ReportTab
       `"has power" when its lower bound is at least ${POWER_LOWER}, else "undecided" (too few secrets to tell, or a rate in between).` +
       (base ? ' return-base: the untouched base model returned for the same secrets, verified = a false accusation (a valid verifier\'s rate is about α or below).' : ''),
     columns: [
-      { key: 'verifier', header: 'verifier', kind: 'text' },
-      { key: 'id', header: 'defense id', kind: 'text' },
-      { key: 'alphaShown', header: 'α', kind: 'text' },
+      ...VERIFIER_COLUMNS,
       { key: 'secrets', header: 'secrets', kind: 'int' },
       { key: 'verified', header: 'honest verified ↑', kind: 'smallRate' },
-      { key: 'medianLog10p', header: 'log10 p (median)', kind: 'log10p', metric: 'log10p' },
+      log10pMedianColumn('medianLog10p'),
       { key: 'statusShown', header: 'power', kind: 'text' },
       ...(base
         ? ([
             { key: 'falseAccusations', header: 'return-base verified ↓', kind: 'smallRate' },
-            { key: 'medianLog10pBase', header: 'return-base log10 p (median)', kind: 'log10p', metric: 'log10p' },
+            log10pMedianColumn('medianLog10pBase', 'return-base'),
           ] satisfies Column[])
         : []),
     ],
