@@ -102,6 +102,12 @@ export interface AttackRow {
   readonly backdoors: number;
   readonly trainedTokenFraction: number;
   readonly trainingSaved: number;
+  /** Measured ground truth: mean planted rows that reached training, and the cells whose weights were changed after training or whose inference was wrapped. */
+  readonly backdoorRowsTrained: number;
+  readonly modelModified: number;
+  readonly inferenceWrapped: number;
+  /** Cells behind the row. */
+  readonly cells: number;
   readonly heldOutLossNatsPerToken: number;
   /** Held-out loss minus the honest provider's in the same dataset/model/defense (nats/token; NaN if none). */
   readonly heldOutLossVsHonest: number;
@@ -160,6 +166,9 @@ export function trialTable(trials: readonly TrialRecord[]): aq.ColumnTable {
       hitRate: t.verdict.n > 0 ? t.verdict.k / t.verdict.n : NaN,
       backdoors: t.verdict.n,
       trainedTokenFraction: t.cost.trainedTokenFraction,
+      backdoorRowsTrained: t.truth.backdoorRowsTrained,
+      modified01: t.truth.modelModified ? 1 : 0,
+      wrapped01: t.truth.inferenceWrapped ? 1 : 0,
       loss: nan(t.utility.heldOutLossNatsPerToken),
       task: nan(t.utility.taskMetric),
       passes: t.cost.extraInferencePasses,
@@ -177,7 +186,7 @@ const meanOf = (xs: readonly number[]): number => {
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
 };
 
-/** Per-attack rows, sorted by dataset, model, defense, then the scenario's attack label. */
+/** Per-attack rows, sorted by dataset, model, defense, then the attack label, oracle attacks last. */
 export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
   if (trials.length === 0) return [];
   const grouped = trialTable(trials)
@@ -194,6 +203,9 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
       hitRate: (d: any) => op.mean(d.hitRate),
       backdoors: (d: any) => op.median(d.backdoors),
       ttf: (d: any) => op.mean(d.trainedTokenFraction),
+      bdt: (d: any) => op.mean(d.backdoorRowsTrained),
+      modified: (d: any) => op.sum(d.modified01),
+      wrapped: (d: any) => op.sum(d.wrapped01),
       losses: (d: any) => op.array_agg(d.loss),
       tasks: (d: any) => op.array_agg(d.task),
       passes: (d: any) => op.mean(d.passes),
@@ -201,7 +213,8 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
       aurocs: (d: any) => op.array_agg(d.auroc),
       tprs: (d: any) => op.array_agg(d.tpr1),
     })
-    .orderby('dataset', 'model', 'defense', 'attack')
+    // Oracle upper bounds after every realistic attack of their configuration: kept apart in the table.
+    .orderby('dataset', 'model', 'defense', 'oracle', 'attack')
     .objects() as Record<string, any>[];
   const honestLoss = new Map<string, number>();
   for (const g of grouped) if (g.role === 'honest') honestLoss.set(`${g.dataset}\u0000${g.model}\u0000${g.defense}`, meanOf(g.losses));
@@ -229,6 +242,10 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
       backdoors: g.backdoors,
       trainedTokenFraction: g.ttf,
       trainingSaved: 1 - g.ttf,
+      backdoorRowsTrained: g.bdt,
+      modelModified: g.modified,
+      inferenceWrapped: g.wrapped,
+      cells: g.n,
       heldOutLossNatsPerToken: loss,
       heldOutLossVsHonest: ref === undefined ? NaN : loss - ref,
       taskMetric: meanOf(g.tasks),

@@ -189,6 +189,13 @@ export function ratesTable(rows: readonly DefenseRow[], calibration: readonly Ca
   };
 }
 
+/** What a provider did to the trained model, from the measured ground truth: `weights modified`, `inference wrapped` (k/n when not every cell), or `—`. */
+function afterTraining(r: AttackRow): string {
+  const part = (k: number, what: string): string[] => (k === 0 ? [] : [k === r.cells ? what : `${what} ${k}/${r.cells}`]);
+  const parts = [...part(r.modelModified, 'weights modified'), ...part(r.inferenceWrapped, 'inference wrapped')];
+  return parts.length ? parts.join(', ') : dash;
+}
+
 /** Everything per attack: who won, how strongly, what it cost, what it did to utility. */
 export function attacksTable(rows: readonly AttackRow[]): ReportTable {
   return {
@@ -197,7 +204,9 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
     caption:
       "Defense wins: a lazy (pass) or null attack not verified, an evasive attack or the honest provider verified. log10 p: median [IQR]. " +
       'Training saved and utility are relative to the honest provider; † marks oracle attacks (they see the backdoor mask: an upper bound, out of every headline rate). ' +
-      'Per-attack rates have one cell per secret (one per seed).',
+      'Per-attack rates have one cell per secret (one per seed). ' +
+      'Ground truth, as measured: backdoor rows trained = mean planted rows that reached training (of the backdoors per secret); after training = what the provider did to the ' +
+      'trained model (weights modified, inference wrapped), with k/n cells when not every cell did.',
     columns: [
       ...PLACE_COLUMNS,
       { key: 'attackShown', header: 'attack', kind: 'text' },
@@ -208,6 +217,8 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
       { key: 'log10pIqr', header: 'log10 p IQR', kind: 'text', metric: 'log10p' },
       { key: 'hitRate', header: 'K/n', kind: 'fixed2', metric: 'hitRate' },
       { key: 'trainingSaved', header: 'training saved', kind: 'fixed2', metric: 'trainingSaved' },
+      { key: 'backdoorRowsTrained', header: 'backdoor rows trained', kind: 'fixed2' },
+      { key: 'afterTraining', header: 'after training', kind: 'text' },
       { key: 'heldOutLossNatsPerToken', header: 'held-out loss (nats/tok)', kind: 'fixed3', metric: 'heldOutLossNatsPerToken' },
       { key: 'heldOutLossVsHonest', header: 'Δ loss vs honest', kind: 'fixed3', metric: 'heldOutLossNatsPerToken' },
       { key: 'taskMetric', header: 'task metric', kind: 'fixed3', metric: 'taskMetric' },
@@ -219,6 +230,7 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
       ...r,
       attackShown: r.oracle ? `${r.attack} †` : r.attack,
       log10pIqr: `[${formatCell(r.log10pQ25, 'log10p')}, ${formatCell(r.log10pQ75, 'log10p')}]`,
+      afterTraining: afterTraining(r),
     })),
   };
 }

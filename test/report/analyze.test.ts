@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard, rate, rocOf } from '../../src/report/analyze.js';
-import { attacksTable, formatCell, generatorBoardTable, latexEscape, ratesTable, toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
+import { attacksTable, displayRows, formatCell, generatorBoardTable, latexEscape, ratesTable, toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 import { trial } from './helpers.js';
 
 const trials = [
@@ -122,5 +122,31 @@ describe('table renderings', () => {
     expect(tex).toMatch(/\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule/);
     expect(tex).not.toMatch(/[^\\]_/); // underscores escaped
     expect(latexEscape('α ≤ 5% & x_1')).toBe('$\\alpha$ $\\leq$ 5\\% \\& x\\_1');
+  });
+});
+
+describe('per-attack ground truth', () => {
+  it('shows the planted rows that reached training and what the provider did after training, and lists oracles last', () => {
+    const base = (key: string, attack: string, o: { rows?: number; modified?: boolean; wrapped?: boolean; oracle?: boolean; seed?: number }) => {
+      const t = trial({ key, attack, goal: 'evade', verified: false, log10p: 0, defenseWon: false, backdoorRowsTrained: o.rows ?? 8, oracle: o.oracle, seed: o.seed });
+      return { ...t, truth: { ...t.truth, modelModified: o.modified ?? false, inferenceWrapped: o.wrapped ?? false } };
+    };
+    const rows = attackRows([
+      base('a0', 'a-oracle', { oracle: true }),
+      base('u0', 'unlearn', { modified: true, seed: 0 }),
+      base('u1', 'unlearn', { modified: true, seed: 1 }),
+      base('c0', 'cleangen', { wrapped: true, seed: 0 }),
+      base('c1', 'cleangen', { seed: 1 }),
+      base('d0', 'drop', { rows: 0, seed: 0 }),
+      base('d1', 'drop', { rows: 3, seed: 1 }),
+    ]);
+    expect(rows.map((r) => r.attack)).toEqual(['cleangen', 'drop', 'unlearn', 'a-oracle']);
+    const shown = Object.fromEntries(displayRows(attacksTable(rows)).map((r) => [r.attack!, [r['backdoor rows trained'], r['after training']]]));
+    expect(shown).toEqual({
+      cleangen: ['8.00', 'inference wrapped 1/2'],
+      drop: ['1.50', '—'],
+      unlearn: ['8.00', 'weights modified'],
+      'a-oracle †': ['8.00', '—'],
+    });
   });
 });
