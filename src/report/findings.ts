@@ -231,32 +231,55 @@ function coverageSentence(trials: readonly TrialRecord[], manifests: readonly Ma
   );
 }
 
+/** Each configuration's worst case over a shared set of dishonest attacks (worstOverCommon). */
+export interface CommonWorst {
+  /** The dishonest attacks every compared configuration ran, and those only some ran (left out of the comparison). */
+  readonly common: readonly string[];
+  readonly partial: readonly string[];
+  /** Per configuration with a dishonest attack: its lowest defense win rate over `common`, most robust first. Empty when `common` is. */
+  readonly board: readonly { readonly defense: string; readonly worst: Rate; readonly attack: string }[];
+}
+
 /**
- * Which configuration is most robust by worst case, compared over the dishonest attacks every compared
- * configuration ran (a configuration measured against fewer attacks would otherwise look more robust), with
- * ties named and overlapping intervals said.
+ * Worst cases compared over the dishonest (non-oracle) attacks every configuration ran: a configuration measured
+ * against fewer attacks would otherwise look more robust. Shared by the Findings and the verifier leaderboard.
  */
-function robustnessSentence(trials: readonly TrialRecord[], all: readonly ConfigAttack[]): string {
+export function worstOverCommon(all: readonly ConfigAttack[]): CommonWorst {
   const byConfig = new Map<string, ConfigAttack[]>();
   for (const c of all.filter(dishonest).filter((c) => c.defenseWins.n > 0)) byConfig.set(c.defense, [...(byConfig.get(c.defense) ?? []), c]);
-  if (byConfig.size === 0) return '';
   const sets = [...byConfig.values()].map((cs) => new Set(cs.map((c) => c.attack)));
-  const union = [...new Set(sets.flatMap((s) => [...s]))].sort(cmp);
-  const common = union.filter((a) => sets.every((s) => s.has(a)));
+  const union = [...new Set(sets.flatMap((x) => [...x]))].sort(cmp);
+  const common = union.filter((a) => sets.every((x) => x.has(a)));
   const partial = union.filter((a) => !common.includes(a));
-  if (common.length === 0) return `By worst case no configuration can be compared with another: no dishonest attack ran against every configuration (${union.join(', ')}).`;
-  const scope =
-    partial.length === 0 ? '' : ` Compared over the ${common.length} dishonest attack(s) every configuration ran; left out, as not run against every configuration: ${partial.join(', ')}.`;
-  const nulls = (label: string): string => {
-    const ns = trials.filter((t) => t.cell.labels.defense === label && neverTrainedOnBackdoors(t));
-    return ns.length ? `, in-run Type-I ${formatCell(clusteredRate(ns.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))), 'smallRate')}` : '';
-  };
+  if (common.length === 0) return { common, partial, board: [] };
   const board = [...byConfig.entries()]
     .map(([defense, cs]) => {
       const worst = cs.filter((c) => common.includes(c.attack)).sort((a, b) => a.defenseWins.rate - b.defenseWins.rate || cmp(a.attack, b.attack))[0]!;
       return { defense, worst: worst.defenseWins, attack: worst.attack };
     })
     .sort((a, b) => b.worst.rate - a.worst.rate || cmp(a.defense, b.defense));
+  return { common, partial, board };
+}
+
+/** The clause naming the attacks left out of a worst-case comparison ('' when none). */
+export function leftOutClause({ common, partial }: CommonWorst): string {
+  return partial.length === 0 ? '' : ` Compared over the ${common.length} dishonest attack(s) every configuration ran; left out, as not run against every configuration: ${partial.join(', ')}.`;
+}
+
+/**
+ * Which configuration is most robust by worst case (worstOverCommon), with ties named and overlapping
+ * intervals said.
+ */
+function robustnessSentence(trials: readonly TrialRecord[], all: readonly ConfigAttack[]): string {
+  const worst = worstOverCommon(all);
+  const { common, partial, board } = worst;
+  if (common.length === 0 && partial.length === 0) return '';
+  if (common.length === 0) return `By worst case no configuration can be compared with another: no dishonest attack ran against every configuration (${partial.join(', ')}).`;
+  const scope = leftOutClause(worst);
+  const nulls = (label: string): string => {
+    const ns = trials.filter((t) => t.cell.labels.defense === label && neverTrainedOnBackdoors(t));
+    return ns.length ? `, in-run Type-I ${formatCell(clusteredRate(ns.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))), 'smallRate')}` : '';
+  };
   const text = (g: (typeof board)[number], typeI = true): string => `${g.defense} (worst case ${r(g.worst)} against ${g.attack}${typeI ? nulls(g.defense) : ''})`;
   const top = board.filter((g) => g.worst.rate === board[0]!.worst.rate);
   if (top.length === board.length && board.length > 1) return `By worst case no configuration is more robust than another: ${top.map((g) => text(g)).join(', ')}.${scope}`;

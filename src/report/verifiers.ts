@@ -24,6 +24,7 @@ import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, type
 import { matchingCalibration, rivalCalibrationMatches, typeIByMode } from './calibration.js';
 import { formatCell, sig, type Column, type ReportTable } from './tables.js';
 import { log10pMedianColumn, VERIFIER_COLUMNS } from './table-model.js';
+import { configAttacks, leftOutClause, worstOverCommon } from './findings.js';
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const secretKey = (t: TrialRecord): string =>
@@ -208,24 +209,16 @@ export function verifierFindings(trials: readonly TrialRecord[], rows: readonly 
   if (rows.length === 0) return '';
   const r = (x: Rate): string => formatCell(x, 'rate');
   const sentences: string[] = [];
-  // Worst case over the dishonest (non-oracle) attacks.
-  const worst = rows.map((v) => {
-    const ts = trials.filter((t) => t.cell.labels.defense === v.verifier && !t.attack.oracle && (t.attack.goal === 'pass' || t.attack.goal === 'evade'));
-    const byAttack = new Map<string, TrialRecord[]>();
-    for (const t of ts) byAttack.set(t.cell.labels.attack, [...(byAttack.get(t.cell.labels.attack) ?? []), t]);
-    let best: { attack: string; wins: Rate } | undefined;
-    for (const [attack, at] of [...byAttack].sort(([a], [b]) => cmp(a, b))) {
-      const wins = pooled(at, (t) => t.defenseWon);
-      if (!best || wins.rate < best.wins.rate) best = { attack, wins };
-    }
-    return { verifier: v.verifier, worst: best };
-  });
-  const ranked = worst.filter((w) => w.worst).sort((a, b) => b.worst!.wins.rate - a.worst!.wins.rate || cmp(a.verifier, b.verifier));
-  if (ranked.length > 0) {
-    sentences.push(
-      `By worst case over the dishonest attacks: ${ranked.map((w) => `${w.verifier} ${r(w.worst!.wins)} (against ${w.worst!.attack})`).join('; ')}.`,
-    );
-  }
+  // Worst case over the dishonest (non-oracle) attacks every verifier ran (Findings' worstOverCommon).
+  const worst = worstOverCommon(configAttacks(trials));
+  const ranked = new Set([...worst.board.map((w) => w.defense)]);
+  const unattacked = rows.map((v) => v.verifier).filter((v) => !ranked.has(v) && !configAttacks(trials.filter((t) => t.cell.labels.defense === v)).some((c) => !c.oracle && (c.goal === 'pass' || c.goal === 'evade')));
+  const none = unattacked.length ? ` No dishonest attack has a cell against ${unattacked.join(', ')}.` : '';
+  if (worst.board.length > 0) {
+    sentences.push(`By worst case over the dishonest attacks: ${worst.board.map((w) => `${w.defense} ${r(w.worst)} (against ${w.attack})`).join('; ')}.${leftOutClause(worst)}${none}`);
+  } else if (worst.partial.length > 0) {
+    sentences.push(`By worst case no verifier can be compared with another: no dishonest attack ran against every verifier (${worst.partial.join(', ')}).${none}`);
+  } else if (none) sentences.push(none.trim());
   const fractions = [...new Set(rows.flatMap((v) => v.ladder.map((l) => l.fraction)))].sort((a, b) => a - b);
   for (const f of fractions) {
     const at = rows
@@ -236,6 +229,13 @@ export function verifierFindings(trials: readonly TrialRecord[], rows: readonly 
   }
   const powered = rows.filter((v) => v.power.n > 0);
   if (powered.length > 0) sentences.push(`An honest fine-tune is verified by ${powered.map((v) => `${v.verifier} in ${r(v.power)}`).join(', ')}.`);
+  const powerless = verifierPower(trials).filter((p) => p.status === 'no power');
+  if (powerless.length > 0) {
+    sentences.push(
+      `No power at the default sizes (95% upper bound on honest fine-tunes verified below ${NO_POWER_UPPER}): ` +
+        `${powerless.map((p) => `${p.verifier} ${formatCell(p.verified, 'smallRate')} over ${p.secrets} secrets`).join('; ')}.`,
+    );
+  }
   const bad = rows.filter((v) => v.typeI.exceedsAlpha);
   const typeIText = (v: VerifierRow): string => `${v.verifier} ${formatCell(v.typeI.rate, 'smallRate')} at α = ${sig(v.alpha)} (${v.typeI.source})`;
   const measured = rows.filter((v) => v.typeI.rate.n > 0);
