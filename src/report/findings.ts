@@ -41,6 +41,11 @@ export interface ConfigAttack {
   readonly extraInferencePasses: number;
   /** Mean over cells of held-out loss minus the honest provider's mean in the same dataset, model and defense (NaN if none). */
   readonly lossVsHonest: number;
+  /**
+   * Mean over cells of the task metric minus the honest provider's mean in the same place (NaN if either is not
+   * measured): generation-level utility, which held-out loss misses when an attack changes decoding (cleangen).
+   */
+  readonly taskVsHonest: number;
 }
 
 const secretKey = (t: TrialRecord): string =>
@@ -54,11 +59,14 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Every (defense configuration × attack) of the records, sorted by defense then attack label. */
 export function configAttacks(trials: readonly TrialRecord[]): ConfigAttack[] {
-  const honestLoss = new Map<string, number>();
-  const honestCells = new Map<string, number[]>();
   const place = (t: TrialRecord): string => JSON.stringify([t.cell.labels.dataset, t.cell.labels.model, t.cell.labels.defense]);
-  for (const t of trials) if (roleOf(t) === 'honest' && !t.attack.oracle) honestCells.set(place(t), [...(honestCells.get(place(t)) ?? []), finite(t.utility.heldOutLossNatsPerToken)]);
-  for (const [k, v] of honestCells) honestLoss.set(k, mean(v));
+  const honestMean = (value: (t: TrialRecord) => number): Map<string, number> => {
+    const cells = new Map<string, number[]>();
+    for (const t of trials) if (roleOf(t) === 'honest' && !t.attack.oracle) cells.set(place(t), [...(cells.get(place(t)) ?? []), value(t)]);
+    return new Map([...cells].map(([k, v]) => [k, mean(v)]));
+  };
+  const honestLoss = honestMean((t) => finite(t.utility.heldOutLossNatsPerToken));
+  const honestTask = honestMean((t) => finite(t.utility.taskMetric));
   const groups = new Map<string, TrialRecord[]>();
   for (const t of trials) {
     const k = JSON.stringify([t.cell.labels.defense, t.cell.labels.attack]);
@@ -79,6 +87,7 @@ export function configAttacks(trials: readonly TrialRecord[]): ConfigAttack[] {
         trainingSaved: 1 - mean(ts.map((t) => t.cost.trainedTokenFraction)),
         extraInferencePasses: mean(ts.map((t) => t.cost.extraInferencePasses)),
         lossVsHonest: mean(ts.map((t) => finite(t.utility.heldOutLossNatsPerToken) - (honestLoss.get(place(t)) ?? NaN))),
+        taskVsHonest: mean(ts.map((t) => finite(t.utility.taskMetric) - (honestTask.get(place(t)) ?? NaN))),
       };
     })
     .sort((a, b) => cmp(a.defense, b.defense) || cmp(a.attack, b.attack));
@@ -89,8 +98,10 @@ const dishonest = (c: ConfigAttack): boolean => !c.oracle && (c.goal === 'pass' 
 /** A rate as the tables print it: `0.95 [0.76, 1.00] n=21`. */
 const r = (x: Rate): string => formatCell(x, 'rate');
 const f2 = (x: number): string => formatCell(x, 'fixed2');
+/** A signed difference with three decimals and a true minus sign. */
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 /** A signed loss difference in nats/token, or "not measured". */
-const dLoss = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)} nats/token` : 'not measured');
+const dLoss = (x: number): string => (Number.isFinite(x) ? `${signed(x)} nats/token` : 'not measured');
 
 /** The cheapest-first order: most training saved, fewest extra passes, least utility cost, then most successful. */
 function cheapestFirst(a: ConfigAttack, b: ConfigAttack): number {
@@ -116,7 +127,7 @@ function configurationSentence(defense: string, rows: readonly ConfigAttack[], h
     const c = beating[0]!;
     parts.push(
       `the cheapest of the ${beating.length} attack(s) that beat it is ${c.attack} (success ${r(c.success)}, training saved ${f2(c.trainingSaved)}, ` +
-        `held-out loss vs honest ${dLoss(c.lossVsHonest)}, ${f2(c.extraInferencePasses)} extra passes)`,
+        `held-out loss vs honest ${dLoss(c.lossVsHonest)}${Number.isFinite(c.taskVsHonest) ? `, task metric vs honest ${signed(c.taskVsHonest)}` : ''}, ${f2(c.extraInferencePasses)} extra passes)`,
     );
   } else if (attacks.length > 0) {
     const best = [...attacks].sort((a, b) => b.success.rate - a.success.rate || cmp(a.attack, b.attack))[0]!;
@@ -204,14 +215,15 @@ function modifySentences(trials: readonly TrialRecord[], all: readonly ConfigAtt
 function coverageSentence(trials: readonly TrialRecord[], manifests: readonly ManifestRecord[]): string {
   const planned = manifests.reduce((a, m) => a + m.cellCount, 0);
   if (manifests.length === 0 || trials.length >= planned) return '';
-  const labelsOf = (key: 'defenses' | 'attacks'): string[] => {
+  const labelsOf = (key: 'datasets' | 'defenses' | 'attacks'): string[] => {
     const out = new Set<string>();
     for (const m of manifests) {
       const list = (m.scenario.definition as Record<string, unknown> | null)?.[key];
       if (!Array.isArray(list)) continue;
       for (const e of list) {
-        // Only labels the records are sure to carry: an explicit label, or an attack given as a bare id.
-        const label = typeof e === 'string' ? (key === 'attacks' ? e : undefined) : (e as { label?: unknown } | null)?.label;
+        // Only labels the records are sure to carry: an explicit label, an attack given as a bare id, a dataset's spec.
+        const o = e as { label?: unknown; spec?: unknown } | null;
+        const label = typeof e === 'string' ? (key === 'defenses' ? undefined : e) : (o?.label ?? (key === 'datasets' ? o?.spec : undefined));
         if (typeof label === 'string') out.add(label);
       }
     }
@@ -220,11 +232,14 @@ function coverageSentence(trials: readonly TrialRecord[], manifests: readonly Ma
   const seen = (f: (t: TrialRecord) => string): Set<string> => new Set(trials.map(f));
   const defenses = seen((t) => t.cell.labels.defense);
   const attacks = seen((t) => t.cell.labels.attack);
+  const datasets = seen((t) => t.cell.labels.dataset);
+  const missingDatasets = labelsOf('datasets').filter((l) => !datasets.has(l));
   const missingDefenses = labelsOf('defenses').filter((l) => !defenses.has(l));
   const missingAttacks = labelsOf('attacks').filter((l) => !attacks.has(l));
   const pct = Math.floor((100 * trials.length) / planned);
   return (
     `These records are a partial run: ${trials.length} of the ${planned} planned cells (${pct}%) have finished, so every figure below covers those cells only` +
+    (missingDatasets.length ? `; no cell yet for dataset(s) ${missingDatasets.join(', ')}` : '') +
     (missingDefenses.length ? `; no cell yet for configuration(s) ${missingDefenses.join(', ')}` : '') +
     (missingAttacks.length ? `; no cell yet for attack(s) ${missingAttacks.join(', ')}` : '') +
     '.'

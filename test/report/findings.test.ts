@@ -146,7 +146,11 @@ describe('generated findings', () => {
       scenario: {
         name: 'leaderboard',
         hash: 'r',
-        definition: { defenses: [{ label: COPY }, { label: MODIFY }, { label: 'splice (copy)' }, { options: {} }], attacks: ['honest', 'lookup', { id: 'x', label: 'unlearn' }, { id: 'y' }] },
+        definition: {
+          datasets: [{ spec: 'builtin:tiny', size: 60 }, { spec: 'code', size: 60 }, 'math'],
+          defenses: [{ label: COPY }, { label: MODIFY }, { label: 'splice (copy)' }, { options: {} }],
+          attacks: ['honest', 'lookup', { id: 'x', label: 'unlearn' }, { id: 'y' }],
+        },
       },
       seeds: [0],
       cellCount: 400,
@@ -156,8 +160,20 @@ describe('generated findings', () => {
     } satisfies ManifestRecord;
     const text = findings(board, [manifest])[0]!;
     expect(text).toContain(
-      'These records are a partial run: 231 of the 400 planned cells (57%) have finished, so every figure below covers those cells only; no cell yet for configuration(s) splice (copy); no cell yet for attack(s) unlearn.',
+      'These records are a partial run: 231 of the 400 planned cells (57%) have finished, so every figure below covers those cells only; no cell yet for dataset(s) code, math; no cell yet for configuration(s) splice (copy); no cell yet for attack(s) unlearn.',
     );
     expect(findings(board, [{ ...manifest, cellCount: 231 }])[0]).not.toContain('partial run');
+  });
+
+  it('the cheapest attack carries its task-metric cost beside held-out loss, which misses a change of decoding', () => {
+    // Like cleangen on the leaderboard: the held-out loss of the wrapped model equals honest, its generations score 0.
+    const withTask = (ts: TrialRecord[], task: number) => ts.map((t) => ({ ...t, utility: { ...t.utility, taskMetric: task } }));
+    const rows = [
+      ...withTask(cells({ defense: COPY, attack: 'honest', goal: 'baseline', wins: 21 }), 0.28),
+      ...withTask(cells({ defense: COPY, attack: 'decode', goal: 'evade', wins: 0, passes: 3 }), 0),
+    ];
+    expect(findings(rows).find((p) => p.startsWith(`**${COPY}**:`))).toContain(
+      'the cheapest of the 1 attack(s) that beat it is decode (success 1.00 [0.84, 1.00] n=21, training saved 0.00, held-out loss vs honest +0.000 nats/token, task metric vs honest −0.280, 3.00 extra passes)',
+    );
   });
 });
