@@ -128,7 +128,12 @@ export interface DefenseRow {
   /** The generator options as the scenario gave them (calibration matches them after validation). */
   readonly generatorOptions: Readonly<Record<string, unknown>>;
   readonly datasetSpec: string;
+  /** The defense id (vtune or a rival verifier) and its options as the scenario gave them. */
+  readonly defenseId: string;
+  readonly defenseOptions: Readonly<Record<string, unknown>>;
   readonly nullMode: string;
+  /** The null mode the verdicts decided by (a rival verifier's test, e.g. rank-sum; vTune's is `nullMode`). */
+  readonly decisionMode: string;
   readonly alpha: number;
   /** Backdoors per secret. */
   readonly backdoors: number;
@@ -282,7 +287,10 @@ export function defenseRows(trials: readonly TrialRecord[]): DefenseRow[] {
         generatorId: generatorIdOf(first),
         generatorOptions: generatorOptionsOf(first),
         datasetSpec: first.cell.dataset.spec,
+        defenseId: first.cell.defense.id,
+        defenseOptions: first.cell.defense.options,
         nullMode: first.cell.labels.nullMode,
+        decisionMode: first.cell.defense.id === 'vtune' ? first.cell.labels.nullMode : first.verdict.nullMode,
         alpha: Math.max(...mine.map((t) => t.verdict.alpha)),
         backdoors: Math.max(...mine.map((t) => t.verdict.n)),
         detection: pooled([...role('pass'), ...role('null')], (t) => !t.verdict.verified),

@@ -86,18 +86,37 @@ export function calibratedDefenseId(record: CalibrationRecord): string {
 /** Options as compared between a calibration and a trial: without α (the level a p-value is read at, not part of it). */
 const withoutAlpha = (o: Readonly<Record<string, unknown>>): string => canonicalJson(Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'alpha')));
 
+/** A rival verifier's configuration as a calibration is matched to it. */
+interface RivalConfiguration {
+  readonly id: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly dataset: string;
+  readonly model: string;
+}
+
 /**
- * Whether a calibration record calibrated the (non-vTune) defense configuration of a trial: the same defense id,
- * the same options apart from α, the same dataset and base model. Options are compared as written (a scenario
- * that spells out a default does not match a calibration that left it out: no calibration rather than a guess).
+ * Whether a calibration record calibrated a (non-vTune) defense configuration: the same defense id, the same
+ * options apart from α, the same dataset and base model. Options are compared as written (a scenario that
+ * spells out a default does not match a calibration that left it out: no calibration rather than a guess).
  */
-export function rivalCalibrationMatches(record: CalibrationRecord, t: TrialRecord): boolean {
+function rivalMatches(record: CalibrationRecord, c: RivalConfiguration): boolean {
   return (
-    calibratedDefenseId(record) === t.cell.defense.id &&
-    withoutAlpha(record.defense?.options ?? record.generator.options) === withoutAlpha(t.cell.defense.options) &&
-    record.dataset === t.cell.dataset.spec &&
-    record.baseModel === t.cell.model
+    calibratedDefenseId(record) === c.id &&
+    withoutAlpha(record.defense?.options ?? record.generator.options) === withoutAlpha(c.options) &&
+    record.dataset === c.dataset &&
+    record.baseModel === c.model
   );
+}
+
+/** rivalMatches for the configuration of a trial. */
+export function rivalCalibrationMatches(record: CalibrationRecord, t: TrialRecord): boolean {
+  return rivalMatches(record, { id: t.cell.defense.id, options: t.cell.defense.options, dataset: t.cell.dataset.spec, model: t.cell.model });
+}
+
+/** The calibration records of a headline row's configuration, vTune's (matchingCalibration) or a rival's (rivalMatches). */
+export function calibrationOfRow(records: readonly CalibrationRecord[], row: DefenseRow): CalibrationRecord[] {
+  if (row.defenseId === 'vtune') return matchingCalibration(records, row);
+  return records.filter((r) => rivalMatches(r, { id: row.defenseId, options: row.defenseOptions, dataset: row.datasetSpec, model: row.model }));
 }
 
 /**
@@ -107,10 +126,7 @@ export function rivalCalibrationMatches(record: CalibrationRecord, t: TrialRecor
  */
 export function calibrationFor(records: readonly CalibrationRecord[], trials: readonly TrialRecord[]): CalibrationRecord[] {
   const keep = new Set<CalibrationRecord>();
-  for (const h of defenseRows(trials.filter((t) => t.cell.defense.id === 'vtune'))) for (const r of matchingCalibration(records, h)) keep.add(r);
-  const rivals = new Map<string, TrialRecord>();
-  for (const t of trials) if (t.cell.defense.id !== 'vtune') rivals.set(JSON.stringify([t.cell.defense.id, withoutAlpha(t.cell.defense.options), t.cell.dataset.spec, t.cell.model]), t);
-  for (const r of records) if (calibratedDefenseId(r) !== 'vtune' && [...rivals.values()].some((t) => rivalCalibrationMatches(r, t))) keep.add(r);
+  for (const h of defenseRows(trials)) for (const r of calibrationOfRow(records, h)) keep.add(r);
   return records.filter((r) => keep.has(r));
 }
 

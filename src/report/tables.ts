@@ -7,7 +7,7 @@ import * as aq from 'arquero';
 import { METRICS, type MetricDeclaration } from '../records/schema.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
 import type { AttackBoardRow, AttackRow, DefenseRow, GeneratorBoardRow, Rate } from './analyze.js';
-import { matchingCalibration, typeIByMode, typeIByModeText } from './calibration.js';
+import { calibrationOfRow, typeIByMode, typeIByModeText } from './calibration.js';
 import { ALPHA_COLUMN, log10pMedianColumn, PLACE_COLUMNS, sig, type ColumnKind, type ReportTable } from './table-model.js';
 
 export type { Column, ColumnKind, ReportTable } from './table-model.js';
@@ -162,7 +162,7 @@ const POOLED_RATES_LEGEND =
 export function ratesTable(rows: readonly DefenseRow[], calibration: readonly CalibrationRecord[] = []): ReportTable {
   return {
     id: 'rates',
-    title: 'Headline rates per vTune configuration',
+    title: 'Headline rates per defense configuration',
     caption:
       'Detection = P(not verified | lazy or null provider); survival = P(verified | evasive provider); false alarm = P(not verified | honest); ' +
       'Type-I = P(verified | model never trained on the planted rows), which must stay ≤ α: measured by calibration (`vtune-bench calibrate`: fresh secrets against the base model ' +
@@ -183,8 +183,8 @@ export function ratesTable(rows: readonly DefenseRow[], calibration: readonly Ca
       { key: 'verifierAuroc', header: 'verifier AUROC ↑', kind: 'fixed3', metric: 'verifierAuroc' },
     ],
     rows: rows.map((r) => {
-      const byMode = typeIByMode(matchingCalibration(calibration, r), r.alpha);
-      return { ...r, alphaShown: r.alpha.toExponential(0), typeICalibration: byMode.get(r.nullMode), typeIByMode: typeIByModeText(byMode, r.nullMode, r.alpha) };
+      const byMode = typeIByMode(calibrationOfRow(calibration, r), r.alpha);
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeICalibration: byMode.get(r.decisionMode), typeIByMode: typeIByModeText(byMode, r.decisionMode, r.alpha) };
     }),
   };
 }
@@ -283,8 +283,9 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibrat
       { key: 'typeI', header: 'Type-I in run', kind: 'rate', metric: 'typeIError' },
     ],
     rows: rows.map((r) => {
-      const matched = [...new Set(headline.filter((h) => h.defense === r.defense).flatMap((h) => matchingCalibration(calibration, h)))];
-      return { ...r, alphaShown: r.alpha.toExponential(0), typeIByMode: typeIByModeText(typeIByMode(matched, r.alpha), r.nullMode, r.alpha) };
+      const mine = headline.filter((h) => h.defense === r.defense);
+      const matched = [...new Set(mine.flatMap((h) => calibrationOfRow(calibration, h)))];
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeIByMode: typeIByModeText(typeIByMode(matched, r.alpha), mine[0]?.decisionMode ?? r.nullMode, r.alpha) };
     }),
   };
 }

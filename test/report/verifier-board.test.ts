@@ -68,6 +68,14 @@ describe('the verifier leaderboard from real records', () => {
     expect(content.summary).toContain('the other 100 are of configurations not in these records');
   });
 
+  it("the headline rates give a rival verifier the same calibrated Type-I as the verifier table, in its own decision mode", () => {
+    const headline = Object.fromEntries(table('rates').map((r) => [r.defense!, r]));
+    expect(headline['cue-reply']!['Type-I ↓ (calibration, decision mode)']).toBe('0/100 = 0 [0, 0.036]');
+    expect(headline['cue-reply']!['Type-I by null mode (calibration)']).toBe('*rank-sum 0/100 = 0 [0, 0.036]');
+    expect(headline['dataset-inference']!['Type-I by null mode (calibration)']).toBe('*welch-t 4/100 = 0.04 [0.011, 0.099] ✗ exceeds α');
+    expect(headline['data-watermark']!['Type-I by null mode (calibration)']).toBe('— (no calibration records)');
+  });
+
   it('power against the 10/50/90% subset ladder, cost (rows changed, queries, tokens) and utility cost are columns', () => {
     const rows = table('verifiers');
     expect(Object.keys(rows[0]!)).toEqual([
