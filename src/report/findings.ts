@@ -209,12 +209,16 @@ function modifySentences(trials: readonly TrialRecord[], all: readonly ConfigAtt
 }
 
 /**
- * What the run's manifests planned against what the records hold: '' for a complete run, else a sentence with
- * the finished share and the configurations and attacks (by their scenario labels) that have no cell yet.
+ * What the run's manifests planned against what the records hold: '' for a complete run (or for records of more
+ * than one run), else a sentence with the finished share and the datasets, configurations and attacks (by their
+ * scenario labels) that have no cell yet.
  */
 function coverageSentence(trials: readonly TrialRecord[], manifests: readonly ManifestRecord[]): string {
+  // Records of different runs (scenarios) can share cells, so their planned counts do not add up: only one
+  // run's manifests (its shards included) say what was planned.
+  if (new Set(manifests.map((m) => m.scenario.hash)).size !== 1) return '';
   const planned = manifests.reduce((a, m) => a + m.cellCount, 0);
-  if (manifests.length === 0 || trials.length >= planned) return '';
+  if (trials.length >= planned) return '';
   const labelsOf = (key: 'datasets' | 'defenses' | 'attacks'): string[] => {
     const out = new Set<string>();
     for (const m of manifests) {

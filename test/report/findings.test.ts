@@ -163,6 +163,9 @@ describe('generated findings', () => {
       'These records are a partial run: 231 of the 400 planned cells (57%) have finished, so every figure below covers those cells only; no cell yet for dataset(s) code, math; no cell yet for configuration(s) splice (copy); no cell yet for attack(s) unlearn.',
     );
     expect(findings(board, [{ ...manifest, cellCount: 231 }])[0]).not.toContain('partial run');
+    // Shards of one run add up; records of two runs (which may share cells) say nothing about what was planned.
+    expect(findings(board, [{ ...manifest, cellCount: 200 }, { ...manifest, cellCount: 200 }])[0]).toContain('231 of the 400 planned cells');
+    expect(findings(board, [manifest, { ...manifest, runId: 'other', scenario: { ...manifest.scenario, hash: 'other' } }])[0]).not.toContain('partial run');
   });
 
   it('the cheapest attack carries its task-metric cost beside held-out loss, which misses a change of decoding', () => {
