@@ -102,6 +102,12 @@ export interface AttackRow {
   readonly backdoors: number;
   readonly trainedTokenFraction: number;
   readonly trainingSaved: number;
+  /** Measured ground truth: mean planted rows that reached training, and the cells whose weights were changed after training or whose inference was wrapped. */
+  readonly backdoorRowsTrained: number;
+  readonly modelModified: number;
+  readonly inferenceWrapped: number;
+  /** Cells behind the row. */
+  readonly cells: number;
   readonly heldOutLossNatsPerToken: number;
   /** Held-out loss minus the honest provider's in the same dataset/model/defense (nats/token; NaN if none). */
   readonly heldOutLossVsHonest: number;
@@ -122,7 +128,12 @@ export interface DefenseRow {
   /** The generator options as the scenario gave them (calibration matches them after validation). */
   readonly generatorOptions: Readonly<Record<string, unknown>>;
   readonly datasetSpec: string;
+  /** The defense id (vtune or a rival verifier) and its options as the scenario gave them. */
+  readonly defenseId: string;
+  readonly defenseOptions: Readonly<Record<string, unknown>>;
   readonly nullMode: string;
+  /** The null mode the verdicts decided by (a rival verifier's test, e.g. rank-sum; vTune's is `nullMode`). */
+  readonly decisionMode: string;
   readonly alpha: number;
   /** Backdoors per secret. */
   readonly backdoors: number;
@@ -160,6 +171,9 @@ export function trialTable(trials: readonly TrialRecord[]): aq.ColumnTable {
       hitRate: t.verdict.n > 0 ? t.verdict.k / t.verdict.n : NaN,
       backdoors: t.verdict.n,
       trainedTokenFraction: t.cost.trainedTokenFraction,
+      backdoorRowsTrained: t.truth.backdoorRowsTrained,
+      modified01: t.truth.modelModified ? 1 : 0,
+      wrapped01: t.truth.inferenceWrapped ? 1 : 0,
       loss: nan(t.utility.heldOutLossNatsPerToken),
       task: nan(t.utility.taskMetric),
       passes: t.cost.extraInferencePasses,
@@ -177,7 +191,7 @@ const meanOf = (xs: readonly number[]): number => {
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
 };
 
-/** Per-attack rows, sorted by dataset, model, defense, then the scenario's attack label. */
+/** Per-attack rows, sorted by dataset, model, defense, then the attack label, oracle attacks last. */
 export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
   if (trials.length === 0) return [];
   const grouped = trialTable(trials)
@@ -194,6 +208,9 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
       hitRate: (d: any) => op.mean(d.hitRate),
       backdoors: (d: any) => op.median(d.backdoors),
       ttf: (d: any) => op.mean(d.trainedTokenFraction),
+      bdt: (d: any) => op.mean(d.backdoorRowsTrained),
+      modified: (d: any) => op.sum(d.modified01),
+      wrapped: (d: any) => op.sum(d.wrapped01),
       losses: (d: any) => op.array_agg(d.loss),
       tasks: (d: any) => op.array_agg(d.task),
       passes: (d: any) => op.mean(d.passes),
@@ -201,7 +218,8 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
       aurocs: (d: any) => op.array_agg(d.auroc),
       tprs: (d: any) => op.array_agg(d.tpr1),
     })
-    .orderby('dataset', 'model', 'defense', 'attack')
+    // Oracle upper bounds after every realistic attack of their configuration: kept apart in the table.
+    .orderby('dataset', 'model', 'defense', 'oracle', 'attack')
     .objects() as Record<string, any>[];
   const honestLoss = new Map<string, number>();
   for (const g of grouped) if (g.role === 'honest') honestLoss.set(`${g.dataset}\u0000${g.model}\u0000${g.defense}`, meanOf(g.losses));
@@ -229,6 +247,10 @@ export function attackRows(trials: readonly TrialRecord[]): AttackRow[] {
       backdoors: g.backdoors,
       trainedTokenFraction: g.ttf,
       trainingSaved: 1 - g.ttf,
+      backdoorRowsTrained: g.bdt,
+      modelModified: g.modified,
+      inferenceWrapped: g.wrapped,
+      cells: g.n,
       heldOutLossNatsPerToken: loss,
       heldOutLossVsHonest: ref === undefined ? NaN : loss - ref,
       taskMetric: meanOf(g.tasks),
@@ -265,7 +287,10 @@ export function defenseRows(trials: readonly TrialRecord[]): DefenseRow[] {
         generatorId: generatorIdOf(first),
         generatorOptions: generatorOptionsOf(first),
         datasetSpec: first.cell.dataset.spec,
+        defenseId: first.cell.defense.id,
+        defenseOptions: first.cell.defense.options,
         nullMode: first.cell.labels.nullMode,
+        decisionMode: first.cell.defense.id === 'vtune' ? first.cell.labels.nullMode : first.verdict.nullMode,
         alpha: Math.max(...mine.map((t) => t.verdict.alpha)),
         backdoors: Math.max(...mine.map((t) => t.verdict.n)),
         detection: pooled([...role('pass'), ...role('null')], (t) => !t.verdict.verified),
@@ -364,7 +389,11 @@ export function attackLeaderboard(trials: readonly TrialRecord[]): AttackBoardRo
 
 /** Leaderboard: generators (defense configurations) ranked by their worst-case detection over the attack suite. */
 export interface GeneratorBoardRow {
-  readonly rank: number;
+  /**
+   * Competition rank (1, 1, 3, …): configurations tied on worst case and false alarm share one. Undefined for a
+   * configuration no dishonest attack has a cell against: there is nothing to rank it by.
+   */
+  readonly rank?: number;
   readonly defense: string;
   readonly generator: string;
   readonly nullMode: string;
@@ -377,7 +406,7 @@ export interface GeneratorBoardRow {
   readonly typeI: Rate;
 }
 
-/** Defense configurations ranked by worst-case detection (ties: fewer false alarms first). */
+/** Defense configurations ranked by worst-case detection (then fewer false alarms; full ties share a rank). */
 export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorBoardRow[] {
   const byDefense = new Map<string, TrialRecord[]>();
   for (const t of trials) byDefense.set(t.cell.labels.defense, [...(byDefense.get(t.cell.labels.defense) ?? []), t]);
@@ -413,8 +442,10 @@ export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorB
       typeI: clusteredRate(nulls.map((t) => ({ success: t.verdict.verified, secret: secretOf(t) }))),
     });
   }
-  rows.sort((a, b) => desc(a.worstCase.rate, b.worstCase.rate) || desc(b.falseAlarm.rate, a.falseAlarm.rate) || cmp(a.defense, b.defense));
-  return rows.map((r, i) => ({ rank: i + 1, ...r }));
+  const order = (a: (typeof rows)[number], b: (typeof rows)[number]): number => desc(a.worstCase.rate, b.worstCase.rate) || desc(b.falseAlarm.rate, a.falseAlarm.rate);
+  rows.sort((a, b) => order(a, b) || cmp(a.defense, b.defense));
+  const ranked = rows.filter((r) => r.worstCase.n > 0);
+  return rows.map((r) => (r.worstCase.n > 0 ? { rank: 1 + ranked.findIndex((o) => order(o, r) === 0), ...r } : r));
 }
 
 function cmp(a: string, b: string): number {

@@ -7,7 +7,8 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { alphaCell, ANTI_CONSERVATIVE_MODES, calibrationCurves, reaches, type TypeIRow } from '../calibrate/analyze.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
-import { rate, type DefenseRow, type Rate } from './analyze.js';
+import type { TrialRecord } from '../records/schema.js';
+import { defenseRows, rate, type DefenseRow, type Rate } from './analyze.js';
 import { CHART_CONFIG, type Chart } from './plots.js';
 import { sig, type ReportTable } from './table-model.js';
 
@@ -77,6 +78,58 @@ export function matchingCalibration(records: readonly CalibrationRecord[], row: 
   );
 }
 
+/** The defense a calibration record calibrated: its `defense` when recorded, else vtune for a vTune generator, else the generator id. */
+export function calibratedDefenseId(record: CalibrationRecord): string {
+  return record.defense?.id ?? (generators.has(record.generator.id) ? 'vtune' : record.generator.id);
+}
+
+/** Options as compared between a calibration and a trial: without α (the level a p-value is read at, not part of it). */
+const withoutAlpha = (o: Readonly<Record<string, unknown>>): string => canonicalJson(Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'alpha')));
+
+/** A rival verifier's configuration as a calibration is matched to it. */
+interface RivalConfiguration {
+  readonly id: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly dataset: string;
+  readonly model: string;
+}
+
+/**
+ * Whether a calibration record calibrated a (non-vTune) defense configuration: the same defense id, the same
+ * options apart from α, the same dataset and base model. Options are compared as written (a scenario that
+ * spells out a default does not match a calibration that left it out: no calibration rather than a guess).
+ */
+function rivalMatches(record: CalibrationRecord, c: RivalConfiguration): boolean {
+  return (
+    calibratedDefenseId(record) === c.id &&
+    withoutAlpha(record.defense?.options ?? record.generator.options) === withoutAlpha(c.options) &&
+    record.dataset === c.dataset &&
+    record.baseModel === c.model
+  );
+}
+
+/** rivalMatches for the configuration of a trial. */
+export function rivalCalibrationMatches(record: CalibrationRecord, t: TrialRecord): boolean {
+  return rivalMatches(record, { id: t.cell.defense.id, options: t.cell.defense.options, dataset: t.cell.dataset.spec, model: t.cell.model });
+}
+
+/** The calibration records of a headline row's configuration, vTune's (matchingCalibration) or a rival's (rivalMatches). */
+export function calibrationOfRow(records: readonly CalibrationRecord[], row: DefenseRow): CalibrationRecord[] {
+  if (row.defenseId === 'vtune') return matchingCalibration(records, row);
+  return records.filter((r) => rivalMatches(r, { id: row.defenseId, options: row.defenseOptions, dataset: row.datasetSpec, model: row.model }));
+}
+
+/**
+ * The calibration records of the configurations the trials ran: vTune's matched to a headline row
+ * (matchingCalibration), a rival's by rivalCalibrationMatches. Records of other configurations (another
+ * generator, option, model or dataset) say nothing about these trials and are left out of their report.
+ */
+export function calibrationFor(records: readonly CalibrationRecord[], trials: readonly TrialRecord[]): CalibrationRecord[] {
+  const keep = new Set<CalibrationRecord>();
+  for (const h of defenseRows(trials)) for (const r of calibrationOfRow(records, h)) keep.add(r);
+  return records.filter((r) => keep.has(r));
+}
+
 /** Type-I at α per null mode over the given records (every null model pooled: each trial has its own secret). */
 export function typeIByMode(records: readonly CalibrationRecord[], alpha: number): Map<string, Rate> {
   const counts = new Map<string, { k: number; n: number }>();
@@ -137,7 +190,9 @@ export function calibrationChart(records: readonly CalibrationRecord[]): Chart {
       padding: 12,
       config: CHART_CONFIG,
       data: { values: [...data.map((d) => ({ ...d, layer: 'curve' })), ...diagonal.map((d) => ({ ...d, layer: 'diagonal', series: 'uniform', nullMode: 'uniform', nullModel: '' }))] },
-      facet: { column: { field: 'generator', type: 'nominal', title: null, sort: generatorsShown } },
+      // Three panels a row: a page calibrating many configurations wraps instead of growing one unreadable row.
+      facet: { field: 'generator', type: 'nominal', title: null, sort: generatorsShown },
+      columns: 3,
       spec: {
         width: 280,
         height: 280,

@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import type { FailureRecord, ManifestRecord, RunRecord, TrialRecord } from '../records/schema.js';
 import { COMPRESSED_RECORDS_FILE, findRecordsFiles, latestByCell, readRecordsFile, writeCompressedRecords } from '../records/store.js';
 import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard } from './analyze.js';
-import { calibrationChart, typeITable } from './calibration.js';
+import { calibrationChart, calibrationFor, typeITable } from './calibration.js';
 import { reportHtml } from './html.js';
 import { charts, type Chart } from './plots.js';
 import { renderSvg, svgToPng } from './render.js';
@@ -94,7 +94,10 @@ export interface ReportContent {
 export function buildReport(records: LoadedRecords): ReportContent {
   const rows = attackRows(records.trials);
   const scenarioNames = [...new Set(records.manifests.map((m) => m.scenario.name))].sort();
-  const calibration = records.calibration?.records ?? [];
+  const found = records.calibration?.records ?? [];
+  // Only the calibration of configurations these records ran: another generator's, model's or dataset's
+  // Type-I says nothing about them (and a failing one would read as theirs).
+  const calibration = calibrationFor(found, records.trials);
   const headline = defenseRows(records.trials);
   const rivals = records.trials.some((t) => t.cell.defense.id !== 'vtune');
   const verifiers = rivals ? verifierSection(records.trials, calibration) : undefined;
@@ -106,12 +109,17 @@ export function buildReport(records: LoadedRecords): ReportContent {
     ...(calibration.length ? [typeITable(typeIRows(calibration, DEFAULT_ALPHAS))] : []),
     ...(verifiers?.tables ?? []),
   ];
-  const calibrationNote = calibration.length
-    ? ` Type-I from ${calibration.length} calibration trials in ${records.calibration.files.length} file(s).`
-    : ' No calibration records found (run `vtune-bench calibrate`): Type-I comes from the run\'s null baselines only.';
+  const other = found.length - calibration.length;
+  const files = `${records.calibration.files.length} file(s)`;
+  const calibrationNote =
+    calibration.length === 0
+      ? ` No calibration records of these configurations found${other ? ` (${other} of others in ${files})` : ''} (run \`vtune-bench calibrate\`): Type-I comes from the run's null baselines only.`
+      : other === 0
+        ? ` Type-I from ${calibration.length} calibration trials in ${files}.`
+        : ` Type-I from ${calibration.length} of the ${found.length} calibration trials in ${files}; the other ${other} are of configurations not in these records.`;
   return {
     tables,
-    findings: findings(records.trials),
+    findings: findings(records.trials, records.manifests),
     ...(verifiers && { verifiers: { findings: verifiers.findings, tableIds: verifiers.tables.map((t) => t.id) } }),
     charts: [...(records.trials.length ? charts(records.trials, rows) : []), ...(calibration.length ? [calibrationChart(calibration)] : [])],
     failures: records.failures,

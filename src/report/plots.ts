@@ -50,12 +50,27 @@ export function charts(trials: readonly TrialRecord[], rows: readonly AttackRow[
 }
 
 const multi = (rows: readonly { defense: string }[]): boolean => new Set(rows.map((r) => r.defense)).size > 1;
-const attackOrder = (rows: readonly { attack: string }[]): string[] => [...new Set(rows.map((r) => r.attack))];
+
+/** Where an attack's role sits on a chart's attack axis: the honest provider, the nulls, lazy, evasive. */
+const ROLE_ORDER: readonly string[] = ['honest', 'null', 'pass', 'evade'];
+/**
+ * The attack axis of a chart (shown labels, † on oracles): grouped by role in ROLE_ORDER, by label within a
+ * role, and the oracle upper bounds last, apart from every realistic attack.
+ */
+export function attackOrder(items: readonly { readonly attack: string; readonly role: string; readonly oracle: boolean }[]): string[] {
+  const seen = new Map<string, { role: number; oracle: boolean }>();
+  for (const i of items) if (!seen.has(i.attack)) seen.set(i.attack, { role: ROLE_ORDER.indexOf(i.role), oracle: i.oracle });
+  return [...seen.entries()]
+    .sort(([a, x], [b, y]) => Number(x.oracle) - Number(y.oracle) || x.role - y.role || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([a]) => a);
+}
 
 /** Defense win rate per attack with its 95% Clopper-Pearson interval. */
 export function winRateChart(rows: readonly AttackRow[]): Chart {
   const data = rows.map((r) => ({
     attack: r.oracle ? `${r.attack} †` : r.attack,
+    role: r.role,
+    oracle: r.oracle,
     defense: r.defense,
     goal: r.goal,
     rate: r.defenseWins.rate,
@@ -72,7 +87,8 @@ export function winRateChart(rows: readonly AttackRow[]): Chart {
   return {
     id: 'defense-wins',
     title: 'Defense wins per attack',
-    description: 'Share of cells the defense won (DESIGN.md §2 rule per goal), with 95% Clopper-Pearson intervals.',
+    description:
+      'Share of cells the defense won (DESIGN.md §2 rule per goal), with 95% Clopper-Pearson intervals. Attacks run from the honest provider and the nulls to the lazy and the evasive ones; the oracle upper bounds (†) come last.',
     spec: {
       ...base('Defense wins per attack (95% Clopper-Pearson interval)'),
       // With yOffset the step is per (attack, defense) sub-band: 28 px per attack shared out, at least 10 px each.
@@ -111,6 +127,8 @@ export function log10pChart(trials: readonly TrialRecord[]): Chart {
     counters.set(attack, i + 1);
     return {
       attack,
+      role: roleOf(t),
+      oracle: t.attack.oracle,
       defense: t.cell.labels.defense,
       negLog10p: Math.max(0, -t.verdict.log10p),
       verified: t.verdict.verified ? 'verified' : 'not verified',
@@ -125,7 +143,7 @@ export function log10pChart(trials: readonly TrialRecord[]): Chart {
   return {
     id: 'log10p',
     title: '−log₁₀ p per attack',
-    description: 'Every cell’s vTune p-value; the dashed line is the verification threshold α (right of it = verified).',
+    description: 'Every cell’s vTune p-value; the dashed line is the verification threshold α (right of it = verified). Attacks in the order of the defense-wins chart, oracles (†) last.',
     spec: {
       ...base('Evidence of training: −log₁₀ p per cell (dashed: α)'),
       height: { step: 30 },
@@ -134,7 +152,7 @@ export function log10pChart(trials: readonly TrialRecord[]): Chart {
           data: { values: data },
           mark: { type: 'point', filled: true, size: 45, opacity: 0.75 },
           encoding: {
-            y: { field: 'attack', type: 'nominal', sort: [...new Set(data.map((d) => d.attack))].sort(), title: null },
+            y: { field: 'attack', type: 'nominal', sort: attackOrder(data), title: null },
             yOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-0.6, 0.6] } },
             x: { field: 'negLog10p', type: 'quantitative', title: '−log₁₀ p', scale: { type: 'symlog', domain: [0, maxX * 1.1] }, axis: { values: ticks } },
             color: { field: 'verified', type: 'nominal', scale: { domain: ['verified', 'not verified'], range: ['#54a24b', '#e45756'] }, title: null },
@@ -172,22 +190,25 @@ export function powerChart(trials: readonly TrialRecord[]): Chart {
       const r = rate(g.k, g.n);
       return { defense: g.generator, backdoors: g.backdoors, power: r.rate, lower: r.lower, upper: r.upper, n: g.n };
     });
-  const xs = [...new Set(data.map((d) => d.backdoors))];
+  // Backdoor counts as bands, each configuration side by side within one: configurations that share a count (all
+  // of them, in a scenario with one count) no longer draw on top of each other.
+  const xs = [...new Set(data.map((d) => d.backdoors))].sort((a, b) => a - b);
   return {
     id: 'power',
     title: 'Power vs number of backdoors',
-    description: 'Share of honest fine-tunes verified, by the number of backdoors planted, with 95% intervals.',
+    description: 'Share of honest fine-tunes verified, by the number of backdoors planted, with 95% intervals; configurations side by side at each count.',
     spec: {
       ...base('Power: honest fine-tunes verified vs number of backdoors', 460),
       height: 260,
       data: { values: data },
       encoding: {
-        x: { field: 'backdoors', type: 'quantitative', title: 'backdoors planted (n)', scale: { zero: false, padding: 20 }, axis: { values: xs, format: 'd' } },
+        x: { field: 'backdoors', type: 'ordinal', title: 'backdoors planted (n)', sort: xs, scale: { paddingInner: 0.3 }, axis: { labelAngle: 0 } },
+        xOffset: { field: 'defense', type: 'nominal' },
         color: { field: 'defense', type: 'nominal', title: 'vTune configuration' },
       },
       layer: [
         { mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y: { field: 'lower', type: 'quantitative', scale: { domain: [0, 1] }, title: 'P(verified | honest)' }, y2: { field: 'upper' } } },
-        { mark: { type: 'line', point: { filled: true, size: 60 } }, encoding: { y: { field: 'power', type: 'quantitative' }, tooltip: [{ field: 'defense' }, { field: 'backdoors' }, { field: 'power', format: '.2f' }, { field: 'n' }] } },
+        { mark: { type: 'point', filled: true, size: 60 }, encoding: { y: { field: 'power', type: 'quantitative' }, tooltip: [{ field: 'defense' }, { field: 'backdoors' }, { field: 'power', format: '.2f' }, { field: 'n' }] } },
       ],
     },
   };
@@ -278,7 +299,9 @@ export function frontierChart(rows: readonly AttackRow[]): Chart {
   return {
     id: 'frontier',
     title: "Attacker's frontier",
-    description: 'Lazy and null providers: training saved (relative to honest) against the share of cells that still passed verification. Top right = a cheap attack that passes.',
+    description:
+      'Lazy and null providers: training saved (relative to honest) against the share of cells that still passed verification, pooled over every defense configuration ' +
+      '(an attack that passes one configuration and fails another sits in between; the per-attack table has each configuration). Top right = a cheap attack that passes.',
     spec: {
       ...base("Attacker's frontier: training saved vs pass rate", 460),
       height: 300,

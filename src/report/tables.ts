@@ -7,8 +7,8 @@ import * as aq from 'arquero';
 import { METRICS, type MetricDeclaration } from '../records/schema.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
 import type { AttackBoardRow, AttackRow, DefenseRow, GeneratorBoardRow, Rate } from './analyze.js';
-import { matchingCalibration, typeIByMode, typeIByModeText } from './calibration.js';
-import { sig, type ColumnKind, type ReportTable } from './table-model.js';
+import { calibrationOfRow, typeIByMode, typeIByModeText } from './calibration.js';
+import { ALPHA_COLUMN, log10pMedianColumn, PLACE_COLUMNS, sig, type ColumnKind, type ReportTable } from './table-model.js';
 
 export type { Column, ColumnKind, ReportTable } from './table-model.js';
 export { sig } from './table-model.js';
@@ -162,7 +162,7 @@ const POOLED_RATES_LEGEND =
 export function ratesTable(rows: readonly DefenseRow[], calibration: readonly CalibrationRecord[] = []): ReportTable {
   return {
     id: 'rates',
-    title: 'Headline rates per vTune configuration',
+    title: 'Headline rates per defense configuration',
     caption:
       'Detection = P(not verified | lazy or null provider); survival = P(verified | evasive provider); false alarm = P(not verified | honest); ' +
       'Type-I = P(verified | model never trained on the planted rows), which must stay ≤ α: measured by calibration (`vtune-bench calibrate`: fresh secrets against the base model ' +
@@ -171,10 +171,8 @@ export function ratesTable(rows: readonly DefenseRow[], calibration: readonly Ca
       'Oracle attacks († in the other tables; they see the backdoor mask) are excluded from every rate here. ' +
       POOLED_RATES_LEGEND,
     columns: [
-      { key: 'dataset', header: 'dataset', kind: 'text' },
-      { key: 'model', header: 'model', kind: 'text' },
-      { key: 'defense', header: 'defense', kind: 'text' },
-      { key: 'alphaShown', header: 'α', kind: 'text' },
+      ...PLACE_COLUMNS,
+      ALPHA_COLUMN,
       { key: 'detection', header: 'detection ↑', kind: 'rate', metric: 'detectionRate' },
       { key: 'survival', header: 'survival ↑', kind: 'rate', metric: 'survivalRate' },
       { key: 'falseAlarm', header: 'false alarm ↓', kind: 'rate', metric: 'falseAlarmRate' },
@@ -185,10 +183,17 @@ export function ratesTable(rows: readonly DefenseRow[], calibration: readonly Ca
       { key: 'verifierAuroc', header: 'verifier AUROC ↑', kind: 'fixed3', metric: 'verifierAuroc' },
     ],
     rows: rows.map((r) => {
-      const byMode = typeIByMode(matchingCalibration(calibration, r), r.alpha);
-      return { ...r, alphaShown: r.alpha.toExponential(0), typeICalibration: byMode.get(r.nullMode), typeIByMode: typeIByModeText(byMode, r.nullMode, r.alpha) };
+      const byMode = typeIByMode(calibrationOfRow(calibration, r), r.alpha);
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeICalibration: byMode.get(r.decisionMode), typeIByMode: typeIByModeText(byMode, r.decisionMode, r.alpha) };
     }),
   };
+}
+
+/** What a provider did to the trained model, from the measured ground truth: `weights modified`, `inference wrapped` (k/n when not every cell), or `—`. */
+function afterTraining(r: AttackRow): string {
+  const part = (k: number, what: string): string[] => (k === 0 ? [] : [k === r.cells ? what : `${what} ${k}/${r.cells}`]);
+  const parts = [...part(r.modelModified, 'weights modified'), ...part(r.inferenceWrapped, 'inference wrapped')];
+  return parts.length ? parts.join(', ') : dash;
 }
 
 /** Everything per attack: who won, how strongly, what it cost, what it did to utility. */
@@ -199,19 +204,21 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
     caption:
       "Defense wins: a lazy (pass) or null attack not verified, an evasive attack or the honest provider verified. log10 p: median [IQR]. " +
       'Training saved and utility are relative to the honest provider; † marks oracle attacks (they see the backdoor mask: an upper bound, out of every headline rate). ' +
-      'Per-attack rates have one cell per secret (one per seed).',
+      'Per-attack rates have one cell per secret (one per seed). ' +
+      'Ground truth, as measured: backdoor rows trained = mean planted rows that reached training (of the backdoors per secret); after training = what the provider did to the ' +
+      'trained model (weights modified, inference wrapped), with k/n cells when not every cell did.',
     columns: [
-      { key: 'dataset', header: 'dataset', kind: 'text' },
-      { key: 'model', header: 'model', kind: 'text' },
-      { key: 'defense', header: 'defense', kind: 'text' },
+      ...PLACE_COLUMNS,
       { key: 'attackShown', header: 'attack', kind: 'text' },
       { key: 'goal', header: 'goal', kind: 'text' },
       { key: 'defenseWins', header: 'defense wins ↑', kind: 'rate', metric: 'defenseWinRate' },
       { key: 'verified', header: 'verified', kind: 'rate' },
-      { key: 'log10pMedian', header: 'log10 p (median)', kind: 'log10p', metric: 'log10p' },
+      log10pMedianColumn('log10pMedian'),
       { key: 'log10pIqr', header: 'log10 p IQR', kind: 'text', metric: 'log10p' },
       { key: 'hitRate', header: 'K/n', kind: 'fixed2', metric: 'hitRate' },
       { key: 'trainingSaved', header: 'training saved', kind: 'fixed2', metric: 'trainingSaved' },
+      { key: 'backdoorRowsTrained', header: 'backdoor rows trained', kind: 'fixed2' },
+      { key: 'afterTraining', header: 'after training', kind: 'text' },
       { key: 'heldOutLossNatsPerToken', header: 'held-out loss (nats/tok)', kind: 'fixed3', metric: 'heldOutLossNatsPerToken' },
       { key: 'heldOutLossVsHonest', header: 'Δ loss vs honest', kind: 'fixed3', metric: 'heldOutLossNatsPerToken' },
       { key: 'taskMetric', header: 'task metric', kind: 'fixed3', metric: 'taskMetric' },
@@ -223,6 +230,7 @@ export function attacksTable(rows: readonly AttackRow[]): ReportTable {
       ...r,
       attackShown: r.oracle ? `${r.attack} †` : r.attack,
       log10pIqr: `[${formatCell(r.log10pQ25, 'log10p')}, ${formatCell(r.log10pQ75, 'log10p')}]`,
+      afterTraining: afterTraining(r),
     })),
   };
 }
@@ -258,6 +266,7 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibrat
     title: 'Leaderboard: generators ranked by worst-case detection over the attack suite',
     caption:
       'Worst case = the lowest defense win rate over the dishonest attacks (oracle upper bounds excluded), at the stated α. False alarm and Type-I error must stay low for a ranking to mean anything. ' +
+      'Configurations tied on worst case and false alarm share a rank; — = no dishonest attack ran against it. Configurations measured against different attacks are not comparable by worst case. ' +
       'Type-I by null mode: calibration trials at the stated α with n (* = decision mode); in run: the null baselines of the run. ' +
       POOLED_RATES_LEGEND,
     columns: [
@@ -265,7 +274,7 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibrat
       { key: 'defense', header: 'defense', kind: 'text' },
       { key: 'generator', header: 'generator', kind: 'text' },
       { key: 'nullMode', header: 'null mode', kind: 'text' },
-      { key: 'alphaShown', header: 'α', kind: 'text' },
+      ALPHA_COLUMN,
       { key: 'worstCase', header: 'worst-case defense wins ↑', kind: 'rate', metric: 'defenseWinRate' },
       { key: 'worstAttack', header: 'worst attack', kind: 'text' },
       { key: 'meanWinRate', header: 'mean defense wins', kind: 'fixed2', metric: 'defenseWinRate' },
@@ -274,8 +283,9 @@ export function generatorBoardTable(rows: readonly GeneratorBoardRow[], calibrat
       { key: 'typeI', header: 'Type-I in run', kind: 'rate', metric: 'typeIError' },
     ],
     rows: rows.map((r) => {
-      const matched = [...new Set(headline.filter((h) => h.defense === r.defense).flatMap((h) => matchingCalibration(calibration, h)))];
-      return { ...r, alphaShown: r.alpha.toExponential(0), typeIByMode: typeIByModeText(typeIByMode(matched, r.alpha), r.nullMode, r.alpha) };
+      const mine = headline.filter((h) => h.defense === r.defense);
+      const matched = [...new Set(mine.flatMap((h) => calibrationOfRow(calibration, h)))];
+      return { ...r, alphaShown: r.alpha.toExponential(0), typeIByMode: typeIByModeText(typeIByMode(matched, r.alpha), mine[0]?.decisionMode ?? r.nullMode, r.alpha) };
     }),
   };
 }

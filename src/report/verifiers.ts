@@ -19,11 +19,12 @@
  */
 import { alphaCell, reaches } from '../calibrate/analyze.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
-import { generators } from '../../defenses/vtune/generators/index.js';
 import type { TrialRecord } from '../records/schema.js';
 import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, type Rate } from './analyze.js';
-import { matchingCalibration, typeIByMode } from './calibration.js';
+import { matchingCalibration, rivalCalibrationMatches, typeIByMode } from './calibration.js';
 import { formatCell, sig, type Column, type ReportTable } from './tables.js';
+import { log10pMedianColumn, VERIFIER_COLUMNS } from './table-model.js';
+import { configAttacks, leftOutClause, worstOverCommon } from './findings.js';
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const secretKey = (t: TrialRecord): string =>
@@ -75,25 +76,22 @@ export interface VerifierRow {
 
 /**
  * Calibration records of a verifier: vTune's are matched to the configuration (generator, options, count,
- * base model, dataset) and read in the decision null mode; a rival's records name their defense
- * (`defense.id`, and `defense.label` when given; else a `generator.id` that is no vTune generator) and carry
- * their decision `log10p` (or `log10pByNullMode` with `nullMode`, or a single mode).
+ * base model, dataset) and read in the decision null mode; a rival's are those of the same defense id, options
+ * (α aside), dataset and base model (rivalCalibrationMatches), and carry their decision `log10p` (or
+ * `log10pByNullMode` with `nullMode`, or a single mode).
  */
 function calibrationTypeI(trials: readonly TrialRecord[], calibration: readonly CalibrationRecord[], alpha: number): Rate | undefined {
   const first = trials[0]!;
-  const id = first.cell.defense.id;
-  if (id === 'vtune') {
+  if (first.cell.defense.id === 'vtune') {
     const heads = defenseRows(trials);
     const matched = [...new Set(heads.flatMap((h) => matchingCalibration(calibration, h)))];
     if (matched.length === 0) return undefined;
     return typeIByMode(matched, alpha).get(first.verdict.nullMode);
   }
-  const label = first.cell.labels.defense;
   let k = 0;
   let n = 0;
-  for (const rec of calibration as readonly (CalibrationRecord & { defense?: { id?: string; label?: string }; log10p?: number; nullMode?: string })[]) {
-    const recId = rec.defense?.id ?? (generators.has(rec.generator.id) ? 'vtune' : rec.generator.id);
-    if (recId !== id || (rec.defense?.label !== undefined && rec.defense.label !== label)) continue;
+  for (const rec of calibration as readonly (CalibrationRecord & { log10p?: number; nullMode?: string })[]) {
+    if (!trials.some((t) => rivalCalibrationMatches(rec, t))) continue;
     const modes = Object.values(rec.log10pByNullMode ?? {});
     const lp = typeof rec.log10p === 'number' ? rec.log10p : rec.nullMode !== undefined ? rec.log10pByNullMode?.[rec.nullMode] : modes.length === 1 ? modes[0] : undefined;
     if (typeof lp !== 'number') continue;
@@ -143,9 +141,7 @@ const pct = (f: number): string => `${Number((f * 100).toPrecision(3))}%`;
 export function verifierTable(rows: readonly VerifierRow[]): ReportTable {
   const fractions = [...new Set(rows.flatMap((r) => r.ladder.map((l) => l.fraction)))].sort((a, b) => a - b);
   const columns: Column[] = [
-    { key: 'verifier', header: 'verifier', kind: 'text' },
-    { key: 'id', header: 'defense id', kind: 'text' },
-    { key: 'alphaShown', header: 'α', kind: 'text' },
+    ...VERIFIER_COLUMNS,
     { key: 'typeIRate', header: 'Type-I ↓', kind: 'smallRate', metric: 'typeIError' },
     { key: 'typeISource', header: 'Type-I from', kind: 'text' },
     { key: 'power', header: 'honest verified ↑', kind: 'rate' },
@@ -213,24 +209,16 @@ export function verifierFindings(trials: readonly TrialRecord[], rows: readonly 
   if (rows.length === 0) return '';
   const r = (x: Rate): string => formatCell(x, 'rate');
   const sentences: string[] = [];
-  // Worst case over the dishonest (non-oracle) attacks.
-  const worst = rows.map((v) => {
-    const ts = trials.filter((t) => t.cell.labels.defense === v.verifier && !t.attack.oracle && (t.attack.goal === 'pass' || t.attack.goal === 'evade'));
-    const byAttack = new Map<string, TrialRecord[]>();
-    for (const t of ts) byAttack.set(t.cell.labels.attack, [...(byAttack.get(t.cell.labels.attack) ?? []), t]);
-    let best: { attack: string; wins: Rate } | undefined;
-    for (const [attack, at] of [...byAttack].sort(([a], [b]) => cmp(a, b))) {
-      const wins = pooled(at, (t) => t.defenseWon);
-      if (!best || wins.rate < best.wins.rate) best = { attack, wins };
-    }
-    return { verifier: v.verifier, worst: best };
-  });
-  const ranked = worst.filter((w) => w.worst).sort((a, b) => b.worst!.wins.rate - a.worst!.wins.rate || cmp(a.verifier, b.verifier));
-  if (ranked.length > 0) {
-    sentences.push(
-      `By worst case over the dishonest attacks: ${ranked.map((w) => `${w.verifier} ${r(w.worst!.wins)} (against ${w.worst!.attack})`).join('; ')}.`,
-    );
-  }
+  // Worst case over the dishonest (non-oracle) attacks every verifier ran (Findings' worstOverCommon).
+  const worst = worstOverCommon(configAttacks(trials));
+  const ranked = new Set([...worst.board.map((w) => w.defense)]);
+  const unattacked = rows.map((v) => v.verifier).filter((v) => !ranked.has(v) && !configAttacks(trials.filter((t) => t.cell.labels.defense === v)).some((c) => !c.oracle && (c.goal === 'pass' || c.goal === 'evade')));
+  const none = unattacked.length ? ` No dishonest attack has a cell against ${unattacked.join(', ')}.` : '';
+  if (worst.board.length > 0) {
+    sentences.push(`By worst case over the dishonest attacks: ${worst.board.map((w) => `${w.defense} ${r(w.worst)} (against ${w.attack})`).join('; ')}.${leftOutClause(worst)}${none}`);
+  } else if (worst.partial.length > 0) {
+    sentences.push(`By worst case no verifier can be compared with another: no dishonest attack ran against every verifier (${worst.partial.join(', ')}).${none}`);
+  } else if (none) sentences.push(none.trim());
   const fractions = [...new Set(rows.flatMap((v) => v.ladder.map((l) => l.fraction)))].sort((a, b) => a - b);
   for (const f of fractions) {
     const at = rows
@@ -241,6 +229,13 @@ export function verifierFindings(trials: readonly TrialRecord[], rows: readonly 
   }
   const powered = rows.filter((v) => v.power.n > 0);
   if (powered.length > 0) sentences.push(`An honest fine-tune is verified by ${powered.map((v) => `${v.verifier} in ${r(v.power)}`).join(', ')}.`);
+  const powerless = verifierPower(trials).filter((p) => p.status === 'no power');
+  if (powerless.length > 0) {
+    sentences.push(
+      `No power at the default sizes (95% upper bound on honest fine-tunes verified below ${NO_POWER_UPPER}): ` +
+        `${powerless.map((p) => `${p.verifier} ${formatCell(p.verified, 'smallRate')} over ${p.secrets} secrets`).join('; ')}.`,
+    );
+  }
   const bad = rows.filter((v) => v.typeI.exceedsAlpha);
   const typeIText = (v: VerifierRow): string => `${v.verifier} ${formatCell(v.typeI.rate, 'smallRate')} at α = ${sig(v.alpha)} (${v.typeI.source})`;
   const measured = rows.filter((v) => v.typeI.rate.n > 0);
@@ -347,17 +342,15 @@ export function verifierPowerTable(rows: readonly VerifierPowerRow[]): ReportTab
       `"has power" when its lower bound is at least ${POWER_LOWER}, else "undecided" (too few secrets to tell, or a rate in between).` +
       (base ? ' return-base: the untouched base model returned for the same secrets, verified = a false accusation (a valid verifier\'s rate is about α or below).' : ''),
     columns: [
-      { key: 'verifier', header: 'verifier', kind: 'text' },
-      { key: 'id', header: 'defense id', kind: 'text' },
-      { key: 'alphaShown', header: 'α', kind: 'text' },
+      ...VERIFIER_COLUMNS,
       { key: 'secrets', header: 'secrets', kind: 'int' },
       { key: 'verified', header: 'honest verified ↑', kind: 'smallRate' },
-      { key: 'medianLog10p', header: 'log10 p (median)', kind: 'log10p', metric: 'log10p' },
+      log10pMedianColumn('medianLog10p'),
       { key: 'statusShown', header: 'power', kind: 'text' },
       ...(base
         ? ([
             { key: 'falseAccusations', header: 'return-base verified ↓', kind: 'smallRate' },
-            { key: 'medianLog10pBase', header: 'return-base log10 p (median)', kind: 'log10p', metric: 'log10p' },
+            log10pMedianColumn('medianLog10pBase', 'return-base'),
           ] satisfies Column[])
         : []),
     ],

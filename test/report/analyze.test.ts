@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attackLeaderboard, attackRows, defenseRows, generatorLeaderboard, rate, rocOf } from '../../src/report/analyze.js';
-import { attacksTable, formatCell, latexEscape, ratesTable, toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
+import { attacksTable, displayRows, formatCell, generatorBoardTable, latexEscape, ratesTable, toCsv, toJson, toLatex, toMarkdown } from '../../src/report/tables.js';
 import { trial } from './helpers.js';
 
 const trials = [
@@ -88,6 +88,20 @@ describe('leaderboards', () => {
     expect(board.map((r) => r.defense)).toEqual(['vtune:keyed', 'vtune:random-tokens']);
     expect(board[1]).toMatchObject({ worstAttack: 'drop-flagged', worstCase: { k: 0, n: 2 } });
   });
+
+  it('configurations tied on worst case and false alarm share a rank; one without a dishonest attack is not ranked', () => {
+    const as = (label: string) => trials.map((t) => ({ ...t, cellKey: `${label}${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: label } } }));
+    const honestOnly = trials.filter((t) => t.attack.id === 'honest').map((t) => ({ ...t, cellKey: `h${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'vtune:template' } } }));
+    const better = trials.map((t) => ({ ...t, cellKey: `k${t.cellKey}`, defenseWon: true, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'vtune:keyed' } } }));
+    const board = generatorLeaderboard([...trials, ...as('vtune:wordlist'), ...better, ...honestOnly]);
+    expect(board.map((r) => [r.rank, r.defense])).toEqual([
+      [1, 'vtune:keyed'],
+      [2, 'vtune:random-tokens'],
+      [2, 'vtune:wordlist'],
+      [undefined, 'vtune:template'],
+    ]);
+    expect(toMarkdown(generatorBoardTable(board))).toMatch(/\|—\|vtune:template\|/);
+  });
 });
 
 describe('table renderings', () => {
@@ -108,5 +122,31 @@ describe('table renderings', () => {
     expect(tex).toMatch(/\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule/);
     expect(tex).not.toMatch(/[^\\]_/); // underscores escaped
     expect(latexEscape('α ≤ 5% & x_1')).toBe('$\\alpha$ $\\leq$ 5\\% \\& x\\_1');
+  });
+});
+
+describe('per-attack ground truth', () => {
+  it('shows the planted rows that reached training and what the provider did after training, and lists oracles last', () => {
+    const base = (key: string, attack: string, o: { rows?: number; modified?: boolean; wrapped?: boolean; oracle?: boolean; seed?: number }) => {
+      const t = trial({ key, attack, goal: 'evade', verified: false, log10p: 0, defenseWon: false, backdoorRowsTrained: o.rows ?? 8, oracle: o.oracle, seed: o.seed });
+      return { ...t, truth: { ...t.truth, modelModified: o.modified ?? false, inferenceWrapped: o.wrapped ?? false } };
+    };
+    const rows = attackRows([
+      base('a0', 'a-oracle', { oracle: true }),
+      base('u0', 'unlearn', { modified: true, seed: 0 }),
+      base('u1', 'unlearn', { modified: true, seed: 1 }),
+      base('c0', 'cleangen', { wrapped: true, seed: 0 }),
+      base('c1', 'cleangen', { seed: 1 }),
+      base('d0', 'drop', { rows: 0, seed: 0 }),
+      base('d1', 'drop', { rows: 3, seed: 1 }),
+    ]);
+    expect(rows.map((r) => r.attack)).toEqual(['cleangen', 'drop', 'unlearn', 'a-oracle']);
+    const shown = Object.fromEntries(displayRows(attacksTable(rows)).map((r) => [r.attack!, [r['backdoor rows trained'], r['after training']]]));
+    expect(shown).toEqual({
+      cleangen: ['8.00', 'inference wrapped 1/2'],
+      drop: ['1.50', '—'],
+      unlearn: ['8.00', 'weights modified'],
+      'a-oracle †': ['8.00', '—'],
+    });
   });
 });

@@ -6,10 +6,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendCalibrationRecords } from '../../src/calibrate/records.js';
+import { appendCalibrationRecords, loadCalibration } from '../../src/calibrate/records.js';
 import type { TrialRecord } from '../../src/records/schema.js';
 import { defenseRows } from '../../src/report/analyze.js';
-import { matchingCalibration, typeIByMode } from '../../src/report/calibration.js';
+import { calibrationFor, matchingCalibration, rivalCalibrationMatches, typeIByMode } from '../../src/report/calibration.js';
 import { buildReport, defaultCalibrationPaths, loadRecords, publishLeaderboard } from '../../src/report/index.js';
 import { displayRows, ratesTable, toMarkdown } from '../../src/report/tables.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
@@ -107,4 +107,36 @@ describe('finding calibration records', () => {
     expect(md).toContain('default-calibration.png');
     expect(toMarkdown(buildReport(loadRecords([runDir])).tables.find((t) => t.id === 'type-i')!)).toMatch(/\|random-tokens\|8\|local:vtb-base \(base\)\|base-model \(paper's; anti-conservative\)\|3000\|/);
   }, 60_000);
+});
+
+describe('a report keeps only the calibration of the configurations its records ran', () => {
+  const fixture = join(import.meta.dirname, '..', 'fixtures', 'leaderboard', 'results');
+  const lb = loadRecords([join(fixture, 'leaderboard', 'fixture-leaderboard')]);
+
+  it("the leaderboard's Type-I table and chart leave out the rival verifier's calibration, and the summary counts it", () => {
+    // The fixture's calibration folder holds 200 wordlist and 200 data-watermark null trials; the leaderboard ran wordlist only.
+    expect(lb.calibration.records).toHaveLength(400);
+    const kept = calibrationFor(lb.calibration.records, lb.trials);
+    expect(kept).toHaveLength(200);
+    expect(new Set(kept.map((r) => r.generator.id))).toEqual(new Set(['wordlist']));
+    const content = buildReport(lb);
+    expect(toMarkdown(content.tables.find((t) => t.id === 'type-i')!)).not.toContain('data-watermark');
+    expect(JSON.stringify(content.charts.find((c) => c.id === 'calibration')!.spec)).not.toContain('data-watermark');
+    expect(content.summary).toContain('Type-I from 200 of the 400 calibration trials in 1 file(s); the other 200 are of configurations not in these records.');
+  });
+
+  it('a rival matches by defense id, options apart from α, dataset and base model: the committed data-watermark calibration (nulls 99) is not that of its default (999)', () => {
+    // results/calibration/rivals-n1000-local_vtb-base: 1000 null trials each of cue-reply, utility-gain and data-watermark(nulls=99) on stories.
+    const { records } = loadCalibration([join(import.meta.dirname, '..', '..', 'results', 'calibration', 'rivals-n1000-local_vtb-base')]);
+    const t = (id: string, options: Record<string, unknown>, dataset = 'stories'): TrialRecord => {
+      const x = trial({ key: id, attack: 'honest', goal: 'honest', verified: true, log10p: -3, defenseWon: true });
+      return { ...x, cell: { ...x.cell, dataset: { spec: dataset }, model: 'local:vtb-base', defense: { id, options } } };
+    };
+    const count = (x: TrialRecord): number => records.filter((r) => rivalCalibrationMatches(r, x)).length;
+    expect(count(t('cue-reply', { alpha: 0.01 }))).toBe(1000);
+    expect(count(t('data-watermark', { alpha: 0.01 }))).toBe(0);
+    expect(count(t('data-watermark', { alpha: 0.01, nulls: 99 }))).toBe(1000);
+    expect(count(t('cue-reply', { alpha: 0.01 }, 'math'))).toBe(0);
+    expect(count(t('cue-reply', { alpha: 0.01, cues: 8 }))).toBe(0);
+  });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { TrialRecord } from '../../src/records/schema.js';
+import type { ManifestRecord, TrialRecord } from '../../src/records/schema.js';
 import { configAttacks, findings, findingsMarkdown } from '../../src/report/findings.js';
 import { trial } from './helpers.js';
 
 const N = 21;
 /** N cells (one secret each) of one attack against one defense; the defense wins in `wins` of them. */
-function cells(o: { defense: string; attack: string; goal: 'baseline' | 'pass' | 'evade'; wins: number; ttf?: number; loss?: number; oracle?: boolean; insertion?: 'copy' | 'modify'; passes?: number }): TrialRecord[] {
-  return Array.from({ length: N }, (_, i) => {
+function cells(o: { defense: string; attack: string; goal: 'baseline' | 'pass' | 'evade'; wins: number; ttf?: number; loss?: number; oracle?: boolean; insertion?: 'copy' | 'modify'; passes?: number; n?: number }): TrialRecord[] {
+  return Array.from({ length: o.n ?? N }, (_, i) => {
     const won = i < o.wins;
     const verified = o.attack === 'honest' || o.goal === 'evade' ? won : !won;
     const t = trial({ key: `${o.defense}/${o.attack}/${i}`, attack: o.attack, goal: o.goal, verified, log10p: verified ? -8 : -0.5, defenseWon: won, defense: o.defense, seed: i, ttf: o.ttf ?? 1, loss: o.loss ?? 2, oracle: o.oracle });
@@ -64,7 +64,7 @@ describe('generated findings', () => {
 
   it('says what modify changes against copy: the attacks it moves by ≥ 0.20, and the worst case', () => {
     const m = text.find((p) => p.startsWith('**wordlist**, '))!;
-    expect(m).toContain('wordlist (modify) instead of wordlist (copy) moves the defense win rate by at least 0.20 against 3 of 4 attacks');
+    expect(m).toContain('wordlist (modify) instead of wordlist (copy) moves the defense win rate by at least 0.20 against 3 of 4 attacks (2 of them with disjoint 95% intervals)');
     expect(m).toContain('lookup 0.00 [0.00, 0.16] n=21 → 1.00 [0.84, 1.00] n=21');
     expect(m).toContain('drop 0.48 [0.26, 0.70] n=21 → 1.00 [0.84, 1.00] n=21');
     expect(m).toContain('subset50 0.33 [0.15, 0.57] n=21 → 0.57 [0.34, 0.78] n=21');
@@ -97,5 +97,86 @@ describe('generated findings', () => {
   it('no dishonest attack, no findings', () => {
     expect(findings(board.filter((t) => t.attack.id === 'honest'))).toEqual([]);
     expect(findingsMarkdown([])).toBe('');
+  });
+
+  it('at a perfect score over too few secrets it says the bound cannot be reached, instead of "holds against none" alone', () => {
+    const small = [
+      ...cells({ defense: COPY, attack: 'honest', goal: 'baseline', wins: 7, n: 7 }),
+      ...cells({ defense: COPY, attack: 'drop', goal: 'evade', wins: 7, n: 7 }),
+      ...cells({ defense: COPY, attack: 'lookup', goal: 'pass', wins: 0, ttf: 0, n: 7 }),
+    ];
+    const text = findings(small).find((p) => p.startsWith(`**${COPY}**:`))!;
+    // 7/7 has a 95% lower bound of 0.59: no result over 7 secrets can reach 0.80.
+    expect(text).toContain('it holds against none of its 2 attacks; it won every cell against 1 of them, over too few secrets for a 95% lower bound of 0.80 at any score: drop 1.00 [0.59, 1.00] n=7');
+    // At n = 21 the same perfect score holds, and no such clause is written.
+    expect(findings(board).join(' ')).not.toContain('too few secrets');
+  });
+
+  it('a configuration with no dishonest attack says so rather than only its honest rate', () => {
+    const only = [...board, ...cells({ defense: 'template (modify)', attack: 'honest', goal: 'baseline', wins: 21 })];
+    expect(findings(only)).toContain('**template (modify)**: no dishonest attack has a cell against it; an honest fine-tune verifies in 1.00 [0.84, 1.00] n=21.');
+    // And it is left out of the robustness comparison, which has no attack to rank it by.
+    expect(findings(only).find((p) => p.startsWith('Most robust'))).not.toContain('template');
+  });
+
+  it('compares worst cases only over the attacks every configuration ran, naming the ones left out', () => {
+    // Under copy alone a new attack wins every cell; without the common-set rule modify would look more robust
+    // simply because the attack never ran against it.
+    const extra = [...board, ...cells({ defense: COPY, attack: 'unlearn', goal: 'evade', wins: 21 }), ...cells({ defense: MODIFY, attack: 'cleangen', goal: 'evade', wins: 0 })];
+    const robust = findings(extra).find((p) => p.startsWith('Most robust'))!;
+    expect(robust).toContain('Compared over the 4 dishonest attack(s) every configuration ran; left out, as not run against every configuration: cleangen, unlearn.');
+    // modify's worst case over the common four stays subset50, not the cleangen it alone faced.
+    expect(robust).toMatch(/^Most robust by worst case: wordlist \(modify\) \(worst case 0\.57 \[0\.34, 0\.78\] n=21 against subset50/);
+    const none = findings([...cells({ defense: COPY, attack: 'lookup', goal: 'pass', wins: 0 }), ...cells({ defense: MODIFY, attack: 'drop', goal: 'evade', wins: 21 })]);
+    expect(none).toContain('By worst case no configuration can be compared with another: no dishonest attack ran against every configuration (drop, lookup).');
+  });
+
+  it('says when the most and least robust configurations\' intervals overlap', () => {
+    const close = [...cells({ defense: COPY, attack: 'drop', goal: 'evade', wins: 10 }), ...cells({ defense: MODIFY, attack: 'drop', goal: 'evade', wins: 12 })];
+    const robust = findings(close).find((p) => p.startsWith('Most robust'))!;
+    expect(robust).toContain('least robust: wordlist (copy) (worst case 0.48 [0.26, 0.70] n=21 against drop); their 95% intervals overlap, so these cells do not tell them apart.');
+    expect(findings(board).find((p) => p.startsWith('Most robust'))).not.toContain('overlap');
+  });
+
+  it('on a partial run it says how many planned cells have finished and which configurations and attacks have none yet', () => {
+    const manifest = {
+      kind: 'manifest',
+      schemaVersion: 1,
+      runId: 'r',
+      scenario: {
+        name: 'leaderboard',
+        hash: 'r',
+        definition: {
+          datasets: [{ spec: 'builtin:tiny', size: 60 }, { spec: 'code', size: 60 }, 'math'],
+          defenses: [{ label: COPY }, { label: MODIFY }, { label: 'splice (copy)' }, { options: {} }],
+          attacks: ['honest', 'lookup', { id: 'x', label: 'unlearn' }, { id: 'y' }],
+        },
+      },
+      seeds: [0],
+      cellCount: 400,
+      packageVersions: {},
+      machine: { platform: 'linux', arch: 'x64', cpuModel: 'cpu', cpuCount: 2, memoryBytes: 1, node: 'v22' },
+      startedAt: '2026-01-01T00:00:00Z',
+    } satisfies ManifestRecord;
+    const text = findings(board, [manifest])[0]!;
+    expect(text).toContain(
+      'These records are a partial run: 231 of the 400 planned cells (57%) have finished, so every figure below covers those cells only; no cell yet for dataset(s) code, math; no cell yet for configuration(s) splice (copy); no cell yet for attack(s) unlearn.',
+    );
+    expect(findings(board, [{ ...manifest, cellCount: 231 }])[0]).not.toContain('partial run');
+    // Shards of one run add up; records of two runs (which may share cells) say nothing about what was planned.
+    expect(findings(board, [{ ...manifest, cellCount: 200 }, { ...manifest, cellCount: 200 }])[0]).toContain('231 of the 400 planned cells');
+    expect(findings(board, [manifest, { ...manifest, runId: 'other', scenario: { ...manifest.scenario, hash: 'other' } }])[0]).not.toContain('partial run');
+  });
+
+  it('the cheapest attack carries its task-metric cost beside held-out loss, which misses a change of decoding', () => {
+    // Like cleangen on the leaderboard: the held-out loss of the wrapped model equals honest, its generations score 0.
+    const withTask = (ts: TrialRecord[], task: number) => ts.map((t) => ({ ...t, utility: { ...t.utility, taskMetric: task } }));
+    const rows = [
+      ...withTask(cells({ defense: COPY, attack: 'honest', goal: 'baseline', wins: 21 }), 0.28),
+      ...withTask(cells({ defense: COPY, attack: 'decode', goal: 'evade', wins: 0, passes: 3 }), 0),
+    ];
+    expect(findings(rows).find((p) => p.startsWith(`**${COPY}**:`))).toContain(
+      'the cheapest of the 1 attack(s) that beat it is decode (success 1.00 [0.84, 1.00] n=21, training saved 0.00, held-out loss vs honest +0.000 nats/token, task metric vs honest −0.280, 3.00 extra passes)',
+    );
   });
 });
