@@ -108,6 +108,7 @@ export const inPlace = defineGenerator({
       nullModes: ['generator', 'base-model', 'empirical'],
       options: { minBits, stopwords, typical },
       counterfactualSource: 'stored',
+      insertion: 'modify',
       cannotHost(row, rows) {
         const p = inPlacePlan(row, rows, minBits, stopwords, typical);
         return typeof p === 'string' ? p : undefined;
