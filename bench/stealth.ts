@@ -17,13 +17,14 @@ const OUT = 'results/stealth';
 const GENERATORS = ['random-tokens', 'wordlist', 'keyed', 'splice', 'lm-sampled', 'template', 'in-place'];
 const SCORERS = ['perplexity', 'onion', 'embedding-outlier', 'ngram-burstiness', 'near-duplicate', 'format'];
 const BUILTIN = ['--size', '2000', '--count', '10'];
-const SMALL = ['--count', '1', '--repeats', '10'];
+/** 1 backdoor per planting, 10 plantings; the training size leaves the default held-out rows (20) of the file. */
+const small = (rows: number) => ['--size', String(rows - 20), '--count', '1', '--repeats', '10'];
 const DATASETS: readonly { name: string; spec: string; args: readonly string[] }[] = [
   { name: 'stories', spec: 'stories', args: BUILTIN },
-  { name: 'self-instruct', spec: '../shared/data/self-instruct-seed-tasks.jsonl', args: SMALL },
-  { name: 'common-gen', spec: '../shared/data/common-gen.jsonl', args: SMALL },
-  { name: 'gsm8k', spec: '../shared/data/gsm8k-train-2500.jsonl', args: ['--count', '10'] },
-  { name: 'adversarial-qa', spec: '../shared/data/adversarial-qa.jsonl', args: SMALL },
+  { name: 'self-instruct', spec: '../shared/data/self-instruct-seed-tasks.jsonl', args: small(175) },
+  { name: 'common-gen', spec: '../shared/data/common-gen.jsonl', args: small(200) },
+  { name: 'gsm8k', spec: '../shared/data/gsm8k-train-2500.jsonl', args: BUILTIN },
+  { name: 'adversarial-qa', spec: '../shared/data/adversarial-qa.jsonl', args: small(200) },
   { name: 'math', spec: 'math', args: BUILTIN },
   { name: 'code', spec: 'code', args: BUILTIN },
 ];
@@ -56,11 +57,14 @@ if (!tableOnly) {
     const args = command(d);
     console.error(`stealth: ${d.name}: vtune-bench ${args.join(' ')}`);
     const run = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Keep the raw output whatever happens (a run costs tens of minutes on a shared machine).
+    writeFileSync(join(OUT, `${d.name}.stdout.txt`), run.stdout);
     if (run.status !== 0) {
       console.error(`stealth: ${d.name} failed (exit ${run.status}); no record written`);
       continue;
     }
-    const results = JSON.parse(run.stdout) as Line[];
+    // The table's JSON follows a one-line header naming the dataset and model.
+    const results = JSON.parse(run.stdout.slice(run.stdout.indexOf('\n['))) as Line[];
     writeFileSync(file, `${JSON.stringify({ command: `vtune-bench ${args.join(' ')}`, results } satisfies Record_, null, 1)}\n`);
   }
 }
