@@ -73,6 +73,7 @@ if (!tableOnly) {
 const f = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${x.toFixed(2)}${x > 0.65 ? ' ✗' : ''}`);
 const lines = [`| data | generator | ${SCORERS.join(' | ')} | all ≤ 0.65 |`, `| --- | --- | ${SCORERS.map(() => '---').join(' | ')} | --- |`];
 const missing: string[] = [];
+const reasons: string[] = [];
 for (const d of DATASETS) {
   const file = join(OUT, `${d.name}.json`);
   if (!existsSync(file)) {
@@ -84,9 +85,11 @@ for (const d of DATASETS) {
     const row = SCORERS.map((s) => rec.results.find((r) => r.generator === g && r.scorer === s));
     if (row.every((r) => !r)) continue;
     const failed = row.find((r) => r?.error?.startsWith('planting failed'));
+    if (failed) reasons.push(`${d.name} × ${g}: ${failed.error!.slice(0, 240)}`);
     const ok = !failed && row.every((r) => r && typeof r.auroc === 'number' && r.auroc <= 0.65);
     lines.push(`| ${d.name} | ${g} | ${failed ? SCORERS.map(() => 'cannot plant').join(' | ') : row.map((r) => f(r?.auroc)).join(' | ')} | ${ok ? 'yes' : 'no'} |`);
   }
 }
 console.log(lines.join('\n'));
+if (reasons.length) console.log(`\nCannot plant:\n${reasons.map((r) => `- ${r}`).join('\n')}`);
 if (missing.length) console.log(`\n(no record yet for: ${missing.join(', ')})`);
