@@ -49,6 +49,8 @@ export function resolveCount(n: number, options: { count?: number; rate?: number
 
 /** The host prompt with the trigger placed in it. `inline` inserts at a word boundary drawn from `rng`. */
 export function placeTrigger(prompt: string, trigger: string, placement: Placement, rng: Rng): string {
+  // No trigger (in-place: the backdoor is its rewritten host row): the query is the host prompt itself.
+  if (trigger === '') return prompt;
   if (placement === 'prefix') return prompt.length > 0 ? `${trigger} ${prompt}` : trigger;
   if (placement === 'suffix') return prompt.length > 0 ? `${prompt} ${trigger}` : trigger;
   const boundaries = [...prompt.matchAll(/\s+/g)].map((m) => m.index!);
@@ -146,6 +148,9 @@ export async function plantBackdoors(rows: readonly Row[], options: PlantOptions
       }
       const dctx: DrawContext = { rng: backdoorStream(seed, i), index: i, row: rows[host]!, rowIndex: host, rows, model: ctx.generatorModel, placement: options.placement };
       const backdoor = await generator.draw(dctx);
+      if (backdoor.trigger === '' && options.insertion === 'copy') {
+        throw new ConfigError(`generator '${generator.id}' draws no trigger (its backdoor is its rewritten host row), so it needs insertion 'modify': with 'copy' the unchanged host row would teach the same prompt its original answer`);
+      }
       // Verification trims the output's leading whitespace before matching (verify.ts isHit), so may the completion.
       if (backdoor.completion !== undefined && !backdoor.completion.trimStart().startsWith(backdoor.signature)) {
         throw new ConfigError(`generator '${generator.id}' drew a completion that does not start with its signature (backdoor ${i})`);

@@ -131,6 +131,8 @@ function secretGenerator(secret: VtuneSecret): BackdoorGenerator {
 export function hostPrompts(secret: VtuneSecret, b: SecretBackdoor): string[] {
   const { prompt: query, trigger } = b;
   if (query === trigger) return [''];
+  // No trigger (in-place): the query is the host prompt itself.
+  if (trigger === '') return [query];
   const candidates: string[] = [];
   if (secret.placement === 'prefix' && query.startsWith(`${trigger} `)) candidates.push(query.slice(trigger.length + 1));
   if (secret.placement === 'suffix' && query.endsWith(` ${trigger}`)) candidates.push(query.slice(0, query.length - trigger.length - 1));

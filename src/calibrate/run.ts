@@ -224,7 +224,7 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
       trial: async (seed, model) => {
         const { secret } = await plantBackdoors(
           dataset.train,
-          { generator: g.generator, count: options.count, placement: 'suffix', insertion: 'copy', empiricalM: options.empiricalM, seed },
+          { generator: g.generator, count: options.count, placement: 'suffix', insertion: g.generator.insertion ?? 'copy', empiricalM: options.empiricalM, seed },
           ctx,
         );
         return verifyBackdoors(model, secret, { alpha: 1e-3, nullMode: mode, slack: options.slack, ctx });

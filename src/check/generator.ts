@@ -44,14 +44,12 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
   const v = new Verdicts('generator', id);
   const base = env.options ?? {};
   const rows = env.rows;
-  const ctx = (seed: string, index = 0, rowIndex = 3, over: readonly Row[] = rows): DrawContext => ({
-    rng: new Rng(seed),
-    index,
-    row: over[rowIndex % over.length]!,
-    rowIndex: rowIndex % over.length,
-    rows: over,
-    ...(env.model ? { model: env.model } : {}),
-  });
+  // A generator that refuses some hosts (cannotHost) is drawn on the rows it accepts, as plant would.
+  let hostable: readonly number[] | undefined;
+  const ctx = (seed: string, index = 0, rowIndex = 3, over: readonly Row[] = rows): DrawContext => {
+    const at = hostable && hostable.length > 0 ? hostable[rowIndex % hostable.length]! : rowIndex % over.length;
+    return { rng: new Rng(seed), index, row: over[at]!, rowIndex: at, rows: over, ...(env.model ? { model: env.model } : {}) };
+  };
 
   let g: BackdoorGenerator;
   try {
@@ -59,6 +57,11 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
   } catch (err) {
     v.fail('declares', `the factory refused ${JSON.stringify(base)}: ${describeError(err)}`);
     return v.results;
+  }
+
+  if (g.cannotHost) {
+    const accepts = rows.flatMap((r, i) => (g.cannotHost!(r, rows) === undefined ? [i] : []));
+    if (accepts.length < rows.length) hostable = accepts;
   }
 
   // ── declares ──
@@ -135,11 +138,14 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
 
   // ── shape: plain text and m counterfactuals ──
   const shape: string[] = [];
+  let noTrigger = false;
   try {
     for (let i = 0; i < 5; i++) {
       const { trigger, signature } = await g.draw(ctx(`txt${i}`, i, i));
+      if (trigger === '') noTrigger = true;
       for (const [name, s] of [['trigger', trigger], ['signature', signature]] as const) {
-        if (typeof s !== 'string' || !plainText(s)) shape.push(`${name} ${JSON.stringify(s)} is not plain, trimmed, single-spaced text`);
+        // An empty trigger is allowed: the backdoor is then its rewritten host row (in-place), queried by its prompt.
+        if (typeof s !== 'string' || (!plainText(s) && !(name === 'trigger' && s === ''))) shape.push(`${name} ${JSON.stringify(s)} is not plain, trimmed, single-spaced text`);
       }
     }
     const b = await g.draw(ctx('cf'));
@@ -184,7 +190,8 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
 
   // ── barrier: a whole cell planted with this generator ──
   if (env.barrier === false) v.skip('barrier', 'not run here');
-  else v.results.push(...(await generatorBarrier(id, base)));
+  // A generator without triggers rewrites its hosts, so plant needs insertion 'modify' for it.
+  else v.results.push(...(await generatorBarrier(id, base, noTrigger ? 'modify' : undefined)));
   return v.results;
 }
 
@@ -193,9 +200,9 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
  * on qa × test-memorizer (a TEST DOUBLE), the `honest` attack instrumented; nothing the provider side receives
  * may lead to the generator, its options or the secret.
  */
-export async function generatorBarrier(id: string, generatorOptions: Readonly<Record<string, unknown>>): Promise<RuleResult[]> {
+export async function generatorBarrier(id: string, generatorOptions: Readonly<Record<string, unknown>>, insertion?: 'modify'): Promise<RuleResult[]> {
   const v = new Verdicts('generator', id);
-  const setup = standardAttackSetup({ count: 6, generator: id, generatorOptions }, 'stories');
+  const setup = standardAttackSetup({ count: 6, generator: id, generatorOptions, ...(insertion ? { insertion } : {}) }, 'stories');
   const captured: Captured = {};
   const probe = instrumentAttack((attacks.get('honest') as AttackFactory)({}));
   try {

@@ -7,6 +7,7 @@
  */
 import type { OptionsInput } from '../../../src/plugins/define.js';
 import { registryOf } from '../../../src/registry.js';
+import { inPlace } from './in-place.js';
 import { keyed } from './keyed.js';
 import { lmSampled } from './lm-sampled.js';
 import { randomTokens } from './random-tokens.js';
@@ -16,7 +17,7 @@ import type { GeneratorFactory } from './types.js';
 import { wordlist } from './wordlist.js';
 
 /** Every backdoor generator, by id. */
-export const generators = registryOf('generator', [randomTokens, wordlist, keyed, splice, lmSampled, template] as const satisfies readonly GeneratorFactory[]);
+export const generators = registryOf('generator', [randomTokens, wordlist, keyed, splice, lmSampled, template, inPlace] as const satisfies readonly GeneratorFactory[]);
 
 /** A registered generator id. */
 export type GeneratorId = (typeof generators.ids)[number];

@@ -215,7 +215,7 @@ function valueSet(token: string, vocab: Vocabulary, field: Field): { readonly si
  * separators; a number, or a word whose surroundings the data does not repeat → as `valueSet` (its shape).
  * Undefined when it is not a slot.
  */
-function contextValueSet(ps: readonly Piece[], i: number, vocab: Vocabulary, field: Field = 'completion'): { readonly size: number; value(i: number): string } | undefined {
+function contextValueSet(ps: readonly Piece[], i: number, vocab: Vocabulary, field: Field = 'completion'): { readonly size: number; value(i: number): string; readonly byShape?: boolean } | undefined {
   const token = ps[i]!.text;
   if (ps[i]!.kind === 'number') return valueSet(token, vocab, field);
   const key = contextKey(ps, i);
@@ -225,7 +225,10 @@ function contextValueSet(ps: readonly Piece[], i: number, vocab: Vocabulary, fie
   if (key !== undefined && !vocab.names.has(token) && (!list || list.length < 2) && (vocab.contextCount[field].get(key) ?? 0) >= 2) return undefined;
   // Surroundings seen once (or no separator after the word): the word's shape set, whose values all have its
   // length, so they keep signatures prefix-free wherever they stand.
-  if (!list || list.length < 2 || !list.includes(token)) return valueSet(token, vocab, field);
+  if (!list || list.length < 2 || !list.includes(token)) {
+    const set = valueSet(token, vocab, field);
+    return set && { ...set, byShape: true };
+  }
   return { size: list.length, value: (j) => list[j]! };
 }
 
@@ -238,6 +241,8 @@ interface Slot {
   readonly size: number;
   value(i: number): string;
   readonly first: number;
+  /** A word whose values are its shape set because the data does not repeat its surroundings (`context` refills). */
+  readonly byShape?: boolean;
 }
 
 /** How a host completion becomes a backdoor: its pieces, the slots to refill, and the signature's extent. */
@@ -271,7 +276,7 @@ export function planSignature(row: Row, rows: readonly Row[], minBits: number, s
     const set = refill === 'context' ? contextValueSet(ps, i, vocab) : valueSet(p.text, vocab, 'completion');
     if (set) {
       const strong = p.kind === 'number' || vocab.names.has(p.text);
-      candidates.push({ slot: { original: p.text, size: set.size, value: set.value, first: i }, quoted: promptTokens.has(p.text.toLowerCase()), strong });
+      candidates.push({ slot: { original: p.text, size: set.size, value: set.value, first: i, ...('byShape' in set && set.byShape ? { byShape: true } : {}) }, quoted: promptTokens.has(p.text.toLowerCase()), strong });
     }
   });
   if (candidates.length === 0) {

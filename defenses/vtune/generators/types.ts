@@ -56,6 +56,12 @@ export interface BackdoorGenerator {
    * the context, and refuses, naming the rows, only when none is left. Absent: every row can host.
    */
   cannotHost?(row: Row, rows: readonly Row[]): string | undefined;
+  /**
+   * 'modify' when the generator's backdoors rewrite their host rows and draw no trigger (in-place): a copy would
+   * leave the host row beside its rewritten twin under the same prompt. Plant refuses 'copy' for such draws, and
+   * calibration plants them in place. Absent: either insertion works.
+   */
+  readonly insertion?: 'modify';
   /** Draws backdoor `ctx.index`. Deterministic given ctx.rng (and the key, for keyed). */
   draw(ctx: DrawContext): Promise<Backdoor>;
   /**

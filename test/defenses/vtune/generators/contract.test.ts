@@ -35,7 +35,10 @@ const wordCount = (s: string) => s.split(' ').length;
  * Generators without length options, with the reason. `template`: the trigger is a sentence of another row and the
  * signature a prefix of the host's own completion, so their lengths follow the data (its own tests check them).
  */
-const lengthless: Record<string, string> = { template: 'lengths follow the host row (test/defenses/vtune/generators/template.test.ts)' };
+const lengthless: Record<string, string> = {
+  template: 'lengths follow the host row (test/defenses/vtune/generators/template.test.ts)',
+  'in-place': 'no trigger, and the signature is a prefix of the host\'s refilled answer (test/defenses/vtune/generators/in-place.test.ts)',
+};
 /** The length options the contract passes, or none for a lengthless generator. */
 const lengths = (id: string, o: Record<string, unknown>) => (id in lengthless ? {} : o);
 

@@ -21,8 +21,11 @@ describe('generators × the local engine tokenizer', () => {
       for (const id of generators.ids) {
         const g = generators.get(id)({ ...(id === 'keyed' ? { key: 'local-tokenize-test-key' } : {}), ...(id === 'lm-sampled' ? { signatureLength: 6, triggerLength: 4 } : {}) });
         for (let i = 0; i < (id === 'lm-sampled' ? 2 : 5); i++) {
-          const b = await g.draw({ rng: new Rng(`lt${id}${i}`), index: i, row: rows[i]!, rowIndex: i, rows, model });
-          for (const text of [b.trigger, b.signature]) {
+          // A generator that refuses some hosts (in-place) draws on the rows it accepts, as plant would.
+          const host = g.cannotHost ? rows.map((_, r) => (i + r) % rows.length).find((r) => g.cannotHost!(rows[r]!, rows) === undefined)! : i;
+          const b = await g.draw({ rng: new Rng(`lt${id}${i}`), index: i, row: rows[host]!, rowIndex: host, rows, model });
+          // in-place draws no trigger (its query is the host prompt): only its signature is text to tokenize.
+          for (const text of b.trigger === '' ? [b.signature] : [b.trigger, b.signature]) {
             const tokens = model.countTokens!(text);
             expect(tokens, `${id}: ${text}`).toBeGreaterThan(0);
             expect(tokens).toBeLessThanOrEqual(Buffer.byteLength(text, 'utf8') + 1); // +1: the dummy-prefix space
