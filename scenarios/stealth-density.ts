@@ -6,6 +6,7 @@
  * Records: results/stealth-density/<run>/records.jsonl.gz; `npx vtune-bench report results/stealth-density`.
  */
 import { defineScenario } from '../src/runner/scenario.js';
+import stealth from './stealth.js';
 
 export default defineScenario({
   name: 'stealth-density',
@@ -13,8 +14,9 @@ export default defineScenario({
   seeds: 1,
   datasets: [{ spec: 'stories', size: 2000, heldOut: 5 }],
   models: ['local:vtb-base'],
-  defenses: [{ options: { generator: 'in-place', nullMode: 'generator', count: 10, insertion: 'modify', alpha: 1e-3 } }],
+  // The `stealth` scenario's defense, imported so the two stay in step.
+  defenses: stealth.defenses,
   attacks: ['honest'],
-  hyper: { epochs: 2, learningRate: 3e-3, batchSize: 8, schedule: 'cosine' },
+  hyper: { ...stealth.hyper, epochs: 2 },
   utility: false,
 });
