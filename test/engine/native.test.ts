@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Arena, type EngineExports, engineModule, instantiate, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
-import { type GemmPath, NATIVE_ABI, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
+import { type GemmPath, NATIVE_ABI, NATIVE_KERNELS, type NativeKernels, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
 import { EngineError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 
@@ -212,21 +212,46 @@ describe('native GEMM', () => {
     });
   }
 
-  it.skipIf(isas.length === 0)('an operand outside the memory is a RangeError, not a crash', () => {
+  /**
+   * Every kernel with shapes whose operands are all at least 2 floats, and every operand of it by argument index
+   * (a byte address) with its extent in floats: the bounds test moves each one in turn to the end of the memory.
+   */
+  const OPERANDS: readonly { name: keyof NativeKernels; args: (p: number) => number[]; operands: Record<number, [string, number]> }[] = [
+    // gemm(a, rsA, csA, b, ldb, c, ldc, M, K, P, acc): M = K = P = 4, A transposed (rsA 1, csA 4).
+    { name: 'gemm', args: (p) => [p, 1, 4, p, 4, p, 4, 4, 4, 4, 0], operands: { 0: ['a', 16], 3: ['b', 16], 5: ['c', 16] } },
+    // attnFwd(q, k, v, o, probs, kt, B, T, nH, nKv, hd, scale): B 1, T 4, nH 2, nKv 1, hd 2.
+    { name: 'attnFwd', args: (p) => [p, p, p, p, p, p, 1, 4, 2, 1, 2, 0.5], operands: { 0: ['q', 16], 1: ['k', 8], 2: ['v', 8], 3: ['o', 16], 4: ['probs', 32], 5: ['kt', 8] } },
+    {
+      name: 'attnBwd',
+      args: (p) => [p, p, p, p, p, p, p, p, p, p, 1, 4, 2, 1, 2, 0.5],
+      operands: { 0: ['q', 16], 1: ['k', 8], 2: ['v', 8], 3: ['probs', 32], 4: ['dout', 16], 5: ['dq', 16], 6: ['dk', 8], 7: ['dv', 8], 8: ['tmp', 16], 9: ['vt', 8] },
+    },
+    { name: 'swigluFwd', args: (p) => [p, p, p, 2], operands: { 0: ['g', 2], 1: ['u', 2], 2: ['h', 2] } },
+    { name: 'swigluBwd', args: (p) => [p, p, p, p, p, 2], operands: { 0: ['g', 2], 1: ['u', 2], 2: ['dh', 2], 3: ['dg', 2], 4: ['du', 2] } },
+    { name: 'rmsnormBwd', args: (p) => [p, p, p, p, p, p, 2, 2], operands: { 0: ['x', 4], 1: ['w', 2], 2: ['rstd', 2], 3: ['dy', 4], 4: ['dx', 4], 5: ['dw', 2] } },
+    { name: 'adamw', args: (p) => [p, p, p, p, 2, 1e-3, 0.9, 0.999, 1e-8, 0, 0.1, 0.001], operands: { 0: ['p', 2], 1: ['g', 2], 2: ['m', 2], 3: ['v', 2] } },
+    { name: 'transpose', args: (p) => [p, p, 2, 2], operands: { 0: ['src', 4], 1: ['dst', 4] } },
+  ];
+
+  it.skipIf(isas.length === 0)('an operand outside the memory is a RangeError, not a crash: every operand of every kernel, one float past the end', () => {
     const a = new Arena(undefined, engineModule('portable'));
-    const gemm = nativeKernels(isas[0]!, a.memory, false).gemm;
+    const nat = nativeKernels(isas[0]!, a.memory, false) as unknown as Record<string, (...args: number[]) => void>;
     const end = a.memory.buffer.byteLength;
     const p = a.alloc(64);
-    expect(() => gemm(p, 8, 1, p, 8, end - 16, 8, 8, 8, 8, 0)).toThrow(RangeError);
-    expect(() => gemm(p, 8, 1, end, 8, p, 8, 8, 8, 8, 0)).toThrow(RangeError);
-    const nat = nativeKernels(isas[0]!, a.memory, false);
-    expect(() => nat.attnFwd(p, p, p, p, end - 64, p, 1, 4, 2, 1, 4, 0.5)).toThrow(RangeError);
-    expect(() => nat.attnBwd(p, p, p, p, p, p, p, p, end, p, 1, 4, 2, 1, 4, 0.5)).toThrow(RangeError);
-    expect(() => nat.swigluFwd(p, p, end - 8, 4)).toThrow(RangeError);
-    expect(() => nat.swigluBwd(p, p, p, p, end, 1)).toThrow(RangeError);
-    expect(() => nat.rmsnormBwd(p, p, p, p, end - 4, 0, 1, 2)).toThrow(RangeError);
-    expect(() => nat.adamw(p, p, p, end, 1, 1e-3, 0.9, 0.999, 1e-8, 0, 0.1, 0.001)).toThrow(RangeError);
-    expect(() => nat.transpose(p, end - 4, 2, 2)).toThrow(RangeError);
+    expect(OPERANDS.map((k) => k.name).sort()).toEqual([...NATIVE_KERNELS].sort());
+    let checked = 0;
+    for (const { name, args, operands } of OPERANDS) {
+      // In bounds: no error (so the errors below come from the one operand moved).
+      expect(() => nat[name]!(...args(p)), name).not.toThrow();
+      for (const [at, [operand, floats]] of Object.entries(operands)) {
+        const moved = (ptr: number) => args(p).map((x, i) => (i === Number(at) ? ptr : x));
+        // Ending exactly at the end of the memory is inside; one float further is not.
+        expect(() => nat[name]!(...moved(end - 4 * floats)), `${name} ${operand} at the end`).not.toThrow();
+        expect(() => nat[name]!(...moved(end - 4 * floats + 4)), `${name} ${operand} one float past the end`).toThrow(RangeError);
+        checked++;
+      }
+    }
+    expect(checked).toBe(39);
     a.free();
   });
 
@@ -238,16 +263,29 @@ describe('native GEMM', () => {
       expect(() => resolveGemmPath(forced, missing)).toThrow(EngineError);
       expect(() => resolveGemmPath(forced, missing)).toThrow(`VTUNE_ENGINE_NATIVE=${forced}: the native kernels are not built: ${missing} is missing`);
     }
-    // The WebAssembly path instantiates the module's own gemm; a native path replaces only gemm.
+    // The WebAssembly path instantiates the module's own kernels (exported WebAssembly functions).
     const module = engineModule('portable');
     const mem = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
     const wasm = instantiate(mem, module, { variant: 'portable', gemm: 'wasm' });
-    expect(String(wasm.gemm)).toMatch(/^function \d+\(\) \{ \[native code\] \}$/);
-    if (isas.length > 0) {
-      const native = instantiate(mem, module, { variant: 'portable', gemm: isas[0]! });
-      expect(native.gemm).not.toBe(wasm.gemm);
-      expect(String(native.gemm)).not.toMatch(/native code/);
-      expect(native.attnFwd).toBeTypeOf('function');
+    const exported = /^function \d+\(\) \{ \[native code\] \}$/;
+    for (const name of NATIVE_KERNELS) expect(String(wasm[name]), name).toMatch(exported);
+  });
+
+  it.skipIf(isas.length === 0)('a native path replaces every kernel the addon runs, and only those', () => {
+    const module = engineModule('portable');
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const exported = /^function \d+\(\) \{ \[native code\] \}$/;
+    const wasm = instantiate(mem, module, { variant: 'portable', gemm: 'wasm' });
+    const native = instantiate(mem, module, { variant: 'portable', gemm: isas[0]! }) as unknown as Record<string, unknown>;
+    // The kernels nativeKernels makes (not NATIVE_KERNELS, the list instantiate swaps: a name left out of it is caught).
+    const made = Object.keys(nativeKernels(isas[0]!, mem, false)).sort();
+    expect(made).toEqual([...NATIVE_KERNELS].sort());
+    // (Two instances: every other export is the module's own on both, not the same object.)
+    const functions = Object.entries(wasm).filter(([, f]) => typeof f === 'function').map(([name]) => name);
+    expect(functions.length).toBeGreaterThan(made.length);
+    for (const name of functions) {
+      if (made.includes(name)) expect(String(native[name]), name).not.toMatch(exported);
+      else expect(String(native[name]), name).toMatch(exported);
     }
   });
 
