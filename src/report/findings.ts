@@ -93,7 +93,8 @@ export function configAttacks(trials: readonly TrialRecord[]): ConfigAttack[] {
     .sort((a, b) => cmp(a.defense, b.defense) || cmp(a.attack, b.attack));
 }
 
-const dishonest = (c: ConfigAttack): boolean => !c.oracle && (c.goal === 'pass' || c.goal === 'evade');
+/** A dishonest attack: lazy (pass) or evasive, and not an oracle upper bound. */
+export const dishonest = (c: ConfigAttack): boolean => !c.oracle && (c.goal === 'pass' || c.goal === 'evade');
 
 /** A rate as the tables print it: `0.95 [0.76, 1.00] n=21`. */
 const r = (x: Rate): string => formatCell(x, 'rate');

@@ -24,7 +24,7 @@ import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, type
 import { matchingCalibration, rivalCalibrationMatches, typeIByMode } from './calibration.js';
 import { formatCell, sig, type Column, type ReportTable } from './tables.js';
 import { log10pMedianColumn, VERIFIER_COLUMNS } from './table-model.js';
-import { configAttacks, leftOutClause, worstOverCommon } from './findings.js';
+import { configAttacks, dishonest, leftOutClause, worstOverCommon } from './findings.js';
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const secretKey = (t: TrialRecord): string =>
@@ -210,9 +210,10 @@ export function verifierFindings(trials: readonly TrialRecord[], rows: readonly 
   const r = (x: Rate): string => formatCell(x, 'rate');
   const sentences: string[] = [];
   // Worst case over the dishonest (non-oracle) attacks every verifier ran (Findings' worstOverCommon).
-  const worst = worstOverCommon(configAttacks(trials));
-  const ranked = new Set([...worst.board.map((w) => w.defense)]);
-  const unattacked = rows.map((v) => v.verifier).filter((v) => !ranked.has(v) && !configAttacks(trials.filter((t) => t.cell.labels.defense === v)).some((c) => !c.oracle && (c.goal === 'pass' || c.goal === 'evade')));
+  const all = configAttacks(trials);
+  const worst = worstOverCommon(all);
+  const attacked = new Set(all.filter(dishonest).map((c) => c.defense));
+  const unattacked = rows.map((v) => v.verifier).filter((v) => !attacked.has(v));
   const none = unattacked.length ? ` No dishonest attack has a cell against ${unattacked.join(', ')}.` : '';
   if (worst.board.length > 0) {
     sentences.push(`By worst case over the dishonest attacks: ${worst.board.map((w) => `${w.defense} ${r(w.worst)} (against ${w.attack})`).join('; ')}.${leftOutClause(worst)}${none}`);

@@ -65,6 +65,21 @@ describe('verifier leaderboard from records, whatever the defense id', () => {
     expect(text).toContain('data-watermark 12.00 rows, 24.00 queries, +0.010 nats/token');
   });
 
+  it('names a verifier no dishonest attack ran against, and says when no attack ran against every verifier', () => {
+    const honestOnly = records.trials
+      .filter((t) => t.cell.defense.id === 'data-watermark' && t.attack.id === 'honest')
+      .map((t) => ({ ...t, cellKey: `h${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'cue-reply' } } }));
+    const withIdle = [...records.trials, ...honestOnly];
+    const text = verifierFindings(withIdle, verifierRows(withIdle, records.calibration.records));
+    expect(text).toContain('(against drop(near-duplicate)). No dishonest attack has a cell against cue-reply.');
+    // Each verifier faces a different dishonest attack: no worst case is comparable.
+    const apart = records.trials.filter((t) => t.attack.goal === 'baseline' || t.cell.labels.attack === (t.cell.defense.id === 'vtune' ? 'drop(near-duplicate)' : 'lookup-wrapper(near-duplicate)'));
+    const split = [...apart, ...honestOnly];
+    expect(verifierFindings(split, verifierRows(split))).toMatch(
+      /^By worst case no verifier can be compared with another: no dishonest attack ran against every verifier \(drop\(near-duplicate\), lookup-wrapper\(near-duplicate\)\)\. No dishonest attack has a cell against cue-reply\. /,
+    );
+  });
+
   it('the report holds the section only when a verifier other than vtune ran', () => {
     const withRivals = buildReport(records);
     expect(withRivals.verifiers?.tableIds).toEqual(['verifiers', 'verifier-power', 'verifier-attacks']);
