@@ -6,7 +6,7 @@
 //  - sums over a row are the wasm kernel's: four lane sums (lane i takes j ≡ i mod 4, in increasing j), then
 //    ((l0 + l1) + l2) + l3, then the last n mod 4 one by one. They run here on 4-lane vectors, as in wasm;
 //  - max is WebAssembly's (−0 below +0; the largest value of a row does not depend on the order).
-// Compiled within gemm-avx512.cc / gemm-avx2.cc after gemm-impl.h (Vec and VTB_GEMM_NAME come from there).
+// Compiled within gemm-avx512.cc / gemm-avx2.cc after gemm-impl.h (Vec and VTB_FN(gemm) come from there).
 
 namespace vtb {
 
@@ -160,7 +160,7 @@ static void attnFwd(const float* q, const float* k, const float* v, float* o, fl
       for (int t0 = 0; t0 < T; t0 += QB) {
         const int t1 = T < t0 + QB ? T : t0 + QB;
         float* pr0 = pBase + (ptrdiff_t)t0 * T;
-        VTB_GEMM_NAME(qBase + (ptrdiff_t)t0 * dim, dim, 1, kt, T, pr0, T, t1 - t0, hd, t1, 0, FUSED);
+        VTB_FN(gemm)(qBase + (ptrdiff_t)t0 * dim, dim, 1, kt, T, pr0, T, t1 - t0, hd, t1, 0, FUSED);
         for (int t = t0; t < t1; t++) {
           float* pr = pBase + (ptrdiff_t)t * T;
           const int n = t + 1;
@@ -168,7 +168,7 @@ static void attnFwd(const float* q, const float* k, const float* v, float* o, fl
           softmaxInPlace(pr, n);
           for (int j = n; j < T; j++) pr[j] = 0.0f;
         }
-        VTB_GEMM_NAME(pr0, T, 1, vBase, kvDim, oBase + (ptrdiff_t)t0 * dim, dim, t1 - t0, t1, hd, 0, FUSED);
+        VTB_FN(gemm)(pr0, T, 1, vBase, kvDim, oBase + (ptrdiff_t)t0 * dim, dim, t1 - t0, t1, hd, 0, FUSED);
       }
     }
   }
@@ -196,7 +196,7 @@ static void attnBwd(const float* q, const float* k, const float* v, const float*
         const float* pr = pBase + (ptrdiff_t)t * T;
         float* dsr = tmp + (ptrdiff_t)t * T;
         const int n = t + 1;
-        if (t % QB == 0) VTB_GEMM_NAME(doBase + (ptrdiff_t)t * dim, dim, 1, vt, T, dsr, T, QB < T - t ? QB : T - t, hd, T < t + QB ? T : t + QB, 0, FUSED);
+        if (t % QB == 0) VTB_FN(gemm)(doBase + (ptrdiff_t)t * dim, dim, 1, vt, T, dsr, T, QB < T - t ? QB : T - t, hd, T < t + QB ? T : t + QB, 0, FUSED);
         // s = Σ P·dP: four lane sums with the build's multiply-add, then the wasm order.
         __m128 sv = _mm_setzero_ps();
         int j = 0;
@@ -221,10 +221,10 @@ static void attnBwd(const float* q, const float* k, const float* v, const float*
       float* dvBase = dv + (ptrdiff_t)b * T * kvDim + kvo;
       for (int t0 = 0; t0 < T; t0 += QB) {
         const int rows = (T < t0 + QB ? T : t0 + QB) - t0;
-        VTB_GEMM_NAME(tmp + (ptrdiff_t)t0 * T, T, 1, kBase, kvDim, dqBase + (ptrdiff_t)t0 * dim, dim, rows, t0 + rows, hd, 0, FUSED);
+        VTB_FN(gemm)(tmp + (ptrdiff_t)t0 * T, T, 1, kBase, kvDim, dqBase + (ptrdiff_t)t0 * dim, dim, rows, t0 + rows, hd, 0, FUSED);
         const ptrdiff_t col = (ptrdiff_t)t0 * T + t0;
-        VTB_GEMM_NAME(tmp + col, 1, T, qBase + (ptrdiff_t)t0 * dim, dim, dkBase + (ptrdiff_t)t0 * kvDim, kvDim, rows, T - t0, hd, 1, FUSED);
-        VTB_GEMM_NAME(pBase + col, 1, T, doBase + (ptrdiff_t)t0 * dim, dim, dvBase + (ptrdiff_t)t0 * kvDim, kvDim, rows, T - t0, hd, 1, FUSED);
+        VTB_FN(gemm)(tmp + col, 1, T, qBase + (ptrdiff_t)t0 * dim, dim, dkBase + (ptrdiff_t)t0 * kvDim, kvDim, rows, T - t0, hd, 1, FUSED);
+        VTB_FN(gemm)(pBase + col, 1, T, doBase + (ptrdiff_t)t0 * dim, dim, dvBase + (ptrdiff_t)t0 * kvDim, kvDim, rows, T - t0, hd, 1, FUSED);
       }
     }
   }
@@ -232,12 +232,12 @@ static void attnBwd(const float* q, const float* k, const float* v, const float*
 
 }  // namespace vtb
 
-extern "C" void VTB_ATTN_FWD(const float* q, const float* k, const float* v, float* o, float* probs, float* kt, int B, int T, int nH, int nKv, int hd, float scale, int fused) {
+extern "C" void VTB_FN(attn_fwd)(const float* q, const float* k, const float* v, float* o, float* probs, float* kt, int B, int T, int nH, int nKv, int hd, float scale, int fused) {
   if (fused) vtb::attnFwd<true>(q, k, v, o, probs, kt, B, T, nH, nKv, hd, scale);
   else vtb::attnFwd<false>(q, k, v, o, probs, kt, B, T, nH, nKv, hd, scale);
 }
 
-extern "C" void VTB_ATTN_BWD(const float* q, const float* k, const float* v, const float* probs, const float* dout, float* dq, float* dk, float* dv, float* tmp, float* vt, int B, int T, int nH, int nKv, int hd, float scale, int fused) {
+extern "C" void VTB_FN(attn_bwd)(const float* q, const float* k, const float* v, const float* probs, const float* dout, float* dq, float* dk, float* dv, float* tmp, float* vt, int B, int T, int nH, int nKv, int hd, float scale, int fused) {
   if (fused) vtb::attnBwd<true>(q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, scale);
   else vtb::attnBwd<false>(q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, scale);
 }

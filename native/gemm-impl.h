@@ -14,6 +14,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "kernels.h"
 
 namespace vtb {
 
@@ -37,7 +38,6 @@ struct Vec {
   static inline T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static inline T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
 };
-#define VTB_GEMM_NAME vtb_gemm_avx512
 #elif defined(VTB_AVX2)
 struct Vec {
   typedef __m256 T;
@@ -59,7 +59,6 @@ struct Vec {
   static inline T mul(T a, T b) { return _mm256_mul_ps(a, b); }
   static inline T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
 };
-#define VTB_GEMM_NAME vtb_gemm_avx2
 #else
 #error "define VTB_AVX512 or VTB_AVX2"
 #endif
@@ -184,7 +183,7 @@ static void tailColumn(const float* a, ptrdiff_t rs, ptrdiff_t cs, const float* 
 }  // namespace vtb
 
 /** See the header comment; fused selects the fma build's multiply-add. Pointers are already bounds-checked. */
-extern "C" void VTB_GEMM_NAME(const float* a, ptrdiff_t rsA, ptrdiff_t csA, const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, int M, int K, int P, int acc, int fused) {
+extern "C" void VTB_FN(gemm)(const float* a, ptrdiff_t rsA, ptrdiff_t csA, const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, int M, int K, int P, int acc, int fused) {
   using namespace vtb;
   if (M <= 0) return;
   const int P8 = P & ~7, P4 = P & ~3;

@@ -139,9 +139,9 @@ static void transpose(const float* src, float* dst, int rows, int cols) {
 
 }  // namespace vtb
 
-extern "C" void VTB_RMSNORM_BWD(const float* x, const float* w, const float* rstd, const float* dy, float* dx, float* dw, int N, int D) { vtb::rmsnormBwd(x, w, rstd, dy, dx, dw, N, D); }
-extern "C" void VTB_ADAMW(float* p, const float* g, float* m, float* v, int n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2) { vtb::adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2); }
-extern "C" void VTB_TRANSPOSE(const float* src, float* dst, int rows, int cols) { vtb::transpose(src, dst, rows, cols); }
+extern "C" void VTB_FN(rmsnorm_bwd)(const float* x, const float* w, const float* rstd, const float* dy, float* dx, float* dw, int N, int D) { vtb::rmsnormBwd(x, w, rstd, dy, dx, dw, N, D); }
+extern "C" void VTB_FN(adamw)(float* p, const float* g, float* m, float* v, int n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2) { vtb::adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2); }
+extern "C" void VTB_FN(transpose)(const float* src, float* dst, int rows, int cols) { vtb::transpose(src, dst, rows, cols); }
 
-extern "C" void VTB_SWIGLU_FWD(const float* g, const float* u, float* h, int n) { vtb::swigluFwd(g, u, h, n); }
-extern "C" void VTB_SWIGLU_BWD(const float* g, const float* u, const float* dh, float* dg, float* du, int n) { vtb::swigluBwd(g, u, dh, dg, du, n); }
+extern "C" void VTB_FN(swiglu_fwd)(const float* g, const float* u, float* h, int n) { vtb::swigluFwd(g, u, h, n); }
+extern "C" void VTB_FN(swiglu_bwd)(const float* g, const float* u, const float* dh, float* dg, float* du, int n) { vtb::swigluBwd(g, u, dh, dg, du, n); }

@@ -28,22 +28,17 @@ export type NativeChoice = 'auto' | 'off' | 'on' | 'avx512' | 'avx2';
 /** The GEMM that runs: the WebAssembly kernel's, or the native one on this instruction set. */
 export type GemmPath = 'wasm' | 'avx512' | 'avx2';
 
-/** The addon's functions (native/engine.cc). */
-interface Addon {
+/**
+ * The addon's functions (native/engine.cc): every kernel of NATIVE_KERNELS takes (isa, fused, base, byteLength),
+ * then the kernel's own arguments as NativeKernels (and the WebAssembly kernel) takes them.
+ */
+type Addon = { readonly [K in NativeKernel]: (isa: number, fused: number, base: number, byteLength: number, ...args: Parameters<NativeKernels[K]>) => void } & {
   memoryAddress(view: ArrayBufferView): number;
-  gemm(isa: number, base: number, byteLength: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, M: number, K: number, P: number, acc: number, fused: number): void;
-  attnFwd(isa: number, base: number, byteLength: number, q: number, k: number, v: number, o: number, probs: number, kt: number, B: number, T: number, nH: number, nKv: number, hd: number, fused: number, scale: number): void;
-  attnBwd(isa: number, base: number, byteLength: number, q: number, k: number, v: number, probs: number, dout: number, dq: number, dk: number, dv: number, tmp: number, vt: number, B: number, T: number, nH: number, nKv: number, hd: number, fused: number, scale: number): void;
-  swigluFwd(isa: number, base: number, byteLength: number, g: number, u: number, h: number, n: number): void;
-  swigluBwd(isa: number, base: number, byteLength: number, g: number, u: number, dh: number, dg: number, du: number, n: number): void;
-  rmsnormBwd(isa: number, base: number, byteLength: number, x: number, w: number, rstd: number, dy: number, dx: number, dw: number, N: number, D: number): void;
-  adamw(isa: number, base: number, byteLength: number, p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
-  transpose(isa: number, base: number, byteLength: number, src: number, dst: number, rows: number, cols: number): void;
   info(): { isa: number; abi?: number };
-}
+};
 
 /** The addon's interface version (native/engine.cc kAbi): an addon built from other sources is not used. */
-export const NATIVE_ABI = 1;
+export const NATIVE_ABI = 2;
 
 /** Where scripts/build-native.mjs writes the addon. */
 export const ADDON_FILE = join(repoRoot, 'native', 'build', 'vtune-engine.node');
@@ -128,6 +123,12 @@ export interface NativeKernels {
 
 /** The kernels native.ts replaces, by name (kernels.ts instantiate swaps exactly these). */
 export const NATIVE_KERNELS = ['gemm', 'attnFwd', 'attnBwd', 'swigluFwd', 'swigluBwd', 'rmsnormBwd', 'adamw', 'transpose'] as const satisfies readonly (keyof NativeKernels)[];
+/** A kernel native.ts replaces. */
+export type NativeKernel = (typeof NATIVE_KERNELS)[number];
+/** A member of NativeKernels missing from NATIVE_KERNELS (never, or the compiler names it below). */
+type Unlisted = Exclude<keyof NativeKernels, NativeKernel>;
+const everyKernelListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyKernelListed;
 
 /**
  * The native kernels (NATIVE_KERNELS) on `memory` (a shared WebAssembly memory: its buffer never moves when
@@ -149,38 +150,13 @@ export function nativeKernels(path: Exclude<GemmPath, 'wasm'>, memory: WebAssemb
       base = addon.memoryAddress(new Uint8Array(buffer, 0, 1));
     }
   };
-  return {
-    gemm(a, rsA, csA, b, ldb, c, ldc, M, K, P, acc) {
+  const kernels: Partial<Record<NativeKernel, (...args: number[]) => void>> = {};
+  for (const name of NATIVE_KERNELS) {
+    const run = addon[name] as (isa: number, fused: number, base: number, byteLength: number, ...args: number[]) => void;
+    kernels[name] = (...args) => {
       sync();
-      addon.gemm(isa, base, length, a, rsA, csA, b, ldb, c, ldc, M, K, P, acc, f);
-    },
-    attnFwd(q, k, v, o, probs, kt, B, T, nH, nKv, hd, scale) {
-      sync();
-      addon.attnFwd(isa, base, length, q, k, v, o, probs, kt, B, T, nH, nKv, hd, f, scale);
-    },
-    attnBwd(q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, scale) {
-      sync();
-      addon.attnBwd(isa, base, length, q, k, v, probs, dout, dq, dk, dv, tmp, vt, B, T, nH, nKv, hd, f, scale);
-    },
-    swigluFwd(g, u, h, n) {
-      sync();
-      addon.swigluFwd(isa, base, length, g, u, h, n);
-    },
-    swigluBwd(g, u, dh, dg, du, n) {
-      sync();
-      addon.swigluBwd(isa, base, length, g, u, dh, dg, du, n);
-    },
-    rmsnormBwd(x, w, rstd, dy, dx, dw, N, D) {
-      sync();
-      addon.rmsnormBwd(isa, base, length, x, w, rstd, dy, dx, dw, N, D);
-    },
-    adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2) {
-      sync();
-      addon.adamw(isa, base, length, p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2);
-    },
-    transpose(src, dst, rows, cols) {
-      sync();
-      addon.transpose(isa, base, length, src, dst, rows, cols);
-    },
-  };
+      run(isa, f, base, length, ...args);
+    };
+  }
+  return kernels as NativeKernels;
 }

@@ -6,11 +6,12 @@
 // of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
 // run, and an operand outside the memory (a RangeError, where the wasm kernel would trap).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Arena, type EngineExports, engineModule, instantiate, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
-import { type GemmPath, NATIVE_ABI, NATIVE_KERNELS, type NativeKernels, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
+import { ADDON_FILE, type GemmPath, NATIVE_ABI, NATIVE_KERNELS, type NativeKernels, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
 import { EngineError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 
@@ -248,10 +249,33 @@ describe('native GEMM', () => {
         // Ending exactly at the end of the memory is inside; one float further is not.
         expect(() => nat[name]!(...moved(end - 4 * floats)), `${name} ${operand} at the end`).not.toThrow();
         expect(() => nat[name]!(...moved(end - 4 * floats + 4)), `${name} ${operand} one float past the end`).toThrow(RangeError);
+        // The message names the kernel and the operand, where it starts, how long it is, and the memory's size.
+        expect(() => nat[name]!(...moved(end - 4 * floats + 4))).toThrow(`${name}: operand ${operand} (${floats} floats at byte ${end - 4 * floats + 4}) lies outside the memory (${end} bytes)`);
         checked++;
       }
     }
     expect(checked).toBe(39);
+    a.free();
+  });
+
+  it.skipIf(isas.length === 0)('a bad call is an error naming the kernel and the argument: alignment, shape, argument types and count, instruction set', () => {
+    const a = new Arena(undefined, engineModule('portable'));
+    const nat = nativeKernels(isas[0]!, a.memory, false);
+    const p = a.alloc(64);
+    expect(() => nat.swigluFwd(p, p + 2, p, 4)).toThrow(new RangeError('swigluFwd: operand u (byte ' + (p + 2) + ') is not 4-byte aligned'));
+    expect(() => nat.attnFwd(p, p, p, p, p, p, 1, 4, 3, 2, 2, 0.5)).toThrow(new RangeError('attnFwd: bad shape: B and T must be >= 0, nH, nKv and hd > 0, and nH a multiple of nKv'));
+    expect(() => nat.gemm(p, 4, 1, p, 4, p, 4, 4, -1, 4, 0)).toThrow(new RangeError('gemm: bad shape: sizes M, K, P and strides rsA, csA, ldb, ldc must be >= 0'));
+    expect(() => nat.transpose(p, p, -2, 2)).toThrow(new RangeError('transpose: bad shape: rows and cols must be >= 0'));
+    // Without rows or columns of C (or with no K, of A and B) the GEMM touches nothing: nothing to check.
+    expect(() => nat.gemm(-4, 4, 1, -4, 4, -4, 4, 0, 4, 4, 0)).not.toThrow();
+    // The addon itself, as native.ts calls it: (isa, fused, base, byteLength, ...the kernel's arguments).
+    const addon = createRequire(import.meta.url)(ADDON_FILE) as Record<string, (...args: unknown[]) => void>;
+    const isa = isas[0] === 'avx512' ? 2 : 1;
+    const base = a.memory.buffer.byteLength;
+    expect(() => addon.transpose!(isa, 0, 0, base, p, p, 2)).toThrow(new TypeError('transpose: expected 8 arguments (isa, fused, base, byteLength, src, dst, rows, cols), got 7'));
+    expect(() => addon.adamw!(isa, 0, 0, base, p, p, p, p, 2, 1e-3, 0.9, '0.999', 1e-8, 0, 0.1, 0.001)).toThrow(new TypeError('adamw: argument b2 must be a number'));
+    expect(() => addon.transpose!(isa, 0, 0, base, p, 'p', 2, 2)).toThrow(new TypeError('transpose: argument dst must be a number'));
+    expect(() => addon.transpose!(7, 0, 0, base, p, p, 2, 2)).toThrow(/^transpose: this CPU cannot run instruction set 7 \(it runs up to [12]\)$/);
     a.free();
   });
 
@@ -277,8 +301,9 @@ describe('native GEMM', () => {
     const exported = /^function \d+\(\) \{ \[native code\] \}$/;
     const wasm = instantiate(mem, module, { variant: 'portable', gemm: 'wasm' });
     const native = instantiate(mem, module, { variant: 'portable', gemm: isas[0]! }) as unknown as Record<string, unknown>;
-    // The kernels nativeKernels makes (not NATIVE_KERNELS, the list instantiate swaps: a name left out of it is caught).
-    const made = Object.keys(nativeKernels(isas[0]!, mem, false)).sort();
+    // The kernels the addon itself exports (not NATIVE_KERNELS, the list instantiate swaps: a name left out of it is caught).
+    const addon = createRequire(import.meta.url)(ADDON_FILE) as Record<string, unknown>;
+    const made = Object.getOwnPropertyNames(addon).filter((k) => k !== 'memoryAddress' && k !== 'info').sort();
     expect(made).toEqual([...NATIVE_KERNELS].sort());
     // (Two instances: every other export is the module's own on both, not the same object.)
     const functions = Object.entries(wasm).filter(([, f]) => typeof f === 'function').map(([name]) => name);
