@@ -122,11 +122,6 @@ export function engineModule(variant: KernelVariant = kernelVariant()): WebAssem
   return m;
 }
 
-/** The build of a module compiled in this thread by engineModule (undefined for one received from another thread). */
-export function moduleVariant(module: WebAssembly.Module): KernelVariant | undefined {
-  return variants.get(module);
-}
-
 /** How a thread runs the kernels of a module: its build, and the GEMM path (native.ts). */
 export interface KernelPaths {
   readonly variant: KernelVariant;
@@ -135,8 +130,9 @@ export interface KernelPaths {
 
 /** The paths this thread runs `module` on: its build, and this thread's GEMM path (VTUNE_ENGINE_NATIVE). */
 export function kernelPaths(module: WebAssembly.Module = engineModule()): KernelPaths {
-  const variant = moduleVariant(module);
-  if (!variant) throw new EngineError('internal: kernelPaths of a kernel module this thread did not compile');
+  const variant = variants.get(module);
+  // A module posted from another thread is a new object here: its receiver is given the sender's paths.
+  if (!variant) throw new EngineError('internal: no kernel paths for a kernel module this thread did not compile (engineModule); pass those of the thread that compiled it');
   return { variant, gemm: gemmPath() };
 }
 
@@ -147,6 +143,7 @@ export function kernelPaths(module: WebAssembly.Module = engineModule()): Kernel
  * `paths` defaults to this thread's (kernelPaths); a worker passes those of the thread that started it.
  */
 export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Module = engineModule(), paths?: KernelPaths): EngineExports {
+  const p = paths ?? kernelPaths(module);
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
@@ -156,8 +153,6 @@ export function instantiate(memory: WebAssembly.Memory, module: WebAssembly.Modu
     },
   });
   const wasm = instance.exports as unknown as EngineExports;
-  const p = paths ?? (moduleVariant(module) ? kernelPaths(module) : undefined);
-  if (!p) throw new EngineError('internal: instantiate needs the kernel paths of a module this thread did not compile');
   if (p.gemm === 'wasm') return wasm;
   const n = nativeKernels(p.gemm, memory, p.variant === 'fma');
   const k: EngineExports = { ...wasm };

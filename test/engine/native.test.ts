@@ -5,12 +5,13 @@
 // attention forward and backward; SwiGLU forward and backward; RMSNorm backward, AdamW, transpose. And the choice
 // of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
 // run, and an operand outside the memory (a RangeError, where the wasm kernel would trap).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { Arena, type EngineExports, engineModule, instantiate, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
+import { Arena, type EngineExports, engineModule, instantiate, kernelPaths, resolveKernels, type KernelVariant } from '../../src/engine/kernels.js';
+import { repoRoot } from '../../src/shared-path.js';
 import { ADDON_FILE, type GemmPath, NATIVE_ABI, NATIVE_KERNELS, type NativeKernels, describeGemmPath, nativeKernels, parseNativeChoice, resolveGemmPath } from '../../src/engine/native.js';
 import { EngineError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
@@ -312,6 +313,15 @@ describe('native GEMM', () => {
       if (made.includes(name)) expect(String(native[name]), name).not.toMatch(exported);
       else expect(String(native[name]), name).toMatch(exported);
     }
+  });
+
+  it('instantiating a module this thread did not compile needs the paths of the thread that did, and says so', () => {
+    // As a worker receives it: the same bytes compiled again are another module object, unknown to engineModule.
+    const foreign = new WebAssembly.Module(readFileSync(join(repoRoot, 'build', 'engine.wasm')));
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    expect(() => instantiate(mem, foreign)).toThrow(new EngineError('internal: no kernel paths for a kernel module this thread did not compile (engineModule); pass those of the thread that compiled it'));
+    expect(() => kernelPaths(foreign)).toThrow(EngineError);
+    expect(String(instantiate(mem, foreign, { variant: 'portable', gemm: 'wasm' }).gemm)).toMatch(/native code/);
   });
 
   it('does not use an addon built from other sources (another interface version), and says so when one is forced', () => {
