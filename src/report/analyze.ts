@@ -442,7 +442,7 @@ export function generatorLeaderboard(trials: readonly TrialRecord[]): GeneratorB
       typeI: clusteredRate(nulls.map((t) => ({ success: t.verdict.verified, secret: secretOf(t) }))),
     });
   }
-  const order = (a: (typeof rows)[number], b: (typeof rows)[number]): number => desc(a.worstCase.rate, b.worstCase.rate) || desc(b.falseAlarm.rate, a.falseAlarm.rate);
+  const order = (a: (typeof rows)[number], b: (typeof rows)[number]): number => desc(a.worstCase.rate, b.worstCase.rate) || asc(a.falseAlarm.rate, b.falseAlarm.rate);
   rows.sort((a, b) => order(a, b) || cmp(a.defense, b.defense));
   const ranked = rows.filter((r) => r.worstCase.n > 0);
   return rows.map((r) => (r.worstCase.n > 0 ? { rank: 1 + ranked.findIndex((o) => order(o, r) === 0), ...r } : r));
@@ -452,7 +452,12 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Sort comparator for descending numbers with NaN last. (Swap the arguments for ascending, NaN first.) */
+/** Sort comparator for ascending numbers with NaN (not measured) last (desc with its arguments swapped puts NaN first). */
+function asc(a: number, b: number): number {
+  return Number.isNaN(a) || Number.isNaN(b) ? desc(a, b) : a - b;
+}
+
+/** Sort comparator for descending numbers with NaN last. */
 function desc(a: number, b: number): number {
   if (Number.isNaN(a) && Number.isNaN(b)) return 0;
   if (Number.isNaN(a)) return 1;

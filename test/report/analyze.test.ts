@@ -89,6 +89,16 @@ describe('leaderboards', () => {
     expect(board[1]).toMatchObject({ worstAttack: 'drop-flagged', worstCase: { k: 0, n: 2 } });
   });
 
+  it('at an equal worst case an unmeasured false alarm (no honest cells) does not rank ahead of a measured one', () => {
+    const as = (label: string, ts: typeof trials) => ts.map((t) => ({ ...t, cellKey: `${label}${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: label } } }));
+    // The same cells; 'vtune:a-unmeasured' has no honest ones, so its false alarm is NaN (not 0).
+    const board = generatorLeaderboard([...as('vtune:a-unmeasured', trials.filter((t) => t.attack.id !== 'honest')), ...as('vtune:b-measured', trials)]);
+    expect(board.map((r) => [r.rank, r.defense, r.falseAlarm.n])).toEqual([
+      [1, 'vtune:b-measured', 4],
+      [2, 'vtune:a-unmeasured', 0],
+    ]);
+  });
+
   it('configurations tied on worst case and false alarm share a rank; one without a dishonest attack is not ranked', () => {
     const as = (label: string) => trials.map((t) => ({ ...t, cellKey: `${label}${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: label } } }));
     const honestOnly = trials.filter((t) => t.attack.id === 'honest').map((t) => ({ ...t, cellKey: `h${t.cellKey}`, cell: { ...t.cell, labels: { ...t.cell.labels, defense: 'vtune:template' } } }));
