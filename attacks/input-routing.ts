@@ -19,7 +19,7 @@
 import { dataStageHandoff, type HandoffState } from '../src/core/attack.js';
 import { forwarded } from '../src/core/forward.js';
 import { Rng } from '../src/rng.js';
-import type { GenerateOptions, Model, ProviderContext } from '../src/types.js';
+import type { GenerateOptions, Model } from '../src/types.js';
 import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
 import { wordDrops } from './scorers/onion.js';

@@ -11,7 +11,7 @@
 import { dataStageHandoff, type HandoffState } from '../src/core/attack.js';
 import { ConfigError } from '../src/errors.js';
 import { forwarded } from '../src/core/forward.js';
-import type { Model, RowScores, TrainingPlan, ProviderContext } from '../src/types.js';
+import type { Model, RowScores, TrainingPlan } from '../src/types.js';
 import { defineAttack, z } from '../src/plugins/define.js';
 import type { BenchAttack } from './compose.js';
 import { mergeAccess, scoreRows } from './compose.js';

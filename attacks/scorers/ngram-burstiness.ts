@@ -17,7 +17,7 @@
  * level, so template phrases of common words are not bursty. With unique per-row (T, S) nothing recurs
  * and the score collapses, by design.
  */
-import type { ProviderContext, Row, RowScores } from '../../src/types.js';
+import type { Row, RowScores } from '../../src/types.js';
 import { defineScorer, z } from '../../src/plugins/define.js';
 import { mergeRanges, normWord, type Word, words } from './lib/text.js';
 import { type RowScorer, type SuspectSpan, flagByRule, flagRuleSchema } from './types.js';

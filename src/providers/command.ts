@@ -95,9 +95,6 @@ export const commandOptions = z.object({
   log: loggerOption(),
 });
 
-/** Options of the `command` provider as written (all optional; `template` may come from the environment). */
-export type CommandProviderOptions = z.input<typeof commandOptions>;
-
 /** The `command` provider, declared: `createCommandProvider(options)` validates them by the declaration, then opens it. */
 export const commandProvider = defineProvider({
   id: 'command',

@@ -71,9 +71,6 @@ export const hfOptions = hfOptionFields.superRefine((o, ctx) => {
   }
 }, EVEN_IF_INVALID);
 
-/** Options of the `hf` provider as written (all optional). */
-export type HfProviderOptions = z.input<typeof hfOptions>;
-
 /** The `hf` provider, declared: `createHfProvider(options)` validates them by the declaration, then opens it (the SDK loads lazily). */
 export const hfProvider = defineProvider({
   id: 'hf',

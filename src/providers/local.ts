@@ -31,7 +31,6 @@ import type {
   Capability,
   ContinuationScore,
   GenerateOptions,
-  HyperParams,
   Model,
   Provider,
   RowFit,
@@ -55,9 +54,6 @@ export const localOptions = z.object({
     'cells using the provider at once (default: 2 on a host with at least 2 cores, else 1); above 1, every fine-tune trains on worker threads, so two fine-tunes train at once, each on its own core (bench/throughput.ts compares the two)',
   ),
 });
-
-/** Options of the `local` provider as written (all optional). */
-export type LocalProviderOptions = z.input<typeof localOptions>;
 
 /** The `local` provider's default concurrency: one cell per core, at most 2. */
 export function defaultLocalConcurrency(): number {
