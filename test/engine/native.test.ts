@@ -4,7 +4,8 @@
 // past the last multiple of 8), row-major and transposed (strided) A, overwrite and accumulate; the training
 // attention forward and backward; SwiGLU forward and backward; RMSNorm backward, AdamW, transpose. And the choice
 // of path: the fallback to the WebAssembly GEMM without the addon, the errors when a forced path cannot
-// run, and an operand outside the memory (a RangeError, where the wasm kernel would trap).
+// run; that a native path swaps exactly the addon's kernels in; every operand of every kernel outside the memory
+// (a RangeError naming it, where the wasm kernel would trap), and the other bad calls (native/engine.cc Call).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
