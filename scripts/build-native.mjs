@@ -17,7 +17,11 @@ const outDir = join(src, 'build');
 const out = join(outDir, 'vtune-engine.node');
 
 function skip(why) {
-  console.warn(`build-native: not built (${why}); the engine will use its WebAssembly kernels`);
+  // An addon built before is left in place (its sources may be these): say so rather than promise WebAssembly.
+  const then = existsSync(out)
+    ? 'the addon built before stays at native/build/vtune-engine.node and runs while its interface version matches src/engine/native.ts NATIVE_ABI (delete it to run the WebAssembly kernels)'
+    : 'the engine will use its WebAssembly kernels';
+  console.warn(`build-native: not built (${why}); ${then}`);
   process.exit(0);
 }
 
