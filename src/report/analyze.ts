@@ -35,7 +35,7 @@ export function rate(k: number, n: number): Rate {
  * verified against the same planted secret (src/pipeline/cell.ts pair key), so their outcomes are not
  * independent.
  */
-function secretOf(t: TrialRecord): string {
+export function secretOf(t: TrialRecord): string {
   const c = t.cell;
   return JSON.stringify([c.dataset.spec, c.dataset.size ?? null, c.dataset.heldOut ?? null, c.model, c.labels.defense, canonicalJson(c.defense.options), canonicalJson(c.hyper), c.seed]);
 }

@@ -15,7 +15,7 @@
  */
 import type { ManifestRecord, TrialRecord } from '../records/schema.js';
 import { clopperPearson } from '../stats/index.js';
-import { clusteredRate, generatorLeaderboard, neverTrainedOnBackdoors, roleOf, type Rate } from './analyze.js';
+import { clusteredRate, generatorLeaderboard, neverTrainedOnBackdoors, roleOf, secretOf, type Rate } from './analyze.js';
 import { formatCell } from './tables.js';
 
 /** Success rate above which an attack "beats" a configuration. */
@@ -48,8 +48,6 @@ export interface ConfigAttack {
   readonly taskVsHonest: number;
 }
 
-const secretKey = (t: TrialRecord): string =>
-  JSON.stringify([t.cell.dataset.spec, t.cell.dataset.size ?? null, t.cell.dataset.heldOut ?? null, t.cell.model, t.cell.labels.defense, t.cell.seed]);
 const finite = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
 const mean = (xs: readonly number[]): number => {
   const v = xs.filter((x) => Number.isFinite(x));
@@ -81,9 +79,9 @@ export function configAttacks(trials: readonly TrialRecord[]): ConfigAttack[] {
         attackId: f.attack.id,
         goal: f.attack.goal,
         oracle: f.attack.oracle,
-        defenseWins: clusteredRate(ts.map((t) => ({ success: t.defenseWon, secret: secretKey(t) }))),
-        success: clusteredRate(ts.map((t) => ({ success: !t.defenseWon, secret: secretKey(t) }))),
-        verified: clusteredRate(ts.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))),
+        defenseWins: clusteredRate(ts.map((t) => ({ success: t.defenseWon, secret: secretOf(t) }))),
+        success: clusteredRate(ts.map((t) => ({ success: !t.defenseWon, secret: secretOf(t) }))),
+        verified: clusteredRate(ts.map((t) => ({ success: t.verdict.verified, secret: secretOf(t) }))),
         trainingSaved: 1 - mean(ts.map((t) => t.cost.trainedTokenFraction)),
         extraInferencePasses: mean(ts.map((t) => t.cost.extraInferencePasses)),
         lossVsHonest: mean(ts.map((t) => finite(t.utility.heldOutLossNatsPerToken) - (honestLoss.get(place(t)) ?? NaN))),
@@ -298,7 +296,7 @@ function robustnessSentence(trials: readonly TrialRecord[], all: readonly Config
   const scope = leftOutClause(worst);
   const nulls = (label: string): string => {
     const ns = trials.filter((t) => t.cell.labels.defense === label && neverTrainedOnBackdoors(t));
-    return ns.length ? `, in-run Type-I ${formatCell(clusteredRate(ns.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))), 'smallRate')}` : '';
+    return ns.length ? `, in-run Type-I ${formatCell(clusteredRate(ns.map((t) => ({ success: t.verdict.verified, secret: secretOf(t) }))), 'smallRate')}` : '';
   };
   const text = (g: (typeof board)[number], typeI = true): string => `${g.defense} (worst case ${r(g.worst)} against ${g.attack}${typeI ? nulls(g.defense) : ''})`;
   const top = board.filter((g) => g.worst.rate === board[0]!.worst.rate);
@@ -332,7 +330,7 @@ export function findings(trials: readonly TrialRecord[], manifests: readonly Man
   ];
   for (const d of defenses) {
     const honest = trials.filter((t) => t.cell.labels.defense === d && roleOf(t) === 'honest' && !t.attack.oracle);
-    const honestRate = honest.length ? clusteredRate(honest.map((t) => ({ success: t.verdict.verified, secret: secretKey(t) }))) : undefined;
+    const honestRate = honest.length ? clusteredRate(honest.map((t) => ({ success: t.verdict.verified, secret: secretOf(t) }))) : undefined;
     out.push(configurationSentence(d, all.filter((c) => c.defense === d), honestRate));
   }
   const robust = robustnessSentence(trials, all);

@@ -20,16 +20,14 @@
 import { alphaCell, reaches } from '../calibrate/analyze.js';
 import type { CalibrationRecord } from '../calibrate/records.js';
 import type { TrialRecord } from '../records/schema.js';
-import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, type Rate } from './analyze.js';
+import { clusteredRate, defenseRows, neverTrainedOnBackdoors, rate, roleOf, secretOf, type Rate } from './analyze.js';
 import { matchingCalibration, rivalCalibrationMatches, typeIByMode } from './calibration.js';
 import { formatCell, sig, type Column, type ReportTable } from './tables.js';
 import { log10pMedianColumn, VERIFIER_COLUMNS } from './table-model.js';
 import { configAttacks, dishonest, leftOutClause, worstOverCommon } from './findings.js';
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const secretKey = (t: TrialRecord): string =>
-  JSON.stringify([t.cell.dataset.spec, t.cell.dataset.size ?? null, t.cell.dataset.heldOut ?? null, t.cell.model, t.cell.labels.defense, t.cell.seed]);
-const pooled = (ts: readonly TrialRecord[], success: (t: TrialRecord) => boolean): Rate => clusteredRate(ts.map((t) => ({ success: success(t), secret: secretKey(t) })));
+const pooled = (ts: readonly TrialRecord[], success: (t: TrialRecord) => boolean): Rate => clusteredRate(ts.map((t) => ({ success: success(t), secret: secretOf(t) })));
 const finite = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
 const mean = (xs: readonly number[]): number => {
   const v = xs.filter((x) => Number.isFinite(x));
@@ -316,7 +314,7 @@ export function verifierPower(trials: readonly TrialRecord[]): VerifierPowerRow[
       verifier,
       id: ts[0]!.cell.defense.id,
       alpha: Math.max(...honest.map((t) => t.verdict.alpha)),
-      secrets: new Set(honest.map(secretKey)).size,
+      secrets: new Set(honest.map(secretOf)).size,
       verified,
       medianLog10p: median(honest.map((t) => t.verdict.log10p)),
       ...(base.length > 0 && { falseAccusations: pooled(base, (t) => t.verdict.verified) }),

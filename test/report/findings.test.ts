@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ManifestRecord, TrialRecord } from '../../src/records/schema.js';
+import { attackRows } from '../../src/report/analyze.js';
 import { configAttacks, findings, findingsMarkdown } from '../../src/report/findings.js';
 import { trial } from './helpers.js';
 
@@ -97,6 +98,18 @@ describe('generated findings', () => {
   it('no dishonest attack, no findings', () => {
     expect(findings(board.filter((t) => t.attack.id === 'honest'))).toEqual([]);
     expect(findingsMarkdown([])).toBe('');
+  });
+
+  it('counts secrets as the tables do: each hyper-parameter setting plants its own (analyze.ts secretOf)', () => {
+    // The same 21 seeds at two learning rates: 42 secrets (src/pipeline/cell.ts pairKey includes the hyper).
+    const lr = (ts: TrialRecord[], learningRate: number) => ts.map((t) => ({ ...t, cellKey: `${learningRate}/${t.cellKey}`, cell: { ...t.cell, hyper: { ...t.cell.hyper, learningRate } } }));
+    const drop = cells({ defense: COPY, attack: 'drop', goal: 'evade', wins: 10 });
+    const both = [...lr(drop, 1e-3), ...lr(drop, 3e-3)];
+    const [c] = configAttacks(both);
+    // (clusteredRate leaves `secrets` out when every cell has its own secret.)
+    expect(c!.defenseWins).toMatchObject({ k: 20, n: 42 });
+    expect(c!.defenseWins.secrets ?? c!.defenseWins.n).toBe(42);
+    expect(c!.defenseWins).toEqual(attackRows(both)[0]!.defenseWins);
   });
 
   it('at a perfect score over too few secrets it says the bound cannot be reached, instead of "holds against none" alone', () => {
