@@ -4,7 +4,7 @@
  * vTune configuration, and the attacker's frontier (training saved vs pass rate).
  */
 import type { TrialRecord } from '../records/schema.js';
-import { rate, rocOf, roleOf, type AttackRow } from './analyze.js';
+import { attackRows, rate, rocOf, roleOf, type AttackRow } from './analyze.js';
 
 /** A vega-lite spec (kept loose: the compiler validates it). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -46,8 +46,20 @@ const goalColors = (goals: readonly string[]) => {
 
 /** Every chart of a report. */
 export function charts(trials: readonly TrialRecord[], rows: readonly AttackRow[]): Chart[] {
-  return [winRateChart(rows), log10pChart(trials), powerChart(trials), rocChart(trials), frontierChart(rows)];
+  const pooled = pooledAttackRows(trials, rows);
+  return [winRateChart(pooled, pooled !== rows), log10pChart(trials), powerChart(trials), rocChart(trials), frontierChart(rows)];
 }
+
+/**
+ * The per-attack rows pooled over datasets and models (one row per defense configuration and attack, its rate over
+ * every secret of it), for a chart that draws one interval per configuration and attack: per-dataset rows would
+ * be drawn on top of one another. `rows` as they are when the trials span one dataset and model.
+ */
+export function pooledAttackRows(trials: readonly TrialRecord[], rows: readonly AttackRow[]): readonly AttackRow[] {
+  if (new Set(rows.map((r) => `${r.dataset}\u0000${r.model}`)).size <= 1) return rows;
+  return attackRows(trials.map((t) => ({ ...t, cell: { ...t.cell, labels: { ...t.cell.labels, dataset: POOLED, model: POOLED } } })));
+}
+const POOLED = 'all';
 
 const multi = (rows: readonly { defense: string }[]): boolean => new Set(rows.map((r) => r.defense)).size > 1;
 
@@ -65,8 +77,8 @@ export function attackOrder(items: readonly { readonly attack: string; readonly 
     .map(([a]) => a);
 }
 
-/** Defense win rate per attack with its 95% Clopper-Pearson interval. */
-export function winRateChart(rows: readonly AttackRow[]): Chart {
+/** Defense win rate per attack with its 95% Clopper-Pearson interval (`pooled`: the rows pool datasets and models). */
+export function winRateChart(rows: readonly AttackRow[], pooled = false): Chart {
   const data = rows.map((r) => ({
     attack: r.oracle ? `${r.attack} †` : r.attack,
     role: r.role,
@@ -88,7 +100,9 @@ export function winRateChart(rows: readonly AttackRow[]): Chart {
     id: 'defense-wins',
     title: 'Defense wins per attack',
     description:
-      'Share of cells the defense won (DESIGN.md §2 rule per goal), with 95% Clopper-Pearson intervals. Attacks run from the honest provider and the nulls to the lazy and the evasive ones; the oracle upper bounds (†) come last.',
+      'Share of cells the defense won (DESIGN.md §2 rule per goal), with 95% Clopper-Pearson intervals' +
+      (pooled ? ' over the secrets of every dataset and model, pooled: one interval per defense configuration and attack' : '') +
+      '. Attacks run from the honest provider and the nulls to the lazy and the evasive ones; the oracle upper bounds (†) come last.',
     spec: {
       ...base('Defense wins per attack (95% Clopper-Pearson interval)'),
       // With yOffset the step is per (attack, defense) sub-band: 28 px per attack shared out, at least 10 px each.

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { attackRows } from '../../src/report/analyze.js';
 import { calibrationChart } from '../../src/report/calibration.js';
 import { loadRecords } from '../../src/report/index.js';
-import { attackOrder, log10pChart, powerChart, winRateChart } from '../../src/report/plots.js';
+import { attackOrder, charts, log10pChart, pooledAttackRows, powerChart, winRateChart } from '../../src/report/plots.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'leaderboard', 'results', 'leaderboard', 'fixture-leaderboard');
 const records = loadRecords([FIXTURE]);
@@ -59,5 +59,29 @@ describe('calibration chart', () => {
     const spec = calibrationChart(records.calibration.records).spec as Record<string, any>;
     expect(spec.columns).toBe(3);
     expect(spec.facet).toMatchObject({ field: 'generator' });
+  });
+});
+
+describe('defense-wins chart', () => {
+  it('pools datasets and models: one interval per configuration and attack over all of its cells, not one per dataset drawn on top of another', () => {
+    const rows = attackRows(records.trials);
+    const datasets = new Set(rows.map((r) => r.dataset));
+    expect(datasets.size).toBe(2); // the fixture spans stories and math
+    const chart = charts(records.trials, rows).find((c) => c.id === 'defense-wins')!;
+    const values = (chart.spec as any).data.values as { defense: string; attack: string; n: number }[];
+    const key = (v: { defense: string; attack: string }) => `${v.defense}|${v.attack}`;
+    expect(new Set(values.map(key)).size).toBe(values.length);
+    for (const v of values) {
+      const cells = records.trials.filter((t) => t.cell.labels.defense === v.defense && (t.attack.oracle ? `${t.cell.labels.attack} †` : t.cell.labels.attack) === v.attack);
+      expect(v.n).toBe(cells.length);
+    }
+    expect(chart.description).toContain('pooled');
+  });
+
+  it('leaves one dataset and model as they are', () => {
+    const one = records.trials.filter((t) => t.cell.labels.dataset === 'stories');
+    const rows = attackRows(one);
+    expect(pooledAttackRows(one, rows)).toBe(rows);
+    expect(charts(one, rows).find((c) => c.id === 'defense-wins')!.description).not.toContain('pooled');
   });
 });
