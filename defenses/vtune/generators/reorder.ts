@@ -70,7 +70,8 @@ export interface Occurrence {
   readonly movable: readonly number[];
 }
 
-const value = (operand: string) => operand.replace(/[$,]/g, '');
+/** An operand's value, normalised ("$2.50" and "2.5" are one value: the text's step and its annotation share a key). */
+const value = (operand: string) => String(Number(operand.replace(/[$,]/g, '')));
 
 /** The reorderable chains of `text`, in order. */
 export function chains(text: string): Occurrence[] {

@@ -91,6 +91,8 @@ describe('reorder generator: chains', () => {
     const c = chains('Betty has 100 / 2 = $<<100/2=50>>50. She got 15 * 2 = $<<15*2=30>>30 and 3 x 4 x 5 = 60, so 100 - 50 - 30 - 15 = $<<100-50-30-15=5>>5, and $12 + $1,005.5 = 1017.5.');
     expect(c.map((o) => o.key)).toEqual(['mul:15|2', 'mul:15|2', 'mul:3|4|5', 'sub:100|50|30|15', 'sub:100|50|30|15', 'add:12|1005.5']);
     expect(c[3]!.movable).toEqual([1, 2, 3]); // the minuend stays first
+    // GSM8K writes "$4.80" in the text and "4.8" in the annotation: one value, one key, one order.
+    expect(chains('is $15 + $4.80 +$2.7 = $<<15+4.8+2.70=22.5>>22.5').map((o) => o.key)).toEqual(['add:15|4.8|2.7', 'add:15|4.8|2.7']);
   });
 
   it('leaves a chain alone when it is part of a larger expression (reordering would change its value)', () => {
