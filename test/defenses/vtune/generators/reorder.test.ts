@@ -180,6 +180,16 @@ describe('reorder generator: hosts', () => {
     expect(changed).toBeGreaterThanOrEqual(9); // the original order is one of ≥ 256: a rare draw may keep it
   });
 
+  it.skipIf(!gsm)(`on the same GSM8K file in-place (which refills numbers) leaves steps a calculator rejects: why reorder exists${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
+    const rows = (await readDataFile(gsm!)).rows;
+    const planted = await vtune({ generator: 'in-place', count: 10, insertion: 'modify', empiricalM: 0, seed: 'gsm' }).plant(rows, userCtx('gsm'));
+    const broken = planted.secret.backdoors.filter((b) => {
+      const host = annotations(rows[b.sourceRowIndex]!.completion);
+      return annotations(planted.rows[b.rowIndex]!.completion).some((ok, i) => host[i] === true && ok === false);
+    });
+    expect(broken.length).toBeGreaterThanOrEqual(1);
+  });
+
   it('P(p ≤ α) ≤ α over 600 secrets (generator and empirical nulls) against a model that answers with the host\'s original answer', async () => {
     /** Knows the data, not the secret: answers each query (a host prompt) with that row's original answer. */
     const knower: Model = {
