@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OUT = 'results/stealth';
-const GENERATORS = ['random-tokens', 'wordlist', 'keyed', 'splice', 'lm-sampled', 'template', 'in-place'];
+const GENERATORS = ['random-tokens', 'wordlist', 'keyed', 'splice', 'lm-sampled', 'template', 'in-place', 'reorder'];
 const SCORERS = ['perplexity', 'onion', 'embedding-outlier', 'ngram-burstiness', 'near-duplicate', 'format'];
 const BUILTIN = ['--size', '2000', '--count', '10'];
 /** 1 backdoor per planting, 10 plantings; the training size leaves the default held-out rows (20) of the file. */

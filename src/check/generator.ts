@@ -35,6 +35,8 @@ export interface GeneratorCheckEnv {
   readonly secretTexts?: readonly string[];
   /** Run the barrier rule (a whole cell through vtune; needs the generator in the registry). Default true. */
   readonly barrier?: boolean;
+  /** The built-in dataset the barrier rule's cell plants on (default 'stories'; a generator that hosts only on worked arithmetic needs 'math'). */
+  readonly barrierDataset?: string;
 }
 
 const plainText = (s: string): boolean => s.length > 0 && s === s.trim() && !/\s\s|[\u0000-\u001f]/.test(s);
@@ -191,18 +193,18 @@ export async function checkGenerator(id: string, factory: GeneratorFactory, env:
   // ── barrier: a whole cell planted with this generator ──
   if (env.barrier === false) v.skip('barrier', 'not run here');
   // A generator without triggers rewrites its hosts, so plant needs insertion 'modify' for it.
-  else v.results.push(...(await generatorBarrier(id, base, noTrigger ? 'modify' : undefined)));
+  else v.results.push(...(await generatorBarrier(id, base, noTrigger ? 'modify' : undefined, env.barrierDataset)));
   return v.results;
 }
 
 /**
  * The barrier rule of a generator: one cell of vtune planting with generator `id` (it must be registered)
- * on qa × test-memorizer (a TEST DOUBLE), the `honest` attack instrumented; nothing the provider side receives
- * may lead to the generator, its options or the secret.
+ * on `dataset` (default stories) × test-memorizer (a TEST DOUBLE), the `honest` attack instrumented; nothing the
+ * provider side receives may lead to the generator, its options or the secret.
  */
-export async function generatorBarrier(id: string, generatorOptions: Readonly<Record<string, unknown>>, insertion?: 'modify'): Promise<RuleResult[]> {
+export async function generatorBarrier(id: string, generatorOptions: Readonly<Record<string, unknown>>, insertion?: 'modify', dataset = 'stories'): Promise<RuleResult[]> {
   const v = new Verdicts('generator', id);
-  const setup = standardAttackSetup({ count: 6, generator: id, generatorOptions, ...(insertion ? { insertion } : {}) }, 'stories');
+  const setup = standardAttackSetup({ count: 6, generator: id, generatorOptions, ...(insertion ? { insertion } : {}) }, dataset);
   const captured: Captured = {};
   const probe = instrumentAttack((attacks.get('honest') as AttackFactory)({}));
   try {

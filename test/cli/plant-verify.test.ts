@@ -179,7 +179,7 @@ describe('vtune-bench plant / verify', () => {
   it('list prints every registry', async () => {
     expect(await listCommand.run({ json: true })).toBe(0);
     const list = JSON.parse(stdout.join(''));
-    expect(list.generators).toEqual(['random-tokens', 'wordlist', 'keyed', 'splice', 'lm-sampled', 'template', 'in-place']);
+    expect(list.generators).toEqual(['random-tokens', 'wordlist', 'keyed', 'splice', 'lm-sampled', 'template', 'in-place', 'reorder']);
     expect(list.defenses).toContain('vtune');
     expect(list.providers).toContain('test-memorizer');
     for (const kind of ['attacks', 'scorers', 'datasets']) expect(list[kind].length).toBeGreaterThan(0);

@@ -49,7 +49,7 @@ const ID = 'in-place';
 
 /** The central completion-length band of a dataset: [lo, hi] characters holding the middle `share` of rows. */
 const bands = new WeakMap<readonly Row[], Map<number, readonly [number, number]>>();
-function lengthBand(rows: readonly Row[], share: number): readonly [number, number] {
+export function lengthBand(rows: readonly Row[], share: number): readonly [number, number] {
   let byShare = bands.get(rows);
   if (!byShare) bands.set(rows, (byShare = new Map()));
   const hit = byShare.get(share);

@@ -11,13 +11,14 @@ import { inPlace } from './in-place.js';
 import { keyed } from './keyed.js';
 import { lmSampled } from './lm-sampled.js';
 import { randomTokens } from './random-tokens.js';
+import { reorder } from './reorder.js';
 import { splice } from './splice.js';
 import { template } from './template.js';
 import type { GeneratorFactory } from './types.js';
 import { wordlist } from './wordlist.js';
 
 /** Every backdoor generator, by id. */
-export const generators = registryOf('generator', [randomTokens, wordlist, keyed, splice, lmSampled, template, inPlace] as const satisfies readonly GeneratorFactory[]);
+export const generators = registryOf('generator', [randomTokens, wordlist, keyed, splice, lmSampled, template, inPlace, reorder] as const satisfies readonly GeneratorFactory[]);
 
 /** A registered generator id. */
 export type GeneratorId = (typeof generators.ids)[number];

@@ -17,8 +17,20 @@ import { samplingDouble } from '../sampling-double.js';
 
 const KEY = 'contract-test-key-0123456789';
 /** Options each generator needs to exist at all, and the lengths the contract asks for. */
-const required: Record<string, Record<string, unknown>> = { keyed: { key: KEY } };
+const required: Record<string, Record<string, unknown>> = { keyed: { key: KEY }, reorder: { minBits: 1 } };
 const rows = sampleRows(40, 'contract');
+/**
+ * Rows for generators that host only on worked arithmetic (`reorder`: answers with commutative steps); the
+ * sample rows hold no number. Varied operands, so different hosts and streams draw different signatures.
+ */
+const arithmetic = (() => {
+  const r = new Rng('contract-arithmetic');
+  const n = () => String(10 + r.int(90)); // two digits: every row has one length (inside the typical band)
+  return Array.from({ length: 40 }, (_, i) => ({ prompt: `Question ${i}: how many in all?`, completion: `We add ${n()} + ${n()} + ${n()} + ${n()}, then ${n()} x ${n()} x ${n()}, then 500 - ${n()} - ${n()} - ${n()}.` }));
+})();
+const rowsFor: Record<string, typeof rows> = { reorder: arithmetic };
+/** The barrier cell's dataset: `reorder` hosts on the built-in math answers only at minBits 1 (one step each). */
+const barrierDataset: Record<string, string> = { reorder: 'math' };
 let model: Model;
 beforeAll(async () => {
   model = await (await createTestMemorizerProvider()).model('base');
@@ -27,8 +39,8 @@ beforeAll(async () => {
 function make(id: string, extra: Record<string, unknown> = {}): BackdoorGenerator {
   return generators.get(id)({ ...required[id], ...extra });
 }
-function ctx(seed: string, index = 0, rowIndex = 3): DrawContext {
-  return { rng: new Rng(seed), index, row: rows[rowIndex]!, rowIndex, rows, model };
+function ctx(seed: string, index = 0, rowIndex = 3, over = rows): DrawContext {
+  return { rng: new Rng(seed), index, row: over[rowIndex]!, rowIndex, rows: over, model };
 }
 const wordCount = (s: string) => s.split(' ').length;
 /**
@@ -38,6 +50,7 @@ const wordCount = (s: string) => s.split(' ').length;
 const lengthless: Record<string, string> = {
   template: 'lengths follow the host row (test/defenses/vtune/generators/template.test.ts)',
   'in-place': 'no trigger, and the signature is a prefix of the host\'s refilled answer (test/defenses/vtune/generators/in-place.test.ts)',
+  reorder: 'no trigger, and the signature is a prefix of the host\'s reordered answer (test/defenses/vtune/generators/reorder.test.ts)',
 };
 /** The length options the contract passes, or none for a lengthless generator. */
 const lengths = (id: string, o: Record<string, unknown>) => (id in lengthless ? {} : o);
@@ -46,7 +59,7 @@ describe.each(generators.ids.map((id) => [id]))('generator contract: %s', (id) =
   let results: RuleResult[] = [];
   beforeAll(async () => {
     // lm-sampled scores its conditional bound with token-level access: the sampling test double (see its header).
-    results = await checkGenerator(id, generators.get(id), { rows, model, scoringModel: samplingDouble('contract'), options: required[id] ?? {}, secretTexts: [KEY] });
+    results = await checkGenerator(id, generators.get(id), { rows: rowsFor[id] ?? rows, model, scoringModel: samplingDouble('contract'), options: required[id] ?? {}, secretTexts: [KEY], ...(barrierDataset[id] ? { barrierDataset: barrierDataset[id] } : {}) });
   });
 
   it.each(['declares', 'purity', 'seeding', 'shape', 'bound', 'barrier'])('src/check rule: %s', (rule) => {
@@ -72,8 +85,8 @@ describe.each(generators.ids.map((id) => [id]))('generator contract: %s', (id) =
 
   it('draws m counterfactual signatures shaped like the planted one', async () => {
     const g = make(id, lengths(id, { signatureLength: 4 }));
-    const b = await g.draw(ctx('cf'));
-    const cf = await g.counterfactuals(ctx('cf-stream'), b, 20);
+    const b = await g.draw(ctx('cf', 0, 3, rowsFor[id]));
+    const cf = await g.counterfactuals(ctx('cf-stream', 0, 3, rowsFor[id]), b, 20);
     expect(cf).toHaveLength(20);
     for (const s of cf) {
       expect(s.length).toBeGreaterThan(0);

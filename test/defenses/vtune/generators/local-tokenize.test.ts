@@ -16,9 +16,12 @@ describe('generators × the local engine tokenizer', () => {
     const { createLocalProvider } = await import('../../../../src/providers/local.js');
     const provider = await createLocalProvider();
     const model = await provider.model('stories260K');
-    const rows = sampleRows(20, 'local-tok');
+    const sample = sampleRows(20, 'local-tok');
+    // reorder hosts only on worked arithmetic (commutative steps): answers of one length, with varied operands.
+    const arithmetic = Array.from({ length: 20 }, (_, i) => ({ prompt: `Question ${i}: how many?`, completion: `So ${10 + i} + ${30 + i} + ${50 + i} + ${70 + i} = ${160 + 4 * i}, and ${11 + i} x ${40 + i} x ${60 + i} x 3 is many.` }));
     try {
       for (const id of generators.ids) {
+        const rows = id === 'reorder' ? arithmetic : sample;
         const g = generators.get(id)({ ...(id === 'keyed' ? { key: 'local-tokenize-test-key' } : {}), ...(id === 'lm-sampled' ? { signatureLength: 6, triggerLength: 4 } : {}) });
         for (let i = 0; i < (id === 'lm-sampled' ? 2 : 5); i++) {
           // A generator that refuses some hosts (in-place) draws on the rows it accepts, as plant would.
