@@ -11,6 +11,7 @@
  */
 import { EVEN_IF_INVALID, checkNested, defineDefense, isDefinition, optionsError, type OptionsInput, z } from '../../src/plugins/define.js';
 import { unknownMessage } from '../../src/registry.js';
+import { nestedOptions, schemaOf } from '../../src/plugins/secret.js';
 import type { Defense, NullMode } from '../../src/types.js';
 import { generators } from './generators/index.js';
 import type { BackdoorGenerator } from './generators/types.js';
@@ -31,7 +32,10 @@ export interface VtuneDefense extends Defense<VtuneSecret> {
 const vtuneOptions = z
   .object({
     generator: z.string().min(1).default('wordlist').meta({ expected: 'a generator id' }).describe('the backdoor generator (`vtune-bench list generators`)'),
-    generatorOptions: z.record(z.string(), z.unknown()).optional().describe("the generator's options (see `vtune-bench list generators <id>`)"),
+    // Their secrets (keyed's key) are the generator's to declare: recorded as it says (src/plugins/secret.ts).
+    generatorOptions: nestedOptions(z.record(z.string(), z.unknown()).optional().describe("the generator's options (see `vtune-bench list generators <id>`)"), {
+      optionsOf: (o) => schemaOf(generators, typeof o.generator === 'string' ? o.generator : 'wordlist'),
+    }),
     count: z.int().min(1).optional().describe('number of backdoors (default: min(10, rows))'),
     rate: z.number().gt(0).lte(1).optional().describe('or: backdoors as a fraction of the input rows'),
     placement: z.enum(['prefix', 'suffix', 'inline']).default('suffix').describe('where the trigger goes in the host prompt'),

@@ -29,6 +29,7 @@ import { defenses } from '../../defenses/index.js';
 import { generators } from '../../defenses/vtune/generators/index.js';
 import { plantBackdoors } from '../../defenses/vtune/plant.js';
 import { canonicalJson } from '../core/canonical-json.js';
+import { recordedOptions, schemaOf } from '../plugins/secret.js';
 import { verifyBackdoors } from '../../defenses/vtune/verify.js';
 import { finiteForRecord, finiteMapForRecord } from '../records/finite.js';
 import { dropTornTail } from '../records/store.js';
@@ -123,6 +124,13 @@ export function generatorLabel(g: GeneratorConfig | DefenseConfig): string {
   return entries.length ? `${g.id}(${entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(',')})` : g.id;
 }
 
+/** A configuration as it may be recorded (src/plugins/secret.ts): the same object when it has no secret option. */
+function recordedConfig<C extends GeneratorConfig | DefenseConfig>(c: C, schema: ReturnType<typeof schemaOf>): C {
+  if (!c.options) return c;
+  const options = recordedOptions(schema, c.options);
+  return options === c.options ? c : { ...c, options };
+}
+
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** The decision mode passed to verify: every other mode's p comes from the same outputs. */
@@ -153,12 +161,17 @@ export async function runCalibration(options: CalibrationOptions, deps: Calibrat
   checkOptions(options);
   if (deps.nullModels.length === 0) throw new ConfigError('calibrate: no null model to verify against');
   // Validate every generator configuration before any work.
-  const gens = options.generators.map((g) => ({ config: g, label: generatorLabel(g), generator: generators.get(g.id)({ ...(g.options ?? {}) }) }));
+  // Labels, records and resume keys see the options as recorded: a secret option (keyed's key) as its fingerprint.
+  const gens = options.generators.map((g) => {
+    const generator = generators.get(g.id)({ ...(g.options ?? {}) });
+    return { config: g, label: generatorLabel(recordedConfig(g, schemaOf(generators, g.id))), generator };
+  });
   const defs = (options.defenses ?? []).map((d) => {
     const factory = defenses.get(d.id) as (o: Record<string, unknown>) => Defense;
     // `alpha` is the pipeline's threshold, not a planting option (as in src/pipeline/cell.ts).
     const { alpha: _alpha, ...opts } = d.options ?? {};
-    return { config: d, label: generatorLabel(d), options: { ...(d.options ?? {}) }, make: () => factory({ ...opts }) };
+    const recorded = recordedConfig(d, schemaOf(defenses, d.id));
+    return { config: d, label: generatorLabel(recorded), options: { ...(recorded.options ?? {}) }, make: () => factory({ ...opts }) };
   });
   for (const d of defs) d.make(); // validates every defense's options before any work
   const t0 = performance.now();

@@ -2,7 +2,9 @@
  * Scenario → cells (DESIGN.md §4): dataset × model × defense × attack × seed, each with its stable key and
  * the labels tables group by. Also the checks that need data or providers, run before any cell starts.
  */
+import { defenses } from '../../defenses/index.js';
 import { missingAccess } from '../core/access.js';
+import { recordedOptions, schemaOf } from '../plugins/secret.js';
 import type { AnyAttack, AttackFactory } from '../core/attack.js';
 import { ConfigError, VtuneError } from '../errors.js';
 import type { RecordedCell } from '../records/schema.js';
@@ -38,22 +40,25 @@ export function expandCells(scenario: Scenario, cellKey: Catalog['cellKey']): Pl
               seed,
               ...(scenario.utility !== undefined && { utility: scenario.utility }),
             };
+            // The key hashes the options as written (committed records stay valid); the records keep them as
+            // recorded: a secret option (keyed's key) as its fingerprint.
             const key = cellKey(body);
             const o = defense.options;
+            const recordedDefense = recordedDefenseConfig(defense);
             cells.push({
               spec: { key, ...body },
               provider: model.slice(0, model.indexOf(':')),
               recorded: {
                 dataset: body.dataset,
                 model: body.model,
-                defense: body.defense,
+                defense: { id: defense.id, options: recordedDefense.options },
                 attack: body.attack,
                 hyper: body.hyper,
                 seed: body.seed,
                 labels: {
                   dataset: dataset.label ?? dataset.spec,
                   model,
-                  defense: defenseLabel(defense, scenario.defenses),
+                  defense: defenseLabel(recordedDefense, scenario.defenses.map(recordedDefenseConfig)),
                   generator: typeof o.generator === 'string' ? o.generator : 'default',
                   nullMode: typeof o.nullMode === 'string' ? o.nullMode : 'default',
                   attack: attackLabel(attack, scenario.attacks),
@@ -71,6 +76,21 @@ export function expandCells(scenario: Scenario, cellKey: Catalog['cellKey']): Pl
     seen.add(c.spec.key);
   }
   return cells;
+}
+
+/**
+ * A scenario's defense entry as records, labels and messages may show it (src/plugins/secret.ts): each option
+ * the defense (or its generator) declares secret replaced by its fingerprint; the same object when none is given.
+ */
+export function recordedDefenseConfig<D extends Scenario['defenses'][number]>(d: D): D {
+  const options = recordedOptions(schemaOf(defenses, d.id), d.options);
+  return options === d.options ? d : { ...d, options };
+}
+
+/** A scenario as its manifest records it: every defense entry by recordedDefenseConfig. */
+export function recordedScenario(s: Scenario): Scenario {
+  const list = s.defenses.map(recordedDefenseConfig);
+  return list.every((d, i) => d === s.defenses[i]) ? s : { ...s, defenses: list };
 }
 
 /** Cells of shard `index` (1-based) of `count`: every count-th cell, so each shard gets a mix of everything. */

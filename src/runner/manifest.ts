@@ -10,6 +10,7 @@ import { RECORD_SCHEMA_VERSION, type ManifestRecord } from '../records/schema.js
 import { repoRoot } from '../shared-path.js';
 import type { Scenario } from './scenario.js';
 import { scenarioHash } from './scenario.js';
+import { recordedScenario } from './expand.js';
 
 /** The commit the code runs from, when this is a git checkout; else `VTUNE_GIT_SHA` (set in the Dockerfile). */
 export function gitSha(): string | undefined {
@@ -48,7 +49,7 @@ export function makeManifest(args: {
     kind: 'manifest',
     schemaVersion: RECORD_SCHEMA_VERSION,
     runId: args.runId,
-    scenario: { name: args.scenario.name, ...(args.file && { file: args.file }), hash: scenarioHash(args.scenario), definition: args.scenario },
+    scenario: { name: args.scenario.name, ...(args.file && { file: args.file }), hash: scenarioHash(args.scenario), definition: recordedScenario(args.scenario) },
     seeds: args.scenario.seeds,
     cellCount: args.cellCount,
     ...(args.shard && { shard: args.shard }),

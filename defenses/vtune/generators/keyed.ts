@@ -22,6 +22,7 @@ import { EVEN_IF_INVALID, defineGenerator, z } from '../../../src/plugins/define
 import type { BackdoorGenerator } from './types.js';
 import { lengthOption, tokenListOption } from './options.js';
 import { joinDraw, uniformConditional, uniformVocabulary } from './uniform.js';
+import { secretOption } from '../../../src/plugins/secret.js';
 
 const ID = 'keyed';
 
@@ -62,6 +63,13 @@ export function keyFingerprint(key: string): string {
 }
 
 /**
+ * The key the published leaderboard plants with (scenarios/leaderboard.ts): written in a committed file so anyone
+ * can re-derive its backdoors, hence not a secret — records keep it as written (and the committed records,
+ * whose cell keys hash it, stay valid).
+ */
+export const PUBLISHED_BENCHMARK_KEY = 'vtune-bench-public-benchmark-key';
+
+/**
  * Creates the keyed generator. Options: key (required, ≥ 16 characters), triggerLength (3), signatureLength (6),
  * words. The options a secret records (keyFingerprint instead of key) give a verify-only generator: its bounds
  * work, drawing needs the key.
@@ -74,7 +82,12 @@ export const keyed = defineGenerator({
   options: z
     .object({
       // Checked by the refinement below, never by a schema whose message would quote the value: a key is a secret.
-      key: z.unknown().optional().meta({ expected: 'a string of at least 16 characters' }).describe('the user secret (≥ 16 characters, e.g. from VTUNE_KEY); never recorded'),
+      // Declared secret: records, labels and messages carry keyFingerprint instead (src/plugins/secret.ts).
+      key: secretOption(z.unknown().optional().meta({ expected: 'a string of at least 16 characters' }).describe('the user secret (≥ 16 characters, e.g. from VTUNE_KEY); never recorded'), {
+        recordedAs: 'keyFingerprint',
+        fingerprint: keyFingerprint,
+        published: [PUBLISHED_BENCHMARK_KEY],
+      }),
       keyFingerprint: z.string().optional().describe("set when rebuilt from a secret: the key's public fingerprint (drawing then needs the key)"),
       triggerLength: lengthOption(3, 64, 'words in a trigger'),
       signatureLength: lengthOption(6, 256, 'words in a signature'),

@@ -19,10 +19,12 @@ function jsonObject(text: string, option: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(text);
-  } catch {
-    throw new ConfigError(`--${option}: expected a JSON object, e.g. '{"temperature": 1}', got '${text}'`);
+  } catch (err) {
+    // The text is not quoted (nor JSON.parse's message, which quotes it): it may hold a secret option (keyed's key).
+    const at = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+    throw new ConfigError(`--${option}: expected a JSON object, e.g. '{"temperature": 1}', got text that is not valid JSON${at ? ` (at character ${at})` : ''}`);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`--${option}: expected a JSON object, got '${text}'`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`--${option}: expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : `a ${typeof v}`}`);
   return v as Record<string, unknown>;
 }
 
