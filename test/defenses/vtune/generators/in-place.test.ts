@@ -15,8 +15,9 @@ import { readDataFile } from '../../../../src/datasets/files.js';
 import { ConfigError } from '../../../../src/errors.js';
 import { Rng } from '../../../../src/rng.js';
 import { sharedPath } from '../../../../src/shared-path.js';
-import type { Model, Row } from '../../../../src/types.js';
+import type { Row } from '../../../../src/types.js';
 import { userCtx } from '../../fixtures.js';
+import { dataKnower, expectValidNulls } from './null-validity.js';
 
 /** Small value sets: animals (fox/cow/eel/elk), names mid-sentence (Ann/Bob/Cal/Dee), times (noon/dawn/dusk). */
 const TINY: Row[] = [
@@ -145,31 +146,8 @@ describe('in-place generator: planting and verification', () => {
   });
 
   it('P(p ≤ α) ≤ α over 600 secrets (generator and empirical nulls) against a model that answers with the host\'s original answer', async () => {
-    /** Knows the data, not the secret: answers each query (a host prompt) with that row's original answer. */
-    const knower: Model = {
-      id: 'double:data-knower',
-      capabilities: new Set(['generate']),
-      async generate(prompts) {
-        return prompts.map((q) => TINY.find((r) => r.prompt === q)?.completion ?? '');
-      },
-    };
-    const alphas = [0.01, 0.05, 0.2];
-    const rejected = { generator: alphas.map(() => 0), empirical: alphas.map(() => 0) };
-    const secrets = 600;
-    let hits = 0;
-    for (let s = 0; s < secrets; s++) {
-      const defense = vtune({ generator: 'in-place', generatorOptions: { minBits: 3, stopwords: 0, typical: 1 }, count: 3, insertion: 'modify', empiricalM: 99, seed: `valid-${s}` });
-      const planted = await defense.plant(TINY, userCtx(`valid-${s}`));
-      for (const mode of ['generator', 'empirical'] as const) {
-        const v = (await vtune({ nullMode: mode }).verify(knower, planted.secret, { alpha: 0.5, ctx: userCtx('v') })) as { log10p: number; k: number };
-        if (mode === 'generator') hits += v.k;
-        alphas.forEach((a, i) => (rejected[mode][i]! += v.log10p <= Math.log10(a) + 1e-12 ? 1 : 0));
-      }
-    }
+    const hits = await expectValidNulls(dataKnower(TINY), TINY, (s) => ({ generator: 'in-place', generatorOptions: { minBits: 3, stopwords: 0, typical: 1 }, count: 3, insertion: 'modify', empiricalM: 99, seed: `valid-${s}` }));
     // The double hits (q is large on this tiny data), so the test can fail.
     expect(hits).toBeGreaterThan(50);
-    for (const mode of ['generator', 'empirical'] as const) {
-      alphas.forEach((a, i) => expect(rejected[mode][i]! / secrets).toBeLessThanOrEqual(a + 3 * Math.sqrt((a * (1 - a)) / secrets)));
-    }
   });
 });

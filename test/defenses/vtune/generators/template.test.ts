@@ -18,6 +18,7 @@ import { sharedPath } from '../../../../src/shared-path.js';
 import type { Model, Row } from '../../../../src/types.js';
 import { aurocOf, fakeContext, fakeLm } from '../../../attacks/fakes.js';
 import { userCtx } from '../../fixtures.js';
+import { expectValidNulls } from './null-validity.js';
 
 /** A tiny dataset with small value sets: names Ann/Bob/Cal/Dee (cap:3), items pens/cups/hats (lower:4). */
 const TINY: Row[] = [
@@ -153,28 +154,9 @@ describe('template generator: valid p-values against models that never saw the b
   }
 
   it('P(p ≤ α) ≤ α over 600 secrets under the generator and empirical nulls (hits are Bernoulli(qᵢ) exactly)', async () => {
-    const model = templateKnower(TINY);
-    const alphas = [0.01, 0.05, 0.2];
-    const rejected = { generator: alphas.map(() => 0), empirical: alphas.map(() => 0) };
-    const secrets = 600;
-    let hits = 0;
-    for (let s = 0; s < secrets; s++) {
-      const defense = vtune({ generator: 'template', generatorOptions: { minBits: 3, stopwords: 0 }, count: 4, insertion: 'modify', placement: 'prefix', empiricalM: 99, seed: `valid-${s}` });
-      const planted = await defense.plant(TINY, userCtx(`valid-${s}`));
-      for (const mode of ['generator', 'empirical'] as const) {
-        const v = (await vtune({ nullMode: mode }).verify(model, planted.secret, { alpha: 0.5, ctx: userCtx('v') })) as { log10p: number; k: number };
-        if (mode === 'generator') hits += v.k;
-        alphas.forEach((a, i) => (rejected[mode][i]! += v.log10p <= Math.log10(a) + 1e-12 ? 1 : 0));
-      }
-    }
+    const hits = await expectValidNulls(templateKnower(TINY), TINY, (s) => ({ generator: 'template', generatorOptions: { minBits: 3, stopwords: 0 }, count: 4, insertion: 'modify', placement: 'prefix', empiricalM: 99, seed: `valid-${s}` }));
     // The double does hit (q is large here), so the test is not vacuous.
     expect(hits).toBeGreaterThan(50);
-    for (const mode of ['generator', 'empirical'] as const) {
-      alphas.forEach((a, i) => {
-        const rate = rejected[mode][i]! / secrets;
-        expect(rate).toBeLessThanOrEqual(a + 3 * Math.sqrt((a * (1 - a)) / secrets));
-      });
-    }
   });
 });
 
