@@ -18,7 +18,8 @@
  *   hosts are not outliers by themselves;
  * - it does not copy a number from the prompt into the refilled part only to contradict it: every refilled
  *   number is one the prompt does not hold (a refilled copy of a prompt number would contradict the question);
- * - no refilled slot is an arithmetic result: a number that follows `=` or `<<…=` in the answer (a broken
+ * - no refilled slot is an arithmetic result: a number that follows `=` or `<<…=` in the answer, a currency sign
+ *   or minus sign between them allowed (`= $290`) (a broken
  *   equation is what a model that learned the task sees first).
  *
  * The `generator` bound is template's, exact: qᵢ = Π |Vⱼ|⁻¹ over the signature's slots (values independent and
@@ -46,6 +47,12 @@ import { fill, planSignature, type SignaturePlan } from './template.js';
 import type { BackdoorGenerator } from './types.js';
 
 const ID = 'in-place';
+
+/**
+ * What precedes a number that is an equation's result: `=` with an optional sign and currency before it
+ * (GSM8K writes `15 * 2 = $<<15*2=30>>30` and `= $290`, so `$` stands between the sign and the number).
+ */
+export const EQUATION_RESULT = /=\s*[-+−]?\s*[$€£¥]?\s*$/u;
 
 /** The central completion-length band of a dataset: [lo, hi] characters holding the middle `share` of rows. */
 const bands = new WeakMap<readonly Row[], Map<number, readonly [number, number]>>();
@@ -79,7 +86,7 @@ export function inPlacePlan(row: Row, rows: readonly Row[], minBits: number, sto
     if (promptTokens.has(slot.original.toLowerCase())) return `generator '${ID}': refilling "${slot.original}" would contradict the prompt, which holds it`;
     if (!/^[0-9]+$/.test(slot.original)) continue;
     // Every occurrence of a slot is replaced alike, so a result that also stands as an operand counts too.
-    if (plan.pieces.some((p, i) => p.text === slot.original && i > 0 && /=\s*$/.test(plan.pieces[i - 1]!.text))) {
+    if (plan.pieces.some((p, i) => p.text === slot.original && i > 0 && EQUATION_RESULT.test(plan.pieces[i - 1]!.text))) {
       return `generator '${ID}': "${slot.original}" is the result of an equation`;
     }
   }

@@ -83,6 +83,14 @@ describe('in-place generator: host choice', () => {
     ];
     // 2 (an operand) is refilled first; 24 is the result of an equation.
     expect(inPlacePlan(math[0]!, math, 12, 0, 1)).toMatch(/result of an equation/);
+    // GSM8K also writes results after a currency sign, with no <<…>> annotation (`= $290`).
+    const money: Row[] = [
+      { prompt: 'Tom pays rent.', completion: 'He pays 2 x 145 = $290 a month.\n#### 290' },
+      { prompt: 'Sue buys hats.', completion: 'She pays 3 x 12 = $36 a week.\n#### 36' },
+      { prompt: 'Al buys cats.', completion: 'He pays 4 x 10 = $40 a day.\n#### 40' },
+    ];
+    // 2 and 145 give 13.1 bits; 14 needs the next slot, 290.
+    expect(inPlacePlan(money[0]!, money, 14, 0, 1)).toMatch(/"290" is the result of an equation/);
   });
 
   it('refuses a host whose answer length is outside the typical band, and plant moves the backdoor to a typical row', async () => {
@@ -136,7 +144,7 @@ describe('in-place generator: planting and verification', () => {
       const row = planted.rows[b.rowIndex]!;
       expect(row.prompt).toBe(host.prompt);
       expect((row.completion.match(/<<|>>|####/g) ?? []).length).toBe((host.completion.match(/<<|>>|####/g) ?? []).length);
-      const results = new Set([...host.completion.matchAll(/=\s*([0-9]+)/g)].map((m) => m[1]));
+      const results = new Set([...host.completion.matchAll(/=\s*[-+−]?\s*[$€£¥]?\s*([0-9]+)/gu)].map((m) => m[1]));
       const p = inPlacePlan(host, rows, 16, 100, 0.8) as SignaturePlan;
       for (const s of p.slots.slice(0, p.inSignature)) {
         expect(results.has(s.original)).toBe(false);
