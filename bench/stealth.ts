@@ -10,14 +10,17 @@
  * (or prompt ⊕ trigger) it puts almost all its mass on EOS, and the paper's draw (a stop token ends the sample)
  * comes back empty 8 times in a row. The table names the options a generator's rows were planted with.
  *
- * A generator's lines can be rerun on their own and merged into the dataset's record (`--only <dataset>:<generator>`):
- * every planting and scorer stream is seeded by (seed, generator, scorer) alone and the dataset by the seed, so
- * its lines are the ones a whole run would give. The record keeps each rerun's command next to the first one.
+ * A generator's lines can be rerun on their own and merged into the dataset's record (`--only <dataset>:<generator>`),
+ * and so can some scorers' lines for all (or some) generators of a dataset (`--only <dataset> --scorers <scorer>`):
+ * every planting is seeded by (seed, generator, planting) alone — never by the scorers run — each scorer stream by
+ * (seed, generator, scorer, planting) and the dataset by the seed, so the merged lines are the ones a whole run
+ * would give. The record keeps each rerun's command (and its generators and scorers) next to the first one.
  *
  *   npx tsx bench/stealth.ts            # runs the datasets whose record is missing (resumable), then prints the table
  *   npx tsx bench/stealth.ts --table    # prints the table from the committed records only
  *   npx tsx bench/stealth.ts --only stories,common-gen
  *   npx tsx bench/stealth.ts --only stories:lm-sampled,gsm8k:lm-sampled   # reruns those lines, merges them
+ *   npx tsx bench/stealth.ts --only gsm8k,math:template --scorers arithmetic  # reruns one scorer's lines, merges them
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +32,7 @@ const OUT = 'results/stealth';
 /** The generators of the table, in its row order. */
 export const GENERATORS = ['random-tokens', 'wordlist', 'keyed', 'splice', 'lm-sampled', 'template', 'in-place', 'reorder'] as const;
 /** The row scorers of the table, in its column order. */
-export const SCORERS = ['perplexity', 'onion', 'embedding-outlier', 'ngram-burstiness', 'near-duplicate', 'format'] as const;
+export const SCORERS = ['perplexity', 'onion', 'embedding-outlier', 'ngram-burstiness', 'near-duplicate', 'format', 'arithmetic'] as const;
 /** Options per generator (`--generator-options`): lm-sampled as the leaderboard plants it (see the header). */
 export const GENERATOR_OPTIONS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { 'lm-sampled': { fixedLength: true } };
 const BUILTIN = ['--size', '2000', '--count', '10'];
@@ -63,6 +66,8 @@ export interface Line {
 export interface Rerun {
   readonly command: string;
   readonly generators: readonly string[];
+  /** The scorers rerun (absent: all of the run's command). */
+  readonly scorers?: readonly string[];
   readonly generatorOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 /** results/stealth/<dataset>.json. */
@@ -78,14 +83,17 @@ export interface StealthArgs {
   readonly tableOnly: boolean;
   /** Dataset name → the generators to rerun (undefined: the whole dataset, when its record is missing). */
   readonly only?: ReadonlyMap<string, readonly string[] | undefined>;
+  /** Rerun only these scorers of the --only datasets (every generator, or those named) and merge their lines. */
+  readonly scorers?: readonly string[];
 }
 
-const USAGE = 'usage: npx tsx bench/stealth.ts [--table] [--only <dataset>[:<generator>],…]';
+const USAGE = 'usage: npx tsx bench/stealth.ts [--table] [--only <dataset>[:<generator>],… [--scorers <scorer>,…]]';
 
 /** Reads the command line; a bad or incomplete option is a ConfigError naming it and what was expected. */
 export function parseArgs(argv: readonly string[]): StealthArgs {
   let tableOnly = false;
   let only: Map<string, string[] | undefined> | undefined;
+  let scorers: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--table') tableOnly = true;
@@ -107,10 +115,20 @@ export function parseArgs(argv: readonly string[]): StealthArgs {
         only.set(name!, generator === undefined ? undefined : [...new Set([...(had ?? []), generator])]);
       }
       i++;
+    } else if (a === '--scorers') {
+      const value = argv[i + 1];
+      const expected = `a comma-separated list of scorers (${SCORERS.join(', ')})`;
+      const items = value === undefined || value.startsWith('--') ? [] : value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (items.length === 0) throw new ConfigError(`expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`, { subject: 'bench/stealth.ts: --scorers' });
+      const unknown = items.find((s) => !(SCORERS as readonly string[]).includes(s));
+      if (unknown !== undefined) throw new ConfigError(`expected ${expected}, got ${JSON.stringify(unknown)}`, { subject: 'bench/stealth.ts: --scorers' });
+      scorers = [...new Set([...(scorers ?? []), ...items])];
+      i++;
     } else throw new ConfigError(`unknown option ${JSON.stringify(a)}; ${USAGE}`, { subject: 'bench/stealth.ts' });
   }
   if (tableOnly && only) throw new ConfigError('--table prints the committed records only and runs nothing; drop --only, or --table', { subject: 'bench/stealth.ts' });
-  return { tableOnly, ...(only ? { only } : {}) };
+  if (scorers && !only) throw new ConfigError('--scorers reruns some scorers of recorded datasets: name them with --only <dataset>[:<generator>],…', { subject: 'bench/stealth.ts' });
+  return { tableOnly, ...(only ? { only } : {}), ...(scorers ? { scorers } : {}) };
 }
 
 /** The options of these generators that GENERATOR_OPTIONS sets (undefined when none). */
@@ -119,13 +137,13 @@ function optionsFor(generators: readonly string[]): Record<string, Readonly<Reco
   return Object.keys(picked).length > 0 ? picked : undefined;
 }
 
-/** The `vtune-bench detectors` arguments for a dataset and some (default: all) generators. */
-export function command(d: StealthDataset, generators: readonly string[] = GENERATORS): string[] {
+/** The `vtune-bench detectors` arguments for a dataset and some (default: all) generators and scorers. */
+export function command(d: StealthDataset, generators: readonly string[] = GENERATORS, scorers: readonly string[] = SCORERS): string[] {
   const options = optionsFor(generators);
   return [
     'detectors', '--dataset', d.spec, ...d.args, '--insertion', 'modify', '--seed', '0', '--generators', generators.join(','),
     ...(options ? ['--generator-options', JSON.stringify(options)] : []),
-    '--scorers', SCORERS.join(','), '--format', 'json',
+    '--scorers', scorers.join(','), '--format', 'json',
   ];
 }
 
@@ -161,8 +179,9 @@ export function parseRecord(text: string, file: string): StealthRecord {
     if (!Array.isArray(rec.reruns)) throw new InputError('expected an array of { command, generators }', { file, path: ['reruns'] });
     rec.reruns.forEach((r: unknown, i) => {
       const run = r as Partial<Record<keyof Rerun, unknown>> | null;
-      if (run === null || typeof run !== 'object' || typeof run.command !== 'string' || !Array.isArray(run.generators) || !run.generators.every((g) => typeof g === 'string')) {
-        throw new InputError('expected { command: string, generators: string[] }', { file, path: ['reruns', i] });
+      const strings = (x: unknown) => Array.isArray(x) && x.every((g) => typeof g === 'string');
+      if (run === null || typeof run !== 'object' || typeof run.command !== 'string' || !strings(run.generators) || (run.scorers !== undefined && !strings(run.scorers))) {
+        throw new InputError('expected { command: string, generators: string[], scorers?: string[] }', { file, path: ['reruns', i] });
       }
     });
   }
@@ -183,17 +202,26 @@ export function parseDetectorsOutput(stdout: string, where: string): Line[] {
 }
 
 /**
- * The record with these generators' lines replaced by a rerun's (lines in table order: generators, then
- * scorers), the rerun's command kept. A rerun's lines must cover exactly its generators.
+ * The record with these generators' lines (of the rerun's scorers, or all) replaced by a rerun's (lines in table
+ * order: generators, then scorers), the rerun's command kept. A rerun's lines must lie within its generators and
+ * scorers. An earlier rerun stays listed for the generators whose lines it still made.
  */
 export function mergeRecord(old: StealthRecord, run: Rerun, lines: readonly Line[]): StealthRecord {
-  const stray = lines.find((l) => !run.generators.includes(l.generator));
-  if (stray) throw new ConfigError(`the rerun of ${run.generators.join(', ')} returned a line of generator '${stray.generator}'`);
+  const what = run.scorers ? `scorers ${run.scorers.join(', ')} on ${run.generators.join(', ')}` : run.generators.join(', ');
+  const strayGenerator = lines.find((l) => !run.generators.includes(l.generator));
+  if (strayGenerator) throw new ConfigError(`the rerun of ${what} returned a line of generator '${strayGenerator.generator}'`);
+  const strayScorer = lines.find((l) => run.scorers && !run.scorers.includes(l.scorer));
+  if (strayScorer) throw new ConfigError(`the rerun of ${what} returned a line of scorer '${strayScorer.scorer}'`);
+  const replaced = (l: Line) => run.generators.includes(l.generator) && (!run.scorers || run.scorers.includes(l.scorer));
   const rank = (xs: readonly string[], x: string) => (xs.includes(x) ? xs.indexOf(x) : xs.length);
-  const results = [...old.results.filter((l) => !run.generators.includes(l.generator)), ...lines].sort(
+  const results = [...old.results.filter((l) => !replaced(l)), ...lines].sort(
     (a, b) => rank(GENERATORS, a.generator) - rank(GENERATORS, b.generator) || rank(SCORERS, a.scorer) - rank(SCORERS, b.scorer),
   );
-  const earlier = (old.reruns ?? []).map((r) => ({ ...r, generators: r.generators.filter((g) => !run.generators.includes(g)) })).filter((r) => r.generators.length > 0);
+  // An earlier rerun is superseded for a generator when this one reran every scorer it ran there.
+  const covers = (r: Rerun) => !run.scorers || (r.scorers !== undefined && r.scorers.every((s) => run.scorers!.includes(s)));
+  const earlier = (old.reruns ?? [])
+    .map((r) => (covers(r) ? { ...r, generators: r.generators.filter((g) => !run.generators.includes(g)) } : r))
+    .filter((r) => r.generators.length > 0);
   return { ...old, results, reruns: [...earlier, run] };
 }
 
@@ -244,21 +272,23 @@ function runDetectors(args: readonly string[], rawOut: string): Line[] | undefin
   return parseDetectorsOutput(run.stdout, rawOut);
 }
 
-function main({ tableOnly, only }: StealthArgs): void {
+function main({ tableOnly, only, scorers }: StealthArgs): void {
   mkdirSync(OUT, { recursive: true });
   const write = (file: string, rec: StealthRecord) => writeFileSync(file, `${JSON.stringify(rec, null, 1)}\n`);
   if (!tableOnly) {
     for (const d of DATASETS) {
       const file = join(OUT, `${d.name}.json`);
       if (only && !only.has(d.name)) continue;
-      const some = only?.get(d.name);
+      const some = only?.get(d.name) ?? (scorers ? GENERATORS : undefined);
       if (some) {
-        if (!existsSync(file)) throw new ConfigError(`${d.name} has no record yet to merge ${some.join(', ')} into; run the whole dataset first (--only ${d.name})`, { subject: 'bench/stealth.ts: --only' });
+        const what = `${scorers ? `scorers ${scorers.join(', ')} of ` : ''}${some.join(', ')}`;
+        if (!existsSync(file)) throw new ConfigError(`${d.name} has no record yet to merge ${what} into; run the whole dataset first (--only ${d.name})`, { subject: 'bench/stealth.ts: --only' });
         const old = parseRecord(readFileSync(file, 'utf8'), file);
-        const args = command(d, some);
-        const lines = runDetectors(args, join(OUT, `${d.name}.${some.join('+')}.stdout.txt`));
+        const args = command(d, some, scorers);
+        const lines = runDetectors(args, join(OUT, `${d.name}.${some.join('+')}${scorers ? `.${scorers.join('+')}` : ''}.stdout.txt`));
         const options = optionsFor(some);
-        if (lines) write(file, mergeRecord(old, { command: `vtune-bench ${shellLine(args)}`, generators: some, ...(options ? { generatorOptions: options } : {}) }, lines));
+        const run: Rerun = { command: `vtune-bench ${shellLine(args)}`, generators: some, ...(scorers ? { scorers } : {}), ...(options ? { generatorOptions: options } : {}) };
+        if (lines) write(file, mergeRecord(old, run, lines));
         continue;
       }
       if (existsSync(file)) continue;

@@ -63,7 +63,7 @@ describe('bench/stealth.ts: records', () => {
     expect(() => parseRecord('{"command": "c", "results": {}}', 'r.json')).toThrow('r.json: results: expected an array of detector lines');
     expect(() => parseRecord('{"command": "c", "results": [{"generator": "g", "scorer": "s", "auroc": "0.5"}]}', 'r.json')).toThrow(InputError);
     expect(() => parseRecord('{"command": "c", "results": [{"generator": "g", "scorer": "s", "auroc": "0.5"}]}', 'r.json')).toThrow('r.json: results[0]: expected a detector line');
-    expect(() => parseRecord('{"command": "c", "results": [], "reruns": [{"command": "c"}]}', 'r.json')).toThrow('r.json: reruns[0]: expected { command: string, generators: string[] }');
+    expect(() => parseRecord('{"command": "c", "results": [], "reruns": [{"command": "c"}]}', 'r.json')).toThrow('r.json: reruns[0]: expected { command: string, generators: string[], scorers?: string[] }');
     expect(parseRecord('{"command": "c", "results": [{"generator": "g", "scorer": "s", "auroc": null, "error": "e"}]}', 'r.json').results).toHaveLength(1);
   });
 
@@ -108,9 +108,68 @@ describe('bench/stealth.ts: one generator rerun and merged', () => {
     expect(before).toContain('| stories | lm-sampled | cannot plant |');
     expect(before).toContain('- stories × lm-sampled: planting failed: empty text');
     const after = renderTable(new Map([['stories', mergeRecord(old, { command: 'c', generators: ['lm-sampled'], generatorOptions: { 'lm-sampled': { fixedLength: true } } }, all('lm-sampled', 0.6))]]));
-    expect(after).toContain('| stories | lm-sampled (fixedLength: true) | 0.60 | 0.60 | 0.60 | 0.60 | 0.60 | 0.60 | yes |');
+    expect(after).toContain(`| stories | lm-sampled (fixedLength: true) | ${SCORERS.map(() => '0.60').join(' | ')} | yes |`);
     expect(after).toContain('| stories | random-tokens | 0.90 ✗ |');
     expect(after).not.toContain('Cannot plant');
     expect(after).toContain('(no record yet for: self-instruct, common-gen, gsm8k, adversarial-qa, math, code)');
+  });
+});
+
+describe('bench/stealth.ts: one scorer rerun for the generators of a dataset and merged', () => {
+  it('records the arithmetic scorer among the columns of the table', () => {
+    expect(SCORERS).toContain('arithmetic');
+    const gsm8k = DATASETS.find((d) => d.name === 'gsm8k')!;
+    expect(command(gsm8k)).toContain(SCORERS.join(','));
+    expect(renderTable(new Map([['gsm8k', { command: 'c', results: all('template', 0.5) }]])).split('\n')[0]).toBe(`| data | generator | ${SCORERS.join(' | ')} | all ≤ 0.65 |`);
+    // A record made before arithmetic existed: its cell is n/a and the row is not called stealthy.
+    const before = { command: 'c', results: all('template', 0.5).filter((l) => l.scorer !== 'arithmetic') };
+    expect(renderTable(new Map([['gsm8k', before]]))).toContain('| gsm8k | template | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | n/a | no |');
+  });
+
+  it('reads --scorers with --only, and refuses an unknown scorer or --scorers alone by name', () => {
+    expect(parseArgs(['--only', 'gsm8k,stories:template', '--scorers', 'arithmetic'])).toEqual({ tableOnly: false, only: new Map([['gsm8k', undefined], ['stories', ['template']]]), scorers: ['arithmetic'] });
+    expect(parseArgs(['--scorers', 'format,arithmetic', '--only', 'math']).scorers).toEqual(['format', 'arithmetic']);
+    expect(() => parseArgs(['--only', 'gsm8k', '--scorers', 'arithmetik'])).toThrow(ConfigError);
+    expect(() => parseArgs(['--only', 'gsm8k', '--scorers', 'arithmetik'])).toThrow(`bench/stealth.ts: --scorers: expected a comma-separated list of scorers (${SCORERS.join(', ')}), got "arithmetik"`);
+    expect(() => parseArgs(['--only', 'gsm8k', '--scorers'])).toThrow(/--scorers: expected .* got nothing/);
+    expect(() => parseArgs(['--scorers', 'arithmetic'])).toThrow('bench/stealth.ts: --scorers reruns some scorers of recorded datasets: name them with --only <dataset>[:<generator>],…');
+    const r = bench(['--scorers', 'arithmetic']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--scorers reruns some scorers of recorded datasets');
+  });
+
+  it('runs only the scorers asked for, on the generators asked for, with their planting options', () => {
+    const gsm8k = DATASETS.find((d) => d.name === 'gsm8k')!;
+    const args = command(gsm8k, ['lm-sampled', 'template'], ['arithmetic']);
+    expect(args.slice(args.indexOf('--generators'))).toEqual(['--generators', 'lm-sampled,template', '--generator-options', '{"lm-sampled":{"fixedLength":true}}', '--scorers', 'arithmetic', '--format', 'json']);
+    // The planting arguments are those of the whole run: the same seed, sizes and insertion.
+    const whole = command(gsm8k);
+    expect(args.slice(0, args.indexOf('--generators'))).toEqual(whole.slice(0, whole.indexOf('--generators')));
+  });
+
+  it("replaces those scorers' lines of those generators only, keeps the table order, and records the rerun", () => {
+    const old: StealthRecord = {
+      command: 'vtune-bench detectors all',
+      results: [...all('random-tokens', 0.9), ...all('template', 0.5), ...all('in-place', 0.4)].filter((l) => l.scorer !== 'arithmetic'),
+      reruns: [{ command: 'c1', generators: ['template', 'in-place'] }],
+    };
+    const run = { command: 'vtune-bench detectors arithmetic', generators: ['random-tokens', 'template'], scorers: ['arithmetic'] };
+    const merged = mergeRecord(old, run, [line('template', 'arithmetic', 1), line('random-tokens', 'arithmetic', 0.5)]);
+    expect(merged.results.map((l) => `${l.generator}/${l.scorer}/${l.auroc}`)).toEqual([
+      ...SCORERS.map((s) => `random-tokens/${s}/${s === 'arithmetic' ? 0.5 : 0.9}`),
+      ...SCORERS.map((s) => `template/${s}/${s === 'arithmetic' ? 1 : 0.5}`),
+      ...SCORERS.filter((s) => s !== 'arithmetic').map((s) => `in-place/${s}/0.4`),
+    ]);
+    // The earlier rerun still made template's other lines: it stays, and the new one is listed after it.
+    expect(merged.reruns).toEqual([{ command: 'c1', generators: ['template', 'in-place'] }, run]);
+    // A rerun of some scorers replaces an existing line of theirs, and supersedes an earlier rerun of only those scorers.
+    const again = mergeRecord(merged, { command: 'c3', generators: ['template'], scorers: ['arithmetic', 'format'] }, [line('template', 'format', 0.3), line('template', 'arithmetic', 0.2)]);
+    expect(again.results.filter((l) => l.generator === 'template').map((l) => l.auroc)).toEqual(SCORERS.map((s) => (s === 'arithmetic' ? 0.2 : s === 'format' ? 0.3 : 0.5)));
+    expect(again.results.filter((l) => l.generator !== 'template')).toEqual(merged.results.filter((l) => l.generator !== 'template'));
+    expect(again.reruns).toEqual([{ command: 'c1', generators: ['template', 'in-place'] }, { ...run, generators: ['random-tokens'] }, { command: 'c3', generators: ['template'], scorers: ['arithmetic', 'format'] }]);
+    // A whole rerun of a generator (all scorers) supersedes every earlier rerun of it.
+    expect(mergeRecord(again, { command: 'c4', generators: ['template'] }, all('template', 0.6)).reruns).toEqual([{ command: 'c1', generators: ['in-place'] }, { ...run, generators: ['random-tokens'] }, { command: 'c4', generators: ['template'] }]);
+    expect(() => mergeRecord(old, run, [line('template', 'format', 0.5)])).toThrow("the rerun of scorers arithmetic on random-tokens, template returned a line of scorer 'format'");
+    expect(() => parseRecord(JSON.stringify({ command: 'c', results: [], reruns: [{ command: 'c', generators: ['g'], scorers: 'arithmetic' }] }), 'r.json')).toThrow('r.json: reruns[0]: expected { command: string, generators: string[], scorers?: string[] }');
   });
 });
