@@ -112,7 +112,8 @@ export function parseArgs(argv: readonly string[]): StealthArgs {
         const had = only.get(name!);
         // The whole dataset wins over some of its generators.
         if (only.has(name!) && had === undefined) continue;
-        only.set(name!, generator === undefined ? undefined : [...new Set([...(had ?? []), generator])]);
+        // In table order, whatever order they were named in (the rerun's command lists them so).
+        only.set(name!, generator === undefined ? undefined : GENERATORS.filter((g) => g === generator || had?.includes(g)));
       }
       i++;
     } else if (a === '--scorers') {

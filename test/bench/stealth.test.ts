@@ -35,6 +35,7 @@ describe('bench/stealth.ts: options', () => {
   it('reads datasets and dataset:generator pairs, and refuses unknown ones by name', () => {
     expect(parseArgs(['--only', 'stories,gsm8k:lm-sampled,gsm8k:reorder'])).toEqual({ tableOnly: false, only: new Map([['stories', undefined], ['gsm8k', ['lm-sampled', 'reorder']]]) });
     expect(parseArgs(['--only', 'gsm8k:lm-sampled,gsm8k']).only).toEqual(new Map([['gsm8k', undefined]]));
+    expect(parseArgs(['--only', 'gsm8k:template,gsm8k:keyed,gsm8k:template']).only).toEqual(new Map([['gsm8k', ['keyed', 'template']]]));
     expect(parseArgs(['--table'])).toEqual({ tableOnly: true });
     expect(() => parseArgs(['--only', 'storeis'])).toThrow(ConfigError);
     expect(() => parseArgs(['--only', 'storeis'])).toThrow('bench/stealth.ts: --only: expected a comma-separated list');
