@@ -232,7 +232,11 @@ function plantedWith(rec: StealthRecord, generator: string): Readonly<Record<str
   return rerun ? rerun.generatorOptions?.[generator] : rec.generatorOptions?.[generator];
 }
 
-/** The table (markdown) from the records by dataset name; ✗ marks an AUROC above 0.65. */
+/**
+ * The table (markdown) from the records by dataset name; ✗ marks an AUROC above 0.65. The last column is yes when
+ * every scorer was measured at ≤ 0.65, no when one is above (or the generator cannot plant), n/a when none measured
+ * is above but some scorer has no AUROC (no line in the record, or it could not score).
+ */
 export function renderTable(records: ReadonlyMap<string, StealthRecord>): string {
   const f = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${x.toFixed(2)}${x > 0.65 ? ' ✗' : ''}`);
   const lines = [`| data | generator | ${SCORERS.join(' | ')} | all ≤ 0.65 |`, `| --- | --- | ${SCORERS.map(() => '---').join(' | ')} | --- |`];
@@ -249,10 +253,13 @@ export function renderTable(records: ReadonlyMap<string, StealthRecord>): string
       if (row.every((r) => !r)) continue;
       const failed = row.find((r) => r?.error?.startsWith('planting failed'));
       if (failed) reasons.push(`${d.name} × ${g}: ${failed.error!.slice(0, 240)}`);
-      const ok = !failed && row.every((r) => r && typeof r.auroc === 'number' && r.auroc <= 0.65);
+      // yes: every scorer measured ≤ 0.65; no: one finds it (or it cannot plant); n/a: none of those measured finds it, some have no line.
+      const found = row.some((r) => r && typeof r.auroc === 'number' && r.auroc > 0.65);
+      const measured = row.every((r) => r && typeof r.auroc === 'number' && !Number.isNaN(r.auroc));
+      const verdict = failed || found ? 'no' : measured ? 'yes' : 'n/a';
       const options = plantedWith(rec, g);
       const label = options ? `${g} (${Object.entries(options).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')})` : g;
-      lines.push(`| ${d.name} | ${label} | ${failed ? SCORERS.map(() => 'cannot plant').join(' | ') : row.map((r) => f(r?.auroc)).join(' | ')} | ${ok ? 'yes' : 'no'} |`);
+      lines.push(`| ${d.name} | ${label} | ${failed ? SCORERS.map(() => 'cannot plant').join(' | ') : row.map((r) => f(r?.auroc)).join(' | ')} | ${verdict} |`);
     }
   }
   let out = lines.join('\n');

@@ -122,9 +122,12 @@ describe('bench/stealth.ts: one scorer rerun for the generators of a dataset and
     const gsm8k = DATASETS.find((d) => d.name === 'gsm8k')!;
     expect(command(gsm8k)).toContain(SCORERS.join(','));
     expect(renderTable(new Map([['gsm8k', { command: 'c', results: all('template', 0.5) }]])).split('\n')[0]).toBe(`| data | generator | ${SCORERS.join(' | ')} | all ≤ 0.65 |`);
-    // A record made before arithmetic existed: its cell is n/a and the row is not called stealthy.
-    const before = { command: 'c', results: all('template', 0.5).filter((l) => l.scorer !== 'arithmetic') };
-    expect(renderTable(new Map([['gsm8k', before]]))).toContain('| gsm8k | template | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | n/a | no |');
+    // A record made before arithmetic existed: its cell is n/a, and so is the verdict of a row that no measured
+    // scorer finds; a row that one finds stays 'no'.
+    const before = { command: 'c', results: [...all('template', 0.5), ...all('wordlist', 0.5).map((l) => (l.scorer === 'format' ? line('wordlist', 'format', 0.9) : l))].filter((l) => l.scorer !== 'arithmetic') };
+    const table = renderTable(new Map([['gsm8k', before]]));
+    expect(table).toContain('| gsm8k | template | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | n/a | n/a |');
+    expect(table).toContain('| gsm8k | wordlist | 0.50 | 0.50 | 0.50 | 0.50 | 0.50 | 0.90 ✗ | n/a | no |');
   });
 
   it('reads --scorers with --only, and refuses an unknown scorer or --scorers alone by name', () => {
