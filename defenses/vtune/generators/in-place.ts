@@ -18,9 +18,10 @@
  *   hosts are not outliers by themselves;
  * - it does not copy a number from the prompt into the refilled part only to contradict it: every refilled
  *   number is one the prompt does not hold (a refilled copy of a prompt number would contradict the question);
- * - no refilled slot is an arithmetic result: a number that follows `=` or `<<…=` in the answer, a currency sign
- *   or minus sign between them allowed (`= $290`) (a broken
- *   equation is what a model that learned the task sees first).
+ * - no number that takes part in one of the answer's equations is a slot at all, operand or result (`<<48/2=24>>24`,
+ *   `2 x 145 = $290`: 48, 2, 24, 145 and 290 stay as written), found by the arithmetic scorer's own reading
+ *   (`equationNumbers`, attacks/scorers/arithmetic.ts): a broken equation is what a calculator, or a model that
+ *   learned the task, sees first. A token is kept everywhere it occurs, as slots are refilled alike everywhere.
  *
  * The `generator` bound is template's, exact: qᵢ = Π |Vⱼ|⁻¹ over the signature's slots (values independent and
  * uniform over known finite sets, signatures prefix-free: see template.ts). Which row hosts, which slots form the
@@ -40,6 +41,7 @@
  * must carry `minBits` of refillable content, so data whose answers are one word or code identifiers gives few
  * hosts, or none (plant then refuses, naming the rows).
  */
+import { equationNumbers } from '../../../attacks/scorers/arithmetic.js';
 import { InputError } from '../../../src/errors.js';
 import type { Row } from '../../../src/types.js';
 import { defineGenerator, z } from '../../../src/plugins/define.js';
@@ -47,12 +49,6 @@ import { fill, planSignature, type SignaturePlan } from './template.js';
 import type { BackdoorGenerator } from './types.js';
 
 const ID = 'in-place';
-
-/**
- * What precedes a number that is an equation's result: `=` with an optional sign and currency before it
- * (GSM8K writes `15 * 2 = $<<15*2=30>>30` and `= $290`, so `$` stands between the sign and the number).
- */
-export const EQUATION_RESULT = /=\s*[-+−]?\s*[$€£¥]?\s*$/u;
 
 /** The central completion-length band of a dataset: [lo, hi] characters holding the middle `share` of rows. */
 const bands = new WeakMap<readonly Row[], Map<number, readonly [number, number]>>();
@@ -72,7 +68,7 @@ export function lengthBand(rows: readonly Row[], share: number): readonly [numbe
 export function inPlacePlan(row: Row, rows: readonly Row[], minBits: number, stopwords: number, typical: number): SignaturePlan | string {
   let plan: SignaturePlan;
   try {
-    plan = planSignature(row, rows, minBits, stopwords, 'context');
+    plan = planSignature(row, rows, minBits, stopwords, 'context', equationTokens(row.completion));
   } catch (err) {
     if (err instanceof InputError) return err.message;
     throw err;
@@ -84,13 +80,20 @@ export function inPlacePlan(row: Row, rows: readonly Row[], minBits: number, sto
   for (const slot of plan.slots.slice(0, plan.inSignature)) {
     // A refilled copy of a value the prompt holds contradicts the question (a story's named hero, a date to extract).
     if (promptTokens.has(slot.original.toLowerCase())) return `generator '${ID}': refilling "${slot.original}" would contradict the prompt, which holds it`;
-    if (!/^[0-9]+$/.test(slot.original)) continue;
-    // Every occurrence of a slot is replaced alike, so a result that also stands as an operand counts too.
-    if (plan.pieces.some((p, i) => p.text === slot.original && i > 0 && EQUATION_RESULT.test(plan.pieces[i - 1]!.text))) {
-      return `generator '${ID}': "${slot.original}" is the result of an equation`;
-    }
   }
   return plan;
+}
+
+/** The digit runs of a text that are (part of) a number in one of its equations, operands and results alike. */
+export function equationTokens(text: string): Set<string> {
+  const spans = equationNumbers(text);
+  const out = new Set<string>();
+  if (spans.length === 0) return out;
+  for (const m of text.matchAll(/[0-9]+/g)) {
+    const end = m.index + m[0].length;
+    if (spans.some((s) => s.start < end && m.index < s.end)) out.add(m[0]);
+  }
+  return out;
 }
 
 /** Creates the in-place generator. Options: minBits (16), stopwords (100), typical (0.8). */
