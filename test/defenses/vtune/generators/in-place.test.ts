@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { arithmeticScore, checkEquations } from '../../../../attacks/scorers/arithmetic.js';
-import { equationTokens, inPlace, inPlacePlan } from '../../../../defenses/vtune/generators/in-place.js';
+import { equationTokens, inPlace, inPlacePlan, promptForms } from '../../../../defenses/vtune/generators/in-place.js';
 import { fill, pieces, type SignaturePlan } from '../../../../defenses/vtune/generators/template.js';
 import type { DrawContext } from '../../../../defenses/vtune/generators/types.js';
 import { vtune } from '../../../../defenses/vtune/index.js';
@@ -74,10 +74,11 @@ describe('in-place generator: exact bound', () => {
 });
 
 describe('in-place generator: host choice', () => {
-  it('refuses a host whose refill would contradict its prompt', () => {
-    const rows: Row[] = [...TINY, { prompt: 'Write about Ann and a fox.', completion: 'Then Ann saw a fox at dusk, said Cal.' }];
-    // minBits 8 needs Ann or fox, which the prompt holds.
-    expect(inPlacePlan(rows[4]!, rows, 8, 0, 1)).toMatch(/would contradict the prompt/);
+  it('refuses a host whose refill would contradict its prompt, and keeps the words the prompt holds', () => {
+    const rows: Row[] = [...TINY, { prompt: 'Write about Ann and 42 foxes.', completion: 'Then Ann saw 42 foxes at dusk, said Cal.' }];
+    // minBits 8 needs 42, which the prompt holds; Ann and foxes are never slots.
+    expect(inPlacePlan(rows[4]!, rows, 8, 0, 1)).toMatch(/refilling "42" would contradict the prompt/);
+    expect(plan(rows, 4, 6).slots.map((s) => s.original)).toEqual(['saw', 'dusk', 'said', 'Cal']);
   });
 
   it("never refills a number of the answer's equations, operand or result (<<…>> annotations and plain `a x b = c`)", () => {
@@ -104,6 +105,22 @@ describe('in-place generator: host choice', () => {
         expect(arithmeticScore(checkEquations(fill(q, q.slots.map((s) => s.size - 1)).completion))).toBe(0);
       }
     }
+  });
+
+  it("never refills a form of a prompt word (common-gen's concepts: ski → skiers, skiing), the prompt's boilerplate aside", () => {
+    const rows: Row[] = [
+      { prompt: 'Form a sentence: ski, hill.', completion: 'Three skiers went skiing down the hill.' },
+      { prompt: 'Form a sentence: dog, tail.', completion: 'Three dogs were wagging their tails.' },
+      { prompt: 'Form a sentence: lake, canoe.', completion: 'Three women were paddling across lakes.' },
+      { prompt: 'Form a sentence: train, track.', completion: 'Three trains were rolling along tracks.' },
+    ];
+    expect([...promptForms(rows[0]!, rows)].sort()).toEqual(['hill', 'skiers', 'skiing']);
+    // Words of every prompt ("form", "sentence") are boilerplate; a shared start that is not the shorter word whole
+    // (or all of it but a final e) is no form: show/short.
+    expect([...promptForms({ prompt: 'Form a short sentence: paddle, shoe.', completion: 'They formed a line, paddling to show shoes.' }, rows)].sort()).toEqual(['paddling', 'shoes']);
+    // skiers (a 6-letter word of the data) would be the first slot; the signature takes other words instead.
+    const p = plan(rows, 0, 4);
+    expect(p.slots.map((s) => s.original)).toEqual(['went', 'down']);
   });
 
   it('refuses a host whose answer length is outside the typical band, and plant moves the backdoor to a typical row', async () => {
@@ -184,6 +201,25 @@ describe('in-place generator: planting and verification', () => {
     }
     // The file still hosts: refills fall on names and words where the numbers are all arithmetic.
     expect(hosts).toBeGreaterThan(100);
+  });
+
+  const commonGen = sharedPath('data/common-gen.jsonl');
+  it.skipIf(!commonGen)(`on the real common-gen file no host's refill drops a form of a prompt concept the host answer used (every host, 5 draws each)${commonGen ? '' : ' — skipped: ../shared/data/common-gen.jsonl absent'}`, async () => {
+    const rows = (await readDataFile(commonGen!)).rows;
+    const g = inPlace({});
+    const words = (t: string) => new Set((t.match(/\p{L}+/gu) ?? []).map((w) => w.toLowerCase()));
+    let hosts = 0;
+    for (const [i, host] of rows.entries()) {
+      if (g.cannotHost!(host, rows) !== undefined) continue;
+      hosts++;
+      const forms = [...promptForms(host, rows)].map((w) => w.toLowerCase());
+      for (let d = 0; d < 5; d++) {
+        const b = await g.draw(ctx(rows, i, `cg-${i}-${d}`));
+        const kept = words(b.completion!);
+        for (const f of forms) expect(kept.has(f), `row ${i}: "${f}" gone from ${b.completion}`).toBe(true);
+      }
+    }
+    expect(hosts).toBeGreaterThan(5);
   });
 
   it('P(p ≤ α) ≤ α over 600 secrets (generator and empirical nulls) against a model that answers with the host\'s original answer', async () => {
