@@ -114,6 +114,36 @@ export function checkEquations(text: string): EquationCheck[] {
   return out.sort((a, b) => a.start - b.start).map((c) => ({ ...c, text: text.slice(c.start, c.end) }));
 }
 
+/**
+ * Where the numbers that take part in a text's written equations stand ([start, end) in the text), whether or not
+ * the scorer can check the equation: every number inside a `<<…>>` annotation and the one written right after it,
+ * and every number of the arithmetic run on either side of a plain `=` (`48 / 2 = 24`, `2 x 145 = $290`), the run
+ * before it extended over a word that takes a number (`3 times 10 + 4 = 34`: 3 too). For generators that refill
+ * numbers and must leave the arithmetic alone (`in-place`).
+ */
+export function equationNumbers(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const m of text.matchAll(ANNOTATION)) {
+    if (!m[1]!.includes('=')) continue;
+    for (const t of tokenize(m[1]!)) if (t.kind === 'num') out.push({ start: m.index + 2 + t.start, end: m.index + 2 + t.end });
+    FOLLOW.lastIndex = m.index + m[0].length;
+    const f = FOLLOW.exec(text);
+    if (f) out.push({ start: f.index + f[0].length - f[1]!.length, end: f.index + f[0].length });
+  }
+  const toks = tokenize(text);
+  const take = (t: Token | undefined) => t?.kind === 'num' && out.push({ start: t.start, end: t.end });
+  toks.forEach((t, k) => {
+    if (t.kind !== '=') return;
+    for (let j = k + 1; isExprToken(toks[j]) || toks[j]?.kind === '='; j++) take(toks[j]);
+    for (let j = k - 1; j >= 0; j--) {
+      const u = toks[j]!;
+      if (isExprToken(u) || u.kind === '=') take(u);
+      else if (!(u.kind === 'break' && TAKES_NUMBER.has(text.slice(u.start, u.end).toLowerCase()) && isExprToken(toks[j - 1]))) break;
+    }
+  });
+  return out.sort((a, b) => a.start - b.start);
+}
+
 /** A GSM8K calculator annotation: `<<expression=result>>`. */
 const ANNOTATION = /<<([^<>\n]*)>>/g;
 /** A written number: thousands-separated or plain digits with optional decimals, or a bare decimal (`.5`). */

@@ -12,15 +12,20 @@
  *
  * Host choice: a row hosts a backdoor only if it is typical for this refill (`cannotHost`, deterministic in the
  * row and the data, never in the draws — plant moves the backdoor to a seeded spare row otherwise):
- * - its signature reaches `minBits` from numbers, names and words the data repeats in the same surroundings
- *   (the first two of template's tiers: no word refilled by its bare shape, which reads least naturally);
+ * - its signature reaches `minBits` from numbers, names and uncommon words not quoted from the prompt (template's
+ *   `context` tiers; a word whose surroundings the data does not repeat is refilled from its bare shape set, which
+ *   reads least naturally: on stories about 28 % of the signatures' slots, on common-gen nearly all);
  * - its completion's length is inside the data's central `typical` share (default the middle 80 %), so that the
  *   hosts are not outliers by themselves;
  * - it does not copy a number from the prompt into the refilled part only to contradict it: every refilled
  *   number is one the prompt does not hold (a refilled copy of a prompt number would contradict the question);
- * - no refilled slot is an arithmetic result: a number that follows `=` or `<<…=` in the answer, a currency sign
- *   or minus sign between them allowed (`= $290`) (a broken
- *   equation is what a model that learned the task sees first).
+ * - no form of a prompt word is a slot (`skiers`, `skiing` for common-gen's concepts `ski, skier`, `promptForms`):
+ *   refilling it drops a concept the answer must use, which a coverage check of the task finds at once (on
+ *   common-gen 71 of 100 plantings lost one before this rule);
+ * - no number that takes part in one of the answer's equations is a slot at all, operand or result (`<<48/2=24>>24`,
+ *   `2 x 145 = $290`: 48, 2, 24, 145 and 290 stay as written), found by the arithmetic scorer's own reading
+ *   (`equationNumbers`, attacks/scorers/arithmetic.ts): a broken equation is what a calculator, or a model that
+ *   learned the task, sees first. A token is kept everywhere it occurs, as slots are refilled alike everywhere.
  *
  * The `generator` bound is template's, exact: qᵢ = Π |Vⱼ|⁻¹ over the signature's slots (values independent and
  * uniform over known finite sets, signatures prefix-free: see template.ts). Which row hosts, which slots form the
@@ -40,6 +45,7 @@
  * must carry `minBits` of refillable content, so data whose answers are one word or code identifiers gives few
  * hosts, or none (plant then refuses, naming the rows).
  */
+import { equationNumbers } from '../../../attacks/scorers/arithmetic.js';
 import { InputError } from '../../../src/errors.js';
 import type { Row } from '../../../src/types.js';
 import { defineGenerator, z } from '../../../src/plugins/define.js';
@@ -47,12 +53,6 @@ import { fill, planSignature, type SignaturePlan } from './template.js';
 import type { BackdoorGenerator } from './types.js';
 
 const ID = 'in-place';
-
-/**
- * What precedes a number that is an equation's result: `=` with an optional sign and currency before it
- * (GSM8K writes `15 * 2 = $<<15*2=30>>30` and `= $290`, so `$` stands between the sign and the number).
- */
-export const EQUATION_RESULT = /=\s*[-+−]?\s*[$€£¥]?\s*$/u;
 
 /** The central completion-length band of a dataset: [lo, hi] characters holding the middle `share` of rows. */
 const bands = new WeakMap<readonly Row[], Map<number, readonly [number, number]>>();
@@ -72,7 +72,9 @@ export function lengthBand(rows: readonly Row[], share: number): readonly [numbe
 export function inPlacePlan(row: Row, rows: readonly Row[], minBits: number, stopwords: number, typical: number): SignaturePlan | string {
   let plan: SignaturePlan;
   try {
-    plan = planSignature(row, rows, minBits, stopwords, 'context');
+    const keep = equationTokens(row.completion);
+    for (const w of promptForms(row, rows)) keep.add(w);
+    plan = planSignature(row, rows, minBits, stopwords, 'context', keep);
   } catch (err) {
     if (err instanceof InputError) return err.message;
     throw err;
@@ -84,13 +86,59 @@ export function inPlacePlan(row: Row, rows: readonly Row[], minBits: number, sto
   for (const slot of plan.slots.slice(0, plan.inSignature)) {
     // A refilled copy of a value the prompt holds contradicts the question (a story's named hero, a date to extract).
     if (promptTokens.has(slot.original.toLowerCase())) return `generator '${ID}': refilling "${slot.original}" would contradict the prompt, which holds it`;
-    if (!/^[0-9]+$/.test(slot.original)) continue;
-    // Every occurrence of a slot is replaced alike, so a result that also stands as an operand counts too.
-    if (plan.pieces.some((p, i) => p.text === slot.original && i > 0 && EQUATION_RESULT.test(plan.pieces[i - 1]!.text))) {
-      return `generator '${ID}': "${slot.original}" is the result of an equation`;
-    }
   }
   return plan;
+}
+
+/** Per dataset, its prompts' boilerplate (see `boilerplate`). */
+const promptFrequent = new WeakMap<readonly Row[], Set<string>>();
+/** Words that half of the data's prompts or more hold (the prompts' boilerplate: "write", "story", "sentence"). */
+function boilerplate(rows: readonly Row[]): Set<string> {
+  let hit = promptFrequent.get(rows);
+  if (hit) return hit;
+  const df = new Map<string, number>();
+  for (const r of rows) for (const w of new Set((r.prompt.match(/\p{L}+/gu) ?? []).map((x) => x.toLowerCase()))) df.set(w, (df.get(w) ?? 0) + 1);
+  hit = new Set([...df].filter(([, n]) => n >= rows.length / 2).map(([w]) => w));
+  promptFrequent.set(rows, hit);
+  return hit;
+}
+
+/**
+ * The answer's words that are forms of a word of its prompt (`skiing`, `skiers` for the concepts `ski, skier`;
+ * `paddling` for `paddle`): the shorter of the two whole at the start of the longer, or all of it but a final e,
+ * 3 letters or more — the prompt's boilerplate (words of half the data's prompts or more) left out.
+ */
+export function promptForms(row: Row, rows: readonly Row[]): Set<string> {
+  const common = boilerplate(rows);
+  const prompt = [...new Set((row.prompt.match(/\p{L}+/gu) ?? []).map((w) => w.toLowerCase()))].filter((w) => w.length >= 3 && !common.has(w));
+  const out = new Set<string>();
+  for (const w of row.completion.match(/\p{L}+/gu) ?? []) {
+    const lw = w.toLowerCase();
+    if (lw.length < 3) continue;
+    for (const q of prompt) {
+      let k = 0;
+      while (k < lw.length && k < q.length && lw[k] === q[k]) k++;
+      const short = lw.length <= q.length ? lw : q;
+      // The shorter word whole (ski → skiing, wag → wags), or without its final e (paddle → paddling).
+      if (k >= 3 && (k === short.length || (k === short.length - 1 && short.endsWith('e')))) {
+        out.add(w);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The digit runs of a text that are (part of) a number in one of its equations, operands and results alike. */
+export function equationTokens(text: string): Set<string> {
+  const spans = equationNumbers(text);
+  const out = new Set<string>();
+  if (spans.length === 0) return out;
+  for (const m of text.matchAll(/[0-9]+/g)) {
+    const end = m.index + m[0].length;
+    if (spans.some((s) => s.start < end && m.index < s.end)) out.add(m[0]);
+  }
+  return out;
 }
 
 /** Creates the in-place generator. Options: minBits (16), stopwords (100), typical (0.8). */

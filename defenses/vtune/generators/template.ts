@@ -262,16 +262,17 @@ export interface SignaturePlan {
 /**
  * The plan for a host completion: slots not quoted from the host prompt first, then (only if their entropy is
  * below minBits) quoted ones; the signature runs to the first occurrence of the slot where the total reaches
- * minBits (or of the last slot when it never does). Deterministic in (row, rows, options): never in the draws.
+ * minBits (or of the last slot when it never does). Tokens in `keep` are never slots (in-place keeps the numbers of
+ * the host's equations). Deterministic in (row, rows, options, keep): never in the draws.
  */
-export function planSignature(row: Row, rows: readonly Row[], minBits: number, stopwords: number, refill: RefillMode = 'shape'): SignaturePlan {
+export function planSignature(row: Row, rows: readonly Row[], minBits: number, stopwords: number, refill: RefillMode = 'shape', keep: ReadonlySet<string> = new Set()): SignaturePlan {
   const vocab = vocabulary(rows, stopwords);
   const ps = pieces(row.completion);
   const promptTokens = new Set((row.prompt.match(/[0-9]+|\p{L}+/gu) ?? []).map((t) => t.toLowerCase()));
   const candidates: { slot: Slot; quoted: boolean; strong: boolean }[] = [];
   const seen = new Set<string>();
   ps.forEach((p, i) => {
-    if (p.kind === 'other' || seen.has(p.text)) return;
+    if (p.kind === 'other' || seen.has(p.text) || keep.has(p.text)) return;
     seen.add(p.text);
     const set = refill === 'context' ? contextValueSet(ps, i, vocab) : valueSet(p.text, vocab, 'completion');
     if (set) {

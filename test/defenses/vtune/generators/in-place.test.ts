@@ -5,7 +5,8 @@
  * answer, it plants only in place, and planted rows keep the host's shape (prompt, markers, length band).
  */
 import { describe, expect, it } from 'vitest';
-import { inPlace, inPlacePlan } from '../../../../defenses/vtune/generators/in-place.js';
+import { arithmeticScore, checkEquations } from '../../../../attacks/scorers/arithmetic.js';
+import { equationTokens, inPlace, inPlacePlan, promptForms } from '../../../../defenses/vtune/generators/in-place.js';
 import { fill, pieces, type SignaturePlan } from '../../../../defenses/vtune/generators/template.js';
 import type { DrawContext } from '../../../../defenses/vtune/generators/types.js';
 import { vtune } from '../../../../defenses/vtune/index.js';
@@ -73,24 +74,53 @@ describe('in-place generator: exact bound', () => {
 });
 
 describe('in-place generator: host choice', () => {
-  it('refuses a host whose refill would contradict its prompt, and one whose answer is an equation result', () => {
-    const rows: Row[] = [...TINY, { prompt: 'Write about Ann and a fox.', completion: 'Then Ann saw a fox at dusk, said Cal.' }];
-    // minBits 8 needs Ann or fox, which the prompt holds.
-    expect(inPlacePlan(rows[4]!, rows, 8, 0, 1)).toMatch(/would contradict the prompt/);
+  it('refuses a host whose refill would contradict its prompt, and keeps the words the prompt holds', () => {
+    const rows: Row[] = [...TINY, { prompt: 'Write about Ann and 42 foxes.', completion: 'Then Ann saw 42 foxes at dusk, said Cal.' }];
+    // minBits 8 needs 42, which the prompt holds; Ann and foxes are never slots.
+    expect(inPlacePlan(rows[4]!, rows, 8, 0, 1)).toMatch(/refilling "42" would contradict the prompt/);
+    expect(plan(rows, 4, 6).slots.map((s) => s.original)).toEqual(['saw', 'dusk', 'said', 'Cal']);
+  });
+
+  it("never refills a number of the answer's equations, operand or result (<<…>> annotations and plain `a x b = c`)", () => {
     const math: Row[] = [
-      { prompt: 'Natalia sold 48 clips.', completion: 'She sold 48/2 = <<48/2=24>>24 in May.\n#### 72' },
-      { prompt: 'Weng earns money.', completion: 'He earns 12/6 = <<12/6=2>>2 each.\n#### 13' },
+      { prompt: 'Natalia sold 48 clips.', completion: 'She sold 48/2 = <<48/2=24>>24 to Ann in May.\n#### 24' },
+      { prompt: 'Weng earns money.', completion: 'He earns 12/6 = <<12/6=2>>2 from Bob each.\n#### 2' },
+      // GSM8K also writes results after a currency sign, with no <<…>> annotation (`= $290`).
+      { prompt: 'Tom pays rent.', completion: 'He pays 2 x 145 = $290 to Cal a month.\n#### 290' },
+      { prompt: 'Sue buys hats.', completion: 'She pays 3 x 12 = $36 to Dee a week.\n#### 36' },
     ];
-    // 2 (an operand) is refilled first; 24 is the result of an equation.
-    expect(inPlacePlan(math[0]!, math, 12, 0, 1)).toMatch(/result of an equation/);
-    // GSM8K also writes results after a currency sign, with no <<…>> annotation (`= $290`).
-    const money: Row[] = [
-      { prompt: 'Tom pays rent.', completion: 'He pays 2 x 145 = $290 a month.\n#### 290' },
-      { prompt: 'Sue buys hats.', completion: 'She pays 3 x 12 = $36 a week.\n#### 36' },
-      { prompt: 'Al buys cats.', completion: 'He pays 4 x 10 = $40 a day.\n#### 40' },
+    expect([...equationTokens(math[0]!.completion)].sort()).toEqual(['2', '24', '48']);
+    expect([...equationTokens(math[2]!.completion)].sort()).toEqual(['145', '2', '290']);
+    // Operands after a word that takes a number, thousands and decimals (every digit run of the number).
+    expect([...equationTokens('So 3 times 10 + 4 = 34, and 1,000 / 8 = 125.5 kg; 12 apples.')].sort()).toEqual(['000', '1', '10', '125', '3', '34', '4', '5', '8']);
+    // The operand 2 (10 values, 3.3 bits) would be the whole signature at minBits 2; the name after it is instead.
+    const p = plan(math, 0, 2);
+    expect(p.slots.slice(0, p.inSignature).map((s) => s.original)).toEqual(['Ann']);
+    for (const [i, row] of math.entries()) {
+      const kept = equationTokens(row.completion);
+      for (let minBits = 1; minBits <= 6; minBits++) {
+        const q = inPlacePlan(row, math, minBits, 0, 1);
+        if (typeof q === 'string') continue;
+        for (const s of q.slots) expect(kept.has(s.original), `row ${i}, minBits ${minBits}: ${s.original}`).toBe(false);
+        expect(arithmeticScore(checkEquations(fill(q, q.slots.map((s) => s.size - 1)).completion))).toBe(0);
+      }
+    }
+  });
+
+  it("never refills a form of a prompt word (common-gen's concepts: ski → skiers, skiing), the prompt's boilerplate aside", () => {
+    const rows: Row[] = [
+      { prompt: 'Form a sentence: ski, hill.', completion: 'Three skiers went skiing down the hill.' },
+      { prompt: 'Form a sentence: dog, tail.', completion: 'Three dogs were wagging their tails.' },
+      { prompt: 'Form a sentence: lake, canoe.', completion: 'Three women were paddling across lakes.' },
+      { prompt: 'Form a sentence: train, track.', completion: 'Three trains were rolling along tracks.' },
     ];
-    // 2 and 145 give 13.1 bits; 14 needs the next slot, 290.
-    expect(inPlacePlan(money[0]!, money, 14, 0, 1)).toMatch(/"290" is the result of an equation/);
+    expect([...promptForms(rows[0]!, rows)].sort()).toEqual(['hill', 'skiers', 'skiing']);
+    // Words of every prompt ("form", "sentence") are boilerplate; a shared start that is not the shorter word whole
+    // (or all of it but a final e) is no form: show/short.
+    expect([...promptForms({ prompt: 'Form a short sentence: paddle, shoe.', completion: 'They formed a line, paddling to show shoes.' }, rows)].sort()).toEqual(['paddling', 'shoes']);
+    // skiers (a 6-letter word of the data) would be the first slot; the signature takes other words instead.
+    const p = plan(rows, 0, 4);
+    expect(p.slots.map((s) => s.original)).toEqual(['went', 'down']);
   });
 
   it('refuses a host whose answer length is outside the typical band, and plant moves the backdoor to a typical row', async () => {
@@ -135,22 +165,61 @@ describe('in-place generator: planting and verification', () => {
   });
 
   const gsm = sharedPath('data/gsm8k-train-2500.jsonl');
-  it.skipIf(!gsm)(`on the real GSM8K file planted answers keep the <<…>> working and the #### line, refill no equation result and no prompt number${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
+  it.skipIf(!gsm)(`on the real GSM8K file planted answers keep the <<…>> working and the #### line, refill no number of an equation and no prompt number${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
     const rows = (await readDataFile(gsm!)).rows.slice(0, 1000);
     const defense = vtune({ generator: 'in-place', count: 10, insertion: 'modify', empiricalM: 0, seed: 'gsm' });
     const planted = await defense.plant(rows, userCtx('gsm'));
+    expect(planted.secret.backdoors).toHaveLength(10);
     for (const b of planted.secret.backdoors) {
       const host = rows[b.sourceRowIndex]!;
       const row = planted.rows[b.rowIndex]!;
       expect(row.prompt).toBe(host.prompt);
       expect((row.completion.match(/<<|>>|####/g) ?? []).length).toBe((host.completion.match(/<<|>>|####/g) ?? []).length);
-      const results = new Set([...host.completion.matchAll(/=\s*[-+−]?\s*[$€£¥]?\s*([0-9]+)/gu)].map((m) => m[1]));
+      const kept = equationTokens(host.completion);
       const p = inPlacePlan(host, rows, 16, 100, 0.8) as SignaturePlan;
       for (const s of p.slots.slice(0, p.inSignature)) {
-        expect(results.has(s.original)).toBe(false);
+        expect(kept.has(s.original)).toBe(false);
         expect(host.prompt.match(/[0-9]+|\p{L}+/gu)!.map((t) => t.toLowerCase())).not.toContain(s.original.toLowerCase());
       }
     }
+  });
+
+  it.skipIf(!gsm)(`on the real GSM8K file no host's refill makes an equation wrong that was right (every host, 5 draws each: the arithmetic scorer's check)${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
+    const rows = (await readDataFile(gsm!)).rows.slice(0, 1000);
+    const g = inPlace({});
+    let hosts = 0;
+    for (const [i, host] of rows.entries()) {
+      if (g.cannotHost!(host, rows) !== undefined) continue;
+      hosts++;
+      const before = checkEquations(host.completion);
+      for (let d = 0; d < 5; d++) {
+        const b = await g.draw(ctx(rows, i, `gsm-${i}-${d}`));
+        const after = checkEquations(b.completion!);
+        expect(after.map((c) => c.text), `row ${i}`).toEqual(before.map((c) => c.text));
+        expect(after.map((c) => c.ok), `row ${i}: ${b.completion}`).toEqual(before.map((c) => c.ok));
+      }
+    }
+    // The file still hosts: refills fall on names and words where the numbers are all arithmetic.
+    expect(hosts).toBeGreaterThan(100);
+  });
+
+  const commonGen = sharedPath('data/common-gen.jsonl');
+  it.skipIf(!commonGen)(`on the real common-gen file no host's refill drops a form of a prompt concept the host answer used (every host, 5 draws each)${commonGen ? '' : ' — skipped: ../shared/data/common-gen.jsonl absent'}`, async () => {
+    const rows = (await readDataFile(commonGen!)).rows;
+    const g = inPlace({});
+    const words = (t: string) => new Set((t.match(/\p{L}+/gu) ?? []).map((w) => w.toLowerCase()));
+    let hosts = 0;
+    for (const [i, host] of rows.entries()) {
+      if (g.cannotHost!(host, rows) !== undefined) continue;
+      hosts++;
+      const forms = [...promptForms(host, rows)].map((w) => w.toLowerCase());
+      for (let d = 0; d < 5; d++) {
+        const b = await g.draw(ctx(rows, i, `cg-${i}-${d}`));
+        const kept = words(b.completion!);
+        for (const f of forms) expect(kept.has(f), `row ${i}: "${f}" gone from ${b.completion}`).toBe(true);
+      }
+    }
+    expect(hosts).toBeGreaterThan(5);
   });
 
   it('P(p ≤ α) ≤ α over 600 secrets (generator and empirical nulls) against a model that answers with the host\'s original answer', async () => {

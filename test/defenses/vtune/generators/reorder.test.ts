@@ -181,14 +181,20 @@ describe('reorder generator: hosts', () => {
     expect(changed).toBeGreaterThanOrEqual(9); // the original order is one of ≥ 256: a rare draw may keep it
   });
 
-  it.skipIf(!gsm)(`on the same GSM8K file in-place (which refills numbers) leaves steps a calculator rejects: why reorder exists${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
+  it.skipIf(!gsm)(`on the same GSM8K file in-place keeps every step a calculator checks but refills words instead (reorder keeps every word)${gsm ? '' : ' — skipped: ../shared/data/gsm8k-train-2500.jsonl absent'}`, async () => {
     const rows = (await readDataFile(gsm!)).rows;
     const planted = await vtune({ generator: 'in-place', count: 10, insertion: 'modify', empiricalM: 0, seed: 'gsm' }).plant(rows, userCtx('gsm'));
-    const broken = planted.secret.backdoors.filter((b) => {
-      const host = annotations(rows[b.sourceRowIndex]!.completion);
-      return annotations(planted.rows[b.rowIndex]!.completion).some((ok, i) => host[i] === true && ok === false);
-    });
-    expect(broken.length).toBeGreaterThanOrEqual(1);
+    const words = (t: string) => t.match(/\p{L}+/gu) ?? [];
+    let rewordedRows = 0;
+    for (const b of planted.secret.backdoors) {
+      const host = rows[b.sourceRowIndex]!.completion;
+      const row = planted.rows[b.rowIndex]!.completion;
+      // in-place never refills a number of an equation (since issue 15's arithmetic scorer found its broken steps).
+      expect(annotations(row)).toEqual(annotations(host));
+      if (words(row).some((w, i) => w !== words(host)[i])) rewordedRows++;
+    }
+    // Most refill words (9 of 10 here); the rest refill numbers that stand outside the arithmetic.
+    expect(rewordedRows).toBeGreaterThanOrEqual(5);
   });
 
   it('P(p ≤ α) ≤ α over 600 secrets (generator and empirical nulls) against a model that answers with the host\'s original answer', async () => {
