@@ -13,7 +13,7 @@ import { renderSvg, svgToPng } from '../report/render.js';
 import { toCsv, toMarkdown } from '../report/tables.js';
 import type { Logger, Model, Provider } from '../types.js';
 import { DEFAULT_ALPHAS, typeIRows, type TypeIRow } from './analyze.js';
-import { findNullFineTunes, type NullFineTuneSearch } from './null-models.js';
+import { findNullFineTunes, pickNullFineTunes, type NullFineTuneSearch } from './null-models.js';
 import { CALIBRATION_FILE, type CalibrationRecord } from './records.js';
 import { runCalibration, type CalibrationOptions, type CalibrationProgress, type CalibrationResult, type NullModelHandle } from './run.js';
 
@@ -70,10 +70,19 @@ export async function calibrate(options: CalibrationOptions, setup: CalibrateSet
         setup.log.warn(`calibrate: provider '${provider.id}' cannot load cached fine-tunes; using only the base model`);
       } else {
         search = await findNullFineTunes(setup.resultsRoot, setup.cacheTrainRoot, provider, base, setup.model);
-        for (const ft of search.found.slice(0, setup.fineTunes)) {
+        const picked = pickNullFineTunes(search.found, options.dataset.spec, setup.fineTunes);
+        for (const ft of picked) {
           const m = await provider.loadModel(ft.modelPath);
           opened.push(m);
           nullModels.push({ label: `ft:${ft.key.slice(0, 12)}`, kind: 'fine-tune', model: m });
+          setup.log.info(`calibrate: null fine-tune ft:${ft.key.slice(0, 12)} trained on '${ft.dataset}' without backdoors (run cell ${ft.cellKey})`);
+        }
+        const offData = picked.filter((ft) => ft.dataset !== options.dataset.spec).length;
+        if (offData > 0) {
+          setup.log.warn(
+            `calibrate: ${offData} of the ${picked.length} null fine-tune(s) trained on other data than '${options.dataset.spec}' (no more backdoor-free fine-tunes of it in the records and cache); ` +
+              `still valid nulls, but weaker ones: run a scenario with the train-without-backdoors baseline on '${options.dataset.spec}' to add one`,
+          );
         }
         if (search.found.length === 0) {
           setup.log.warn(

@@ -26,6 +26,8 @@ export interface NullFineTune {
   readonly modelPath: string;
   /** The run cell it was found through. */
   readonly cellKey: string;
+  /** The dataset spec that cell trained on (a null fine-tune on the calibration's own data is the stronger null). */
+  readonly dataset: string;
 }
 
 /** What discovery found, and why other candidates were skipped. */
@@ -96,8 +98,19 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
         skipped.push(`cell ${t.cellKey}: its fine-tune is not in the training cache`);
         continue;
       }
-      found.set(key, { key, modelPath: join(dir, 'model'), cellKey: t.cellKey });
+      found.set(key, { key, modelPath: join(dir, 'model'), cellKey: t.cellKey, dataset: spec.spec });
     }
   }
   return { found: [...found.values()].sort((a, b) => (a.key < b.key ? -1 : 1)), candidates, skipped };
+}
+
+/**
+ * The fine-tunes to calibrate against, at most `n`: those trained on the calibration's own dataset first (a model
+ * that learned this data is the null closest to an honest provider's model), then the others, each group in
+ * cache-key order, so the choice is deterministic.
+ */
+export function pickNullFineTunes(found: readonly NullFineTune[], dataset: string, n: number): NullFineTune[] {
+  const same = found.filter((f) => f.dataset === dataset);
+  const other = found.filter((f) => f.dataset !== dataset);
+  return [...same, ...other].slice(0, n);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { calibrate } from '../../src/calibrate/index.js';
-import { findNullFineTunes } from '../../src/calibrate/null-models.js';
+import { findNullFineTunes, pickNullFineTunes, type NullFineTune } from '../../src/calibrate/null-models.js';
 import { createLocalProvider } from '../../src/providers/local.js';
 import { projectCatalog } from '../../src/runner/catalog.js';
 import { runScenario } from '../../src/runner/run.js';
@@ -47,16 +47,33 @@ describe('cached fine-tunes without backdoors', () => {
     expect(search.candidates).toBe(1);
     expect(search.skipped).toEqual([]);
     expect(search.found).toHaveLength(1);
+    expect(search.found[0]!.dataset).toBe('qa');
     // another base model's records are not candidates
     expect((await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:random-tiny')).candidates).toBe(0);
     base.dispose?.();
 
+    const warned: string[] = [];
     const outcome = await calibrate(
       { generators: [{ id: 'wordlist' }], count: 2, trials: 6, dataset: { spec: 'stories', size: 12 }, empiricalM: 9, slack: 2, seed: 't', batch: 6 },
-      { model: 'local:vtb-base', fineTunes: 1, resultsRoot, cacheTrainRoot: cacheTrain, outDir: join(root, 'cal'), plot: false, log: quiet },
+      { model: 'local:vtb-base', fineTunes: 1, resultsRoot, cacheTrainRoot: cacheTrain, outDir: join(root, 'cal'), plot: false, log: { ...quiet, warn: (m: string) => warned.push(m) } },
     );
     expect(outcome.nullModels).toEqual(['local:vtb-base', `ft:${search.found[0]!.key.slice(0, 12)}`]);
     expect(outcome.result.records.filter((r) => r.nullModelKind === 'fine-tune')).toHaveLength(6);
     expect(outcome.rows.map((r) => r.nullModel)).toContain(outcome.nullModels[1]);
+    // It calibrates on stories with a fine-tune of qa, and says so.
+    expect(warned.some((m) => /1 of the 1 null fine-tune\(s\) trained on other data than 'stories'/.test(m))).toBe(true);
   }, 120_000);
+});
+
+describe('choosing null fine-tunes', () => {
+  const ft = (key: string, dataset: string): NullFineTune => ({ key, modelPath: `/c/${key}/model`, cellKey: `cell-${key}`, dataset });
+  const found = [ft('18aa', 'math'), ft('28bb', 'code'), ft('29cc', 'stories'), ft('3ccc', 'stories'), ft('5cdd', 'math')];
+
+  it('takes fine-tunes of the calibration\'s own dataset first, in key order, then the others', () => {
+    expect(pickNullFineTunes(found, 'stories', 1).map((f) => f.key)).toEqual(['29cc']);
+    expect(pickNullFineTunes(found, 'stories', 3).map((f) => f.key)).toEqual(['29cc', '3ccc', '18aa']);
+    expect(pickNullFineTunes(found, 'math', 2).map((f) => f.key)).toEqual(['18aa', '5cdd']);
+    expect(pickNullFineTunes(found, 'qa', 2).map((f) => f.key)).toEqual(['18aa', '28bb']);
+    expect(pickNullFineTunes(found, 'code', 0)).toEqual([]);
+  });
 });
