@@ -3,6 +3,7 @@
  * Attacks look scorers up by id (`scorer: 'perplexity'`); `vtune-bench detectors` grades every entry.
  */
 import { registryOf } from '../../src/registry.js';
+import { arithmetic } from './arithmetic.js';
 import { embeddingOutlier } from './embedding-outlier.js';
 import { format } from './format.js';
 import { llmJudge } from './llm-judge.js';
@@ -13,7 +14,7 @@ import { perplexity } from './perplexity.js';
 import type { RowScorerFactory } from './types.js';
 
 /** Every row scorer by id (each declared with defineScorer: options, defaults, help, access, spans). */
-export const scorers = registryOf('scorer', [perplexity, onion, embeddingOutlier, ngramBurstiness, nearDuplicate, llmJudge, format] as const satisfies readonly RowScorerFactory[]);
+export const scorers = registryOf('scorer', [perplexity, onion, embeddingOutlier, ngramBurstiness, nearDuplicate, llmJudge, format, arithmetic] as const satisfies readonly RowScorerFactory[]);
 
 /** A scorer id. */
 export type ScorerId = (typeof scorers.ids)[number];

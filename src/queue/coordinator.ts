@@ -20,7 +20,7 @@ import { expandCells, preflight, type PlannedCell } from '../runner/expand.js';
 import { gitSha, makeManifest, packageVersions } from '../runner/manifest.js';
 import { defaultRunId, failureRecord, recordedCells, type RunOptions, type RunSummary } from '../runner/run.js';
 import { repoRoot } from '../shared-path.js';
-import { groupJobId, identityMismatch, IN_WORKER_PROVIDERS, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, workerOnlyOptionsIn, workQueueName, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
+import { groupJobId, identityMismatch, IN_WORKER_PROVIDERS, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, withheldCell, workerOnlyOptionsIn, workQueueName, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
 import { connect, parseQueueUrl } from './url.js';
 
 /** Options of a queued run: a local run's, plus the queue. */
@@ -194,7 +194,7 @@ export async function runScenarioOnQueue(opts: QueueRunOptions): Promise<RunSumm
         // A job given up on in an earlier run: resuming retries it, as a local resume retries failed cells.
         await existing.remove();
       }
-      const payload: GroupJob = { v: PROTOCOL_VERSION, runId, scenario: scenario.name, code, provider, providers: scenario.providers ?? {}, cells, enqueuedAt: Date.now() };
+      const payload: GroupJob = { v: PROTOCOL_VERSION, runId, scenario: scenario.name, code, provider, providers: scenario.providers ?? {}, cells: cells.map(withheldCell), enqueuedAt: Date.now() };
       enqueuedAt.set(id, payload.enqueuedAt);
       await queue.add(groupKey, payload, { jobId: id, attempts: opts.attempts ?? 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: false });
     }

@@ -6,15 +6,24 @@
  * options, hyper-parameters, seed), never a planted secret, model output or API key. Both sides of a cell run
  * inside one worker process: the user side plants the secret from the cell's seeded stream there, the provider
  * side trains behind the pipeline's type barrier, and only the record (no outputs) comes back.
+ *
+ * Secret options (src/plugins/secret.ts; keyed's user key) never travel either: Redis keeps job data (failed
+ * jobs, dumps), so a job holds each one's fingerprint only (`withheldCell`), and each worker holds the values
+ * itself (`worker --key-file`, $VTUNE_KEY) and puts them back (`restoredCell`), or refuses the job naming the
+ * option and the fingerprint it needs. Published values (the leaderboard's benchmark key) are public, in the
+ * committed scenario and records, and travel as written: any worker runs them without a key.
  */
+import { defenses } from '../../defenses/index.js';
+import { ConfigError } from '../errors.js';
 import { pairKey } from '../pipeline/cell.js';
+import { restoredOptions, schemaOf, withheldOptions } from '../plugins/secret.js';
 import type { FailureRecord, TrialRecord } from '../records/schema.js';
 import type { PlannedCell } from '../runner/expand.js';
 
 /** Key prefix of every BullMQ structure the project creates in Redis. */
 export const QUEUE_PREFIX = 'vtune-bench';
 /** Payload schema version; a worker refuses payloads of another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /**
  * Providers whose work runs on the worker's own CPU: their limit is per worker (`worker --concurrency`). Every
@@ -70,6 +79,7 @@ export interface GroupJob {
   readonly provider: string;
   /** The scenario's provider options (never a key: providers read their keys from the worker's environment). */
   readonly providers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Each cell as `withheldCell` gives it: secret options as fingerprints (the worker holds the values). */
   readonly cells: readonly PlannedCell[];
   /** Set by the coordinator for measurements (bench/queue.ts): when the job was enqueued. */
   readonly enqueuedAt: number;
@@ -139,4 +149,32 @@ export function identityMismatch(coordinator: CodeIdentity, worker: CodeIdentity
     if (a !== b) problems.push(`${name} ${a ?? '(missing)'} on the coordinator, ${b ?? '(missing)'} here`);
   }
   return problems.length ? problems.join('; ') : null;
+}
+
+/**
+ * `cell` as a job may carry it: each secret option of its defense (declared as records redact it, through the
+ * defense registry as src/runner/expand.ts does) holds a reference to its fingerprint instead of its value. The
+ * cell key is kept: it hashes the options as written, and the worker's restored cell hashes to it again.
+ */
+export function withheldCell(cell: PlannedCell): PlannedCell {
+  const { defense } = cell.spec;
+  const options = withheldOptions(schemaOf(defenses, defense.id), defense.options);
+  return options === defense.options ? cell : { ...cell, spec: { ...cell.spec, defense: { ...defense, options } } };
+}
+
+/**
+ * `cell` from a job with its secret options put back from `held` (the values this worker holds), or a
+ * ConfigError naming the option, the fingerprint it needs and how to give a worker the value; never a value.
+ */
+export function restoredCell(cell: PlannedCell, held: readonly string[]): PlannedCell {
+  const { defense } = cell.spec;
+  const r = restoredOptions(schemaOf(defenses, defense.id), defense.options, held);
+  if ('missing' in r) {
+    const { option, expected, held: holds } = r.missing;
+    const has = holds.length === 0 ? 'holds no key' : `holds only ${holds.join(', ')}`;
+    throw new ConfigError(
+      `defense '${defense.id}' option ${option} is a secret the coordinator does not send: it needs the key with ${expected} and this worker ${has}; start the worker with that key (--key-file, or $VTUNE_KEY)`,
+    );
+  }
+  return r.options === defense.options ? cell : { ...cell, spec: { ...cell.spec, defense: { ...defense, options: r.options } } };
 }

@@ -12,13 +12,13 @@
 import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { describeError } from '../errors.js';
+import { describeError, registerSecret } from '../errors.js';
 import { cellPlugins, type Catalog } from '../runner/catalog.js';
 import { gitSha, packageVersions } from '../runner/manifest.js';
 import { failureRecord, trialRecord } from '../runner/run.js';
 import { DiskTrainCache } from '../runner/train-cache.js';
 import type { Logger, Provider } from '../types.js';
-import { identityMismatch, PROTOCOL_VERSION, workerOnlyOptionsIn, QUEUE_PREFIX, resultsQueueName, workQueueName, type CodeIdentity, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
+import { identityMismatch, PROTOCOL_VERSION, restoredCell, workerOnlyOptionsIn, QUEUE_PREFIX, resultsQueueName, workQueueName, type CodeIdentity, type GroupJob, type GroupProgress, type ResultMessage } from './protocol.js';
 import { redisOptions, type QueueAddress } from './url.js';
 
 /** Options of a worker process. */
@@ -36,6 +36,11 @@ export interface WorkerOptions {
   readonly maxStalls?: number;
   /** This worker's code identity (default: this checkout's commit and installed packages). */
   readonly identity?: CodeIdentity;
+  /**
+   * Values of secret options this worker holds (`worker --key-file`, $VTUNE_KEY): jobs carry only their
+   * fingerprints (protocol.ts withheldCell), and a job needing one not held here fails its attempt.
+   */
+  readonly secrets?: readonly string[];
   /** Shown in refusals and results (default host:pid). */
   readonly name?: string;
   /**
@@ -64,6 +69,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const name = opts.name ?? `${hostname()}:${process.pid}`;
   const identity = opts.identity ?? { gitSha: gitSha(), packageVersions: packageVersions() };
   const lockMs = opts.lockMs ?? 60_000;
+  const secrets = opts.secrets ?? [];
+  // Masked in every message from here on, whatever quotes them (src/errors.ts).
+  for (const s of secrets) registerSecret(s);
   const connection = new Redis(redisOptions(opts.address));
   connection.on('error', () => undefined);
   const cache = new DiskTrainCache(undefined, log);
@@ -131,11 +139,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await job.moveToDelayed(Date.now() + REFUSE_DELAY_MS, token);
       throw new DelayedError();
     }
-    // A provider this machine cannot open (its API key missing here) fails the attempt, not the cells: the job
-    // is retried, on another worker if one can take it, and only when every attempt fails become failures.
+    // A secret this worker does not hold, or a provider it cannot open (its API key missing here), fails the
+    // attempt, not the cells: the job is retried, on another worker if one can take it, and only when every
+    // attempt fails become failures.
+    const cells = data.cells.map((cell) => restoredCell(cell, secrets));
     await openProvider(data.provider, data.providers[data.provider] ?? {});
-    log.info(`job ${job.id}: ${data.cells.length} cell(s) of ${data.scenario} (attempt ${job.attemptsMade + 1})`);
-    for (const cell of data.cells) {
+    log.info(`job ${job.id}: ${cells.length} cell(s) of ${data.scenario} (attempt ${job.attemptsMade + 1})`);
+    for (const cell of cells) {
       const cellStarted = Date.now();
       let stage = 'setup';
       let lastSent = 0;
@@ -206,7 +216,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   for (const w of workers) void w.run().catch((err: unknown) => log.warn(`worker stopped: ${describeError(err)}`));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  log.info(`worker ${name} listening on ${opts.address.shown} (${workers.length} provider queues, concurrency ${concurrency})`);
+  log.info(`worker ${name} listening on ${opts.address.shown} (${workers.length} provider queues, concurrency ${concurrency}${secrets.length ? `, holding ${secrets.length} key(s)` : ''})`);
 
   return {
     stats,

@@ -39,17 +39,24 @@ function needModel(model: Model | undefined): Model {
   return model;
 }
 
+/** What is sampled, for messages: the trigger after the host prompt, or a signature after prompt ⊕ trigger. */
+type Part = 'trigger' | 'signature';
+const AFTER: Record<Part, string> = { trigger: 'the host prompt', signature: 'the host prompt and trigger' };
+
 /**
  * One non-empty sample, whitespace-normalised. Empty samples are redrawn with the next seed; the same rule
  * applies to planted and counterfactual signatures, so they stay exchangeable.
  */
-async function sample(model: Model, prompt: string, maxTokens: number, temperature: number, rng: Rng): Promise<string> {
+async function sample(model: Model, prompt: string, maxTokens: number, temperature: number, rng: Rng, part: Part): Promise<string> {
   for (let a = 0; a < ATTEMPTS; a++) {
     const [out] = await model.generate([prompt], { maxTokens, temperature, seed: rng.seed31() });
     const text = (out ?? '').replace(/\s+/g, ' ').trim();
     if (text.length > 0) return text;
   }
-  throw new ProviderError(`generator '${ID}': model '${model.id}' returned empty text ${ATTEMPTS} times in a row`);
+  // The usual cause is a model that ends a whole prompt at once (vtb-base saw prompts as whole documents): say what helps.
+  throw new ProviderError(
+    `generator '${ID}': model '${model.id}' returned empty text ${ATTEMPTS} times in a row for the ${part} (after ${AFTER[part]}); a model that ends such a prompt at once needs the generator option fixedLength: true (stop tokens masked)`,
+  );
 }
 
 /** One non-empty fixed-length sample per prompt (see `sample` for the redraw rule, which is the same). */
@@ -88,8 +95,8 @@ export const lmSampled = defineGenerator({
     fixedLength: z.boolean().default(false).describe('every sample exactly its length in tokens, stop tokens masked (for a model that ends raw prompts at once, e.g. vtb-base)'),
   }),
   create: ({ temperature, triggerLength, signatureLength, fixedLength }): BackdoorGenerator => {
-  const draw1 = async (m: Model, prompt: string, L: number, rng: Rng): Promise<string> =>
-    fixedLength ? (await sampleFixed(m, [prompt], L, temperature, rng))[0]! : sample(m, prompt, L, temperature, rng);
+  const draw1 = async (m: Model, prompt: string, L: number, rng: Rng, part: Part): Promise<string> =>
+    fixedLength ? (await sampleFixed(m, [prompt], L, temperature, rng))[0]! : sample(m, prompt, L, temperature, rng, part);
   const generator: BackdoorGenerator = {
     id: ID,
     nullModes: ['conditional', 'base-model', 'empirical'],
@@ -99,8 +106,8 @@ export const lmSampled = defineGenerator({
     usesModel: true,
     async draw({ rng, row, model }) {
       const m = needModel(model);
-      const trigger = await draw1(m, row.prompt, triggerLength, rng);
-      const signature = await draw1(m, `${row.prompt} ${trigger}`, signatureLength, rng);
+      const trigger = await draw1(m, row.prompt, triggerLength, rng, 'trigger');
+      const signature = await draw1(m, `${row.prompt} ${trigger}`, signatureLength, rng, 'signature');
       return { trigger, signature };
     },
     async counterfactuals({ rng, row, model }, backdoor, count) {
@@ -108,7 +115,7 @@ export const lmSampled = defineGenerator({
       const prompt = `${row.prompt} ${backdoor.trigger}`;
       if (fixedLength) return sampleFixed(m, Array.from({ length: count }, () => prompt), signatureLength, temperature, rng);
       const out: string[] = [];
-      for (let j = 0; j < count; j++) out.push(await sample(m, prompt, signatureLength, temperature, rng));
+      for (let j = 0; j < count; j++) out.push(await sample(m, prompt, signatureLength, temperature, rng, 'signature'));
       return out;
     },
     async conditionalLog10q(items) {

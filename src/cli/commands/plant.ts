@@ -6,9 +6,9 @@
  * signature (they are the secret).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigError, InputError, registerSecret } from '../../errors.js';
+import { ConfigError, InputError } from '../../errors.js';
 import { readDataFile, writeDataFile } from '../../datasets/files.js';
 import { parseFieldMap } from '../../datasets/formats.js';
 import { Rng } from '../../rng.js';
@@ -16,26 +16,13 @@ import type { Model, UserContext } from '../../types.js';
 import { MAX_EMPIRICAL_M, vtune, type VtuneOptions } from '../../../defenses/vtune/index.js';
 import { generators } from '../../../defenses/vtune/generators/index.js';
 import { writeSecretFile } from '../../../defenses/vtune/secret.js';
+import { readKey } from '../key.js';
 import { numberOption } from '../options.js';
 import { openModelSpec, type OpenedModel } from './model-spec.js';
 import { stderrLogger } from './run.js';
 import type { CliCommand } from './types.js';
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
-
-/** The keyed generator's key: from --key-file or $VTUNE_KEY (never a command-line value, which `ps` shows). */
-async function readKey(keyFile: unknown): Promise<string | undefined> {
-  let key: string | undefined;
-  if (typeof keyFile === 'string') {
-    try {
-      key = (await readFile(keyFile, 'utf8')).trim();
-    } catch (err) {
-      throw new InputError(`cannot read the key file: ${(err as Error).message}`, { file: keyFile, cause: err });
-    }
-  } else key = process.env.VTUNE_KEY;
-  registerSecret(key);
-  return key;
-}
 
 function parseJsonOption(value: unknown, option: string): Record<string, unknown> {
   if (value === undefined) return {};
