@@ -1,0 +1,238 @@
+/**
+ * Likelihood-rank test on a finished run's fine-tune (a measurement, not a defense): would ranking each planted
+ * signature's teacher-forced log-probability among counterfactual signatures see more than greedy hit counting?
+ *
+ * For every backdoor i of a vtune cell: s_true = ln P(Sᵢ | queryᵢ) under the model (the local engine's score API,
+ * the path data-watermark's rank test uses), s_m the same for the secret's stored counterfactual signatures (drawn
+ * by generator.counterfactuals() from the host's own plan, on the stream plant.ts counterfactualStream gives it:
+ * the sets the `empirical` null uses). Under H0 (the model is independent of the secret) Sᵢ and its M
+ * counterfactuals are i.i.d. given the host, so pᵢ = (1 + #{m : s_m ≥ s_true}) / (M + 1) is exactly super-uniform
+ * (ties counted against). The 10 pᵢ are independent under H0 and combine by Fisher's statistic T = −Σ ln pᵢ:
+ * - `exact`: P(T' ≥ T) for T' built from independent discrete uniforms on {1,…,M+1}/(M+1), computed by
+ *   convolution on a grid of width 1e-3 in ln p, rounded up (an upper bound: a valid p-value) and down (a lower
+ *   bound); both are printed, the upper one is the p-value;
+ * - `chi2`: the χ²(2n) tail of 2T, also valid for discrete super-uniform pᵢ (couple each pᵢ with a continuous
+ *   uniform Uᵢ ≤ pᵢ: Fisher's region is monotone), and conservative: printed for comparison.
+ * Two statistics: `ft` = ln P_model (the likelihood), and `ft−base` = ln P_model − ln P_base (a reference-model
+ * calibrated score; base is independent of the secret, so exchangeability is untouched).
+ *
+ * The cell is replayed, not retrained: the scenario is loaded, the cell's spec rebuilt by the runner's expandCells
+ * and its key checked against the run record; planting is rerun through the vtune defense with the cell's own
+ * streams (src/pipeline/cell.ts), and the provider side through runProviderSide with the honest attack and the
+ * disk training cache — whose key hashes the exact training rows, so a hit proves the replanted rows are the ones
+ * trained. A cache miss aborts (no training). The replayed model is re-verified and its hits compared with the
+ * record's.
+ *
+ *   VTUNE_CACHE=/path/.cache nice -n 10 npx tsx bench/rank-test.ts --records <run>/records.jsonl \
+ *     [--generator in-place --generator reorder] [--m 99 --m 999]
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { attacks } from '../attacks/index.js';
+import { defenses } from '../defenses/index.js';
+import type { VtuneDefense } from '../defenses/vtune/index.js';
+import { backdoorFit } from '../defenses/vtune/plant.js';
+import type { AttackFactory } from '../src/core/attack.js';
+import { parseModelRef } from '../src/core/models.js';
+import type { TrainCache } from '../src/core/training.js';
+import { dataKey, pairKey } from '../src/pipeline/cell.js';
+import { createCostMeter } from '../src/pipeline/cost.js';
+import { runProviderSide } from '../src/pipeline/provider-side.js';
+import { projectCatalog } from '../src/runner/catalog.js';
+import { expandCells } from '../src/runner/expand.js';
+import { loadScenario, scenarioHash } from '../src/runner/scenario.js';
+import { DiskTrainCache, cacheRoot } from '../src/runner/train-cache.js';
+import { streamFor } from '../src/rng.js';
+import { chiSquareEvenLogSf } from '../src/stats/fisher.js';
+import type { Logger, ProviderContext, UserContext } from '../src/types.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string[] => argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
+const fail = (message: string): never => {
+  process.stderr.write(`rank-test: ${message}\n`);
+  process.exit(2);
+};
+const recordsPath = opt('records')[0] ?? fail('--records <run folder>/records.jsonl is required');
+if (!existsSync(recordsPath)) fail(`--records: no such file '${recordsPath}'`);
+const generatorIds = opt('generator').length > 0 ? opt('generator') : ['in-place', 'reorder'];
+const ms = (opt('m').length > 0 ? opt('m') : ['99', '999']).map((s) => {
+  const m = Number(s);
+  if (!Number.isInteger(m) || m < 1) fail(`--m: expected a positive integer, got '${s}'`);
+  return m;
+});
+if (process.env.VTUNE_CACHE === undefined) fail('set VTUNE_CACHE to the cache the run trained into (a miss aborts: this script never trains)');
+
+const log: Logger = { info: () => {}, warn: (m) => process.stderr.write(`warning: ${m}\n`), debug: () => {} };
+
+// ── the run record ──
+interface TrialLine {
+  kind: 'trial';
+  cellKey: string;
+  cell: { labels: { generator: string; attack: string }; seed: number };
+  verdict: { hits: boolean[]; log10p: number; k: number; n: number; log10pByNullMode?: Record<string, number> };
+}
+const lines = readFileSync(recordsPath, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as { kind: string });
+const manifest = lines.find((l) => l.kind === 'manifest') as { scenario: { name: string; hash: string } } | undefined;
+if (!manifest) fail(`${recordsPath}: no manifest line`);
+const trials = lines.filter((l): l is TrialLine => l.kind === 'trial');
+
+// ── exact combination of discrete rank p-values ──
+/** ln P(T' ≥ t), T' = Σ −ln(Rⱼ/(M+1)) over n independent Rⱼ uniform on 1..M+1: [lower, upper] bounds from a grid of width h. */
+export function exactFisherLn(t: number, n: number, m: number, h = 1e-3): { lo: number; hi: number } {
+  const vals = Array.from({ length: m + 1 }, (_, r) => Math.log((m + 1) / (r + 1)));
+  const tail = (round: (x: number) => number, threshold: number): number => {
+    const bins = vals.map((v) => round(v / h));
+    const maxBin = Math.max(...bins);
+    let dist = new Float64Array(1).fill(1);
+    for (let j = 0; j < n; j++) {
+      const next = new Float64Array(dist.length + maxBin);
+      for (let a = 0; a < dist.length; a++) {
+        const pa = dist[a]!;
+        if (pa === 0) continue;
+        for (const b of bins) next[a + b]! += pa;
+      }
+      for (let a = 0; a < next.length; a++) next[a]! /= m + 1;
+      dist = next;
+    }
+    let s = 0;
+    for (let a = Math.max(0, threshold); a < dist.length; a++) s += dist[a]!;
+    return Math.log(Math.min(1, s));
+  };
+  // Rounding every value up can only raise T' (the tail grows: an upper bound); down, a lower bound.
+  return { hi: tail(Math.ceil, Math.ceil(t / h - 1e-6)), lo: tail(Math.floor, Math.ceil(t / h + 1e-6)) };
+}
+
+function rankP(trueScore: number, cf: readonly number[]): { p: number; rank: number } {
+  let atOrAbove = 0;
+  for (const s of cf) if (!(s < trueScore)) atOrAbove++; // a NaN counterfactual counts against
+  return { p: (1 + atOrAbove) / (cf.length + 1), rank: 1 + atOrAbove };
+}
+
+const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+
+// ── replay each cell ──
+const { scenario } = await loadScenario(manifest!.scenario.name, projectCatalog);
+if (scenarioHash(scenario) !== manifest!.scenario.hash) fail(`scenario '${scenario.name}' hashes to ${scenarioHash(scenario)} here, the run used ${manifest!.scenario.hash}: not the same cells`);
+const cells = expandCells(scenario, projectCatalog.cellKey);
+const provider = await projectCatalog.openProvider('local', scenario.providers?.local);
+const disk = new DiskTrainCache(join(cacheRoot(), 'train'), log);
+// A miss would train for half an hour: refuse instead. getOrTrain calls `train` only on a miss (or an unreadable entry).
+const hitOnly: TrainCache = {
+  getOrTrain: (key, p) =>
+    disk.getOrTrain(key, p, () => {
+      throw new Error(`training cache miss for key ${key.slice(0, 16)}… under ${cacheRoot()}: the replanted rows differ from the run's, or the cache is another; aborting rather than retraining`);
+    }),
+};
+
+const summary: string[] = [];
+for (const generator of generatorIds) {
+  const cell = cells.find((c) => c.recorded.labels.generator === generator && c.recorded.labels.attack === 'honest' && c.spec.seed === 0);
+  if (!cell) fail(`scenario '${scenario.name}' has no honest seed-0 cell of generator '${generator}'`);
+  const spec = cell!.spec;
+  const record = trials.find((t) => t.cellKey === spec.key);
+  if (!record) fail(`${recordsPath}: no trial with cell key ${spec.key} (${generator}, honest, seed 0)`);
+  const base = await (await projectCatalog.openProvider(parseModelRef(spec.model).provider)).model(parseModelRef(spec.model).name);
+
+  // User side, as src/pipeline/cell.ts runOpened does it.
+  const pair = pairKey(spec);
+  const data = dataKey(spec);
+  const userCtx = (purpose: string): UserContext => ({ rng: streamFor(pair, purpose), log, baseModel: base, generatorModel: base });
+  const dataset = await projectCatalog.loadDataset(spec.dataset.spec, { seed: streamFor(data, 'dataset').seed31(), size: spec.dataset.size, heldOut: spec.dataset.heldOut });
+  const { alpha: alphaOption, ...defenseOptions } = spec.defense.options;
+  const defense = (defenses.get(spec.defense.id) as (o: Record<string, unknown>) => VtuneDefense)(defenseOptions);
+  const planted = await defense.plant(dataset.train, userCtx('planting'));
+  const secret = planted.secret;
+
+  // Provider side: the honest attack through the training cache (hit only).
+  const cost = createCostMeter();
+  const pctx: ProviderContext = {
+    rng: streamFor(spec.key, 'provider'),
+    base,
+    provider,
+    hyper: spec.hyper,
+    log,
+    cost: cost.meter,
+    openModel: async (ref) => (await projectCatalog.openProvider(parseModelRef(ref).provider)).model(parseModelRef(ref).name),
+  };
+  const honest = (attacks.get('honest') as AttackFactory)({});
+  const side = await runProviderSide(honest, planted.rows, pctx, { trainCache: hitOnly, trainingSeed: streamFor(data, 'training').seed31() });
+  if (!(side.trace.trainCalls.length === 1 && side.trace.trainCalls[0]!.cached)) fail(`${generator}: the fine-tune did not come from the cache`);
+  const model = side.model;
+
+  // The replay must reproduce the recorded verdict.
+  const again = await defense.verify(model, secret, { alpha: typeof alphaOption === 'number' ? alphaOption : 1e-3, ctx: userCtx('verification') });
+  const recHits = record!.verdict.hits;
+  const againHits = again.perBackdoor.map((b) => b.hit);
+  const same = JSON.stringify(againHits) === JSON.stringify(recHits) && Math.abs(again.log10p - record!.verdict.log10p) < 1e-9;
+  console.log(`\n== ${generator}, honest, seed 0 (cell ${spec.key}; fine-tune from the cache: hit) ==`);
+  console.log(`record: K = ${record!.verdict.k}/${record!.verdict.n}, log10 p (generator null) = ${fmt(record!.verdict.log10p)}, by null mode ${JSON.stringify(record!.verdict.log10pByNullMode ?? {})}; replayed verdict ${same ? 'identical' : `DIFFERS (K = ${again.k}, log10 p = ${fmt(again.log10p)})`}`);
+  if (!same) fail('the replay does not reproduce the recorded verdict: not the same model or secret');
+
+  // Exchangeability audit: did the planted draw depend on the context fit (plant.ts moves a host whose drawn
+  // completion is too long, which would condition the true signature on a draw-dependent event)?
+  const fit = backdoorFit(base.contextLength, 4, base)!;
+  const maxTokens = secret.backdoors.map((b) => Math.max(...[b.signature, ...(b.counterfactuals ?? [])].map((s) => 1 + base.countTokens!(b.prompt) + base.countTokens!(s))));
+  const allFit = secret.backdoors.every((b) => [b.signature, ...(b.counterfactuals ?? [])].every((s) => fit.fits(b.prompt, s)));
+  console.log(`signatures: M stored = ${secret.empirical.m} (${secret.empirical.source}); BOS + query + signature tokens ≤ ${Math.max(...maxTokens)} over true and counterfactual signatures (context ${base.contextLength}); every signature fits: ${allFit}`);
+
+  const mMax = Math.max(...ms);
+  if (mMax > secret.empirical.m) fail(`--m ${mMax} is more than the ${secret.empirical.m} counterfactuals the secret stores`);
+  // Score the true signature and the first mMax counterfactuals, per backdoor, under the fine-tune and the base.
+  const items = secret.backdoors.flatMap((b) => [b.signature, ...b.counterfactuals!.slice(0, mMax)].map((continuation) => ({ prompt: b.prompt, continuation })));
+  const t0 = performance.now();
+  const ftScores = (await model.score!(items)).map((s) => s.logprob);
+  const t1 = performance.now();
+  const baseScores = (await base.score!(items)).map((s) => s.logprob);
+  const t2 = performance.now();
+  console.log(`scored ${items.length} items per model (${secret.backdoors.length} × (1 + ${mMax})): fine-tune ${((t1 - t0) / 1000).toFixed(0)} s, base ${((t2 - t1) / 1000).toFixed(0)} s (nice 10, shared 2 cores)`);
+  const per = (scores: number[], i: number, m: number) => {
+    const row = scores.slice(i * (mMax + 1), (i + 1) * (mMax + 1));
+    return { true: row[0]!, cf: row.slice(1, 1 + m) };
+  };
+  const stats: { name: string; score(i: number, m: number): { true: number; cf: number[] } }[] = [
+    { name: 'ft', score: (i, m) => per(ftScores, i, m) },
+    {
+      name: 'ft−base',
+      score: (i, m) => {
+        const f = per(ftScores, i, m);
+        const b = per(baseScores, i, m);
+        return { true: f.true - b.true, cf: f.cf.map((x, j) => x - b.cf[j]!) };
+      },
+    },
+    { name: 'base (null)', score: (i, m) => per(baseScores, i, m) },
+  ];
+  for (const m of ms) {
+    console.log(`\n-- M = ${m} --`);
+    // cf = S: counterfactuals identical to the planted signature (a low-entropy generator's ties, counted against).
+    // margin: ln P_ft(S) minus the best counterfactual's (> 0: the planted signature is the fine-tune's favourite).
+    console.log(['i', 'hit', 'ln P_ft(S)', 'ln P_base(S)', 'margin ft', 'cf = S', ...stats.flatMap((s) => [`rank ${s.name}`, `p ${s.name}`])].join('\t'));
+    const ps = stats.map(() => [] as number[]);
+    secret.backdoors.forEach((b, i) => {
+      const cols = stats.map((s, k) => {
+        const { true: t, cf } = s.score(i, m);
+        const r = rankP(t, cf);
+        ps[k]!.push(r.p);
+        return [String(r.rank), r.p.toPrecision(3)];
+      });
+      const ft = per(ftScores, i, m);
+      console.log([String(b.index), recHits[i] ? 'HIT' : '-', fmt(ft.true), fmt(per(baseScores, i, m).true), fmt(ft.true - Math.max(...ft.cf)), String(b.counterfactuals!.slice(0, m).filter((c) => c === b.signature).length), ...cols.flat()].join('\t'));
+    });
+    stats.forEach((s, k) => {
+      const t = -ps[k]!.reduce((a, p) => a + Math.log(p), 0);
+      const ex = exactFisherLn(t, ps[k]!.length, m);
+      const chi = chiSquareEvenLogSf(2 * t, ps[k]!.length);
+      const line = `${generator} M=${m} ${s.name}: Fisher T = ${fmt(t)}; combined log10 p exact ${fmt(ex.hi / Math.LN10)} (grid bracket [${ex.lo === -Infinity ? '−∞' : fmt(ex.lo / Math.LN10)}, ${fmt(ex.hi / Math.LN10)}]; p = upper), χ²(${2 * ps[k]!.length}) ${fmt(chi / Math.LN10)}; floor log10 p = ${fmt(-ps[k]!.length * Math.log10(m + 1))}`;
+      console.log(line);
+      summary.push(line);
+    });
+  }
+  for (const m of side.ownedModels) await m.dispose?.();
+  await base.dispose?.();
+}
+console.log(`\nsummary (cache: ${cacheRoot()}; records: ${recordsPath})`);
+for (const l of summary) console.log(l);
+await provider.close?.();
