@@ -21,7 +21,15 @@
  * streams (src/pipeline/cell.ts), and the provider side through runProviderSide with the honest attack and the
  * disk training cache — whose key hashes the exact training rows, so a hit proves the replanted rows are the ones
  * trained. A cache miss aborts (no training). The replayed model is re-verified and its hits compared with the
- * record's.
+ * record's. An audit line checks the exchangeability premise: draw() on the counterfactual streams reproduces the
+ * planted signature and every stored counterfactual (one function of i.i.d. draws on one plan), and the host choice
+ * replayed as plant.ts makes it never left a row because a drawn completion was too long (the one draw-dependent
+ * event in planting).
+ *
+ * Measured on results/stealth/stealth-density-gsm8k/d53d6ee0e024 (vtb-base, 2,000 GSM8K rows, 10 backdoors,
+ * 16 epochs): in-place honest K = 2/10 hits (log10 p −9.1) but the planted signature ranks first of 1,000 for all
+ * 10 backdoors (log10 p −30.0, the floor of M = 999); reorder honest K = 0/10 but log10 p −12.4; the base model
+ * gives uniform-looking pᵢ (log10 p −0.2 and −0.1). ~11 ms per scored item here (10,000 items per model at M = 999).
  *
  *   VTUNE_CACHE=/path/.cache nice -n 10 npx tsx bench/rank-test.ts --records <run>/records.jsonl \
  *     [--generator in-place --generator reorder] [--m 99 --m 999]
@@ -32,7 +40,7 @@ import { performance } from 'node:perf_hooks';
 import { attacks } from '../attacks/index.js';
 import { defenses } from '../defenses/index.js';
 import type { VtuneDefense } from '../defenses/vtune/index.js';
-import { backdoorFit } from '../defenses/vtune/plant.js';
+import { backdoorFit, backdoorStream, counterfactualStream } from '../defenses/vtune/plant.js';
 import type { AttackFactory } from '../src/core/attack.js';
 import { parseModelRef } from '../src/core/models.js';
 import type { TrainCache } from '../src/core/training.js';
@@ -43,7 +51,7 @@ import { projectCatalog } from '../src/runner/catalog.js';
 import { expandCells } from '../src/runner/expand.js';
 import { loadScenario, scenarioHash } from '../src/runner/scenario.js';
 import { DiskTrainCache, cacheRoot } from '../src/runner/train-cache.js';
-import { streamFor } from '../src/rng.js';
+import { Rng, streamFor } from '../src/rng.js';
 import { chiSquareEvenLogSf } from '../src/stats/fisher.js';
 import type { Logger, ProviderContext, UserContext } from '../src/types.js';
 
@@ -172,12 +180,51 @@ for (const generator of generatorIds) {
   console.log(`record: K = ${record!.verdict.k}/${record!.verdict.n}, log10 p (generator null) = ${fmt(record!.verdict.log10p)}, by null mode ${JSON.stringify(record!.verdict.log10pByNullMode ?? {})}; replayed verdict ${same ? 'identical' : `DIFFERS (K = ${again.k}, log10 p = ${fmt(again.log10p)})`}`);
   if (!same) fail('the replay does not reproduce the recorded verdict: not the same model or secret');
 
-  // Exchangeability audit: did the planted draw depend on the context fit (plant.ts moves a host whose drawn
-  // completion is too long, which would condition the true signature on a draw-dependent event)?
+  // Exchangeability audit. (1) draw() redrawn on the counterfactual stream must give the stored counterfactuals:
+  // then the planted signature and the counterfactuals are the same function of i.i.d. draws on one plan. (2) Did
+  // the planted draw depend on the context fit? plant.ts moves a host whose drawn COMPLETION is too long, which
+  // would condition the true signature on a draw-dependent event the counterfactuals never face.
   const fit = backdoorFit(base.contextLength, 4, base)!;
-  const maxTokens = secret.backdoors.map((b) => Math.max(...[b.signature, ...(b.counterfactuals ?? [])].map((s) => 1 + base.countTokens!(b.prompt) + base.countTokens!(s))));
-  const allFit = secret.backdoors.every((b) => [b.signature, ...(b.counterfactuals ?? [])].every((s) => fit.fits(b.prompt, s)));
-  console.log(`signatures: M stored = ${secret.empirical.m} (${secret.empirical.source}); BOS + query + signature tokens ≤ ${Math.max(...maxTokens)} over true and counterfactual signatures (context ${base.contextLength}); every signature fits: ${allFit}`);
+  const layout = new Rng(`vtune|${secret.seed}|layout`).sampleIndices(planted.rows.length, secret.backdoors.length);
+  let sameDraws = true;
+  let allFit = true;
+  let maxTokens = 0;
+  for (const b of secret.backdoors) {
+    const dctx = { index: b.index, row: dataset.train[b.sourceRowIndex]!, rowIndex: b.sourceRowIndex, rows: dataset.train, model: base, placement: secret.placement };
+    const planted1 = await defense.generator.draw({ ...dctx, rng: backdoorStream(secret.seed, b.index) });
+    const cfRng = counterfactualStream(secret.seed, b.index);
+    const cfs = [];
+    for (let j = 0; j < secret.empirical.m; j++) cfs.push(await defense.generator.draw({ ...dctx, rng: cfRng }));
+    if (planted1.signature !== b.signature || cfs.some((c, j) => c.signature !== b.counterfactuals![j])) sameDraws = false;
+    for (const c of [planted1, ...cfs]) {
+      if (!fit.fits(b.prompt, c.completion ?? c.signature)) allFit = false;
+      maxTokens = Math.max(maxTokens, 1 + base.countTokens!(b.prompt) + base.countTokens!(c.completion ?? c.signature) + 4);
+    }
+  }
+  // Host choice, replayed as plant.ts makes it: a row is left either by cannotHost (data only: harmless) or
+  // because the drawn completion was too long for the context (draw-dependent: would break exchangeability).
+  const hosts = [...layout];
+  const refusedRows = new Set<number>();
+  const tooLongRows = new Set<number>();
+  let spares: number[] | undefined;
+  for (let i = 0; i < hosts.length; i++) {
+    for (;;) {
+      const h = hosts[i]!;
+      const ok = defense.generator.cannotHost?.(dataset.train[h]!, dataset.train) === undefined;
+      if (ok) {
+        const d = await defense.generator.draw({ index: i, row: dataset.train[h]!, rowIndex: h, rows: dataset.train, model: base, placement: secret.placement, rng: backdoorStream(secret.seed, i) });
+        if (fit.fits(dataset.train[h]!.prompt, d.completion ?? d.signature)) break;
+        tooLongRows.add(h);
+      } else refusedRows.add(h);
+      spares ??= new Rng(`vtune|${secret.seed}|spare-hosts`).shuffle(dataset.train.map((_, r) => r));
+      const taken = new Set(hosts);
+      hosts[i] = spares.find((r) => !taken.has(r) && !tooLongRows.has(r) && !refusedRows.has(r))!;
+    }
+  }
+  const sameHosts = hosts.every((h, i) => h === secret.backdoors[i]!.sourceRowIndex);
+  const moved = `hosts replayed = the secret's: ${sameHosts}; rows left for the data alone (cannotHost): ${refusedRows.size}; rows left because a drawn completion was too long: ${tooLongRows.size}`;
+  console.log(`audit: M stored = ${secret.empirical.m} (${secret.empirical.source}); draw() on the counterfactual streams reproduces the planted signature and all stored counterfactuals: ${sameDraws}`);
+  console.log(`audit: BOS + query + completion + 4 ≤ ${maxTokens} tokens over the planted and every counterfactual completion (context ${base.contextLength}): all fit = ${allFit}; ${moved}`);
 
   const mMax = Math.max(...ms);
   if (mMax > secret.empirical.m) fail(`--m ${mMax} is more than the ${secret.empirical.m} counterfactuals the secret stores`);
