@@ -9,8 +9,8 @@
  * counterfactuals are i.i.d. given the host, so pᵢ = (1 + #{m : s_m ≥ s_true}) / (M + 1) is exactly super-uniform
  * (ties counted against). The 10 pᵢ are independent under H0 and combine by Fisher's statistic T = −Σ ln pᵢ:
  * - `exact`: P(T' ≥ T) for T' built from independent discrete uniforms on {1,…,M+1}/(M+1), computed by
- *   convolution on a grid of width 1e-3 in ln p, rounded up (an upper bound: a valid p-value) and down (a lower
- *   bound); both are printed, the upper one is the p-value;
+ *   convolution on a grid of width 1e-3 in ln p, rounded up (an upper bound: a valid p-value;
+ *   src/stats/rank-fisher.ts, the code of the vtune `rank` null mode, whose own verdict is printed too);
  * - `chi2`: the χ²(2n) tail of 2T, also valid for discrete super-uniform pᵢ (couple each pᵢ with a continuous
  *   uniform Uᵢ ≤ pᵢ: Fisher's region is monotone), and conservative: printed for comparison.
  * Two statistics: `ft` = ln P_model (the likelihood), and `ft−base` = ln P_model − ln P_base (a reference-model
@@ -53,6 +53,7 @@ import { loadScenario, scenarioHash } from '../src/runner/scenario.js';
 import { DiskTrainCache, cacheRoot } from '../src/runner/train-cache.js';
 import { Rng, streamFor } from '../src/rng.js';
 import { chiSquareEvenLogSf } from '../src/stats/fisher.js';
+import { discreteFisherLogSf, scoreRankP } from '../src/stats/rank-fisher.js';
 import type { Logger, ProviderContext, UserContext } from '../src/types.js';
 
 const argv = process.argv.slice(2);
@@ -87,38 +88,6 @@ const lines = readFileSync(recordsPath, 'utf8')
 const manifest = lines.find((l) => l.kind === 'manifest') as { scenario: { name: string; hash: string } } | undefined;
 if (!manifest) fail(`${recordsPath}: no manifest line`);
 const trials = lines.filter((l): l is TrialLine => l.kind === 'trial');
-
-// ── exact combination of discrete rank p-values ──
-/** ln P(T' ≥ t), T' = Σ −ln(Rⱼ/(M+1)) over n independent Rⱼ uniform on 1..M+1: [lower, upper] bounds from a grid of width h. */
-export function exactFisherLn(t: number, n: number, m: number, h = 1e-3): { lo: number; hi: number } {
-  const vals = Array.from({ length: m + 1 }, (_, r) => Math.log((m + 1) / (r + 1)));
-  const tail = (round: (x: number) => number, threshold: number): number => {
-    const bins = vals.map((v) => round(v / h));
-    const maxBin = Math.max(...bins);
-    let dist = new Float64Array(1).fill(1);
-    for (let j = 0; j < n; j++) {
-      const next = new Float64Array(dist.length + maxBin);
-      for (let a = 0; a < dist.length; a++) {
-        const pa = dist[a]!;
-        if (pa === 0) continue;
-        for (const b of bins) next[a + b]! += pa;
-      }
-      for (let a = 0; a < next.length; a++) next[a]! /= m + 1;
-      dist = next;
-    }
-    let s = 0;
-    for (let a = Math.max(0, threshold); a < dist.length; a++) s += dist[a]!;
-    return Math.log(Math.min(1, s));
-  };
-  // Rounding every value up can only raise T' (the tail grows: an upper bound); down, a lower bound.
-  return { hi: tail(Math.ceil, Math.ceil(t / h - 1e-6)), lo: tail(Math.floor, Math.ceil(t / h + 1e-6)) };
-}
-
-function rankP(trueScore: number, cf: readonly number[]): { p: number; rank: number } {
-  let atOrAbove = 0;
-  for (const s of cf) if (!(s < trueScore)) atOrAbove++; // a NaN counterfactual counts against
-  return { p: (1 + atOrAbove) / (cf.length + 1), rank: 1 + atOrAbove };
-}
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
@@ -261,7 +230,7 @@ for (const generator of generatorIds) {
     secret.backdoors.forEach((b, i) => {
       const cols = stats.map((s, k) => {
         const { true: t, cf } = s.score(i, m);
-        const r = rankP(t, cf);
+        const r = scoreRankP(t, cf);
         ps[k]!.push(r.p);
         return [String(r.rank), r.p.toPrecision(3)];
       });
@@ -270,12 +239,22 @@ for (const generator of generatorIds) {
     });
     stats.forEach((s, k) => {
       const t = -ps[k]!.reduce((a, p) => a + Math.log(p), 0);
-      const ex = exactFisherLn(t, ps[k]!.length, m);
+      const ex = discreteFisherLogSf(t, ps[k]!.length, m);
       const chi = chiSquareEvenLogSf(2 * t, ps[k]!.length);
-      const line = `${generator} M=${m} ${s.name}: Fisher T = ${fmt(t)}; combined log10 p exact ${fmt(ex.hi / Math.LN10)} (grid bracket [${ex.lo === -Infinity ? '−∞' : fmt(ex.lo / Math.LN10)}, ${fmt(ex.hi / Math.LN10)}]; p = upper), χ²(${2 * ps[k]!.length}) ${fmt(chi / Math.LN10)}; floor log10 p = ${fmt(-ps[k]!.length * Math.log10(m + 1))}`;
+      const line = `${generator} M=${m} ${s.name}: Fisher T = ${fmt(t)}; combined log10 p exact ${fmt(ex / Math.LN10)} (discrete Fisher tail, grid rounded up), χ²(${2 * ps[k]!.length}) ${fmt(chi / Math.LN10)}; floor log10 p = ${fmt(-ps[k]!.length * Math.log10(m + 1))}`;
       console.log(line);
       summary.push(line);
     });
+  }
+  // The defense's own 'rank' null (defenses/vtune/verify.ts), as a scenario cell would compute it.
+  for (const m of ms) {
+    const rank = (defenses.get(spec.defense.id) as (o: Record<string, unknown>) => VtuneDefense)({ ...defenseOptions, nullMode: 'rank', rankM: m });
+    for (const [name, mdl] of [['ft', model], ['base (null)', base]] as const) {
+      const v = await rank.verify(mdl, secret, { alpha: 1e-3, ctx: userCtx('verification') });
+      const line = `${generator} M=${m} ${name}: vtune nullMode 'rank' verdict: log10 p = ${fmt(v.log10p)}, K = ${v.k}/${v.n}, verified at α = 1e-3: ${v.verified}`;
+      console.log(line);
+      summary.push(line);
+    }
   }
   for (const m of side.ownedModels) await m.dispose?.();
   await base.dispose?.();
