@@ -336,9 +336,11 @@ export interface UserContext {
 
 /**
  * The null hypothesis bound used to turn hit counts into a p-value (DESIGN.md §3). `base-model` is the paper's
- * reading and anti-conservative; it is kept for comparison, never a default decision mode.
+ * reading and anti-conservative; it is kept for comparison, never a default decision mode. `rank` is not a hit
+ * count: it ranks each signature's teacher-forced log-likelihood among the `empirical` counterfactuals (needs
+ * the verified model's log-probs; computed only when it decides).
  */
-export type NullMode = 'generator' | 'conditional' | 'base-model' | 'empirical';
+export type NullMode = 'generator' | 'conditional' | 'base-model' | 'empirical' | 'rank';
 
 /**
  * The test statistic behind a verdict's p-value, for verifiers that are not vTune (a rank sum, a paired

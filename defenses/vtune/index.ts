@@ -19,7 +19,16 @@ import { plantBackdoors } from './plant.js';
 import { MAX_EMPIRICAL_M, type VtuneSecret } from './secret.js';
 import { verifyBackdoors, type VtuneVerdict } from './verify.js';
 
-const NULL_MODES = ['generator', 'conditional', 'base-model', 'empirical'] as const;
+const NULL_MODES = ['generator', 'conditional', 'base-model', 'empirical', 'rank'] as const;
+
+/** Does a generator supporting `modes` support `mode`: 'rank' uses the empirical counterfactuals, so it goes with 'empirical'. */
+export function supportsNullMode(modes: readonly string[], mode: string): boolean {
+  return mode === 'rank' ? modes.includes('empirical') : modes.includes(mode);
+}
+/** The modes a generator supporting `modes` can decide with. */
+function withRank(modes: readonly string[]): string[] {
+  return modes.includes('empirical') ? [...modes, 'rank'] : [...modes];
+}
 
 /** The vtune defense with validated options; its secret is a `VtuneSecret`. */
 export interface VtuneDefense extends Defense<VtuneSecret> {
@@ -43,7 +52,8 @@ const vtuneOptions = z
     nullMode: z
       .enum(NULL_MODES)
       .optional()
-      .describe("null mode of the decision (default: 'generator' when the generator supports it, else 'empirical'; the paper's 'base-model' is anti-conservative and never a default)"),
+      .describe("null mode of the decision (default: 'generator' when the generator supports it, else 'empirical'; the paper's 'base-model' is anti-conservative and never a default; 'rank' ranks teacher-forced log-likelihoods among the counterfactuals and needs a model with log-probs)"),
+    rankM: z.int().min(1).max(MAX_EMPIRICAL_M).optional().describe("counterfactuals per backdoor the 'rank' null scores (default: all empiricalM; at most the secret's; costs n·(rankM + 1) scorings)"),
     empiricalM: z.int().min(0).max(MAX_EMPIRICAL_M).default(999).describe('counterfactual sets of the empirical null (999: p can reach 1e-3)'),
     slack: z.int().min(0).default(4).describe('extra tokens allowed beyond each signature at verification'),
     seed: z.string().min(1).optional().describe("planting seed (default: drawn from the user context's stream)"),
@@ -61,8 +71,12 @@ const vtuneOptions = z
     if (!isDefinition(def)) return;
     checkNested(ctx, def, o.generatorOptions, ['generatorOptions']);
     const modes = (def.meta as { nullModes?: readonly string[] }).nullModes;
-    if (typeof o.nullMode === 'string' && modes && !modes.includes(o.nullMode)) {
-      ctx.addIssue({ code: 'custom', path: ['nullMode'], message: `generator '${o.generator}' supports ${modes.join(', ')}, not '${o.nullMode}'` });
+    if (typeof o.nullMode === 'string' && modes && !supportsNullMode(modes, o.nullMode)) {
+      ctx.addIssue({ code: 'custom', path: ['nullMode'], message: `generator '${o.generator}' supports ${withRank(modes).join(', ')}, not '${o.nullMode}'` });
+    }
+    if (o.nullMode === 'rank' && o.empiricalM === 0) ctx.addIssue({ code: 'custom', path: ['empiricalM'], message: "the 'rank' null mode needs empiricalM > 0 (it ranks among the counterfactuals)" });
+    if (typeof o.rankM === 'number' && typeof o.empiricalM === 'number' && o.rankM > o.empiricalM) {
+      ctx.addIssue({ code: 'custom', path: ['rankM'], message: `rankM ${o.rankM} is more than the empiricalM = ${o.empiricalM} counterfactuals planted` });
     }
     if ((o.nullMode === 'empirical' || (o.nullMode === undefined && modes && !modes.includes('generator'))) && o.empiricalM === 0) {
       ctx.addIssue({ code: 'custom', path: ['empiricalM'], message: "the 'empirical' null mode needs empiricalM > 0" });
@@ -79,11 +93,12 @@ export const vtune = defineDefense({
   create(options): VtuneDefense {
     const generator = generators.get(options.generator)(options.generatorOptions ?? {});
     // A generator from outside may not declare its null modes in metadata: checked again on the built plugin.
-    if (options.nullMode !== undefined && !generator.nullModes.includes(options.nullMode)) {
-      throw optionsError('defense', 'vtune', [{ path: ['nullMode'], message: `generator '${generator.id}' supports ${generator.nullModes.join(', ')}, not '${options.nullMode}'` }]);
+    if (options.nullMode !== undefined && !supportsNullMode(generator.nullModes, options.nullMode)) {
+      throw optionsError('defense', 'vtune', [{ path: ['nullMode'], message: `generator '${generator.id}' supports ${withRank(generator.nullModes).join(', ')}, not '${options.nullMode}'` }]);
     }
     const nullMode = options.nullMode ?? (generator.nullModes.includes('generator') ? 'generator' : 'empirical');
     if (nullMode === 'empirical' && options.empiricalM === 0) throw optionsError('defense', 'vtune', [{ path: ['empiricalM'], message: "the 'empirical' null mode needs empiricalM > 0" }]);
+    if (nullMode === 'rank' && options.empiricalM === 0) throw optionsError('defense', 'vtune', [{ path: ['empiricalM'], message: "the 'rank' null mode needs empiricalM > 0 (it ranks among the counterfactuals)" }]);
     const { placement, insertion, empiricalM, slack } = options;
     return {
       id: 'vtune',
@@ -96,7 +111,7 @@ export const vtune = defineDefense({
         for (const b of secret.backdoors) if (b.rowIndex < plantedRowCount) mask[b.rowIndex] = true;
         return mask;
       },
-      verify: (model, secret, { alpha, ctx }) => verifyBackdoors(model, secret, { alpha, nullMode, slack, ctx }),
+      verify: (model, secret, { alpha, ctx }) => verifyBackdoors(model, secret, { alpha, nullMode, slack, ctx, ...(options.rankM !== undefined ? { rankM: options.rankM } : {}) }),
     };
   },
 });

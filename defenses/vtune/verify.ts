@@ -12,6 +12,7 @@
 import { ConfigError, SecretError } from '../../src/errors.js';
 import { empiricalLog10P } from '../../src/stats/empirical.js';
 import { poissonBinomialLog10Sf } from '../../src/stats/poisson-binomial.js';
+import { rankFisherLog10, scoreRankP } from '../../src/stats/rank-fisher.js';
 import type { Rng } from '../../src/rng.js';
 import type { BackdoorResult, Model, NullMode, UserContext, Verdict } from '../../src/types.js';
 import { generators } from './generators/index.js';
@@ -28,6 +29,8 @@ export interface VerifyOptions {
   /** Extra tokens allowed beyond the signature's length. */
   readonly slack: number;
   readonly ctx: UserContext;
+  /** Counterfactuals per backdoor the 'rank' null scores (default: all the secret's empirical m). */
+  readonly rankM?: number;
 }
 
 /** A vTune verdict, with the p-value under every null mode the secret's generator supports (same outputs). */
@@ -106,6 +109,8 @@ export interface VerificationPlan {
   readonly warnings: readonly string[];
   readonly generator: BackdoorGenerator;
   readonly counterfactuals?: readonly string[][];
+  /** The 'rank' null's M (counterfactuals scored per backdoor), set exactly when it decides. */
+  readonly rankM?: number;
   /**
    * Per backdoor, the host prompt(s) the trigger was placed in (several only if the inline placement is
    * ambiguous); [''] when the generator does not condition on it.
@@ -164,18 +169,31 @@ function checkStoredBounds(secret: VtuneSecret, generator: BackdoorGenerator): v
  * Checks the secret and the null mode, and prepares the queries, before any (possibly paid) model query.
  * `model` is the model to be verified (its tokenizer sets the token budget).
  */
-export async function planVerification(model: Pick<Model, 'id' | 'capabilities' | 'countTokens'>, secret: VtuneSecret, options: VerifyOptions): Promise<VerificationPlan> {
+export async function planVerification(model: Pick<Model, 'id' | 'capabilities' | 'countTokens' | 'score' | 'unavailable'>, secret: VtuneSecret, options: VerifyOptions): Promise<VerificationPlan> {
   const { alpha, nullMode, slack, ctx } = options;
   if (!(alpha > 0 && alpha < 1)) throw new ConfigError(`alpha must be in (0, 1), got ${alpha}`);
   const generator = secretGenerator(secret);
-  const supported = generator.nullModes;
+  const generatorModes = generator.nullModes;
+  // 'rank' ranks among the empirical counterfactuals: offered with 'empirical', computed only when it decides.
+  const supported: readonly NullMode[] = nullMode === 'rank' && generatorModes.includes('empirical') ? [...generatorModes, 'rank'] : generatorModes;
   const foreign = secret.nullModes.filter((m) => !supported.includes(m));
   if (foreign.length > 0) throw new SecretError(`the secret lists null mode(s) ${foreign.join(', ')} that generator '${secret.generator.id}' does not support (${supported.join(', ')}): refusing it`);
   if (!supported.includes(nullMode)) {
-    throw new ConfigError(`null mode '${nullMode}' is not valid for generator '${secret.generator.id}'; it supports: ${supported.join(', ')}`);
+    throw new ConfigError(`null mode '${nullMode}' is not valid for generator '${secret.generator.id}'; it supports: ${[...supported, ...(supported.includes('empirical') ? ['rank'] : [])].join(', ')}`);
   }
   checkStoredBounds(secret, generator);
   if (!model.capabilities.has('generate')) throw new ConfigError(`model '${model.id}' cannot generate, so it cannot be verified`);
+  if (nullMode === 'rank' && !(model.score && model.capabilities.has('logprobs'))) {
+    const why = model.unavailable?.logprobs ? `: ${model.unavailable.logprobs}` : '';
+    throw new ConfigError(`vtune option nullMode 'rank' scores each signature's teacher-forced log-probability under the verified model, and model '${model.id}' gives no log-probs${why}; choose another nullMode`);
+  }
+  let rankM: number | undefined;
+  if (nullMode === 'rank') {
+    rankM = options.rankM ?? secret.empirical.m;
+    if (!Number.isInteger(rankM) || rankM < 1 || rankM > secret.empirical.m) {
+      throw new ConfigError(`vtune option rankM must be an integer from 1 to the secret's ${secret.empirical.m} counterfactuals, got ${rankM}`);
+    }
+  }
   const backdoors = secret.backdoors;
   const warnings: string[] = [];
   const modes: NullMode[] = [];
@@ -198,9 +216,12 @@ export async function planVerification(model: Pick<Model, 'id' | 'capabilities' 
   }
   // Counterfactuals do not depend on the outputs: draw (and check) them before spending any query.
   const cf = supported.includes('empirical') ? await counterfactualSets(secret) : {};
-  if (nullMode === 'empirical' && !cf.sets) throw new ConfigError(`cannot compute the 'empirical' null: ${cf.reason}`);
+  if ((nullMode === 'empirical' || nullMode === 'rank') && !cf.sets) throw new ConfigError(`cannot compute the '${nullMode}' null: ${cf.reason}`);
   if (!cf.sets && modes.includes('empirical')) modes.splice(modes.indexOf('empirical'), 1);
   warnings.push(...nullModeWarnings(nullMode, alpha, secret.empirical.m));
+  if (rankM !== undefined && backdoors.length * Math.log10(rankM + 1) < -Math.log10(alpha) - 1e-12) {
+    warnings.push(`the 'rank' null with ${backdoors.length} backdoors and M = ${rankM} cannot reach p ≤ α = ${alpha}: its smallest p-value is (M + 1)^-n`);
+  }
   const maxTokens = Math.max(...backdoors.map((b) => signatureBudget(model, b.signature, slack)));
   return {
     secret,
@@ -212,6 +233,7 @@ export async function planVerification(model: Pick<Model, 'id' | 'capabilities' 
     warnings,
     generator,
     ...(cf.sets ? { counterfactuals: cf.sets } : {}),
+    ...(rankM !== undefined ? { rankM } : {}),
     hostPrompts: hosts,
     ctx,
   };
@@ -220,6 +242,7 @@ export async function planVerification(model: Pick<Model, 'id' | 'capabilities' 
 /** Why a null mode cannot be computed for this secret and context, or undefined when it can. */
 function unavailable(mode: NullMode, secret: VtuneSecret, generator: BackdoorGenerator, ctx: UserContext): string | undefined {
   const backdoors = secret.backdoors;
+  if (mode === 'rank') return secret.empirical.m > 0 ? undefined : 'the secret holds no counterfactual signatures (M = 0)';
   if (mode === 'generator') return backdoors.every((b) => b.log10q.generator !== undefined) ? undefined : 'the secret holds no generator bound';
   if (mode === 'base-model') {
     const base = ctx.baseModel;
@@ -263,22 +286,63 @@ export async function verifyMany(model: Model, secrets: readonly VtuneSecret[], 
     at += p.prompts.length;
     return o;
   });
-  const verdicts = await verdictsFromOutputs(plans, perPlan);
+  const verdicts = await verdictsFromOutputs(plans, perPlan, await rankScores(model, plans));
   verdicts.forEach((v, i) => {
     for (const w of v.warnings) if (!plans[i]!.warnings.includes(w)) options.ctx.log.warn(`vtune verify: ${w}`);
   });
   return verdicts;
 }
 
-/** The verdicts of planned verifications from the model's outputs (one array per plan, in query order). */
-export async function verdictsFromOutputs(plans: readonly VerificationPlan[], outputs: readonly (readonly string[])[]): Promise<VtuneVerdict[]> {
+/** The 'rank' null of one plan: per backdoor log10 pᵢ (rank among the counterfactuals), and their combination. */
+export interface RankResult {
+  readonly log10ps: readonly number[];
+  readonly log10p: number;
+}
+
+/**
+ * The 'rank' null of every plan it decides (undefined for the others), in ONE score call: sᵢ = ln P_model(Sᵢ | queryᵢ)
+ * by teacher forcing, ranked among the same score of the first M counterfactuals of backdoor i; under H0 (the
+ * model independent of the secret) Sᵢ and its counterfactuals are exchangeable, so pᵢ = (1 + #{m : s_m ≥ sᵢ}) /
+ * (M + 1) is super-uniform (ties against), the pᵢ are independent, and they combine by the exact discrete Fisher
+ * tail (src/stats/rank-fisher.ts). Costs n·(M + 1) scorings.
+ */
+export async function rankScores(model: Pick<Model, 'id' | 'score'>, plans: readonly VerificationPlan[]): Promise<(RankResult | undefined)[]> {
+  const items: { prompt: string; continuation: string }[] = [];
+  for (const p of plans) {
+    if (p.rankM === undefined) continue;
+    p.secret.backdoors.forEach((b, i) => {
+      for (const continuation of [b.signature, ...p.counterfactuals![i]!.slice(0, p.rankM)]) items.push({ prompt: b.prompt, continuation });
+    });
+  }
+  if (items.length === 0) return plans.map(() => undefined);
+  if (!model.score) throw new ConfigError(`vtune option nullMode 'rank' needs log-probs, which model '${model.id}' cannot give`);
+  const scores = await model.score(items);
+  if (scores.length !== items.length) throw new ConfigError(`model '${model.id}' returned ${scores.length} scores for ${items.length} items`);
+  let at = 0;
+  return plans.map((p) => {
+    const m = p.rankM;
+    if (m === undefined) return undefined;
+    const ps = p.secret.backdoors.map(() => {
+      const row = scores.slice(at, at + m + 1).map((s) => s.logprob);
+      at += m + 1;
+      return scoreRankP(row[0]!, row.slice(1)).p;
+    });
+    return { log10ps: ps.map((x) => Math.log10(x)), log10p: rankFisherLog10(ps, m) };
+  });
+}
+
+/**
+ * The verdicts of planned verifications from the model's outputs (one array per plan, in query order), and the
+ * 'rank' results of the plans it decides (`rankScores`).
+ */
+export async function verdictsFromOutputs(plans: readonly VerificationPlan[], outputs: readonly (readonly string[])[], rank: readonly (RankResult | undefined)[] = []): Promise<VtuneVerdict[]> {
   if (outputs.length !== plans.length) throw new ConfigError(`verdictsFromOutputs: ${plans.length} plans but ${outputs.length} output lists`);
   plans.forEach((p, i) => {
     if (outputs[i]!.length !== p.prompts.length) throw new ConfigError(`verdictsFromOutputs: plan ${i} has ${p.prompts.length} queries but ${outputs[i]!.length} outputs`);
   });
   const conditional = await conditionalBounds(plans, outputs);
   const verdicts: VtuneVerdict[] = [];
-  for (let i = 0; i < plans.length; i++) verdicts.push(await verdictFor(plans[i]!, outputs[i]!, conditional[i]));
+  for (let i = 0; i < plans.length; i++) verdicts.push(await verdictFor(plans[i]!, outputs[i]!, conditional[i], rank[i]));
   return verdicts;
 }
 
@@ -316,7 +380,7 @@ async function conditionalBounds(plans: readonly VerificationPlan[], outputs: re
   return result;
 }
 
-async function verdictFor(plan: VerificationPlan, outputs: readonly string[], conditional: ConditionalBound[] | undefined): Promise<VtuneVerdict> {
+async function verdictFor(plan: VerificationPlan, outputs: readonly string[], conditional: ConditionalBound[] | undefined, rank: RankResult | undefined): Promise<VtuneVerdict> {
   const { secret, nullMode, alpha, modes } = plan;
   const backdoors = secret.backdoors;
   const hits = backdoors.map((b, i) => isHit(outputs[i]!, b.signature));
@@ -351,6 +415,10 @@ async function verdictFor(plan: VerificationPlan, outputs: readonly string[], co
     byMode.empirical = empiricalLog10P(k, kPrime);
     // Per backdoor, the empirical estimate of qᵢ: (1 + counterfactual hits) / (M + 1).
     perBackdoorQ.empirical = backdoors.map((_b, i) => Math.log10((1 + sets[i]!.filter((s) => compatible(s, trimmed[i]!)).length) / (m + 1)));
+  }
+  if (modes.includes('rank') && rank) {
+    byMode.rank = rank.log10p;
+    perBackdoorQ.rank = [...rank.log10ps];
   }
   const log10p = byMode[nullMode];
   if (log10p === undefined) throw new ConfigError(`cannot compute the '${nullMode}' null`);

@@ -35,8 +35,8 @@ export const verifyCommand: CliCommand = {
       .option('model', { type: 'string', demandOption: true, describe: '<provider:model> to verify, e.g. local:/path/ft.gguf' })
       .option('alpha', { type: 'number', default: 1e-3, describe: 'significance level: verified ⇔ p ≤ alpha (0 < alpha < 1)' })
       .option('null-mode', {
-        choices: ['generator', 'conditional', 'base-model', 'empirical'] as const,
-        describe: "null mode that decides (default: generator if supported, else empirical; 'base-model' is the paper's and anti-conservative)",
+        choices: ['generator', 'conditional', 'base-model', 'empirical', 'rank'] as const,
+        describe: "null mode that decides (default: generator if supported, else empirical; 'base-model' is the paper's and anti-conservative; 'rank' needs a model with log-probs and scores n·(M + 1) continuations)",
       })
       .option('base-model', { type: 'string', describe: '<provider:model> for the base-model null when the secret has no base-model bound' })
       .option('generator-model', { type: 'string', describe: 'lm-sampled: the <provider:model> that planted the secret, for the conditional null' })
