@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { ConfigError } from '../../src/errors.js';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runScenarioOnQueue } from '../../src/queue/coordinator.js';
 import { groupJobId, identityMismatch, PROTOCOL_VERSION, QUEUE_PREFIX, resultsQueueName, trainingGroups, workQueueName, type GroupJob } from '../../src/queue/protocol.js';
 import { parseQueueUrl } from '../../src/queue/url.js';
@@ -24,7 +24,7 @@ import { defaultRunId } from '../../src/runner/run.js';
 import { loadScenario, validateScenario } from '../../src/runner/scenario.js';
 import { catalog as fakeCatalog } from '../runner/fake-catalog.js';
 import type { Logger } from '../../src/types.js';
-import { redisUnavailable, startRedis, type TestRedis } from './redis-server.js';
+import { redisUnavailable, useRedisBase } from './redis-server.js';
 
 const skip = redisUnavailable();
 
@@ -55,21 +55,10 @@ describe('identityMismatch', () => {
 });
 
 describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let own: TestRedis | undefined;
-  let base: string;
-  beforeAll(async () => {
-    if (process.env.VTUNE_TEST_REDIS_URL) base = process.env.VTUNE_TEST_REDIS_URL.replace(/\/\d+$/, '');
-    else {
-      own = await startRedis();
-      base = own.url;
-    }
-  });
-  afterAll(async () => {
-    await own?.stop();
-  });
+  const redisBase = useRedisBase();
 
   it('a worker at another commit refuses the job, says which, and leaves it for another worker (not failed)', async () => {
-    const url = `${base}/6`;
+    const url = `${redisBase()}/6`;
     const address = parseQueueUrl(url);
     const connection = new Redis(url, { maxRetriesPerRequest: null });
     await connection.flushdb();
@@ -105,7 +94,7 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
   });
 
   it('a forged job setting the command provider\'s template fails without running anything; a coordinator refuses such a scenario', async () => {
-    const url = `${base}/9`;
+    const url = `${redisBase()}/9`;
     const connection = new Redis(url, { maxRetriesPerRequest: null });
     await connection.flushdb();
     const { scenario, file } = await loadScenario('fast', projectCatalog);
@@ -155,7 +144,7 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
     };
     process.env.FAKE_CELL_DELAY_MS = '150';
     const maxWith = async (limit: number, db: number): Promise<number> => {
-      const url = `${base}/${db}`;
+      const url = `${redisBase()}/${db}`;
       const flush = new Redis(url);
       await flush.flushdb();
       flush.disconnect();
@@ -182,7 +171,7 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
   });
 
   it('a job left waiting by a coordinator at another commit is replaced when the run is started again, so it completes', async () => {
-    const url = `${base}/12`;
+    const url = `${redisBase()}/12`;
     const connection = new Redis(url, { maxRetriesPerRequest: null });
     await connection.flushdb();
     const { scenario, file } = await loadScenario('fast', projectCatalog);
@@ -213,7 +202,7 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
 
   it('a worker that cannot open the provider (its key missing there) fails the attempt, not the cells; retries are bounded', async () => {
     // FAKE pipeline; the worker's catalog stands for a machine without the provider's API key.
-    const url = `${base}/13`;
+    const url = `${redisBase()}/13`;
     const flush = new Redis(url);
     await flush.flushdb();
     flush.disconnect();
@@ -241,7 +230,7 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
   });
 
   it('a job lost with its worker more often than allowed becomes one failure record per unrecorded cell, naming it', async () => {
-    const url = `${base}/7`;
+    const url = `${redisBase()}/7`;
     const flush = new Redis(url);
     await flush.flushdb();
     flush.disconnect();
@@ -279,11 +268,11 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
   });
 
   it('a queue URL with a password: never printed, recorded or put in a job; a wrong one fails without echoing it; progress flows back', async () => {
-    const admin = new Redis(`${base}/8`);
+    const admin = new Redis(`${redisBase()}/8`);
     await admin.flushdb();
     const password = 'pa55-Very-Secret-9';
     await admin.call('ACL', 'SETUSER', 'vtb-test', 'on', `>${password}`, '~*', '&*', '+@all');
-    const url = `${base.replace('redis://', 'redis://vtb-test:' + password + '@')}/8`;
+    const url = `${redisBase().replace('redis://', 'redis://vtb-test:' + password + '@')}/8`;
     const { scenario, file } = await loadScenario('fast', projectCatalog);
     const results = mkdtempSync(join(tmpdir(), 'vtune-queue-pw-'));
     process.env.VTUNE_CACHE = join(results, 'cache');
@@ -291,7 +280,7 @@ describe.skipIf(skip)(`the queue against Redis${skip ? ` (skipped: ${skip})` : '
     const address = parseQueueUrl(url);
     expect(address.shown).not.toContain(password);
     expect(address.shown).toContain('vtb-test:***@');
-    const monitor = new Redis(`${base}/8`);
+    const monitor = new Redis(`${redisBase()}/8`);
     const jobsSeen = new Queue<GroupJob>(workQueueName('test-memorizer'), { connection: monitor, prefix: QUEUE_PREFIX });
     // The coordinator enqueues first; the jobs are read before any worker exists to take them.
     const seen = { start: 0, total: 0, progress: 0, finishedOk: 0 };

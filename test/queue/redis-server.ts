@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * Why Redis tests cannot run here, or undefined when they can. `ownServer`: the test starts (and restarts) its
@@ -77,3 +78,27 @@ export async function startRedis(): Promise<TestRedis> {
   await launch();
   return { url: `redis://127.0.0.1:${port}`, port, restart: async () => (await halt(), await launch()), stop: halt };
 }
+
+/**
+ * Registers the suite's Redis: VTUNE_TEST_REDIS_URL's server (without its db number) when set, else a private
+ * redis-server started before the suite and stopped after it. Returns the base URL (append `/<db>`), read inside tests.
+ */
+export function useRedisBase(): () => string {
+  let own: TestRedis | undefined;
+  let base: string | undefined;
+  beforeAll(async () => {
+    if (process.env.VTUNE_TEST_REDIS_URL) base = process.env.VTUNE_TEST_REDIS_URL.replace(/\/\d+$/, '');
+    else {
+      own = await startRedis();
+      base = own.url;
+    }
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
+  return () => {
+    if (base === undefined) throw new Error('useRedisBase: the Redis URL is read before the suite started');
+    return base;
+  };
+}
+

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyFingerprint, PUBLISHED_BENCHMARK_KEY } from '../../defenses/vtune/generators/keyed.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { runScenarioOnQueue } from '../../src/queue/coordinator.js';
@@ -29,7 +29,7 @@ import { validateScenario, type Scenario } from '../../src/runner/scenario.js';
 import { DiskTrainCache } from '../../src/runner/train-cache.js';
 import { repoRoot } from '../../src/shared-path.js';
 import type { Logger } from '../../src/types.js';
-import { redisUnavailable, startRedis, type TestRedis } from './redis-server.js';
+import { redisUnavailable, useRedisBase } from './redis-server.js';
 
 const SECRET = 'q1-queue-user-secret-7d41b2';
 const WRONG = 'q1-another-users-secret-0c9e55';
@@ -119,21 +119,10 @@ function plainScenarioRaw(): Record<string, unknown> {
 }
 
 describe.skipIf(skip)(`secret options through the queue against Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let own: TestRedis | undefined;
-  let base: string;
-  beforeAll(async () => {
-    if (process.env.VTUNE_TEST_REDIS_URL) base = process.env.VTUNE_TEST_REDIS_URL.replace(/\/\d+$/, '');
-    else {
-      own = await startRedis();
-      base = own.url;
-    }
-  });
-  afterAll(async () => {
-    await own?.stop();
-  });
+  const redisBase = useRedisBase();
 
   const fresh = async (db: number): Promise<{ url: string; admin: Redis }> => {
-    const url = `${base}/${db}`;
+    const url = `${redisBase()}/${db}`;
     const admin = new Redis(url, { maxRetriesPerRequest: null });
     await admin.flushdb();
     return { url, admin };
