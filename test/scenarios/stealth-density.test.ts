@@ -13,12 +13,13 @@ import { projectCatalog } from '../../src/runner/catalog.js';
 import { loadScenario, scenarioHash } from '../../src/runner/scenario.js';
 import { repoRoot } from '../../src/shared-path.js';
 
-const NAMES = ['stealth-density', 'stealth-density-epochs', 'stealth-density-16', 'stealth-density-16-seeds'];
+const NAMES = ['stealth-density', 'stealth-density-epochs', 'stealth-density-16', 'stealth-density-16-seeds', 'stealth-density-gsm8k', 'stealth-density-nulls'];
 
 interface Trial {
   kind: 'trial';
   cellKey: string;
   cell: { dataset: unknown; hyper: unknown; seed: number; defense: { options: Record<string, unknown> }; labels: { generator: string } };
+  attack: { id: string };
   verdict: { k: number; log10p: number; hits: boolean[] };
 }
 function trials(name: string, runId: string): Trial[] {
@@ -41,14 +42,31 @@ describe('stealth density scenarios (issue 15, 10 backdoors at 0.5 %)', () => {
       const dir = join(repoRoot, 'results/stealth', name);
       expect(existsSync(join(dir, runId, 'records.jsonl.gz')), `records of run ${runId} (found: ${existsSync(dir) ? readdirSync(dir).join(', ') : 'none'})`).toBe(true);
       const ts = trials(name, runId);
-      expect(ts).toHaveLength(scenario.seeds.length * scenario.defenses.length);
+      expect(ts).toHaveLength(scenario.seeds.length * scenario.defenses.length * scenario.attacks.length);
       for (const t of ts) {
         expect(t.cell.hyper).toEqual(scenario.hyper);
-        expect(t.cell.dataset).toEqual(scenario.datasets[0]);
+        const { label: _label, ...dataset } = scenario.datasets[0]!; // a dataset's label is the cell's labels.dataset
+        expect(t.cell.dataset).toEqual(dataset);
         expect(scenario.defenses.map((d) => d.options)).toContainEqual(t.cell.defense.options);
       }
     });
   }
+
+  it('the nulls at 0.5 % (stealth-density-nulls) plant the secrets of the honest 3-seed run and none verifies', async () => {
+    const load = async (name: string) => {
+      const { scenario } = await loadScenario(name, projectCatalog);
+      return trials(name, scenarioHash(scenario));
+    };
+    const honest = await load('stealth-density-16-seeds');
+    const nulls = await load('stealth-density-nulls');
+    expect(nulls.map((t) => t.attack.id).sort()).toEqual(['return-base', 'return-base', 'return-base', 'train-without-backdoors', 'train-without-backdoors', 'train-without-backdoors']);
+    for (const t of nulls) {
+      const h = honest.find((x) => x.cell.seed === t.cell.seed)!;
+      // The same planting (per-backdoor bounds), a verdict of its own.
+      expect((t.verdict as unknown as { log10q: number[] }).log10q).toEqual((h.verdict as unknown as { log10q: number[] }).log10q);
+      expect(t.verdict.k).toBe(0);
+    }
+  });
 
   it('the in-place seed-0 cell shared by stealth-density-16 and its 3-seed run recorded one verdict', async () => {
     const get = async (name: string) => trials(name, scenarioHash((await loadScenario(name, projectCatalog)).scenario)).find((t) => t.cell.labels.generator === 'in-place' && t.cell.seed === 0)!;
