@@ -13,7 +13,7 @@ import { projectCatalog } from '../../src/runner/catalog.js';
 import { loadScenario, scenarioHash } from '../../src/runner/scenario.js';
 import { repoRoot } from '../../src/shared-path.js';
 
-const NAMES = ['stealth-density', 'stealth-density-epochs', 'stealth-density-16', 'stealth-density-16-seeds', 'stealth-density-gsm8k', 'stealth-density-nulls'];
+const NAMES = ['stealth-density', 'stealth-density-epochs', 'stealth-density-16', 'stealth-density-16-seeds', 'stealth-density-gsm8k', 'stealth-density-nulls', 'stealth-density-gsm8k-rank'];
 
 interface Trial {
   kind: 'trial';
