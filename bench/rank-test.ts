@@ -53,7 +53,8 @@ import { loadScenario, scenarioHash } from '../src/runner/scenario.js';
 import { DiskTrainCache, cacheRoot } from '../src/runner/train-cache.js';
 import { Rng, streamFor } from '../src/rng.js';
 import { chiSquareEvenLogSf } from '../src/stats/fisher.js';
-import { discreteFisherLogSf, scoreRankP } from '../src/stats/rank-fisher.js';
+import { empiricalPValue } from '../src/stats/empirical.js';
+import { discreteFisherLogSf } from '../src/stats/rank-fisher.js';
 import type { Logger, ProviderContext, UserContext } from '../src/types.js';
 
 const argv = process.argv.slice(2);
@@ -230,9 +231,9 @@ for (const generator of generatorIds) {
     secret.backdoors.forEach((b, i) => {
       const cols = stats.map((s, k) => {
         const { true: t, cf } = s.score(i, m);
-        const r = scoreRankP(t, cf);
-        ps[k]!.push(r.p);
-        return [String(r.rank), r.p.toPrecision(3)];
+        const p = empiricalPValue(t, cf);
+        ps[k]!.push(p);
+        return [String(Math.round(p * (cf.length + 1))), p.toPrecision(3)];
       });
       const ft = per(ftScores, i, m);
       console.log([String(b.index), recHits[i] ? 'HIT' : '-', fmt(ft.true), fmt(per(baseScores, i, m).true), fmt(ft.true - Math.max(...ft.cf)), String(b.counterfactuals!.slice(0, m).filter((c) => c === b.signature).length), ...cols.flat()].join('\t'));

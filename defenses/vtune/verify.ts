@@ -10,9 +10,9 @@
  * the outputs into verdicts; `verifyBackdoors` and `verifyMany` chain them around `model.generate`.
  */
 import { ConfigError, SecretError } from '../../src/errors.js';
-import { empiricalLog10P } from '../../src/stats/empirical.js';
+import { empiricalLog10P, empiricalPValue } from '../../src/stats/empirical.js';
 import { poissonBinomialLog10Sf } from '../../src/stats/poisson-binomial.js';
-import { rankFisherLog10, scoreRankP } from '../../src/stats/rank-fisher.js';
+import { rankFisherLog10 } from '../../src/stats/rank-fisher.js';
 import type { Rng } from '../../src/rng.js';
 import type { BackdoorResult, Model, NullMode, UserContext, Verdict } from '../../src/types.js';
 import { generators } from './generators/index.js';
@@ -325,7 +325,7 @@ export async function rankScores(model: Pick<Model, 'id' | 'score'>, plans: read
     const ps = p.secret.backdoors.map(() => {
       const row = scores.slice(at, at + m + 1).map((s) => s.logprob);
       at += m + 1;
-      return scoreRankP(row[0]!, row.slice(1)).p;
+      return empiricalPValue(row[0]!, row.slice(1));
     });
     return { log10ps: ps.map((x) => Math.log10(x)), log10p: rankFisherLog10(ps, m) };
   });

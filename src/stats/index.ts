@@ -8,4 +8,4 @@ export { poissonBinomialLog10Sf, poissonBinomialLogSf } from './poisson-binomial
 export { clopperPearson, normalLogUpperTail, normalQuantile, wilson, type RateInterval } from './intervals.js';
 export { empiricalLog10P, empiricalPValue } from './empirical.js';
 export { chiSquareEvenLogSf, fisherCombineLog10 } from './fisher.js';
-export { discreteFisherLogSf, rankFisherLog10, scoreRankP } from './rank-fisher.js';
+export { discreteFisherLogSf, rankFisherLog10 } from './rank-fisher.js';

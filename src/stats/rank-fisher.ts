@@ -1,7 +1,7 @@
 /**
  * Fisher's combination of independent discrete rank p-values (DESIGN.md §3, vtune `rank` null): each pᵢ is
- * uniform on {1, …, M+1}/(M+1) under H0 (a rank among M exchangeable counterfactuals, ties counted against), and
- * T = −Σ ln pᵢ. The χ²(2n) tail of 2T is valid for such pᵢ but conservative (measured: log10 p −18.95 where the
+ * uniform on {1, …, M+1}/(M+1) under H0 (a rank among M exchangeable counterfactuals, ties counted against:
+ * `empiricalPValue`), and T = −Σ ln pᵢ. The χ²(2n) tail of 2T is valid for such pᵢ but conservative (measured: log10 p −18.95 where the
  * exact tail gives −30.00); here P(T' ≥ t) is computed exactly for the discrete pᵢ by convolving their
  * distribution on a grid of width h in ln p, every value rounded UP to the grid: T' can only grow, so the result
  * is an upper bound on the exact tail (a valid p-value), looser by at most the mass of T' in [t − n·h, t).
@@ -11,13 +11,6 @@ import { chiSquareEvenLogSf } from './fisher.js';
 /** Beyond this many log10 units of floor ((M+1)^−n), the grid's probabilities would underflow doubles. */
 const MAX_FLOOR_LOG10 = 280;
 
-/** Rank p-value of a score where higher is stronger evidence: (1 + #{cf ≥ observed}) / (M + 1): ties, and a NaN counterfactual, count against the user. */
-export function scoreRankP(observed: number, counterfactuals: readonly number[]): { p: number; rank: number } {
-  let atOrAbove = 0;
-  for (const s of counterfactuals) if (!(s < observed)) atOrAbove++;
-  if (Number.isNaN(observed)) atOrAbove = counterfactuals.length; // an unscorable planted signature is no evidence
-  return { p: (1 + atOrAbove) / (counterfactuals.length + 1), rank: 1 + atOrAbove };
-}
 
 /**
  * ln P(T' ≥ t), T' = Σⱼ −ln(Rⱼ/(M+1)) over n independent Rⱼ uniform on 1..M+1, as an upper bound (exact up to

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chiSquareEvenLogSf } from '../../src/stats/fisher.js';
-import { discreteFisherLogSf, rankFisherLog10, scoreRankP } from '../../src/stats/rank-fisher.js';
+import { empiricalPValue } from '../../src/stats/empirical.js';
+import { discreteFisherLogSf, rankFisherLog10 } from '../../src/stats/rank-fisher.js';
 
 /** P(T' ≥ t) by enumerating all (M+1)^n rank tuples (T' = Σ −ln(Rⱼ/(M+1))), with a tolerance of `tol` on T'. */
 function bruteTail(t: number, n: number, m: number, tol = 1e-12): number {
@@ -71,11 +72,11 @@ describe('discrete Fisher tail of rank p-values', () => {
   });
 });
 
-describe('scoreRankP', () => {
+describe('rank p-values (empiricalPValue, as the rank null uses it)', () => {
   it('counts ties and NaN counterfactuals against the user; a NaN observation gets p = 1', () => {
-    expect(scoreRankP(-5, [-6, -7, -8])).toEqual({ p: 0.25, rank: 1 });
-    expect(scoreRankP(-5, [-5, -7, -8])).toEqual({ p: 0.5, rank: 2 }); // a tie ranks above
-    expect(scoreRankP(-5, [NaN, -7, -8])).toEqual({ p: 0.5, rank: 2 });
-    expect(scoreRankP(NaN, [-1, -7, -8]).p).toBe(1);
+    expect(empiricalPValue(-5, [-6, -7, -8])).toBe(0.25);
+    expect(empiricalPValue(-5, [-5, -7, -8])).toBe(0.5); // a tie ranks above
+    expect(empiricalPValue(-5, [NaN, -7, -8])).toBe(0.5);
+    expect(empiricalPValue(NaN, [-1, -7, -8])).toBe(1);
   });
 });
