@@ -17,18 +17,10 @@ import { generators } from './generators/index.js';
 import type { BackdoorGenerator } from './generators/types.js';
 import { plantBackdoors } from './plant.js';
 import { MAX_EMPIRICAL_M, type VtuneSecret } from './secret.js';
-import { verifyBackdoors, type VtuneVerdict } from './verify.js';
+import { decidableNullModes, verifyBackdoors, type VtuneVerdict } from './verify.js';
 
 const NULL_MODES = ['generator', 'conditional', 'base-model', 'empirical', 'rank'] as const;
 
-/** Does a generator supporting `modes` support `mode`: 'rank' uses the empirical counterfactuals, so it goes with 'empirical'. */
-export function supportsNullMode(modes: readonly string[], mode: string): boolean {
-  return mode === 'rank' ? modes.includes('empirical') : modes.includes(mode);
-}
-/** The modes a generator supporting `modes` can decide with. */
-function withRank(modes: readonly string[]): string[] {
-  return modes.includes('empirical') ? [...modes, 'rank'] : [...modes];
-}
 
 /** The vtune defense with validated options; its secret is a `VtuneSecret`. */
 export interface VtuneDefense extends Defense<VtuneSecret> {
@@ -70,9 +62,9 @@ const vtuneOptions = z
     // A bare factory (not declared with defineGenerator) validates its options itself, in create.
     if (!isDefinition(def)) return;
     checkNested(ctx, def, o.generatorOptions, ['generatorOptions']);
-    const modes = (def.meta as { nullModes?: readonly string[] }).nullModes;
-    if (typeof o.nullMode === 'string' && modes && !supportsNullMode(modes, o.nullMode)) {
-      ctx.addIssue({ code: 'custom', path: ['nullMode'], message: `generator '${o.generator}' supports ${withRank(modes).join(', ')}, not '${o.nullMode}'` });
+    const modes = (def.meta as { nullModes?: readonly NullMode[] }).nullModes;
+    if (typeof o.nullMode === 'string' && modes && !decidableNullModes(modes).includes(o.nullMode)) {
+      ctx.addIssue({ code: 'custom', path: ['nullMode'], message: `generator '${o.generator}' supports ${decidableNullModes(modes).join(', ')}, not '${o.nullMode}'` });
     }
     if (o.nullMode === 'rank' && o.empiricalM === 0) ctx.addIssue({ code: 'custom', path: ['empiricalM'], message: "the 'rank' null mode needs empiricalM > 0 (it ranks among the counterfactuals)" });
     if (typeof o.rankM === 'number' && typeof o.empiricalM === 'number' && o.rankM > o.empiricalM) {
@@ -93,8 +85,8 @@ export const vtune = defineDefense({
   create(options): VtuneDefense {
     const generator = generators.get(options.generator)(options.generatorOptions ?? {});
     // A generator from outside may not declare its null modes in metadata: checked again on the built plugin.
-    if (options.nullMode !== undefined && !supportsNullMode(generator.nullModes, options.nullMode)) {
-      throw optionsError('defense', 'vtune', [{ path: ['nullMode'], message: `generator '${generator.id}' supports ${withRank(generator.nullModes).join(', ')}, not '${options.nullMode}'` }]);
+    if (options.nullMode !== undefined && !decidableNullModes(generator.nullModes).includes(options.nullMode)) {
+      throw optionsError('defense', 'vtune', [{ path: ['nullMode'], message: `generator '${generator.id}' supports ${decidableNullModes(generator.nullModes).join(', ')}, not '${options.nullMode}'` }]);
     }
     const nullMode = options.nullMode ?? (generator.nullModes.includes('generator') ? 'generator' : 'empirical');
     if (nullMode === 'empirical' && options.empiricalM === 0) throw optionsError('defense', 'vtune', [{ path: ['empiricalM'], message: "the 'empirical' null mode needs empiricalM > 0" }]);

@@ -173,13 +173,13 @@ export async function planVerification(model: Pick<Model, 'id' | 'capabilities' 
   const { alpha, nullMode, slack, ctx } = options;
   if (!(alpha > 0 && alpha < 1)) throw new ConfigError(`alpha must be in (0, 1), got ${alpha}`);
   const generator = secretGenerator(secret);
-  const generatorModes = generator.nullModes;
-  // 'rank' ranks among the empirical counterfactuals: offered with 'empirical', computed only when it decides.
-  const supported: readonly NullMode[] = nullMode === 'rank' && generatorModes.includes('empirical') ? [...generatorModes, 'rank'] : generatorModes;
+  const decidable = decidableNullModes(generator.nullModes);
+  // 'rank' is computed only when it decides.
+  const supported: readonly NullMode[] = nullMode === 'rank' && decidable.includes('rank') ? decidable : generator.nullModes;
   const foreign = secret.nullModes.filter((m) => !supported.includes(m));
   if (foreign.length > 0) throw new SecretError(`the secret lists null mode(s) ${foreign.join(', ')} that generator '${secret.generator.id}' does not support (${supported.join(', ')}): refusing it`);
   if (!supported.includes(nullMode)) {
-    throw new ConfigError(`null mode '${nullMode}' is not valid for generator '${secret.generator.id}'; it supports: ${[...supported, ...(supported.includes('empirical') ? ['rank'] : [])].join(', ')}`);
+    throw new ConfigError(`null mode '${nullMode}' is not valid for generator '${secret.generator.id}'; it supports: ${decidable.join(', ')}`);
   }
   checkStoredBounds(secret, generator);
   if (!model.capabilities.has('generate')) throw new ConfigError(`model '${model.id}' cannot generate, so it cannot be verified`);
@@ -237,6 +237,11 @@ export async function planVerification(model: Pick<Model, 'id' | 'capabilities' 
     hostPrompts: hosts,
     ctx,
   };
+}
+
+/** The null modes a generator supporting `modes` can decide with: 'rank' ranks among the empirical counterfactuals, so it comes with 'empirical'. */
+export function decidableNullModes(modes: readonly NullMode[]): NullMode[] {
+  return modes.includes('empirical') ? [...modes, 'rank'] : [...modes];
 }
 
 /** Why a null mode cannot be computed for this secret and context, or undefined when it can. */
