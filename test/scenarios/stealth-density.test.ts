@@ -20,7 +20,7 @@ interface Trial {
   cellKey: string;
   cell: { dataset: unknown; hyper: unknown; seed: number; defense: { options: Record<string, unknown> }; labels: { generator: string } };
   attack: { id: string };
-  verdict: { k: number; log10p: number; hits: boolean[] };
+  verdict: { k: number; log10p: number; hits: boolean[]; log10q: number[] };
 }
 function trials(name: string, runId: string): Trial[] {
   const file = join(repoRoot, 'results/stealth', name, runId, 'records.jsonl.gz');
@@ -63,7 +63,7 @@ describe('stealth density scenarios (issue 15, 10 backdoors at 0.5 %)', () => {
     for (const t of nulls) {
       const h = honest.find((x) => x.cell.seed === t.cell.seed)!;
       // The same planting (per-backdoor bounds), a verdict of its own.
-      expect((t.verdict as unknown as { log10q: number[] }).log10q).toEqual((h.verdict as unknown as { log10q: number[] }).log10q);
+      expect(t.verdict.log10q).toEqual(h.verdict.log10q);
       expect(t.verdict.k).toBe(0);
     }
   });
