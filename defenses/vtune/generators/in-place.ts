@@ -24,7 +24,7 @@
  *   common-gen 71 of 100 plantings lost one before this rule);
  * - no number that takes part in one of the answer's equations is a slot at all, operand or result (`<<48/2=24>>24`,
  *   `2 x 145 = $290`: 48, 2, 24, 145 and 290 stay as written), found by the arithmetic scorer's own reading
- *   (`equationNumbers`, attacks/scorers/arithmetic.ts): a broken equation is what a calculator, or a model that
+ *   (`equationNumbers` in src/datasets/equations.ts): a broken equation is what a calculator, or a model that
  *   learned the task, sees first. A token is kept everywhere it occurs, as slots are refilled alike everywhere.
  *
  * The `generator` bound is template's, exact: qᵢ = Π |Vⱼ|⁻¹ over the signature's slots (values independent and
@@ -45,7 +45,7 @@
  * must carry `minBits` of refillable content, so data whose answers are one word or code identifiers gives few
  * hosts, or none (plant then refuses, naming the rows).
  */
-import { equationNumbers } from '../../../attacks/scorers/arithmetic.js';
+import { equationNumbers } from '../../../src/datasets/equations.js';
 import { InputError } from '../../../src/errors.js';
 import type { Row } from '../../../src/types.js';
 import { defineGenerator, z } from '../../../src/plugins/define.js';

@@ -5,7 +5,8 @@
  * written arithmetic is wrong; built-in math: none).
  */
 import { describe, expect, it } from 'vitest';
-import { arithmetic, checkEquations } from '../../../attacks/scorers/arithmetic.js';
+import { arithmetic } from '../../../attacks/scorers/arithmetic.js';
+import { checkEquations } from '../../../src/datasets/equations.js';
 import { scorers } from '../../../attacks/scorers/index.js';
 import { pluginInfo } from '../../../src/cli/commands/list.js';
 import { loadDataset } from '../../../src/datasets/index.js';

@@ -5,7 +5,8 @@
  * answer, it plants only in place, and planted rows keep the host's shape (prompt, markers, length band).
  */
 import { describe, expect, it } from 'vitest';
-import { arithmeticScore, checkEquations } from '../../../../attacks/scorers/arithmetic.js';
+import { arithmeticScore } from '../../../../attacks/scorers/arithmetic.js';
+import { checkEquations } from '../../../../src/datasets/equations.js';
 import { equationTokens, inPlace, inPlacePlan, promptForms } from '../../../../defenses/vtune/generators/in-place.js';
 import { fill, pieces, type SignaturePlan } from '../../../../defenses/vtune/generators/template.js';
 import type { DrawContext } from '../../../../defenses/vtune/generators/types.js';
