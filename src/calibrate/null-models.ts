@@ -5,18 +5,26 @@
  * no planted row reached the trainer and nothing wraps the model (`train-without-backdoors`) names a cell; its
  * training key is recomputed exactly as the pipeline computes it (src/pipeline/cell.ts: the cell's data key
  * seeds the dataset and training streams; the withheld rows are the dataset's training rows, in order, when
- * planting copies rows) and looked up in the cache. Cells whose key cannot be recomputed (planting that
- * modifies rows in place, an attack that changed the rows) are skipped and counted, never guessed.
+ * planting copies rows) and looked up in the cache. When planting modified rows in place (`insertion: 'modify'`),
+ * the trained rows are the dataset's rows without the hosts, so the cell's planting is replayed exactly as the
+ * pipeline ran it (the defense from its recorded options, the cell's pair-key 'planting' stream, the base model
+ * as generator model) and its backdoor rows are dropped; whatever the replay gives, only a cache entry trained on
+ * exactly those rows (clean rows of the dataset) is taken. Cells whose key cannot be recomputed (a defense this
+ * build does not have or that refuses its recorded options, such as a secret recorded as its fingerprint, an
+ * attack that changed the rows) are skipped and counted, never guessed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../datasets/index.js';
-import { dataKey, type CellSpec } from '../pipeline/cell.js';
+import { dataKey, pairKey, type CellSpec } from '../pipeline/cell.js';
 import { trainKey } from '../pipeline/provider-side.js';
 import { findRecordsFiles, readRecordsFile } from '../records/store.js';
 import type { TrialRecord } from '../records/schema.js';
 import { streamFor } from '../rng.js';
-import type { Model, Provider } from '../types.js';
+import type { Defense, Logger, Model, Provider, Row } from '../types.js';
+import { defenses } from '../../defenses/index.js';
+
+const silent: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
 
 /** A cached fine-tune that never saw a backdoor row. */
 export interface NullFineTune {
@@ -67,15 +75,13 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
     for (const t of trials) {
       if (!isBackdoorFreeFineTune(t) || t.cell.model !== baseSpec) continue;
       candidates++;
-      if (t.cell.defense.options.insertion === 'modify') {
-        skipped.push(`cell ${t.cellKey}: planting modified rows in place, so the withheld rows are not the dataset's rows`);
-        continue;
-      }
       const { labels: _labels, ...fields } = t.cell;
+      const cellFields = fields as unknown as Omit<CellSpec, 'key'>;
+      const modified = t.cell.defense.options.insertion === 'modify';
       // The pipeline seeds the dataset and training streams from the data key (src/pipeline/cell.ts).
-      const data = dataKey(fields as unknown as Omit<CellSpec, 'key'>);
+      const data = dataKey(cellFields);
       const spec = t.cell.dataset;
-      let rows;
+      let rows: readonly Row[];
       try {
         rows = (
           await loadDataset(spec.spec, {
@@ -87,6 +93,14 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
       } catch (err) {
         skipped.push(`cell ${t.cellKey}: dataset '${spec.spec}' did not load (${(err as Error).message})`);
         continue;
+      }
+      if (modified) {
+        const replayed = await withoutModifiedHosts(t, cellFields, rows, base);
+        if (typeof replayed === 'string') {
+          skipped.push(`cell ${t.cellKey}: ${replayed}`);
+          continue;
+        }
+        rows = replayed;
       }
       if (rows.length !== t.truth.rowsSubmitted) {
         skipped.push(`cell ${t.cellKey}: ${rows.length} dataset rows, but ${t.truth.rowsSubmitted} were submitted`);
@@ -102,6 +116,29 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
     }
   }
   return { found: [...found.values()].sort((a, b) => (a.key < b.key ? -1 : 1)), candidates, skipped };
+}
+
+/**
+ * The rows a train-without-backdoors cell submitted when its planting modified rows in place: the cell's planting
+ * replayed as src/pipeline/cell.ts runs it, minus the backdoor rows; or why it cannot be replayed.
+ */
+async function withoutModifiedHosts(t: TrialRecord, fields: Omit<CellSpec, 'key'>, train: readonly Row[], base: Model): Promise<readonly Row[] | string> {
+  const id = t.cell.defense.id;
+  if (!defenses.has(id)) return `defense '${id}' is not in this build, so its planting cannot be replayed`;
+  const { alpha: _alpha, ...options } = t.cell.defense.options;
+  let defense: Defense;
+  try {
+    defense = (defenses.get(id) as (o: Record<string, unknown>) => Defense)(options);
+  } catch (err) {
+    return `defense '${id}' refused its recorded options (${(err as Error).message})`;
+  }
+  try {
+    const planted = await defense.plant(train, { rng: streamFor(pairKey(fields), 'planting'), log: silent, baseModel: base, generatorModel: base });
+    const mask = defense.backdoorMask(planted.secret, planted.rows.length);
+    return planted.rows.filter((_, i) => !mask[i]);
+  } catch (err) {
+    return `replaying its planting failed (${(err as Error).message})`;
+  }
 }
 
 /**

@@ -65,6 +65,42 @@ describe('cached fine-tunes without backdoors', () => {
   }, 120_000);
 });
 
+describe('cached fine-tunes without backdoors, planting that modified rows in place', () => {
+  it('are found by replaying the cell\'s planting (the hosts are not in the trained rows)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vtb-nullft-modify-'));
+    const resultsRoot = join(root, 'results');
+    const cacheTrain = join(root, 'cache', 'train');
+    const scenario = validateScenario(
+      {
+        name: 'tiny-null-modify',
+        seeds: [3],
+        datasets: [{ spec: 'qa', size: 12, heldOut: 0 }],
+        models: ['local:vtb-base'],
+        defenses: [{ options: { generator: 'wordlist', count: 2, insertion: 'modify' } }],
+        attacks: ['train-without-backdoors', 'honest'],
+        hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 },
+        utility: false,
+      },
+      projectCatalog,
+    );
+    const cache = new DiskTrainCache(cacheTrain, quiet);
+    const run = await runScenario({ scenario, file: 'inline', catalog: projectCatalog, resultsRoot, trainCache: cache, log: quiet });
+    expect(run.failed).toBe(0);
+    expect(cache.stats.trained).toBe(2);
+
+    const provider = await createLocalProvider();
+    const base = await provider.model('vtb-base');
+    const search = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:vtb-base');
+    base.dispose?.();
+    expect(search.candidates).toBe(1);
+    expect(search.skipped).toEqual([]);
+    expect(search.found).toHaveLength(1);
+    // The cache is content-addressed: a hit means the replay gave exactly the rows a fine-tune was trained on, and
+    // those are 10 (the 12 rows minus the 2 modified hosts; a replay keeping them would be refused by row count).
+    expect(search.found[0]!.dataset).toBe('qa');
+  }, 120_000);
+});
+
 describe('choosing null fine-tunes', () => {
   const ft = (key: string, dataset: string): NullFineTune => ({ key, modelPath: `/c/${key}/model`, cellKey: `cell-${key}`, dataset });
   const found = [ft('18aa', 'math'), ft('28bb', 'code'), ft('29cc', 'stories'), ft('3ccc', 'stories'), ft('5cdd', 'math')];
