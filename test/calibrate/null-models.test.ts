@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { calibrate } from '../../src/calibrate/index.js';
-import { findNullFineTunes, pickNullFineTunes, type NullFineTune } from '../../src/calibrate/null-models.js';
+import { findNullFineTunes, isBackdoorFreeFineTune, pickNullFineTunes, type NullFineTune } from '../../src/calibrate/null-models.js';
+import type { TrialRecord } from '../../src/records/schema.js';
 import { createLocalProvider } from '../../src/providers/local.js';
 import { projectCatalog } from '../../src/runner/catalog.js';
 import { runScenario } from '../../src/runner/run.js';
@@ -99,6 +100,28 @@ describe('cached fine-tunes without backdoors, planting that modified rows in pl
     // those are 10 (the 12 rows minus the 2 modified hosts; a replay keeping them would be refused by row count).
     expect(search.found[0]!.dataset).toBe('qa');
   }, 120_000);
+});
+
+describe('which trials are backdoor-free fine-tunes', () => {
+  // The fields the test reads, from a stealth-density-gsm8k-rank-seeds train-without-backdoors trial (rows cut by the context).
+  const trial = (truth: Partial<TrialRecord['truth']>, attack = 'train-without-backdoors'): TrialRecord =>
+    ({
+      attack: { id: attack, goal: 'null', oracle: false },
+      truth: { rowsSubmitted: 1990, backdoorRowsSubmitted: 0, rowsTrained: 1988, backdoorRowsTrained: 0, stepsRun: 3984, inferenceWrapped: false, ...truth },
+    }) as unknown as TrialRecord;
+
+  it('counts a fine-tune whose trainer left out rows too long for the context (none planted)', () => {
+    expect(isBackdoorFreeFineTune(trial({}))).toBe(true);
+    expect(isBackdoorFreeFineTune(trial({ rowsTrained: 1990 }))).toBe(true);
+  });
+  it('refuses one that trained a planted row, trained nothing, was wrapped, or came from another attack', () => {
+    expect(isBackdoorFreeFineTune(trial({ backdoorRowsTrained: 1 }))).toBe(false);
+    expect(isBackdoorFreeFineTune(trial({ backdoorRowsSubmitted: 10 }))).toBe(false);
+    expect(isBackdoorFreeFineTune(trial({ stepsRun: 0 }))).toBe(false);
+    expect(isBackdoorFreeFineTune(trial({ rowsTrained: 0 }))).toBe(false);
+    expect(isBackdoorFreeFineTune(trial({ inferenceWrapped: true }))).toBe(false);
+    expect(isBackdoorFreeFineTune(trial({}, 'honest'))).toBe(false);
+  });
 });
 
 describe('choosing null fine-tunes', () => {
