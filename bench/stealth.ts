@@ -1,7 +1,10 @@
 /**
  * The stealth table of issue 15 (Done-when 1): every row scorer's AUROC against the planted rows of every backdoor
- * generator, on three built-ins (2,000 rows, 10 backdoors = 0.5 %) and the four real files in ../shared/data/
- * (174–199 rows after the held-out split: 1 backdoor per planting, 10 plantings pooled, ≈ 0.5 % each), with
+ * generator, on the six built-ins and GSM8K (2,000 rows, 10 backdoors = 0.5 %) and the other three real files in
+ * ../shared/data/ (155–180 rows after the held-out split: 1 backdoor per planting, 100 plantings pooled, ≈ 0.6 %
+ * each; 10 backdoors at ≤ 0.5 % would need 2,000 rows). With one backdoor a planting's AUROC is the rank of one
+ * row, so the 10 plantings the table used before left a figure to chance: common-gen × in-place's
+ * embedding-outlier read 0.81 over those 10 (git history of results/stealth/common-gen.json). All with
  * `--insertion modify`. Each dataset is one `vtune-bench detectors` run whose JSON output is kept under
  * results/stealth/<name>.json together with the command that made it.
  *
@@ -36,8 +39,8 @@ export const SCORERS = ['perplexity', 'onion', 'embedding-outlier', 'ngram-burst
 /** Options per generator (`--generator-options`): lm-sampled as the leaderboard plants it (see the header). */
 export const GENERATOR_OPTIONS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { 'lm-sampled': { fixedLength: true } };
 const BUILTIN = ['--size', '2000', '--count', '10'];
-/** 1 backdoor per planting, 10 plantings; the training size leaves the default held-out rows (20) of the file. */
-const small = (rows: number) => ['--size', String(rows - 20), '--count', '1', '--repeats', '10'];
+/** 1 backdoor per planting, 100 plantings; the training size leaves the default held-out rows (20) of the file. */
+const small = (rows: number) => ['--size', String(rows - 20), '--count', '1', '--repeats', '100'];
 /** One dataset of the table: its record name, its `--dataset` spec and its sizing arguments. */
 export interface StealthDataset {
   readonly name: string;
@@ -53,6 +56,9 @@ export const DATASETS: readonly StealthDataset[] = [
   { name: 'adversarial-qa', spec: '../shared/data/adversarial-qa.jsonl', args: small(200) },
   { name: 'math', spec: 'math', args: BUILTIN },
   { name: 'code', spec: 'code', args: BUILTIN },
+  { name: 'qa', spec: 'qa', args: BUILTIN },
+  { name: 'extract', spec: 'extract', args: BUILTIN },
+  { name: 'summarize', spec: 'summarize', args: BUILTIN },
 ];
 
 /** One line of `vtune-bench detectors --format json` (the fields the table reads; the rest are kept as they are). */

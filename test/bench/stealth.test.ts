@@ -112,7 +112,7 @@ describe('bench/stealth.ts: one generator rerun and merged', () => {
     expect(after).toContain(`| stories | lm-sampled (fixedLength: true) | ${SCORERS.map(() => '0.60').join(' | ')} | yes |`);
     expect(after).toContain('| stories | random-tokens | 0.90 ✗ |');
     expect(after).not.toContain('Cannot plant');
-    expect(after).toContain('(no record yet for: self-instruct, common-gen, gsm8k, adversarial-qa, math, code)');
+    expect(after).toContain('(no record yet for: self-instruct, common-gen, gsm8k, adversarial-qa, math, code, qa, extract, summarize)');
   });
 });
 
