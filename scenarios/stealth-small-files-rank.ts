@@ -1,8 +1,8 @@
 /**
  * stealth-small-files-rank — `stealth-small-files` on common-gen decided by the `rank` null (M = 999). There
- * in-place refills a one-sentence answer, each backdoor carries little content (log10 qᵢ ≈ −4.5), and greedy
- * decoding after 16 epochs reproduced 2 of 10 on each of three secrets (log10 p ≈ −9 under `generator`:
- * verified at α = 1e-3, short of −20). `rank` asks instead whether the fine-tune ranks each planted answer above
+ * in-place refills a one-sentence answer (log10 qᵢ between −4.8 and −5.7 a backdoor), and greedy decoding after 16
+ * epochs reproduced 2 of 10 on each of three secrets (log10 p ≈ −9 under `generator`: verified at α = 1e-3, short
+ * of −20). `rank` asks instead whether the fine-tune ranks each planted answer above
  * its 999 counterfactual refills by teacher-forced likelihood (README "Null modes"; exact by exchangeability,
  * Type-I measured by `vtune-bench calibrate`). A new scenario, not a re-verification: the null mode is part of the
  * planting key, so its secrets and fine-tunes are its own. Run from the repository root:

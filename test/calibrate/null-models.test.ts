@@ -19,39 +19,51 @@ import type { Logger } from '../../src/types.js';
 
 const quiet: Logger = { info: () => {}, warn: () => {}, debug: () => {} };
 
+/**
+ * Runs a tiny train-without-backdoors + honest scenario (qa, 12 rows, 2 backdoors, one short epoch) on the real
+ * pipeline and engine; returns its results and training-cache folders, and what discovery finds there.
+ */
+async function tinyRun(name: string, seed: number, defense: Record<string, unknown>) {
+  const root = mkdtempSync(join(tmpdir(), `vtb-${name}-`));
+  const resultsRoot = join(root, 'results');
+  const cacheTrain = join(root, 'cache', 'train');
+  const scenario = validateScenario(
+    {
+      name,
+      seeds: [seed],
+      datasets: [{ spec: 'qa', size: 12, heldOut: 0 }],
+      models: ['local:vtb-base'], // random-tiny's 256 byte-level tokens hold no whole backdoor row of the built-ins
+      defenses: [{ options: defense }],
+      attacks: ['train-without-backdoors', 'honest'],
+      hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 },
+      utility: false,
+    },
+    projectCatalog,
+  );
+  const cache = new DiskTrainCache(cacheTrain, quiet);
+  const run = await runScenario({ scenario, file: 'inline', catalog: projectCatalog, resultsRoot, trainCache: cache, log: quiet });
+  expect(run.failed).toBe(0);
+  expect(cache.stats.trained).toBe(2); // one fine-tune without the planted rows, one with them
+  const provider = await createLocalProvider();
+  const base = await provider.model('vtb-base');
+  try {
+    const search = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:vtb-base');
+    // another base model's records are not candidates
+    const otherBase = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:random-tiny');
+    return { root, resultsRoot, cacheTrain, search, otherBase };
+  } finally {
+    base.dispose?.();
+  }
+}
+
 describe('cached fine-tunes without backdoors', () => {
   it('are found through the records of a run, and calibrate verifies against them', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'vtb-nullft-'));
-    const resultsRoot = join(root, 'results');
-    const cacheTrain = join(root, 'cache', 'train');
-    const scenario = validateScenario(
-      {
-        name: 'tiny-null',
-        seeds: [1],
-        datasets: [{ spec: 'qa', size: 12, heldOut: 0 }],
-        models: ['local:vtb-base'], // random-tiny's 256 byte-level tokens hold no whole backdoor row of the built-ins
-        defenses: [{ options: { generator: 'wordlist', count: 2 } }],
-        attacks: ['train-without-backdoors', 'honest'],
-        hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 },
-        utility: false,
-      },
-      projectCatalog,
-    );
-    const cache = new DiskTrainCache(cacheTrain, quiet);
-    const run = await runScenario({ scenario, file: 'inline', catalog: projectCatalog, resultsRoot, trainCache: cache, log: quiet });
-    expect(run.failed).toBe(0);
-    expect(cache.stats.trained).toBe(2); // one fine-tune without the planted rows, one with them
-
-    const provider = await createLocalProvider();
-    const base = await provider.model('vtb-base');
-    const search = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:vtb-base');
+    const { root, resultsRoot, cacheTrain, search, otherBase } = await tinyRun('tiny-null', 1, { generator: 'wordlist', count: 2 });
     expect(search.candidates).toBe(1);
     expect(search.skipped).toEqual([]);
     expect(search.found).toHaveLength(1);
     expect(search.found[0]!.dataset).toBe('qa');
-    // another base model's records are not candidates
-    expect((await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:random-tiny')).candidates).toBe(0);
-    base.dispose?.();
+    expect(otherBase.candidates).toBe(0);
 
     const warned: string[] = [];
     const outcome = await calibrate(
@@ -64,35 +76,9 @@ describe('cached fine-tunes without backdoors', () => {
     // It calibrates on stories with a fine-tune of qa, and says so.
     expect(warned.some((m) => /1 of the 1 null fine-tune\(s\) trained on other data than 'stories'/.test(m))).toBe(true);
   }, 120_000);
-});
 
-describe('cached fine-tunes without backdoors, planting that modified rows in place', () => {
-  it('are found by replaying the cell\'s planting (the hosts are not in the trained rows)', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'vtb-nullft-modify-'));
-    const resultsRoot = join(root, 'results');
-    const cacheTrain = join(root, 'cache', 'train');
-    const scenario = validateScenario(
-      {
-        name: 'tiny-null-modify',
-        seeds: [3],
-        datasets: [{ spec: 'qa', size: 12, heldOut: 0 }],
-        models: ['local:vtb-base'],
-        defenses: [{ options: { generator: 'wordlist', count: 2, insertion: 'modify' } }],
-        attacks: ['train-without-backdoors', 'honest'],
-        hyper: { epochs: 1, learningRate: 1e-3, batchSize: 4 },
-        utility: false,
-      },
-      projectCatalog,
-    );
-    const cache = new DiskTrainCache(cacheTrain, quiet);
-    const run = await runScenario({ scenario, file: 'inline', catalog: projectCatalog, resultsRoot, trainCache: cache, log: quiet });
-    expect(run.failed).toBe(0);
-    expect(cache.stats.trained).toBe(2);
-
-    const provider = await createLocalProvider();
-    const base = await provider.model('vtb-base');
-    const search = await findNullFineTunes(resultsRoot, cacheTrain, provider, base, 'local:vtb-base');
-    base.dispose?.();
+  it('are found by replaying the cell\'s planting when it modified rows in place (the hosts are not in the trained rows)', async () => {
+    const { search } = await tinyRun('tiny-null-modify', 3, { generator: 'wordlist', count: 2, insertion: 'modify' });
     expect(search.candidates).toBe(1);
     expect(search.skipped).toEqual([]);
     expect(search.found).toHaveLength(1);
