@@ -5,8 +5,9 @@
  * no planted row reached the trainer and nothing wraps the model (`train-without-backdoors`) names a cell; its
  * training key is recomputed exactly as the pipeline computes it (src/pipeline/cell.ts: the cell's data key
  * seeds the dataset and training streams; the withheld rows are the dataset's training rows, in order, when
- * planting copies rows) and looked up in the cache. When planting modified rows in place (`insertion: 'modify'`),
- * the trained rows are the dataset's rows without the hosts, so the cell's planting is replayed exactly as the
+ * planting copies rows) and looked up in the cache. When those rows are not what was submitted (measured: planting
+ * modified rows in place, as vtune's `insertion: 'modify'` does, so the withheld hosts are dataset rows), the trained
+ * rows are the dataset's rows without the hosts, and the cell's planting is replayed exactly as the
  * pipeline ran it (the defense from its recorded options, the cell's pair-key 'planting' stream, the base model
  * as generator model) and its backdoor rows are dropped; whatever the replay gives, only a cache entry trained on
  * exactly those rows (clean rows of the dataset) is taken. Cells whose key cannot be recomputed (a defense this
@@ -81,7 +82,6 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
       candidates++;
       const { labels: _labels, ...fields } = t.cell;
       const cellFields = fields as unknown as Omit<CellSpec, 'key'>;
-      const modified = t.cell.defense.options.insertion === 'modify';
       // The pipeline seeds the dataset and training streams from the data key (src/pipeline/cell.ts).
       const data = dataKey(cellFields);
       const spec = t.cell.dataset;
@@ -98,7 +98,8 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
         skipped.push(`cell ${t.cellKey}: dataset '${spec.spec}' did not load (${(err as Error).message})`);
         continue;
       }
-      if (modified) {
+      // Copied backdoors were withheld whole, leaving the dataset's rows; rows modified in place were withheld from them.
+      if (rows.length !== t.truth.rowsSubmitted) {
         const replayed = await withoutModifiedHosts(t, cellFields, rows, base);
         if (typeof replayed === 'string') {
           skipped.push(`cell ${t.cellKey}: ${replayed}`);
@@ -107,7 +108,7 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
         rows = replayed;
       }
       if (rows.length !== t.truth.rowsSubmitted) {
-        skipped.push(`cell ${t.cellKey}: ${rows.length} dataset rows, but ${t.truth.rowsSubmitted} were submitted`);
+        skipped.push(`cell ${t.cellKey}: its replayed planting leaves ${rows.length} rows, but ${t.truth.rowsSubmitted} were submitted`);
         continue;
       }
       const key = trainKey(provider.id, base.id, rows, t.cell.hyper, streamFor(data, 'training').seed31(), provider.cacheSalt);
@@ -123,7 +124,7 @@ export async function findNullFineTunes(resultsRoot: string, cacheTrainRoot: str
 }
 
 /**
- * The rows a train-without-backdoors cell submitted when its planting modified rows in place: the cell's planting
+ * The rows a train-without-backdoors cell submitted when its planting modified dataset rows: the cell's planting
  * replayed as src/pipeline/cell.ts runs it, minus the backdoor rows; or why it cannot be replayed.
  */
 async function withoutModifiedHosts(t: TrialRecord, fields: Omit<CellSpec, 'key'>, train: readonly Row[], base: Model): Promise<readonly Row[] | string> {
